@@ -1,0 +1,1 @@
+"""Document control for the sales business process manual."""

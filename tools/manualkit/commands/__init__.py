@@ -1,0 +1,1 @@
+"""The verbs of the CLI: each returns data or text; none prints."""

@@ -29,6 +29,7 @@ class Section:
     anchor: str
     line: int  # file line of the heading
     body: str  # Markdown after the heading, up to the next section
+    body_line: int  # file line where ``body`` starts
 
 
 @dataclass(frozen=True)
@@ -225,10 +226,12 @@ def _structure(
                 diags.append(diagnostic(path, h.line, 1, "MAN208", f"锚点 {h.anchor} 重复（第 {seen_anchors[h.anchor]} 行已有）"))
             seen_anchors.setdefault(h.anchor, h.line)
         end = h2s[index + 1].line if index + 1 < len(h2s) else body_line + len(lines)
-        section_body = "\n".join(lines[h.line - body_line + 1 : end - body_line]).strip("\n")
+        raw_lines = lines[h.line - body_line + 1 : end - body_line]
+        leading = next((i for i, text in enumerate(raw_lines) if text.strip()), len(raw_lines))
+        section_body = "\n".join(raw_lines[leading:]).rstrip("\n")
         if _is_placeholder(section_body):
             diags.append(diagnostic(path, h.line, 1, "MAN213", f"{sid} 没有正式内容（为空、过短或含占位文字）；请写完本节"))
-        sections.append(Section(sid, title, anchor, h.line, section_body))
+        sections.append(Section(sid, title, anchor, h.line, section_body, h.line + 1 + leading))
     if outline is not None:
         present = {s.id for s in sections}
         for sid in outline.section_ids():

@@ -76,6 +76,11 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN401", E, "引用的节不存在"),
     Code("MAN402", E, "链接指向不存在的锚点"),
     Code("MAN403", E, "链接指向不存在的文件"),
+    # Policy and chapter 8
+    Code("MAN501", E, "缺少修订政策文件 manual/policy.yml"),
+    Code("MAN510", E, "第 8.2 或 8.4 节缺少与修订政策对应的规则表"),
+    Code("MAN511", E, "规则表的行与修订政策不符（多出或缺少）"),
+    Code("MAN512", E, "规则表的内容与修订政策不一致"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from manualkit.diagnostics import Diagnostic, Severity, diagnostic, strict
 from manualkit.manual import Manual, load_manual
+from manualkit.policy import load_policy, rule_table_findings
 from manualkit.today import add_months
 from manualkit.worktree import read_manual_files
 
@@ -29,10 +30,15 @@ class CheckReport:
 
 def check(root: Path, today: dt.date, *, strict_mode: bool = False) -> CheckReport:
     """Check the working tree's manual under ``root``."""
-    result = load_manual(read_manual_files(root))
+    files = read_manual_files(root)
+    result = load_manual(files)
     diags = list(result.diagnostics)
+    policy, policy_diags = load_policy(files.contents)
+    diags += policy_diags
     if result.manual is not None:
         diags += overdue_reviews(result.manual, today)
+        if policy is not None:
+            diags += rule_table_findings(result.manual, policy)
     if strict_mode:
         diags = strict(diags)
     diags.sort(key=lambda d: (d.path, d.line, d.col, d.code))

@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make publish` (the main job) and `make test` (the whole suite).
+# Both create the local virtualenv from pyproject.toml first; nothing needs installing by hand.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: publish test check lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+publish: $(STAMP)
+	$(BIN)/manual publish
+
+check: $(STAMP)
+	$(BIN)/manual check
+
+lint: $(STAMP)
+	$(BIN)/ruff check tools tests bench
+	$(BIN)/mypy
+
+test: $(STAMP)
+	$(BIN)/ruff check tools tests bench
+	$(BIN)/mypy
+	$(BIN)/manual check
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_check.py
+
+clean:
+	rm -rf site dist .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ Errors are rendered here and only here; exit status 0 = clean, 1 = findings or r
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import difflib
 import os
 import sys
@@ -59,9 +60,123 @@ def cmd_check(args: argparse.Namespace) -> int:
     from manualkit.report import render, summary_line
     from manualkit.today import today
 
-    report = check(_root(args.root), today(os.environ), strict_mode=args.strict)
+    report = check(_root(args.root), today(os.environ), strict_mode=args.strict, base=args.base)
     summary = "" if args.format == "json" else summary_line(report.errors, report.warnings, report.chapters, report.sections)
     sys.stdout.write(render(report.diagnostics, args.format, summary))
+    return EXIT_FINDINGS if report.errors else EXIT_OK
+
+
+def _date(value: str) -> dt.date:
+    from manualkit.dates import parse_date
+
+    return parse_date(value)
+
+
+def cmd_propose(args: argparse.Namespace) -> int:
+    from manualkit.commands.propose import propose
+    from manualkit.today import today
+
+    root = _root(args.root)
+    path = propose(
+        root,
+        class_key=args.change_class,
+        title=args.title,
+        sections=[s.strip() for s in args.sections.split(",") if s.strip()],
+        reason=args.reason,
+        summary=args.summary,
+        applicant=args.applicant or _git_user(root),
+        department=args.department,
+        training=args.training,
+        today=today(os.environ),
+    )
+    print(f"已创建修订申请单 {path.relative_to(root)}；请修改相关章节，补全申请单，并发起合并请求（pull request）")
+    return EXIT_OK
+
+
+def _git_user(root: Path) -> str:
+    import subprocess
+
+    out = subprocess.run(["git", "-C", str(root), "config", "user.name"], capture_output=True, text=True, check=False)
+    return out.stdout.strip() or os.environ.get("USER", "") or "未署名"
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from manualkit.clock import now
+    from manualkit.commands.approve import approve
+
+    approval = approve(_root(args.root), args.change_request, args.role, Path(args.key), now(os.environ))
+    print(f"{approval.name}（{approval.signer}）已以“{approval.role}”角色签署 {args.change_request}，时间 {approval.signed_at}，摘要 {approval.digest[:19]}…")
+    return EXIT_OK
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from manualkit.commands.release import release
+    from manualkit.today import today
+
+    published = args.published or today(os.environ)
+    record = release(_root(args.root), effective=args.effective, published=published, env=_author_env())
+    print(
+        f"已发布 {record.version}（{'、'.join(record.change_requests)}），发布日期 {record.published}，实施日期 {record.effective}；"
+        f"已提交并打标签 release/{record.version.slug}"
+    )
+    return EXIT_OK
+
+
+def _author_env() -> dict[str, str]:
+    from manualkit.clock import now
+
+    if os.environ.get("MANUAL_NOW") or os.environ.get("MANUAL_TODAY"):
+        stamp = now(os.environ).isoformat()
+        return {"GIT_AUTHOR_DATE": os.environ.get("GIT_AUTHOR_DATE", stamp), "GIT_COMMITTER_DATE": os.environ.get("GIT_COMMITTER_DATE", stamp)}
+    return {}
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from manualkit.clock import now
+    from manualkit.commands.review import review
+    from manualkit.today import today
+
+    root = _root(args.root)
+    path = review(root, args.chapter, Path(args.key), today(os.environ), now(os.environ), args.conclusion)
+    print(f"已记录第 {args.chapter} 章的定期评审：{path.relative_to(root)}；版本不变。请提交该记录。")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from manualkit.commands.status import render_status, status
+    from manualkit.today import today
+
+    sys.stdout.write(render_status(status(_root(args.root), today(os.environ))))
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from manualkit.commands.history import render_json, render_table
+    from manualkit.history import release_history
+    from manualkit.repository import worktree_snapshot
+
+    root = _root(args.root)
+    snap = worktree_snapshot(root)
+    entries = release_history(root, snap)
+    sys.stdout.write(render_json(entries) if args.json else render_table(entries, snap.policy))
+    return EXIT_OK if all(e.valid for e in entries) else EXIT_FINDINGS
+
+
+def cmd_allowed_signers(args: argparse.Namespace) -> int:
+    from manualkit.repository import worktree_snapshot
+
+    _, policy = worktree_snapshot(_root(args.root)).require()
+    sys.stdout.write(policy.allowed_signers())
+    return EXIT_OK
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from manualkit.commands.check import check
+    from manualkit.report import render, summary_line
+    from manualkit.today import today
+
+    report = check(_root(args.root), today(os.environ))
+    sys.stdout.write(render(report.diagnostics, "text", summary_line(report.errors, report.warnings, report.chapters, report.sections)))
     return EXIT_FINDINGS if report.errors else EXIT_OK
 
 
@@ -80,7 +195,49 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="检查手册（前置元数据、结构、Markdown 子集、引用）")
     p.add_argument("--format", choices=("text", "json", "github"), default="text", help="输出格式")
     p.add_argument("--strict", action="store_true", help="把警告视为错误")
+    p.add_argument("--base", metavar="REF", help="与该 git 引用比较（合并请求检查）：修改的节须有修订申请单，已发布记录不可修改")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("propose", help="提出修订申请（创建文件修订申请单）")
+    p.add_argument("--class", dest="change_class", required=True, choices=("major", "minor", "editorial"), help="修订类别")
+    p.add_argument("--title", required=True, help="修订标题")
+    p.add_argument("--sections", required=True, help="修订的节，逗号分隔，如 3.2,5.1")
+    p.add_argument("--reason", required=True, help="修订原因")
+    p.add_argument("--summary", help="修订前后内容摘要（默认同标题）")
+    p.add_argument("--applicant", help="申请人（默认取 git user.name）")
+    p.add_argument("--department", help="申请部门（默认取首个修订节所在章的负责部门）")
+    p.add_argument("--training", action=argparse.BooleanOptionalAction, default=None, help="是否需要培训（重大修订默认需要）")
+    p.set_defaults(func=cmd_propose)
+
+    p = sub.add_parser("approve", help="以某一角色对修订申请单进行电子签署")
+    p.add_argument("change_request", metavar="CR", help="修订申请单号，如 CR-2026-001")
+    p.add_argument("--role", required=True, help="签署角色：编制、审核、会签、批准")
+    p.add_argument("--key", required=True, help="签署人本人的 SSH 私钥文件")
+    p.set_defaults(func=cmd_approve)
+
+    p = sub.add_parser("release", help="把签署齐全的修订申请单发布为新版本（提交并打标签）")
+    p.add_argument("--effective", required=True, type=_date, help="实施日期 YYYY-MM-DD")
+    p.add_argument("--published", type=_date, help="发布日期（默认今天）")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("review", help="记录某章的定期评审（经签署，版本不变）")
+    p.add_argument("chapter", type=int, help="章编号")
+    p.add_argument("--key", required=True, help="评审人本人的 SSH 私钥文件")
+    p.add_argument("--conclusion", default="经评审，本章内容适宜，无需修订", help="评审结论")
+    p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("status", help="现行有效版本、待实施版本、未发布的修订申请单和到期的评审")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("history", help="全部发布版本及其签署的验证结果")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("allowed-signers", help="输出由签署人名录生成的 OpenSSH allowed_signers 文件")
+    p.set_defaults(func=cmd_allowed_signers)
+
+    p = sub.add_parser("publish", help="主任务：检查手册并构建站点和签名 DOCX")
+    p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("codes", help="列出全部诊断代码")
     p.add_argument("--format", choices=("md",), default="md")

@@ -81,6 +81,47 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN510", E, "第 8.2 或 8.4 节缺少与修订政策对应的规则表"),
     Code("MAN511", E, "规则表的行与修订政策不符（多出或缺少）"),
     Code("MAN512", E, "规则表的内容与修订政策不一致"),
+    # Git and history
+    Code("MAN601", E, "找不到 git 命令"),
+    Code("MAN602", E, "不是 git 仓库"),
+    Code("MAN603", E, "浅克隆缺少历史，请先获取完整历史"),
+    Code("MAN604", E, "指定的 git 引用不存在"),
+    # Signatures and change requests
+    Code("MAN620", E, "签名私钥无法使用"),
+    Code("MAN630", E, "版次已用尽"),
+    Code("MAN641", E, "申请单号与文件名不一致"),
+    Code("MAN642", E, "修订申请单列出的节不存在"),
+    Code("MAN643", E, "涉及考核规则的修订缺少职工协商记录（劳动合同法第四条）"),
+    Code("MAN644", E, "修订申请单模板无法解析"),
+    Code("MAN645", E, "修订申请单已存在"),
+    Code("MAN646", E, "找不到指定的修订申请单"),
+    Code("MAN650", E, "电子签名无效（伪造、复用或被改动）"),
+    Code("MAN651", E, "签署人不在签署人名录中"),
+    Code("MAN652", E, "签署人无权签署该角色"),
+    Code("MAN653", E, "该修订类别不需要此角色签署"),
+    Code("MAN654", E, "同一人在同一申请单上签署了两个角色"),
+    Code("MAN655", E, "签署后内容被修改，签署作废"),
+    Code("MAN656", E, "同一角色重复签署"),
+    # Releases
+    Code("MAN660", E, "修订申请单缺少必需的有效签署"),
+    Code("MAN661", E, "工作区有未提交的修改，或仓库没有提交"),
+    Code("MAN662", E, "没有待发布的修订申请单"),
+    Code("MAN663", E, "实施日期早于发布日期加最短公告期"),
+    Code("MAN664", E, "实施日期不晚于上一版本的实施日期"),
+    Code("MAN665", E, "发布日期早于上一版本的发布日期"),
+    # Pull-request check
+    Code("MAN670", E, "修改了节但没有对应的修订申请单"),
+    Code("MAN671", W, "修订申请单列出了本次未修改的节"),
+    Code("MAN672", E, "已发布的发布记录被修改或删除"),
+    Code("MAN673", E, "已发布的修订申请单被修改或删除"),
+    # Release verification
+    Code("MAN680", E, "发布记录不在 git 历史中"),
+    Code("MAN681", E, "发布记录在发布后被修改"),
+    Code("MAN682", E, "内容摘要与发布提交中的手册不符"),
+    Code("MAN683", E, "发布时的手册或政策无法加载"),
+    Code("MAN684", E, "发布所列的修订申请单不存在"),
+    # Periodic review
+    Code("MAN690", E, "定期评审记录无效"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}

@@ -64,3 +64,29 @@ def read_bounded(path: Path, rel: str, limit: int = MAX_FILE_BYTES) -> tuple[byt
     if len(data) > limit:
         return None, diagnostic(rel, 0, 0, "MAN004", f"文件超过 {limit // 1024} KiB 的上限；请拆分或删除")
     return data, None
+
+
+def read_dir_files(root: Path, prefix: str, suffixes: tuple[str, ...] = (".yml", ".yaml")) -> tuple[dict[str, bytes], list[Diagnostic]]:
+    """Text files below ``root/prefix`` (bounded), keyed by repository-relative path."""
+    contents: dict[str, bytes] = {}
+    problems: list[Diagnostic] = []
+    base = root / prefix
+    if not base.is_dir():
+        return contents, problems
+    for path in sorted(base.rglob("*")):
+        if len(contents) >= MAX_FILES:
+            break
+        rel = path.relative_to(root).as_posix()
+        if path.name.startswith(".") or not path.name.endswith(suffixes):
+            continue
+        if path.is_symlink():
+            problems.append(diagnostic(rel, 0, 0, "MAN005", "记录文件不能是符号链接"))
+            continue
+        if not path.is_file():
+            continue
+        data, problem = read_bounded(path, rel)
+        if problem is not None:
+            problems.append(problem)
+        elif data is not None:
+            contents[rel] = data
+    return contents, problems

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from manualkit.diagnostics import Diagnostic, Severity, diagnostic, strict
-from manualkit.manual import Manual, load_manual
-from manualkit.policy import load_policy, rule_table_findings
-from manualkit.today import add_months
-from manualkit.worktree import read_manual_files
+from manualkit.diagnostics import Diagnostic, Severity, diagnostic, fail, strict
+from manualkit.manual import Manual
+
+if TYPE_CHECKING:
+    from manualkit.repository import Snapshot
 
 
 @dataclass(frozen=True)
@@ -28,30 +29,49 @@ class CheckReport:
         return sum(d.severity is Severity.WARNING for d in self.diagnostics)
 
 
-def check(root: Path, today: dt.date, *, strict_mode: bool = False) -> CheckReport:
-    """Check the working tree's manual under ``root``."""
-    files = read_manual_files(root)
-    result = load_manual(files)
-    diags = list(result.diagnostics)
-    policy, policy_diags = load_policy(files.contents)
-    diags += policy_diags
-    if result.manual is not None:
-        diags += overdue_reviews(result.manual, today)
+def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | None = None) -> CheckReport:
+    """Check the working tree under ``root``; with ``base``, also the change set since ``base``."""
+    from manualkit.approval import approval_findings
+    from manualkit.change_request import content_findings
+    from manualkit.policy import rule_table_findings
+    from manualkit.release import open_requests
+    from manualkit.repository import worktree_snapshot
+
+    head = worktree_snapshot(root)
+    diags = list(head.diagnostics)
+    manual, policy = head.manual, head.policy
+    if manual is not None:
+        diags += overdue_reviews(manual, today)
         if policy is not None:
-            diags += rule_table_findings(result.manual, policy)
+            diags += rule_table_findings(manual, policy)
+            if base is None:  # with a base, the change set check covers the open requests
+                for cr in open_requests(head.requests, head.records):
+                    diags += content_findings(cr, manual, policy)
+                    diags += approval_findings(cr, manual, policy)[1]
+    if base is not None:
+        diags += _change_set(root, base, head)
     if strict_mode:
         diags = strict(diags)
-    diags.sort(key=lambda d: (d.path, d.line, d.col, d.code))
-    manual = result.manual
-    return CheckReport(
-        diags,
-        len(manual.chapters) if manual else 0,
-        sum(len(c.sections) for c in manual.chapters) if manual else 0,
-    )
+    diags = sorted(set(diags), key=lambda d: (d.path, d.line, d.col, d.code, d.message))
+    return CheckReport(diags, len(manual.chapters) if manual else 0, sum(len(c.sections) for c in manual.chapters) if manual else 0)
+
+
+def _change_set(root: Path, base: str, head: Snapshot) -> list[Diagnostic]:
+    from manualkit import git
+    from manualkit.change_set import change_set_findings
+    from manualkit.repository import commit_snapshot, require_full_history
+
+    require_full_history(root)
+    commit = git.resolve(root, base)
+    if commit is None:
+        raise fail("--base", 0, 0, "MAN604", f"找不到 git 引用 {base!r}；请先 git fetch，或检查分支名")
+    return change_set_findings(commit_snapshot(root, commit), head)
 
 
 def overdue_reviews(manual: Manual, today: dt.date) -> list[Diagnostic]:
     """定期评审: a chapter whose last review is older than its cycle is overdue (MAN112)."""
+    from manualkit.today import add_months
+
     out = []
     for chapter in manual.chapters:
         due = add_months(chapter.last_reviewed, chapter.review_cycle_months)

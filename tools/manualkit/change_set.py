@@ -1,0 +1,99 @@
+"""A change set: what a pull request changes relative to its base, and whether chapter 8's
+revision procedure allows it (``manual check --base REF``).
+
+Every changed section must be listed by a change request of the change set; released records
+and released change requests are immutable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from manualkit.approval import approval_findings
+from manualkit.change_request import ChangeRequest, content_findings
+from manualkit.diagnostics import Diagnostic, diagnostic
+from manualkit.manual import Manual
+from manualkit.repository import Snapshot
+
+
+@dataclass(frozen=True)
+class SectionChange:
+    section_id: str
+    path: str
+    line: int
+    kind: str  # added | removed | modified
+
+
+def changed_sections(base: Manual, head: Manual) -> list[SectionChange]:
+    """Sections whose title or text differ between ``base`` and ``head``."""
+    def index(manual: Manual) -> dict[str, tuple[str, int, str, str]]:
+        return {s.id: (c.path, s.line, s.title, s.body) for c in manual.chapters for s in c.sections}
+
+    before, after = index(base), index(head)
+    out = []
+    for sid, (path, line, title, body) in after.items():
+        old = before.get(sid)
+        if old is None:
+            out.append(SectionChange(sid, path, line, "added"))
+        elif (old[2], old[3]) != (title, body):
+            out.append(SectionChange(sid, path, line, "modified"))
+    for sid, (path, _, _, _) in before.items():
+        if sid not in after:
+            out.append(SectionChange(sid, path, 0, "removed"))
+    return out
+
+
+def change_set_findings(base: Snapshot, head: Snapshot) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    released_ids = {cr for r in base.records for cr in r.change_requests}
+    # Released records and released change requests never change.
+    for path, raw in base.records_raw.items():
+        now = head.records_raw.get(path)
+        if now is None:
+            out.append(diagnostic(path, 0, 0, "MAN672", "已发布的发布记录被删除；发布记录不可修改或删除"))
+        elif now != raw:
+            out.append(diagnostic(path, 1, 1, "MAN672", "已发布的发布记录被修改；发布记录不可修改，如有错误请提出新的修订申请"))
+    for cr_id in released_ids:
+        old = base.requests.get(cr_id)
+        new = head.requests.get(cr_id)
+        if old is None:
+            continue
+        if new is None:
+            out.append(diagnostic(old.path, 0, 0, "MAN673", f"已发布的修订申请单 {cr_id} 被删除"))
+        elif _raw(old) != _raw(new):
+            out.append(diagnostic(new.path, 1, 1, "MAN673", f"已发布的修订申请单 {cr_id} 被修改；已发布的记录不可修改"))
+    if base.manual is None or head.manual is None:
+        return out
+    # The change requests of this change set: added or modified, and not released.
+    in_set: list[ChangeRequest] = [
+        cr for cr_id, cr in head.requests.items()
+        if cr_id not in released_ids and (cr_id not in base.requests or _raw(base.requests[cr_id]) != _raw(cr))
+    ]  # fmt: skip
+    added_here = {cr.id for cr in in_set if cr.id not in base.requests}
+    covered = {s for cr in in_set for s in cr.sections}
+    changes = changed_sections(base.manual, head.manual)
+    changed_ids = {c.section_id for c in changes}
+    for change in changes:
+        if change.section_id not in covered:
+            what = {"added": "新增", "removed": "删除", "modified": "修改"}[change.kind]
+            out.append(
+                diagnostic(
+                    change.path, change.line, 1, "MAN670",
+                    f"{what}了第 {change.section_id} 节，但本次变更中没有列出该节的修订申请单；请运行 manual propose 提出修订申请",
+                )
+            )  # fmt: skip
+    for cr in in_set:
+        if head.policy is not None:
+            out += content_findings(cr, head.manual, head.policy)
+            out += approval_findings(cr, head.manual, head.policy)[1]
+        if cr.id in added_here:
+            for sid in cr.sections:
+                if sid not in changed_ids:
+                    out.append(diagnostic(cr.path, 1, 1, "MAN671", f"{cr.id} 列出了第 {sid} 节，但本次变更没有修改该节"))
+    return out
+
+
+def _raw(cr: ChangeRequest) -> str:
+    from manualkit.yamlfile import dump
+
+    return dump(cr.data)

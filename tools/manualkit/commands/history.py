@@ -1,0 +1,44 @@
+"""``manual history``: the table of released versions (same data as ``--json``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from manualkit.history import ReleaseEntry
+from manualkit.policy import Policy
+
+
+def render_json(entries: Sequence[ReleaseEntry]) -> str:
+    return json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2) + "\n"
+
+
+def render_table(entries: Sequence[ReleaseEntry], policy: Policy | None) -> str:
+    if not entries:
+        return "尚无发布记录。\n"
+    header = ["版本", "修订类别", "发布日期", "实施日期", "失效日期", "修订申请单", "签署", "验证"]
+    rows = []
+    for e in entries:
+        r = e.record
+        cls = policy.change_class(r.class_key) if policy else None
+        signers = "；".join(f"{a.role} {a.name} {a.signed_at[:16].replace('T', ' ')}{'' if a.valid else '✗'}" for a in e.approvals)
+        verdict = "通过" if e.valid else "失败：" + "；".join(d.code for d in e.problems)
+        rows.append(
+            [
+                str(r.version), cls.name if cls else r.class_key, r.published.isoformat(), r.effective.isoformat(),
+                e.effective_to.isoformat() if e.effective_to else "—", "、".join(r.change_requests), signers or "—",
+                verdict + ("" if e.digest_valid else "（内容摘要不符）"),
+            ]
+        )  # fmt: skip
+    return _table(header, rows) + "".join(f"  {d.render()}\n" for e in entries for d in e.problems)
+
+
+def _width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    def line(cells: list[str]) -> str:
+        return "  ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)).rstrip()
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]) + "\n"

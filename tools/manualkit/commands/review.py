@@ -1,0 +1,15 @@
+"""``manual review``: record a signed periodic review of one chapter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from manualkit.repository import worktree_snapshot
+from manualkit.review import record_review
+
+
+def review(root: Path, chapter: int, key_path: Path, today: dt.date, now: dt.datetime, conclusion: str) -> Path:
+    snap = worktree_snapshot(root)
+    manual, policy = snap.require()
+    return record_review(root, manual, policy, chapter, key_path, today, now, conclusion)

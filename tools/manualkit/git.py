@@ -64,9 +64,9 @@ def head(root: Path) -> str | None:
     return resolve(root, "HEAD")
 
 
-def dirty_paths(root: Path) -> list[str]:
-    """Paths with uncommitted changes (staged, unstaged, untracked), as ``git status`` lists them."""
-    out = run(root, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+def dirty_paths(root: Path, prefixes: Sequence[str] = ()) -> list[str]:
+    """Paths with uncommitted changes (staged, unstaged, untracked) under ``prefixes``."""
+    out = run(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *prefixes)
     return [entry[3:] for entry in out.decode("utf-8", "replace").split("\0") if len(entry) > 3]
 
 

@@ -322,7 +322,7 @@ def commit_release(root: Path, plan: ReleasePlan, records: Sequence[ReleaseRecor
     _fault("after-objects")
     branch = git.run(root, "symbolic-ref", "-q", "HEAD", check=False).decode().strip() or "HEAD"
     pending = git_dir / PENDING_FILE
-    pending.write_text(f"{old} {new}\n")
+    pending.write_text(json.dumps({"old": old, "new": new, "paths": sorted(files)}) + "\n")
     _fault("after-journal")
     transaction = f"start\nupdate {branch} {new} {old}\ncreate refs/tags/{tag_name(record.version)} {new}\nprepare\ncommit\n"
     git.run(root, "update-ref", "--stdin", input=transaction.encode())
@@ -339,10 +339,15 @@ def finish_pending_release(root: Path) -> None:
         return
     if not pending.is_file():
         return
-    parts = pending.read_text().split()
-    if len(parts) == 2 and git.head(root) == parts[1]:
-        # The release precondition was a clean tree, so the only differences are the release's own
-        # files: reset index and working tree to the release commit.
-        git.run(root, "read-tree", "--reset", "-u", parts[1])
+    try:
+        journal = json.loads(pending.read_text())
+        new, paths = str(journal["new"]), [str(p) for p in journal["paths"]]
+    except (ValueError, KeyError, TypeError):
+        pending.unlink(missing_ok=True)
+        return
+    if git.head(root) == new:
+        # Only the release's own files differ from the working tree (they were clean before):
+        # bring exactly those into the index and the working tree; nothing else is touched.
+        git.run(root, "checkout", new, "--", *paths)
         _fault("during-checkout")
     pending.unlink(missing_ok=True)

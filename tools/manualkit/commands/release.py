@@ -12,10 +12,15 @@ from manualkit.release import ReleaseRecord, commit_release, plan_release
 from manualkit.repository import require_full_history, worktree_snapshot
 
 
+CONTROLLED_PATHS = ("manual", "changelog", "templates")
+
+
 def release(root: Path, *, effective: dt.date, published: dt.date, env: Mapping[str, str]) -> ReleaseRecord:
     require_full_history(root)
     snap = worktree_snapshot(root)
-    dirty = git.dirty_paths(root)
+    # The controlled content must be committed; unrelated files (tools, tests) do not matter,
+    # since the release commit is built from HEAD, not from the working tree.
+    dirty = git.dirty_paths(root, CONTROLLED_PATHS)
     if dirty:
         shown = "、".join(dirty[:5]) + ("……" if len(dirty) > 5 else "")
         raise fail(".", 0, 0, "MAN661", f"工作区有未提交的修改（{shown}）；请先提交或撤销后再发布")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from manualkit.approval import approval_findings
 from manualkit.change_request import ChangeRequest, content_findings
-from manualkit.diagnostics import Diagnostic, diagnostic
+from manualkit.diagnostics import Diagnostic, Severity, diagnostic
 from manualkit.manual import Manual
 from manualkit.repository import Snapshot
 
@@ -71,7 +71,9 @@ def change_set_findings(base: Snapshot, head: Snapshot) -> list[Diagnostic]:
     ]  # fmt: skip
     added_here = {cr.id for cr in in_set if cr.id not in base.requests}
     covered = {s for cr in in_set for s in cr.sections}
-    changes = changed_sections(base.manual, head.manual)
+    broken = {d.path for d in head.diagnostics if d.severity is Severity.ERROR}
+    # A chapter that fails to load is reported by its own errors, not as "all sections removed".
+    changes = [c for c in changed_sections(base.manual, head.manual) if not (c.kind == "removed" and c.path in broken)]
     changed_ids = {c.section_id for c in changes}
     for change in changes:
         if change.section_id not in covered:

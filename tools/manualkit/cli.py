@@ -109,6 +109,18 @@ def cmd_approve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export_approval(args: argparse.Namespace) -> int:
+    from manualkit.commands.approve import export_approval
+
+    message, signature, allowed, signer = export_approval(_root(args.root), args.change_request, args.role, Path(args.dir))
+    from manualkit.repository import worktree_snapshot
+
+    namespace = worktree_snapshot(_root(args.root)).require()[1].signing_namespace
+    print(f"已导出签署内容 {message}、签名 {signature} 和签署人名录 {allowed}。不依赖本工具的验证命令：")
+    print(f"ssh-keygen -Y verify -f {allowed} -I {signer} -n {namespace} -s {signature} < {message}")
+    return EXIT_OK
+
+
 def cmd_release(args: argparse.Namespace) -> int:
     from manualkit.commands.release import release
     from manualkit.today import today
@@ -214,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", required=True, help="签署角色：编制、审核、会签、批准")
     p.add_argument("--key", required=True, help="签署人本人的 SSH 私钥文件")
     p.set_defaults(func=cmd_approve)
+
+    p = sub.add_parser("export-approval", help="导出一项签署的原文和签名，供 ssh-keygen -Y verify 独立验证")
+    p.add_argument("change_request", metavar="CR", help="修订申请单号")
+    p.add_argument("--role", required=True, help="签署角色")
+    p.add_argument("--dir", default=".", help="输出目录")
+    p.set_defaults(func=cmd_export_approval)
 
     p = sub.add_parser("release", help="把签署齐全的修订申请单发布为新版本（提交并打标签）")
     p.add_argument("--effective", required=True, type=_date, help="实施日期 YYYY-MM-DD")

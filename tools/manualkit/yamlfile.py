@@ -12,16 +12,35 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 
 from manualkit.diagnostics import Diagnostic, diagnostic
 
 _yaml: YAML | None = None
 
 
+class _Constructor(RoundTripConstructor):
+    """Round-trip constructor that keeps an impossible date (``2026-13-45``) as its text.
+
+    ruamel raises a plain ``ValueError`` without a position for such a scalar; kept as a string,
+    the schema reports it as MAN108 at the value's own line instead.
+    """
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+
 def _loader() -> YAML:
     global _yaml
     if _yaml is None:
         y = YAML(typ="rt")
+        y.Constructor = _Constructor
         y.preserve_quotes = True
         y.width = 4096
         y.indent(mapping=2, sequence=4, offset=2)

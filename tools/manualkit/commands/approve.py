@@ -22,3 +22,28 @@ def approve(root: Path, cr_id: str, role: str, key_path: Path, now: dt.datetime)
     if role not in policy.roles:
         raise fail("--role", 0, 0, "MAN000", f"角色应为 {'、'.join(policy.roles)} 之一")
     return sign_request(root, cr, role, key_path, manual, policy, now)
+
+
+def export_approval(root: Path, cr_id: str, role: str, directory: Path) -> tuple[Path, Path, Path, str]:
+    """Write what an auditor needs to check one approval with ``ssh-keygen -Y verify`` alone.
+
+    Returns the message file, the signature file, the allowed-signers file and the signer id.
+    """
+    from manualkit.atomic import write_atomic
+    from manualkit.change_request import approval_message
+
+    snap = worktree_snapshot(root)
+    manual, policy = snap.require()
+    cr = snap.requests.get(cr_id)
+    if cr is None:
+        raise fail(request_path(cr_id), 0, 0, "MAN646", f"找不到修订申请单 {cr_id}")
+    found = cr.approval(role)
+    if found is None:
+        raise fail(cr.path, 0, 0, "MAN660", f"{cr_id} 没有“{role}”签署")
+    message = approval_message(manual.metadata.document_number, cr.id, found.role, found.signer, found.signed_at, found.digest)
+    stem = f"{cr_id}-{found.signer}"
+    paths = (directory / f"{stem}.txt", directory / f"{stem}.txt.sig", directory / "allowed_signers")
+    write_atomic(paths[0], message)
+    write_atomic(paths[1], found.signature.strip() + "\n")
+    write_atomic(paths[2], policy.allowed_signers())
+    return (*paths, found.signer)

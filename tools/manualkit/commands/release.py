@@ -11,7 +11,6 @@ from manualkit.diagnostics import fail
 from manualkit.release import ReleaseRecord, commit_release, plan_release
 from manualkit.repository import require_full_history, worktree_snapshot
 
-
 CONTROLLED_PATHS = ("manual", "changelog", "templates")
 
 

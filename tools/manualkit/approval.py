@@ -112,7 +112,9 @@ def approve(root: Path, cr: ChangeRequest, role: str, key_path: Path, manual: Ma
     message = approval_message(manual.metadata.document_number, cr.id, role, approver.id, signed_at, digest)
     signature = sshsig.sign(message, key_path, policy.signing_namespace)
 
-    data = cr.data
+    data, problems = yamlfile.parse_roundtrip(cr.raw.decode("utf-8"), cr.path)
+    if problems or not isinstance(data, dict):
+        raise ManualError(problems or [diagnostic(cr.path, 1, 1, "MAN104", "修订申请单应为键值映射")])
     entry = CommentedMap()
     entry["role"] = role
     entry["signer"] = approver.id

@@ -56,7 +56,8 @@ class ChangeRequest:
     consultation_required: bool
     consultation_done: bool
     approvals: tuple[Approval, ...]
-    data: Any  # the round-trip YAML, for the digest and for appending approvals
+    data: Any  # the parsed YAML, for the digest
+    raw: bytes  # the file as stored
 
     def approval(self, role: str) -> Approval | None:
         return next((a for a in self.approvals if a.role == role), None)
@@ -175,6 +176,7 @@ def parse_change_request(path: str, raw: bytes, departments: Sequence[str]) -> t
             consultation_done=bool(consult["done"]) and bool(consult.get("record")) and as_date(consult.get("date")) is not None,
             approvals=approvals,
             data=data,
+            raw=raw,
         ),
         [],
     )
@@ -285,7 +287,7 @@ def new_request_text(
     consultation_required: bool,
 ) -> str:
     """Fill the template; comments and layout of the template are kept (round-trip)."""
-    data, diags = yamlfile.parse(template, TEMPLATE_PATH)
+    data, diags = yamlfile.parse_roundtrip(template, TEMPLATE_PATH)
     if diags or not isinstance(data, dict):
         raise fail(TEMPLATE_PATH, 1, 1, "MAN644", "修订申请单模板无法解析；请修复 templates/change-request.yml")
     from ruamel.yaml.comments import CommentedSeq

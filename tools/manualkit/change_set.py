@@ -95,7 +95,5 @@ def change_set_findings(base: Snapshot, head: Snapshot) -> list[Diagnostic]:
     return out
 
 
-def _raw(cr: ChangeRequest) -> str:
-    from manualkit.yamlfile import dump
-
-    return dump(cr.data)
+def _raw(cr: ChangeRequest) -> bytes:
+    return cr.raw

@@ -58,6 +58,7 @@ class ChapterParse:
     sections: tuple[Section, ...]
     scan: Scan
     diagnostics: list[Diagnostic]
+    body_read: bool = True  # False when no front matter could be split off: sections are unknown
 
 
 def front_matter_schema(departments: Sequence[str]) -> Field:
@@ -106,11 +107,11 @@ def parse_chapter(
     diags: list[Diagnostic] = []
     if not text.startswith("---"):
         d = diagnostic(path, 1, 1, "MAN101", "章节文件缺少前置元数据；文件须以 --- 开头的 YAML 块开始（见 docs/authoring.md）")
-        return ChapterParse(None, (), Scan(), [d])
+        return ChapterParse(None, (), Scan(), [d], body_read=False)
     split = split_front_matter(text)
     if split is None:
         d = diagnostic(path, 1, 1, "MAN102", "前置元数据没有结束标记；请在 YAML 块后加一行 ---")
-        return ChapterParse(None, (), Scan(), [d])
+        return ChapterParse(None, (), Scan(), [d], body_read=False)
     yaml_text, body, body_line = split
     data, yaml_diags = yamlfile.parse(yaml_text, path, 2)
     diags += yaml_diags
@@ -208,7 +209,8 @@ def _structure(
         elif num != expected:
             what = "跳号" if num > expected else "顺序错误"
             diags.append(diagnostic(path, h.line, 1, "MAN205", f"节编号{what}：应为 {position}.{expected}，实际为 {sid}"))
-        expected = num + 1 if chap == position else expected
+        if chap == position:
+            expected = max(expected, num + 1)  # one section out of place is one finding, not two
         if outline is not None and chap == position and 1 <= num <= len(outline.sections):
             want = outline.sections[num - 1]
             if title != want:

@@ -95,24 +95,27 @@ def load_manual(files: ManualFiles) -> LoadResult:
 
     chapters: list[Chapter] = []
     parses: list[tuple[str, ChapterParse]] = []
+    unread: set[int] = set()  # chapters whose sections are unknown (their file is already an error)
     refused = {d.path for d in files.problems}
     for position, name in enumerate(metadata.chapter_files, start=1):
         path = f"{MANUAL_DIR}/{name}"
+        unread.add(position)
         if path in refused:
             continue
         data = files.contents.get(path)
         if data is None:
-            result.diagnostics.append(
-                diagnostic(METADATA_PATH, _list_line(raw, name), 1, "MAN006", f"manual.yml 列出的章节文件 {path} 不存在")
-            )
+            line, col = _list_position(text, name)
+            result.diagnostics.append(diagnostic(METADATA_PATH, line, col, "MAN006", f"manual.yml 列出的章节文件 {path} 不存在"))
             continue
-        text, diags = decode(path, data)
+        chapter_text, diags = decode(path, data)
         result.diagnostics += diags
-        if text is None:
+        if chapter_text is None:
             continue
-        parsed = parse_chapter(path, text, position, metadata.departments, files.names)
+        parsed = parse_chapter(path, chapter_text, position, metadata.departments, files.names)
         result.diagnostics += parsed.diagnostics
-        parses.append((path, parsed))
+        if parsed.body_read:
+            unread.discard(position)
+            parses.append((path, parsed))
         if parsed.chapter is not None:
             chapters.append(parsed.chapter)
 
@@ -123,29 +126,37 @@ def load_manual(files: ManualFiles) -> LoadResult:
     if len(metadata.chapter_files) != len(OUTLINE):
         result.diagnostics.append(
             diagnostic(
-                METADATA_PATH, _list_line(raw, "chapters:"), 1, "MAN215",
+                METADATA_PATH, _list_position(text, "chapters:")[0], 1, "MAN215",
                 f"手册应有 {len(OUTLINE)} 章，manual.yml 列出了 {len(metadata.chapter_files)} 章",
             )
         )  # fmt: skip
-    result.diagnostics += _references(parses)
+    result.diagnostics += _references(parses, unread)
     result.manual = Manual(metadata, tuple(chapters))
     return result
 
 
-def _list_line(raw: bytes, needle: str) -> int:
-    idx = raw.find(needle.encode())
-    return raw[:idx].count(b"\n") + 1 if idx >= 0 else 1
+def _list_position(text: str, needle: str) -> tuple[int, int]:
+    """1-based (line, col) of ``needle`` in ``text``, preferring a list item ``- needle``."""
+    m = re.search(rf"^[ \t]*-[ \t]+[\"']?({re.escape(needle)})", text, re.MULTILINE)
+    idx = m.start(1) if m else text.find(needle)
+    if idx < 0:
+        return 1, 1
+    return text.count("\n", 0, idx) + 1, idx - (text.rfind("\n", 0, idx) + 1) + 1
 
 
-def _references(parses: list[tuple[str, ChapterParse]]) -> list[Diagnostic]:
-    """Every "见 3.2" and every link to a section names a section that exists."""
+def _references(parses: list[tuple[str, ChapterParse]], unread: set[int]) -> list[Diagnostic]:
+    """Every "见 3.2" and every link to a section names a section that exists.
+
+    References into a chapter in ``unread`` (listed, but its file could not be read) are not
+    judged: that file is reported already, and its sections are unknown, not missing.
+    """
     out: list[Diagnostic] = []
     section_ids = {s.id for _, p in parses for s in p.sections}
     anchors = {path: {s.anchor for s in p.sections} for path, p in parses}
     for path, parsed in parses:
         body_scan = parsed.scan
         for ref in body_scan.section_refs:
-            if ref.section_id not in section_ids:
+            if ref.section_id not in section_ids and int(ref.section_id.split(".")[0]) not in unread:
                 out.append(diagnostic(path, ref.line, ref.col, "MAN401", f"“{ref.text}”引用的第 {ref.section_id} 节不存在"))
         for link in body_scan.links:
             target = f"{MANUAL_DIR}/{link.target}" if link.target else path

@@ -12,6 +12,7 @@ import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -143,7 +144,7 @@ def scan(body: str, path: str, offset: int, files: frozenset[str], manual_dir: s
     tokens = parse(body)
     list_depth = 0
     quote_depth = 0
-    for token in tokens:
+    for position, token in enumerate(tokens):
         t = token.type
         if t == "inline":
             _inline(w, token)
@@ -155,13 +156,16 @@ def scan(body: str, path: str, offset: int, files: frozenset[str], manual_dir: s
             if w.lines[token.map[0] - 1].strip():
                 w.add(w.block_line(token), 1, "MAN308", "列表、表格或引用前须留一个空行，否则网站与 DOCX 的显示会不一致")
         if t in ("bullet_list_open", "ordered_list_open"):
-            if list_depth > 0 and quote_depth == 0 and token.map:
+            # Also at depth 0: a list indented by 1–3 spaces is a nested list that missed its parent.
+            if quote_depth == 0 and token.map:
                 indent = len(w.lines[token.map[0]]) - len(w.lines[token.map[0]].lstrip(" "))
                 if indent != 4 * list_depth:
-                    w.add(
-                        w.block_line(token), indent + 1, "MAN309",
-                        f"第 {list_depth + 1} 级列表应缩进 {4 * list_depth} 个空格，实际为 {indent} 个",
-                    )  # fmt: skip
+                    message = (
+                        f"第 {list_depth + 1} 级列表应缩进 {4 * list_depth} 个空格，实际为 {indent} 个"
+                        if list_depth
+                        else f"列表缩进了 {indent} 个空格，未能嵌套在上一列表项下；嵌套列表须缩进 4 个空格，顶层列表不缩进"
+                    )
+                    w.add(w.block_line(token), indent + 1, "MAN309", message)
             list_depth += 1
         elif t in ("bullet_list_close", "ordered_list_close"):
             list_depth -= 1
@@ -170,11 +174,11 @@ def scan(body: str, path: str, offset: int, files: frozenset[str], manual_dir: s
         elif t == "blockquote_close":
             quote_depth -= 1
         elif t == "heading_open":
-            _heading(w, token, tokens)
+            _heading(w, token, tokens[position + 1] if position + 1 < len(tokens) else None)
     return w.scan
 
 
-def _heading(w: _Walk, token: Token, tokens: list[Token]) -> None:
+def _heading(w: _Walk, token: Token, inline: Token | None) -> None:
     level = int(token.tag[1])
     line = w.block_line(token)
     setext = token.markup in ("=", "-")
@@ -182,8 +186,6 @@ def _heading(w: _Walk, token: Token, tokens: list[Token]) -> None:
         w.add(line, 1, "MAN307", "不允许使用下划线式标题；请改用 # 开头的标题")
     if level > 4:
         w.add(line, 1, "MAN306", f"标题层级为 {level} 级，最多允许 4 级（####）")
-    idx = tokens.index(token)
-    inline = tokens[idx + 1] if idx + 1 < len(tokens) else None
     raw = inline.content if inline is not None else ""
     text, anchor = split_anchor(raw)
     w.scan.headings.append(Heading(level, text, anchor, line, 1, setext))
@@ -240,12 +242,15 @@ def _scheme(url: str) -> str | None:
 
 
 def _link(w: _Walk, block: Token, href: str) -> None:
-    line, col = w.find(block, href)
     scheme = _scheme(href)
     if scheme is not None:
+        line, col = w.find(block, href)
         if scheme not in SAFE_SCHEMES:
             w.add(line, col, "MAN303", f"不允许的链接协议 {scheme}:；只允许 http、https、mailto 和 tel 链接")
         return
+    # markdown-it percent-encodes the destination; a file is named by its decoded path.
+    href = unquote(href)
+    line, col = w.find(block, href)
     target, _, anchor = href.partition("#")
     if target:
         resolved = posixpath.normpath(posixpath.join(w.manual_dir, target))
@@ -256,8 +261,10 @@ def _link(w: _Walk, block: Token, href: str) -> None:
 
 
 def _image(w: _Walk, block: Token, src: str) -> None:
-    line, col = w.find(block, src)
     scheme = _scheme(src)
+    if scheme is None:
+        src = unquote(src)  # as for links: images/%E6%B5%81.png is the file images/流.png
+    line, col = w.find(block, src)
     if scheme is not None or src.startswith("/") or src.startswith("//"):
         w.add(line, col, "MAN304", f"图片 {src} 不在仓库中；请把图片放入 manual/images/ 并使用相对路径")
         return

@@ -45,7 +45,7 @@ def set_last_reviewed(text: str, day: dt.date) -> str:
     if split is None:
         raise fail("chapter", 1, 1, "MAN101", "章节文件缺少前置元数据")
     yaml_text, body, _ = split
-    data, diags = yamlfile.parse(yaml_text, "chapter", 2)
+    data, diags = yamlfile.parse_roundtrip(yaml_text, "chapter", 2)
     if diags or not isinstance(data, dict):
         raise fail("chapter", 2, 1, "MAN103", "前置元数据无法解析")
     data["review"]["last_reviewed"] = day

@@ -11,9 +11,6 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import LiteralScalarString
-
 from manualkit import sshsig, yamlfile
 from manualkit.atomic import write_atomic
 from manualkit.change_request import Approval, ChangeRequest, approval_digest, approval_message, content_findings
@@ -91,6 +88,9 @@ def _approver_for_key(policy: Policy, key_path: Path) -> Approver:
 
 def approve(root: Path, cr: ChangeRequest, role: str, key_path: Path, manual: Manual, policy: Policy, now: dt.datetime) -> Approval:
     """Sign ``cr`` in ``role`` with the key at ``key_path`` and append the approval to its file."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
     change_class = policy.change_class(cr.class_key)
     if change_class is None or role not in change_class.roles:
         roles = "、".join(change_class.roles) if change_class else ""

@@ -15,12 +15,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from cryptography.hazmat.primitives.serialization import load_ssh_public_key
-
 from manualkit.diagnostics import fail
 
 MAGIC = b"SSHSIG"
@@ -126,6 +120,13 @@ def verify(message: bytes, armored: str, public_key: str, namespace: str) -> boo
 
 
 def _verify_raw(public_key: str, sig_type: bytes, sig_value: bytes, signed: bytes) -> bool:
+    # cryptography is imported here, not at module level: `manual check` must start fast.
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+    from cryptography.hazmat.primitives.serialization import load_ssh_public_key
+
     key = load_ssh_public_key(" ".join(public_key.split()[:2]).encode())
     try:
         if isinstance(key, ed25519.Ed25519PublicKey) and sig_type == b"ssh-ed25519":

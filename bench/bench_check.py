@@ -1,0 +1,81 @@
+"""Benchmark of `manual check` (run on demand: `make bench`; not a test).
+
+Times the whole `manual check` process (median of several runs) on the real manual and on a
+generated 25x manual (200 chapters), next to `mkdocs build --strict` of the same content, and
+prints the figures and their ratios against the targets of the foundation issue:
+≤ 0.3 s on the manual, ≤ 2 s on the 25x manual, ≤ 0.25x the mkdocs build time.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+RUNS = 7
+
+
+def timed(cmd: list[str], cwd: Path, runs: int = RUNS) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def make_copy(dest: Path, factor: int) -> None:
+    """The real manual (factor 1) or a manual of ``8 * factor`` chapters made from it."""
+    (dest / "manual").mkdir(parents=True)
+    shutil.copy(ROOT / "manual" / "policy.yml", dest / "manual" / "policy.yml")
+    meta = (ROOT / "manual" / "manual.yml").read_text(encoding="utf-8")
+    chapters = [ROOT / "manual" / name for name in re.findall(r"^  - (\d\d-[\w-]+\.md)$", meta, re.MULTILINE)]
+    names = []
+    for copy in range(factor):
+        for src in chapters:
+            number = copy * len(chapters) + int(src.name[:2])
+            text = src.read_text(encoding="utf-8")
+            if copy:
+                old = int(src.name[:2])
+                text = re.sub(r"^chapter: \d+$", f"chapter: {number}", text, count=1, flags=re.MULTILINE)
+                text = re.sub(r'"(\d+)\.(\d)"', lambda m: f'"{number}.{m.group(2)}"' if int(m.group(1)) == old else m.group(0), text)
+                text = re.sub(r"^## (\d+)\.(\d) (.*) \{#sec-\d+-(\d)\}$", lambda m: f"## {number}.{m.group(2)} {m.group(3)} {{#sec-{number}-{m.group(4)}}}", text, flags=re.MULTILINE)
+            name = f"{number:03d}-{src.name[3:]}" if factor > 1 else src.name
+            text = re.sub(r"\]\((\d\d)-([\w-]+\.md)", lambda m: f"]({int(m.group(1)):03d}-{m.group(2)}" if factor > 1 else m.group(0), text)
+            (dest / "manual" / name).write_text(text, encoding="utf-8")
+            names.append(name)
+    meta = re.sub(r"chapters:\n(  - .*\n)+", "chapters:\n" + "".join(f"  - {n}\n" for n in names), meta)
+    (dest / "manual" / "manual.yml").write_text(meta, encoding="utf-8")
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    (dest / "mkdocs.yml").write_text(config, encoding="utf-8")
+    (dest / "manual" / "index.md").write_text("# 销售业务流程规范手册\n", encoding="utf-8")
+
+
+def main() -> int:
+    print(f"manual check benchmark (median of {RUNS} whole-process runs)")
+    results = {}
+    for label, factor in (("manual (8 chapters)", 1), ("25x manual (200 chapters)", 25)):
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            make_copy(work, factor)
+            check = timed([str(BIN / "manual"), "check"], work)
+            mkdocs = timed([str(BIN / "mkdocs"), "build", "--strict", "-q", "-d", str(work / "site")], work, runs=3)
+            results[label] = (check, mkdocs)
+            print(f"  {label:28s} manual check {check:6.3f} s   mkdocs build --strict {mkdocs:6.3f} s   ratio {check / mkdocs:5.2f}x")
+    one, many = results["manual (8 chapters)"], results["25x manual (200 chapters)"]
+    print("targets:")
+    print(f"  manual check on the manual      {one[0]:.3f} s  (target ≤ 0.3 s)   {'met' if one[0] <= 0.3 else 'MISSED'}")
+    print(f"  manual check on the 25x manual  {many[0]:.3f} s  (target ≤ 2 s)     {'met' if many[0] <= 2 else 'MISSED'}")
+    print(f"  ratio to mkdocs build --strict  {one[0] / one[1]:.2f}x / {many[0] / many[1]:.2f}x  (target ≤ 0.25x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -31,6 +31,15 @@ def timed(cmd: list[str], cwd: Path, runs: int = RUNS) -> float:
     return statistics.median(samples)
 
 
+def renumber(text: str, old: int, new: int) -> str:
+    """Chapter ``old``'s text as chapter ``new``: front matter, section headings and anchors."""
+    text = re.sub(r"^chapter: \d+$", f"chapter: {new}", text, count=1, flags=re.MULTILINE)
+    text = text.replace("".join(f'"{old}.{i}", ' for i in range(1, 4)) + f'"{old}.4"', "".join(f'"{new}.{i}", ' for i in range(1, 4)) + f'"{new}.4"')
+    for i in range(1, 5):
+        text = re.sub(rf"^## {old}\.{i} (.*) \{{#sec-{old}-{i}\}}$", rf"## {new}.{i} \1 {{#sec-{new}-{i}}}", text, flags=re.MULTILINE)
+    return text
+
+
 def make_copy(dest: Path, factor: int) -> None:
     """The real manual (factor 1) or a manual of ``8 * factor`` chapters made from it."""
     (dest / "manual").mkdir(parents=True)
@@ -43,10 +52,7 @@ def make_copy(dest: Path, factor: int) -> None:
             number = copy * len(chapters) + int(src.name[:2])
             text = src.read_text(encoding="utf-8")
             if copy:
-                old = int(src.name[:2])
-                text = re.sub(r"^chapter: \d+$", f"chapter: {number}", text, count=1, flags=re.MULTILINE)
-                text = re.sub(r'"(\d+)\.(\d)"', lambda m: f'"{number}.{m.group(2)}"' if int(m.group(1)) == old else m.group(0), text)
-                text = re.sub(r"^## (\d+)\.(\d) (.*) \{#sec-\d+-(\d)\}$", lambda m: f"## {number}.{m.group(2)} {m.group(3)} {{#sec-{number}-{m.group(4)}}}", text, flags=re.MULTILINE)
+                text = renumber(text, int(src.name[:2]), number)
             name = f"{number:03d}-{src.name[3:]}" if factor > 1 else src.name
             text = re.sub(r"\]\((\d\d)-([\w-]+\.md)", lambda m: f"]({int(m.group(1)):03d}-{m.group(2)}" if factor > 1 else m.group(0), text)
             (dest / "manual" / name).write_text(text, encoding="utf-8")

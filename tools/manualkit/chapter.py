@@ -72,7 +72,7 @@ def front_matter_schema(departments: Sequence[str]) -> Field:
         dict,
         "章节前置元数据",
         fields=(
-            Field("chapter", int, "章编号，1 起连续", minimum=1, maximum=99),
+            Field("chapter", int, "章编号，1 起连续", minimum=1, maximum=999),
             Field("title", str, "章标题，与大纲一致"),
             Field("owner", str, "负责部门，取自 manual.yml 的 departments", choices=depts),
             Field(

@@ -35,7 +35,13 @@ class ApprovalCheck:
 def check_approval(cr: ChangeRequest, approval: Approval, manual: Manual, policy: Policy, digest: str | None = None) -> ApprovalCheck:
     approver = policy.approver(approval.signer)
     message = approval_message(manual.metadata.document_number, cr.id, approval.role, approval.signer, approval.signed_at, approval.digest)
-    signature_valid = approver is not None and sshsig.verify(message, approval.signature, approver.public_key, policy.signing_namespace)
+    # The name is not part of the signed message, yet records and sign-off pages print it: it
+    # must be the registry's name of the signer, or the record was altered after signing.
+    signature_valid = (
+        approver is not None
+        and approval.name == approver.name
+        and sshsig.verify(message, approval.signature, approver.public_key, policy.signing_namespace)
+    )
     current = approval.digest == (digest or approval_digest(cr, manual))
     return ApprovalCheck(approval, signature_valid, current, approver is not None and approval.role in approver.roles, approver is not None)
 

@@ -84,6 +84,10 @@ def change_set_findings(base: Snapshot, head: Snapshot) -> list[Diagnostic]:
                     f"{what}了第 {change.section_id} 节，但本次变更中没有列出该节的修订申请单；请运行 manual propose 提出修订申请",
                 )
             )  # fmt: skip
+    out += _chapter_metadata_findings(base, head, covered)
+    for name in ("manual/manual.yml", "manual/policy.yml"):
+        if base.files.contents.get(name) != head.files.contents.get(name):
+            out.append(diagnostic(name, 0, 0, "MAN675", "该受控配置文件被修改：手册标识、修订政策或签署人名录的变更须经质量管理部评审（见 CODEOWNERS）"))
     for cr in in_set:
         if head.policy is not None:
             out += content_findings(cr, head.manual, head.policy)
@@ -92,6 +96,35 @@ def change_set_findings(base: Snapshot, head: Snapshot) -> list[Diagnostic]:
             for sid in cr.sections:
                 if sid not in changed_ids:
                     out.append(diagnostic(cr.path, 1, 1, "MAN671", f"{cr.id} 列出了第 {sid} 节，但本次变更没有修改该节"))
+    return out
+
+
+def _chapter_metadata_findings(base: Snapshot, head: Snapshot, covered: set[str]) -> list[Diagnostic]:
+    """Front matter is controlled too: owner, title or review cycle change only with a change
+    request naming a section of the chapter; the review date only with a new review record."""
+    assert base.manual is not None and head.manual is not None
+    before = {c.path: c for c in base.manual.chapters}
+    new_reviews = {p for p in head.reviews_raw if p not in base.reviews_raw}
+    out = []
+    for chapter in head.manual.chapters:
+        old = before.get(chapter.path)
+        if old is None:
+            continue
+        listed = any(s.split(".")[0] == str(chapter.number) for s in covered)
+        if (old.number, old.title, old.owner, old.review_cycle_months) != (chapter.number, chapter.title, chapter.owner, chapter.review_cycle_months) and not listed:
+            out.append(
+                diagnostic(
+                    chapter.path, 2, 1, "MAN674",
+                    f"第{chapter.number}章的前置元数据（章标题、负责部门或评审周期）被修改，但本次变更中没有列出该章任何一节的修订申请单",
+                )
+            )  # fmt: skip
+        if old.last_reviewed != chapter.last_reviewed and not any(p.endswith(f"-ch{chapter.number}.yml") for p in new_reviews):
+            out.append(
+                diagnostic(
+                    chapter.path, chapter.review_line, 1, "MAN674",
+                    f"第{chapter.number}章的上次评审日期被修改，但本次变更中没有新的定期评审记录；请用 manual review 记录评审",
+                )
+            )  # fmt: skip
     return out
 
 

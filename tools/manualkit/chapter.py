@@ -139,15 +139,19 @@ def parse_chapter(
     diags += structure_diags
     diags += _front_matter_sections(path, meta, sections)
 
+    first_section_line = sections[0].line if sections else body_line + len(body.split("\n"))
+    h1 = next((h for h in body_scan.headings if h.level == 1), None)
+    pre_start = (h1.line + 1 - body_line) if h1 else 0
+    preamble = "\n".join(body.split("\n")[pre_start : first_section_line - body_line]).strip()
+    if preamble and h1 is not None:
+        # Text outside every section could be changed without any change request naming it.
+        at = h1.line + 1 + next(i for i, line in enumerate(body.split("\n")[pre_start:]) if line.strip())
+        diags.append(diagnostic(path, at, 1, "MAN214", "章标题与第一节之间不得有正文：每段内容都须属于某一节，修订才能追溯；请移入相应的节"))
     if any(d.code in ("MAN103", "MAN104", "MAN105", "MAN107", "MAN108", "MAN109", "MAN110", "MAN111") for d in diags):
         return ChapterParse(None, tuple(sections), body_scan, diags)
     review = meta["review"]
     last = as_date(review["last_reviewed"])
     assert last is not None  # validated above
-    first_section_line = sections[0].line if sections else body_line + len(body.split("\n"))
-    h1 = next((h for h in body_scan.headings if h.level == 1), None)
-    pre_start = (h1.line + 1 - body_line) if h1 else 0
-    preamble = "\n".join(body.split("\n")[pre_start : first_section_line - body_line]).strip()
     chapter = Chapter(
         path=path,
         number=number,

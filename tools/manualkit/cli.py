@@ -183,13 +183,44 @@ def cmd_allowed_signers(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from manualkit.commands.check import check
+    from manualkit.commands.publish import publish
     from manualkit.report import render, summary_line
     from manualkit.today import today
 
-    report = check(_root(args.root), today(os.environ))
+    result = publish(_root(args.root), today(os.environ), os.environ)
+    report = result.report
     sys.stdout.write(render(report.diagnostics, "text", summary_line(report.errors, report.warnings, report.chapters, report.sections)))
-    return EXIT_FINDINGS if report.errors else EXIT_OK
+    if report.errors:
+        sys.stderr.write("manual publish：手册检查未通过，未发布\n")
+        return EXIT_FINDINGS
+    for line in result.outputs:
+        print(f"已发布 {line}")
+    return EXIT_OK
+
+
+def cmd_docx(args: argparse.Namespace) -> int:
+    from manualkit.commands.docx import build_release_docx, write_docx
+    from manualkit.today import today
+
+    root = _root(args.root)
+    document = build_release_docx(root, version=args.version, as_of=args.as_of, today=today(os.environ), env=os.environ)
+    out = Path(args.output) if args.output else root / "dist" / document.file_name
+    write_docx(out, document)
+    dev = "；使用开发签名（非正式），请配置 MANUAL_SIGNING_KEY 以使用正式发布证书" if document.development else ""
+    print(f"已生成 {document.version} 版（{document.status.value}）的签名 DOCX：{out}{dev}")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from manualkit.commands.verify import verify_docx
+    from manualkit.today import today
+
+    result = verify_docx(_root(args.root), Path(args.file), os.environ, today(os.environ))
+    stream = sys.stdout if result.verdict == 0 else sys.stderr
+    stream.write(f"{args.file}: {result.message}\n")
+    for line in result.details:
+        stream.write(f"  {line}\n")
+    return int(result.verdict)
 
 
 def cmd_codes(args: argparse.Namespace) -> int:
@@ -256,6 +287,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("publish", help="主任务：检查手册并构建站点和签名 DOCX")
     p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("docx", help="生成某一发布版本的签名 DOCX（默认：今天现行有效的版本）")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--version", help="版本，如 B/0")
+    which.add_argument("--as-of", type=_date, help="该日期现行有效的版本")
+    p.add_argument("-o", "--output", help="输出文件（默认 dist/XS-QM-01_<版本>.docx）")
+    p.set_defaults(func=cmd_docx)
+
+    p = sub.add_parser(
+        "verify",
+        help="验证 DOCX 是否为真实、未被篡改的发布文件",
+        description="退出状态：0 真实有效；3 签署后被改动；4 签名证书不受信任；5 未签名；6 不是 DOCX 或已损坏；7 内容与 git 中的发布不一致",
+    )
+    p.add_argument("file", help="DOCX 文件")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("codes", help="列出全部诊断代码")
     p.add_argument("--format", choices=("md",), default="md")

@@ -59,6 +59,7 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN210", E, "前置元数据 sections 与正文中的节不一致"),
     Code("MAN211", E, "缺少大纲规定的节"),
     Code("MAN213", E, "节内容为空或为占位文字"),
+    Code("MAN214", E, "章标题与第一节之间有不属于任何一节的正文"),
     Code("MAN215", E, "手册的章不完整或顺序与大纲不符"),
     # Markdown subset
     Code("MAN301", E, "不允许使用原始 HTML"),
@@ -109,17 +110,23 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN663", E, "实施日期早于发布日期加最短公告期"),
     Code("MAN664", E, "实施日期不晚于上一版本的实施日期"),
     Code("MAN665", E, "发布日期早于上一版本的发布日期"),
+    Code("MAN666", E, "发布标签已存在，或分支在发布期间被改动"),
     # Pull-request check
     Code("MAN670", E, "修改了节但没有对应的修订申请单"),
     Code("MAN671", W, "修订申请单列出了本次未修改的节"),
     Code("MAN672", E, "已发布的发布记录被修改或删除"),
     Code("MAN673", E, "已发布的修订申请单被修改或删除"),
+    Code("MAN674", E, "章的前置元数据被修改，但没有对应的修订申请单或评审记录"),
+    Code("MAN675", W, "手册标识或修订政策文件被修改，须经质量管理部评审"),
     # Release verification
     Code("MAN680", E, "发布记录不在 git 历史中"),
     Code("MAN681", E, "发布记录在发布后被修改"),
     Code("MAN682", E, "内容摘要与发布提交中的手册不符"),
     Code("MAN683", E, "发布时的手册或政策无法加载"),
     Code("MAN684", E, "发布所列的修订申请单不存在"),
+    Code("MAN685", E, "尚无发布记录"),
+    Code("MAN686", E, "指定的版本不存在"),
+    Code("MAN687", E, "指定日期尚无生效的版本"),
     # Periodic review
     Code("MAN690", E, "定期评审记录无效"),
     # DOCX packages and their signing keys (raised by ooxml_package / signing_key)

@@ -7,8 +7,14 @@ the renderers never read git or the policy themselves.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from manualkit.history import ReleaseEntry
+    from manualkit.policy import Policy
 
 
 class Status(StrEnum):
@@ -63,3 +69,74 @@ class Edition:
     def controlled(self) -> bool:
         """受控 only for a released version that is (or will be) in force."""
         return self.status in (Status.IN_FORCE, Status.APPROVED)
+
+
+def release_edition(
+    entries: Sequence[ReleaseEntry],
+    index: int,
+    status: Status,
+    policy: Policy,
+    *,
+    development_signature: bool,
+) -> Edition:
+    """The edition of release ``entries[index]`` (entries oldest first, as history gives them)."""
+    entry = entries[index]
+    record = entry.record
+    signoffs = tuple(
+        Signoff(
+            role=a.role,
+            meaning=policy.roles[a.role].meaning if a.role in policy.roles else "",
+            signer=a.name,
+            signed_at=dt.datetime.fromisoformat(a.signed_at),
+            change_request=a.change_request,
+            valid=a.valid,
+        )
+        for a in entry.approvals
+    )
+    rows = []
+    for number, e in enumerate(entries[: index + 1], start=1):
+        r = e.record
+
+        def names(role: str, e: ReleaseEntry = e) -> str:
+            return "、".join(dict.fromkeys(a.name for a in e.approvals if a.role == role)) or "—"
+
+        rows.append(
+            RevisionRow(
+                number=number,
+                version=str(r.version),
+                sections=() if r.previous is None else r.sections,
+                summary=r.summary,
+                change_requests=r.change_requests,
+                prepared_by=names("编制"),
+                reviewed_by=names("审核"),
+                approved_by=names("批准"),
+                published=r.published,
+                effective=r.effective,
+            )
+        )
+    return Edition(
+        version=str(record.version),
+        status=status,
+        published=record.published,
+        effective=record.effective,
+        change_class=None if record.previous is None else _class_name(policy, record.class_key),
+        signoffs=signoffs,
+        revisions=tuple(rows),
+        changed_sections=frozenset() if record.previous is None else frozenset(record.sections),
+        content_digest=record.content_digest,
+        development_signature=development_signature,
+    )
+
+
+def _class_name(policy: Policy, key: str) -> str:
+    change_class = policy.change_class(key)
+    return change_class.name if change_class else key
+
+
+def status_on(entries: Sequence[ReleaseEntry], index: int, day: dt.date) -> Status:
+    """Whether release ``index`` is in force, approved and waiting, or superseded on ``day``."""
+    record = entries[index].record
+    if record.effective > day:
+        return Status.APPROVED
+    later = [e for e in entries[index + 1 :] if e.record.effective <= day]
+    return Status.SUPERSEDED if later else Status.IN_FORCE

@@ -231,6 +231,15 @@ def plan_release(
         problems += [d for d in content_findings(cr, manual, policy) if d.severity is Severity.ERROR]
         checks, findings = approval_findings(cr, manual, policy)
         problems += [d for d in findings if d.severity is Severity.ERROR]
+        consulted = as_date(cr.data["staff_consultation"].get("date"))
+        if cr.consultation_required and consulted is not None and consulted >= effective:
+            line, _ = yamlfile.position(cr.data, "staff_consultation")
+            problems.append(
+                diagnostic(
+                    cr.path, line, 1, "MAN643",
+                    f"{cr.id} 涉及考核规则，职工协商日期 {consulted} 不早于实施日期 {effective}；须在实施日期前完成协商和公示（见 8.4），请推迟 --effective",
+                )
+            )  # fmt: skip
         lacking = missing_roles(cr, checks, policy)
         if lacking:
             problems.append(diagnostic(cr.path, 1, 1, "MAN660", f"{cr.id} 尚缺有效签署：{'、'.join(lacking)}；请用 manual approve 签署"))
@@ -301,6 +310,13 @@ def commit_release(root: Path, plan: ReleasePlan, records: Sequence[ReleaseRecor
     if old is None:
         raise fail(".", 0, 0, "MAN661", "仓库还没有任何提交；请先提交手册")
     record = plan.record
+    tag = tag_name(record.version)
+    stale = git.run(root, "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}", check=False).decode().strip()
+    if stale:
+        raise fail(
+            ".", 0, 0, "MAN666",
+            f"标签 {tag} 已存在（指向 {stale[:10]}），但本分支的发布记录中没有 {record.version}；请核对后删除该标签，或先合并包含该发布的分支",
+        )  # fmt: skip
     files = {
         record.path: record_text(record),
         REVISION_HISTORY_PATH: revision_history_text([*records, record], title),
@@ -324,8 +340,12 @@ def commit_release(root: Path, plan: ReleasePlan, records: Sequence[ReleaseRecor
     pending = git_dir / PENDING_FILE
     pending.write_text(json.dumps({"old": old, "new": new, "paths": sorted(files)}) + "\n")
     _fault("after-journal")
-    transaction = f"start\nupdate {branch} {new} {old}\ncreate refs/tags/{tag_name(record.version)} {new}\nprepare\ncommit\n"
-    git.run(root, "update-ref", "--stdin", input=transaction.encode())
+    transaction = f"start\nupdate {branch} {new} {old}\ncreate refs/tags/{tag} {new}\nprepare\ncommit\n"
+    try:
+        git.run(root, "update-ref", "--stdin", input=transaction.encode())
+    except git.GitError as exc:  # the branch or the tag changed meanwhile: nothing was updated
+        pending.unlink(missing_ok=True)
+        raise fail(".", 0, 0, "MAN666", f"分支或标签 {tag} 在发布期间被改动（{exc}）；仓库未作任何修改，请重新运行 manual release") from None
     _fault("after-ref")
     finish_pending_release(root)
     return new

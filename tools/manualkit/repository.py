@@ -15,6 +15,7 @@ from manualkit.diagnostics import Diagnostic, ManualError, Severity, diagnostic,
 from manualkit.manual import MANUAL_DIR, Manual, ManualFiles, load_manual
 from manualkit.policy import Policy, load_policy
 from manualkit.release import RELEASES_DIR, ReleaseRecord, finish_pending_release, load_records
+from manualkit.review import REVIEWS_DIR
 from manualkit.worktree import read_dir_files, read_manual_files
 
 CHANGELOG_DIR = "changelog"
@@ -28,6 +29,7 @@ class Snapshot:
     records: list[ReleaseRecord]
     files: ManualFiles
     records_raw: dict[str, bytes]
+    reviews_raw: dict[str, bytes] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def require(self) -> tuple[Manual, Policy]:
@@ -49,7 +51,8 @@ def _snapshot(files: ManualFiles, changelog: dict[str, bytes], extra: list[Diagn
     records_raw = {k: v for k, v in changelog.items() if k.startswith(RELEASES_DIR + "/")}
     records, more = load_records(records_raw)
     diags += more
-    return Snapshot(result.manual, policy, requests, records, files, records_raw, diags)
+    reviews_raw = {k: v for k, v in changelog.items() if k.startswith(REVIEWS_DIR + "/")}
+    return Snapshot(result.manual, policy, requests, records, files, records_raw, reviews_raw, diags)
 
 
 def worktree_snapshot(root: Path) -> Snapshot:

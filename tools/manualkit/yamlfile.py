@@ -91,12 +91,48 @@ def parse(text: str, path: str, first_line: int = 1) -> tuple[Any, list[Diagnost
     except _TooComplex:
         return None, [diagnostic(path, first_line, 1, "MAN103", "YAML 内容过于复杂（别名展开过多）；请简化")]
     except yaml.MarkedYAMLError as exc:
-        line, col = _mark(exc.problem_mark or exc.context_mark)
+        line, col, hint = _error_position(text, exc, loader_cls)
         what = exc.problem or exc.context or "无法解析"
-        return None, [diagnostic(path, first_line + line, col, "MAN103", f"YAML 语法错误：{what}；请修正该行")]
+        return None, [diagnostic(path, first_line + line, col, "MAN103", f"YAML 语法错误：{what}{hint}；请修正该行")]
     except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
         # e.g. a date like 2026-13-01 matches the timestamp pattern but is no date
         return None, [diagnostic(path, first_line, 1, "MAN103", f"YAML 无法解析：{exc}；请修正")]
+
+
+def _error_position(text: str, exc: Any, loader_cls: Any) -> tuple[int, int, str]:
+    """0-based line, 1-based column and a hint for a syntax error.
+
+    An unclosed quote or bracket is reported where it opens, not where the parser gave up: at
+    the end of the text, or at a later quote that happened to close the string.
+    """
+    problem = exc.problem_mark
+    if problem is not None:
+        quoted = _last_quoted_scalar(text, problem.index, loader_cls)
+        if quoted is not None and quoted.start_mark.line < quoted.end_mark.line == problem.line:
+            return (*_mark(quoted.start_mark), "（此处的引号可能没有闭合）")
+        if exc.context_mark is not None and problem.index >= len(text.rstrip()):
+            return (*_mark(exc.context_mark), "（此处的引号或括号没有闭合）")
+    return (*_mark(problem or exc.context_mark), "")
+
+
+def _last_quoted_scalar(text: str, before: int, loader_cls: Any) -> Any:
+    """The last quoted scalar token starting before index ``before`` (scanning stops at the error)."""
+    import yaml
+
+    last = None
+    loader = loader_cls(text)
+    try:
+        while loader.check_token():
+            token = loader.get_token()
+            if token.start_mark.index >= before:
+                break
+            if isinstance(token, yaml.ScalarToken) and token.style in ("'", '"'):
+                last = token
+    except yaml.YAMLError:
+        pass
+    finally:
+        loader.dispose()
+    return last
 
 
 class _Duplicate(Exception):

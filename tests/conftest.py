@@ -1,0 +1,153 @@
+"""Shared fixtures and helpers of the test suite.
+
+Everything a test touches lives in its own temporary folder: a copy of the real manual
+(``repo_copy``), an isolated environment (``isolated_env``), and git repositories made with a
+fixed author and pinned dates (``make_git_repo``). Commands run as real subprocesses of the
+installed ``manual`` console script (``run_manual``), the way users and CI run them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MANUAL_DIR = PROJECT_ROOT / "manual"
+
+PINNED_TODAY = "2026-06-01"
+GIT_AUTHOR_NAME = "测试编制人"
+GIT_AUTHOR_EMAIL = "author@example.com"
+PINNED_GIT_DATE = "2026-01-01T09:00:00+08:00"
+
+
+def manual_command() -> list[str]:
+    """The installed console script next to this interpreter, else ``python -m manualkit.cli``."""
+    script = Path(sys.executable).parent / "manual"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-m", "manualkit.cli"]
+
+
+def run_manual(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
+    """Run ``manual <args>`` in ``cwd``; return ``(exit status, stdout, stderr)``."""
+    proc = subprocess.run(
+        [*manual_command(), *args],
+        cwd=cwd,
+        env=dict(os.environ if env is None else env),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+
+
+def base_env(home: Path, **extra: str) -> dict[str, str]:
+    """A minimal environment: own HOME, pinned date and locale, no system or global git config."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TZ": "Asia/Shanghai",
+        "MANUAL_TODAY": PINNED_TODAY,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_TERMINAL_PROMPT": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for subprocesses: HOME in tmp, MANUAL_TODAY=2026-06-01, LANG=C.UTF-8."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return base_env(home)
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    """A repository root in tmp holding a copy of the real ``manual/``; returns the root."""
+    root = tmp_path / "repo"
+    shutil.copytree(MANUAL_DIR, root / "manual", symlinks=True)
+    return root
+
+
+# --- git -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GitRepo:
+    """A git repository in a tmp folder, driven with a fixed author, pinned dates and no signing."""
+
+    root: Path
+    env: dict[str, str]
+
+    def git(self, *args: str, date: str = PINNED_GIT_DATE) -> str:
+        env = {**self.env, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+        proc = subprocess.run(
+            ["git", *args], cwd=self.root, env=env, capture_output=True, text=True, encoding="utf-8", check=False
+        )
+        if proc.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+        return proc.stdout
+
+    def commit(self, message: str, *, date: str = PINNED_GIT_DATE, paths: Sequence[str] = (".",)) -> str:
+        """Stage ``paths``, commit with the pinned author and date; return the commit id."""
+        self.git("add", "--all", "--", *paths)
+        self.git("commit", "--quiet", "--allow-empty", "-m", message, date=date)
+        return self.git("rev-parse", "HEAD").strip()
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").strip()
+
+
+def git_env(home: Path) -> dict[str, str]:
+    """Environment for git in tests: isolated HOME, no system/global config, fixed identity."""
+    home.mkdir(parents=True, exist_ok=True)
+    return base_env(
+        home,
+        GIT_AUTHOR_NAME=GIT_AUTHOR_NAME,
+        GIT_AUTHOR_EMAIL=GIT_AUTHOR_EMAIL,
+        GIT_COMMITTER_NAME=GIT_AUTHOR_NAME,
+        GIT_COMMITTER_EMAIL=GIT_AUTHOR_EMAIL,
+        GIT_AUTHOR_DATE=PINNED_GIT_DATE,
+        GIT_COMMITTER_DATE=PINNED_GIT_DATE,
+    )
+
+
+def make_git_repo(
+    root: Path,
+    home: Path | None = None,
+    *,
+    message: str = "初始版本",
+    date: str = PINNED_GIT_DATE,
+) -> GitRepo:
+    """``git init`` ``root`` (created if needed), configure it locally and commit what it holds.
+
+    The identity and ``commit.gpgsign false`` are set in the repository's own config, and the
+    environment has its own HOME with system and global config switched off, so nothing from the
+    machine running the tests leaks in.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    repo = GitRepo(root, git_env(home if home is not None else root.parent / "git-home"))
+    repo.git("init", "--quiet", "--initial-branch=main")
+    for key, value in (
+        ("user.name", GIT_AUTHOR_NAME),
+        ("user.email", GIT_AUTHOR_EMAIL),
+        ("commit.gpgsign", "false"),
+        ("tag.gpgsign", "false"),
+        ("core.autocrlf", "false"),
+    ):
+        repo.git("config", "--local", key, value)
+    repo.commit(message, date=date)
+    return repo

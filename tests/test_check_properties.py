@@ -1,0 +1,147 @@
+"""Property tests: whatever a chapter or manual.yml contains, the core check never raises and
+only ever returns well-formed diagnostics.
+
+They call :func:`manualkit.manual.load_manual` directly (no subprocess). To stay fast, the manual
+they load holds manual.yml and one chapter; the other listed chapters are simply missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import yaml
+from conftest import PROJECT_ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from manualkit.codes import CODES
+from manualkit.manual import LoadResult, ManualFiles, load_manual
+from manualkit.metadata import METADATA_PATH
+from manualkit.worktree import read_manual_files
+
+CHAPTER = "manual/03-execution.md"
+REAL = read_manual_files(PROJECT_ROOT)
+REAL_CHAPTER = REAL.contents[CHAPTER].decode("utf-8")
+FRONT_END = REAL_CHAPTER.index("\n---\n", 4) + 1  # index of the closing ---
+REAL_FRONT = REAL_CHAPTER[4:FRONT_END]
+REAL_BODY = REAL_CHAPTER[FRONT_END + 4 :]
+
+PROPERTY_SETTINGS = settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+
+# Pieces of the manual's own syntax, so that generated text often comes close to valid input.
+FRAGMENTS = [
+    "\n", "\n\n", " ", "    ", "\t", "\r\n", "---", "...", "#", "## ", "### ", "#### ", "##### ", "# 第三章 业务流程执行与实施",
+    "## 3.2 业务流程实施步骤 {#sec-3-2}", "3.1 ", "{#sec-3-9}", "{#", "}", "见 3.2", "见 9.9", "第 3.7 节", "见第 6.1",
+    "- ", "1. ", "* ", "> ", "| a | b |\n|---|---|\n| 1 | 2 |", "```", "~~~", "<br>", "<script>", "</script>", "<div>",
+    "<!--", "[链接](", "](", ")", "![图](", "images/x.png", "../../x.png", "javascript:", "JaVaScRiPt:", "data:",
+    "&#x6A;", "%20", "03-execution.md#sec-3-1", "#sec-3-1", "https://example.com", "**", "*", "`", "\\", "===",
+    "chapter: 3", "title: ", "owner: 销售管理部", "review:", "  cycle_months: 12", "  last_reviewed: 2026-13-45",
+    "sections: [", '"3.1"', "'", '"', "&a", "*a", "!!python/object", "? ", ": ", "- -", "{", "[", "]",
+    "\r", "\ufeff", "\u2028", "待补充", "业务流程",
+]  # fmt: skip
+# Mostly without control characters: those stop the check at decoding (MAN009), before the rest.
+printable = st.text(st.characters(exclude_categories=("Cc", "Cs"), include_characters="\n"), max_size=400)
+markdownish = st.lists(st.one_of(st.sampled_from(FRAGMENTS), printable.map(lambda t: t[:20])), max_size=40).map("".join)
+texts = st.one_of(st.text(max_size=400), printable, markdownish)
+
+
+def _files(chapter: bytes | None = None, metadata: bytes | None = None) -> ManualFiles:
+    contents = {METADATA_PATH: REAL.contents[METADATA_PATH] if metadata is None else metadata}
+    contents[CHAPTER] = REAL.contents[CHAPTER] if chapter is None else chapter
+    return ManualFiles(contents, REAL.names, ())
+
+
+def _assert_well_formed(result: LoadResult, sources: dict[str, bytes]) -> None:
+    for d in result.diagnostics:
+        assert d.code in CODES, d
+        assert d.severity is CODES[d.code].severity, d
+        assert d.line >= 0 and d.col >= 0, d
+        assert d.message.strip(), d
+        assert d.path in REAL.names or d.path == METADATA_PATH, d
+        if d.path in sources:
+            # A finding points into the file it is about (one past the end for "missing at the end").
+            assert d.line <= _line_count(sources[d.path]) + 1, d
+
+
+def _line_count(data: bytes) -> int:
+    """Lines as the check counts them: LF, CRLF and a lone CR each end a line."""
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1
+
+
+def _load(chapter: bytes | None = None, metadata: bytes | None = None) -> None:
+    files = _files(chapter, metadata)
+    _assert_well_formed(load_manual(files), dict(files.contents))
+
+
+def test_the_reduced_manual_reports_only_the_missing_chapters() -> None:
+    result = load_manual(_files())
+    assert {d.code for d in result.diagnostics} == {"MAN006"}
+    assert result.manual is not None and [c.path for c in result.manual.chapters] == [CHAPTER]
+
+
+@PROPERTY_SETTINGS
+@given(texts)
+def test_any_text_as_a_chapter(text: str) -> None:
+    _load(chapter=text.encode("utf-8"))
+
+
+@PROPERTY_SETTINGS
+@given(st.one_of(st.binary(max_size=400), texts.map(lambda t: t.encode("utf-8", "surrogatepass")[:300])))
+def test_any_bytes_as_a_chapter(data: bytes) -> None:
+    _load(chapter=data)
+
+
+@PROPERTY_SETTINGS
+@given(texts)
+def test_any_text_as_the_front_matter(front: str) -> None:
+    _load(chapter=f"---\n{front}\n---\n{REAL_BODY}".encode())
+
+
+# YAML-ish structures: the real front matter with keys replaced, added or removed, and values of
+# every shape YAML can express.
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=True),
+    st.text(max_size=15), st.dates(min_value=dt.date(1, 1, 1)), st.sampled_from(["3.1", "2026-13-45", "销售管理部", "~", ""]),
+)  # fmt: skip
+values = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(st.one_of(st.text(max_size=8), st.integers()), children, max_size=4),
+    ),
+    max_leaves=12,
+)
+keys = st.one_of(
+    st.sampled_from(["chapter", "title", "owner", "review", "sections", "ownr", "cycle_months"]), st.text(max_size=8)
+)
+
+
+@PROPERTY_SETTINGS
+@given(st.dictionaries(keys, values, max_size=6), st.lists(keys, max_size=3))
+def test_any_yaml_structure_as_the_front_matter(overrides: dict[str, Any], removed: list[str]) -> None:
+    front = yaml.safe_load(REAL_FRONT)
+    assert isinstance(front, dict)
+    for key in removed:
+        front.pop(key, None)
+    front.update(overrides)
+    text = yaml.safe_dump(front, allow_unicode=True, sort_keys=False)
+    _load(chapter=f"---\n{text}---\n{REAL_BODY}".encode())
+
+
+@PROPERTY_SETTINGS
+@given(st.integers(min_value=0), texts)
+def test_any_text_inserted_into_a_section(position: int, inserted: str) -> None:
+    lines = REAL_CHAPTER.split("\n")
+    first_body_line = REAL_CHAPTER[:FRONT_END].count("\n") + 1
+    at = first_body_line + position % (len(lines) - first_body_line)
+    lines.insert(at, inserted)
+    _load(chapter="\n".join(lines).encode("utf-8"))
+
+
+@PROPERTY_SETTINGS
+@given(texts)
+def test_any_text_as_manual_yml(text: str) -> None:
+    _load(metadata=text.encode("utf-8"))

@@ -1,0 +1,108 @@
+"""``manual docx``: the signed DOCX of a release, built from the release's git tree."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from manualkit.diagnostics import fail
+from manualkit.edition import Status, release_edition, status_on
+from manualkit.history import ReleaseEntry, in_force, release_history
+from manualkit.repository import commit_snapshot
+
+CST = dt.timezone(dt.timedelta(hours=8))
+
+
+@dataclass(frozen=True)
+class ReleaseDocument:
+    data: bytes
+    version: str
+    status: Status
+    development: bool
+
+    @property
+    def file_name(self) -> str:
+        return f"XS-QM-01_{self.version.replace('/', '-')}.docx"
+
+
+def find_release(entries: Sequence[ReleaseEntry], version: str | None, as_of: dt.date | None, today: dt.date) -> int:
+    """Index of the release named by ``version``, or in force on ``as_of`` (default today)."""
+    if not entries:
+        raise fail("changelog/releases", 0, 0, "MAN685", "尚无发布记录；请先用 manual release 发布")
+    versions = [str(e.record.version) for e in entries]
+    if version is not None:
+        if version not in versions:
+            raise fail("--version", 0, 0, "MAN686", f"版本 {version} 不存在；已发布的版本：{'、'.join(versions)}")
+        return versions.index(version)
+    day = as_of or today
+    entry = in_force(list(entries), day)
+    if entry is None:
+        first = entries[0].record
+        raise fail("--as-of", 0, 0, "MAN687", f"{day.isoformat()} 尚无生效的版本；最早的版本 {first.version} 自 {first.effective.isoformat()} 起实施")
+    return versions.index(str(entry.record.version))
+
+
+def signing_time(env: Mapping[str, str]) -> dt.datetime:
+    """The signing time: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now."""
+    epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        if not epoch.isdigit():
+            raise fail("SOURCE_DATE_EPOCH", 0, 0, "DOC512", f"SOURCE_DATE_EPOCH 应为整数秒，实际为 {epoch!r}")
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def render_release(root: Path, entries: Sequence[ReleaseEntry], index: int, status: Status, development: bool) -> bytes:
+    """The unsigned DOCX of release ``index`` as ``status`` (deterministic: same input, same bytes)."""
+    from manualkit import git
+    from manualkit.docx_writer import render_docx
+
+    entry = entries[index]
+    if entry.commit is None:
+        raise fail(entry.record.path, 0, 0, "MAN680", f"{entry.record.version} 的发布记录不在 git 历史中")
+    snap = commit_snapshot(root, entry.commit)
+    manual, policy = snap.require()
+    edition = release_edition(entries, index, status, policy, development_signature=development)
+    images = {
+        e.path: blob
+        for e in git.list_tree(root, entry.commit, "manual/")
+        if e.path.lower().endswith((".png", ".jpg", ".jpeg", ".gif")) and e.size <= 8 * 1024 * 1024
+        for blob in [git.show(root, entry.commit, e.path)]
+        if blob is not None
+    }
+    generated = dt.datetime.combine(entry.record.published, dt.time(0, 0), CST)
+    return render_docx(manual, edition, generated=generated, images=images)
+
+
+def build_release_docx(
+    root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str]
+) -> ReleaseDocument:
+    """Render the release from git, then sign it with the release (or development) key."""
+    from manualkit.package_signature import sign_package
+    from manualkit.signing_key import SigningKeyError, load_signing_key
+
+    entries = release_history(root)
+    index = find_release(entries, version, as_of, today)
+    try:
+        key = load_signing_key(env)
+    except SigningKeyError as exc:
+        raise fail("MANUAL_SIGNING_KEY", 0, 0, exc.code, exc.message) from None
+    # The copy is marked by its status today: a version exported "as of" a past date is 作废 now.
+    status = status_on(entries, index, today)
+    unsigned = render_release(root, entries, index, status, key.development)
+    signed = sign_package(unsigned, key, signing_time(env))
+    return ReleaseDocument(signed, str(entries[index].record.version), status, key.development)
+
+
+def release_docx(root: Path, version: str, today: dt.date, env: Mapping[str, str]) -> bytes:
+    """The signed DOCX bytes of ``version`` (for the site's download page)."""
+    return build_release_docx(root, version=version, as_of=None, today=today, env=env).data
+
+
+def write_docx(path: Path, document: ReleaseDocument) -> None:
+    from manualkit.atomic import write_atomic
+
+    write_atomic(path, document.data)
+

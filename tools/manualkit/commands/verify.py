@@ -1,0 +1,150 @@
+"""``manual verify FILE.docx``: is this the genuine, untampered release?
+
+Checks the embedded package signature, that the signing certificate is a trusted release (or
+local development) certificate, and that the document's text is the text of that release in git
+(the document is rendered again from the release's tree and compared part by part).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+
+from manualkit.edition import Status
+from manualkit.ooxml_package import Package
+
+MAX_DOCX_BYTES = 64 * 1024 * 1024
+TRUSTED_CERTS_DIR = "certs"  # PEM release certificates committed to the repository
+COMPARED_PARTS = ("word/document.xml", "word/header1.xml", "word/header2.xml", "word/footer1.xml", "word/styles.xml", "word/numbering.xml")
+
+
+class Verdict(IntEnum):
+    """Exit statuses of ``manual verify``, one per answer."""
+
+    GENUINE = 0
+    TAMPERED = 3
+    UNKNOWN_CERTIFICATE = 4
+    UNSIGNED = 5
+    DAMAGED = 6
+    NOT_THE_RELEASE = 7
+
+
+@dataclass
+class Verification:
+    verdict: Verdict
+    message: str
+    version: str | None = None
+    development: bool = False
+    details: list[str] = field(default_factory=list)
+
+
+def _custom_properties(data: bytes) -> dict[str, str]:
+    from manualkit.ooxml_package import parse_xml, read_package
+
+    package = read_package(data)
+    name = package.find("docProps/custom.xml")
+    if name is None:
+        return {}
+    root = parse_xml(package.parts[name], name)
+    out = {}
+    for prop in root:
+        name = prop.get("name")
+        value = "".join(prop.itertext()).strip()
+        if name:
+            out[name] = value
+    return out
+
+
+def _trusted(root: Path, env: Mapping[str, str]) -> list[tuple[bytes, bool]]:
+    """DER bytes of every trusted certificate, with whether it is the development one."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from manualkit.signing_key import is_development_certificate, trusted_certificates
+
+    certificates = list(trusted_certificates(env))
+    directory = root / TRUSTED_CERTS_DIR
+    if directory.is_dir():
+        for pem in sorted(directory.glob("*.pem")):
+            if pem.stat().st_size <= 256 * 1024:
+                certificates += x509.load_pem_x509_certificates(pem.read_bytes())
+    return [(c.public_bytes(Encoding.DER), is_development_certificate(c)) for c in certificates]
+
+
+def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
+    from manualkit.ooxml_package import PackageError
+    from manualkit.package_signature import verify_package
+    from manualkit.signing_key import SigningKeyError
+
+    try:
+        size = path.stat().st_size
+        if size > MAX_DOCX_BYTES:
+            return Verification(Verdict.DAMAGED, f"文件超过 {MAX_DOCX_BYTES // 1024 // 1024} MiB 上限，拒绝读取")
+        data = path.read_bytes()
+    except OSError as exc:
+        return Verification(Verdict.DAMAGED, f"无法读取文件：{exc.strerror}")
+    try:
+        report = verify_package(data)
+        properties = _custom_properties(data) if report.status != "damaged" else {}
+    except PackageError as exc:
+        return Verification(Verdict.DAMAGED, f"不是 DOCX 文件或文件已损坏（{exc.code} {exc.message}）")
+    if report.status == "damaged":
+        return Verification(Verdict.DAMAGED, "不是 DOCX 文件或文件已损坏", details=report.problems)
+    if report.status == "unsigned":
+        return Verification(Verdict.UNSIGNED, "文件没有数字签名：不是正式发布的受控文件", details=report.problems)
+    if report.status == "tampered":
+        return Verification(Verdict.TAMPERED, "数字签名验证失败：文件在签署后被改动", details=report.problems)
+    try:
+        trusted = _trusted(root, env)
+    except SigningKeyError as exc:
+        return Verification(Verdict.UNKNOWN_CERTIFICATE, f"无法读取受信任的发布证书：{exc.message}")
+    match = next((dev for der, dev in trusted if der == report.certificate), None)
+    if match is None:
+        return Verification(Verdict.UNKNOWN_CERTIFICATE, "签名有效，但签名证书不是本仓库信任的发布证书：来源不明")
+    version = properties.get("version")
+    status_text = properties.get("status", "")
+    return _compare_with_release(root, data, version, status_text, match, today)
+
+
+def _part(package: Package, name: str) -> bytes | None:
+    found = package.find(name)
+    return None if found is None else package.parts[found]
+
+
+def _compare_with_release(root: Path, data: bytes, version: str | None, status_text: str, development: bool, today: dt.date) -> Verification:
+    from manualkit.commands.docx import find_release, render_release
+    from manualkit.diagnostics import ManualError
+    from manualkit.history import release_history
+    from manualkit.ooxml_package import read_package
+
+    if not version:
+        return Verification(Verdict.NOT_THE_RELEASE, "签名有效，但文件没有记录版本号，无法与发布记录核对")
+    try:
+        status = Status(status_text)
+        entries = release_history(root)
+        index = find_release(entries, version, None, today)
+        expected = read_package(render_release(root, entries, index, status, development))
+    except (ValueError, ManualError) as exc:
+        return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法在 git 历史中找到版本 {version} 的发布：{exc}", version)
+    actual = read_package(data)
+    differing = [name for name in COMPARED_PARTS if _part(expected, name) != _part(actual, name)]
+    if differing:
+        return Verification(
+            Verdict.NOT_THE_RELEASE,
+            f"签名有效，但文件内容与 git 中 {version} 版的发布文本不一致",
+            version,
+            development,
+            [f"不一致的部件：{name}" for name in differing],
+        )
+    note = "（开发签名，非正式：仅在持有开发密钥的本机可信）" if development else ""
+    record = entries[index].record
+    return Verification(
+        Verdict.GENUINE,
+        f"真实有效：{version} 版（{status.value}），{record.published.isoformat()} 发布，{record.effective.isoformat()} 起实施，"
+        f"内容与 git 中的发布一致{note}",
+        version,
+        development,
+    )

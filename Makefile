@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# The main job: check the working tree, then build the staff site of the version in force (site/)
+# and its signed DOCX with SHA256SUMS (dist/), both read from the release commits in git.
 publish: $(STAMP)
 	$(BIN)/manual publish
 
@@ -32,6 +34,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_check.py
+	$(BIN)/python bench/bench_docx.py
+	$(BIN)/python bench/bench_history.py
+	$(BIN)/python bench/bench_site.py
 
 clean:
 	rm -rf site dist .pytest_cache .mypy_cache .ruff_cache

@@ -13,9 +13,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from manualkit.diagnostics import ManualError
+
+if TYPE_CHECKING:
+    from manualkit.commands.build import BuildResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -187,14 +190,14 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from manualkit.report import render, summary_line
     from manualkit.today import today
 
-    result = publish(_root(args.root), today(os.environ), os.environ)
+    day = today(os.environ)
+    result = publish(_root(args.root), day, os.environ)
     report = result.report
     sys.stdout.write(render(report.diagnostics, "text", summary_line(report.errors, report.warnings, report.chapters, report.sections)))
-    if report.errors:
+    if result.build is None:
         sys.stderr.write("manual publish：手册检查未通过，未发布\n")
         return EXIT_FINDINGS
-    for line in result.outputs:
-        print(f"已发布 {line}")
+    _print_build(result.build, day)
     return EXIT_OK
 
 
@@ -221,6 +224,115 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for line in result.details:
         stream.write(f"  {line}\n")
     return int(result.verdict)
+
+
+def _write_output(root: Path, output: str | None, default_name: str, data: bytes | str) -> Path | None:
+    """Write ``data`` to ``output`` (or ``dist/<default_name>`` for binary data); None: print it."""
+    from manualkit.atomic import write_atomic
+
+    if output is None and isinstance(data, str):
+        sys.stdout.write(data)
+        return None
+    path = Path(output) if output else root / "dist" / default_name
+    write_atomic(path, data)
+    return path
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from manualkit.commands.show import render_markdown, render_word, show
+    from manualkit.today import today
+
+    root = _root(args.root)
+    shown = show(root, as_of=args.as_of, version=args.version, today=today(os.environ))
+    record = shown.entry.record
+    if args.format == "docx":
+        name = f"{shown.manual.metadata.document_number}_{record.version.slug}.docx"
+        path = _write_output(root, args.output, name, render_word(shown))
+        print(f"已生成 {record.version} 版（{shown.status_today.value}）的 DOCX（未签名，读取自发布提交）：{path}")
+    else:
+        path = _write_output(root, args.output, "", render_markdown(shown))
+        if path is not None:
+            print(f"已写出 {record.version} 版的 Markdown：{path}")
+    if not shown.entry.valid:
+        sys.stderr.write(f"manual show：警告：{record.version} 版的验证未通过，请运行 manual audit\n")
+        for d in shown.entry.problems:
+            sys.stderr.write(d.render() + "\n")
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from manualkit.commands.diff import compare_versions, redline
+    from manualkit.manual_diff import render_html, render_json, render_text
+
+    root = _root(args.root)
+    comparison = compare_versions(root, args.from_, args.to)
+    d = comparison.diff
+    if args.format == "docx":
+        name = f"{comparison.new.metadata.document_number}_{d.from_point.version.replace('/', '-')}_{d.to_point.version.replace('/', '-')}_修订对照.docx"
+        path = _write_output(root, args.output, name, redline(comparison))
+        print(f"已生成修订对照 DOCX（{d.from_point.version} → {d.to_point.version}，Word 修订模式，可逐项接受或拒绝）：{path}")
+    else:
+        title = comparison.new.metadata.title
+        text = render_text(d) if args.format == "text" else render_json(d) if args.format == "json" else render_html(d, title)
+        path = _write_output(root, args.output, "", text)
+        if path is not None:
+            print(f"已写出修订对照：{path}")
+    invalid = [p.version for p in (d.from_point, d.to_point) if not p.valid]
+    if invalid:
+        sys.stderr.write(f"manual diff：警告：{'、'.join(invalid)} 版的验证未通过，请运行 manual audit\n")
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from manualkit.commands.audit import audit, render_html, render_json, render_markdown
+    from manualkit.today import today
+
+    root = _root(args.root)
+    report = audit(root, today(os.environ))
+    text = render_json(report) if args.json else render_html(report) if args.format == "html" else render_markdown(report)
+    path = _write_output(root, args.output, "", text)
+    if path is not None:
+        print(f"已写出审计报告：{path}")
+    if not report.passed:
+        sys.stderr.write(f"manual audit：发现 {sum(1 for d in report.findings if d.severity == 'error')} 项问题，审计未通过\n")
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from manualkit.commands.build import build
+    from manualkit.today import today
+
+    day = args.as_of or today(os.environ)
+    _print_build(build(_root(args.root), day, os.environ, site_only=args.site_only), day)
+    return EXIT_OK
+
+
+def _print_build(result: BuildResult, day: dt.date) -> None:
+    site = result.site
+    upcoming = "；".join(f"{v.name} 版已批准，将于 {v.effective.isoformat()} 生效" for v in site.upcoming)
+    print(
+        f"已构建站点 {site.site_dir}：{day.isoformat()} 现行有效的 {site.in_force.name} 版（{site.in_force.effective.isoformat()} 起实施），"
+        f"{site.pages} 页" + (f"；{upcoming}" if upcoming else "")
+    )
+    if site.archived:
+        cached = len(site.archived) - len(site.rebuilt)
+        print(f"已归档的作废版本：{'、'.join(v.name for v in site.archived)}（本次构建 {len(site.rebuilt)} 个，取自缓存 {cached} 个）")
+    for path in result.dist:
+        print(f"已写出 {path}")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from manualkit.commands.serve import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    print(f"草稿预览：http://{args.dev_addr}/（修改 manual/ 中的文件后自动刷新；按 Ctrl+C 停止）", flush=True)
+    serve(_root(args.root), args.dev_addr, open_browser=args.open)
+    return EXIT_OK
 
 
 def cmd_codes(args: argparse.Namespace) -> int:
@@ -282,6 +394,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.set_defaults(func=cmd_history)
 
+    p = sub.add_parser("show", help="某日现行有效（或指定版本）的手册全文，读取自发布提交")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--as-of", type=_date, help="日期（2026-03-15、2026/3/15 或 2026年3月15日；默认今天）")
+    which.add_argument("--version", help="版本，如 A/1")
+    p.add_argument("--format", choices=("md", "docx"), default="md", help="输出格式")
+    p.add_argument("-o", "--output", help="输出文件（md 默认输出到终端；docx 默认 dist/）")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("diff", help="两个版本（或两个日期现行有效的版本）之间逐节的修订对照")
+    p.add_argument("--from", dest="from_", required=True, metavar="版本或日期", help="起点：版本（A/0）或日期")
+    p.add_argument("--to", required=True, metavar="版本或日期", help="终点：版本（B/1）或日期")
+    p.add_argument("--format", choices=("text", "json", "html", "docx"), default="text", help="输出格式（docx 为 Word 修订模式）")
+    p.add_argument("-o", "--output", help="输出文件（docx 默认 dist/）")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("audit", help="审计整条记录链：签署、内容摘要、公告期、时间线、发布之外的修改、定期评审")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.add_argument("--format", choices=("md", "html"), default="md", help="报告格式")
+    p.add_argument("-o", "--output", help="输出文件（默认输出到终端）")
+    p.set_defaults(func=cmd_audit)
+
     p = sub.add_parser("allowed-signers", help="输出由签署人名录生成的 OpenSSH allowed_signers 文件")
     p.set_defaults(func=cmd_allowed_signers)
 
@@ -302,6 +435,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", help="DOCX 文件")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("build", help="构建员工网站（site/，现行有效版本，读取自 git）和签名 DOCX（dist/）")
+    p.add_argument("--as-of", type=_date, help="按该日期构建（默认今天）：当日现行有效的版本、待实施的版本和已作废的版本")
+    p.add_argument("--site-only", action="store_true", help="只构建站点，不生成签名 DOCX")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("serve", help="预览工作区中的草稿（每页标注“草稿（未生效）”），修改后自动刷新")
+    p.add_argument("--dev-addr", default="127.0.0.1:8000", help="监听地址（默认 127.0.0.1:8000）")
+    p.add_argument("--open", action="store_true", help="启动后在浏览器中打开")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("codes", help="列出全部诊断代码")
     p.add_argument("--format", choices=("md",), default="md")

@@ -129,6 +129,20 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN687", E, "指定日期尚无生效的版本"),
     # Periodic review
     Code("MAN690", E, "定期评审记录无效"),
+    # Auditors: diff between versions and the whole-chain audit (manual diff, manual audit)
+    Code("MAN701", E, "比较的起点晚于终点"),
+    Code("MAN710", E, "已发布的文本在发布之外被修改（后续提交或工作区）"),
+    Code("MAN711", E, "版本序列有缺口：上一版本、版本号或修订类别与记录不符"),
+    Code("MAN712", E, "发布记录的提交顺序与版本顺序不符"),
+    Code("MAN713", E, "签署时间晚于发布日期"),
+    Code("MAN714", E, "发布记录所列签署与修订申请单中的有效签署不一致"),
+    Code("MAN715", W, "发布标签缺失或未指向记录该发布的提交"),
+    Code("MAN720", E, "定期评审逾期（评审间隔超过评审周期，或至今已逾期）"),
+    Code("MAN721", E, "章的上次评审日期与签署的评审记录不符"),
+    Code("MAN722", E, "定期评审记录被删除、在提交后被修改或尚未提交"),
+    # The staff site (manual build / manual serve)
+    Code("MAN730", E, "MkDocs 构建站点失败（如链接失效）"),
+    Code("MAN731", E, "站点输出目录不能是仓库根目录或含有 manual/ 的目录"),
     # DOCX packages and their signing keys (raised by ooxml_package / signing_key)
     Code("DOC501", E, "文件不是有效的 ZIP/OPC 包或已损坏"),
     Code("DOC502", E, "包内条目数超过上限"),

@@ -3,19 +3,39 @@
 Each release is verified where it was made: its record must be unchanged since the commit that
 added it, its content digest must be that commit's ``manual/`` tree, and every approval must be
 a valid signature over the text as released, by a signer who held the role then.
+
+A history of a thousand releases is read in a handful of ``git cat-file`` batches
+(:class:`~manualkit.repository.ObjectReader`), each chapter text is parsed once however many
+releases share it, and each verdict is kept in a cache keyed by the release commit and the bytes
+of its record (``.git/manualkit/``), so a second run reads only what changed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from manualkit import git
 from manualkit.approval import approval_findings, missing_roles
-from manualkit.diagnostics import Diagnostic, diagnostic
+from manualkit.change_request import REQUESTS_DIR, ChangeRequest, parse_change_request
+from manualkit.chapter import Chapter, Section, parse_chapter
+from manualkit.diagnostics import Diagnostic, Severity, diagnostic, fail
+from manualkit.manual import MANUAL_DIR, Manual, ManualFiles, decode
+from manualkit.metadata import METADATA_PATH, ManualMetadata, parse_metadata
+from manualkit.policy import POLICY_PATH, Policy, load_policy
 from manualkit.release import RELEASES_DIR, ReleaseRecord
-from manualkit.repository import Snapshot, commit_snapshot, require_full_history, worktree_snapshot
+from manualkit.repository import (
+    ContentCache,
+    ObjectReader,
+    ShardedCache,
+    Snapshot,
+    require_full_history,
+    worktree_snapshot,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +49,16 @@ class ApprovalView:
 
 
 @dataclass(frozen=True)
+class RequestView:
+    """A change request as it was released: what it was called and which sections it changed."""
+
+    id: str
+    title: str
+    class_key: str
+    sections: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ReleaseEntry:
     record: ReleaseRecord
     commit: str | None
@@ -36,10 +66,14 @@ class ReleaseEntry:
     approvals: tuple[ApprovalView, ...]
     digest_valid: bool
     problems: tuple[Diagnostic, ...]
+    requests: tuple[RequestView, ...] = ()
 
     @property
     def valid(self) -> bool:
         return not self.problems
+
+    def request(self, cr_id: str) -> RequestView | None:
+        return next((r for r in self.requests if r.id == cr_id), None)
 
     def as_dict(self) -> dict[str, object]:
         r = self.record
@@ -71,52 +105,261 @@ class ReleaseEntry:
         }
 
 
-def release_history(root: Path, head: Snapshot | None = None) -> list[ReleaseEntry]:
-    """Every release recorded in the current tree, oldest first, each verified at its commit."""
+def release_history(
+    root: Path, head: Snapshot | None = None, *, use_cache: bool = True, reader: ReleaseReader | None = None
+) -> list[ReleaseEntry]:
+    """Every release recorded in the current tree, oldest first, each verified at its commit.
+
+    ``use_cache=False`` verifies everything from the git objects and neither reads nor writes
+    the verdict cache (``manual audit`` does so). ``reader`` shares what was read with the caller.
+    """
     require_full_history(root)
     head = head or worktree_snapshot(root)
-    added = git.commits_adding(root, RELEASES_DIR + "/")
-    entries: list[ReleaseEntry] = []
     records = head.records
+    if not records:
+        return []
+    cache = ContentCache.open(root, "history") if use_cache else None
+    added = release_commits(root, cache)
+    keys = {r.path: _verdict_key(added.get(r.path), r, head) for r in records}
+    cached = {path: cache.get(key) for path, key in keys.items() if key is not None} if cache else {}
+    # Parsed chapters are not kept here: the verdicts are, and they make the texts unnecessary.
+    reader = reader or ReleaseReader(root, cached=False)
+    reader.prefetch([(added[r.path], r) for r in records if r.path in added and cached.get(r.path) is None])
+    entries: list[ReleaseEntry] = []
     for i, record in enumerate(records):
         effective_to = records[i + 1].effective if i + 1 < len(records) else None
-        entries.append(verify_release(root, record, added.get(record.path), head, effective_to))
+        hit = cached.get(record.path)
+        if hit is not None:
+            entries.append(_entry_from_json(record, added[record.path], effective_to, hit))
+            continue
+        entry = verify_release(root, record, added.get(record.path), head, effective_to, reader=reader)
+        entries.append(entry)
+        key = keys[record.path]
+        if cache is not None and key is not None:
+            cache.put(key, _entry_to_json(entry))
+    if cache is not None:
+        cache.save()
     return entries
 
 
-def verify_release(root: Path, record: ReleaseRecord, commit: str | None, head: Snapshot, effective_to: dt.date | None) -> ReleaseEntry:
+def release_commits(root: Path, cache: ContentCache | None = None) -> dict[str, str]:
+    """For each release record ever added: the commit that added it (first-parent history of HEAD)."""
+    head = git.head(root)
+    key = f"adding\0{head}"
+    hit = cache.get(key) if cache and head else None
+    if isinstance(hit, dict):
+        return {str(k): str(v) for k, v in hit.items()}
+    added = git.commits_adding(root, RELEASES_DIR + "/")
+    if cache is not None and head:
+        cache.put(key, added)
+    return added
+
+
+def _verdict_key(commit: str | None, record: ReleaseRecord, head: Snapshot) -> str | None:
+    raw = head.records_raw.get(record.path)
+    if commit is None or raw is None:
+        return None
+    return f"release\0{commit}\0{record.path}\0{hashlib.sha256(raw).hexdigest()}"
+
+
+def _entry_to_json(entry: ReleaseEntry) -> dict[str, Any]:
+    return {
+        "approvals": [[a.change_request, a.role, a.signer, a.name, a.signed_at, a.valid] for a in entry.approvals],
+        "digest_valid": entry.digest_valid,
+        "problems": [[d.path, d.line, d.col, d.code, d.message, str(d.severity)] for d in entry.problems],
+        "requests": [[r.id, r.title, r.class_key, list(r.sections)] for r in entry.requests],
+    }
+
+
+def _entry_from_json(record: ReleaseRecord, commit: str, effective_to: dt.date | None, data: dict[str, Any]) -> ReleaseEntry:
+    return ReleaseEntry(
+        record=record,
+        commit=commit,
+        effective_to=effective_to,
+        approvals=tuple(ApprovalView(*a) for a in data["approvals"]),
+        digest_valid=bool(data["digest_valid"]),
+        problems=tuple(Diagnostic(p[0], p[1], p[2], p[3], p[4], Severity(p[5])) for p in data["problems"]),
+        requests=tuple(RequestView(r[0], r[1], r[2], tuple(r[3])) for r in data["requests"]),
+    )
+
+
+def verify_release(
+    root: Path,
+    record: ReleaseRecord,
+    commit: str | None,
+    head: Snapshot,
+    effective_to: dt.date | None,
+    *,
+    reader: ReleaseReader | None = None,
+) -> ReleaseEntry:
     problems: list[Diagnostic] = []
     views: list[ApprovalView] = []
+    requests: list[RequestView] = []
     digest_valid = False
     if commit is None:
         problems.append(diagnostic(record.path, 0, 0, "MAN680", f"{record.version} 的发布记录未提交到 git 历史中，无法验证"))
         return ReleaseEntry(record, None, effective_to, (), False, tuple(problems))
-    at_release = git.show(root, commit, record.path)
+    reader = reader or ReleaseReader(root)
+    at_release = reader.objects.blob(commit, record.path)
     if at_release != head.records_raw.get(record.path):
         problems.append(diagnostic(record.path, 0, 0, "MAN681", f"{record.version} 的发布记录在发布（{commit[:10]}）之后被修改"))
-    tree = git.tree_hash(root, commit, "manual")
+    found = reader.objects.info(f"{commit}:{MANUAL_DIR}")
+    tree = found.sha if found else None
     digest_valid = tree == record.content_digest
     if not digest_valid:
         problems.append(
             diagnostic(record.path, 0, 0, "MAN682", f"{record.version} 的内容摘要 {record.content_digest[:12]} 与发布提交中 manual/ 的树哈希 {str(tree)[:12]} 不符")
         )
-    snap = commit_snapshot(root, commit)
-    if snap.manual is None or snap.policy is None:
+    manual, policy = reader.manual(commit), reader.policy(commit)
+    if manual is None or policy is None:
         problems.append(diagnostic(record.path, 0, 0, "MAN683", f"{record.version} 发布时的手册或修订政策无法加载"))
         return ReleaseEntry(record, commit, effective_to, (), digest_valid, tuple(problems))
     for cr_id in record.change_requests:
-        cr = snap.requests.get(cr_id)
+        cr = reader.request(commit, cr_id, manual.metadata.departments)
         if cr is None:
             problems.append(diagnostic(record.path, 0, 0, "MAN684", f"{record.version} 所列修订申请单 {cr_id} 在发布提交中不存在"))
             continue
-        checks, findings = approval_findings(cr, snap.manual, snap.policy)
+        requests.append(RequestView(cr.id, cr.title, cr.class_key, cr.sections))
+        checks, findings = approval_findings(cr, manual, policy)
         problems += [diagnostic(record.path, 0, 0, d.code, f"{record.version}：{d.message}") for d in findings]
-        for role in missing_roles(cr, checks, snap.policy):
+        for role in missing_roles(cr, checks, policy):
             problems.append(diagnostic(record.path, 0, 0, "MAN660", f"{record.version}：{cr_id} 缺少有效的“{role}”签署"))
         views += [
             ApprovalView(cr_id, c.approval.role, c.approval.signer, c.approval.name, c.approval.signed_at, c.valid) for c in checks
         ]
-    return ReleaseEntry(record, commit, effective_to, tuple(views), digest_valid, tuple(problems))
+    return ReleaseEntry(record, commit, effective_to, tuple(views), digest_valid, tuple(problems), tuple(requests))
+
+
+class ReleaseReader:
+    """What verifying releases reads from release commits, read in batches and parsed once.
+
+    :meth:`manual` gives the same :class:`Manual` as ``load_manual`` over the commit's files
+    (the same chapters, in the same order), but a chapter text shared by many releases is parsed
+    only once.
+    """
+
+    def __init__(self, root: Path, objects: ObjectReader | None = None, *, cached: bool = True) -> None:
+        self.root = root
+        self.objects = objects or ObjectReader(root)
+        self.cache = ShardedCache.open(root, "chapters") if cached else None
+        self.keep_parsed = True  # False: read the cache of parsed chapters, add nothing to it
+        self._files: dict[str, ManualFiles] = {}
+        self._chapters: dict[tuple[str, str, int, tuple[str, ...], frozenset[str]], Chapter | None] = {}
+        self._metadata: dict[str, ManualMetadata | None] = {}
+        self._policies: dict[str, Policy | None] = {}
+        self._requests: dict[tuple[str, tuple[str, ...]], ChangeRequest | None] = {}
+
+    def prefetch(self, releases: Sequence[tuple[str, ReleaseRecord]]) -> None:
+        """Read everything verifying these (commit, record) pairs needs, in a few batches."""
+        if not releases:
+            return
+        commits = list(dict.fromkeys(c for c, _ in releases))
+        self.files_at(commits)
+        names = [f"{c}:{MANUAL_DIR}" for c in commits]
+        for c, r in releases:
+            names.append(f"{c}:{r.path}")
+            names += [f"{c}:{REQUESTS_DIR}/{cr}.yml" for cr in r.change_requests]
+        found = self.objects.resolve(names)
+        self.objects.read([i.sha for i in found.values() if i is not None and i.kind == "blob" and i.size <= 1024 * 1024])
+
+    def files_at(self, commits: Sequence[str]) -> list[ManualFiles]:
+        missing = [c for c in commits if c not in self._files]
+        if missing:
+            self._files.update(self.objects.manual_files(missing))
+        return [self._files[c] for c in commits]
+
+    def manual(self, commit: str) -> Manual | None:
+        return self.manual_of(self.files_at([commit])[0])
+
+    def manual_of(self, files: ManualFiles) -> Manual | None:
+        """``load_manual(files).manual``, with each chapter parse shared across commits."""
+        raw = files.contents.get(METADATA_PATH)
+        if raw is None:
+            return None
+        metadata = self._metadata_of(raw)
+        if metadata is None:
+            return None
+        refused = {d.path for d in files.problems}
+        chapters = []
+        for position, name in enumerate(metadata.chapter_files, start=1):
+            path = f"{MANUAL_DIR}/{name}"
+            data = files.contents.get(path)
+            if path in refused or data is None:
+                continue
+            chapter = self.chapter(path, data, position, metadata.departments, files.names)
+            if chapter is not None:
+                chapters.append(chapter)
+        return Manual(metadata, tuple(chapters))
+
+    def chapter(self, path: str, data: bytes, position: int, departments: tuple[str, ...], names: frozenset[str]) -> Chapter | None:
+        """``parse_chapter(…).chapter`` of a chapter file (None when it is unusable), parsed once."""
+        key = (path, hashlib.sha1(data).hexdigest(), position, departments, names)
+        if key not in self._chapters:
+            stored_key = "\0".join([path, key[1], str(position), *departments, "\0", *sorted(names)])
+            stored = self.cache.get(stored_key) if self.cache else None
+            if isinstance(stored, dict):
+                self._chapters[key] = chapter_from_json(stored) if stored else None
+            else:
+                text, _ = decode(path, data)
+                parsed = parse_chapter(path, text, position, departments, names).chapter if text is not None else None
+                self._chapters[key] = parsed
+                if self.cache is not None and self.keep_parsed:
+                    self.cache.put(stored_key, chapter_to_json(parsed) if parsed else {})
+        return self._chapters[key]
+
+    def _metadata_of(self, raw: bytes) -> ManualMetadata | None:
+        key = hashlib.sha1(raw).hexdigest()
+        if key not in self._metadata:
+            text, _ = decode(METADATA_PATH, raw)
+            self._metadata[key] = parse_metadata(text)[0] if text is not None else None
+        return self._metadata[key]
+
+    def policy(self, commit: str) -> Policy | None:
+        raw = self.files_at([commit])[0].contents.get(POLICY_PATH)
+        if raw is None:
+            return None
+        key = hashlib.sha1(raw).hexdigest()
+        if key not in self._policies:
+            self._policies[key] = load_policy({POLICY_PATH: raw})[0]
+        return self._policies[key]
+
+    def request(self, commit: str, cr_id: str, departments: tuple[str, ...]) -> ChangeRequest | None:
+        """Change request ``cr_id`` as recorded in ``commit`` (``changelog/requests/<id>.yml``)."""
+        path = f"{REQUESTS_DIR}/{cr_id}.yml"
+        found = self.objects.info(f"{commit}:{path}")
+        if found is None:
+            # Not at its usual place: look for it in the whole folder, as the loader of a snapshot does.
+            for item in self.objects.files([commit], REQUESTS_DIR)[commit]:
+                if item.path.endswith(f"/{cr_id}.yml") and item.mode != "120000":
+                    path, found = item.path, self.objects.info(item.sha)
+        if found is None or found.kind != "blob" or found.size > 1024 * 1024:
+            return None
+        key = (found.sha, departments)
+        if key not in self._requests:
+            raw = self.objects.read([found.sha])[found.sha]
+            cr, _ = parse_change_request(path, raw, departments)
+            self._requests[key] = cr if cr is not None and cr.id == cr_id else None
+        return self._requests[key]
+
+
+def chapter_to_json(c: Chapter) -> dict[str, Any]:
+    return {
+        "path": c.path, "number": c.number, "title": c.title, "owner": c.owner, "cycle": c.review_cycle_months,
+        "last_reviewed": c.last_reviewed.isoformat(), "review_line": c.review_line,
+        "sections": [[s.id, s.title, s.anchor, s.line, s.body, s.body_line] for s in c.sections],
+        "body": c.body, "body_line": c.body_line, "preamble": c.preamble,
+    }  # fmt: skip
+
+
+def chapter_from_json(d: dict[str, Any]) -> Chapter:
+    return Chapter(
+        path=d["path"], number=d["number"], title=d["title"], owner=d["owner"], review_cycle_months=d["cycle"],
+        last_reviewed=dt.date.fromisoformat(d["last_reviewed"]), review_line=d["review_line"],
+        sections=tuple(Section(*s) for s in d["sections"]), body=d["body"], body_line=d["body_line"], preamble=d["preamble"],
+    )  # fmt: skip
+
+
+# --- the timeline -------------------------------------------------------------------------------
 
 
 def in_force(entries: list[ReleaseEntry], day: dt.date) -> ReleaseEntry | None:
@@ -130,3 +373,28 @@ def in_force(entries: list[ReleaseEntry], day: dt.date) -> ReleaseEntry | None:
 
 def upcoming(entries: list[ReleaseEntry], day: dt.date) -> list[ReleaseEntry]:
     return [e for e in entries if e.record.effective > day]
+
+
+def version_index(entries: Sequence[ReleaseEntry], version: str, where: str = "--version") -> int:
+    """Index of release ``version``, or an error listing the versions there are."""
+    if not entries:
+        raise fail(RELEASES_DIR, 0, 0, "MAN685", "尚无发布记录；请先用 manual release 发布")
+    versions = [str(e.record.version) for e in entries]
+    wanted = version.strip().upper()
+    if wanted not in versions:
+        raise fail(where, 0, 0, "MAN686", f"版本 {version} 不存在；已发布的版本：{'、'.join(versions)}")
+    return versions.index(wanted)
+
+
+def in_force_index(entries: Sequence[ReleaseEntry], day: dt.date, where: str = "--as-of") -> int:
+    """Index of the version in force on ``day``, or an error when none was in force yet."""
+    if not entries:
+        raise fail(RELEASES_DIR, 0, 0, "MAN685", "尚无发布记录；请先用 manual release 发布")
+    found = in_force(list(entries), day)
+    if found is None:
+        first = entries[0].record
+        raise fail(
+            where, 0, 0, "MAN687",
+            f"{day.isoformat()} 尚无生效的版本：最早的版本 {first.version} 自 {first.effective.isoformat()} 起实施",
+        )  # fmt: skip
+    return list(entries).index(found)

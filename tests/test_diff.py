@@ -1,0 +1,343 @@
+"""``manual diff``: what changed between two versions (or the versions in force on two dates), on a
+clone of this repository's own history (A/0 2026-01-01, A/1 2026-03-16, B/0 2026-07-01, B/1
+2027-01-15), plus the pure parts (section matching, attributed tracked changes) on made-up texts.
+
+The DOCX redline is checked the way Word applies it: accepting every change (dropping ``w:del``,
+unwrapping ``w:ins``, merging paragraphs whose mark was deleted) gives exactly the "to" text,
+rejecting every change the "from" text; LibreOffice opens it and lists the changes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT_ROOT, base_env, run_manual
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from manualkit.docx_redline import Author, Block, BlockHistory, Step, attributed_diff, redline_docx
+from manualkit.manual_diff import SectionText, match_sections, text_diff
+from manualkit.redline import new_text, old_text
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+SOFFICE = Path("/usr/bin/soffice")
+DEMO_MODIFIED = {"1.3", "2.2", "3.2", "3.3", "4.3", "5.1", "5.3", "6.2", "7.4"}
+
+
+def _is_shallow(root: Path) -> bool:
+    out = subprocess.run(["git", "-C", str(root), "rev-parse", "--is-shallow-repository"], capture_output=True, text=True, check=False)
+    return out.stdout.strip() == "true"
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clone of this repository: its committed history A/0 … B/1."""
+    if _is_shallow(PROJECT_ROOT):
+        pytest.skip("the project checkout is a shallow clone; its release history is not available")
+    dest = tmp_path_factory.mktemp("clone") / "repo"
+    subprocess.run(["git", "clone", "-q", str(PROJECT_ROOT), str(dest)], check=True)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return base_env(tmp_path_factory.mktemp("home"), MANUAL_TODAY="2026-11-27")
+
+
+def diff_json(clone: Path, env: dict[str, str], *args: str) -> dict[str, object]:
+    code, out, err = run_manual(["diff", *args, "--format", "json"], clone, env)
+    assert code == 0, out + err
+    data: dict[str, object] = json.loads(out)
+    return data
+
+
+# --- the demo history ----------------------------------------------------------------------------
+
+
+def test_dates_resolve_to_the_versions_in_force_and_every_changed_section_names_its_request(clone: Path, env: dict[str, str]) -> None:
+    data = diff_json(clone, env, "--from", "2026/1/15", "--to", "2027年2月1日")
+    assert data["from"] == {**data["from"], "version": "A/0", "date": "2026-01-15"}  # type: ignore[dict-item]
+    assert data["to"] == {**data["to"], "version": "B/1", "date": "2027-02-01"}  # type: ignore[dict-item]
+    sections = {s["id"]: s for s in data["sections"]}  # type: ignore[attr-defined]
+    assert {sid for sid, s in sections.items() if s["status"] == "modified"} == DEMO_MODIFIED
+    assert {s["status"] for s in sections.values()} == {"modified", "unchanged"}
+    assert len(sections) == 32
+    by_cr = {sid: [cr["id"] for cr in s["change_requests"]] for sid, s in sections.items() if s["status"] == "modified"}
+    assert by_cr == {
+        "1.3": ["CR-2026-002"], "7.4": ["CR-2026-002"], "3.2": ["CR-2026-001"], "3.3": ["CR-2026-001"],
+        "5.1": ["CR-2026-003"], "5.3": ["CR-2026-003"], "6.2": ["CR-2026-003"], "2.2": ["CR-2026-004"], "4.3": ["CR-2026-004"],
+    }  # fmt: skip
+    approval = sections["3.2"]["change_requests"][0]
+    assert [(a["role"], a["name"], a["valid"]) for a in approval["approvals"]] == [("编制", "张伟", True), ("审核", "李娜", True), ("批准", "陈刚", True)]
+    assert approval["approved_at"] == "2026-02-24T10:30:00+08:00"
+    body = sections["3.2"]["redline"]["body"]
+    assert {"kind": "delete", "text": "30"} in body
+    assert old_text([_seg(s) for s in body]).count("30 日") >= 1
+    assert all(s["unexplained"] is False for s in sections.values())
+
+
+def _seg(d: dict[str, str]) -> object:
+    from manualkit.redline import Segment
+
+    return Segment(d["kind"], d["text"])  # type: ignore[arg-type]
+
+
+def test_text_output_shows_word_level_changes_not_whole_lines(clone: Path, env: dict[str, str]) -> None:
+    code, out, err = run_manual(["diff", "--from", "A/0", "--to", "A/1"], clone, env)
+    assert code == 0, err
+    assert out.startswith("修订对照：A/0 版（2026-01-01 起实施，2026-03-16 失效） → A/1 版")
+    assert "报价有效期一般为 [-30-]{+15 日；原材料价格波动较大的产品，报价有效期不超过 7+} 日。" in out
+    assert "不超过 [-3-]{+2+} 个工作日" in out
+    assert "[修改] 3.2 业务流程实施步骤" in out and "修订申请单 CR-2026-001「缩短报价有效期与订单处理时限」" in out
+    assert "5.1" not in out  # B/0 is not between A/0 and A/1
+
+
+def test_both_dates_in_one_version_is_an_empty_diff_that_says_so(clone: Path, env: dict[str, str]) -> None:
+    code, out, _ = run_manual(["diff", "--from", "2026-08-01", "--to", "2026-12-01"], clone, env)
+    assert code == 0
+    assert "两个时点现行有效的是同一版本 B/0" in out and "无差异" in out  # B/1 is approved, not in force before 2027-01-15
+    data = diff_json(clone, env, "--from", "2026-08-01", "--to", "2026-12-01")
+    assert data["same_version"] is True
+    assert {s["status"] for s in data["sections"]} == {"unchanged"}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("frm", "to"), [("B/1", "A/0"), ("2026-05-01", "2026-04-01"), ("B/0", "2026-04-01")])
+def test_from_later_than_to_is_an_error(clone: Path, env: dict[str, str], frm: str, to: str) -> None:
+    code, out, err = run_manual(["diff", "--from", frm, "--to", to], clone, env)
+    assert code == 1 and out == ""
+    assert "MAN701" in err and "晚于终点" in err and "Traceback" not in err
+
+
+def test_a_version_that_does_not_exist_lists_the_versions(clone: Path, env: dict[str, str]) -> None:
+    code, _, err = run_manual(["diff", "--from", "A/7", "--to", "B/1"], clone, env)
+    assert code == 1
+    assert "MAN686" in err and "A/0、A/1、B/0、B/1" in err
+
+
+def test_a_date_before_the_first_version_is_an_error(clone: Path, env: dict[str, str]) -> None:
+    code, _, err = run_manual(["diff", "--from", "2025年12月31日", "--to", "B/1"], clone, env)
+    assert code == 1
+    assert "MAN687" in err and "2026-01-01" in err
+
+
+def test_neither_version_nor_date_is_a_usage_error(clone: Path, env: dict[str, str]) -> None:
+    code, _, err = run_manual(["diff", "--from", "上个月", "--to", "B/1"], clone, env)
+    assert code == 2 and "MAN000" in err
+
+
+def test_html_marks_deletions_and_insertions(clone: Path, env: dict[str, str], tmp_path: Path) -> None:
+    out_file = tmp_path / "diff.html"
+    code, _, err = run_manual(["diff", "--from", "A/0", "--to", "B/1", "--format", "html", "-o", str(out_file)], clone, env)
+    assert code == 0, err
+    page = out_file.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and '<del class="redline-del">30</del>' in page
+    assert "CR-2026-004" in page and "<script" not in page
+
+
+def test_cold_and_warm_runs_answer_the_same(clone: Path, env: dict[str, str], tmp_path: Path) -> None:
+    """The caches under .git/manualkit are keyed by content: they never change an answer."""
+    copy = tmp_path / "copy"
+    subprocess.run(["git", "clone", "-q", str(clone), str(copy)], check=True)
+    args = ["diff", "--from", "A/0", "--to", "B/1", "--format", "json"]
+    cold = run_manual(args, copy, {**env, "MANUAL_NO_CACHE": "1"})
+    assert not (copy / ".git" / "manualkit").exists()
+    first = run_manual(args, copy, env)
+    assert (copy / ".git" / "manualkit").is_dir()
+    warm = run_manual(args, copy, env)
+    assert cold == first == warm and cold[0] == 0
+    history = [run_manual(["history", "--json"], copy, e)[1] for e in ({**env, "MANUAL_NO_CACHE": "1"}, env)]
+    assert history[0] == history[1]
+
+
+def test_a_shallow_clone_asks_for_the_full_history(clone: Path, env: dict[str, str], tmp_path: Path) -> None:
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{clone}", str(shallow)], check=True)
+    code, _, err = run_manual(["diff", "--from", "A/0", "--to", "B/1"], shallow, env)
+    assert code == 1 and "MAN603" in err and "git fetch --unshallow" in err
+
+
+# --- the DOCX redline ------------------------------------------------------------------------------
+
+
+def _paragraphs(document_xml: bytes, *, accept: bool) -> list[tuple[str, str]]:
+    """(style, text) of each paragraph after accepting (or rejecting) every tracked change.
+
+    Accept: drop ``w:del`` content, keep ``w:ins`` content; a paragraph whose mark is deleted
+    merges with the next. Reject: the reverse.
+    """
+    root = etree.fromstring(document_xml)
+    body = root.find(f"{W}body")
+    assert body is not None
+    out: list[tuple[str, str]] = []
+    carry = ""
+    for p in body.iter(f"{W}p"):
+        style_el = p.find(f"{W}pPr/{W}pStyle")
+        style = style_el.get(f"{W}val") if style_el is not None else ""
+        mark = p.find(f"{W}pPr/{W}rPr")
+        removed_mark = mark is not None and mark.find(f"{W}del" if accept else f"{W}ins") is not None
+        text = []
+        for el in p.iter(f"{W}t", f"{W}delText"):
+            inside = {a.tag for a in el.iterancestors()}
+            if accept and (f"{W}del" in inside or el.tag == f"{W}delText"):
+                continue
+            if not accept and f"{W}ins" in inside:
+                continue
+            text.append(el.text or "")
+        carry += "".join(text)
+        if removed_mark:
+            continue
+        out.append((style or "", carry))
+        carry = ""
+    assert carry == ""
+    return out
+
+
+def _expected(clone: Path, version: str) -> list[str]:
+    """The manual of ``version`` as the redline lays it out, read independently from git."""
+    from manualkit.repository import commit_snapshot
+
+    commit = subprocess.run(["git", "-C", str(clone), "rev-list", "-n", "1", f"release/{version.replace('/', '-')}"], capture_output=True, text=True, check=True).stdout.strip()
+    manual = commit_snapshot(clone, commit).manual
+    assert manual is not None
+    out = []
+    for chapter in manual.chapters:
+        out.append(next(line[2:].split(" {#")[0].strip() for line in chapter.body.split("\n") if line.startswith("# ")))
+        out += [line for line in chapter.preamble.split("\n") if line.strip()]
+        for s in chapter.sections:
+            out.append(f"{s.id} {s.title}")
+            out += [line for line in s.body.split("\n") if line.strip()]
+    return out
+
+
+def _body(paragraphs: list[tuple[str, str]]) -> list[str]:
+    first = next(i for i, (style, _) in enumerate(paragraphs) if style == "Heading1")
+    assert paragraphs[-1][1] == "（全文完）"
+    return [text for _, text in paragraphs[first:-1]]
+
+
+@pytest.fixture(scope="module")
+def redline_file(clone: Path, env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("redline") / "A0-B1.docx"
+    code, stdout, err = run_manual(["diff", "--from", "A/0", "--to", "B/1", "--format", "docx", "-o", str(out)], clone, env)
+    assert code == 0, stdout + err
+    return out
+
+
+def test_redline_accept_all_gives_the_to_text_and_reject_all_the_from_text(redline_file: Path, clone: Path) -> None:
+    with zipfile.ZipFile(redline_file) as z:
+        xml = z.read("word/document.xml")
+    assert _body(_paragraphs(xml, accept=True)) == _expected(clone, "B/1")
+    assert _body(_paragraphs(xml, accept=False)) == _expected(clone, "A/0")
+
+
+def test_redline_changes_are_authored_by_the_change_request_at_its_approval(redline_file: Path) -> None:
+    with zipfile.ZipFile(redline_file) as z:
+        root = etree.fromstring(z.read("word/document.xml"))
+        settings_xml = z.read("word/settings.xml")
+    changes = [el for el in root.iter(f"{W}ins", f"{W}del")]
+    assert changes
+    authors = {el.get(f"{W}author") for el in changes}
+    assert authors == {
+        "CR-2026-001 缩短报价有效期与订单处理时限", "CR-2026-002 更正范围表述与系统名称",
+        "CR-2026-003 调整销售考核指标权重并加强客户信用风险控制", "CR-2026-004 推行电子合同并明确电子档案归档要求",
+    }  # fmt: skip
+    fifteen = next(el for el in root.iter(f"{W}ins") if "".join(el.itertext()).startswith("15 日；"))
+    assert fifteen.get(f"{W}author") == "CR-2026-001 缩短报价有效期与订单处理时限"
+    assert fifteen.get(f"{W}date") == "2026-02-24T02:30:00Z"  # 批准 at 10:30 +08:00
+    ids = [el.get(f"{W}id") for el in changes]
+    assert len(ids) == len(set(ids))
+    assert b"trackRevisions" in settings_xml
+
+
+def _soffice_available() -> bool:
+    if SOFFICE.exists():
+        return True
+    if os.environ.get("CI") == "true":
+        pytest.fail("LibreOffice (/usr/bin/soffice) is required when CI=true")
+    pytest.skip("LibreOffice is not installed")
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_opens_the_redline_with_its_tracked_changes(redline_file: Path, tmp_path: Path) -> None:
+    _soffice_available()
+    profile = (tmp_path / "profile").as_uri()
+    for target in ("pdf", "odt"):
+        proc = subprocess.run(
+            [str(SOFFICE), f"-env:UserInstallation={profile}", "--headless", "--convert-to", target, "--outdir", str(tmp_path), str(redline_file)],
+            capture_output=True, timeout=180, check=False, env={**os.environ, "HOME": str(tmp_path)},
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    pdf = (tmp_path / redline_file.with_suffix(".pdf").name).read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    with zipfile.ZipFile(tmp_path / redline_file.with_suffix(".odt").name) as z:
+        content = z.read("content.xml").decode("utf-8")
+    assert content.count("<text:changed-region") >= 15
+    assert "<text:insertion>" in content and "<text:deletion>" in content
+    assert "CR-2026-001 缩短报价有效期与订单处理时限" in content
+
+
+# --- pure parts ------------------------------------------------------------------------------------
+
+
+def S(sid: str, title: str, body: str) -> SectionText:
+    return SectionText(sid, title, body, int(sid.split(".")[0]))
+
+
+def test_sections_are_matched_as_added_removed_modified_moved_unchanged() -> None:
+    old = [S("1.1", "定义", "甲乙丙丁"), S("1.2", "目标", "目标正文一二三"), S("1.3", "范围", "范围正文"), S("1.4", "职责", "职责正文 A")]
+    new = [S("1.1", "定义", "甲乙丙丁"), S("1.2", "术语", "新增的术语"), S("1.3", "目标", "目标正文一二三"), S("1.4", "职责", "职责正文 B")]
+    statuses = [(status, o.id if o else None, n.id if n else None) for status, o, n in match_sections(old, new)]
+    assert statuses == [
+        ("unchanged", "1.1", "1.1"), ("added", None, "1.2"), ("moved", "1.2", "1.3"), ("removed", "1.3", None), ("modified", "1.4", "1.4"),
+    ]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text("ab日报\n 1", max_size=40), st.text("ab日报\n 1", max_size=40))
+def test_text_diff_gives_back_both_texts(old: str, new: str) -> None:
+    segments = text_diff(old, new)
+    assert old_text(segments) == old and new_text(segments) == new
+
+
+AUTHORS = [Author(f"CR-2026-00{i} 修订", __import__("datetime").datetime(2026, i, 1, 9, 0)) for i in range(1, 4)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text("ab日报\n 1", max_size=30), st.lists(st.text("ab日报\n 1", max_size=30), min_size=1, max_size=3))
+def test_attributed_changes_accept_to_the_last_text_and_reject_to_the_first(old: str, texts: list[str]) -> None:
+    pieces = attributed_diff(old, [Step(t, AUTHORS[i]) for i, t in enumerate(texts)])
+    assert "".join(p.text for p in pieces if p.kind != "delete") == texts[-1]
+    assert "".join(p.text for p in pieces if p.kind != "insert") == old
+    assert all(p.author is not None for p in pieces if p.kind != "equal")
+
+
+def test_each_edit_is_attributed_to_the_request_that_made_it() -> None:
+    pieces = attributed_diff("有效期 30 日。", [Step("有效期 15 日。", AUTHORS[0]), Step("有效期 15 日，可延长。", AUTHORS[1]), Step("有效期 15 日。", AUTHORS[2])])
+    changed = [(p.kind, p.text, p.author.name if p.author else None) for p in pieces if p.kind != "equal"]
+    # "，可延长" was added by the second request and removed by the third: it is in neither text.
+    assert changed == [("delete", "30", "CR-2026-001 修订"), ("insert", "15", "CR-2026-001 修订")]
+
+
+def test_whole_blocks_added_and_removed_are_tracked_with_their_paragraph_marks() -> None:
+    old = [Block("ch1", 1, "第一章 总则", ""), Block("1.1", 2, "1.1 定义", "第一段\n\n第二段"), Block("1.2", 2, "1.2 目标", "旧目标")]
+    new = [Block("ch1", 1, "第一章 总则", ""), Block("1.1", 2, "1.1 定义", "第一段改\n\n第二段\n\n第三段"), Block("1.3", 2, "1.3 范围", "新范围")]
+    author = Author("CR-2026-009 测试", __import__("datetime").datetime(2026, 5, 1, 9, 0))
+    data = redline_docx(
+        title="修订对照", intro=["说明"], old=old, new=new, histories={"1.1": BlockHistory(author)}, fallback=author,
+        created=__import__("datetime").datetime(2026, 5, 1),
+    )  # fmt: skip
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        xml = z.read("word/document.xml")
+
+    def layout(blocks: list[Block]) -> list[str]:
+        return [line for b in blocks for line in [b.heading, *(x for x in b.body.split("\n") if x.strip())]]
+
+    assert _body(_paragraphs(xml, accept=True)) == layout(new)
+    assert _body(_paragraphs(xml, accept=False)) == layout(old)

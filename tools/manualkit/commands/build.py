@@ -1,0 +1,50 @@
+"""``manual build``: the staff site of the version in force (``site/``) and its signed DOCX (``dist/``).
+
+Everything is read from git, never from the working tree: the release history of HEAD says which
+version is in force on the day (``--as-of``, default today) and which approved version is still to
+come; every page comes from a release commit. The signed DOCX of the version in force is made by
+``manualkit.commands.docx.release_docx`` and offered on the 下载 page with ``SHA256SUMS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from manualkit.atomic import write_atomic
+from manualkit.metadata import ManualMetadata
+from manualkit.site.build import DownloadFile, SiteBuild, build_site, checksums
+from manualkit.site.model import CHECKSUMS, SiteVersion
+
+DIST_DIR = "dist"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    site: SiteBuild
+    dist: tuple[Path, ...]  # files written to dist/
+
+
+def build(root: Path, day: dt.date, env: Mapping[str, str], *, site_only: bool = False) -> BuildResult:
+    """Build ``site/`` (and, unless ``site_only``, ``dist/``) as they stand on ``day``."""
+
+    def signed_docx(version: SiteVersion, metadata: ManualMetadata) -> Sequence[DownloadFile]:
+        # Imported here: the DOCX writer and the signing code load only when a DOCX is made.
+        from manualkit.commands.docx import release_docx
+
+        data = release_docx(root, version.name, day, env)
+        name = f"{metadata.document_number}_{version.slug}.docx"
+        return [DownloadFile(name, f"{version.name} 版（现行有效）Word 文档，带数字签名", data)]
+
+    site = build_site(root, day, downloads=None if site_only else signed_docx, env=env)
+    written: list[Path] = []
+    if site.downloads:
+        dist = root / DIST_DIR
+        for download in site.downloads:
+            write_atomic(dist / download.name, download.data)
+            written.append(dist / download.name)
+        write_atomic(dist / CHECKSUMS, checksums(site.downloads))
+        written.append(dist / CHECKSUMS)
+    return BuildResult(site, tuple(written))

@@ -1,0 +1,102 @@
+"""``manual show --as-of DATE``: the manual exactly as in force on a date (or a named version).
+
+The text is read from the release commit in git, never from the working tree. A date before the
+first version took effect is an error; a version whose effective date has not come on the date
+asked is never the one in force.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from manualkit.diagnostics import fail
+from manualkit.edition import Status, status_on
+from manualkit.history import ReleaseEntry, ReleaseReader, in_force_index, release_history, version_index
+from manualkit.manual import Manual, ManualFiles
+
+CST = dt.timezone(dt.timedelta(hours=8))
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Shown:
+    entries: list[ReleaseEntry]
+    index: int
+    asked: dt.date | None  # the date asked for (None when a version was named)
+    today: dt.date
+    manual: Manual
+    files: ManualFiles
+    reader: ReleaseReader
+
+    @property
+    def entry(self) -> ReleaseEntry:
+        return self.entries[self.index]
+
+    @property
+    def status_today(self) -> Status:
+        return status_on(self.entries, self.index, self.today)
+
+
+def show(root: Path, *, as_of: dt.date | None, version: str | None, today: dt.date) -> Shown:
+    entries = release_history(root)
+    if version is not None:
+        index, asked = version_index(entries, version), None
+    else:
+        asked = as_of or today
+        index = in_force_index(entries, asked)
+    entry = entries[index]
+    if entry.commit is None:
+        raise fail(entry.record.path, 0, 0, "MAN680", f"{entry.record.version} 的发布记录不在 git 历史中，无法读取该版本的文本")
+    reader = ReleaseReader(root)
+    files = reader.files_at([entry.commit])[0]
+    manual = reader.manual(entry.commit)
+    if manual is None:
+        raise fail(entry.record.path, 0, 0, "MAN683", f"{entry.record.version} 发布时的手册无法加载")
+    return Shown(entries, index, asked, today, manual, files, reader)
+
+
+def describe(s: Shown) -> list[str]:
+    """What the copy is: which version, why it was chosen, where it was read from, its status."""
+    r = s.entry.record
+    until = s.entry.effective_to.isoformat() if s.entry.effective_to else "—"
+    lines = [f"文件编号：{s.manual.metadata.document_number}　版本：{r.version}　发布日期：{r.published.isoformat()}　实施日期：{r.effective.isoformat()}　失效日期：{until}"]
+    if s.asked is not None:
+        future = "（按现有发布记录，届时将现行有效）" if s.asked > s.today else ""
+        lines.append(f"{s.asked.isoformat()} 现行有效的版本{future}。")
+    commit = s.entry.commit or ""
+    verdict = "已验证" if s.entry.valid else "验证未通过：" + "；".join(d.code for d in s.entry.problems) + "，请运行 manual audit"
+    lines.append(f"读取自发布提交 {commit[:10]}（标签 release/{r.version.slug}），manual/ 树哈希 {r.content_digest[:12]}（{verdict}）。")
+    lines.append(f"截至 {s.today.isoformat()}，该版本的状态：{s.status_today.value}。")
+    return lines
+
+
+def render_markdown(s: Shown) -> str:
+    """The chapters of the release, as stored (front matter left out), under a short header."""
+    parts = [f"# {s.manual.metadata.title}", "", *(f"> {line}" for line in describe(s))]
+    for chapter in s.manual.chapters:
+        parts += ["", chapter.body.strip("\n")]
+    return "\n".join(parts) + "\n"
+
+
+def render_word(s: Shown) -> bytes:
+    """The unsigned DOCX of the release (the same renderer as the published copies)."""
+    from manualkit.docx_writer import render_docx
+    from manualkit.edition import release_edition
+
+    entry = s.entry
+    assert entry.commit is not None
+    policy = s.reader.policy(entry.commit)
+    if policy is None:
+        raise fail(entry.record.path, 0, 0, "MAN683", f"{entry.record.version} 发布时的修订政策无法加载")
+    edition = release_edition(s.entries, s.index, s.status_today, policy, development_signature=False)
+    items = s.reader.objects.files([entry.commit], "manual")[entry.commit]
+    pictures = [i for i in items if i.path.lower().endswith(IMAGE_SUFFIXES) and i.mode != "120000"]
+    sizes = s.reader.objects.sizes(i.sha for i in pictures)
+    wanted = [i for i in pictures if sizes.get(i.sha, MAX_IMAGE_BYTES + 1) <= MAX_IMAGE_BYTES]
+    blobs = s.reader.objects.read(i.sha for i in wanted)
+    images = {i.path: blobs[i.sha] for i in wanted if i.sha in blobs}
+    generated = dt.datetime.combine(entry.record.published, dt.time(0, 0), CST)
+    return render_docx(s.manual, edition, generated=generated, images=images)

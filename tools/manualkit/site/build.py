@@ -1,0 +1,475 @@
+"""Build the staff site from the releases in git: the version in force, what is coming, the archive.
+
+:func:`build_site` reads and verifies the release history of the HEAD commit (never the working
+tree) and writes the site in three steps:
+
+1. the pages of the version in force — its chapters, 首页, 修订记录, 版本归档, 下载, 即将生效, the
+   redline between each pair of consecutive versions and one page per change request — are made
+   by :mod:`manualkit.site.pages` into a temporary docs folder, and MkDocs renders them once;
+2. each superseded version is a MkDocs site of its own under ``archive/<A-0>/`` (已作废 banner,
+   ``noindex``, no search). It is built once and kept in a cache keyed by its content digest (the
+   git tree hash of ``manual/`` at its release commit) together with everything else its pages
+   say (its dates, the version that replaced it, the builder's code); later builds link it in;
+3. the new site replaces the old one by renaming, so a failed build leaves the old site in place.
+
+:mod:`manualkit.site.draft` makes the draft preview of ``manual serve`` from the working tree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from manualkit import git
+from manualkit.change_request import REQUESTS_DIR, ChangeRequest
+from manualkit.chapter import Chapter, split_front_matter
+from manualkit.diagnostics import ManualError, fail
+from manualkit.edition import Status
+from manualkit.history import ReleaseEntry, ReleaseReader, release_history
+from manualkit.manual import MANUAL_DIR, Manual, ManualFiles, decode
+from manualkit.markup import scan
+from manualkit.metadata import METADATA_PATH, ManualMetadata, parse_metadata
+from manualkit.outline import chinese_numeral
+from manualkit.policy import Policy
+from manualkit.repository import ContentCache, commit_snapshot, require_full_history
+from manualkit.site import pages
+from manualkit.site.cache import COMPLETE, archive_key, cache_root, link_or_copy, prune, site_fingerprint
+from manualkit.site.model import (
+    ARCHIVE,
+    CHECKSUMS,
+    DOWNLOADS,
+    DOWNLOADS_DIR,
+    HOME,
+    REVISIONS,
+    UPCOMING,
+    LastChange,
+    SiteVersion,
+    archive_prefix,
+    chapter_page,
+    diff_page,
+    in_force_index,
+    last_change,
+    release_change,
+    request_page,
+    site_versions,
+    source_path,
+)
+from manualkit.site.redlines import SectionRedline, manual_changes
+from manualkit.site.render import Docs, mkdocs_config, run_mkdocs
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+MAX_TEXT_BYTES = 1024 * 1024
+UNSAFE_MARKUP = frozenset({"MAN301", "MAN302", "MAN303", "MAN304"})  # raw HTML, script, bad link scheme, outside image
+# Text without these cannot hold raw HTML, an entity-encoded scheme, a link scheme or an image.
+_MAYBE_UNSAFE = re.compile(r"[<&]|!\[|[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+@dataclass(frozen=True)
+class DownloadFile:
+    """A file offered on the 下载 page (and written to ``dist/``)."""
+
+    name: str
+    description: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+DownloadMaker = Callable[[SiteVersion, ManualMetadata], Sequence[DownloadFile]]
+
+
+def checksums(files: Sequence[DownloadFile]) -> bytes:
+    """``SHA256SUMS`` in the format ``sha256sum -c`` reads."""
+    return "".join(f"{f.sha256}  {f.name}\n" for f in files).encode()
+
+
+@dataclass(frozen=True)
+class SiteBuild:
+    """What a build produced."""
+
+    site_dir: Path
+    day: dt.date
+    in_force: SiteVersion
+    upcoming: tuple[SiteVersion, ...]
+    archived: tuple[SiteVersion, ...]
+    rebuilt: tuple[str, ...]  # archived versions built this time (not found in the cache)
+    pages: int
+    downloads: tuple[DownloadFile, ...]
+    seconds: Mapping[str, float]
+
+
+def chapter_heading(chapter: Chapter) -> str:
+    return f"第{chinese_numeral(chapter.number)}章 {chapter.title}"
+
+
+def chapter_body(files: ManualFiles, chapter: Chapter) -> str:
+    """A chapter's Markdown as released, without its front matter (the site shows its own header)."""
+    text, _ = decode(chapter.path, files.contents[chapter.path])
+    if text is None:
+        raise fail(chapter.path, 0, 0, "MAN001", "章节文件不是有效的 UTF-8 编码，无法生成网页")
+    split = split_front_matter(text)
+    return (split[1] if split else text).lstrip("\n")
+
+
+@dataclass(frozen=True)
+class VersionContent:
+    """A version's text as released: the parsed manual, its files, and its images."""
+
+    manual: Manual
+    files: ManualFiles
+    images: Mapping[str, bytes]  # path relative to manual/ → bytes
+
+
+def refuse_unsafe_markup(version: str, manual: Manual, files: ManualFiles) -> None:
+    """MkDocs passes raw HTML through to every reader's browser: a version holding any (or a script,
+    a ``javascript:`` link, an outside image) is not rendered, although ``manual check``,
+    ``manual approve`` and ``manual release`` refuse such text long before it is released."""
+    found = []
+    for chapter in manual.chapters:
+        if _MAYBE_UNSAFE.search(chapter.body):  # only then is the chapter worth parsing again
+            diagnostics = scan(chapter.body, chapter.path, chapter.body_line, files.names).diagnostics
+            found += [d for d in diagnostics if d.code in UNSAFE_MARKUP]
+    if found:
+        raise ManualError([replace(d, message=f"{version} 版：{d.message}；站点不渲染此版本") for d in found])
+
+
+class Releases:
+    """Reads versions from their release commits (batched git reads, each chapter text parsed once)."""
+
+    def __init__(self, root: Path) -> None:
+        self.reader = ReleaseReader(root)
+        self._content: dict[str, VersionContent] = {}
+
+    def content(self, version: SiteVersion) -> VersionContent:
+        if version.commit not in self._content:
+            manual = self.reader.manual(version.commit)
+            if manual is None:
+                raise fail(f"release/{version.slug}", 0, 0, "MAN683", f"{version.name} 发布时的手册无法加载，无法生成网页")
+            files = self.reader.files_at([version.commit])[0]
+            refuse_unsafe_markup(version.name, manual, files)
+            self._content[version.commit] = VersionContent(manual, files, self._images(version.commit))
+        return self._content[version.commit]
+
+    def _images(self, commit: str) -> dict[str, bytes]:
+        items = [
+            i for i in self.reader.objects.files([commit], MANUAL_DIR)[commit]
+            if i.mode != "120000" and i.path.lower().endswith(IMAGE_SUFFIXES)
+        ]  # fmt: skip
+        sizes = self.reader.objects.sizes(i.sha for i in items)
+        small = [i for i in items if sizes.get(i.sha, MAX_IMAGE_BYTES + 1) <= MAX_IMAGE_BYTES]
+        blobs = self.reader.objects.read(i.sha for i in small)
+        return {i.path.removeprefix(MANUAL_DIR + "/"): blobs[i.sha] for i in small if i.sha in blobs}
+
+    def metadata(self, version: SiteVersion) -> ManualMetadata | None:
+        """``manual.yml`` of a version, without parsing its chapters."""
+        raw = self.reader.objects.blob(version.commit, METADATA_PATH)
+        if raw is None:
+            return None
+        text, _ = decode(METADATA_PATH, raw)
+        return parse_metadata(text)[0] if text is not None else None
+
+    def prefetch(self, versions: Sequence[SiteVersion]) -> None:
+        """Read every version's ``manual.yml`` and change requests in two ``git cat-file`` batches."""
+        names = [f"{v.commit}:{METADATA_PATH}" for v in versions]
+        names += [f"{v.commit}:{REQUESTS_DIR}/{cr}.yml" for v in versions for cr in v.change_requests]
+        found = self.reader.objects.resolve(names)
+        self.reader.objects.read(i.sha for i in found.values() if i is not None and i.kind == "blob" and i.size <= MAX_TEXT_BYTES)
+
+    def requests(self, version: SiteVersion) -> list[ChangeRequest]:
+        metadata = self.metadata(version)
+        departments = metadata.departments if metadata else ()
+        found = [self.reader.request(version.commit, cr, departments) for cr in version.change_requests]
+        return [cr for cr in found if cr is not None]
+
+
+def chapter_pages(
+    versions: Sequence[SiteVersion],
+    index: int,
+    content: VersionContent,
+    *,
+    prefix: str,
+    header: Callable[[str, str, LastChange | None], pages.PageHeader],
+    searchable: bool,
+    noindex: bool,
+) -> tuple[list[pages.Page], list[pages.ChapterEntry]]:
+    """The chapter pages of ``versions[index]`` under ``prefix``, with their entries for the cover."""
+    made: list[pages.Page] = []
+    entries: list[pages.ChapterEntry] = []
+    for chapter in content.manual.chapters:
+        path = chapter_page(chapter.path, prefix)
+        changed = last_change(versions, index, [s.id for s in chapter.sections])
+        heading = chapter_heading(chapter)
+        made.append(
+            pages.Page(path, heading, chapter_body(content.files, chapter), header(path, chapter.owner, changed), searchable, noindex)
+        )
+        entries.append(pages.ChapterEntry(chapter.number, heading, path, chapter.owner, changed))
+    return made, entries
+
+
+def add_chapters(docs: Docs, made: Sequence[pages.Page], content: VersionContent, prefix: str) -> list[dict[str, str]]:
+    nav = []
+    for page in made:
+        nav.append({page.title: docs.add(page, prefix)})
+    for rel, data in content.images.items():
+        docs.files[rel] = data
+    return nav
+
+
+# --- the site of the version in force -------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """Everything one build reads, shared by the page makers."""
+
+    root: Path
+    day: dt.date
+    versions: list[SiteVersion]
+    current: int
+    releases: Releases
+    redlines: ContentCache | None
+    class_names: Mapping[str, str]
+    role_titles: Mapping[str, str]
+    retention_years: int
+    requests: dict[str, list[ChangeRequest]] = field(default_factory=dict)
+
+    @property
+    def in_force(self) -> SiteVersion:
+        return self.versions[self.current]
+
+    def requests_of(self, version: SiteVersion) -> list[ChangeRequest]:
+        if version.name not in self.requests:
+            self.requests[version.name] = self.releases.requests(version)
+        return self.requests[version.name]
+
+    def changes(self, old: SiteVersion, new: SiteVersion) -> list[SectionRedline]:
+        """The redline of ``new`` against ``old``, cached by the two content digests."""
+        key = f"redline\0{old.digest}\0{new.digest}"
+        hit = self.redlines.get(key) if self.redlines else None
+        if isinstance(hit, list):
+            try:
+                return [SectionRedline.from_json(c) for c in hit]
+            except (KeyError, TypeError, ValueError):
+                pass
+        changes = manual_changes(self.releases.content(old).manual, self.releases.content(new).manual)
+        if self.redlines is not None:
+            self.redlines.put(key, [c.as_json() for c in changes])
+        return changes
+
+
+def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[DownloadFile]) -> Docs:
+    """The docs folder of the version in force: chapters and every generated page."""
+    version = ctx.in_force
+    content = ctx.releases.content(version)
+    upcoming = [
+        pages.Upcoming(v, ctx.versions[i - 1], tuple(ctx.changes(ctx.versions[i - 1], v)), tuple(ctx.requests_of(v)))
+        for i, v in enumerate(ctx.versions)
+        if i > ctx.current
+    ]
+
+    def header(path: str, department: str, changed: LastChange | None) -> pages.PageHeader:
+        banners = tuple(pages.upcoming_banner(path, u.version, u.training) for u in upcoming)
+        return pages.PageHeader(metadata.document_number, version.name, version.status, version.effective, department, changed, banners)
+
+    def generated(path: str, title: str, markdown: str, changed: LastChange | None = None) -> pages.Page:
+        return pages.Page(path, title, markdown, header(path, metadata.issuing_department, changed or release_change(version)))
+
+    docs = Docs()
+    made, entries = chapter_pages(ctx.versions, ctx.current, content, prefix="", header=header, searchable=True, noindex=False)
+    links = [("修订记录", REVISIONS), ("版本归档", ARCHIVE), ("下载", DOWNLOADS)]
+    if upcoming:
+        links.insert(0, (f"即将生效：{upcoming[0].version.name} 版（{upcoming[0].version.effective.isoformat()}）", UPCOMING))
+    docs.add(generated(HOME, metadata.title, pages.cover_markdown(HOME, metadata, version, entries, links)))
+    chapters_nav = add_chapters(docs, made, content, "")
+    history_nav: list[dict[str, str]] = []
+    if upcoming:
+        history_nav.append({"即将生效": docs.add(generated(UPCOMING, "即将生效的修订", pages.upcoming_markdown(UPCOMING, upcoming)))})
+    history_nav.append({"修订记录": docs.add(generated(REVISIONS, "修订记录", pages.revisions_markdown(REVISIONS, ctx.versions)))})
+    history_nav.append(
+        {"版本归档": docs.add(generated(ARCHIVE, "版本归档", pages.archive_markdown(ARCHIVE, ctx.versions, ctx.retention_years)))}
+    )
+    files = [pages.Download(f.name, f.description, len(f.data), f.sha256) for f in downloads]
+    history_nav.append({"下载": docs.add(generated(DOWNLOADS, "下载", pages.downloads_markdown(DOWNLOADS, version, files)))})
+    for f in downloads:
+        docs.files[f"{DOWNLOADS_DIR}/{f.name}"] = f.data
+    if downloads:
+        docs.files[f"{DOWNLOADS_DIR}/{CHECKSUMS}"] = checksums(downloads)
+    for old, new in itertools.pairwise(ctx.versions):
+        path = diff_page(old, new)
+        markdown = pages.diff_markdown(path, old, new, ctx.changes(old, new))
+        docs.add(generated(path, f"{new.name} 版的修订内容", markdown, release_change(new)))
+    for v in ctx.versions:
+        for cr in ctx.requests_of(v):
+            path = request_page(cr.id)
+            markdown = pages.request_markdown(path, cr, v, ctx.class_names, ctx.role_titles)
+            docs.add(generated(path, f"{cr.id} {cr.title}", markdown, LastChange(v.name, v.effective, (cr.id,))))
+    docs.nav = [{"首页": source_path(HOME)}, {"手册正文": chapters_nav}, {"修订与版本": history_nav}]
+    return docs
+
+
+def archived_docs(ctx: Context, index: int) -> tuple[Docs, ManualMetadata]:
+    """The docs folder of superseded ``versions[index]``: its cover and chapters, each marked 已作废."""
+    version = ctx.versions[index]
+    content = ctx.releases.content(version)
+    metadata = content.manual.metadata
+    prefix = archive_prefix(version)
+
+    def header(path: str, department: str, changed: LastChange | None) -> pages.PageHeader:
+        banners = (pages.superseded_banner(path, version),)
+        return pages.PageHeader(metadata.document_number, version.name, Status.SUPERSEDED, version.effective, department, changed, banners)
+
+    docs = Docs()
+    made, entries = chapter_pages(ctx.versions, index, content, prefix=prefix, header=header, searchable=False, noindex=True)
+    links = [("现行有效版本", HOME), ("版本归档", ARCHIVE), ("修订记录", REVISIONS)]
+    if index > 0:
+        links.append((f"{version.name} 版的修订内容", diff_page(ctx.versions[index - 1], version)))
+    cover = pages.cover_markdown(prefix + HOME, metadata, version, entries, links)
+    home = pages.Page(
+        prefix + HOME, f"{metadata.title}（{version.name} 版，已作废）", cover,
+        header(prefix + HOME, metadata.issuing_department, release_change(version)), False, True,
+    )  # fmt: skip
+    docs.add(home, prefix)
+    docs.nav = [{"首页": source_path(HOME)}, {f"{version.name} 版正文（已作废）": add_chapters(docs, made, content, prefix)}]
+    return docs, metadata
+
+
+def _archived_site(ctx: Context, index: int, cache: Path | None, work: Path, target: Path) -> bool:
+    """Put the site of archived ``versions[index]`` at ``target``; True when it had to be built."""
+    entry = cache / f"archive-{archive_key(ctx.versions, index, site_fingerprint())}" if cache else None
+    if entry is not None and (entry / COMPLETE).is_file():
+        os.utime(entry / COMPLETE)
+        shutil.copytree(entry, target, copy_function=link_or_copy, ignore=shutil.ignore_patterns(COMPLETE))
+        return False
+    docs, metadata = archived_docs(ctx, index)
+    slug = ctx.versions[index].slug
+    docs_dir = work / f"archive-{slug}" / "docs"
+    docs_dir.mkdir(parents=True)
+    docs.write(docs_dir)
+    out = target if entry is None else entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+    run_mkdocs(mkdocs_config(metadata, docs_dir, out, docs, search=False, cache_dir=cache), docs_dir.parent)
+    if entry is not None:
+        (out / ".complete").write_text(ctx.versions[index].name + "\n", encoding="utf-8")
+        try:
+            out.rename(entry)
+        except OSError:  # built meanwhile by another process: theirs is as good as ours
+            shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(entry, target, copy_function=link_or_copy, ignore=shutil.ignore_patterns(COMPLETE))
+    return True
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# --- the build -----------------------------------------------------------------------------------------
+
+
+def verified_history(root: Path) -> tuple[list[ReleaseEntry], Policy | None]:
+    """The release history recorded in the HEAD commit, verified (an error if any release fails),
+    and the revision policy of that commit."""
+    require_full_history(root)
+    head = git.head(root)
+    if head is None:
+        raise fail(".", 0, 0, "MAN661", "仓库还没有任何提交，无法构建站点")
+    snapshot = commit_snapshot(root, head)
+    entries = release_history(root, snapshot)
+    problems = [d for e in entries for d in e.problems]
+    if problems:
+        raise ManualError(problems)
+    if not entries:
+        raise fail("changelog/releases", 0, 0, "MAN685", "尚无发布记录；请先用 manual release 发布")
+    return entries, snapshot.policy
+
+
+def build_site(
+    root: Path,
+    day: dt.date,
+    *,
+    site_dir: Path | None = None,
+    downloads: DownloadMaker | None = None,
+    env: Mapping[str, str] | None = None,
+) -> SiteBuild:
+    """Build the site as it stands on ``day`` into ``site_dir`` (default ``root/site``)."""
+    env = os.environ if env is None else env
+    site_dir = (site_dir or root / "site").resolve()
+    if site_dir == root.resolve() or (site_dir / MANUAL_DIR).is_dir():
+        raise fail(str(site_dir), 0, 0, "MAN731", "站点输出目录不能是仓库根目录或含有 manual/ 的目录")
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    entries, head_policy = verified_history(root)
+    class_names = {k: c.name for k, c in head_policy.classes.items()} if head_policy else {}
+    role_titles = {k: r.title for k, r in head_policy.roles.items()} if head_policy else {}
+    versions = site_versions(entries, day, class_names)
+    current = in_force_index(versions)
+    if current is None:
+        first = entries[0].record
+        raise fail(
+            "--as-of", 0, 0, "MAN687",
+            f"{day.isoformat()} 尚无生效的版本：最早的版本 {first.version} 自 {first.effective.isoformat()} 起实施",
+        )  # fmt: skip
+    cache = cache_root(root, env)
+    redlines = ContentCache.open(root, "site-redlines") if cache is not None else None
+    ctx = Context(
+        root, day, versions, current, Releases(root), redlines, class_names, role_titles,
+        head_policy.retention_years if head_policy else 3,
+    )  # fmt: skip
+    ctx.releases.prefetch(versions)
+    seconds["history"] = time.perf_counter() - started
+    metadata = ctx.releases.content(ctx.in_force).manual.metadata
+    files = tuple(downloads(ctx.in_force, metadata)) if downloads else ()
+    seconds["downloads"] = time.perf_counter() - started - sum(seconds.values())
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    out = site_dir.with_name(f".{site_dir.name}.new-{os.getpid()}")
+    shutil.rmtree(out, ignore_errors=True)
+    rebuilt: list[str] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="manual-site-") as tmp:
+            work = Path(tmp)
+            docs = main_docs(ctx, metadata, files)
+            docs_dir = work / "main" / "docs"
+            docs_dir.mkdir(parents=True)
+            docs.write(docs_dir)
+            if redlines is not None:
+                redlines.save()
+            seconds["pages"] = time.perf_counter() - started - sum(seconds.values())
+            run_mkdocs(mkdocs_config(metadata, docs_dir, out, docs, search=True, cache_dir=cache), docs_dir.parent)
+            seconds["mkdocs"] = time.perf_counter() - started - sum(seconds.values())
+            used: set[str] = set()
+            for i, version in enumerate(versions):
+                if version.archived:
+                    if _archived_site(ctx, i, cache, work, out / archive_prefix(version)):
+                        rebuilt.append(version.name)
+                    used.add(f"archive-{archive_key(versions, i, site_fingerprint())}")
+            if cache is not None:
+                prune(cache, used)
+            seconds["archive"] = time.perf_counter() - started - sum(seconds.values())
+        _replace_dir(out, site_dir)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return SiteBuild(
+        site_dir=site_dir,
+        day=day,
+        in_force=ctx.in_force,
+        upcoming=tuple(versions[current + 1 :]),
+        archived=tuple(v for v in versions if v.archived),
+        rebuilt=tuple(rebuilt),
+        pages=sum(1 for p in docs.files if p.endswith(".md")),
+        downloads=files,
+        seconds=seconds,
+    )

@@ -1,0 +1,106 @@
+"""The cache of archived versions: each built once, kept by content digest, linked into each site.
+
+An archived version's site depends on its text — the git tree hash of ``manual/`` at its release
+commit, its content digest — and on what its pages say about it (its dates, the version that
+replaced it, the history before it) and on the builder (this package's code, the theme overrides,
+the MkDocs and Material versions). :func:`archive_key` hashes all of that: an entry can only ever be
+reused for a site that would be built byte for byte the same.
+
+Entries live in ``<git dir>/manualkit/site-cache/archive-<key>/`` (``$MANUAL_SITE_CACHE`` to move
+it, ``MANUAL_NO_CACHE=1`` to turn it off) and are hard-linked into the new site (copied where
+links are not possible); entries unused for 30 days are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from manualkit import git
+from manualkit.repository import caches_enabled, code_fingerprint
+from manualkit.site import pages
+from manualkit.site.model import SiteVersion
+from manualkit.site.render import OVERRIDES
+
+CACHE_KEEP_DAYS = 30  # archived builds not used for this long are removed from the cache
+COMPLETE = ".complete"  # written last: an entry without it is not used
+
+
+def archive_key(versions: Sequence[SiteVersion], index: int, fingerprint: str) -> str:
+    """The cache key of an archived version's site: its content digest and everything else its pages say."""
+    version = versions[index]
+    payload = {
+        "fingerprint": fingerprint,
+        "digest": version.digest,
+        "version": version.name,
+        "dates": [version.published.isoformat(), version.effective.isoformat(), str(version.effective_to)],
+        "superseded_by": version.superseded_by,
+        "class": version.class_name,
+        "signers": [version.signers(role) for role in pages.ROLES],
+        "history": [
+            [v.name, v.first, v.effective.isoformat(), list(v.sections), list(v.change_requests), [[r.id, list(r.sections)] for r in v.requests]]
+            for v in versions[: index + 1]
+        ],
+    }
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:32]
+
+
+_site_fingerprint: str | None = None
+
+
+def site_fingerprint() -> str:
+    """The builder itself: the package's code, the theme overrides, and the MkDocs/Material versions."""
+    global _site_fingerprint
+    if _site_fingerprint is None:
+        digest = hashlib.sha256(code_fingerprint().encode())
+        for path in sorted(OVERRIDES.rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(OVERRIDES).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        for dist in ("mkdocs", "mkdocs-material"):
+            digest.update(f"{dist}=={importlib.metadata.version(dist)}\0".encode())
+        _site_fingerprint = digest.hexdigest()[:16]
+    return _site_fingerprint
+
+
+def cache_root(root: Path, env: Mapping[str, str]) -> Path | None:
+    """``$MANUAL_SITE_CACHE``, else ``<git dir>/manualkit/site-cache``; None when caches are off."""
+    if not caches_enabled(env):
+        return None
+    if env.get("MANUAL_SITE_CACHE"):
+        return Path(env["MANUAL_SITE_CACHE"])
+    try:
+        return Path(git.text(root, "rev-parse", "--path-format=absolute", "--git-common-dir")) / "manualkit" / "site-cache"
+    except git.GitError:
+        return None
+
+
+def link_or_copy(src: str, dst: str) -> str:
+    """Hard-link a cached file into the new site (cheap); copy when linking is not possible."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+    return dst
+
+
+def prune(cache: Path, used: set[str]) -> None:
+    """Remove entries not used for :data:`CACHE_KEEP_DAYS`, and builds abandoned a day ago or more."""
+    now = time.time()
+    for entry in cache.glob("archive-*"):
+        try:
+            if entry.name not in used and (entry / COMPLETE).stat().st_mtime < now - CACHE_KEEP_DAYS * 86400:
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:  # no COMPLETE: never finished
+            shutil.rmtree(entry, ignore_errors=True)
+    for abandoned in cache.glob(".archive-*.tmp"):
+        try:
+            if abandoned.stat().st_mtime < now - 86400:
+                shutil.rmtree(abandoned, ignore_errors=True)
+        except OSError:
+            pass

@@ -1,0 +1,482 @@
+"""The text of every page of the staff site: pure functions over plain data.
+
+Each ``*_markdown`` function returns the Markdown of one generated page (headings in Markdown, so
+the table of contents and the anchors work; tables, lists and redlines as HTML blocks with every
+text escaped). :func:`header_html` returns the block shown above every page: the banners (an
+approved version still to come, 已作废, 草稿), the metadata block (文件编号, 版本, 实施日期, 负责部门,
+最近修订 with its change requests) and the mark a printed copy carries. Links are relative
+(:func:`~manualkit.site.model.relative`), so the site works from any folder of any static host.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from manualkit.change_request import ChangeRequest
+from manualkit.dates import prose_date
+from manualkit.edition import Status
+from manualkit.metadata import ManualMetadata
+from manualkit.site.model import (
+    CHECKSUMS,
+    DOWNLOADS_DIR,
+    HOME,
+    UPCOMING,
+    LastChange,
+    SiteVersion,
+    archive_prefix,
+    diff_page,
+    relative,
+    request_page,
+)
+from manualkit.site.redlines import SectionRedline
+
+ROLES = ("编制", "审核", "会签", "批准")
+STATUS_CLASS = {
+    Status.IN_FORCE: "in-force",
+    Status.APPROVED: "approved",
+    Status.SUPERSEDED: "superseded",
+    Status.DRAFT: "draft",
+}
+STATUS_LABEL = {
+    Status.IN_FORCE: "现行有效",
+    Status.APPROVED: "已批准待实施",
+    Status.SUPERSEDED: "已作废",
+    Status.DRAFT: "草稿（未生效）",
+}
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def md_escape(text: str) -> str:
+    """Text for a Markdown heading: HTML-escaped, Markdown punctuation backslash-escaped."""
+    return re.sub(r"([\\`*_\[\]#{}])", r"\\\1", html.escape(text, quote=False))
+
+
+def link(page: str, target: str, text: str) -> str:
+    return f'<a href="{esc(relative(page, target))}">{esc(text)}</a>'
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], css: str = "") -> str:
+    """An HTML table on one line (a Markdown HTML block); ``headers`` are text, cells are HTML."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    wrapper = f' class="{css}"' if css else ""
+    return f"<div{wrapper}><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+
+
+def pairs_table(pairs: Sequence[tuple[str, str]], css: str, per_row: int = 2) -> str:
+    """Key/value pairs, ``per_row`` to a row (keys are text, values HTML): a compact identification block."""
+    rows = []
+    for start in range(0, len(pairs), per_row):
+        chunk = pairs[start : start + per_row]
+        cells = "".join(f'<th scope="row">{esc(k)}</th><td>{v}</td>' for k, v in chunk)
+        cells += "<td></td><td></td>" * (per_row - len(chunk))
+        rows.append(f"<tr>{cells}</tr>")
+    return f'<div class="{css}"><table><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def front_matter(title: str, *, searchable: bool) -> str:
+    """YAML front matter (JSON strings are YAML): the page title, and whether search indexes it."""
+    import json
+
+    lines = ["---", f"title: {json.dumps(title, ensure_ascii=False)}"]
+    if not searchable:
+        lines += ["search:", "  exclude: true"]
+    return "\n".join([*lines, "---", "", ""])
+
+
+# --- the block above every page ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Banner:
+    kind: Literal["upcoming", "superseded", "draft"]
+    html: str
+
+
+def upcoming_banner(page: str, version: SiteVersion, training: bool | None) -> Banner:
+    """“B/1 版将于 2027年1月15日 生效”, linking to what will change."""
+    note = "" if training is None else "（需要培训）" if training else "（无需培训）"
+    return Banner(
+        "upcoming",
+        f'<div class="mk-banner mk-banner--upcoming" role="note"><strong>{esc(version.name)} 版将于 {esc(prose_date(version.effective))} 生效</strong>'
+        f"（已批准，{esc(version.class_name)}）。{link(page, UPCOMING, '查看将要修订的内容')}{esc(note)}</div>",
+    )
+
+
+def superseded_banner(page: str, version: SiteVersion) -> Banner:
+    """已作废: a superseded version, kept for reference only."""
+    replaced = ""
+    if version.superseded_by and version.effective_to:
+        replaced = f"已于 {esc(prose_date(version.effective_to))} 由 {esc(version.superseded_by)} 版替代，"
+    return Banner(
+        "superseded",
+        f'<div class="mk-banner mk-banner--superseded" role="note"><strong>已作废</strong>：本页为 {esc(version.name)} 版，'
+        f"{replaced}仅供查阅，不得作为执行依据。{link(page, HOME, '查看现行有效版本')}</div>",
+    )
+
+
+def draft_banner(based_on: str | None) -> Banner:
+    basis = f"（以 {esc(based_on)} 版为基础）" if based_on else ""
+    return Banner(
+        "draft",
+        f'<div class="mk-banner mk-banner--draft" role="note"><strong>草稿（未生效）</strong>：本页为工作区中尚未发布的内容{basis}，'
+        "仅供编辑预览，不得作为执行依据。</div>",
+    )
+
+
+@dataclass(frozen=True)
+class PageHeader:
+    """What the block above a page says: the document, its version, and the banners."""
+
+    document_number: str
+    version: str
+    status: Status
+    effective: dt.date | None
+    department: str  # 负责部门
+    last_change: LastChange | None
+    banners: tuple[Banner, ...] = ()
+    link_requests: bool = True  # the site has a page per change request (not in a draft preview)
+
+
+def last_change_html(page: str, change: LastChange | None, link_requests: bool = True) -> str:
+    if change is None:
+        return "—"
+    requests = "、".join(link(page, request_page(cr), cr) if link_requests else esc(cr) for cr in change.change_requests)
+    return f"{esc(change.version)} 版（{esc(change.effective.isoformat())} 实施）" + (f"，{requests}" if requests else "")
+
+
+def header_html(page: str, header: PageHeader) -> str:
+    """Banners, the metadata block and the print mark of ``page`` (a site path)."""
+    effective = header.effective.isoformat() if header.effective else "未定"
+    status = STATUS_CLASS[header.status]
+    items = (
+        ("文件编号", esc(header.document_number)),
+        ("版本", f'{esc(header.version)} <span class="mk-status mk-status--{status}">{esc(STATUS_LABEL[header.status])}</span>'),
+        ("实施日期", esc(effective)),
+        ("负责部门", esc(header.department)),
+        ("最近修订", last_change_html(page, header.last_change, header.link_requests)),
+    )
+    meta = "".join(f'<div class="mk-meta__item"><dt>{esc(k)}</dt><dd>{v}</dd></div>' for k, v in items)
+    banners = "".join(b.html for b in header.banners)
+    mark = (
+        f'<div class="mk-print-mark" aria-hidden="true"><strong>非受控（打印件）</strong>'
+        f"<span>{esc(header.document_number)}</span><span>版本 {esc(header.version)}（{esc(STATUS_LABEL[header.status])}）</span>"
+        f'<span>打印日期 <span class="mk-print-date">____年__月__日</span></span></div>'
+    )
+    return (
+        f'<div class="mk-page-header" data-mk-version="{esc(header.version)}" data-mk-status="{status}">'
+        f'{banners}<dl class="mk-meta">{meta}</dl></div>{mark}'
+    )
+
+
+# --- pages -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    """One generated page: where it lives, its title, its Markdown and the block above it."""
+
+    path: str  # site path, e.g. requests/CR-2026-001.html
+    title: str
+    markdown: str  # without front matter
+    header: PageHeader
+    searchable: bool = False  # only the chapters are searched
+    noindex: bool = False  # superseded versions: <meta name="robots" content="noindex">
+
+
+@dataclass(frozen=True)
+class ChapterEntry:
+    number: int
+    heading: str  # 第三章 业务流程执行与实施
+    page: str  # site path of the chapter
+    owner: str  # 负责部门
+    last_change: LastChange | None
+
+
+def cover_markdown(
+    page: str,
+    meta: ManualMetadata,
+    version: SiteVersion,
+    chapters: Sequence[ChapterEntry],
+    links: Sequence[tuple[str, str]],
+    *,
+    link_requests: bool = True,
+) -> str:
+    """The first page of a version: its identification, sign-offs, chapters and further links."""
+    controlled = {
+        Status.IN_FORCE: "受控（现行有效）",
+        Status.APPROVED: "受控（已批准待实施）",
+        Status.SUPERSEDED: "作废（仅供查阅）",
+        Status.DRAFT: "草稿（未生效）",
+    }[version.status]
+    rows = [
+        ("文件名称", esc(meta.title)),
+        ("文件编号", esc(meta.document_number)),
+        ("版本", esc(version.name)),
+        ("受控状态", esc(controlled)),
+        ("发布日期", esc(version.published.isoformat())),
+        ("实施日期", esc(version.effective.isoformat())),
+        ("发布部门", esc(meta.issuing_department)),
+        ("解释部门", esc(meta.interpreting_department)),
+    ]
+    rows += [(role, esc(version.signers(role))) for role in ROLES if version.signers(role) != "—" or role != "会签"]
+    cover = pairs_table(rows, "mk-cover")
+    chapter_rows = [
+        (esc(c.heading.split(" ")[0]), link(page, c.page, c.heading.partition(" ")[2] or c.heading), esc(c.owner), last_change_html(page, c.last_change, link_requests))
+        for c in chapters
+    ]
+    parts = [
+        f"# {md_escape(meta.title)}",
+        f"<p>{esc(meta.company)} · {esc(meta.document_number)} · {esc(version.name)} 版，自 {esc(prose_date(version.effective))}起施行。</p>",
+        cover,
+        "## 各章 {#chapters}",
+        table(("章", "标题", "负责部门", "最近修订"), chapter_rows, "mk-toc-table"),
+    ]
+    if links:
+        parts += ["## 修订与版本", "<ul>" + "".join(f"<li>{link(page, target, text)}</li>" for text, target in links) + "</ul>"]
+    return "\n\n".join(parts) + "\n"
+
+
+def _version_target(version: SiteVersion) -> str:
+    """Where a version can be read: the site itself, its archive, or the page of what is coming."""
+    if version.status is Status.SUPERSEDED:
+        return archive_prefix(version) + HOME
+    if version.status is Status.APPROVED:
+        return UPCOMING
+    return HOME
+
+
+def revisions_markdown(page: str, versions: Sequence[SiteVersion]) -> str:
+    """修订记录: every released version, as the revision history table of the manual has it."""
+    rows = []
+    for number, v in enumerate(versions, start=1):
+        sections = "全文" if v.first else "、".join(v.sections)
+        requests = "、".join(link(page, request_page(cr), cr) for cr in v.change_requests)
+        status = f'<span class="mk-status mk-status--{STATUS_CLASS[v.status]}">{esc(STATUS_LABEL[v.status])}</span>'
+        rows.append(
+            (
+                esc(number), link(page, _version_target(v), v.name), esc(sections), esc(v.summary), requests,
+                esc(v.signers("编制")), esc(v.signers("审核")), esc(v.signers("批准")),
+                esc(v.published.isoformat()), esc(v.effective.isoformat()), status,
+            )
+        )  # fmt: skip
+    headers = ("序号", "版本", "修订章节", "修订内容摘要", "修订申请单号", "编制", "审核", "批准", "发布日期", "实施日期", "状态")
+    intro = "<p>本表列出本手册已发布的全部版本。新版本自其实施日期起替代上一版本；被替代的版本即行作废，可在版本归档中查阅。</p>"
+    return "\n\n".join(["# 修订记录", intro, table(headers, rows, "mk-revisions")]) + "\n"
+
+
+def archive_markdown(page: str, versions: Sequence[SiteVersion], retention_years: int) -> str:
+    """版本归档: every version with its period of validity, where to read it, and what changed."""
+    rows = []
+    for i, v in enumerate(versions):
+        until = v.effective_to.isoformat() if v.effective_to and v.status is Status.SUPERSEDED else "—"
+        read = link(page, _version_target(v), "查阅")
+        changes = link(page, diff_page(versions[i - 1], v), f"与 {versions[i - 1].name} 版的差异") if i > 0 else "首次发布"
+        requests = "、".join(link(page, request_page(cr), cr) for cr in v.change_requests)
+        status = f'<span class="mk-status mk-status--{STATUS_CLASS[v.status]}">{esc(STATUS_LABEL[v.status])}</span>'
+        rows.append((esc(v.name), status, esc(v.effective.isoformat()), esc(until), requests, read, changes))
+    intro = (
+        f"<p>被新版本替代的版本即行作废，按修订政策至少保留 {esc(retention_years)} 年（本网站保留全部版本）。"
+        "作废版本的每一页都标有“已作废”，仅供查阅，不得作为执行依据。</p>"
+    )
+    headers = ("版本", "状态", "实施日期", "作废日期", "修订申请单", "浏览", "修订内容")
+    return "\n\n".join(["# 版本归档", intro, table(headers, reversed(rows), "mk-archive")]) + "\n"
+
+
+def _legend() -> str:
+    return (
+        '<p class="mk-rl-legend">图例：<del class="redline-del">删除的文字</del> <ins class="redline-ins">新增的文字</ins>；'
+        "左侧色条标出有修改的段落、列表项和表格行。</p>"
+    )
+
+
+def _changes_markdown(changes: Sequence[SectionRedline], level: str = "##") -> list[str]:
+    parts: list[str] = []
+    if not changes:
+        parts.append("<p>两个版本的正文没有差异。</p>")
+    for change in changes:
+        state = {"added": "（新增）", "removed": "（删除）"}.get(change.status, "")
+        if change.status == "moved" and change.from_id:
+            state = f"（原第 {change.from_id} 节）"
+        parts.append(f"{level} {md_escape(change.title)}{state} {{#{change.anchor}}}")
+        if change.old_title:
+            parts.append(f'<p class="mk-rl-title">原标题：<del class="redline-del">{esc(change.old_title)}</del></p>')
+        parts.append(f'<div class="mk-redline">{change.html}</div>')
+    return parts
+
+
+def _summary_table(page: str, version: SiteVersion, previous: SiteVersion) -> str:
+    requests = "、".join(link(page, request_page(cr), cr) for cr in version.change_requests)
+    rows = [
+        ("版本", f"{esc(previous.name)} → {esc(version.name)}"),
+        ("修订类别", esc(version.class_name)),
+        ("修订内容摘要", esc(version.summary)),
+        ("修订章节", esc("、".join(version.sections) or "—")),
+        ("修订申请单", requests),
+        ("发布日期", esc(version.published.isoformat())),
+        ("实施日期", esc(version.effective.isoformat())),
+    ]
+    return table(("项目", "内容"), rows, "mk-cover")
+
+
+def diff_markdown(page: str, old: SiteVersion, new: SiteVersion, changes: Sequence[SectionRedline]) -> str:
+    """The redline of ``new`` against the version before it, section by section."""
+    parts = [f"# {md_escape(new.name)} 版相对 {md_escape(old.name)} 版的修订内容", _summary_table(page, new, old), _legend()]
+    return "\n\n".join(parts + _changes_markdown(changes)) + "\n"
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """An approved version still to come: what it changes, and the requests that make it."""
+
+    version: SiteVersion
+    previous: SiteVersion
+    changes: tuple[SectionRedline, ...]
+    requests: tuple[ChangeRequest, ...]
+
+    @property
+    def training(self) -> bool:
+        return any(cr.training_required for cr in self.requests)
+
+
+def upcoming_markdown(page: str, items: Sequence[Upcoming]) -> str:
+    """即将生效: each approved version still to come, whether staff must be trained, and its redline."""
+    parts = ["# 即将生效的修订"]
+    for item in items:
+        v = item.version
+        training = "需要培训" if item.training else "无需培训"
+        parts.append(f"## {md_escape(v.name)} 版：{esc(prose_date(v.effective))}起施行 {{#version-{v.slug}}}")
+        parts.append(
+            f'<p class="mk-upcoming-lead">{esc(v.name)} 版已经批准，将于 <strong>{esc(prose_date(v.effective))}</strong> 生效，'
+            f"届时替代 {esc(item.previous.name)} 版。<strong class=\"mk-training mk-training--{'yes' if item.training else 'no'}\">{training}</strong>："
+            + ("相关人员须在实施日期前完成培训。" if item.training else "各部门自行组织学习即可。")
+            + "</p>"
+        )
+        parts.append(_summary_table(page, v, item.previous))
+        rows = [
+            (link(page, request_page(cr.id), cr.id), esc(cr.title), esc(cr.department), esc("需要" if cr.training_required else "不需要"))
+            for cr in item.requests
+        ]
+        parts.append(table(("修订申请单", "标题", "申请部门", "是否需要培训"), rows, "mk-requests"))
+        parts.append(f"<p>{link(page, diff_page(item.previous, v), '在单独页面查看全部修订内容')}</p>")
+        parts.append(_legend())
+        parts += _changes_markdown(item.changes, "###")
+    return "\n\n".join(parts) + "\n"
+
+
+@dataclass(frozen=True)
+class Download:
+    name: str  # file name under downloads/
+    description: str
+    size: int
+    sha256: str
+
+
+def downloads_markdown(page: str, version: SiteVersion, files: Sequence[Download]) -> str:
+    """下载: the signed DOCX of the version in force, with ``SHA256SUMS``."""
+    parts = ["# 下载"]
+    if not files:
+        parts.append("<p>本次构建未生成下载文件（<code>manual build --site-only</code>）。</p>")
+        return "\n\n".join(parts) + "\n"
+    rows = [
+        (link(page, f"{DOWNLOADS_DIR}/{f.name}", f.name), esc(f.description), esc(f"{f.size / 1024:.1f} KB"), f"<code>{esc(f.sha256)}</code>")
+        for f in files
+    ]
+    parts += [
+        f"<p>{esc(version.name)} 版（现行有效，{esc(version.effective.isoformat())} 起实施）的正式文件。"
+        "DOCX 文件带有数字签名：文件被改动后签名即失效，可用 <code>manual verify</code> 或 Word 的“签名”窗格核验。</p>",
+        table(("文件", "说明", "大小", "SHA-256"), rows, "mk-downloads"),
+        f"<p>全部文件的校验值见 {link(page, f'{DOWNLOADS_DIR}/{CHECKSUMS}', CHECKSUMS)}（可用 <code>sha256sum -c {CHECKSUMS}</code> 校验）。"
+        "打印或另存的副本为非受控文件，不随修订更新；使用前请以本网站的现行有效版本为准。</p>",
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def _signed_time(value: str) -> str:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    offset = moment.utcoffset()
+    if offset is None:
+        return f"{moment:%Y-%m-%d %H:%M:%S}"
+    zone = "北京时间" if offset == dt.timedelta(hours=8) else f"UTC{moment:%z}"
+    return f"{moment:%Y-%m-%d %H:%M:%S}（{zone}）"
+
+
+def request_markdown(page: str, cr: ChangeRequest, version: SiteVersion, class_names: Mapping[str, str], role_titles: Mapping[str, str]) -> str:
+    """A change request (文件修订申请单) as released, with every signature and its verification."""
+    consultation = "不涉及"
+    if cr.consultation_required:
+        data = cr.data.get("staff_consultation", {}) if isinstance(cr.data, Mapping) else {}
+        record = str(data.get("record", "")) if isinstance(data, Mapping) else ""
+        day = data.get("date") if isinstance(data, Mapping) else None
+        consultation = f"已协商并公示（{day}）：{record}" if cr.consultation_done else "未记录"
+    rows = [
+        ("申请单号", esc(cr.id)),
+        ("修订标题", esc(cr.title)),
+        ("修订类别", esc(class_names.get(cr.class_key, cr.class_key))),
+        ("修订原因", esc(cr.reason)),
+        ("修订章节", esc("、".join(cr.sections))),
+        ("修订内容摘要", esc(cr.summary)),
+        ("申请部门", esc(cr.department)),
+        ("申请人", esc(cr.applicant)),
+        ("申请日期", esc(cr.date.isoformat())),
+        ("是否需要培训", esc("需要" if cr.training_required else "不需要")),
+        ("职工协商（劳动合同法第四条）", esc(consultation)),
+        ("发布版本", link(page, _version_target(version), version.name) + f"（{esc(version.effective.isoformat())} 实施）"),
+    ]
+    valid = {(a.role, a.signer): a.valid for a in version.approvals if a.change_request == cr.id}
+    signatures = []
+    for a in cr.approvals:
+        ok = valid.get((a.role, a.signer))
+        state = (
+            '<span class="mk-sig mk-sig--valid">✓ 有效（签名已验证）</span>'
+            if ok
+            else '<span class="mk-sig mk-sig--invalid">✗ 无效</span>'
+            if ok is False
+            else '<span class="mk-sig mk-sig--unknown">未纳入发布</span>'
+        )
+        signatures.append(
+            (esc(role_titles.get(a.role, a.role)), f"{esc(a.name)}（<code>{esc(a.signer)}</code>）", esc(a.meaning), esc(_signed_time(a.signed_at)), state, f"<code>{esc(a.digest[:23])}…</code>")
+        )
+    parts = [
+        f"# {md_escape(cr.id)} {md_escape(cr.title)}",
+        table(("项目", "内容"), rows, "mk-cover"),
+        "## 签署记录 {#approvals}",
+        "<p>每项签署都是签署人用本人密钥对申请单内容摘要所作的 SSH 电子签名（《电子签名法》第十三条），本网站在构建时逐一验证。</p>",
+        table(("角色", "签署人", "签署含义", "签署时间", "签名状态", "所签内容摘要"), signatures, "mk-signatures"),
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def draft_cover_markdown(page: str, meta: ManualMetadata, chapters: Sequence[ChapterEntry], based_on: SiteVersion | None) -> str:
+    """The first page of ``manual serve``: the draft's chapters and what it is based on."""
+    basis = f"以 {esc(based_on.name)} 版（{esc(based_on.effective.isoformat())} 实施）为基础" if based_on else "尚无已发布的版本"
+    rows = [
+        (esc(c.heading.split(" ")[0]), link(page, c.page, c.heading.partition(" ")[2] or c.heading), esc(c.owner), last_change_html(page, c.last_change, False))
+        for c in chapters
+    ]
+    parts = [
+        f"# {md_escape(meta.title)}（草稿）",
+        f"<p>{esc(meta.document_number)} · 工作区中的草稿，{basis}。修改 <code>manual/</code> 中的章节后，本预览自动刷新。</p>",
+        "## 各章 {#chapters}",
+        table(("章", "标题", "负责部门", "最近发布的修订"), rows, "mk-toc-table"),
+    ]
+    if based_on is not None:
+        parts.append(f"<p>{link(page, 'changes.html', f'查看草稿与 {based_on.name} 版的差异')}</p>")
+    return "\n\n".join(parts) + "\n"
+
+
+def draft_changes_markdown(based_on: SiteVersion, changes: Sequence[SectionRedline]) -> str:
+    """The redline of the working tree against the latest released version."""
+    parts = [f"# 草稿相对 {md_escape(based_on.name)} 版的修改", _legend()]
+    return "\n\n".join(parts + _changes_markdown(changes)) + "\n"

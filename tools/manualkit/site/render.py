@@ -1,0 +1,148 @@
+"""The MkDocs adapter of the staff site: a docs folder, its configuration, and one build.
+
+The configuration of every site (the version in force, an archived version, the draft preview of
+``manual serve``) is declared once, in :func:`mkdocs_config`: Material in Chinese, no web fonts,
+the theme overrides of this package (page template, CSS, JavaScript, the Chinese search worker)
+and its hooks (:mod:`manualkit.site.hooks`). What each page says is in the docs folder already.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from manualkit.diagnostics import fail
+from manualkit.manual import MANUAL_DIR
+from manualkit.metadata import ManualMetadata
+from manualkit.site import pages
+from manualkit.site.model import source_path
+
+PACKAGE = Path(__file__).resolve().parent
+OVERRIDES = PACKAGE / "overrides"
+HOOKS = PACKAGE / "hooks.py"
+# Material's separator for Chinese (its zh translation), given here so the plugin need not render
+# a template to look it up; the Chinese text itself is indexed by the site's search worker.
+SEARCH_SEPARATOR = "[\\s\\u200b\\u3000\\-、。，．？！；]+"
+FEATURES = ("navigation.sections", "navigation.top", "search.highlight", "toc.follow")
+
+
+@dataclass
+class Docs:
+    """A docs folder to be: its files, the header block of each page, and the navigation."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    headers: dict[str, dict[str, Any]] = field(default_factory=dict)  # docs path (.md) → header, noindex
+    nav: list[Any] = field(default_factory=list)
+
+    def add(self, page: pages.Page, prefix: str = "") -> str:
+        """Add ``page`` (its site path under ``prefix``); returns its docs path."""
+        path = source_path(page.path.removeprefix(prefix))
+        self.files[path] = (pages.front_matter(page.title, searchable=page.searchable) + page.markdown).encode("utf-8")
+        self.headers[path] = {"header": pages.header_html(page.path, page.header), "noindex": page.noindex}
+        return path
+
+    def write(self, directory: Path) -> None:
+        """Write every file; files whose bytes are unchanged are left alone (``manual serve`` watches them)."""
+        for rel, data in self.files.items():
+            target = directory / rel
+            try:
+                if target.read_bytes() == data:
+                    continue
+            except OSError:
+                pass
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+
+
+def mkdocs_config(
+    metadata: ManualMetadata,
+    docs_dir: Path,
+    site_dir: Path,
+    docs: Docs,
+    *,
+    search: bool,
+    cache_dir: Path | None,
+    draft_root: Path | None = None,
+) -> dict[str, Any]:
+    """The MkDocs configuration of one site (declared once, here): Material in Chinese, no web fonts."""
+    extra: dict[str, Any] = {"pages": docs.headers}
+    if cache_dir is not None:
+        extra["cache_dir"] = str(cache_dir)
+    if draft_root is not None:
+        extra["draft_root"] = str(draft_root)
+    config: dict[str, Any] = {
+        "site_name": metadata.title,
+        "site_description": f"{metadata.company} {metadata.document_number}",
+        "docs_dir": str(docs_dir),
+        "site_dir": str(site_dir),
+        "use_directory_urls": False,
+        "strict": True,
+        "nav": docs.nav,
+        "theme": {
+            "name": "material",
+            "language": "zh",
+            "font": False,  # no request to an outside host
+            "custom_dir": str(OVERRIDES),
+            "features": list(FEATURES),
+        },
+        "markdown_extensions": ["attr_list", "tables", "admonition", {"toc": {"permalink": True}}],
+        "plugins": [{"search": {"lang": ["zh"], "separator": SEARCH_SEPARATOR, "pipeline": []}}] if search else [],
+        "hooks": [str(HOOKS)],
+        "extra_css": ["assets/manualkit/site.css"],
+        "extra_javascript": ["assets/manualkit/site.js"],
+        "extra": {"manualkit": extra, "generator": False},
+    }
+    if draft_root is not None:
+        config["watch"] = [str(draft_root / MANUAL_DIR)]
+    return config
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _quiet_mkdocs() -> Iterator[_Collect]:
+    """MkDocs logs through ``logging``; collect its warnings for the error message instead of printing."""
+    logger = logging.getLogger("mkdocs")
+    collect = _Collect()
+    saved = logger.propagate
+    logger.addHandler(collect)
+    logger.propagate = False
+    try:
+        yield collect
+    finally:
+        logger.removeHandler(collect)
+        logger.propagate = saved
+
+
+def write_config(config: Mapping[str, Any], path: Path) -> Path:
+    """The configuration as a file MkDocs loads (JSON is YAML); kept next to the docs for inspection."""
+    path.write_text(json.dumps(config, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+def run_mkdocs(config: Mapping[str, Any], work: Path) -> None:
+    """One MkDocs build of ``config`` (strict: any warning, e.g. a broken link, fails the build)."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    path = write_config(config, work / "mkdocs.yml")
+    with _quiet_mkdocs() as collected:
+        try:
+            build(load_config(str(path)))
+        except (MkDocsException, OSError) as exc:
+            details = "；".join(dict.fromkeys(collected.messages)) or str(exc)
+            raise fail("mkdocs", 0, 0, "MAN730", f"MkDocs 构建站点失败：{details}") from None

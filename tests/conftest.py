@@ -151,3 +151,18 @@ def make_git_repo(
         repo.git("config", "--local", key, value)
     repo.commit(message, date=date)
     return repo
+
+
+def is_shallow(root: Path) -> bool:
+    out = subprocess.run(["git", "-C", str(root), "rev-parse", "--is-shallow-repository"], capture_output=True, text=True, check=False)
+    return out.stdout.strip() == "true"
+
+
+@pytest.fixture(scope="module")
+def project_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clone of this repository, with its committed release history (A/0 … B/1)."""
+    if is_shallow(PROJECT_ROOT):
+        pytest.skip("the project checkout is a shallow clone; its release history is not available")
+    dest = tmp_path_factory.mktemp("clone") / "repo"
+    subprocess.run(["git", "clone", "-q", str(PROJECT_ROOT), str(dest)], check=True)
+    return dest

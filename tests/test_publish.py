@@ -15,22 +15,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT, base_env, run_manual
-
-
-def _is_shallow(root: Path) -> bool:
-    out = subprocess.run(["git", "-C", str(root), "rev-parse", "--is-shallow-repository"], capture_output=True, text=True, check=False)
-    return out.stdout.strip() == "true"
+from conftest import base_env, run_manual
 
 
 @pytest.fixture(scope="module")
-def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A clone of this repository (its committed history: A/0 … B/1)."""
-    if _is_shallow(PROJECT_ROOT):
-        pytest.skip("the project checkout is a shallow clone; its release history is not available")
-    dest = tmp_path_factory.mktemp("clone") / "repo"
-    subprocess.run(["git", "clone", "-q", str(PROJECT_ROOT), str(dest)], check=True)
-    return dest
+def clone(project_clone: Path) -> Path:
+    return project_clone
 
 
 @pytest.fixture(scope="module")

@@ -10,24 +10,17 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT, base_env, run_manual
+from conftest import base_env, run_manual
 
 A0_QUOTE = "报价有效期一般为 30 日。"
 A1_QUOTE = "报价有效期一般为 15 日；原材料价格波动较大的产品，报价有效期不超过 7 日。"
 
 
-def _is_shallow(root: Path) -> bool:
-    out = subprocess.run(["git", "-C", str(root), "rev-parse", "--is-shallow-repository"], capture_output=True, text=True, check=False)
-    return out.stdout.strip() == "true"
 
 
 @pytest.fixture(scope="module")
-def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if _is_shallow(PROJECT_ROOT):
-        pytest.skip("the project checkout is a shallow clone; its release history is not available")
-    dest = tmp_path_factory.mktemp("clone") / "repo"
-    subprocess.run(["git", "clone", "-q", str(PROJECT_ROOT), str(dest)], check=True)
-    return dest
+def clone(project_clone: Path) -> Path:
+    return project_clone
 
 
 @pytest.fixture(scope="module")

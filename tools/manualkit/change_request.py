@@ -250,15 +250,12 @@ def approval_digest(cr: ChangeRequest, manual: Manual) -> str:
 
 def approval_message(document_number: str, cr_id: str, role: str, signer: str, signed_at: str, digest: str) -> bytes:
     """The exact bytes an approver signs."""
-    return (
-        "manual-approval/1\n"
-        f"document: {document_number}\n"
-        f"change-request: {cr_id}\n"
-        f"role: {role}\n"
-        f"signer: {signer}\n"
-        f"signed-at: {signed_at}\n"
-        f"digest: {digest}\n"
-    ).encode()
+    from manualkit.sshsig import signed_text
+
+    return signed_text(
+        "manual-approval/1",
+        [("document", document_number), ("change-request", cr_id), ("role", role), ("signer", signer), ("signed-at", signed_at), ("digest", digest)],
+    )
 
 
 # --- creation ---------------------------------------------------------------------------------

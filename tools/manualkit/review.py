@@ -28,15 +28,11 @@ def chapter_digest(chapter: Chapter) -> str:
 
 
 def review_message(document_number: str, chapter: int, reviewer: str, reviewed_on: str, digest: str, conclusion: str) -> bytes:
-    return (
-        "manual-review/1\n"
-        f"document: {document_number}\n"
-        f"chapter: {chapter}\n"
-        f"reviewer: {reviewer}\n"
-        f"reviewed-on: {reviewed_on}\n"
-        f"digest: {digest}\n"
-        f"conclusion: {conclusion}\n"
-    ).encode()
+    """The exact bytes a reviewer signs."""
+    return sshsig.signed_text(
+        "manual-review/1",
+        [("document", document_number), ("chapter", chapter), ("reviewer", reviewer), ("reviewed-on", reviewed_on), ("digest", digest), ("conclusion", conclusion)],
+    )
 
 
 def set_last_reviewed(text: str, day: dt.date) -> str:

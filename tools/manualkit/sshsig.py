@@ -23,6 +23,12 @@ END = "-----END SSH SIGNATURE-----"
 MAX_SIGNATURE_CHARS = 16_384
 
 
+def signed_text(kind: str, fields: list[tuple[str, object]]) -> bytes:
+    """The exact bytes a person signs: a ``kind`` line (``manual-approval/1``), then ``key: value``
+    lines, each ending in a newline. Approvals and reviews both use it."""
+    return (kind + "\n" + "".join(f"{key}: {value}\n" for key, value in fields)).encode()
+
+
 class SignatureFormatError(Exception):
     pass
 

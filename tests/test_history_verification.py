@@ -1,0 +1,70 @@
+"""`manual history` verifies each release where it was made: records that are not in git, releases
+whose manual cannot be loaded, and records naming change requests that do not exist."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from revision_repo import RevisionRepo
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
+    repo = RevisionRepo(tmp_path_factory.mktemp("history"))
+    repo.first_release()
+    return repo
+
+
+@pytest.fixture
+def repo(template: RevisionRepo, tmp_path: Path) -> RevisionRepo:
+    return template.copy_to(tmp_path / "repo")
+
+
+def forged_record(repo: RevisionRepo, version: str, change_request: str) -> str:
+    """A/0's record, re-labelled as ``version`` and listing ``change_request``."""
+    text = repo.read("changelog/releases/A-0.yml")
+    text = text.replace("version: A/0", f"version: {version}").replace("effective: 2026-01-01", "effective: 2026-02-01")
+    text = text.replace("change_requests: [CR-2025-001]", f"change_requests: [{change_request}]")
+    text = text.replace("effective: 2026-02-01", "effective: 2026-02-01\nprevious: A/0")
+    return text
+
+
+def history(repo: RevisionRepo) -> tuple[int, list[dict[str, object]], str]:
+    result = repo.manual("history", "--json", env={"MANUAL_NO_CACHE": "1"})
+    assert "Traceback" not in result.output, result.output
+    return result.code, json.loads(result.stdout), result.output
+
+
+def problem_codes(entry: dict[str, object]) -> set[str]:
+    problems = entry["problems"]
+    assert isinstance(problems, list)
+    return {str(p["code"]) for p in problems}
+
+
+def test_a_record_that_was_never_committed_cannot_be_verified(repo: RevisionRepo) -> None:
+    (repo.root / "changelog" / "releases" / "A-1.yml").write_text(forged_record(repo, "A/1", "CR-2025-001"), encoding="utf-8")
+    code, entries, _ = history(repo)
+    assert code == 1
+    assert entries[0]["valid"] is True
+    assert entries[1]["version"] == "A/1" and entries[1]["valid"] is False
+    assert problem_codes(entries[1]) == {"MAN680"}
+
+
+def test_a_record_naming_a_change_request_that_does_not_exist(repo: RevisionRepo) -> None:
+    (repo.root / "changelog" / "releases" / "A-1.yml").write_text(forged_record(repo, "A/1", "CR-2099-001"), encoding="utf-8")
+    repo.commit("a release record made by hand")
+    code, entries, output = history(repo)
+    assert code == 1
+    assert "MAN684" in problem_codes(entries[1]), output
+    assert "CR-2099-001" in output
+
+
+def test_a_release_whose_manual_cannot_be_loaded(repo: RevisionRepo) -> None:
+    repo.replace_in_manual("policy.yml", "revision_limit: 10", "revision_limit: [broken")
+    (repo.root / "changelog" / "releases" / "A-1.yml").write_text(forged_record(repo, "A/1", "CR-2025-001"), encoding="utf-8")
+    repo.commit("a release recorded on top of a broken policy")
+    code, entries, _ = history(repo)
+    assert code == 1
+    assert "MAN683" in problem_codes(entries[1])

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from manualkit.diagnostics import fail
 from manualkit.edition import Status, release_edition, status_on
-from manualkit.history import ReleaseEntry, in_force, release_history
-from manualkit.repository import commit_snapshot
+from manualkit.history import ReleaseEntry, ReleaseReader, in_force, release_history
 
 CST = dt.timezone(dt.timedelta(hours=8))
 
@@ -62,8 +61,12 @@ def render_release(root: Path, entries: Sequence[ReleaseEntry], index: int, stat
     entry = entries[index]
     if entry.commit is None:
         raise fail(entry.record.path, 0, 0, "MAN680", f"{entry.record.version} 的发布记录不在 git 历史中")
-    snap = commit_snapshot(root, entry.commit)
-    manual, policy = snap.require()
+    # The release's manual, parsed through the history's reader: a chapter text already parsed
+    # for verification (or cached under .git/manualkit/) is not parsed again.
+    reader = ReleaseReader(root)
+    manual, policy = reader.manual(entry.commit), reader.policy(entry.commit)
+    if manual is None or policy is None:
+        raise fail(entry.record.path, 0, 0, "MAN683", f"{entry.record.version} 发布时的手册或修订政策无法加载")
     edition = release_edition(entries, index, status, policy, development_signature=development)
     images = {
         e.path: blob

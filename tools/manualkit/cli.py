@@ -97,10 +97,9 @@ def cmd_propose(args: argparse.Namespace) -> int:
 
 
 def _git_user(root: Path) -> str:
-    import subprocess
+    from manualkit import git
 
-    out = subprocess.run(["git", "-C", str(root), "config", "user.name"], capture_output=True, text=True, check=False)
-    return out.stdout.strip() or os.environ.get("USER", "") or "未署名"
+    return git.user_name(root) or os.environ.get("USER", "") or "未署名"
 
 
 def cmd_approve(args: argparse.Namespace) -> int:

@@ -158,3 +158,9 @@ def changed_paths(root: Path, base: str, prefix: Iterable[str]) -> list[str]:
 
 def commit_date(root: Path, commit: str) -> str:
     return text(root, "show", "-s", "--format=%cI", commit)
+
+
+def user_name(root: Path) -> str | None:
+    """``git config user.name`` of the repository, if set."""
+    out = run(root, "config", "user.name", check=False).decode("utf-8", "replace").strip()
+    return out or None

@@ -37,7 +37,7 @@ from docx.parts.document import DocumentPart
 from markdown_it.token import Token
 
 from manualkit.chapter import Chapter, Section
-from manualkit.edition import Edition, Signoff, Status
+from manualkit.edition import REVISION_COLUMNS, Edition, Signoff, Status
 from manualkit.manual import MANUAL_DIR, Manual
 from manualkit.markup import SAFE_SCHEMES, parse
 from manualkit.ooxml_package import write_package
@@ -952,18 +952,7 @@ class _Body:
 
     def revision_page(self) -> None:
         self.para("FrontTitle", _run("修　订　记　录"))
-        titles = (
-            "序号",
-            "版本",
-            "修订章节",
-            "修订内容摘要",
-            "修订申请单号",
-            "编制",
-            "审核",
-            "批准",
-            "发布日期",
-            "实施日期",
-        )
+        titles = REVISION_COLUMNS
         rows: list[list[tuple[str, str, str]]] = [[(t, _run(t), "") for t in titles]]
         for row in self.edition.revisions:
             requests = "<w:r><w:br/></w:r>".join(_run(cr) for cr in row.change_requests) or _run("—")

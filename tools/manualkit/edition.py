@@ -7,14 +7,31 @@ the renderers never read git or the policy themselves.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from manualkit.history import ReleaseEntry
     from manualkit.policy import Policy
+
+
+#: The columns of the 修订记录 table, in the DOCX and in changelog/revision-history.md alike.
+REVISION_COLUMNS = ("序号", "版本", "修订章节", "修订内容摘要", "修订申请单号", "编制", "审核", "批准", "发布日期", "实施日期")
+
+
+class _Signed(Protocol):
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def signer_names(approvals: Iterable[_Signed], role: str) -> str:
+    """Who signed in ``role`` (each name once, in signing order), or ``—``: a 修订记录 cell."""
+    return "、".join(dict.fromkeys(a.name for a in approvals if a.role == role)) or "—"
 
 
 class Status(StrEnum):
@@ -96,10 +113,6 @@ def release_edition(
     rows = []
     for number, e in enumerate(entries[: index + 1], start=1):
         r = e.record
-
-        def names(role: str, e: ReleaseEntry = e) -> str:
-            return "、".join(dict.fromkeys(a.name for a in e.approvals if a.role == role)) or "—"
-
         rows.append(
             RevisionRow(
                 number=number,
@@ -107,9 +120,9 @@ def release_edition(
                 sections=() if r.previous is None else r.sections,
                 summary=r.summary,
                 change_requests=r.change_requests,
-                prepared_by=names("编制"),
-                reviewed_by=names("审核"),
-                approved_by=names("批准"),
+                prepared_by=signer_names(e.approvals, "编制"),
+                reviewed_by=signer_names(e.approvals, "审核"),
+                approved_by=signer_names(e.approvals, "批准"),
                 published=r.published,
                 effective=r.effective,
             )

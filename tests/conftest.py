@@ -160,9 +160,23 @@ def is_shallow(root: Path) -> bool:
 
 @pytest.fixture(scope="module")
 def project_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A clone of this repository, with its committed release history (A/0 … B/1)."""
+    """A clone of this repository, with its committed release history (A/0 … B/1).
+
+    Cloned without tags, as CI's clone of main is: the release records, not the tags, are what
+    the tools read, so nothing here may depend on ``release/*`` tags being present.
+    """
     if is_shallow(PROJECT_ROOT):
         pytest.skip("the project checkout is a shallow clone; its release history is not available")
     dest = tmp_path_factory.mktemp("clone") / "repo"
-    subprocess.run(["git", "clone", "-q", str(PROJECT_ROOT), str(dest)], check=True)
+    subprocess.run(["git", "clone", "-q", "--no-tags", str(PROJECT_ROOT), str(dest)], check=True)
     return dest
+
+
+def release_commit(root: Path, version: str) -> str:
+    """The commit that added the release record of ``version``, found with plain git."""
+    record = f"changelog/releases/{version.replace('/', '-')}.yml"
+    out = subprocess.run(
+        ["git", "-C", str(root), "log", "--diff-filter=A", "--format=%H", "--", record], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert len(out) == 1, f"{record} was added by {len(out)} commits"
+    return out[0]

@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import base_env, run_manual
+from conftest import base_env, release_commit, run_manual
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -195,7 +195,7 @@ def _expected(clone: Path, version: str) -> list[str]:
     """The manual of ``version`` as the redline lays it out, read independently from git."""
     from manualkit.repository import commit_snapshot
 
-    commit = subprocess.run(["git", "-C", str(clone), "rev-list", "-n", "1", f"release/{version.replace('/', '-')}"], capture_output=True, text=True, check=True).stdout.strip()
+    commit = release_commit(clone, version)
     manual = commit_snapshot(clone, commit).manual
     assert manual is not None
     out = []

@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import base_env, run_manual
+from conftest import base_env, release_commit, run_manual
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_publish_puts_the_signed_docx_of_the_version_in_force_into_dist(publishe
     assert "_xmlsignatures/sig1.xml" in parts
     custom = parts["docProps/custom.xml"].decode()
     assert "B/0" in custom and "现行有效" in custom
-    digest = subprocess.run(["git", "-C", str(clone), "rev-parse", "release/B-0:manual"], capture_output=True, text=True, check=True).stdout.strip()
+    digest = subprocess.run(["git", "-C", str(clone), "rev-parse", f"{release_commit(clone, 'B/0')}:manual"], capture_output=True, text=True, check=True).stdout.strip()
     assert digest in custom
     document = parts["word/document.xml"].decode()
     assert "开发签名（非正式）" in document  # no release key configured

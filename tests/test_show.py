@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import base_env, run_manual
+from conftest import base_env, release_commit, run_manual
 
 A0_QUOTE = "报价有效期一般为 30 日。"
 A1_QUOTE = "报价有效期一般为 15 日；原材料价格波动较大的产品，报价有效期不超过 7 日。"
@@ -51,7 +51,8 @@ def test_the_version_in_force_on_a_date(clone: Path, env: dict[str, str], day: s
     assert f"版本：{version}　" in out
     assert f"> {day} 现行有效的版本" in out
     assert quote in out
-    assert f"标签 release/{version.replace('/', '-')}" in out and "已验证" in out
+    assert f"读取自发布提交 {release_commit(clone, version)[:10]}" in out and "已验证" in out
+    assert f"changelog/releases/{version.replace('/', '-')}.yml" in out
     assert ("公司电子签名平台签署" in out) == (version == "B/1")
 
 

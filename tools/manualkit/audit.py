@@ -179,7 +179,7 @@ def _records(a: _Audit) -> None:
         ref = f"refs/tags/{tag_name(e.record.version)}"
         target = tags.get(ref)
         if target is None:
-            a.add(diagnostic(e.record.path, 0, 0, "MAN715", f"{e.record.version} 没有发布标签 {ref[10:]}"))
+            a.add(diagnostic(e.record.path, 0, 0, "MAN715", f"{e.record.version} 没有发布标签 {ref[10:]}（若本克隆未取回标签，请运行 git fetch --tags）"))
         elif target != e.commit:
             a.add(
                 diagnostic(e.record.path, 0, 0, "MAN715", f"发布标签 {ref[10:]} 指向 {target[:10]}，而记录 {e.record.version} 的提交是 {e.commit[:10]}")

@@ -68,7 +68,7 @@ def describe(s: Shown) -> list[str]:
         lines.append(f"{s.asked.isoformat()} 现行有效的版本{future}。")
     commit = s.entry.commit or ""
     verdict = "已验证" if s.entry.valid else "验证未通过：" + "；".join(d.code for d in s.entry.problems) + "，请运行 manual audit"
-    lines.append(f"读取自发布提交 {commit[:10]}（标签 release/{r.version.slug}），manual/ 树哈希 {r.content_digest[:12]}（{verdict}）。")
+    lines.append(f"读取自发布提交 {commit[:10]}（发布记录 {r.path}），manual/ 树哈希 {r.content_digest[:12]}（{verdict}）。")
     lines.append(f"截至 {s.today.isoformat()}，该版本的状态：{s.status_today.value}。")
     return lines
 

@@ -9,13 +9,15 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from manualkit import yamlfile
 from manualkit.diagnostics import Diagnostic, diagnostic
-from manualkit.markup import Scan, scan
 from manualkit.outline import OutlineChapter, anchor_for, outline_chapter
 from manualkit.schema import Field, as_date, validate
+
+if TYPE_CHECKING:
+    from manualkit.markup import Scan
 
 SECTION_HEADING_RE = re.compile(r"^(\d+)\.(\d+)\s+(\S.*)$")
 PLACEHOLDER_RE = re.compile(r"待补充|待完善|待编写|占位|TODO|TBD|FIXME|lorem ipsum", re.IGNORECASE)
@@ -104,6 +106,10 @@ def parse_chapter(
     path: str, text: str, position: int, departments: Sequence[str], files: frozenset[str]
 ) -> ChapterParse:
     """Parse chapter ``position`` (1-based order in manual.yml) from ``text``."""
+    # Imported here: commands that read chapters parsed before (from the cache) never load the
+    # Markdown parser (see history.ReleaseReader).
+    from manualkit.markup import Scan, scan
+
     diags: list[Diagnostic] = []
     if not text.startswith("---"):
         d = diagnostic(path, 1, 1, "MAN101", "章节文件缺少前置元数据；文件须以 --- 开头的 YAML 块开始（见 docs/authoring.md）")

@@ -46,6 +46,25 @@ def text(root: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
     return run(root, *args, env=env).decode("utf-8").strip()
 
 
+@dataclass(frozen=True)
+class RepositoryFacts:
+    """What most commands ask git first, answered by one ``git rev-parse``."""
+
+    git_dir: Path
+    shallow: bool
+    head: str | None  # None in a repository without commits
+
+
+def facts(root: Path) -> RepositoryFacts | None:
+    """The git dir, shallowness and HEAD commit of the repository at ``root``; None outside one."""
+    proc = run(root, "rev-parse", "--absolute-git-dir", "--is-shallow-repository", "HEAD", check=False)
+    lines = proc.decode("utf-8", "replace").splitlines()
+    if len(lines) != 3 or lines[1] not in ("true", "false"):
+        return None
+    head = lines[2] if len(lines[2]) in (40, 64) and all(c in "0123456789abcdef" for c in lines[2]) else None
+    return RepositoryFacts(Path(lines[0]), lines[1] == "true", head)
+
+
 def is_repository(root: Path) -> bool:
     return run(root, "rev-parse", "--git-dir", check=False) != b""
 

@@ -14,32 +14,42 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from manualkit import git
-from manualkit.approval import approval_findings, missing_roles
-from manualkit.change_request import REQUESTS_DIR, ChangeRequest, parse_change_request
 from manualkit.chapter import Chapter, Section, parse_chapter
 from manualkit.diagnostics import Diagnostic, Severity, diagnostic, fail
 from manualkit.manual import MANUAL_DIR, Manual, ManualFiles, decode
 from manualkit.metadata import METADATA_PATH, ManualMetadata, parse_metadata
-from manualkit.policy import POLICY_PATH, Policy, load_policy
-from manualkit.release import RELEASES_DIR, ReleaseRecord
+from manualkit.release import RELEASES_DIR, ReleaseRecord, finish_pending_release
 from manualkit.repository import (
     ContentCache,
     ObjectReader,
     ShardedCache,
     Snapshot,
+    record_from_json,
+    record_to_json,
     require_full_history,
     worktree_snapshot,
 )
+from manualkit.worktree import MAX_FILE_BYTES
+
+if TYPE_CHECKING:
+    from manualkit.change_request import ChangeRequest
+    from manualkit.policy import Policy
+
+# What verifying a release needs (approvals, change requests, the policy) is imported where it is
+# done: a history answered from the cache never loads it.
 
 
-@dataclass(frozen=True)
-class ApprovalView:
+class ApprovalView(NamedTuple):
+    """A signature of a released change request and whether it verified (a named tuple, as
+    :class:`~manualkit.release.SignedApproval`)."""
+
     change_request: str
     role: str
     signer: str
@@ -48,8 +58,7 @@ class ApprovalView:
     valid: bool
 
 
-@dataclass(frozen=True)
-class RequestView:
+class RequestView(NamedTuple):
     """A change request as it was released: what it was called and which sections it changed."""
 
     id: str
@@ -111,10 +120,24 @@ def release_history(
     """Every release recorded in the current tree, oldest first, each verified at its commit.
 
     ``use_cache=False`` verifies everything from the git objects and neither reads nor writes
-    the verdict cache (``manual audit`` does so). ``reader`` shares what was read with the caller.
+    the verdict caches (``manual audit`` does so). ``reader`` shares what was read with the caller.
+
+    With the caches on and no ``head`` given, the whole answer is first looked up under the HEAD
+    commit and a fingerprint of ``changelog/releases/`` (every entry's name, size, inode and
+    modification and change times, as git's index does): an unchanged history costs one
+    ``git rev-parse`` and one read, not a thousand record files.
     """
-    require_full_history(root)
-    head = head or worktree_snapshot(root)
+    facts = require_full_history(root)
+    timeline = ContentCache.open(root, "timeline") if use_cache and head is None else None
+    key = None
+    if timeline is not None:
+        finish_pending_release(root, facts.git_dir)
+        key = _timeline_key(root, facts.head)
+        hit = timeline.get(key) if key else None
+        if isinstance(hit, list):
+            return _timeline_from_json(hit)
+        head = worktree_snapshot(root, facts.git_dir)
+    head = head or worktree_snapshot(root, facts.git_dir)
     records = head.records
     if not records:
         return []
@@ -134,11 +157,55 @@ def release_history(
             continue
         entry = verify_release(root, record, added.get(record.path), head, effective_to, reader=reader)
         entries.append(entry)
-        key = keys[record.path]
-        if cache is not None and key is not None:
-            cache.put(key, _entry_to_json(entry))
+        verdict_key = keys[record.path]
+        if cache is not None and verdict_key is not None:
+            cache.put(verdict_key, _entry_to_json(entry))
     if cache is not None:
         cache.save()
+    if timeline is not None and key is not None and key == _timeline_key(root, facts.head):
+        timeline.put_only(key, [_timeline_row(e) for e in entries])
+        timeline.save()
+    return entries
+
+
+def _timeline_key(root: Path, head_commit: str | None) -> str | None:
+    """HEAD and the stat of everything under ``changelog/releases/`` (None when unreadable)."""
+    digest = hashlib.sha256(str(head_commit).encode())
+    stack = [os.path.join(root, RELEASES_DIR)]
+    try:
+        while stack:
+            directory = stack.pop()
+            with os.scandir(directory) as it:
+                found = sorted(it, key=lambda e: e.name)
+            for entry in found:
+                st = entry.stat(follow_symlinks=False)
+                digest.update(f"{entry.path}\0{st.st_mode}\0{st.st_size}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n".encode())
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+    except FileNotFoundError:
+        digest.update(b"no records")
+    except OSError:
+        return None
+    return f"timeline\0{digest.hexdigest()}"
+
+
+def _timeline_row(e: ReleaseEntry) -> list[Any]:
+    """One entry of the timeline cache: its record, commit and verdict. The verdict's approvals,
+    usually the record's own signatures, are then kept as their validity flags only."""
+    verdict = _entry_to_json(e)
+    if [tuple(a[:5]) for a in e.record.approvals] == [tuple(v[:5]) for v in e.approvals]:
+        verdict["approvals"] = [v.valid for v in e.approvals]
+    return [record_to_json(e.record), e.commit, verdict]
+
+
+def _timeline_from_json(data: list[Any]) -> list[ReleaseEntry]:
+    records = [record_from_json(r) for r, _, _ in data]
+    entries = []
+    for i, (record, (_, commit, verdict)) in enumerate(zip(records, data, strict=True)):
+        flags = verdict["approvals"]
+        if flags and all(isinstance(f, bool) for f in flags):
+            verdict = {**verdict, "approvals": [[*a[:5], f] for a, f in zip(record.approvals, flags, strict=True)]}
+        entries.append(_entry_from_json(record, commit, records[i + 1].effective if i + 1 < len(records) else None, verdict))
     return entries
 
 
@@ -171,7 +238,7 @@ def _entry_to_json(entry: ReleaseEntry) -> dict[str, Any]:
     }
 
 
-def _entry_from_json(record: ReleaseRecord, commit: str, effective_to: dt.date | None, data: dict[str, Any]) -> ReleaseEntry:
+def _entry_from_json(record: ReleaseRecord, commit: str | None, effective_to: dt.date | None, data: dict[str, Any]) -> ReleaseEntry:
     return ReleaseEntry(
         record=record,
         commit=commit,
@@ -192,6 +259,8 @@ def verify_release(
     *,
     reader: ReleaseReader | None = None,
 ) -> ReleaseEntry:
+    from manualkit.approval import approval_findings, missing_roles
+
     problems: list[Diagnostic] = []
     views: list[ApprovalView] = []
     requests: list[RequestView] = []
@@ -230,6 +299,11 @@ def verify_release(
     return ReleaseEntry(record, commit, effective_to, tuple(views), digest_valid, tuple(problems), tuple(requests))
 
 
+def blob_id(data: bytes) -> str:
+    """The id git gives a file with these bytes (``git hash-object``)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
 class ReleaseReader:
     """What verifying releases reads from release commits, read in batches and parsed once.
 
@@ -241,16 +315,17 @@ class ReleaseReader:
     def __init__(self, root: Path, objects: ObjectReader | None = None, *, cached: bool = True) -> None:
         self.root = root
         self.objects = objects or ObjectReader(root)
-        self.cache = ShardedCache.open(root, "chapters") if cached else None
+        self.cache = ShardedCache.open(root, "parsed") if cached else None
         self.keep_parsed = True  # False: read the cache of parsed chapters, add nothing to it
         self._files: dict[str, ManualFiles] = {}
-        self._chapters: dict[tuple[str, str, int, tuple[str, ...], frozenset[str]], Chapter | None] = {}
-        self._metadata: dict[str, ManualMetadata | None] = {}
+        self._parsed: dict[str, Any] = {}  # metadata and chapters by file, blob id (and context)
         self._policies: dict[str, Policy | None] = {}
         self._requests: dict[tuple[str, tuple[str, ...]], ChangeRequest | None] = {}
 
     def prefetch(self, releases: Sequence[tuple[str, ReleaseRecord]]) -> None:
         """Read everything verifying these (commit, record) pairs needs, in a few batches."""
+        from manualkit.change_request import REQUESTS_DIR
+
         if not releases:
             return
         commits = list(dict.fromkeys(c for c, _ in releases))
@@ -269,52 +344,89 @@ class ReleaseReader:
         return [self._files[c] for c in commits]
 
     def manual(self, commit: str) -> Manual | None:
-        return self.manual_of(self.files_at([commit])[0])
+        """The manual released in ``commit``.
+
+        With the cache on, the commit's ``manual/`` listing and the parse of each file are kept
+        under their git ids (immutable), so a release read before costs no git process at all.
+        """
+        if self.cache is None or commit in self._files:
+            return self.manual_of(self.files_at([commit])[0])
+        listing = self._listing(commit)
+        usable = {path: sha for path, mode, sha, size in listing if mode != "120000" and 0 <= size <= MAX_FILE_BYTES}
+        return self._assemble(frozenset(path for path, _, _, _ in listing), usable, {})
 
     def manual_of(self, files: ManualFiles) -> Manual | None:
         """``load_manual(files).manual``, with each chapter parse shared across commits."""
-        raw = files.contents.get(METADATA_PATH)
-        if raw is None:
-            return None
-        metadata = self._metadata_of(raw)
-        if metadata is None:
-            return None
         refused = {d.path for d in files.problems}
-        chapters = []
+        ids = {path: blob_id(data) for path, data in files.contents.items() if path not in refused}
+        return self._assemble(files.names, ids, {ids[path]: data for path, data in files.contents.items() if path in ids})
+
+    def _listing(self, commit: str) -> list[tuple[str, str, str, int]]:
+        """``(path, mode, blob id, size)`` of every file under ``manual/`` at ``commit``."""
+        key = f"listing\0{commit}"
+        stored = self.cache.get(key) if self.cache else None
+        if isinstance(stored, list):
+            return [(str(p), str(m), str(b), int(n)) for p, m, b, n in stored]
+        items = self.objects.files([commit], MANUAL_DIR)[commit]
+        sizes = self.objects.sizes({i.sha for i in items})
+        listing = [(i.path, i.mode, i.sha, sizes.get(i.sha, -1)) for i in items]
+        if self.cache is not None and self.keep_parsed:
+            self.cache.put(key, listing)
+        return listing
+
+    def _assemble(self, names: frozenset[str], ids: dict[str, str], known: dict[str, bytes]) -> Manual | None:
+        """The manual from its files' blob ids: each parse taken from memory, then the cache, and
+        only then parsed from the blob (those still to parse are read in one batch)."""
+        meta_id = ids.get(METADATA_PATH)
+        if meta_id is None:
+            return None
+        meta_key = f"{METADATA_PATH}\0{meta_id}"
+        self._recall(meta_key, metadata_from_json)
+        if meta_key not in self._parsed:
+            data = self._blobs([meta_id], known)[meta_id]
+            text, _ = decode(METADATA_PATH, data)
+            self._remember(meta_key, parse_metadata(text)[0] if text is not None else None, metadata_to_json)
+        metadata = self._parsed[meta_key]
+        if not isinstance(metadata, ManualMetadata):
+            return None
+        departments = metadata.departments
+        wanted = []
         for position, name in enumerate(metadata.chapter_files, start=1):
             path = f"{MANUAL_DIR}/{name}"
-            data = files.contents.get(path)
-            if path in refused or data is None:
-                continue
-            chapter = self.chapter(path, data, position, metadata.departments, files.names)
-            if chapter is not None:
-                chapters.append(chapter)
+            if path in ids:
+                key = "\0".join([path, ids[path], str(position), *departments, "\0", *sorted(names)])
+                self._recall(key, chapter_from_json)
+                wanted.append((key, path, ids[path], position))
+        todo = [(key, path, sha, position) for key, path, sha, position in wanted if key not in self._parsed]
+        data_of = self._blobs([sha for _, _, sha, _ in todo], known)
+        for key, path, sha, position in todo:
+            text, _ = decode(path, data_of[sha]) if sha in data_of else (None, [])
+            parsed = parse_chapter(path, text, position, departments, names).chapter if text is not None else None
+            self._remember(key, parsed, chapter_to_json)
+        chapters = [c for key, _, _, _ in wanted if isinstance(c := self._parsed[key], Chapter)]
         return Manual(metadata, tuple(chapters))
 
-    def chapter(self, path: str, data: bytes, position: int, departments: tuple[str, ...], names: frozenset[str]) -> Chapter | None:
-        """``parse_chapter(…).chapter`` of a chapter file (None when it is unusable), parsed once."""
-        key = (path, hashlib.sha1(data).hexdigest(), position, departments, names)
-        if key not in self._chapters:
-            stored_key = "\0".join([path, key[1], str(position), *departments, "\0", *sorted(names)])
-            stored = self.cache.get(stored_key) if self.cache else None
+    def _recall(self, key: str, from_json: Callable[[dict[str, Any]], object]) -> None:
+        if key not in self._parsed and self.cache is not None:
+            stored = self.cache.get(key)
             if isinstance(stored, dict):
-                self._chapters[key] = chapter_from_json(stored) if stored else None
-            else:
-                text, _ = decode(path, data)
-                parsed = parse_chapter(path, text, position, departments, names).chapter if text is not None else None
-                self._chapters[key] = parsed
-                if self.cache is not None and self.keep_parsed:
-                    self.cache.put(stored_key, chapter_to_json(parsed) if parsed else {})
-        return self._chapters[key]
+                self._parsed[key] = from_json(stored) if stored else None
 
-    def _metadata_of(self, raw: bytes) -> ManualMetadata | None:
-        key = hashlib.sha1(raw).hexdigest()
-        if key not in self._metadata:
-            text, _ = decode(METADATA_PATH, raw)
-            self._metadata[key] = parse_metadata(text)[0] if text is not None else None
-        return self._metadata[key]
+    def _remember(self, key: str, value: Any, to_json: Callable[[Any], dict[str, Any]]) -> None:
+        self._parsed[key] = value
+        if self.cache is not None and self.keep_parsed:
+            self.cache.put(key, to_json(value) if value is not None else {})
+
+    def _blobs(self, ids: Sequence[str], known: dict[str, bytes]) -> dict[str, bytes]:
+        found = {i: known[i] for i in ids if i in known}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            found.update(self.objects.read(missing))
+        return found
 
     def policy(self, commit: str) -> Policy | None:
+        from manualkit.policy import POLICY_PATH, load_policy
+
         raw = self.files_at([commit])[0].contents.get(POLICY_PATH)
         if raw is None:
             return None
@@ -325,6 +437,8 @@ class ReleaseReader:
 
     def request(self, commit: str, cr_id: str, departments: tuple[str, ...]) -> ChangeRequest | None:
         """Change request ``cr_id`` as recorded in ``commit`` (``changelog/requests/<id>.yml``)."""
+        from manualkit.change_request import REQUESTS_DIR, parse_change_request
+
         path = f"{REQUESTS_DIR}/{cr_id}.yml"
         found = self.objects.info(f"{commit}:{path}")
         if found is None:
@@ -340,6 +454,14 @@ class ReleaseReader:
             cr, _ = parse_change_request(path, raw, departments)
             self._requests[key] = cr if cr is not None and cr.id == cr_id else None
         return self._requests[key]
+
+
+def metadata_to_json(m: ManualMetadata) -> dict[str, Any]:
+    return {**asdict(m), "departments": list(m.departments), "chapter_files": list(m.chapter_files)}
+
+
+def metadata_from_json(d: dict[str, Any]) -> ManualMetadata:
+    return ManualMetadata(**{**d, "departments": tuple(d["departments"]), "chapter_files": tuple(d["chapter_files"])})
 
 
 def chapter_to_json(c: Chapter) -> dict[str, Any]:

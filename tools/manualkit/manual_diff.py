@@ -234,6 +234,7 @@ def compare(
 ) -> list[SectionChange]:
     """Every section of both versions with its status, inline changes and the change requests
     among ``releases`` (those after the old version, up to the new one) that changed it."""
+    by_section = requests_by_section(releases)
     out = []
     for status, o, n in match_sections(old, new):
         shown = n or o
@@ -243,7 +244,7 @@ def compare(
         if status == "moved" and not changed(body_segments) and not changed(title_segments):
             title_segments = body_segments = ()
         ids = {s.id for s in (o, n) if s is not None}
-        requests = requests_changing(ids, releases) if status != "unchanged" else ()
+        requests = _changing(ids, by_section) if status != "unchanged" else ()
         out.append(
             SectionChange(
                 id=shown.id, title=shown.title, status=status,
@@ -254,23 +255,35 @@ def compare(
     return out
 
 
-def requests_changing(section_ids: set[str], releases: Sequence[ReleaseEntry]) -> tuple[RequestChange, ...]:
-    """The released change requests (oldest first) that list any of ``section_ids``."""
-    found = []
+def requests_by_section(releases: Sequence[ReleaseEntry]) -> dict[str, list[tuple[int, RequestChange]]]:
+    """For each section id, the released change requests that list it, each with its position
+    among all of them (oldest first): one pass over the releases, whatever the number of sections."""
+    index: dict[str, list[tuple[int, RequestChange]]] = {}
+    position = 0
     for entry in releases:
         r = entry.record
+        views = {v.id: v for v in entry.requests}
         for cr_id in r.change_requests:
-            view = entry.request(cr_id)
-            sections = view.sections if view else r.sections
-            if section_ids & set(sections):
-                found.append(
-                    RequestChange(
-                        id=cr_id, title=view.title if view else r.summary, class_key=view.class_key if view else r.class_key,
-                        version=str(r.version), published=r.published, effective=r.effective,
-                        approvals=tuple(a for a in entry.approvals if a.change_request == cr_id),
-                    )
-                )  # fmt: skip
-    return tuple(found)
+            view = views.get(cr_id)
+            change = RequestChange(
+                id=cr_id, title=view.title if view else r.summary, class_key=view.class_key if view else r.class_key,
+                version=str(r.version), published=r.published, effective=r.effective,
+                approvals=tuple(a for a in entry.approvals if a.change_request == cr_id),
+            )  # fmt: skip
+            for section in dict.fromkeys(view.sections if view else r.sections):
+                index.setdefault(section, []).append((position, change))
+            position += 1
+    return index
+
+
+def _changing(section_ids: set[str], by_section: dict[str, list[tuple[int, RequestChange]]]) -> tuple[RequestChange, ...]:
+    found = {position: change for sid in section_ids for position, change in by_section.get(sid, ())}
+    return tuple(found[p] for p in sorted(found))
+
+
+def requests_changing(section_ids: set[str], releases: Sequence[ReleaseEntry]) -> tuple[RequestChange, ...]:
+    """The released change requests (oldest first) that list any of ``section_ids``."""
+    return _changing(section_ids, requests_by_section(releases))
 
 
 # --- rendering -------------------------------------------------------------------------------------

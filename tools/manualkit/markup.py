@@ -12,12 +12,15 @@ import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
-
 from manualkit.diagnostics import Diagnostic, diagnostic
+
+if TYPE_CHECKING:  # markdown-it is imported when text is first parsed: commands that only
+    # read parsed chapters from the cache (manual diff, show, history) never load it.
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 _parser: MarkdownIt | None = None
 
@@ -50,6 +53,8 @@ def parser() -> MarkdownIt:
     """The shared markdown-it configuration: CommonMark + GFM tables, raw HTML tokenised."""
     global _parser
     if _parser is None:
+        from markdown_it import MarkdownIt
+
         md = MarkdownIt("commonmark", {"html": True}).enable("table")
         # Keep every link as a token so the check can reject bad schemes itself, with a position,
         # instead of markdown-it silently turning them into text.

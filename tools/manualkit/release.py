@@ -15,25 +15,30 @@ import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from manualkit import git, yamlfile
-from manualkit.approval import approval_findings, missing_roles
-from manualkit.change_request import ChangeRequest, content_findings
 from manualkit.diagnostics import Diagnostic, ManualError, Severity, diagnostic, fail
-from manualkit.edition import REVISION_COLUMNS, signer_names
 from manualkit.manual import Manual, decode
-from manualkit.policy import CLASS_ORDER, Policy
 from manualkit.schema import Field, as_date, validate
 from manualkit.version import Version
+
+if TYPE_CHECKING:
+    from manualkit.change_request import ChangeRequest
+    from manualkit.policy import Policy
+
+# Reading records is on the path of every auditors' command; making a release is not. What only
+# making a release needs (approvals, change requests, the policy, the 修订记录) is imported there.
 
 RELEASES_DIR = "changelog/releases"
 REVISION_HISTORY_PATH = "changelog/revision-history.md"
 PENDING_FILE = "manual-release-pending"
 
 
-@dataclass(frozen=True)
-class SignedApproval:
+class SignedApproval(NamedTuple):
+    """One signature as the release record lists it (a named tuple: a long history holds
+    thousands, and they are read from the cache on every auditors' command)."""
+
     change_request: str
     role: str
     signer: str
@@ -65,6 +70,12 @@ def tag_name(version: Version) -> str:
     return f"release/{version.slug}"
 
 
+def _classes() -> list[str]:
+    from manualkit.policy import CLASS_ORDER
+
+    return list(CLASS_ORDER)
+
+
 def _schema() -> Field:
     return Field(
         "",
@@ -72,7 +83,7 @@ def _schema() -> Field:
         "发布记录",
         fields=(
             Field("version", str, "版本", pattern=r"[A-Z]/\d{1,3}"),
-            Field("class", str, "修订类别", choices=lambda: list(CLASS_ORDER)),
+            Field("class", str, "修订类别", choices=_classes),
             Field("published", dt.date, "发布日期"),
             Field("effective", dt.date, "实施日期"),
             Field("previous", str, "上一版本", required=False, pattern=r"[A-Z]/\d{1,3}"),
@@ -178,6 +189,8 @@ def record_text(record: ReleaseRecord) -> str:
 
 def revision_history_text(records: Sequence[ReleaseRecord], title: str) -> str:
     """``changelog/revision-history.md``: the 修订记录 of every release."""
+    from manualkit.edition import REVISION_COLUMNS, signer_names
+
     rows = [
         f"# {title} 修订记录",
         "",
@@ -221,6 +234,9 @@ def plan_release(
     content_digest: str,
 ) -> ReleasePlan:
     """Decide the next release, or raise with every reason it is refused. Pure."""
+    from manualkit.approval import approval_findings, missing_roles
+    from manualkit.change_request import content_findings
+
     pending = open_requests(requests, records)
     if not pending:
         raise fail(RELEASES_DIR, 0, 0, "MAN662", "没有待发布的修订申请单；请先用 manual propose 提出并完成签署")
@@ -350,10 +366,10 @@ def commit_release(root: Path, plan: ReleasePlan, records: Sequence[ReleaseRecor
     return new
 
 
-def finish_pending_release(root: Path) -> None:
+def finish_pending_release(root: Path, git_dir: Path | None = None) -> None:
     """Complete (or discard) a release interrupted between its ref update and the checkout."""
     try:
-        pending = _git_dir(root) / PENDING_FILE
+        pending = (git_dir or _git_dir(root)) / PENDING_FILE
     except git.GitError:
         return
     if not pending.is_file():

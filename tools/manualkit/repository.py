@@ -20,17 +20,19 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from manualkit import git
-from manualkit.change_request import REQUESTS_DIR, ChangeRequest, load_change_requests
 from manualkit.diagnostics import Diagnostic, ManualError, Severity, diagnostic, fail
 from manualkit.manual import MANUAL_DIR, LoadResult, Manual, ManualFiles, load_manual
-from manualkit.policy import Policy, load_policy
 from manualkit.release import RELEASES_DIR, ReleaseRecord, SignedApproval, finish_pending_release, parse_record
 from manualkit.review import REVIEWS_DIR
 from manualkit.version import Version
 from manualkit.worktree import MAX_FILE_BYTES, read_dir_files, read_manual_files
+
+if TYPE_CHECKING:
+    from manualkit.change_request import ChangeRequest
+    from manualkit.policy import Policy
 
 CHANGELOG_DIR = "changelog"
 
@@ -73,10 +75,14 @@ class Snapshot:
 
     @cached_property
     def _policy(self) -> tuple[Policy | None, list[Diagnostic]]:
+        from manualkit.policy import load_policy  # not needed by commands that only read releases
+
         return load_policy(self.files.contents)
 
     @cached_property
     def _requests(self) -> tuple[dict[str, ChangeRequest], list[Diagnostic]]:
+        from manualkit.change_request import REQUESTS_DIR, load_change_requests
+
         departments = self.manual.metadata.departments if self.manual else ()
         return load_change_requests(self._prefixed(REQUESTS_DIR), departments)
 
@@ -114,9 +120,10 @@ class Snapshot:
         return self.manual, self.policy
 
 
-def worktree_snapshot(root: Path) -> Snapshot:
-    if (root / ".git").exists():
-        finish_pending_release(root)
+def worktree_snapshot(root: Path, git_dir: Path | None = None) -> Snapshot:
+    """The working tree (``git_dir``, when the caller knows it, saves asking git for it)."""
+    if git_dir is not None or (root / ".git").exists():
+        finish_pending_release(root, git_dir)
     files = read_manual_files(root)
     # The release records and reviews are read now; the rest of changelog/ (hundreds of change
     # requests in a long history) only when a command asks for the requests or the diagnostics.
@@ -137,14 +144,17 @@ def commit_snapshot(root: Path, commit: str) -> Snapshot:
     return Snapshot(files, {k: v for k, v in changelog.items() if k.endswith(".yml")}, [])
 
 
-def require_full_history(root: Path) -> None:
-    if not git.is_repository(root):
+def require_full_history(root: Path) -> git.RepositoryFacts:
+    """The repository's facts, or an error when ``root`` is not a full (unshallow) git repository."""
+    found = git.facts(root)
+    if found is None:
         raise fail(str(root), 0, 0, "MAN602", "这里不是 git 仓库；手册的发布与审计依赖完整的 git 历史")
-    if git.is_shallow(root):
+    if found.shallow:
         raise fail(
             str(root), 0, 0, "MAN603",
             "这是浅克隆（shallow clone），缺少早期提交，无法提供可证明的历史；请运行 git fetch --unshallow 获取完整历史",
         )  # fmt: skip
+    return found
 
 
 # --- release records, parsed once per content ---------------------------------------------------
@@ -213,13 +223,19 @@ _fingerprint: str | None = None
 
 
 def code_fingerprint() -> str:
-    """A hash of this package's source: a cache written by other code is never read."""
+    """A fingerprint of this package's source files: a cache written by other code is never read."""
     global _fingerprint
     if _fingerprint is None:
         digest = hashlib.sha256()
-        package = Path(__file__).resolve().parent
-        for path in sorted(package.rglob("*.py")):
-            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        package = os.path.dirname(os.path.abspath(__file__))
+        sources = []
+        for directory, subdirs, files in os.walk(package):
+            subdirs[:] = [d for d in subdirs if d != "__pycache__"]
+            sources += [os.path.join(directory, f) for f in files if f.endswith(".py")]
+        for path in sorted(sources):
+            # As Python's own .pyc files are checked: by each source's size and modification time.
+            st = os.stat(path)
+            digest.update(f"{os.path.relpath(path, package)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
         _fingerprint = digest.hexdigest()[:16]
     return _fingerprint
 
@@ -269,6 +285,11 @@ class ContentCache:
         if len(data) >= self.MAX_ENTRIES:
             data.clear()
         data[key] = value
+        self._dirty = True
+
+    def put_only(self, key: str, value: Any) -> None:
+        """Make ``key`` the only entry (a one-slot cache: the last answer, not every answer)."""
+        self._data = {key: value}
         self._dirty = True
 
     def save(self) -> None:

@@ -10,13 +10,16 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from manualkit import sshsig, yamlfile
 from manualkit.atomic import write_atomic
 from manualkit.chapter import Chapter, split_front_matter
 from manualkit.diagnostics import fail
 from manualkit.manual import Manual
-from manualkit.policy import Policy
+
+if TYPE_CHECKING:
+    from manualkit.policy import Policy
 
 REVIEWS_DIR = "changelog/reviews"
 REVIEWER_ROLE = "审核"

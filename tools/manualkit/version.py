@@ -11,6 +11,9 @@ from manualkit.diagnostics import fail
 _RE = re.compile(r"^([A-Z])/(\d{1,3})$")
 
 
+_PARSED: dict[str, Version] = {}
+
+
 @dataclass(frozen=True, order=True)
 class Version:
     edition: str
@@ -18,10 +21,16 @@ class Version:
 
     @classmethod
     def parse(cls, text: str) -> Version:
+        found = _PARSED.get(text)
+        if found is not None:
+            return found
         m = _RE.match(text.strip())
         if not m:
             raise fail("version", 0, 0, "MAN000", f"版本号 {text!r} 的格式应为“字母/数字”，如 A/0、B/2")
-        return cls(m.group(1), int(m.group(2)))
+        version = cls(m.group(1), int(m.group(2)))
+        if len(_PARSED) < 10_000:  # a history reads each version twice (as itself, as previous)
+            _PARSED[text] = version
+        return version
 
     @classmethod
     def first(cls) -> Version:

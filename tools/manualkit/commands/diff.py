@@ -77,7 +77,6 @@ def compare_versions(root: Path, from_text: str, to_text: str) -> Comparison:
         if entries[index].commit is None:
             raise fail(entries[index].record.path, 0, 0, "MAN680", f"{entries[index].record.version} 的发布记录不在 git 历史中，无法读取该版本的文本")
     reader = ReleaseReader(root)
-    reader.files_at([c for c in (entries[i].commit, entries[j].commit) if c is not None])
     old, new = released_manual(reader, entries[i]), released_manual(reader, entries[j])
     sections = compare(section_texts(old), section_texts(new), entries[i + 1 : j + 1]) if i != j else compare(section_texts(old), section_texts(old))
     diff = ManualDiff(point(entries, i, from_text, from_day), point(entries, j, to_text, to_day), tuple(sections))

@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -129,10 +128,10 @@ def scaled_manual(manual: Manual, factor: int) -> Manual:
             body = body.replace(
                 f"## {section.id} {section.title} {{#{section.anchor}}}", f"## {sid} {section.title} {{#{anchor}}}"
             )
-            sections.append(replace(section, id=sid, anchor=anchor))
+            sections.append(section._replace(id=sid, anchor=anchor))
         stem = source.path.rsplit("/", 1)[-1].split("-", 1)[-1]
         chapters.append(
-            replace(source, path=f"manual/{number:03d}-{stem}", number=number, sections=tuple(sections), body=body)
+            source._replace(path=f"manual/{number:03d}-{stem}", number=number, sections=tuple(sections), body=body)
         )
     return Manual(manual.metadata, tuple(chapters))
 

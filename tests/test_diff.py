@@ -13,6 +13,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -333,3 +334,42 @@ def test_whole_blocks_added_and_removed_are_tracked_with_their_paragraph_marks()
 
     assert _body(_paragraphs(xml, accept=True)) == layout(new)
     assert _body(_paragraphs(xml, accept=False)) == layout(old)
+
+
+# --- what an answered-from-cache diff loads --------------------------------------------------------
+
+# The speed target of `manual diff` (bench/bench_history.py: at most 3x `git diff --stat`) rests on a
+# warm diff loading none of these: the Markdown and YAML parsers, the signature and policy code,
+# and the dataclasses module (its import of `inspect` alone costs more than the diff's own work).
+NOT_LOADED_BY_A_WARM_DIFF = (
+    "markdown_it", "yaml", "ruamel", "cryptography", "dataclasses",
+    "manualkit.approval", "manualkit.change_request", "manualkit.policy", "manualkit.markup",
+)  # fmt: skip
+
+
+def test_a_diff_answered_from_the_caches_loads_no_parser_and_no_signature_code(clone: Path, env: dict[str, str]) -> None:
+    args = ["diff", "--from", "A/0", "--to", "B/1"]
+    code, first, err = run_manual(args, clone, env)  # fills the caches
+    assert code == 0, err
+    probe = (
+        "import sys\n"
+        "from manualkit.cli import main\n"
+        f"code = main({args!r})\n"
+        "sys.stderr.write('\\nLOADED ' + ' '.join(sorted(sys.modules)) + '\\n')\n"
+        "sys.exit(code)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=clone, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == first
+    loaded = set(proc.stderr.rsplit("LOADED ", 1)[1].split())
+    assert "manualkit.history" in loaded  # the probe did run the diff
+    assert [m for m in NOT_LOADED_BY_A_WARM_DIFF if m in loaded or any(n.startswith(m + ".") for n in loaded)] == []
+
+
+def test_without_caches_the_diff_is_the_same(clone: Path, env: dict[str, str]) -> None:
+    args = ["diff", "--from", "2026-01-01", "--to", "B/1"]
+    code, warm, err = run_manual(args, clone, env)
+    assert code == 0, err
+    code, cold, err = run_manual(args, clone, {**env, "MANUAL_NO_CACHE": "1"})
+    assert code == 0, err
+    assert cold == warm

@@ -4,6 +4,7 @@ whose manual cannot be loaded, and records naming change requests that do not ex
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,40 @@ def test_a_release_whose_manual_cannot_be_loaded(repo: RevisionRepo) -> None:
     code, entries, _ = history(repo)
     assert code == 1
     assert "MAN683" in problem_codes(entries[1])
+
+
+# --- the caches never hide a change ------------------------------------------------------------------
+
+
+def cached_history(repo: RevisionRepo) -> tuple[int, list[dict[str, object]]]:
+    result = repo.manual("history", "--json")
+    assert "Traceback" not in result.output, result.output
+    return result.code, json.loads(result.stdout)
+
+
+def test_a_record_edited_after_a_cached_answer_is_still_caught(repo: RevisionRepo) -> None:
+    code, entries = cached_history(repo)  # the answer is now cached under the records' stat
+    assert code == 0 and entries[0]["valid"] is True
+    path = repo.root / "changelog" / "releases" / "A-0.yml"
+    before = path.stat()
+    # An edit of the same length, with the modification time put back: only the change time and
+    # the content differ, as after a careful forgery.
+    text = path.read_text(encoding="utf-8")
+    forged = text.replace("effective: 2026-01-01", "effective: 2026-01-02")
+    assert len(forged) == len(text) and forged != text
+    path.write_text(forged, encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    code, entries = cached_history(repo)
+    assert code == 1
+    assert entries[0]["effective_from"] == "2026-01-02"
+    assert "MAN681" in problem_codes(entries[0])
+
+
+def test_a_new_commit_after_a_cached_answer_is_seen(repo: RevisionRepo) -> None:
+    cached_history(repo)
+    (repo.root / "changelog" / "releases" / "A-1.yml").write_text(forged_record(repo, "A/1", "CR-2099-001"), encoding="utf-8")
+    code, entries = cached_history(repo)
+    assert code == 1 and problem_codes(entries[1]) == {"MAN680"}  # not committed yet
+    repo.commit("a release record made by hand")
+    code, entries = cached_history(repo)
+    assert code == 1 and "MAN684" in problem_codes(entries[1])  # committed: now verified at its commit

@@ -8,8 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from manualkit import yamlfile
 from manualkit.diagnostics import Diagnostic, diagnostic
@@ -24,8 +23,7 @@ PLACEHOLDER_RE = re.compile(r"待补充|待完善|待编写|占位|TODO|TBD|FIXM
 MIN_SECTION_CHARS = 40
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(NamedTuple):
     id: str  # "3.2"
     title: str
     anchor: str
@@ -34,8 +32,7 @@ class Section:
     body_line: int  # file line where ``body`` starts
 
 
-@dataclass(frozen=True)
-class Chapter:
+class Chapter(NamedTuple):
     path: str  # repository-relative, e.g. manual/03-execution.md
     number: int
     title: str
@@ -52,8 +49,7 @@ class Chapter:
         return next((s for s in self.sections if s.id == section_id), None)
 
 
-@dataclass(frozen=True)
-class ChapterParse:
+class ChapterParse(NamedTuple):
     """What :func:`parse_chapter` found, even when the chapter is unusable (``chapter`` None)."""
 
     chapter: Chapter | None

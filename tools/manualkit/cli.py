@@ -341,114 +341,120 @@ def cmd_codes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or (``only``) the top level and that one command: each command's
+    parser costs a few milliseconds to build, and a command should not pay for the others."""
     parser = _Parser(prog="manual", description="销售业务流程规范手册的文件控制工具")
     parser.add_argument("--root", help="仓库根目录（默认：从当前目录向上查找 manual/manual.yml）")
     sub = parser.add_subparsers(dest="command", metavar="命令", parser_class=_Parser)
 
-    p = sub.add_parser("check", help="检查手册（前置元数据、结构、Markdown 子集、引用）")
-    p.add_argument("--format", choices=("text", "json", "github"), default="text", help="输出格式")
-    p.add_argument("--strict", action="store_true", help="把警告视为错误")
-    p.add_argument("--base", metavar="REF", help="与该 git 引用比较（合并请求检查）：修改的节须有修订申请单，已发布记录不可修改")
-    p.set_defaults(func=cmd_check)
+    built: list[str] = []
 
-    p = sub.add_parser("propose", help="提出修订申请（创建文件修订申请单）")
-    p.add_argument("--class", dest="change_class", required=True, choices=("major", "minor", "editorial"), help="修订类别")
-    p.add_argument("--title", required=True, help="修订标题")
-    p.add_argument("--sections", required=True, help="修订的节，逗号分隔，如 3.2,5.1")
-    p.add_argument("--reason", required=True, help="修订原因")
-    p.add_argument("--summary", help="修订前后内容摘要（默认同标题）")
-    p.add_argument("--applicant", help="申请人（默认取 git user.name）")
-    p.add_argument("--department", help="申请部门（默认取首个修订节所在章的负责部门）")
-    p.add_argument("--training", action=argparse.BooleanOptionalAction, default=None, help="是否需要培训（重大修订默认需要）")
-    p.set_defaults(func=cmd_propose)
+    def command(name: str, func: Callable[[argparse.Namespace], int], help: str, description: str | None = None) -> argparse.ArgumentParser | None:
+        if only is not None and name != only:
+            return None
+        p = sub.add_parser(name, help=help, description=description)
+        p.set_defaults(func=func)
+        built.append(name)
+        return p
 
-    p = sub.add_parser("approve", help="以某一角色对修订申请单进行电子签署")
-    p.add_argument("change_request", metavar="CR", help="修订申请单号，如 CR-2026-001")
-    p.add_argument("--role", required=True, help="签署角色：编制、审核、会签、批准")
-    p.add_argument("--key", required=True, help="签署人本人的 SSH 私钥文件")
-    p.set_defaults(func=cmd_approve)
+    if p := command("check", cmd_check, help="检查手册（前置元数据、结构、Markdown 子集、引用）"):
+        p.add_argument("--format", choices=("text", "json", "github"), default="text", help="输出格式")
+        p.add_argument("--strict", action="store_true", help="把警告视为错误")
+        p.add_argument("--base", metavar="REF", help="与该 git 引用比较（合并请求检查）：修改的节须有修订申请单，已发布记录不可修改")
 
-    p = sub.add_parser("export-approval", help="导出一项签署的原文和签名，供 ssh-keygen -Y verify 独立验证")
-    p.add_argument("change_request", metavar="CR", help="修订申请单号")
-    p.add_argument("--role", required=True, help="签署角色")
-    p.add_argument("--dir", default=".", help="输出目录")
-    p.set_defaults(func=cmd_export_approval)
+    if p := command("propose", cmd_propose, help="提出修订申请（创建文件修订申请单）"):
+        p.add_argument("--class", dest="change_class", required=True, choices=("major", "minor", "editorial"), help="修订类别")
+        p.add_argument("--title", required=True, help="修订标题")
+        p.add_argument("--sections", required=True, help="修订的节，逗号分隔，如 3.2,5.1")
+        p.add_argument("--reason", required=True, help="修订原因")
+        p.add_argument("--summary", help="修订前后内容摘要（默认同标题）")
+        p.add_argument("--applicant", help="申请人（默认取 git user.name）")
+        p.add_argument("--department", help="申请部门（默认取首个修订节所在章的负责部门）")
+        p.add_argument("--training", action=argparse.BooleanOptionalAction, default=None, help="是否需要培训（重大修订默认需要）")
 
-    p = sub.add_parser("release", help="把签署齐全的修订申请单发布为新版本（提交并打标签）")
-    p.add_argument("--effective", required=True, type=_date, help="实施日期 YYYY-MM-DD")
-    p.add_argument("--published", type=_date, help="发布日期（默认今天）")
-    p.set_defaults(func=cmd_release)
+    if p := command("approve", cmd_approve, help="以某一角色对修订申请单进行电子签署"):
+        p.add_argument("change_request", metavar="CR", help="修订申请单号，如 CR-2026-001")
+        p.add_argument("--role", required=True, help="签署角色：编制、审核、会签、批准")
+        p.add_argument("--key", required=True, help="签署人本人的 SSH 私钥文件")
 
-    p = sub.add_parser("review", help="记录某章的定期评审（经签署，版本不变）")
-    p.add_argument("chapter", type=int, help="章编号")
-    p.add_argument("--key", required=True, help="评审人本人的 SSH 私钥文件")
-    p.add_argument("--conclusion", default="经评审，本章内容适宜，无需修订", help="评审结论")
-    p.set_defaults(func=cmd_review)
+    if p := command("export-approval", cmd_export_approval, help="导出一项签署的原文和签名，供 ssh-keygen -Y verify 独立验证"):
+        p.add_argument("change_request", metavar="CR", help="修订申请单号")
+        p.add_argument("--role", required=True, help="签署角色")
+        p.add_argument("--dir", default=".", help="输出目录")
 
-    p = sub.add_parser("status", help="现行有效版本、待实施版本、未发布的修订申请单和到期的评审")
-    p.set_defaults(func=cmd_status)
+    if p := command("release", cmd_release, help="把签署齐全的修订申请单发布为新版本（提交并打标签）"):
+        p.add_argument("--effective", required=True, type=_date, help="实施日期 YYYY-MM-DD")
+        p.add_argument("--published", type=_date, help="发布日期（默认今天）")
 
-    p = sub.add_parser("history", help="全部发布版本及其签署的验证结果")
-    p.add_argument("--json", action="store_true", help="输出 JSON")
-    p.set_defaults(func=cmd_history)
+    if p := command("review", cmd_review, help="记录某章的定期评审（经签署，版本不变）"):
+        p.add_argument("chapter", type=int, help="章编号")
+        p.add_argument("--key", required=True, help="评审人本人的 SSH 私钥文件")
+        p.add_argument("--conclusion", default="经评审，本章内容适宜，无需修订", help="评审结论")
 
-    p = sub.add_parser("show", help="某日现行有效（或指定版本）的手册全文，读取自发布提交")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--as-of", type=_date, help="日期（2026-03-15、2026/3/15 或 2026年3月15日；默认今天）")
-    which.add_argument("--version", help="版本，如 A/1")
-    p.add_argument("--format", choices=("md", "docx"), default="md", help="输出格式")
-    p.add_argument("-o", "--output", help="输出文件（md 默认输出到终端；docx 默认 dist/）")
-    p.set_defaults(func=cmd_show)
+    command("status", cmd_status, help="现行有效版本、待实施版本、未发布的修订申请单和到期的评审")
 
-    p = sub.add_parser("diff", help="两个版本（或两个日期现行有效的版本）之间逐节的修订对照")
-    p.add_argument("--from", dest="from_", required=True, metavar="版本或日期", help="起点：版本（A/0）或日期")
-    p.add_argument("--to", required=True, metavar="版本或日期", help="终点：版本（B/1）或日期")
-    p.add_argument("--format", choices=("text", "json", "html", "docx"), default="text", help="输出格式（docx 为 Word 修订模式）")
-    p.add_argument("-o", "--output", help="输出文件（docx 默认 dist/）")
-    p.set_defaults(func=cmd_diff)
+    if p := command("history", cmd_history, help="全部发布版本及其签署的验证结果"):
+        p.add_argument("--json", action="store_true", help="输出 JSON")
 
-    p = sub.add_parser("audit", help="审计整条记录链：签署、内容摘要、公告期、时间线、发布之外的修改、定期评审")
-    p.add_argument("--json", action="store_true", help="输出 JSON")
-    p.add_argument("--format", choices=("md", "html"), default="md", help="报告格式")
-    p.add_argument("-o", "--output", help="输出文件（默认输出到终端）")
-    p.set_defaults(func=cmd_audit)
+    if p := command("show", cmd_show, help="某日现行有效（或指定版本）的手册全文，读取自发布提交"):
+        which = p.add_mutually_exclusive_group()
+        which.add_argument("--as-of", type=_date, help="日期（2026-03-15、2026/3/15 或 2026年3月15日；默认今天）")
+        which.add_argument("--version", help="版本，如 A/1")
+        p.add_argument("--format", choices=("md", "docx"), default="md", help="输出格式")
+        p.add_argument("-o", "--output", help="输出文件（md 默认输出到终端；docx 默认 dist/）")
 
-    p = sub.add_parser("allowed-signers", help="输出由签署人名录生成的 OpenSSH allowed_signers 文件")
-    p.set_defaults(func=cmd_allowed_signers)
+    if p := command("diff", cmd_diff, help="两个版本（或两个日期现行有效的版本）之间逐节的修订对照"):
+        p.add_argument("--from", dest="from_", required=True, metavar="版本或日期", help="起点：版本（A/0）或日期")
+        p.add_argument("--to", required=True, metavar="版本或日期", help="终点：版本（B/1）或日期")
+        p.add_argument("--format", choices=("text", "json", "html", "docx"), default="text", help="输出格式（docx 为 Word 修订模式）")
+        p.add_argument("-o", "--output", help="输出文件（docx 默认 dist/）")
 
-    p = sub.add_parser("publish", help="主任务：检查手册并构建站点和签名 DOCX")
-    p.set_defaults(func=cmd_publish)
+    if p := command("audit", cmd_audit, help="审计整条记录链：签署、内容摘要、公告期、时间线、发布之外的修改、定期评审"):
+        p.add_argument("--json", action="store_true", help="输出 JSON")
+        p.add_argument("--format", choices=("md", "html"), default="md", help="报告格式")
+        p.add_argument("-o", "--output", help="输出文件（默认输出到终端）")
 
-    p = sub.add_parser("docx", help="生成某一发布版本的签名 DOCX（默认：今天现行有效的版本）")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--version", help="版本，如 B/0")
-    which.add_argument("--as-of", type=_date, help="该日期现行有效的版本")
-    p.add_argument("-o", "--output", help="输出文件（默认 dist/XS-QM-01_<版本>.docx）")
-    p.set_defaults(func=cmd_docx)
+    command("allowed-signers", cmd_allowed_signers, help="输出由签署人名录生成的 OpenSSH allowed_signers 文件")
 
-    p = sub.add_parser(
-        "verify",
-        help="验证 DOCX 是否为真实、未被篡改的发布文件",
+    command("publish", cmd_publish, help="主任务：检查手册并构建站点和签名 DOCX")
+
+    if p := command("docx", cmd_docx, help="生成某一发布版本的签名 DOCX（默认：今天现行有效的版本）"):
+        which = p.add_mutually_exclusive_group()
+        which.add_argument("--version", help="版本，如 B/0")
+        which.add_argument("--as-of", type=_date, help="该日期现行有效的版本")
+        p.add_argument("-o", "--output", help="输出文件（默认 dist/XS-QM-01_<版本>.docx）")
+
+    if p := command(
+        "verify", cmd_verify, help="验证 DOCX 是否为真实、未被篡改的发布文件",
         description="退出状态：0 真实有效；3 签署后被改动；4 签名证书不受信任；5 未签名；6 不是 DOCX 或已损坏；7 内容与 git 中的发布不一致",
-    )
-    p.add_argument("file", help="DOCX 文件")
-    p.set_defaults(func=cmd_verify)
+    ):  # fmt: skip
+        p.add_argument("file", help="DOCX 文件")
 
-    p = sub.add_parser("build", help="构建员工网站（site/，现行有效版本，读取自 git）和签名 DOCX（dist/）")
-    p.add_argument("--as-of", type=_date, help="按该日期构建（默认今天）：当日现行有效的版本、待实施的版本和已作废的版本")
-    p.add_argument("--site-only", action="store_true", help="只构建站点，不生成签名 DOCX")
-    p.set_defaults(func=cmd_build)
+    if p := command("build", cmd_build, help="构建员工网站（site/，现行有效版本，读取自 git）和签名 DOCX（dist/）"):
+        p.add_argument("--as-of", type=_date, help="按该日期构建（默认今天）：当日现行有效的版本、待实施的版本和已作废的版本")
+        p.add_argument("--site-only", action="store_true", help="只构建站点，不生成签名 DOCX")
 
-    p = sub.add_parser("serve", help="预览工作区中的草稿（每页标注“草稿（未生效）”），修改后自动刷新")
-    p.add_argument("--dev-addr", default="127.0.0.1:8000", help="监听地址（默认 127.0.0.1:8000）")
-    p.add_argument("--open", action="store_true", help="启动后在浏览器中打开")
-    p.set_defaults(func=cmd_serve)
+    if p := command("serve", cmd_serve, help="预览工作区中的草稿（每页标注“草稿（未生效）”），修改后自动刷新"):
+        p.add_argument("--dev-addr", default="127.0.0.1:8000", help="监听地址（默认 127.0.0.1:8000）")
+        p.add_argument("--open", action="store_true", help="启动后在浏览器中打开")
 
-    p = sub.add_parser("codes", help="列出全部诊断代码")
-    p.add_argument("--format", choices=("md",), default="md")
-    p.set_defaults(func=cmd_codes)
+    if p := command("codes", cmd_codes, help="列出全部诊断代码"):
+        p.add_argument("--format", choices=("md",), default="md")
+    if only is not None and not built:  # not a command: the whole parser, to list them all
+        return build_parser()
     return parser
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv`` (skipping ``--root DIR``), or None."""
+    words = iter(argv)
+    for word in words:
+        if word == "--root":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def _suggest(argv: Sequence[str], parser: argparse.ArgumentParser) -> str:
@@ -456,9 +462,9 @@ def _suggest(argv: Sequence[str], parser: argparse.ArgumentParser) -> str:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             commands = list(action.choices)
-    words = [a for a in argv if not a.startswith("-")]
-    if words and words[0] not in commands:
-        close = difflib.get_close_matches(words[0], commands, n=1)
+    word = _command_word(argv)
+    if word is not None and word not in commands:
+        close = difflib.get_close_matches(word, commands, n=1)
         if close:
             return f"；是否想输入 manual {close[0]}？"
     return ""
@@ -466,7 +472,7 @@ def _suggest(argv: Sequence[str], parser: argparse.ArgumentParser) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(_command_word(argv))
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):

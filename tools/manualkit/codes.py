@@ -6,7 +6,7 @@ keeps the two identical.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from manualkit.diagnostics import Severity
 
@@ -14,8 +14,7 @@ E = Severity.ERROR
 W = Severity.WARNING
 
 
-@dataclass(frozen=True)
-class Code:
+class Code(NamedTuple):
     code: str
     severity: Severity
     summary: str

@@ -8,8 +8,8 @@ A :class:`Diagnostic` is one finding at ``path:line:col`` with a stable code fro
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Severity(StrEnum):
@@ -17,8 +17,7 @@ class Severity(StrEnum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True, order=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     """One finding. ``line`` and ``col`` are 1-based; 0 means "the whole file"."""
 
     path: str
@@ -54,7 +53,7 @@ def diagnostic(path: str, line: int, col: int, code: str, message: str) -> Diagn
 
 def strict(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """``--strict``: every warning becomes an error."""
-    return [replace(d, severity=Severity.ERROR) for d in diagnostics]
+    return [d._replace(severity=Severity.ERROR) for d in diagnostics]
 
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:

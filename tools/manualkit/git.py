@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from manualkit.diagnostics import fail
 
@@ -46,8 +46,7 @@ def text(root: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
     return run(root, *args, env=env).decode("utf-8").strip()
 
 
-@dataclass(frozen=True)
-class RepositoryFacts:
+class RepositoryFacts(NamedTuple):
     """What most commands ask git first, answered by one ``git rev-parse``."""
 
     git_dir: Path
@@ -94,8 +93,7 @@ def tree_hash(root: Path, commit: str, path: str) -> str | None:
     return out.decode().strip() or None
 
 
-@dataclass(frozen=True)
-class TreeEntry:
+class TreeEntry(NamedTuple):
     path: str
     mode: str
     sha: str

@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -67,8 +66,7 @@ class RequestView(NamedTuple):
     sections: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ReleaseEntry:
+class ReleaseEntry(NamedTuple):
     record: ReleaseRecord
     commit: str | None
     effective_to: dt.date | None
@@ -170,23 +168,24 @@ def release_history(
 
 def _timeline_key(root: Path, head_commit: str | None) -> str | None:
     """HEAD and the stat of everything under ``changelog/releases/`` (None when unreadable)."""
-    digest = hashlib.sha256(str(head_commit).encode())
-    stack = [os.path.join(root, RELEASES_DIR)]
+    lines = [str(head_commit)]
+    stack = [(os.path.join(root, RELEASES_DIR), "")]
     try:
         while stack:
-            directory = stack.pop()
+            directory, rel = stack.pop()
             with os.scandir(directory) as it:
                 found = sorted(it, key=lambda e: e.name)
             for entry in found:
                 st = entry.stat(follow_symlinks=False)
-                digest.update(f"{entry.path}\0{st.st_mode}\0{st.st_size}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n".encode())
+                name = f"{rel}/{entry.name}"
+                lines.append(f"{name}\0{st.st_mode}\0{st.st_size}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_ctime_ns}")
                 if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
+                    stack.append((entry.path, name))
     except FileNotFoundError:
-        digest.update(b"no records")
+        lines.append("no records")
     except OSError:
         return None
-    return f"timeline\0{digest.hexdigest()}"
+    return "timeline\0" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def _timeline_row(e: ReleaseEntry) -> list[Any]:
@@ -203,9 +202,17 @@ def _timeline_from_json(data: list[Any]) -> list[ReleaseEntry]:
     entries = []
     for i, (record, (_, commit, verdict)) in enumerate(zip(records, data, strict=True)):
         flags = verdict["approvals"]
-        if flags and all(isinstance(f, bool) for f in flags):
-            verdict = {**verdict, "approvals": [[*a[:5], f] for a, f in zip(record.approvals, flags, strict=True)]}
-        entries.append(_entry_from_json(record, commit, records[i + 1].effective if i + 1 < len(records) else None, verdict))
+        if flags and all(f is True or f is False for f in flags):
+            approvals = tuple(ApprovalView(*a[:5], f) for a, f in zip(record.approvals, flags, strict=True))
+        else:
+            approvals = tuple(map(ApprovalView._make, flags))
+        entries.append(
+            ReleaseEntry(
+                record, commit, records[i + 1].effective if i + 1 < len(records) else None, approvals, bool(verdict["digest_valid"]),
+                tuple(Diagnostic(p[0], p[1], p[2], p[3], p[4], Severity(p[5])) for p in verdict["problems"]),
+                tuple(RequestView(r[0], r[1], r[2], tuple(r[3])) for r in verdict["requests"]),
+            )
+        )  # fmt: skip
     return entries
 
 
@@ -243,7 +250,7 @@ def _entry_from_json(record: ReleaseRecord, commit: str | None, effective_to: dt
         record=record,
         commit=commit,
         effective_to=effective_to,
-        approvals=tuple(ApprovalView(*a) for a in data["approvals"]),
+        approvals=tuple(map(ApprovalView._make, data["approvals"])),
         digest_valid=bool(data["digest_valid"]),
         problems=tuple(Diagnostic(p[0], p[1], p[2], p[3], p[4], Severity(p[5])) for p in data["problems"]),
         requests=tuple(RequestView(r[0], r[1], r[2], tuple(r[3])) for r in data["requests"]),
@@ -457,7 +464,7 @@ class ReleaseReader:
 
 
 def metadata_to_json(m: ManualMetadata) -> dict[str, Any]:
-    return {**asdict(m), "departments": list(m.departments), "chapter_files": list(m.chapter_files)}
+    return {**m._asdict(), "departments": list(m.departments), "chapter_files": list(m.chapter_files)}
 
 
 def metadata_from_json(d: dict[str, Any]) -> ManualMetadata:

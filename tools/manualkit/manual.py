@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from manualkit.chapter import Chapter, ChapterParse, parse_chapter
 from manualkit.diagnostics import Diagnostic, diagnostic
@@ -21,8 +21,7 @@ MANUAL_DIR = "manual"
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-@dataclass(frozen=True)
-class ManualFiles:
+class ManualFiles(NamedTuple):
     """What a reader found under ``manual/``.
 
     ``contents`` holds the files that were read (bounded); ``problems`` the files a reader refused
@@ -34,8 +33,7 @@ class ManualFiles:
     problems: tuple[Diagnostic, ...] = ()
 
 
-@dataclass(frozen=True)
-class Manual:
+class Manual(NamedTuple):
     metadata: ManualMetadata
     chapters: tuple[Chapter, ...]
 
@@ -50,10 +48,14 @@ class Manual:
         return [s.id for c in self.chapters for s in c.sections]
 
 
-@dataclass
 class LoadResult:
-    manual: Manual | None
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    """The manual (None when it cannot be loaded) and every problem met loading it."""
+
+    __slots__ = ("diagnostics", "manual")
+
+    def __init__(self, manual: Manual | None, diagnostics: list[Diagnostic] | None = None) -> None:
+        self.manual = manual
+        self.diagnostics: list[Diagnostic] = diagnostics if diagnostics is not None else []
 
 
 def decode(path: str, data: bytes) -> tuple[str | None, list[Diagnostic]]:

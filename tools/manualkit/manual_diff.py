@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import html
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from manualkit.history import ApprovalView, ReleaseEntry
 from manualkit.manual import Manual
@@ -30,8 +28,7 @@ STATUS_TEXT: dict[str, str] = {"added": "新增", "removed": "删除", "modified
 SIMILAR = 0.6  # body similarity above which an unmatched removed/added pair is one moved section
 
 
-@dataclass(frozen=True)
-class SectionText:
+class SectionText(NamedTuple):
     """One section as compared: ``N.0`` holds a chapter's text before its first section."""
 
     id: str
@@ -49,8 +46,7 @@ def section_texts(manual: Manual) -> list[SectionText]:
     return out
 
 
-@dataclass(frozen=True)
-class RequestChange:
+class RequestChange(NamedTuple):
     """A change request that changed a section between the two versions, as released."""
 
     id: str
@@ -72,8 +68,7 @@ class RequestChange:
         return f"{self.id} {self.title}"
 
 
-@dataclass(frozen=True)
-class SectionChange:
+class SectionChange(NamedTuple):
     id: str
     title: str
     status: Status
@@ -89,8 +84,7 @@ class SectionChange:
         return self.status != "unchanged" and not self.change_requests
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     """One end of the comparison: the version and why it was chosen."""
 
     asked: str  # what the user wrote (a version or a date)
@@ -120,8 +114,7 @@ class Point:
         return f"{asked}{self.version} 版（{self.effective.isoformat()} 起实施{until}）"
 
 
-@dataclass(frozen=True)
-class ManualDiff:
+class ManualDiff(NamedTuple):
     from_point: Point
     to_point: Point
     sections: tuple[SectionChange, ...]
@@ -327,20 +320,26 @@ def changed_lines(segments: Sequence[Segment]) -> list[tuple[int, list[Segment]]
     return out
 
 
+def _request_lines(cr: RequestChange) -> list[str]:
+    lines = [f"  修订申请单 {cr.id}「{cr.title}」（{cr.version} 版，{cr.effective.isoformat()} 起实施）"]
+    if cr.approvals:
+        lines.append("    签署：" + "；".join(_signature_line(a) for a in cr.approvals))
+    return lines
+
+
 def render_text(d: ManualDiff) -> str:
     lines = [f"修订对照：{_header(d)}"]
     if d.same_version:
         return "\n".join([*lines, same_version_text(d)]) + "\n"
     lines.append(_summary(d))
+    described: dict[str, list[str]] = {}  # a change request that changed several sections is listed under each
     for s in d.changes:
         moved = f"（原 {s.from_id}）" if s.status == "moved" else ""
         lines += ["", f"[{STATUS_TEXT[s.status]}] {s.id} {s.title}{moved}"]
         if s.unexplained:
             lines.append("  注意：没有任何已发布的修订申请单列出此节的修改")
         for cr in s.change_requests:
-            lines.append(f"  修订申请单 {cr.id}「{cr.title}」（{cr.version} 版，{cr.effective.isoformat()} 起实施）")
-            if cr.approvals:
-                lines.append("    签署：" + "；".join(_signature_line(a) for a in cr.approvals))
+            lines += described.get(cr.id) or described.setdefault(cr.id, _request_lines(cr))
         if changed(s.title_segments):
             lines.append(f"  标题：{to_text(s.title_segments)}")
         if s.status in ("added", "removed"):
@@ -405,7 +404,8 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .
 
 
 def render_html(d: ManualDiff, title: str = "销售业务流程规范手册") -> str:
-    e = html.escape
+    from html import escape as e  # the HTML rendering only
+
     parts = [
         "<!DOCTYPE html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from manualkit import yamlfile
 from manualkit.diagnostics import Diagnostic, diagnostic
@@ -12,8 +11,7 @@ from manualkit.schema import Field, validate
 METADATA_PATH = "manual/manual.yml"
 
 
-@dataclass(frozen=True)
-class ManualMetadata:
+class ManualMetadata(NamedTuple):
     title: str
     document_number: str
     company: str

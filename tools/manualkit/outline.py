@@ -7,13 +7,12 @@ other way round.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 CHINESE_NUMERALS = ("一", "二", "三", "四", "五", "六", "七", "八", "九", "十")
 
 
-@dataclass(frozen=True)
-class OutlineChapter:
+class OutlineChapter(NamedTuple):
     number: int
     title: str
     sections: tuple[str, ...]  # section titles, 1-based by position

@@ -10,19 +10,16 @@ text diff and the DOCX tracked changes all render the same segments.
 from __future__ import annotations
 
 import difflib
-import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_.%/+-]+|\s+|.", re.DOTALL)
 
 Kind = Literal["equal", "delete", "insert"]
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     kind: Kind
     text: str
 
@@ -114,9 +111,11 @@ def changed(segments: Sequence[Segment]) -> bool:
 
 def to_html(segments: Sequence[Segment]) -> str:
     """``<del>``/``<ins>`` markup, every text escaped."""
+    from html import escape  # the HTML renderings only
+
     parts = []
     for s in segments:
-        text = html.escape(s.text)
+        text = escape(s.text)
         if s.kind == "delete":
             parts.append(f'<del class="redline-del">{text}</del>')
         elif s.kind == "insert":

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -47,8 +46,7 @@ class SignedApproval(NamedTuple):
     digest: str
 
 
-@dataclass(frozen=True)
-class ReleaseRecord:
+class ReleaseRecord(NamedTuple):
     version: Version
     class_key: str
     published: dt.date
@@ -212,8 +210,7 @@ def revision_history_text(records: Sequence[ReleaseRecord], title: str) -> str:
 # --- making a release ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReleasePlan:
+class ReleasePlan(NamedTuple):
     record: ReleaseRecord
     requests: tuple[ChangeRequest, ...]
 

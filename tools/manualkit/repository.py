@@ -15,12 +15,10 @@ import datetime as dt
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from manualkit import git
 from manualkit.diagnostics import Diagnostic, ManualError, Severity, diagnostic, fail
@@ -187,7 +185,7 @@ def record_from_json(data: Mapping[str, Any]) -> ReleaseRecord:
         sections=tuple(data["sections"]),
         summary=data["summary"],
         content_digest=data["content_digest"],
-        approvals=tuple(SignedApproval(*a) for a in data["approvals"]),
+        approvals=tuple(map(SignedApproval._make, data["approvals"])),
         path=data["path"],
     )
 
@@ -341,6 +339,8 @@ class ShardedCache:
                 stem = self.directory.name.rsplit("-", 1)[0]
                 for stale in self.directory.parent.glob(f"{stem}-*"):
                     if stale.is_dir() and stale != self.directory:
+                        import shutil  # pruning a stale cache is rare
+
                         shutil.rmtree(stale, ignore_errors=True)
             self._pruned = True
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -371,15 +371,13 @@ def _cache_dir(root: Path) -> Path | None:
 # --- many objects at once ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ObjectInfo:
+class ObjectInfo(NamedTuple):
     sha: str
     kind: str  # blob | tree | commit
     size: int
 
 
-@dataclass(frozen=True)
-class TreeItem:
+class TreeItem(NamedTuple):
     path: str  # repository-relative
     mode: str
     sha: str

@@ -10,8 +10,7 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from manualkit.diagnostics import Diagnostic, diagnostic
 from manualkit.yamlfile import key_position, position
@@ -26,8 +25,7 @@ TYPE_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     """One key of a schema."""
 
     name: str
@@ -46,11 +44,10 @@ class Field:
         return next((f for f in self.fields if f.name == name), None)
 
 
-@dataclass
-class _Ctx:
+class _Ctx(NamedTuple):
     path: str
     first_line: int
-    out: list[Diagnostic] = field(default_factory=list)
+    out: list[Diagnostic]
 
     def add(self, pos: tuple[int, int], code: str, message: str) -> None:
         self.out.append(diagnostic(self.path, self.first_line + pos[0], pos[1] + 1, code, message))
@@ -58,7 +55,7 @@ class _Ctx:
 
 def validate(data: Any, schema: Field, path: str, first_line: int) -> list[Diagnostic]:
     """Check round-trip ``data`` (parsed from a YAML text starting at ``first_line``)."""
-    ctx = _Ctx(path, first_line)
+    ctx = _Ctx(path, first_line, [])
     _check(data, schema, ctx, (0, 0), schema.name)
     return ctx.out
 

@@ -12,7 +12,6 @@ import base64
 import hashlib
 import struct
 import subprocess
-import tempfile
 from pathlib import Path
 
 from manualkit.diagnostics import fail
@@ -35,6 +34,8 @@ class SignatureFormatError(Exception):
 
 def sign(message: bytes, key_path: Path, namespace: str) -> str:
     """Sign ``message`` with the private key at ``key_path``; returns the armored signature."""
+    import tempfile  # only signing needs it; verifying (every auditors' command) does not
+
     if not key_path.is_file():
         raise fail(str(key_path), 0, 0, "MAN620", "找不到签名私钥文件；请用 --key 指定本人的 SSH 私钥")
     with tempfile.TemporaryDirectory(prefix="manual-sign-") as tmp:

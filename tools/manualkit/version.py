@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from manualkit.diagnostics import fail
 
@@ -14,8 +14,7 @@ _RE = re.compile(r"^([A-Z])/(\d{1,3})$")
 _PARSED: dict[str, Version] = {}
 
 
-@dataclass(frozen=True, order=True)
-class Version:
+class Version(NamedTuple):
     edition: str
     revision: int
 

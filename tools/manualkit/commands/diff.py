@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from manualkit.diagnostics import fail
 from manualkit.history import ReleaseEntry, ReleaseReader, in_force_index, release_history, version_index
@@ -20,8 +20,7 @@ from manualkit.manual_diff import ManualDiff, Point, compare, section_texts
 from manualkit.version import is_version
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     """A diff with what it was computed from (for the DOCX redline)."""
 
     diff: ManualDiff

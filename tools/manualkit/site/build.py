@@ -26,7 +26,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from manualkit import git
@@ -142,7 +142,7 @@ def refuse_unsafe_markup(version: str, manual: Manual, files: ManualFiles) -> No
             diagnostics = scan(chapter.body, chapter.path, chapter.body_line, files.names).diagnostics
             found += [d for d in diagnostics if d.code in UNSAFE_MARKUP]
     if found:
-        raise ManualError([replace(d, message=f"{version} 版：{d.message}；站点不渲染此版本") for d in found])
+        raise ManualError([d._replace(message=f"{version} 版：{d.message}；站点不渲染此版本") for d in found])
 
 
 class Releases:

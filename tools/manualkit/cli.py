@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import difflib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -464,6 +463,8 @@ def _suggest(argv: Sequence[str], parser: argparse.ArgumentParser) -> str:
             commands = list(action.choices)
     word = _command_word(argv)
     if word is not None and word not in commands:
+        import difflib
+
         close = difflib.get_close_matches(word, commands, n=1)
         if close:
             return f"；是否想输入 manual {close[0]}？"

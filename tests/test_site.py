@@ -31,7 +31,7 @@ from manualkit.diagnostics import ManualError
 from manualkit.history import release_history
 from manualkit.site.model import LastChange, chapter_page, last_change, relative, site_versions
 from manualkit.site.pages import PageHeader, header_html
-from manualkit.site.redlines import align, blocks, render
+from manualkit.site.redlines import Block, align, blocks, display_text, render
 from manualkit.site.render import Docs, mkdocs_config, run_mkdocs
 
 FIXTURE_TODAY = "2026-12-01"
@@ -536,3 +536,74 @@ def test_serve_previews_the_working_tree_as_a_draft(serving: tuple[RevisionRepo,
     changes = _wait_for(base + "changes.html", "编辑中的草稿")
     assert "redline-ins" in changes
     shutil.rmtree(repo.root / "site", ignore_errors=True)
+
+
+# --- the blocks of a section body, as the site's redlines read them (markdown-it tokens) ------------
+
+
+def test_nested_bullet_lists_keep_their_depth() -> None:
+    body = "适用范围：\n\n- 线上渠道\n    - 官方网站\n        - 移动端页面\n    - 电商平台\n- 线下渠道\n"
+    assert blocks(body) == [
+        Block("p", 0, ("适用范围：",)),
+        Block("li", 0, ("线上渠道",)),
+        Block("li", 1, ("官方网站",)),
+        Block("li", 2, ("移动端页面",)),
+        Block("li", 1, ("电商平台",)),
+        Block("li", 0, ("线下渠道",)),
+    ]
+
+
+def test_ordered_list_items_keep_their_numbers_and_a_nested_bullet_its_depth() -> None:
+    body = "1. **提出申请**：填写《流程变更申请表》。\n2. **实施准备**：\n    - 信息技术部完成系统调整；\n3. **发布实施**。\n"
+    assert blocks(body) == [
+        Block("ol", 0, ("1. 提出申请：填写《流程变更申请表》。",)),
+        Block("ol", 0, ("2. 实施准备：",)),
+        Block("li", 1, ("信息技术部完成系统调整；",)),
+        Block("ol", 0, ("3. 发布实施。",)),
+    ]
+
+
+def test_table_rows_are_cells_with_the_header_row_marked_and_escaped_pipes_kept_in_their_cell() -> None:
+    body = "| 环节 | 完成时限 |\n|---|---|\n| 开票 | 金额 \\| 税额当日核对 |\n| 回款 | `A\\|B` 类客户 30 日 |\n"
+    rows = blocks(body)
+    assert rows == [
+        Block("tr", 0, ("环节", "完成时限"), header=True),
+        Block("tr", 0, ("开票", "金额 | 税额当日核对")),
+        Block("tr", 0, ("回款", "A|B 类客户 30 日")),
+    ]
+    assert rows[1].text == "开票 | 金额 | 税额当日核对"
+
+
+def test_a_block_quote_is_one_quote_block_between_paragraphs() -> None:
+    body = "目标值见上表。\n\n> 注：上表目标值以**总经理办公室**下达的文件为准。\n\n其余按 5.1 执行。\n"
+    assert blocks(body) == [
+        Block("p", 0, ("目标值见上表。",)),
+        Block("quote", 0, ("注：上表目标值以总经理办公室下达的文件为准。",)),
+        Block("p", 0, ("其余按 5.1 执行。",)),
+    ]
+
+
+def test_sub_headings_keep_their_level_and_lose_their_anchor() -> None:
+    body = "### 一、执行前确认 {#step-1}\n\n#### （一）资料准备\n\n正文。\n"
+    assert blocks(body) == [
+        Block("h", 3, ("一、执行前确认",)),
+        Block("h", 4, ("（一）资料准备",)),
+        Block("p", 0, ("正文。",)),
+    ]
+
+
+def test_inline_markdown_is_shown_as_the_text_a_reader_sees() -> None:
+    markdown = "在 `ERP` 中填写[合同评审表](04-records.md#sec-4-1)，见![销售流程图](images/flow.png)；**必须**在*当日*完成。"
+    expected = "在 ERP 中填写合同评审表，见〔图片：销售流程图〕；必须在当日完成。"
+    assert display_text(markdown) == expected
+    assert blocks(markdown) == [Block("p", 0, (expected,))]
+    assert display_text("`**不是粗体**` 与 a\\*b") == "**不是粗体** 与 a*b"
+
+
+def test_a_paragraph_wrapped_over_two_lines_is_one_block() -> None:
+    body = "报价单的有效期为 15 日；\n超过有效期的报价须重新审批。\n\n客户资料录入 CRM\nsystem 后方可报价。\n\n- 列表项的第一行\n    与续行合为一项\n"
+    assert blocks(body) == [
+        Block("p", 0, ("报价单的有效期为 15 日；超过有效期的报价须重新审批。",)),
+        Block("p", 0, ("客户资料录入 CRM system 后方可报价。",)),
+        Block("li", 0, ("列表项的第一行与续行合为一项",)),
+    ]

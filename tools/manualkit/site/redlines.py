@@ -2,8 +2,9 @@
 
 Sections are paired as :mod:`manualkit.manual_diff` pairs them (``manual diff`` and the site agree
 on what was added, removed, modified or moved). A section body is Markdown in the manual's subset,
-one block per line (a paragraph, a list item, a
-table row, a quote, a sub-heading). Blocks of the two versions are aligned with :mod:`difflib`;
+read with the one shared markdown-it configuration (:func:`manualkit.markup.parse`, as ``manual
+check`` and the DOCX writer read it) into blocks: a paragraph, a list item, a table row, a quote, a
+sub-heading. Blocks of the two versions are aligned with :mod:`difflib`;
 blocks that were edited are compared with :func:`manualkit.redline.inline_diff`, which cuts
 Chinese text into single characters and keeps Latin words and numbers whole, so "30 日" → "15 日"
 shows as exactly that. The result is HTML with ``<del>``/``<ins>``; every text is escaped.
@@ -17,29 +18,20 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from manualkit import markup
 from manualkit.manual import Manual
 from manualkit.manual_diff import STATUS_TEXT, Status, match_sections, section_texts
 from manualkit.redline import Segment, inline_diff, to_html
 
+if TYPE_CHECKING:
+    from markdown_it.token import Token
+
 State = Literal["same", "changed", "added", "removed"]  # of one block
 PAIR_SIMILARITY = 0.3  # below this, an edited block reads better as one deleted and one added
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)(?:\s*\{#[^}]*\})?\s*$")
-_BULLET = re.compile(r"^( *)[-*+]\s+(.*)$")
-_ORDERED = re.compile(r"^( *)(\d+)[.)]\s+(.*)$")
-_TABLE_ROW = re.compile(r"^\s*\|(.*)\|\s*$")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
-_QUOTE = re.compile(r"^\s*>\s?(.*)$")
-_CELL_SPLIT = re.compile(r"(?<!\\)\|")
-
-_CODE = re.compile(r"`([^`]*)`")
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_STRONG = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
-_EMPHASIS = re.compile(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?!\*)")
-_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>])")
+_ANCHOR = re.compile(r"\s*\{#[^}]*\}\s*$")  # a heading's trailing {#anchor}
 
 
 @dataclass(frozen=True)
@@ -58,60 +50,50 @@ class Block:
 
 def display_text(markdown: str) -> str:
     """Inline Markdown as plain text: ``**粗体**`` → 粗体, ``[3.2](03-execution.md#sec-3-2)`` → 3.2."""
-    text = _CODE.sub(lambda m: m.group(1), markdown)
-    text = _IMAGE.sub(lambda m: f"〔图片：{m.group(1)}〕", text)
-    text = _LINK.sub(lambda m: m.group(1), text)
-    text = _STRONG.sub(lambda m: m.group(1) or m.group(2), text)
-    text = _EMPHASIS.sub(lambda m: m.group(1), text)
-    return _ESCAPED.sub(lambda m: m.group(1), text).strip()
+    tokens = markup.parser().parseInline(markdown)
+    return _text(tokens[0].children if tokens else None)
 
 
-def blocks(body: str) -> list[Block]:
-    """The blocks of a section body, in order; wrapped lines join the block they continue."""
-    out: list[Block] = []
-    lines = body.split("\n")
-    previous_blank = True
-    for index, line in enumerate(lines):
-        if not line.strip():
-            previous_blank = True
-            continue
-        if _TABLE_RULE.match(line) and "-" in line:
-            previous_blank = False
-            continue
-        block = _block(line, lines[index + 1] if index + 1 < len(lines) else "")
-        if block is None:  # a continuation line
-            if out and not previous_blank and out[-1].kind != "tr":
-                last = out[-1]
-                joined = _join(last.cells[0], display_text(line))
-                out[-1] = Block(last.kind, last.level, (joined,), last.header)
-            else:
-                out.append(Block("p", 0, (display_text(line),)))
+def _parts(children: Sequence[Token] | None) -> list[str | None]:
+    """What a reader sees of an inline token's children, a line break as ``None``: text and code
+    as written, a link or emphasis as its text, an image as 〔图片：alt〕."""
+    parts: list[str | None] = []
+    for child in children or []:
+        t = child.type
+        if t in ("text", "text_special", "code_inline", "html_inline"):
+            parts.append(child.content)
+        elif t == "image":
+            parts.append(f"〔图片：{_text(child.children)}〕")
+        elif t in ("softbreak", "hardbreak"):
+            parts.append(None)
+        # strong/em/link open and close: only their text shows
+    return parts
+
+
+def _joined(parts: Sequence[str | None]) -> str:
+    text = ""
+    wrapped = False
+    for part in parts:
+        if part is None:
+            wrapped = True
+        elif wrapped and part.strip():  # the first text of the next line
+            text, wrapped = _join(text.rstrip(), part.lstrip()), False
         else:
-            out.append(block)
-        previous_blank = False
-    return out
+            text += part
+    return text.strip()
 
 
-def _block(line: str, following: str) -> Block | None:
-    m = _HEADING.match(line)
-    if m:
-        return Block("h", len(m.group(1)), (display_text(m.group(2)),))
-    m = _TABLE_ROW.match(line)
-    if m:
-        cells = tuple(display_text(c) for c in _CELL_SPLIT.split(m.group(1)))
-        return Block("tr", 0, cells, header=bool(_TABLE_RULE.match(following)) and "-" in following)
-    m = _BULLET.match(line)
-    if m:
-        return Block("li", len(m.group(1)) // 4, (display_text(m.group(2)),))
-    m = _ORDERED.match(line)
-    if m:
-        return Block("ol", len(m.group(1)) // 4, (f"{m.group(2)}. {display_text(m.group(3))}",))
-    m = _QUOTE.match(line)
-    if m:
-        return Block("quote", 0, (display_text(m.group(1)),))
-    if line.startswith((" ", "\t")):
-        return None
-    return Block("p", 0, (display_text(line),))
+def _text(children: Sequence[Token] | None) -> str:
+    return _joined(_parts(children))
+
+
+def _heading_text(children: Sequence[Token] | None) -> str:
+    """A sub-heading's text without its ``{#anchor}``."""
+    parts = _parts(children)
+    last = parts[-1] if parts else None
+    if children and children[-1].type == "text" and last is not None:
+        parts[-1] = _ANCHOR.sub("", last)
+    return _joined(parts)
 
 
 def _join(head: str, tail: str) -> str:
@@ -119,6 +101,78 @@ def _join(head: str, tail: str) -> str:
     if head and tail and head[-1].isascii() and tail[0].isascii() and head[-1].isalnum() and tail[0].isalnum():
         return f"{head} {tail}"
     return head + tail
+
+
+@dataclass
+class _Item:
+    """An open list item: its list's kind and depth, the number written, whether its text was read."""
+
+    kind: Literal["li", "ol"]
+    level: int
+    number: str
+    read: bool = False
+
+    def block(self, text: str) -> Block:
+        self.read = True
+        return Block(self.kind, self.level, (f"{self.number}. {text}" if self.kind == "ol" else text,))
+
+
+def blocks(body: str) -> list[Block]:
+    """The blocks of a section body, in order, read from the tokens of :func:`manualkit.markup.parse`.
+
+    A paragraph is one block (its wrapped lines joined); a list item's first paragraph is the item,
+    at its list depth (ordered items keep their number); a later paragraph of the item is a plain
+    paragraph; a paragraph in a quote is a quote; each table row is one block of cells.
+    """
+    out: list[Block] = []
+    lists: list[Literal["li", "ol"]] = []
+    containers: list[_Item | None] = []  # open list items and quotes (None), innermost last
+    row: list[str] | None = None
+    in_head = False
+    tokens = markup.parse(body)
+    for index, token in enumerate(tokens):
+        t = token.type
+        inline = tokens[index + 1] if t in ("paragraph_open", "heading_open") else None
+        item = containers[-1] if containers else None
+        if t in ("bullet_list_open", "ordered_list_open"):
+            if item is not None and not item.read:  # an item whose first line is empty
+                out.append(item.block(""))
+            lists.append("ol" if t == "ordered_list_open" else "li")
+        elif t in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif t == "list_item_open":
+            containers.append(_Item(lists[-1], len(lists) - 1, token.info))
+        elif t == "list_item_close":
+            if item is not None and not item.read:
+                out.append(item.block(""))
+            containers.pop()
+        elif t == "blockquote_open":
+            containers.append(None)
+        elif t == "blockquote_close":
+            containers.pop()
+        elif t == "paragraph_open" and inline is not None:
+            text = _text(inline.children)
+            if item is not None and not item.read:
+                out.append(item.block(text))
+            else:
+                kind: Literal["p", "quote"] = "quote" if containers and item is None else "p"
+                out.append(Block(kind, 0, (text,)))
+        elif t == "heading_open" and inline is not None:
+            out.append(Block("h", int(token.tag[1:]), (_heading_text(inline.children),)))
+        elif t == "thead_open":
+            in_head = True
+        elif t == "thead_close":
+            in_head = False
+        elif t == "tr_open":
+            row = []
+        elif t == "inline" and row is not None:
+            row.append(_text(token.children))
+        elif t == "tr_close" and row is not None:
+            out.append(Block("tr", 0, tuple(row), header=in_head))
+            row = None
+        elif t in ("fence", "code_block", "html_block"):  # outside the subset: its lines as text
+            out += [Block("p", 0, (line.strip(),)) for line in token.content.split("\n") if line.strip()]
+    return out
 
 
 @dataclass(frozen=True)

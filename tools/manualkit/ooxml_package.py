@@ -28,6 +28,8 @@ from urllib.parse import quote, unquote
 
 from lxml import etree
 
+from manualkit.diagnostics import ManualError, diagnostic
+
 KIB = 1024
 MIB = 1024 * KIB
 
@@ -54,11 +56,14 @@ PACKAGE_ERROR_CODES: dict[str, str] = {
 }
 
 
-class PackageError(Exception):
-    """A package could not be read or written. ``code`` is stable, ``message`` is Chinese."""
+class PackageError(ManualError):
+    """A package could not be read or written. ``code`` is stable, ``message`` is Chinese.
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code} {message}")
+    A :class:`~manualkit.diagnostics.ManualError` like every other failure, so that one left
+    uncaught is still rendered once, as a diagnostic, by the command line."""
+
+    def __init__(self, code: str, message: str, path: str = "DOCX") -> None:
+        super().__init__(diagnostic(path, 0, 0, code, message))
         self.code = code
         self.message = message
 

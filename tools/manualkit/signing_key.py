@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from manualkit.diagnostics import ManualError, diagnostic
+
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 DEV_COMMON_NAME = "开发签名（非正式）"
@@ -44,11 +46,13 @@ SIGNING_KEY_ERROR_CODES: dict[str, str] = {
 }
 
 
-class SigningKeyError(Exception):
-    """The signing key could not be loaded or made. ``code`` is stable, ``message`` is Chinese."""
+class SigningKeyError(ManualError):
+    """The signing key could not be loaded or made. ``code`` is stable, ``message`` is Chinese.
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code} {message}")
+    A :class:`~manualkit.diagnostics.ManualError`, rendered once by the command line if uncaught."""
+
+    def __init__(self, code: str, message: str, path: str = "MANUAL_SIGNING_KEY") -> None:
+        super().__init__(diagnostic(path, 0, 0, code, message))
         self.code = code
         self.message = message
 

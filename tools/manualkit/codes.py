@@ -72,6 +72,7 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN309", E, "嵌套列表必须缩进 4 个空格"),
     Code("MAN310", E, "不在受支持 Markdown 子集内的写法"),
     Code("MAN311", E, "引用的图片文件不存在"),
+    Code("MAN312", E, "加粗标记未生效（标点紧贴 ** 内侧而外侧是汉字），将原样显示星号"),
     # References
     Code("MAN401", E, "引用的节不存在"),
     Code("MAN402", E, "链接指向不存在的锚点"),

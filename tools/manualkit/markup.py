@@ -217,6 +217,8 @@ def _inline(w: _Walk, block: Token) -> None:
         t = child.type
         if t == "text":
             _section_refs(w, block, child.content)
+            if "**" in child.content:
+                _unrendered_strong(w, block, child.content)
         elif t == "html_inline":
             line, col = w.find(block, child.content)
             if re.search(r"<\s*/?\s*script", child.content, re.IGNORECASE):
@@ -230,6 +232,25 @@ def _inline(w: _Walk, block: Token) -> None:
         elif t not in INLINE_TYPES:
             line, col = w.find(block, child.markup or child.content)
             w.add(line, col, "MAN310", f"不受支持的行内写法（{t}）；请参照 docs/authoring.md")
+
+
+def _unrendered_strong(w: _Walk, block: Token, text: str) -> None:
+    """``**`` left as text: CommonMark opens or closes bold only where the marker is "flanking",
+    so ``**“合同评审”**的`` (a quotation mark inside, a Chinese character outside) stays literal,
+    on the site and in the DOCX alike. Stars written escaped (``\\*\\*``) are meant literally."""
+    index = text.find("**")
+    while index >= 0:
+        needle = text[index : index + 8]
+        at = block.content.find(needle)
+        if at >= 0 and (at == 0 or block.content[at - 1] != "\\"):
+            line, col = w.find(block, needle)
+            w.add(
+                line, col, "MAN312",
+                "加粗标记 ** 未生效，将原样显示为星号：标点紧贴在 ** 内侧、而外侧紧接汉字时，Markdown 不认作加粗；"
+                "请把标点移到 ** 之外（如 “**合同评审**”），或删去加粗",
+            )  # fmt: skip
+            return
+        index = text.find("**", index + 2)
 
 
 def _section_refs(w: _Walk, block: Token, text: str) -> None:

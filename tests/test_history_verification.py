@@ -106,3 +106,39 @@ def test_a_new_commit_after_a_cached_answer_is_seen(repo: RevisionRepo) -> None:
     repo.commit("a release record made by hand")
     code, entries = cached_history(repo)
     assert code == 1 and "MAN684" in problem_codes(entries[1])  # committed: now verified at its commit
+
+
+def _timeline_file(repo: RevisionRepo) -> Path:
+    found = sorted((repo.root / ".git" / "manualkit").glob("timeline-*.json"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _plant_in_timeline(repo: RevisionRepo, wrong_summary: str) -> Path:
+    """Change the cached answer's summary of A/0 (a stand-in for any stale answer)."""
+    path = _timeline_file(repo)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    (key, rows), = data.items()
+    rows[0][7] = wrong_summary
+    path.write_text(json.dumps({key: rows}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_the_timeline_cache_answers_when_the_records_are_older_than_it(repo: RevisionRepo) -> None:
+    cached_history(repo)
+    path = _plant_in_timeline(repo, "来自缓存的摘要")
+    later = path.stat().st_mtime_ns + 10 * 1_000_000_000
+    os.utime(path, ns=(later, later))
+    _, entries = cached_history(repo)
+    assert entries[0]["summary"] == "来自缓存的摘要"  # the cache was read (this is what makes the next test meaningful)
+
+
+def test_a_record_changed_as_the_cache_was_written_is_not_trusted(repo: RevisionRepo) -> None:
+    cached_history(repo)
+    record = repo.root / "changelog" / "releases" / "A-0.yml"
+    path = _plant_in_timeline(repo, "来自缓存的摘要")
+    # The cache file written no later than the record's last change: "racily clean", as git says.
+    moment = record.stat().st_ctime_ns
+    os.utime(path, ns=(moment, moment))
+    _, entries = cached_history(repo)
+    assert entries[0]["summary"] != "来自缓存的摘要"

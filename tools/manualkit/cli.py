@@ -164,14 +164,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from manualkit.commands.history import render_json, render_table
-    from manualkit.history import release_history
-    from manualkit.repository import worktree_snapshot
+    from manualkit.commands.history import history, render_json, render_table, worktree_policy
 
     root = _root(args.root)
-    snap = worktree_snapshot(root)
-    entries = release_history(root, snap)
-    sys.stdout.write(render_json(entries) if args.json else render_table(entries, snap.policy))
+    entries = history(root)
+    sys.stdout.write(render_json(entries) if args.json else render_table(entries, worktree_policy(root)))
     return EXIT_OK if all(e.valid for e in entries) else EXIT_FINDINGS
 
 

@@ -129,9 +129,11 @@ def release_history(
     key = None
     if timeline is not None:
         finish_pending_release(root, facts.git_dir)
-        key = _timeline_key(root, facts.head)
+        key, newest = _timeline_key(root, facts.head)
         hit = timeline.get(key) if key else None
-        if isinstance(hit, list):
+        # As git does for "racily clean" files: a record changed in the same moment as the cache
+        # was written could change again without its stat showing it, so it is not trusted.
+        if isinstance(hit, list) and newest < timeline.written_ns() - RACY_NS:
             return _timeline_from_json(hit)
         head = worktree_snapshot(root, facts.git_dir)
     head = head or worktree_snapshot(root, facts.git_dir)
@@ -159,15 +161,21 @@ def release_history(
             cache.put(verdict_key, _entry_to_json(entry))
     if cache is not None:
         cache.save()
-    if timeline is not None and key is not None and key == _timeline_key(root, facts.head):
+    if timeline is not None and key is not None and key == _timeline_key(root, facts.head)[0]:
         timeline.put_only(key, [_timeline_row(e) for e in entries])
         timeline.save()
     return entries
 
 
-def _timeline_key(root: Path, head_commit: str | None) -> str | None:
-    """HEAD and the stat of everything under ``changelog/releases/`` (None when unreadable)."""
+
+RACY_NS = 100_000_000  # well above the tick of a file system's timestamps (a few ms)
+
+
+def _timeline_key(root: Path, head_commit: str | None) -> tuple[str | None, int]:
+    """HEAD and the stat of everything under ``changelog/releases/`` (None when unreadable),
+    and the latest modification or change time found there (ns)."""
     lines = [str(head_commit)]
+    newest = 0
     stack = [(os.path.join(root, RELEASES_DIR), "")]
     try:
         while stack:
@@ -178,13 +186,14 @@ def _timeline_key(root: Path, head_commit: str | None) -> str | None:
                 st = entry.stat(follow_symlinks=False)
                 name = f"{rel}/{entry.name}"
                 lines.append(f"{name}\0{st.st_mode}\0{st.st_size}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_ctime_ns}")
+                newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((entry.path, name))
     except FileNotFoundError:
         lines.append("no records")
     except OSError:
-        return None
-    return "timeline\0" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
+        return None, newest
+    return "timeline\0" + hashlib.sha256("\n".join(lines).encode()).hexdigest(), newest
 
 
 def _timeline_row(e: ReleaseEntry) -> list[Any]:

@@ -285,6 +285,13 @@ class ContentCache:
         data[key] = value
         self._dirty = True
 
+    def written_ns(self) -> int:
+        """When the cache file was last written (ns since the epoch), 0 when there is none."""
+        try:
+            return self.path.stat().st_mtime_ns
+        except OSError:
+            return 0
+
     def put_only(self, key: str, value: Any) -> None:
         """Make ``key`` the only entry (a one-slot cache: the last answer, not every answer)."""
         self._data = {key: value}

@@ -4,9 +4,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from manualkit.history import ReleaseEntry
-from manualkit.policy import Policy
+from manualkit.history import ReleaseEntry, release_history
+
+if TYPE_CHECKING:
+    from manualkit.policy import Policy
+
+
+def history(root: Path) -> list[ReleaseEntry]:
+    """Every released version, verified (answered from the timeline cache when nothing changed)."""
+    return release_history(root)
+
+
+def worktree_policy(root: Path) -> Policy | None:
+    """The working tree's policy, for the names of the revision classes in the table."""
+    from manualkit.policy import load_policy
+    from manualkit.worktree import read_manual_files
+
+    return load_policy(read_manual_files(root).contents)[0]
 
 
 def render_json(entries: Sequence[ReleaseEntry]) -> str:

@@ -45,6 +45,7 @@ from manualkit.version import Version
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 RUNS = 11
+PAIR_RUNS = 21  # the ratio is the target: more runs, a steadier median
 COMMITS_PER_RELEASE = 10
 NAMESPACE = "manual-approval@xs-qm-01"
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -424,7 +425,9 @@ def run(repo: Path, releases: int) -> int:
     commit_lo = f"release/{gen.records[lo].version.slug}"
     commit_hi = f"release/{gen.records[hi].version.slug}"
 
-    diff_far, git_far = timed_pair([manual, "diff", "--from", v_lo, "--to", v_hi], ["git", "diff", "--stat", commit_lo, commit_hi], repo, env)
+    diff_far, git_far = timed_pair(
+        [manual, "diff", "--from", v_lo, "--to", v_hi], ["git", "diff", "--stat", commit_lo, commit_hi], repo, env, runs=PAIR_RUNS
+    )
     figures = {
         "manual history (cold, no cache)": timed([manual, "history"], repo, env, runs=1, before=drop_cache),
         "manual history": timed([manual, "history"], repo, env),
@@ -434,7 +437,7 @@ def run(repo: Path, releases: int) -> int:
         "git diff --stat (same two commits)": git_far,
         "manual --help (interpreter + CLI start)": timed([manual, "--help"], repo, env),
     }
-    print(f"\ntimes (median of {RUNS} whole-process runs; the diff and git alternately; cold: 1 run):")
+    print(f"\ntimes (median of {RUNS} whole-process runs, {PAIR_RUNS} for the diff and git, run alternately; cold: 1 run):")
     for label, seconds in figures.items():
         print(f"  {label:55s} {seconds:7.3f} s")
     git_time = figures["git diff --stat (same two commits)"]

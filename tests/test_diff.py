@@ -340,9 +340,10 @@ def test_whole_blocks_added_and_removed_are_tracked_with_their_paragraph_marks()
 
 # The speed target of `manual diff` (bench/bench_history.py: at most 3x `git diff --stat`) rests on a
 # warm diff loading none of these: the Markdown and YAML parsers, the signature and policy code,
-# and the dataclasses module (its import of `inspect` alone costs more than the diff's own work).
+# the dataclasses module (its import of `inspect` alone costs more than the diff's own work), and
+# subprocess: a diff answered from the caches starts no git process at all.
 NOT_LOADED_BY_A_WARM_DIFF = (
-    "markdown_it", "yaml", "ruamel", "cryptography", "dataclasses",
+    "markdown_it", "yaml", "ruamel", "cryptography", "dataclasses", "subprocess",
     "manualkit.approval", "manualkit.change_request", "manualkit.policy", "manualkit.markup",
 )  # fmt: skip
 

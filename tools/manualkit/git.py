@@ -1,13 +1,14 @@
 """All git access, in one small module: every other module asks it.
 
-Plain ``git`` subprocesses (fast to start, no import cost on the check's hot path). Objects read
+Plain ``git`` subprocesses (fast to start, no import cost on the check's hot path); the few facts
+every command needs first (git dir, shallowness, HEAD) are read from the files when the layout
+is the common one. Objects read
 from a tree are bounded in size like files read from the working tree.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -31,6 +32,8 @@ def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def run(root: Path, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None, check: bool = True) -> bytes:
+    import subprocess  # imported on the first git process: a command answered from caches starts none
+
     try:
         proc = subprocess.run(
             ["git", "-C", str(root), *args], input=input, capture_output=True, env=_env(env), check=False
@@ -47,7 +50,8 @@ def text(root: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
 
 
 class RepositoryFacts(NamedTuple):
-    """What most commands ask git first, answered by one ``git rev-parse``."""
+    """What most commands ask git first: where its directory is, whether the clone is shallow,
+    and the commit HEAD names."""
 
     git_dir: Path
     shallow: bool
@@ -55,13 +59,56 @@ class RepositoryFacts(NamedTuple):
 
 
 def facts(root: Path) -> RepositoryFacts | None:
-    """The git dir, shallowness and HEAD commit of the repository at ``root``; None outside one."""
+    """The git dir, shallowness and HEAD commit of the repository at ``root``; None outside one.
+
+    In the common layout (``root/.git`` a directory with loose or packed refs) they are read from
+    the files, as git itself would, without starting a process; anything else (a linked worktree,
+    a submodule, ``GIT_DIR``, reftable refs) asks ``git rev-parse``.
+    """
+    found = _facts_from_files(root)
+    if found is not None:
+        return found
     proc = run(root, "rev-parse", "--absolute-git-dir", "--is-shallow-repository", "HEAD", check=False)
     lines = proc.decode("utf-8", "replace").splitlines()
     if len(lines) != 3 or lines[1] not in ("true", "false"):
         return None
-    head = lines[2] if len(lines[2]) in (40, 64) and all(c in "0123456789abcdef" for c in lines[2]) else None
+    head = lines[2] if _is_object_id(lines[2]) else None
     return RepositoryFacts(Path(lines[0]), lines[1] == "true", head)
+
+
+def _is_object_id(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
+def _facts_from_files(root: Path) -> RepositoryFacts | None:
+    if any(name in os.environ for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")):
+        return None
+    git_dir = Path(os.path.abspath(root)) / ".git"
+    try:
+        if not git_dir.is_dir() or (git_dir / "commondir").exists() or (git_dir / "reftable").exists():
+            return None
+        head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        shallow = (git_dir / "shallow").exists()
+        if _is_object_id(head):  # detached
+            return RepositoryFacts(git_dir, shallow, head)
+        if not head.startswith("ref: refs/"):
+            return None
+        ref = head[5:]
+        if ".." in ref or "\\" in ref or ref.endswith("/"):
+            return None
+        loose = git_dir / ref
+        if loose.is_file():
+            target = loose.read_text(encoding="utf-8").strip()
+            return RepositoryFacts(git_dir, shallow, target) if _is_object_id(target) else None
+        packed = git_dir / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text(encoding="utf-8").splitlines():
+                sha, _, name = line.partition(" ")
+                if name == ref and _is_object_id(sha):
+                    return RepositoryFacts(git_dir, shallow, sha)
+        return RepositoryFacts(git_dir, shallow, None)  # a branch without commits yet
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def is_repository(root: Path) -> bool:
@@ -144,6 +191,8 @@ def read_tree_files(root: Path, commit: str, prefix: str, limit: int = MAX_BLOB_
 
 
 def show(root: Path, commit: str, path: str) -> bytes | None:
+    import subprocess
+
     out = subprocess.run(
         ["git", "-C", str(root), "cat-file", "blob", f"{commit}:{path}"], capture_output=True, env=_env(), check=False
     )

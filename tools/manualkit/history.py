@@ -174,26 +174,25 @@ RACY_NS = 100_000_000  # well above the tick of a file system's timestamps (a fe
 def _timeline_key(root: Path, head_commit: str | None) -> tuple[str | None, int]:
     """HEAD and the stat of everything under ``changelog/releases/`` (None when unreadable),
     and the latest modification or change time found there (ns)."""
-    lines = [str(head_commit)]
-    newest = 0
+    rows: list[tuple[str, int, int, int, int, int]] = []
     stack = [(os.path.join(root, RELEASES_DIR), "")]
     try:
         while stack:
             directory, rel = stack.pop()
             with os.scandir(directory) as it:
-                found = sorted(it, key=lambda e: e.name)
-            for entry in found:
-                st = entry.stat(follow_symlinks=False)
-                name = f"{rel}/{entry.name}"
-                lines.append(f"{name}\0{st.st_mode}\0{st.st_size}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_ctime_ns}")
-                newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, name))
+                for entry in it:
+                    st = entry.stat(follow_symlinks=False)
+                    name = f"{rel}/{entry.name}"
+                    rows.append((name, st.st_mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, name))
     except FileNotFoundError:
-        lines.append("no records")
+        return "timeline\0" + hashlib.sha256(f"{head_commit}\0no records".encode()).hexdigest(), 0
     except OSError:
-        return None, newest
-    return "timeline\0" + hashlib.sha256("\n".join(lines).encode()).hexdigest(), newest
+        return None, 0
+    rows.sort()
+    newest = max((max(r[4], r[5]) for r in rows), default=0)
+    return "timeline\0" + hashlib.sha256(repr((head_commit, rows)).encode()).hexdigest(), newest
 
 
 def _timeline_row(e: ReleaseEntry) -> list[Any]:

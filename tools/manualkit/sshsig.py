@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
-import subprocess
 from pathlib import Path
 
 from manualkit.diagnostics import fail
@@ -34,7 +33,8 @@ class SignatureFormatError(Exception):
 
 def sign(message: bytes, key_path: Path, namespace: str) -> str:
     """Sign ``message`` with the private key at ``key_path``; returns the armored signature."""
-    import tempfile  # only signing needs it; verifying (every auditors' command) does not
+    import subprocess
+    import tempfile  # signing runs ssh-keygen; verifying (every auditors' command) runs nothing
 
     if not key_path.is_file():
         raise fail(str(key_path), 0, 0, "MAN620", "找不到签名私钥文件；请用 --key 指定本人的 SSH 私钥")
@@ -56,6 +56,8 @@ def sign(message: bytes, key_path: Path, namespace: str) -> str:
 
 def public_key_of(key_path: Path) -> str:
     """The OpenSSH public key line of a private key file (``ssh-keygen -y``)."""
+    import subprocess
+
     proc = subprocess.run(["ssh-keygen", "-y", "-f", str(key_path)], capture_output=True, check=False, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         raise fail(str(key_path), 0, 0, "MAN620", "无法读取该 SSH 私钥；请确认文件和口令")

@@ -121,8 +121,8 @@ def release_history(
 
     With the caches on and no ``head`` given, the whole answer is first looked up under the HEAD
     commit and a fingerprint of ``changelog/releases/`` (every entry's name, size, inode and
-    modification and change times, as git's index does): an unchanged history costs one
-    ``git rev-parse`` and one read, not a thousand record files.
+    modification and change times, as git's index does): an unchanged history costs reading
+    HEAD, a stat of each record and one cache file, not a thousand record files and git processes.
     """
     facts = require_full_history(root)
     timeline = ContentCache.open(root, "timeline") if use_cache and head is None else None

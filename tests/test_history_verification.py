@@ -119,7 +119,7 @@ def _plant_in_timeline(repo: RevisionRepo, wrong_summary: str) -> Path:
     path = _timeline_file(repo)
     data = json.loads(path.read_text(encoding="utf-8"))
     (key, rows), = data.items()
-    rows[0][7] = wrong_summary
+    rows[0][0][7] = wrong_summary  # row: [record, commit, verdict]; the record's 8th field is its summary
     path.write_text(json.dumps({key: rows}, ensure_ascii=False), encoding="utf-8")
     return path
 

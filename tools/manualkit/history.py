@@ -24,16 +24,17 @@ from manualkit.chapter import Chapter, Section, parse_chapter
 from manualkit.diagnostics import Diagnostic, Severity, diagnostic, fail
 from manualkit.manual import MANUAL_DIR, Manual, ManualFiles, decode
 from manualkit.metadata import METADATA_PATH, ManualMetadata, parse_metadata
-from manualkit.release import RELEASES_DIR, ReleaseRecord, SignedApproval, finish_pending_release
+from manualkit.release import RELEASES_DIR, ReleaseRecord, finish_pending_release
 from manualkit.repository import (
     ContentCache,
     ObjectReader,
     ShardedCache,
     Snapshot,
+    record_from_json,
+    record_to_json,
     require_full_history,
     worktree_snapshot,
 )
-from manualkit.version import Version
 from manualkit.worktree import MAX_FILE_BYTES
 
 if TYPE_CHECKING:
@@ -196,48 +197,17 @@ def _timeline_key(root: Path, head_commit: str | None) -> tuple[str | None, int]
 
 
 def _timeline_row(e: ReleaseEntry) -> list[Any]:
-    """One entry of the timeline cache, as a flat list (a thousand of them are decoded on every
-    auditors' command): the record's fields, its commit, then the verdict. The verdict's
-    approvals, usually the record's own signatures, are kept as their validity flags only."""
-    r = e.record
-    if [tuple(a[:5]) for a in r.approvals] == [tuple(v[:5]) for v in e.approvals]:
-        approvals: list[Any] = [v.valid for v in e.approvals]
-    else:
-        approvals = [list(v) for v in e.approvals]
-    return [
-        str(r.version), r.class_key, r.published.isoformat(), r.effective.isoformat(), str(r.previous) if r.previous else None,
-        list(r.change_requests), list(r.sections), r.summary, r.content_digest, [list(a) for a in r.approvals], r.path,
-        e.commit, approvals, e.digest_valid, [[d.path, d.line, d.col, d.code, d.message, str(d.severity)] for d in e.problems],
-        [[q.id, q.title, q.class_key, list(q.sections)] for q in e.requests],
-    ]  # fmt: skip
+    """One entry of the timeline cache: its record, its commit and its verdict."""
+    return [record_to_json(e.record), e.commit, _entry_to_json(e)]
 
 
 def _timeline_from_json(rows: list[Any]) -> list[ReleaseEntry]:
     """The entries of :func:`_timeline_row` rows."""
-    parse = Version.parse
-    day = dt.date.fromisoformat
-    records = [
-        ReleaseRecord(
-            parse(v), cls, day(pub), day(eff), parse(prev) if prev else None, tuple(crs), tuple(secs), summary, digest,
-            tuple(map(SignedApproval._make, signed)), path,
-        )
-        for v, cls, pub, eff, prev, crs, secs, summary, digest, signed, path, *_ in rows
-    ]  # fmt: skip
-    entries = []
-    for i, (record, row) in enumerate(zip(records, rows, strict=True)):
-        commit, flags, digest_valid, problems, requests = row[11:]
-        if flags and all(f is True or f is False for f in flags):
-            approvals = tuple(ApprovalView(*a[:5], f) for a, f in zip(record.approvals, flags, strict=True))
-        else:
-            approvals = tuple(map(ApprovalView._make, flags))
-        entries.append(
-            ReleaseEntry(
-                record, commit, records[i + 1].effective if i + 1 < len(records) else None, approvals, bool(digest_valid),
-                tuple(Diagnostic(p[0], p[1], p[2], p[3], p[4], Severity(p[5])) for p in problems),
-                tuple(RequestView(q[0], q[1], q[2], tuple(q[3])) for q in requests),
-            )
-        )  # fmt: skip
-    return entries
+    records = [record_from_json(r) for r, _, _ in rows]
+    return [
+        _entry_from_json(record, commit, records[i + 1].effective if i + 1 < len(records) else None, verdict)
+        for i, (record, (_, commit, verdict)) in enumerate(zip(records, rows, strict=True))
+    ]
 
 
 def release_commits(root: Path, cache: ContentCache | None = None) -> dict[str, str]:
@@ -260,25 +230,31 @@ def _verdict_key(commit: str | None, record: ReleaseRecord, head: Snapshot) -> s
     return f"release\0{commit}\0{record.path}\0{hashlib.sha256(raw).hexdigest()}"
 
 
-def _entry_to_json(entry: ReleaseEntry) -> dict[str, Any]:
-    return {
-        "approvals": [[a.change_request, a.role, a.signer, a.name, a.signed_at, a.valid] for a in entry.approvals],
-        "digest_valid": entry.digest_valid,
-        "problems": [[d.path, d.line, d.col, d.code, d.message, str(d.severity)] for d in entry.problems],
-        "requests": [[r.id, r.title, r.class_key, list(r.sections)] for r in entry.requests],
-    }
+def _entry_to_json(entry: ReleaseEntry) -> list[Any]:
+    """A release's verdict as a flat JSON list. Its approvals, usually the record's own signatures
+    in the same order, are then kept as their validity flags only."""
+    e = entry
+    if [tuple(a[:5]) for a in e.record.approvals] == [tuple(v[:5]) for v in e.approvals]:
+        approvals: list[Any] = [v.valid for v in e.approvals]
+    else:
+        approvals = [list(v) for v in e.approvals]
+    return [
+        approvals, e.digest_valid, [[d.path, d.line, d.col, d.code, d.message, str(d.severity)] for d in e.problems],
+        [[q.id, q.title, q.class_key, list(q.sections)] for q in e.requests],
+    ]  # fmt: skip
 
 
-def _entry_from_json(record: ReleaseRecord, commit: str | None, effective_to: dt.date | None, data: dict[str, Any]) -> ReleaseEntry:
+def _entry_from_json(record: ReleaseRecord, commit: str | None, effective_to: dt.date | None, data: list[Any]) -> ReleaseEntry:
+    approvals, digest_valid, problems, requests = data
+    if approvals and all(f is True or f is False for f in approvals):
+        views = tuple(ApprovalView(*a[:5], f) for a, f in zip(record.approvals, approvals, strict=True))
+    else:
+        views = tuple(map(ApprovalView._make, approvals))
     return ReleaseEntry(
-        record=record,
-        commit=commit,
-        effective_to=effective_to,
-        approvals=tuple(map(ApprovalView._make, data["approvals"])),
-        digest_valid=bool(data["digest_valid"]),
-        problems=tuple(Diagnostic(p[0], p[1], p[2], p[3], p[4], Severity(p[5])) for p in data["problems"]),
-        requests=tuple(RequestView(r[0], r[1], r[2], tuple(r[3])) for r in data["requests"]),
-    )
+        record, commit, effective_to, views, bool(digest_valid),
+        tuple(Diagnostic(p[0], p[1], p[2], p[3], p[4], Severity(p[5])) for p in problems),
+        tuple(RequestView(q[0], q[1], q[2], tuple(q[3])) for q in requests),
+    )  # fmt: skip
 
 
 def verify_release(

@@ -111,14 +111,6 @@ def _facts_from_files(root: Path) -> RepositoryFacts | None:
         return None
 
 
-def is_repository(root: Path) -> bool:
-    return run(root, "rev-parse", "--git-dir", check=False) != b""
-
-
-def is_shallow(root: Path) -> bool:
-    return text(root, "rev-parse", "--is-shallow-repository") == "true"
-
-
 def resolve(root: Path, ref: str) -> str | None:
     """The commit a ref names, or None."""
     out = run(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)

@@ -138,20 +138,6 @@ def parse_record(path: str, raw: bytes) -> tuple[ReleaseRecord | None, list[Diag
     )
 
 
-def load_records(contents: Mapping[str, bytes]) -> tuple[list[ReleaseRecord], list[Diagnostic]]:
-    """Every release record, oldest version first."""
-    records: list[ReleaseRecord] = []
-    diags: list[Diagnostic] = []
-    for path in sorted(contents):
-        if path.startswith(RELEASES_DIR + "/") and path.endswith(".yml"):
-            record, more = parse_record(path, contents[path])
-            diags += more
-            if record is not None:
-                records.append(record)
-    records.sort(key=lambda r: r.version)
-    return records, diags
-
-
 def record_text(record: ReleaseRecord) -> str:
     """The YAML of a new release record (written once, never edited)."""
     def q(value: str) -> str:

@@ -177,8 +177,9 @@ def record_from_json(data: Sequence[Any]) -> ReleaseRecord:
 
 
 def load_records_cached(contents: Mapping[str, bytes], cache: ContentCache | None) -> tuple[list[ReleaseRecord], list[Diagnostic]]:
-    """:func:`manualkit.release.load_records`, with each well-formed record's parse kept in ``cache``
-    under the hash of its bytes (a record that has problems is parsed every time)."""
+    """Every release record (:func:`manualkit.release.parse_record`), oldest version first, with
+    each well-formed record's parse kept in ``cache`` under the hash of its bytes (a record that
+    has problems is parsed every time)."""
     records: list[ReleaseRecord] = []
     diags: list[Diagnostic] = []
     for path in sorted(contents):

@@ -129,15 +129,14 @@ def release_history(
     timeline = ContentCache.open(root, "timeline") if use_cache and head is None else None
     key = None
     if timeline is not None:
-        finish_pending_release(root, facts.git_dir)
+        finish_pending_release(root)
         key, newest = _timeline_key(root, facts.head)
         hit = timeline.get(key) if key else None
         # As git does for "racily clean" files: a record changed in the same moment as the cache
         # was written could change again without its stat showing it, so it is not trusted.
         if isinstance(hit, list) and newest < timeline.written_ns() - RACY_NS:
             return _timeline_from_json(hit)
-        head = worktree_snapshot(root, facts.git_dir)
-    head = head or worktree_snapshot(root, facts.git_dir)
+    head = head or worktree_snapshot(root)
     records = head.records
     if not records:
         return []

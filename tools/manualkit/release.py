@@ -299,7 +299,10 @@ def _fault(point: str) -> None:
 
 
 def _git_dir(root: Path) -> Path:
-    return Path(git.text(root, "rev-parse", "--absolute-git-dir"))
+    found = git.facts(root)
+    if found is None:
+        raise git.GitError(f"{root} 不是 git 仓库")
+    return found.git_dir
 
 
 def commit_release(root: Path, plan: ReleasePlan, records: Sequence[ReleaseRecord], title: str, author_env: Mapping[str, str]) -> str:
@@ -349,10 +352,10 @@ def commit_release(root: Path, plan: ReleasePlan, records: Sequence[ReleaseRecor
     return new
 
 
-def finish_pending_release(root: Path, git_dir: Path | None = None) -> None:
+def finish_pending_release(root: Path) -> None:
     """Complete (or discard) a release interrupted between its ref update and the checkout."""
     try:
-        pending = (git_dir or _git_dir(root)) / PENDING_FILE
+        pending = _git_dir(root) / PENDING_FILE
     except git.GitError:
         return
     if not pending.is_file():

@@ -118,10 +118,9 @@ class Snapshot:
         return self.manual, self.policy
 
 
-def worktree_snapshot(root: Path, git_dir: Path | None = None) -> Snapshot:
-    """The working tree (``git_dir``, when the caller knows it, saves asking git for it)."""
-    if git_dir is not None or (root / ".git").exists():
-        finish_pending_release(root, git_dir)
+def worktree_snapshot(root: Path) -> Snapshot:
+    if (root / ".git").exists():
+        finish_pending_release(root)
     files = read_manual_files(root)
     # The release records and reviews are read now; the rest of changelog/ (hundreds of change
     # requests in a long history) only when a command asks for the requests or the diagnostics.

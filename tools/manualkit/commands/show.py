@@ -14,7 +14,7 @@ from pathlib import Path
 from manualkit.diagnostics import fail
 from manualkit.edition import Status, status_on
 from manualkit.history import ReleaseEntry, ReleaseReader, in_force_index, release_history, version_index
-from manualkit.manual import Manual, ManualFiles
+from manualkit.manual import Manual
 
 CST = dt.timezone(dt.timedelta(hours=8))
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
@@ -28,7 +28,6 @@ class Shown:
     asked: dt.date | None  # the date asked for (None when a version was named)
     today: dt.date
     manual: Manual
-    files: ManualFiles
     reader: ReleaseReader
 
     @property
@@ -51,11 +50,10 @@ def show(root: Path, *, as_of: dt.date | None, version: str | None, today: dt.da
     if entry.commit is None:
         raise fail(entry.record.path, 0, 0, "MAN680", f"{entry.record.version} 的发布记录不在 git 历史中，无法读取该版本的文本")
     reader = ReleaseReader(root)
-    files = reader.files_at([entry.commit])[0]
     manual = reader.manual(entry.commit)
     if manual is None:
         raise fail(entry.record.path, 0, 0, "MAN683", f"{entry.record.version} 发布时的手册无法加载")
-    return Shown(entries, index, asked, today, manual, files, reader)
+    return Shown(entries, index, asked, today, manual, reader)
 
 
 def describe(s: Shown) -> list[str]:

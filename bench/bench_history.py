@@ -341,16 +341,22 @@ def git_env() -> dict[str, str]:
 # --- timing --------------------------------------------------------------------------------------
 
 
+def run_once(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    """Seconds one whole process of ``cmd`` takes (exit 0 or 1: findings are still an answer)."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
+    seconds = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode()}")
+    return seconds
+
+
 def timed(cmd: list[str], cwd: Path, env: dict[str, str], runs: int = RUNS, before: object = None) -> float:
     samples = []
     for _ in range(runs):
         if callable(before):
             before()
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
-        samples.append(time.perf_counter() - start)
-        if proc.returncode not in (0, 1):
-            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode()}")
+        samples.append(run_once(cmd, cwd, env))
     return statistics.median(samples)
 
 
@@ -387,12 +393,8 @@ def timed_pair(a: list[str], b: list[str], cwd: Path, env: dict[str, str], runs:
     """Medians of ``a`` and ``b`` run alternately, so that both see the same machine load."""
     samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(runs):
-        for cmd, out in ((a, samples[0]), (b, samples[1])):
-            start = time.perf_counter()
-            proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
-            out.append(time.perf_counter() - start)
-            if proc.returncode not in (0, 1):
-                raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode()}")
+        samples[0].append(run_once(a, cwd, env))
+        samples[1].append(run_once(b, cwd, env))
     return statistics.median(samples[0]), statistics.median(samples[1])
 
 

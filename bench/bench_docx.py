@@ -1,7 +1,7 @@
 """Benchmark of the DOCX renderer against pandoc (run on demand: ``python bench/bench_docx.py``).
 
 Two inputs: the real manual, and a manual 25 times its size (200 chapters made from the real ones,
-renumbered; built as a :class:`~manualkit.manual.Manual` directly, it need not pass the check).
+renumbered; built as a :class:`~manualkit.text.manual.Manual` directly, it need not pass the check).
 For each, the median of 5 whole renders (including writing the zip) is printed next to the median
 of 5 runs of ``pandoc`` converting the same Markdown (the chapter bodies, front matter stripped,
 concatenated) to DOCX, with the ratio. Peak memory of one render of each input is measured in a
@@ -29,13 +29,13 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from manualkit.chapter import Chapter
-from manualkit.docx_writer import render_docx
-from manualkit.edition import Edition, RevisionRow, Signoff, Status
-from manualkit.manual import Manual, load_manual
-from manualkit.package_signature import sign_package
-from manualkit.signing_key import SigningKey, load_signing_key
-from manualkit.worktree import read_manual_files
+from manualkit.documents.docx_writer import render_docx
+from manualkit.documents.package_signature import sign_package
+from manualkit.documents.signing_key import SigningKey, load_signing_key
+from manualkit.records.edition import Edition, RevisionRow, Signoff, Status
+from manualkit.text.chapter import Chapter
+from manualkit.text.manual import Manual, load_manual
+from manualkit.text.worktree import read_manual_files
 
 ROOT = Path(__file__).resolve().parent.parent
 PANDOC = "/usr/bin/pandoc"

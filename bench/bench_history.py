@@ -35,12 +35,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from manualkit.change_request import approval_digest, approval_message, parse_change_request
-from manualkit.chapter import Chapter, parse_chapter
-from manualkit.manual import Manual
-from manualkit.metadata import parse_metadata
-from manualkit.release import ReleaseRecord, SignedApproval, record_text, revision_history_text
-from manualkit.version import Version
+from manualkit.records.change_request import approval_digest, approval_message, parse_change_request
+from manualkit.records.release import ReleaseRecord, SignedApproval, record_text, revision_history_text
+from manualkit.records.version import Version
+from manualkit.text.chapter import Chapter, parse_chapter
+from manualkit.text.manual import Manual
+from manualkit.text.metadata import parse_metadata
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -334,7 +334,7 @@ class RevisionRepo:
         )  # fmt: skip
 
     def roles_for(self, class_key: str) -> tuple[str, ...]:
-        from manualkit.policy import parse_policy
+        from manualkit.records.policy import parse_policy
 
         policy, _ = parse_policy((self.root / "manual" / "policy.yml").read_text(encoding="utf-8"))
         assert policy is not None

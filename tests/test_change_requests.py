@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from revision_repo import RevisionRepo
 
-from manualkit.change_request import write_request
-from manualkit.diagnostics import ManualError
-from manualkit.version import Version
+from manualkit.base.diagnostics import ManualError
+from manualkit.records.change_request import write_request
+from manualkit.records.version import Version
 
 
 @pytest.fixture(scope="module")

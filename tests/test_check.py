@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT_ROOT, GitRepo, make_git_repo, run_manual
 
-from manualkit.codes import CODES
+from manualkit.base.codes import CODES
 
 CLEAN = "未发现问题"
 TEXT_LINE_RE = re.compile(r"^(?P<path>[^\s:]+)(?::(?P<line>\d+):(?P<col>\d+))?: (?P<code>MAN\d{3}) (?P<message>.+)$")

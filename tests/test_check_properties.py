@@ -1,7 +1,7 @@
 """Property tests: whatever a chapter or manual.yml contains, the core check never raises and
 only ever returns well-formed diagnostics.
 
-They call :func:`manualkit.manual.load_manual` directly (no subprocess). To stay fast, the manual
+They call :func:`manualkit.text.manual.load_manual` directly (no subprocess). To stay fast, the manual
 they load holds manual.yml and one chapter; the other listed chapters are simply missing.
 """
 
@@ -15,10 +15,10 @@ from conftest import PROJECT_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from manualkit.codes import CODES
-from manualkit.manual import LoadResult, ManualFiles, load_manual
-from manualkit.metadata import METADATA_PATH
-from manualkit.worktree import read_manual_files
+from manualkit.base.codes import CODES
+from manualkit.text.manual import LoadResult, ManualFiles, load_manual
+from manualkit.text.metadata import METADATA_PATH
+from manualkit.text.worktree import read_manual_files
 
 CHAPTER = "manual/03-execution.md"
 REAL = read_manual_files(PROJECT_ROOT)

@@ -23,9 +23,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from manualkit.docx_redline import Author, Block, BlockHistory, Step, attributed_diff, redline_docx
-from manualkit.manual_diff import SectionText, match_sections, text_diff
-from manualkit.redline import new_text, old_text
+from manualkit.documents.docx_redline import Author, Block, BlockHistory, Step, attributed_diff, redline_docx
+from manualkit.records.manual_diff import SectionText, match_sections, text_diff
+from manualkit.text.redline import new_text, old_text
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 SOFFICE = Path("/usr/bin/soffice")
@@ -77,7 +77,7 @@ def test_dates_resolve_to_the_versions_in_force_and_every_changed_section_names_
 
 
 def _seg(d: dict[str, str]) -> object:
-    from manualkit.redline import Segment
+    from manualkit.text.redline import Segment
 
     return Segment(d["kind"], d["text"])  # type: ignore[arg-type]
 
@@ -194,7 +194,7 @@ def _paragraphs(document_xml: bytes, *, accept: bool) -> list[tuple[str, str]]:
 
 def _expected(clone: Path, version: str) -> list[str]:
     """The manual of ``version`` as the redline lays it out, read independently from git."""
-    from manualkit.repository import commit_snapshot
+    from manualkit.records.repository import commit_snapshot
 
     commit = release_commit(clone, version)
     manual = commit_snapshot(clone, commit).manual
@@ -344,7 +344,7 @@ def test_whole_blocks_added_and_removed_are_tracked_with_their_paragraph_marks()
 # subprocess: a diff answered from the caches starts no git process at all.
 NOT_LOADED_BY_A_WARM_DIFF = (
     "markdown_it", "yaml", "ruamel", "cryptography", "dataclasses", "subprocess",
-    "manualkit.approval", "manualkit.change_request", "manualkit.policy", "manualkit.markup",
+    "manualkit.records.approval", "manualkit.records.change_request", "manualkit.records.policy", "manualkit.text.markup",
 )  # fmt: skip
 
 
@@ -363,7 +363,7 @@ def test_a_diff_answered_from_the_caches_loads_no_parser_and_no_signature_code(c
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == first
     loaded = set(proc.stderr.rsplit("LOADED ", 1)[1].split())
-    assert "manualkit.history" in loaded  # the probe did run the diff
+    assert "manualkit.records.history" in loaded  # the probe did run the diff
     assert [m for m in NOT_LOADED_BY_A_WARM_DIFF if m in loaded or any(n.startswith(m + ".") for n in loaded)] == []
 
 

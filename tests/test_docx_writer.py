@@ -24,13 +24,13 @@ import pytest
 from conftest import PROJECT_ROOT
 from lxml import etree
 
-from manualkit.chapter import Chapter, Section
-from manualkit.docx_writer import render_docx
-from manualkit.edition import Edition, RevisionRow, Signoff, Status
-from manualkit.manual import Manual, load_manual
-from manualkit.markup import parse
-from manualkit.metadata import ManualMetadata
-from manualkit.worktree import read_manual_files
+from manualkit.documents.docx_writer import render_docx
+from manualkit.records.edition import Edition, RevisionRow, Signoff, Status
+from manualkit.text.chapter import Chapter, Section
+from manualkit.text.manual import Manual, load_manual
+from manualkit.text.markup import parse
+from manualkit.text.metadata import ManualMetadata
+from manualkit.text.worktree import read_manual_files
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 NS = {

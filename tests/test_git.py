@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import GitRepo, make_git_repo
 
-from manualkit import git
+from manualkit.base import git
 
 
 def rev_parse(repo: GitRepo) -> git.RepositoryFacts:

@@ -11,7 +11,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from manualkit.ooxml_package import (
+from manualkit.documents.ooxml_package import (
     CONTENT_TYPES_NAME,
     DEFAULT_LIMITS,
     MIB,

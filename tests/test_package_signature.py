@@ -31,7 +31,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.shared import Inches
 from lxml import etree
 
-from manualkit.ooxml_package import (
+from manualkit.documents.ooxml_package import (
     CONTENT_TYPES_NAME,
     MIB,
     PackageError,
@@ -40,7 +40,7 @@ from manualkit.ooxml_package import (
     serialize_content_types,
     write_package,
 )
-from manualkit.package_signature import (
+from manualkit.documents.package_signature import (
     C14N,
     CT_ORIGIN,
     CT_SIGNATURE,
@@ -57,7 +57,7 @@ from manualkit.package_signature import (
     sign_package,
     verify_package,
 )
-from manualkit.signing_key import (
+from manualkit.documents.signing_key import (
     DEV_KEY_FILE,
     SigningKey,
     SigningKeyError,

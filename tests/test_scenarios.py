@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import run_manual
 
-from manualkit.codes import CODES
+from manualkit.base.codes import CODES
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 EXPECTED_RE = re.compile(r"^(?P<path>[^:\s]+):(?P<line>\d+):(?P<col>\d+): (?P<code>MAN\d{3})(?: (?P<text>.+))?$")

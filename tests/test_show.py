@@ -117,8 +117,8 @@ def test_a_shallow_clone_asks_for_the_full_history(clone: Path, env: dict[str, s
 
 def test_the_batched_reader_loads_each_release_like_the_manual_loader(clone: Path) -> None:
     """ReleaseReader parses chapters once per text; the manual it builds is load_manual's."""
-    from manualkit.history import ReleaseReader, release_history
-    from manualkit.repository import commit_snapshot
+    from manualkit.records.history import ReleaseReader, release_history
+    from manualkit.records.repository import commit_snapshot
 
     entries = release_history(clone, use_cache=False)
     reader = ReleaseReader(clone, cached=False)

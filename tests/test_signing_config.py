@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from revision_repo import RevisionRepo
 
-from manualkit.ooxml_package import PackageError, parse_xml
-from manualkit.signing_key import SigningKeyError, load_signing_key
+from manualkit.documents.ooxml_package import PackageError, parse_xml
+from manualkit.documents.signing_key import SigningKeyError, load_signing_key
 
 
 @pytest.fixture(scope="module")

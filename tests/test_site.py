@@ -26,9 +26,9 @@ import pytest
 import yaml
 from revision_repo import RevisionRepo
 
-from manualkit.dates import prose_date
-from manualkit.diagnostics import ManualError
-from manualkit.history import release_history
+from manualkit.base.clock import prose_date
+from manualkit.base.diagnostics import ManualError
+from manualkit.records.history import release_history
 from manualkit.site.model import LastChange, chapter_page, last_change, relative, site_versions
 from manualkit.site.pages import PageHeader, header_html
 from manualkit.site.redlines import Block, align, blocks, display_text, render
@@ -130,7 +130,7 @@ def test_redline_of_chinese_text_marks_only_what_changed() -> None:
 
 
 def test_header_block_escapes_and_links_its_change_requests() -> None:
-    header = PageHeader("XS-QM-01", "B/0", __import__("manualkit.edition", fromlist=["Status"]).Status.IN_FORCE, dt.date(2026, 7, 1), "销售<管理>部", LastChange("A/1", dt.date(2026, 3, 16), ("CR-2026-001",)))
+    header = PageHeader("XS-QM-01", "B/0", __import__("manualkit.records.edition", fromlist=["Status"]).Status.IN_FORCE, dt.date(2026, 7, 1), "销售<管理>部", LastChange("A/1", dt.date(2026, 3, 16), ("CR-2026-001",)))
     markup = header_html("archive/A-1/03-execution.html", header)
     tree = lxml.html.fromstring(f"<div>{markup}</div>")
     fields = {text_of(dt_): text_of(dd) for dt_, dd in zip(tree.iter("dt"), tree.iter("dd"), strict=True)}
@@ -164,7 +164,7 @@ def test_versions_on_a_day_and_what_last_changed_a_chapter(tmp_path_factory: pyt
 
 
 def test_a_broken_link_fails_the_build_with_a_diagnostic(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
-    from manualkit.metadata import parse_metadata
+    from manualkit.text.metadata import parse_metadata
 
     repo = demo_repository(tmp_path_factory)
     metadata, _ = parse_metadata((repo.root / "manual" / "manual.yml").read_text(encoding="utf-8"))
@@ -423,9 +423,9 @@ def test_a_tampered_history_is_refused(tmp_path_factory: pytest.TempPathFactory)
 def test_text_holding_raw_html_is_never_rendered(tmp_path_factory: pytest.TempPathFactory) -> None:
     """``manual check``, ``approve`` and ``release`` refuse raw HTML; should a release hold some
     anyway, the site refuses to render it (MkDocs would pass it to every reader's browser)."""
-    from manualkit.manual import ManualFiles, load_manual
     from manualkit.site.build import refuse_unsafe_markup
-    from manualkit.worktree import read_manual_files
+    from manualkit.text.manual import ManualFiles, load_manual
+    from manualkit.text.worktree import read_manual_files
 
     repo = demo_repository(tmp_path_factory)
     files = read_manual_files(repo.root)

@@ -157,7 +157,7 @@ def _record(site: Site, version: str) -> dict[str, Any]:
 
 
 def test_home_page_announces_the_approved_version(watched: Watched, site: Site, tmp_path: Path) -> None:
-    from manualkit.dates import prose_date
+    from manualkit.base.clock import prose_date
 
     upcoming = _record(site, "B/1")
     page = _open(watched, site, "index.html")
@@ -319,7 +319,7 @@ def test_a_printed_page_says_uncontrolled_copy_version_and_print_date(watched: W
 def test_the_site_of_this_repositorys_own_demo_history(browser: Any, tmp_path: Path) -> None:
     """A clone of this repository (A/0 … B/0 in force on 2026-11-27, B/1 approved for 2027-01-15),
     built as ``make publish`` builds it: the version in force, and the banner for B/1."""
-    from manualkit.dates import prose_date
+    from manualkit.base.clock import prose_date
 
     shallow = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "--is-shallow-repository"], capture_output=True, text=True, check=False)
     if shallow.stdout.strip() == "true":

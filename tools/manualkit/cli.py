@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from manualkit.diagnostics import ManualError
+from manualkit.base.diagnostics import ManualError
 
 if TYPE_CHECKING:
     from manualkit.commands.build import BuildResult
@@ -58,9 +58,9 @@ def _root(value: str | None) -> Path:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
+    from manualkit.base.report import render, summary_line
     from manualkit.commands.check import check
-    from manualkit.report import render, summary_line
-    from manualkit.today import today
 
     report = check(_root(args.root), today(os.environ), strict_mode=args.strict, base=args.base)
     summary = "" if args.format == "json" else summary_line(report.errors, report.warnings, report.chapters, report.sections)
@@ -69,14 +69,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _date(value: str) -> dt.date:
-    from manualkit.dates import parse_date
+    from manualkit.base.clock import parse_date
 
     return parse_date(value)
 
 
 def cmd_propose(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
     from manualkit.commands.propose import propose
-    from manualkit.today import today
 
     root = _root(args.root)
     path = propose(
@@ -96,13 +96,13 @@ def cmd_propose(args: argparse.Namespace) -> int:
 
 
 def _git_user(root: Path) -> str:
-    from manualkit import git
+    from manualkit.base import git
 
     return git.user_name(root) or os.environ.get("USER", "") or "未署名"
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    from manualkit.clock import now
+    from manualkit.base.clock import now
     from manualkit.commands.approve import approve
 
     approval = approve(_root(args.root), args.change_request, args.role, Path(args.key), now(os.environ))
@@ -114,7 +114,7 @@ def cmd_export_approval(args: argparse.Namespace) -> int:
     from manualkit.commands.approve import export_approval
 
     message, signature, allowed, signer = export_approval(_root(args.root), args.change_request, args.role, Path(args.dir))
-    from manualkit.repository import worktree_snapshot
+    from manualkit.records.repository import worktree_snapshot
 
     namespace = worktree_snapshot(_root(args.root)).require()[1].signing_namespace
     print(f"已导出签署内容 {message}、签名 {signature} 和签署人名录 {allowed}。不依赖本工具的验证命令：")
@@ -123,8 +123,8 @@ def cmd_export_approval(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
     from manualkit.commands.release import release
-    from manualkit.today import today
 
     published = args.published or today(os.environ)
     record = release(_root(args.root), effective=args.effective, published=published, env=_author_env())
@@ -136,7 +136,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def _author_env() -> dict[str, str]:
-    from manualkit.clock import now
+    from manualkit.base.clock import now
 
     if os.environ.get("MANUAL_NOW") or os.environ.get("MANUAL_TODAY"):
         stamp = now(os.environ).isoformat()
@@ -145,9 +145,8 @@ def _author_env() -> dict[str, str]:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from manualkit.clock import now
+    from manualkit.base.clock import now, today
     from manualkit.commands.review import review
-    from manualkit.today import today
 
     root = _root(args.root)
     path = review(root, args.chapter, Path(args.key), today(os.environ), now(os.environ), args.conclusion)
@@ -156,8 +155,8 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
     from manualkit.commands.status import render_status, status
-    from manualkit.today import today
 
     sys.stdout.write(render_status(status(_root(args.root), today(os.environ))))
     return EXIT_OK
@@ -173,7 +172,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_allowed_signers(args: argparse.Namespace) -> int:
-    from manualkit.repository import worktree_snapshot
+    from manualkit.records.repository import worktree_snapshot
 
     _, policy = worktree_snapshot(_root(args.root)).require()
     sys.stdout.write(policy.allowed_signers())
@@ -181,9 +180,9 @@ def cmd_allowed_signers(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
+    from manualkit.base.report import render, summary_line
     from manualkit.commands.publish import publish
-    from manualkit.report import render, summary_line
-    from manualkit.today import today
 
     day = today(os.environ)
     result = publish(_root(args.root), day, os.environ)
@@ -197,8 +196,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_docx(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
     from manualkit.commands.docx import build_release_docx, write_docx
-    from manualkit.today import today
 
     root = _root(args.root)
     document = build_release_docx(root, version=args.version, as_of=args.as_of, today=today(os.environ), env=os.environ)
@@ -210,8 +209,8 @@ def cmd_docx(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
     from manualkit.commands.verify import verify_docx
-    from manualkit.today import today
 
     result = verify_docx(_root(args.root), Path(args.file), os.environ, today(os.environ))
     stream = sys.stdout if result.verdict == 0 else sys.stderr
@@ -223,7 +222,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def _write_output(root: Path, output: str | None, default_name: str, data: bytes | str) -> Path | None:
     """Write ``data`` to ``output`` (or ``dist/<default_name>`` for binary data); None: print it."""
-    from manualkit.atomic import write_atomic
+    from manualkit.base.atomic import write_atomic
 
     if output is None and isinstance(data, str):
         sys.stdout.write(data)
@@ -234,8 +233,8 @@ def _write_output(root: Path, output: str | None, default_name: str, data: bytes
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
     from manualkit.commands.show import render_markdown, render_word, show
-    from manualkit.today import today
 
     root = _root(args.root)
     shown = show(root, as_of=args.as_of, version=args.version, today=today(os.environ))
@@ -258,7 +257,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from manualkit.commands.diff import compare_versions, redline
-    from manualkit.manual_diff import render_html, render_json, render_text
+    from manualkit.records.manual_diff import render_html, render_json, render_text
 
     root = _root(args.root)
     comparison = compare_versions(root, args.from_, args.to)
@@ -281,8 +280,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
     from manualkit.commands.audit import audit, render_html, render_json, render_markdown
-    from manualkit.today import today
 
     root = _root(args.root)
     report = audit(root, today(os.environ))
@@ -297,8 +296,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
     from manualkit.commands.build import build
-    from manualkit.today import today
 
     day = args.as_of or today(os.environ)
     _print_build(build(_root(args.root), day, os.environ, site_only=args.site_only), day)
@@ -331,7 +330,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_codes(args: argparse.Namespace) -> int:
-    from manualkit.codes import codes_markdown
+    from manualkit.base.codes import codes_markdown
 
     sys.stdout.write(codes_markdown())
     return EXIT_OK

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from manualkit.approval import approve as sign_request
-from manualkit.change_request import Approval, request_path
-from manualkit.diagnostics import fail
-from manualkit.repository import worktree_snapshot
+from manualkit.base.diagnostics import fail
+from manualkit.records.approval import approve as sign_request
+from manualkit.records.change_request import Approval, request_path
+from manualkit.records.repository import worktree_snapshot
 
 
 def approve(root: Path, cr_id: str, role: str, key_path: Path, now: dt.datetime) -> Approval:
@@ -29,8 +29,8 @@ def export_approval(root: Path, cr_id: str, role: str, directory: Path) -> tuple
 
     Returns the message file, the signature file, the allowed-signers file and the signer id.
     """
-    from manualkit.atomic import write_atomic
-    from manualkit.change_request import approval_message
+    from manualkit.base.atomic import write_atomic
+    from manualkit.records.change_request import approval_message
 
     snap = worktree_snapshot(root)
     manual, policy = snap.require()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 
-from manualkit.audit import AuditReport, audit
+from manualkit.records.audit import AuditReport, audit
 
 __all__ = ["audit", "render_html", "render_json", "render_markdown"]
 

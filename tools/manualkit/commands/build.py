@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from manualkit.atomic import write_atomic
-from manualkit.metadata import ManualMetadata
+from manualkit.base.atomic import write_atomic
 from manualkit.site.build import DownloadFile, SiteBuild, build_site, checksums
 from manualkit.site.model import CHECKSUMS, SiteVersion
+from manualkit.text.metadata import ManualMetadata
 
 DIST_DIR = "dist"
 

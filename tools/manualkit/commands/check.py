@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manualkit.diagnostics import Diagnostic, Severity, diagnostic, fail, strict
-from manualkit.manual import Manual
+from manualkit.base.diagnostics import Diagnostic, Severity, diagnostic, fail, strict
+from manualkit.text.manual import Manual
 
 if TYPE_CHECKING:
-    from manualkit.repository import Snapshot
+    from manualkit.records.repository import Snapshot
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,11 @@ class CheckReport:
 
 def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | None = None) -> CheckReport:
     """Check the working tree under ``root``; with ``base``, also the change set since ``base``."""
-    from manualkit.approval import approval_findings
-    from manualkit.change_request import content_findings
-    from manualkit.policy import rule_table_findings
-    from manualkit.release import open_requests
-    from manualkit.repository import worktree_snapshot
+    from manualkit.records.approval import approval_findings
+    from manualkit.records.change_request import content_findings
+    from manualkit.records.policy import rule_table_findings
+    from manualkit.records.release import open_requests
+    from manualkit.records.repository import worktree_snapshot
 
     head = worktree_snapshot(root)
     diags = list(head.diagnostics)
@@ -57,9 +57,9 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
 
 
 def _change_set(root: Path, base: str, head: Snapshot) -> list[Diagnostic]:
-    from manualkit import git
-    from manualkit.change_set import change_set_findings
-    from manualkit.repository import commit_snapshot, require_full_history
+    from manualkit.base import git
+    from manualkit.records.change_set import change_set_findings
+    from manualkit.records.repository import commit_snapshot, require_full_history
 
     require_full_history(root)
     commit = git.resolve(root, base)
@@ -70,7 +70,7 @@ def _change_set(root: Path, base: str, head: Snapshot) -> list[Diagnostic]:
 
 def overdue_reviews(manual: Manual, today: dt.date) -> list[Diagnostic]:
     """定期评审: a chapter whose last review is older than its cycle is overdue (MAN112)."""
-    from manualkit.today import add_months
+    from manualkit.base.clock import add_months
 
     out = []
     for chapter in manual.chapters:

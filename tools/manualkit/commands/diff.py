@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from manualkit.diagnostics import fail
-from manualkit.history import ReleaseEntry, ReleaseReader, in_force_index, release_history, version_index
-from manualkit.manual import Manual
-from manualkit.manual_diff import ManualDiff, Point, compare, section_texts
-from manualkit.version import is_version
+from manualkit.base.clock import noon
+from manualkit.base.diagnostics import fail
+from manualkit.records.history import ReleaseEntry, ReleaseReader, in_force_index, release_history, version_index
+from manualkit.records.manual_diff import ManualDiff, Point, compare, section_texts
+from manualkit.records.version import is_version
+from manualkit.text.manual import Manual
 
 
 class Comparison(NamedTuple):
@@ -34,7 +35,7 @@ class Comparison(NamedTuple):
 
 def resolve(entries: Sequence[ReleaseEntry], text: str, where: str) -> tuple[int, dt.date | None]:
     """A version (``B/0``) or a date (``2026-03-15``, ``2026/3/15``, ``2026年3月15日``) → release index."""
-    from manualkit.dates import parse_date
+    from manualkit.base.clock import parse_date
 
     if is_version(text.upper()):
         return version_index(entries, text, where), None
@@ -84,13 +85,13 @@ def compare_versions(root: Path, from_text: str, to_text: str) -> Comparison:
 
 def redline(comparison: Comparison) -> bytes:
     """The DOCX with tracked changes from the "from" text to the "to" text."""
-    from manualkit.docx_redline import Author, Block, BlockHistory, Step, redline_docx
-    from manualkit.manual_diff import RequestChange
+    from manualkit.documents.docx_redline import Author, Block, BlockHistory, Step, redline_docx
+    from manualkit.records.manual_diff import RequestChange
 
     c = comparison
     d = c.diff
     to_record = c.entries[c.to_index].record
-    fallback = Author(f"未经修订申请单的修改（{d.to_point.version} 版）", _noon(to_record.published))
+    fallback = Author(f"未经修订申请单的修改（{d.to_point.version} 版）", noon(to_record.published))
 
     def blocks(manual: Manual) -> list[Block]:
         out = []
@@ -102,10 +103,10 @@ def redline(comparison: Comparison) -> bytes:
 
     def author_of(requests: Sequence[RequestChange], published: dt.date, version: str) -> Author:
         if not requests:
-            return Author(f"未经修订申请单的修改（{version} 版）", _noon(published))
+            return Author(f"未经修订申请单的修改（{version} 版）", noon(published))
         names = "、".join(f"{r.id} {r.title}" for r in requests)
         times = [r.approved_at for r in requests if r.approved_at]
-        return Author(names, dt.datetime.fromisoformat(max(times)) if times else _noon(published))
+        return Author(names, dt.datetime.fromisoformat(max(times)) if times else noon(published))
 
     old_blocks, new_blocks = blocks(c.old), blocks(c.new)
     old_by_key = {b.key: b for b in old_blocks}
@@ -124,7 +125,7 @@ def redline(comparison: Comparison) -> bytes:
         heading_steps: dict[str, list[Step]] = {k: [] for k in changed_keys}
         body_steps: dict[str, list[Step]] = {k: [] for k in changed_keys}
         last = {k: old_by_key[k] for k in changed_keys}
-        from manualkit.manual_diff import requests_changing
+        from manualkit.records.manual_diff import requests_changing
 
         for entry in releases:
             if entry.commit is None:
@@ -155,9 +156,6 @@ def redline(comparison: Comparison) -> bytes:
         intro.append("两个时点现行有效的是同一版本，无差异。")
     return redline_docx(
         title=title, intro=intro, old=old_blocks, new=new_blocks, histories=histories, fallback=fallback,
-        created=_noon(to_record.published),
+        created=noon(to_record.published),
     )  # fmt: skip
 
-
-def _noon(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(12, 0), dt.timezone(dt.timedelta(hours=8)))

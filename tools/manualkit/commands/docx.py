@@ -7,11 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from manualkit.diagnostics import fail
-from manualkit.edition import Status, release_edition, status_on
-from manualkit.history import ReleaseEntry, ReleaseReader, in_force, release_history
-
-CST = dt.timezone(dt.timedelta(hours=8))
+from manualkit.base.clock import start_of_day, utc_now
+from manualkit.base.diagnostics import fail
+from manualkit.records.edition import Status, release_edition, status_on
+from manualkit.records.history import ReleaseEntry, ReleaseReader, in_force, release_history
 
 
 @dataclass(frozen=True)
@@ -50,13 +49,13 @@ def signing_time(env: Mapping[str, str]) -> dt.datetime:
         if not epoch.isdigit():
             raise fail("SOURCE_DATE_EPOCH", 0, 0, "DOC512", f"SOURCE_DATE_EPOCH 应为整数秒，实际为 {epoch!r}")
         return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return utc_now()
 
 
 def render_release(root: Path, entries: Sequence[ReleaseEntry], index: int, status: Status, development: bool) -> bytes:
     """The unsigned DOCX of release ``index`` as ``status`` (deterministic: same input, same bytes)."""
-    from manualkit import git
-    from manualkit.docx_writer import render_docx
+    from manualkit.base import git
+    from manualkit.documents.docx_writer import render_docx
 
     entry = entries[index]
     if entry.commit is None:
@@ -75,7 +74,7 @@ def render_release(root: Path, entries: Sequence[ReleaseEntry], index: int, stat
         for blob in [git.show(root, entry.commit, e.path)]
         if blob is not None
     }
-    generated = dt.datetime.combine(entry.record.published, dt.time(0, 0), CST)
+    generated = start_of_day(entry.record.published)
     return render_docx(manual, edition, generated=generated, images=images)
 
 
@@ -83,8 +82,8 @@ def build_release_docx(
     root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str]
 ) -> ReleaseDocument:
     """Render the release from git, then sign it with the release (or development) key."""
-    from manualkit.package_signature import sign_package
-    from manualkit.signing_key import SigningKeyError, load_signing_key
+    from manualkit.documents.package_signature import sign_package
+    from manualkit.documents.signing_key import SigningKeyError, load_signing_key
 
     entries = release_history(root)
     index = find_release(entries, version, as_of, today)
@@ -105,7 +104,7 @@ def release_docx(root: Path, version: str, today: dt.date, env: Mapping[str, str
 
 
 def write_docx(path: Path, document: ReleaseDocument) -> None:
-    from manualkit.atomic import write_atomic
+    from manualkit.base.atomic import write_atomic
 
     write_atomic(path, document.data)
 

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manualkit.history import ReleaseEntry, release_history
+from manualkit.records.history import ReleaseEntry, release_history
 
 if TYPE_CHECKING:
-    from manualkit.policy import Policy
+    from manualkit.records.policy import Policy
 
 
 def history(root: Path) -> list[ReleaseEntry]:
@@ -20,8 +20,8 @@ def history(root: Path) -> list[ReleaseEntry]:
 
 def worktree_policy(root: Path) -> Policy | None:
     """The working tree's policy, for the names of the revision classes in the table."""
-    from manualkit.policy import load_policy
-    from manualkit.worktree import read_manual_files
+    from manualkit.records.policy import load_policy
+    from manualkit.text.worktree import read_manual_files
 
     return load_policy(read_manual_files(root).contents)[0]
 

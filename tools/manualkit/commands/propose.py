@@ -6,10 +6,10 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from manualkit.change_request import TEMPLATE_PATH, new_request_text, next_id, write_request
-from manualkit.diagnostics import fail
-from manualkit.policy import CLASS_ORDER
-from manualkit.repository import worktree_snapshot
+from manualkit.base.diagnostics import fail
+from manualkit.records.change_request import TEMPLATE_PATH, new_request_text, next_id, write_request
+from manualkit.records.policy import CLASS_ORDER
+from manualkit.records.repository import worktree_snapshot
 
 
 def propose(

@@ -6,10 +6,10 @@ import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 
-from manualkit import git
-from manualkit.diagnostics import fail
-from manualkit.release import ReleaseRecord, commit_release, plan_release
-from manualkit.repository import require_full_history, worktree_snapshot
+from manualkit.base import git
+from manualkit.base.diagnostics import fail
+from manualkit.records.release import ReleaseRecord, commit_release, plan_release
+from manualkit.records.repository import require_full_history, worktree_snapshot
 
 CONTROLLED_PATHS = ("manual", "changelog", "templates")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from manualkit.repository import worktree_snapshot
-from manualkit.review import record_review
+from manualkit.records.repository import worktree_snapshot
+from manualkit.records.review import record_review
 
 
 def review(root: Path, chapter: int, key_path: Path, today: dt.date, now: dt.datetime, conclusion: str) -> Path:

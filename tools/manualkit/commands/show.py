@@ -11,12 +11,12 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from manualkit.diagnostics import fail
-from manualkit.edition import Status, status_on
-from manualkit.history import ReleaseEntry, ReleaseReader, in_force_index, release_history, version_index
-from manualkit.manual import Manual
+from manualkit.base.clock import start_of_day
+from manualkit.base.diagnostics import fail
+from manualkit.records.edition import Status, status_on
+from manualkit.records.history import ReleaseEntry, ReleaseReader, in_force_index, release_history, version_index
+from manualkit.text.manual import Manual
 
-CST = dt.timezone(dt.timedelta(hours=8))
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 
@@ -81,8 +81,8 @@ def render_markdown(s: Shown) -> str:
 
 def render_word(s: Shown) -> bytes:
     """The unsigned DOCX of the release (the same renderer as the published copies)."""
-    from manualkit.docx_writer import render_docx
-    from manualkit.edition import release_edition
+    from manualkit.documents.docx_writer import render_docx
+    from manualkit.records.edition import release_edition
 
     entry = s.entry
     assert entry.commit is not None
@@ -96,5 +96,5 @@ def render_word(s: Shown) -> bytes:
     wanted = [i for i in pictures if sizes.get(i.sha, MAX_IMAGE_BYTES + 1) <= MAX_IMAGE_BYTES]
     blobs = s.reader.objects.read(i.sha for i in wanted)
     images = {i.path: blobs[i.sha] for i in wanted if i.sha in blobs}
-    generated = dt.datetime.combine(entry.record.published, dt.time(0, 0), CST)
+    generated = start_of_day(entry.record.published)
     return render_docx(s.manual, edition, generated=generated, images=images)

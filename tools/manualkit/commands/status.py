@@ -6,11 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from manualkit.approval import approval_findings, missing_roles
-from manualkit.history import ReleaseEntry, in_force, release_history, upcoming
-from manualkit.release import open_requests
-from manualkit.repository import worktree_snapshot
-from manualkit.today import add_months
+from manualkit.base.clock import add_months
+from manualkit.records.approval import approval_findings, missing_roles
+from manualkit.records.history import ReleaseEntry, in_force, release_history, upcoming
+from manualkit.records.release import open_requests
+from manualkit.records.repository import worktree_snapshot
 
 REVIEW_WARNING_DAYS = 30
 

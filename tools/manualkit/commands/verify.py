@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 
-from manualkit.edition import Status
-from manualkit.ooxml_package import Package
+from manualkit.documents.ooxml_package import Package
+from manualkit.records.edition import Status
 
 MAX_DOCX_BYTES = 64 * 1024 * 1024
 TRUSTED_CERTS_DIR = "certs"  # PEM release certificates committed to the repository
@@ -42,7 +42,7 @@ class Verification:
 
 
 def _custom_properties(data: bytes) -> dict[str, str]:
-    from manualkit.ooxml_package import parse_xml, read_package
+    from manualkit.documents.ooxml_package import parse_xml, read_package
 
     package = read_package(data)
     name = package.find("docProps/custom.xml")
@@ -63,7 +63,7 @@ def _trusted(root: Path, env: Mapping[str, str]) -> list[tuple[bytes, bool]]:
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    from manualkit.signing_key import is_development_certificate, trusted_certificates
+    from manualkit.documents.signing_key import is_development_certificate, trusted_certificates
 
     certificates = list(trusted_certificates(env))
     directory = root / TRUSTED_CERTS_DIR
@@ -75,9 +75,9 @@ def _trusted(root: Path, env: Mapping[str, str]) -> list[tuple[bytes, bool]]:
 
 
 def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
-    from manualkit.ooxml_package import PackageError
-    from manualkit.package_signature import verify_package
-    from manualkit.signing_key import SigningKeyError
+    from manualkit.documents.ooxml_package import PackageError
+    from manualkit.documents.package_signature import verify_package
+    from manualkit.documents.signing_key import SigningKeyError
 
     try:
         size = path.stat().st_size
@@ -115,10 +115,10 @@ def _part(package: Package, name: str) -> bytes | None:
 
 
 def _compare_with_release(root: Path, data: bytes, version: str | None, status_text: str, development: bool, today: dt.date) -> Verification:
+    from manualkit.base.diagnostics import ManualError
     from manualkit.commands.docx import find_release, render_release
-    from manualkit.diagnostics import ManualError
-    from manualkit.history import release_history
-    from manualkit.ooxml_package import read_package
+    from manualkit.documents.ooxml_package import read_package
+    from manualkit.records.history import release_history
 
     if not version:
         return Verification(Verdict.NOT_THE_RELEASE, "签名有效，但文件没有记录版本号，无法与发布记录核对")

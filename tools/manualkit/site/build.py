@@ -29,18 +29,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from manualkit import git
-from manualkit.change_request import REQUESTS_DIR, ChangeRequest
-from manualkit.chapter import Chapter, split_front_matter
-from manualkit.diagnostics import ManualError, fail
-from manualkit.edition import Status
-from manualkit.history import ReleaseEntry, ReleaseReader, release_history
-from manualkit.manual import MANUAL_DIR, Manual, ManualFiles, decode
-from manualkit.markup import scan
-from manualkit.metadata import METADATA_PATH, ManualMetadata, parse_metadata
-from manualkit.outline import chinese_numeral
-from manualkit.policy import Policy
-from manualkit.repository import ContentCache, commit_snapshot, require_full_history
+from manualkit.base import git
+from manualkit.base.diagnostics import ManualError, fail
+from manualkit.records.change_request import REQUESTS_DIR, ChangeRequest
+from manualkit.records.edition import Status
+from manualkit.records.history import ReleaseEntry, ReleaseReader, release_history
+from manualkit.records.policy import Policy
+from manualkit.records.repository import ContentCache, commit_snapshot, require_full_history
 from manualkit.site import pages
 from manualkit.site.cache import COMPLETE, archive_key, cache_root, link_or_copy, prune, site_fingerprint
 from manualkit.site.model import (
@@ -65,6 +60,11 @@ from manualkit.site.model import (
 )
 from manualkit.site.redlines import SectionRedline, manual_changes
 from manualkit.site.render import Docs, mkdocs_config, run_mkdocs
+from manualkit.text.chapter import Chapter, split_front_matter
+from manualkit.text.manual import MANUAL_DIR, Manual, ManualFiles, decode
+from manualkit.text.markup import scan
+from manualkit.text.metadata import METADATA_PATH, ManualMetadata, parse_metadata
+from manualkit.text.outline import chinese_numeral
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
 MAX_IMAGE_BYTES = 8 * 1024 * 1024

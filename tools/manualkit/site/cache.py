@@ -18,12 +18,12 @@ import importlib.metadata
 import json
 import os
 import shutil
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from manualkit import git
-from manualkit.repository import caches_enabled, code_fingerprint
+from manualkit.base import git
+from manualkit.base.clock import seconds_since_epoch
+from manualkit.records.repository import caches_enabled, code_fingerprint
 from manualkit.site import pages
 from manualkit.site.model import SiteVersion
 from manualkit.site.render import OVERRIDES
@@ -91,7 +91,7 @@ def link_or_copy(src: str, dst: str) -> str:
 
 def prune(cache: Path, used: set[str]) -> None:
     """Remove entries not used for :data:`CACHE_KEEP_DAYS`, and builds abandoned a day ago or more."""
-    now = time.time()
+    now = seconds_since_epoch()
     for entry in cache.glob("archive-*"):
         try:
             if entry.name not in used and (entry / COMPLETE).stat().st_mtime < now - CACHE_KEEP_DAYS * 86400:

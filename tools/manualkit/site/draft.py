@@ -11,21 +11,21 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from manualkit.diagnostics import ManualError, Severity, fail
-from manualkit.edition import Status
-from manualkit.history import release_history
-from manualkit.manual import MANUAL_DIR
-from manualkit.metadata import ManualMetadata
+from manualkit.base.diagnostics import ManualError, Severity, fail
+from manualkit.records.edition import Status
+from manualkit.records.history import release_history
 from manualkit.site import pages
 from manualkit.site.build import IMAGE_SUFFIXES, MAX_IMAGE_BYTES, Releases, VersionContent, add_chapters, chapter_pages
 from manualkit.site.model import HOME, LastChange, site_versions, source_path
 from manualkit.site.redlines import manual_changes
 from manualkit.site.render import Docs, mkdocs_config, write_config
+from manualkit.text.manual import MANUAL_DIR
+from manualkit.text.metadata import ManualMetadata
 
 
 def draft_docs(root: Path) -> tuple[Docs, ManualMetadata]:
     """The docs folder of ``manual serve``: the working tree's chapters, each marked 草稿（未生效）."""
-    from manualkit.repository import worktree_snapshot
+    from manualkit.records.repository import worktree_snapshot
 
     snapshot = worktree_snapshot(root)
     manual = snapshot.manual

@@ -1,6 +1,6 @@
 """The released versions as the staff site shows them, and where each page of the site lives.
 
-Plain data made from :func:`manualkit.history.release_history` entries and the day the site is
+Plain data made from :func:`manualkit.records.history.release_history` entries and the day the site is
 built for. No git and no MkDocs here: :mod:`manualkit.site.pages` turns this into page text.
 
 Page paths are site paths of the built HTML files (``use_directory_urls: false``), e.g.
@@ -16,8 +16,8 @@ import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from manualkit.edition import Status, status_on
-from manualkit.history import ApprovalView, ReleaseEntry, RequestView
+from manualkit.records.edition import Status, status_on
+from manualkit.records.history import ApprovalView, ReleaseEntry, RequestView
 
 HOME = "index.html"
 REVISIONS = "revisions.html"

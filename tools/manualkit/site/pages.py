@@ -17,10 +17,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from manualkit.change_request import ChangeRequest
-from manualkit.dates import prose_date
-from manualkit.edition import Status
-from manualkit.metadata import ManualMetadata
+from manualkit.base.clock import CST, prose_date
+from manualkit.records.change_request import ChangeRequest
+from manualkit.records.edition import Status
 from manualkit.site.model import (
     CHECKSUMS,
     DOWNLOADS_DIR,
@@ -34,6 +33,7 @@ from manualkit.site.model import (
     request_page,
 )
 from manualkit.site.redlines import SectionRedline
+from manualkit.text.metadata import ManualMetadata
 
 ROLES = ("编制", "审核", "会签", "批准")
 STATUS_CLASS = {
@@ -408,7 +408,7 @@ def _signed_time(value: str) -> str:
     offset = moment.utcoffset()
     if offset is None:
         return f"{moment:%Y-%m-%d %H:%M:%S}"
-    zone = "北京时间" if offset == dt.timedelta(hours=8) else f"UTC{moment:%z}"
+    zone = "北京时间" if offset == CST.utcoffset(None) else f"UTC{moment:%z}"
     return f"{moment:%Y-%m-%d %H:%M:%S}（{zone}）"
 
 

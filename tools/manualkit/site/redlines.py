@@ -1,14 +1,14 @@
 """What changed between two versions of the manual, section by section, as HTML redlines.
 
-Sections are paired as :mod:`manualkit.manual_diff` pairs them (``manual diff`` and the site agree
+Sections are paired as :mod:`manualkit.records.manual_diff` pairs them (``manual diff`` and the site agree
 on what was added, removed, modified or moved). A section body is Markdown in the manual's subset,
-read with the one shared markdown-it configuration (:func:`manualkit.markup.parse`, as ``manual
+read with the one shared markdown-it configuration (:func:`manualkit.text.markup.parse`, as ``manual
 check`` and the DOCX writer read it) into blocks: a paragraph, a list item, a table row, a quote, a
 sub-heading. Blocks of the two versions are aligned with :mod:`difflib`;
-blocks that were edited are compared with :func:`manualkit.redline.inline_diff`, which cuts
+blocks that were edited are compared with :func:`manualkit.text.redline.inline_diff`, which cuts
 Chinese text into single characters and keeps Latin words and numbers whole, so "30 日" → "15 日"
 shows as exactly that. The result is HTML with ``<del>``/``<ins>``; every text is escaped.
-Pure functions over :class:`~manualkit.manual.Manual` values.
+Pure functions over :class:`~manualkit.text.manual.Manual` values.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from manualkit import markup
-from manualkit.manual import Manual
-from manualkit.manual_diff import STATUS_TEXT, Status, match_sections, section_texts
-from manualkit.redline import Segment, inline_diff, to_html
+from manualkit.records.manual_diff import STATUS_TEXT, Status, match_sections, section_texts
+from manualkit.text import markup
+from manualkit.text.manual import Manual
+from manualkit.text.redline import Segment, inline_diff, to_html
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
@@ -118,7 +118,7 @@ class _Item:
 
 
 def blocks(body: str) -> list[Block]:
-    """The blocks of a section body, in order, read from the tokens of :func:`manualkit.markup.parse`.
+    """The blocks of a section body, in order, read from the tokens of :func:`manualkit.text.markup.parse`.
 
     A paragraph is one block (its wrapped lines joined); a list item's first paragraph is the item,
     at its list depth (ordered items keep their number); a later paragraph of the item is a plain
@@ -274,7 +274,7 @@ class SectionRedline:
     section_id: str  # "3.2"; "3.0" for the text between a chapter's title and its first section
     title: str  # the heading as it reads in the newer version (the older one when removed)
     anchor: str  # sec-3-2
-    status: Status  # added | removed | modified | moved (manualkit.manual_diff)
+    status: Status  # added | removed | modified | moved (manualkit.records.manual_diff)
     old_title: str | None  # when the title changed
     from_id: str | None  # the older number of a moved section
     html: str

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from manualkit.diagnostics import fail
-from manualkit.manual import MANUAL_DIR
-from manualkit.metadata import ManualMetadata
+from manualkit.base.diagnostics import fail
 from manualkit.site import pages
 from manualkit.site.model import source_path
+from manualkit.text.manual import MANUAL_DIR
+from manualkit.text.metadata import ManualMetadata
 
 PACKAGE = Path(__file__).resolve().parent
 OVERRIDES = PACKAGE / "overrides"

@@ -1,0 +1,105 @@
+"""Time, owned in one place: the company's today and now, and dates as people write them.
+
+The company keeps its records in China Standard Time (UTC+8, no daylight saving), so "today" is
+today in that zone whatever the machine's zone is. ``MANUAL_TODAY=YYYY-MM-DD`` sets the date every
+date-dependent command uses and ``MANUAL_NOW`` (ISO 8601, CST unless an offset is given) the
+signing time, for audits, demos and tests. Every other module asks this one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+from collections.abc import Mapping
+
+from manualkit.base.diagnostics import fail
+
+#: China Standard Time, the company's time zone.
+CST = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+def today(env: Mapping[str, str]) -> dt.date:
+    """The company's today: ``MANUAL_TODAY`` when set, else today in China Standard Time."""
+    value = env.get("MANUAL_TODAY")
+    if not value:
+        return dt.datetime.now(CST).date()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise fail("MANUAL_TODAY", 0, 0, "MAN000", f"环境变量 MANUAL_TODAY 应为 YYYY-MM-DD 格式的日期，实际为 {value!r}") from None
+
+
+def now(env: Mapping[str, str]) -> dt.datetime:
+    """The signing time: ``MANUAL_NOW``, else 09:00 on ``MANUAL_TODAY``, else the clock (CST)."""
+    value = env.get("MANUAL_NOW")
+    if value:
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise fail("MANUAL_NOW", 0, 0, "MAN000", f"环境变量 MANUAL_NOW 应为 ISO 8601 时间，实际为 {value!r}") from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=CST)
+    if env.get("MANUAL_TODAY"):
+        return dt.datetime.combine(today(env), dt.time(9, 0), CST)
+    return dt.datetime.now(CST).replace(microsecond=0)
+
+
+def utc_now() -> dt.datetime:
+    """The clock in UTC, to the second: when a document or certificate was made."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def seconds_since_epoch() -> float:
+    """The clock as a POSIX timestamp, to compare with file times (cache ages)."""
+    return dt.datetime.now(dt.UTC).timestamp()
+
+
+def start_of_day(day: dt.date) -> dt.datetime:
+    """Midnight at the start of ``day`` in the company's time zone."""
+    return dt.datetime.combine(day, dt.time(0, 0), CST)
+
+
+def noon(day: dt.date) -> dt.datetime:
+    """Noon of ``day`` in the company's time zone."""
+    return dt.datetime.combine(day, dt.time(12, 0), CST)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` plus ``months`` calendar months, clamped to the month's last day."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in (31, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+)
+
+
+def parse_date(value: str) -> dt.date:
+    """Parse a date as people write it (2026-03-15, 2026/3/15, 2026年3月15日).
+
+    Raises ``argparse.ArgumentTypeError`` (a usage error) when it is not one.
+    """
+    text = value.strip()
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            try:
+                return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                break
+    raise argparse.ArgumentTypeError(f"{value!r} 不是有效日期；请写成 2026-03-15、2026/3/15 或 2026年3月15日")
+
+
+def prose_date(day: dt.date) -> str:
+    """2026年1月1日 (no leading zeros), as dates are written in prose."""
+    return f"{day.year}年{day.month}月{day.day}日"

@@ -1,0 +1,192 @@
+"""The table of diagnostic codes: each code once, with its severity and what to do.
+
+``docs/diagnostics.md`` is generated from this table (``manual codes --format md``) and a test
+keeps the two identical.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import NamedTuple
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+E = Severity.ERROR
+W = Severity.WARNING
+
+
+class Code(NamedTuple):
+    code: str
+    severity: Severity
+    summary: str
+
+
+_TABLE: tuple[Code, ...] = (
+    # Usage and files
+    Code("MAN000", E, "命令用法错误（退出状态 2）"),
+    Code("MAN001", E, "文件不是有效的 UTF-8 编码"),
+    Code("MAN002", E, "文件以 UTF-8 BOM 开头"),
+    Code("MAN003", E, "文件为空"),
+    Code("MAN004", E, "文件超过大小上限"),
+    Code("MAN005", E, "文件是指向仓库之外或非普通文件的符号链接"),
+    Code("MAN006", E, "manual.yml 列出的章节文件不存在"),
+    Code("MAN007", W, "manual/ 下的 Markdown 文件未在 manual.yml 中列出"),
+    Code("MAN008", E, "manual.yml 缺失或内容无效"),
+    Code("MAN009", E, "文件含有不允许的控制字符"),
+    # Front matter
+    Code("MAN101", E, "章节文件缺少 YAML 前置元数据"),
+    Code("MAN102", E, "前置元数据没有结束标记 ---"),
+    Code("MAN103", E, "YAML 语法错误"),
+    Code("MAN104", E, "前置元数据不是键值映射"),
+    Code("MAN105", E, "缺少必填键"),
+    Code("MAN106", E, "未知的键"),
+    Code("MAN107", E, "值的类型错误"),
+    Code("MAN108", E, "日期不是有效的 ISO 日期（YYYY-MM-DD）"),
+    Code("MAN109", E, "值不在允许的取值范围内"),
+    Code("MAN110", E, "数值超出允许范围"),
+    Code("MAN111", E, "重复的键"),
+    Code("MAN112", W, "章节定期评审已逾期"),
+    # Structure
+    Code("MAN201", E, "章编号与 manual.yml 中的顺序或大纲不符"),
+    Code("MAN202", E, "章标题与大纲不符"),
+    Code("MAN203", E, "一级标题缺失、重复或格式错误"),
+    Code("MAN204", E, "节标题格式错误"),
+    Code("MAN205", E, "节编号不连续、重复或顺序错误"),
+    Code("MAN206", E, "节标题与大纲不符"),
+    Code("MAN207", E, "节锚点缺失或与节编号不符"),
+    Code("MAN208", E, "标题或锚点重复"),
+    Code("MAN209", E, "标题层级跳级"),
+    Code("MAN210", E, "前置元数据 sections 与正文中的节不一致"),
+    Code("MAN211", E, "缺少大纲规定的节"),
+    Code("MAN213", E, "节内容为空或为占位文字"),
+    Code("MAN214", E, "章标题与第一节之间有不属于任何一节的正文"),
+    Code("MAN215", E, "手册的章不完整或顺序与大纲不符"),
+    # Markdown subset
+    Code("MAN301", E, "不允许使用原始 HTML"),
+    Code("MAN302", E, "不允许使用脚本"),
+    Code("MAN303", E, "不允许的链接协议（javascript:、data:、vbscript: 等）"),
+    Code("MAN304", E, "图片必须位于仓库的 manual/ 目录内"),
+    Code("MAN305", E, "不允许使用代码块"),
+    Code("MAN306", E, "标题层级超过四级"),
+    Code("MAN307", E, "不允许使用下划线式（Setext）标题"),
+    Code("MAN308", E, "列表、表格或引用前缺少空行"),
+    Code("MAN309", E, "嵌套列表必须缩进 4 个空格"),
+    Code("MAN310", E, "不在受支持 Markdown 子集内的写法"),
+    Code("MAN311", E, "引用的图片文件不存在"),
+    Code("MAN312", E, "加粗标记未生效（标点紧贴 ** 内侧而外侧是汉字），将原样显示星号"),
+    # References
+    Code("MAN401", E, "引用的节不存在"),
+    Code("MAN402", E, "链接指向不存在的锚点"),
+    Code("MAN403", E, "链接指向不存在的文件"),
+    # Policy and chapter 8
+    Code("MAN501", E, "缺少修订政策文件 manual/policy.yml"),
+    Code("MAN510", E, "第 8.2 或 8.4 节缺少与修订政策对应的规则表"),
+    Code("MAN511", E, "规则表的行与修订政策不符（多出或缺少）"),
+    Code("MAN512", E, "规则表的内容与修订政策不一致"),
+    # Git and history
+    Code("MAN601", E, "找不到 git 命令"),
+    Code("MAN602", E, "不是 git 仓库"),
+    Code("MAN603", E, "浅克隆缺少历史，请先获取完整历史"),
+    Code("MAN604", E, "指定的 git 引用不存在"),
+    # Signatures and change requests
+    Code("MAN620", E, "签名私钥无法使用"),
+    Code("MAN630", E, "版次已用尽"),
+    Code("MAN641", E, "申请单号与文件名不一致"),
+    Code("MAN642", E, "修订申请单列出的节不存在"),
+    Code("MAN643", E, "涉及考核规则的修订缺少职工协商记录（劳动合同法第四条）"),
+    Code("MAN644", E, "修订申请单模板无法解析"),
+    Code("MAN645", E, "修订申请单已存在"),
+    Code("MAN646", E, "找不到指定的修订申请单"),
+    Code("MAN650", E, "电子签名无效（伪造、复用或被改动）"),
+    Code("MAN651", E, "签署人不在签署人名录中"),
+    Code("MAN652", E, "签署人无权签署该角色"),
+    Code("MAN653", E, "该修订类别不需要此角色签署"),
+    Code("MAN654", E, "同一人在同一申请单上签署了两个角色"),
+    Code("MAN655", E, "签署后内容被修改，签署作废"),
+    Code("MAN656", E, "同一角色重复签署"),
+    # Releases
+    Code("MAN660", E, "修订申请单缺少必需的有效签署"),
+    Code("MAN661", E, "工作区有未提交的修改，或仓库没有提交"),
+    Code("MAN662", E, "没有待发布的修订申请单"),
+    Code("MAN663", E, "实施日期早于发布日期加最短公告期"),
+    Code("MAN664", E, "实施日期不晚于上一版本的实施日期"),
+    Code("MAN665", E, "发布日期早于上一版本的发布日期"),
+    Code("MAN666", E, "发布标签已存在，或分支在发布期间被改动"),
+    # Pull-request check
+    Code("MAN670", E, "修改了节但没有对应的修订申请单"),
+    Code("MAN671", W, "修订申请单列出了本次未修改的节"),
+    Code("MAN672", E, "已发布的发布记录被修改或删除"),
+    Code("MAN673", E, "已发布的修订申请单被修改或删除"),
+    Code("MAN674", E, "章的前置元数据被修改，但没有对应的修订申请单或评审记录"),
+    Code("MAN675", W, "手册标识或修订政策文件被修改，须经质量管理部评审"),
+    # Release verification
+    Code("MAN680", E, "发布记录不在 git 历史中"),
+    Code("MAN681", E, "发布记录在发布后被修改"),
+    Code("MAN682", E, "内容摘要与发布提交中的手册不符"),
+    Code("MAN683", E, "发布时的手册或政策无法加载"),
+    Code("MAN684", E, "发布所列的修订申请单不存在"),
+    Code("MAN685", E, "尚无发布记录"),
+    Code("MAN686", E, "指定的版本不存在"),
+    Code("MAN687", E, "指定日期尚无生效的版本"),
+    # Periodic review
+    Code("MAN690", E, "定期评审记录无效"),
+    # Auditors: diff between versions and the whole-chain audit (manual diff, manual audit)
+    Code("MAN701", E, "比较的起点晚于终点"),
+    Code("MAN710", E, "已发布的文本在发布之外被修改（后续提交或工作区）"),
+    Code("MAN711", E, "版本序列有缺口：上一版本、版本号或修订类别与记录不符"),
+    Code("MAN712", E, "发布记录的提交顺序与版本顺序不符"),
+    Code("MAN713", E, "签署时间晚于发布日期"),
+    Code("MAN714", E, "发布记录所列签署与修订申请单中的有效签署不一致"),
+    Code("MAN715", W, "发布标签缺失或未指向记录该发布的提交"),
+    Code("MAN720", E, "定期评审逾期（评审间隔超过评审周期，或至今已逾期）"),
+    Code("MAN721", E, "章的上次评审日期与签署的评审记录不符"),
+    Code("MAN722", E, "定期评审记录被删除、在提交后被修改或尚未提交"),
+    # The staff site (manual build / manual serve)
+    Code("MAN730", E, "MkDocs 构建站点失败（如链接失效）"),
+    Code("MAN731", E, "站点输出目录不能是仓库根目录或含有 manual/ 的目录"),
+    # DOCX packages and their signing keys (raised by ooxml_package / signing_key)
+    Code("DOC501", E, "文件不是有效的 ZIP/OPC 包或已损坏"),
+    Code("DOC502", E, "包内条目数超过上限"),
+    Code("DOC503", E, "单个部件超过大小上限"),
+    Code("DOC504", E, "包解压后的总大小超过上限"),
+    Code("DOC505", E, "压缩比异常，疑似 ZIP 炸弹"),
+    Code("DOC506", E, "不安全的条目名（绝对路径、.. 段、反斜杠等）"),
+    Code("DOC507", E, "重复的条目名"),
+    Code("DOC508", E, "[Content_Types].xml 缺失、无效，或部件没有内容类型"),
+    Code("DOC509", E, "关系部件（.rels）无效"),
+    Code("DOC510", E, "不支持的 ZIP 特性（加密或 OPC 不允许的压缩方法）"),
+    Code("DOC511", E, "XML 部件格式错误或含有 DTD 声明"),
+    Code("DOC512", E, "SOURCE_DATE_EPOCH 不是有效的时间戳"),
+    Code("DOC531", E, "签名密钥文件不存在或无法读取"),
+    Code("DOC532", E, "签名密钥文件格式无效或密码错误"),
+    Code("DOC533", E, "签名密钥文件中没有与私钥匹配的证书"),
+    Code("DOC534", E, "不支持的密钥类型（仅支持 RSA ≥ 2048 位或 ECDSA P-256/P-384/P-521）"),
+    Code("DOC535", E, "签名配置不完整"),
+    Code("DOC536", E, "开发签名目录无法创建或写入"),
+)
+
+CODES: dict[str, Code] = {c.code: c for c in _TABLE}
+
+
+def severity_of(code: str) -> Severity:
+    return CODES[code].severity
+
+
+def codes_markdown() -> str:
+    """The documented table of every code (``docs/diagnostics.md``)."""
+    lines = [
+        "# 诊断代码表（Diagnostic codes）",
+        "",
+        "Generated by `manual codes --format md`; `tests/test_check.py` keeps it in sync.",
+        "`--strict` turns every warning into an error.",
+        "",
+        "| 代码 | 级别 | 含义 |",
+        "|---|---|---|",
+    ]
+    label = {E: "错误", W: "警告"}
+    lines += [f"| {c.code} | {label[c.severity]} | {c.summary} |" for c in _TABLE]
+    return "\n".join(lines) + "\n"

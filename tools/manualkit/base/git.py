@@ -1,0 +1,224 @@
+"""All git access, in one small module: every other module asks it.
+
+Plain ``git`` subprocesses (fast to start, no import cost on the check's hot path); the few facts
+every command needs first (git dir, shallowness, HEAD) are read from the files when the layout
+is the common one. Objects read
+from a tree are bounded in size like files read from the working tree.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from manualkit.base.diagnostics import fail
+
+MAX_BLOB_BYTES = 1024 * 1024
+
+
+class GitError(Exception):
+    pass
+
+
+def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("GIT_TERMINAL_PROMPT", "0")
+    env["LC_ALL"] = "C"
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run(root: Path, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None, check: bool = True) -> bytes:
+    import subprocess  # imported on the first git process: a command answered from caches starts none
+
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(root), *args], input=input, capture_output=True, env=_env(env), check=False
+        )
+    except FileNotFoundError:
+        raise fail("git", 0, 0, "MAN601", "找不到 git 命令；请先安装 git") from None
+    if check and proc.returncode != 0:
+        raise GitError(proc.stderr.decode("utf-8", "replace").strip() or f"git {' '.join(args)} failed")
+    return proc.stdout
+
+
+def text(root: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    return run(root, *args, env=env).decode("utf-8").strip()
+
+
+class RepositoryFacts(NamedTuple):
+    """What most commands ask git first: where its directory is, whether the clone is shallow,
+    and the commit HEAD names."""
+
+    git_dir: Path
+    shallow: bool
+    head: str | None  # None in a repository without commits
+
+
+def facts(root: Path) -> RepositoryFacts | None:
+    """The git dir, shallowness and HEAD commit of the repository at ``root``; None outside one.
+
+    In the common layout (``root/.git`` a directory with loose or packed refs) they are read from
+    the files, as git itself would, without starting a process; anything else (a linked worktree,
+    a submodule, ``GIT_DIR``, reftable refs) asks ``git rev-parse``.
+    """
+    found = _facts_from_files(root)
+    if found is not None:
+        return found
+    proc = run(root, "rev-parse", "--absolute-git-dir", "--is-shallow-repository", "HEAD", check=False)
+    lines = proc.decode("utf-8", "replace").splitlines()
+    if len(lines) != 3 or lines[1] not in ("true", "false"):
+        return None
+    head = lines[2] if _is_object_id(lines[2]) else None
+    return RepositoryFacts(Path(lines[0]), lines[1] == "true", head)
+
+
+def _is_object_id(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
+def _facts_from_files(root: Path) -> RepositoryFacts | None:
+    if any(name in os.environ for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")):
+        return None
+    git_dir = Path(os.path.abspath(root)) / ".git"
+    try:
+        if not git_dir.is_dir() or (git_dir / "commondir").exists() or (git_dir / "reftable").exists():
+            return None
+        head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        shallow = (git_dir / "shallow").exists()
+        if _is_object_id(head):  # detached
+            return RepositoryFacts(git_dir, shallow, head)
+        if not head.startswith("ref: refs/"):
+            return None
+        ref = head[5:]
+        if ".." in ref or "\\" in ref or ref.endswith("/"):
+            return None
+        loose = git_dir / ref
+        if loose.is_file():
+            target = loose.read_text(encoding="utf-8").strip()
+            return RepositoryFacts(git_dir, shallow, target) if _is_object_id(target) else None
+        packed = git_dir / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text(encoding="utf-8").splitlines():
+                sha, _, name = line.partition(" ")
+                if name == ref and _is_object_id(sha):
+                    return RepositoryFacts(git_dir, shallow, sha)
+        return RepositoryFacts(git_dir, shallow, None)  # a branch without commits yet
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def resolve(root: Path, ref: str) -> str | None:
+    """The commit a ref names, or None."""
+    out = run(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    return out.decode().strip() or None
+
+
+def head(root: Path) -> str | None:
+    return resolve(root, "HEAD")
+
+
+def dirty_paths(root: Path, prefixes: Sequence[str] = ()) -> list[str]:
+    """Paths with uncommitted changes (staged, unstaged, untracked) under ``prefixes``."""
+    out = run(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *prefixes)
+    return [entry[3:] for entry in out.decode("utf-8", "replace").split("\0") if len(entry) > 3]
+
+
+def tree_hash(root: Path, commit: str, path: str) -> str | None:
+    out = run(root, "rev-parse", "--verify", "--quiet", f"{commit}:{path}", check=False)
+    return out.decode().strip() or None
+
+
+class TreeEntry(NamedTuple):
+    path: str
+    mode: str
+    sha: str
+    size: int
+
+
+def list_tree(root: Path, commit: str, prefix: str) -> list[TreeEntry]:
+    out = run(root, "ls-tree", "-r", "-z", "--long", commit, "--", prefix)
+    entries = []
+    for item in out.decode("utf-8", "replace").split("\0"):
+        if not item:
+            continue
+        meta, _, path = item.partition("\t")
+        mode, kind, sha, size = meta.split()
+        if kind == "blob":
+            entries.append(TreeEntry(path, mode, sha, int(size) if size.isdigit() else 0))
+    return entries
+
+
+def read_blobs(root: Path, shas: Sequence[str]) -> dict[str, bytes]:
+    """Contents of blobs by sha, in one ``git cat-file --batch`` call."""
+    if not shas:
+        return {}
+    out = run(root, "cat-file", "--batch", input=("\n".join(shas) + "\n").encode())
+    blobs: dict[str, bytes] = {}
+    pos = 0
+    for sha in shas:
+        nl = out.index(b"\n", pos)
+        header = out[pos:nl].split()
+        if len(header) < 3:
+            raise GitError(f"missing object {sha}")
+        size = int(header[2])
+        blobs[sha] = out[nl + 1 : nl + 1 + size]
+        pos = nl + 1 + size + 1
+    return blobs
+
+
+def read_tree_files(root: Path, commit: str, prefix: str, limit: int = MAX_BLOB_BYTES) -> tuple[dict[str, bytes], list[TreeEntry]]:
+    """Files under ``prefix`` at ``commit`` (bounded): ``(contents, refused_entries)``.
+
+    Symlinks and blobs larger than ``limit`` are not read but returned as refused.
+    """
+    entries = list_tree(root, commit, prefix)
+    wanted = [e for e in entries if e.mode != "120000" and e.size <= limit]
+    refused = [e for e in entries if e not in wanted]
+    blobs = read_blobs(root, [e.sha for e in wanted])
+    return {e.path: blobs[e.sha] for e in wanted}, refused
+
+
+def show(root: Path, commit: str, path: str) -> bytes | None:
+    import subprocess
+
+    out = subprocess.run(
+        ["git", "-C", str(root), "cat-file", "blob", f"{commit}:{path}"], capture_output=True, env=_env(), check=False
+    )
+    return out.stdout if out.returncode == 0 else None
+
+
+def commits_adding(root: Path, prefix: str, ref: str = "HEAD") -> dict[str, str]:
+    """For each file ever added under ``prefix``: the commit that added it (first-parent history)."""
+    out = text(root, "log", "--first-parent", "--diff-filter=A", "--name-only", "--format=%x00%H", ref, "--", prefix)
+    found: dict[str, str] = {}
+    for block in out.split("\0"):
+        lines = [line for line in block.strip().splitlines() if line]
+        if not lines:
+            continue
+        commit, *paths = lines
+        for path in paths:
+            found.setdefault(path, commit)
+    return found
+
+
+def changed_paths(root: Path, base: str, prefix: Iterable[str]) -> list[str]:
+    """Paths under ``prefix`` that differ between ``base`` and the working tree (incl. untracked)."""
+    out = run(root, "diff", "--name-only", "-z", base, "--", *prefix).decode("utf-8", "replace")
+    paths = {p for p in out.split("\0") if p}
+    untracked = run(root, "ls-files", "--others", "--exclude-standard", "-z", "--", *prefix).decode("utf-8", "replace")
+    paths |= {p for p in untracked.split("\0") if p}
+    return sorted(paths)
+
+
+def commit_date(root: Path, commit: str) -> str:
+    return text(root, "show", "-s", "--format=%cI", commit)
+
+
+def user_name(root: Path) -> str | None:
+    """``git config user.name`` of the repository, if set."""
+    out = run(root, "config", "user.name", check=False).decode("utf-8", "replace").strip()
+    return out or None

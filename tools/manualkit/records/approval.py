@@ -1,0 +1,151 @@
+"""Approvals as electronic signatures (《电子签名法》第十三条).
+
+Each approval is an OpenSSH signature, by the approver's own key, over a short message naming
+the document, the change request, the role, the signer, the time and the digest of exactly what
+is approved. :func:`approval_findings` re-checks all of it: a changed text voids the approval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from manualkit.base import sshsig, yamlfile
+from manualkit.base.atomic import write_atomic
+from manualkit.base.diagnostics import Diagnostic, ManualError, Severity, diagnostic, fail, has_errors
+from manualkit.records.change_request import (
+    Approval,
+    ChangeRequest,
+    approval_digest,
+    approval_message,
+    content_findings,
+)
+from manualkit.records.policy import Approver, Policy
+from manualkit.text.manual import Manual
+
+
+@dataclass(frozen=True)
+class ApprovalCheck:
+    approval: Approval
+    signature_valid: bool
+    current: bool  # digest equals the digest of the content now
+    holds_role: bool
+    known_signer: bool
+
+    @property
+    def valid(self) -> bool:
+        return self.signature_valid and self.current and self.holds_role and self.known_signer
+
+
+def check_approval(cr: ChangeRequest, approval: Approval, manual: Manual, policy: Policy, digest: str | None = None) -> ApprovalCheck:
+    approver = policy.approver(approval.signer)
+    message = approval_message(manual.metadata.document_number, cr.id, approval.role, approval.signer, approval.signed_at, approval.digest)
+    # The name is not part of the signed message, yet records and sign-off pages print it: it
+    # must be the registry's name of the signer, or the record was altered after signing.
+    signature_valid = (
+        approver is not None
+        and approval.name == approver.name
+        and sshsig.verify(message, approval.signature, approver.public_key, policy.signing_namespace)
+    )
+    current = approval.digest == (digest or approval_digest(cr, manual))
+    return ApprovalCheck(approval, signature_valid, current, approver is not None and approval.role in approver.roles, approver is not None)
+
+
+def missing_roles(cr: ChangeRequest, checks: list[ApprovalCheck], policy: Policy) -> list[str]:
+    change_class = policy.change_class(cr.class_key)
+    required = change_class.roles if change_class else ()
+    signed = {c.approval.role for c in checks if c.valid}
+    return [r for r in required if r not in signed]
+
+
+def approval_findings(cr: ChangeRequest, manual: Manual, policy: Policy) -> tuple[list[ApprovalCheck], list[Diagnostic]]:
+    """Check every approval of ``cr`` against ``manual`` (the text it should approve)."""
+    digest = approval_digest(cr, manual)
+    checks = [check_approval(cr, a, manual, policy, digest) for a in cr.approvals]
+    out: list[Diagnostic] = []
+    signers: dict[str, str] = {}
+    roles: set[str] = set()
+    change_class = policy.change_class(cr.class_key)
+    for c in checks:
+        a = c.approval
+        if not c.known_signer:
+            out.append(diagnostic(cr.path, a.line, 1, "MAN651", f"签署人 {a.signer} 不在 policy.yml 的签署人名录中"))
+        elif not c.signature_valid:
+            out.append(diagnostic(cr.path, a.line, 1, "MAN650", f"{a.role}签署（{a.name}）的电子签名无效：签名被伪造、复用或签署记录被改动"))
+        if c.known_signer and not c.holds_role:
+            out.append(diagnostic(cr.path, a.line, 1, "MAN652", f"{a.name}（{a.signer}）在签署人名录中无权签署“{a.role}”"))
+        if c.signature_valid and not c.current:
+            out.append(
+                diagnostic(cr.path, a.line, 1, "MAN655", f"{a.role}签署（{a.name}）之后，申请单或所涉章节的内容已被修改，该签署作废；请重新签署")
+            )
+        if a.signer in signers and signers[a.signer] != a.role:
+            out.append(diagnostic(cr.path, a.line, 1, "MAN654", f"{a.name} 已签署“{signers[a.signer]}”，同一人不得在同一申请单上签署两个角色"))
+        signers.setdefault(a.signer, a.role)
+        if a.role in roles:
+            out.append(diagnostic(cr.path, a.line, 1, "MAN656", f"“{a.role}”已有签署，同一角色只能签署一次"))
+        roles.add(a.role)
+        if change_class is not None and a.role not in change_class.roles:
+            out.append(diagnostic(cr.path, a.line, 1, "MAN653", f"{change_class.name}不需要“{a.role}”签署"))
+    return checks, out
+
+
+def _approver_for_key(policy: Policy, key_path: Path) -> Approver:
+    public = sshsig.public_key_of(key_path)
+    for approver in policy.approvers:
+        if " ".join(approver.public_key.split()[:2]) == public:
+            return approver
+    raise fail(str(key_path), 0, 0, "MAN651", "该私钥对应的公钥不在 policy.yml 的签署人名录中；请先登记签署人")
+
+
+def approve(root: Path, cr: ChangeRequest, role: str, key_path: Path, manual: Manual, policy: Policy, now: dt.datetime) -> Approval:
+    """Sign ``cr`` in ``role`` with the key at ``key_path`` and append the approval to its file."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    change_class = policy.change_class(cr.class_key)
+    if change_class is None or role not in change_class.roles:
+        roles = "、".join(change_class.roles) if change_class else ""
+        raise fail(cr.path, 0, 0, "MAN653", f"该申请单的修订类别只需要以下签署：{roles}；不能签署“{role}”")
+    problems = content_findings(cr, manual, policy)
+    if has_errors(problems):
+        raise ManualError([d for d in problems if d.severity is Severity.ERROR])
+    approver = _approver_for_key(policy, key_path)
+    if role not in approver.roles:
+        raise fail(cr.path, 0, 0, "MAN652", f"{approver.name}（{approver.id}）在签署人名录中无权签署“{role}”")
+    checks, _ = approval_findings(cr, manual, policy)
+    for c in checks:
+        if c.approval.signer == approver.id and c.approval.role != role:
+            raise fail(cr.path, c.approval.line, 1, "MAN654", f"{approver.name} 已签署“{c.approval.role}”，同一人不得在同一申请单上签署两个角色")
+        if c.approval.role == role and c.valid:
+            raise fail(cr.path, c.approval.line, 1, "MAN656", f"“{role}”已由 {c.approval.name} 有效签署")
+    digest = approval_digest(cr, manual)
+    signed_at = now.isoformat(timespec="seconds")
+    message = approval_message(manual.metadata.document_number, cr.id, role, approver.id, signed_at, digest)
+    signature = sshsig.sign(message, key_path, policy.signing_namespace)
+
+    data, problems = yamlfile.parse_roundtrip(cr.raw.decode("utf-8"), cr.path)
+    if problems or not isinstance(data, dict):
+        raise ManualError(problems or [diagnostic(cr.path, 1, 1, "MAN104", "修订申请单应为键值映射")])
+    entry = CommentedMap()
+    entry["role"] = role
+    entry["signer"] = approver.id
+    entry["name"] = approver.name
+    entry["meaning"] = policy.roles[role].meaning
+    entry["signed_at"] = signed_at
+    entry["digest"] = digest
+    entry["signature"] = LiteralScalarString(signature + "\n")
+    # Void approvals of this role are replaced; everything else stays byte-identical.
+    kept = [a for a in data["approvals"] if a["role"] != role]
+    approvals = data["approvals"]
+    if not isinstance(approvals, CommentedSeq) or approvals.fa.flow_style():
+        block = CommentedSeq(kept)
+        data["approvals"] = block
+        approvals = block
+    else:
+        for item in [a for a in approvals if a["role"] == role]:
+            approvals.remove(item)
+    approvals.append(entry)
+    write_atomic(root / cr.path, yamlfile.dump(data))
+    return Approval(role, approver.id, approver.name, entry["meaning"], signed_at, digest, signature, 0)
+

@@ -1,0 +1,25 @@
+"""The 修订记录 (revision record) table: its columns and how a cell names the signers.
+
+One definition shared by the release DOCX, the edition and ``changelog/revision-history.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+#: The columns of the 修订记录 table, in the DOCX and in changelog/revision-history.md alike.
+REVISION_COLUMNS = ("序号", "版本", "修订章节", "修订内容摘要", "修订申请单号", "编制", "审核", "批准", "发布日期", "实施日期")
+
+
+class _Signed(Protocol):
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def signer_names(approvals: Iterable[_Signed], role: str) -> str:
+    """Who signed in ``role`` (each name once, in signing order), or ``—``: a 修订记录 cell."""
+    return "、".join(dict.fromkeys(a.name for a in approvals if a.role == role)) or "—"

@@ -173,6 +173,17 @@ def test_revocation_by_the_approver_and_in_the_future_refused(repo: RevisionRepo
     assert all(e["valid"] for e in history)  # every earlier signature stays valid
     again = repo.run("revoke-key", "li.na", "--at", "2026-12-01T08:30", "--reason", "x", "--key", str(repo.key("chen")), check=False)
     assert again.code == 1 and "MAN811" in again.codes()
+    repo.commit("li.na's key revoked")
+    repo.manual("build", "--site-only", env={"MANUAL_HOME": str(repo.base / "manual-home")}, check=True)
+    page = (repo.root / "site" / "requests" / "CR-2026-002.html").read_text(encoding="utf-8")
+    assert "签署在前；该密钥已于 2026-12-01 08:00:00（北京时间） 停用" in page
+
+
+def test_site_refuses_a_release_signed_with_a_revoked_key(repo: RevisionRepo) -> None:
+    repo.run("revoke-key", "li.na", "--at", "2026-11-05T00:00:00+08:00", "--reason", "遗失", "--key", str(repo.key("chen")))
+    repo.commit("revoked")
+    result = repo.manual("build", "--site-only", env={"MANUAL_HOME": str(repo.base / "manual-home")})
+    assert result.code == 1 and "MAN812" in result.codes()
 
 
 # --- training -------------------------------------------------------------------------------
@@ -325,3 +336,31 @@ def test_a_second_writer_waits_then_is_refused(tmp_path: Path) -> None:
     assert refused.value.diagnostics[0].code == "MAN841"
     with records_lock(tmp_path, timeout=0.2):  # free again
         pass
+
+
+# --- the staff site -------------------------------------------------------------------------
+
+
+def test_site_shows_training_status_returned_requests_and_the_obligations(repo: RevisionRepo) -> None:
+    import lxml.html
+
+    env = {"MANUAL_HOME": str(repo.base / "manual-home")}
+
+    def page(path: str) -> str:
+        return " ".join(lxml.html.fromstring((repo.root / "site" / path).read_text(encoding="utf-8")).text_content().split())
+
+    repo.manual("build", "--site-only", "--as-of", "2026-06-15", env=env, check=True)
+    assert "B/0 版将于 2026年7月1日 生效" in page("index.html") and "需要培训：尚未完成" in page("index.html")
+    repo.run("training", "B/0", "--date", "2026-06-10", "--departments", "销售管理部", "--attendees", "12",
+             "--record", "签到表<script>alert(1)</script>", "--key", str(repo.key("li")), env={"MANUAL_TODAY": "2026-06-12"})  # fmt: skip
+    cr = _submitted(repo)
+    repo.run("return", cr, "--role", "审核", "--key", str(repo.key("li")), "--reason", "<b>时限</b>与 3.2 冲突")
+    repo.commit("training and a return")
+    repo.manual("build", "--site-only", "--as-of", "2026-06-15", env=env, check=True)
+    assert "需要培训：已于 2026年6月10日 完成" in page("index.html")
+    repo.manual("build", "--site-only", env=env, check=True)
+    returned = page(f"requests/{cr}.html")
+    assert "已退回" in returned and "<b>时限</b>与 3.2 冲突" in returned and "有效（签名已验证）" in returned
+    assert "<b>" not in (repo.root / "site" / f"requests/{cr}.html").read_text(encoding="utf-8").split("退回理由")[1][:200]
+    obligations = page("obligations.html")
+    assert "修订须回到原批准层级批准。" in obligations and "manual revoke-key" in obligations and cr in obligations

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -106,10 +107,14 @@ def test_return_by_the_awaited_role_closes_the_request(repo: RevisionRepo) -> No
     entry = next(r for r in status["requests"] if r["id"] == cr)
     assert entry["status"] == "returned" and entry["returned"]["reason"] == "与 3.2 的时限冲突，请修改后重新提交"
     assert "已退回" in repo.manual("status").stdout
+    assert f"已退回：{cr}" in repo.manual("history").stdout
     repo.commit("returned")
     # A returned request is not released; its resubmission names it.
     new = repo.run("propose", "--class", "minor", "--sections", "3.3", "--title", "重新提交", "--reason", "按审核意见修改", "--replaces", cr)
     assert new.code == 0
+    resubmitted = re.search(r"CR-\d{4}-\d{3}", new.stdout)
+    assert resubmitted is not None and f"replaces: {cr}" in repo.read(f"changelog/requests/{resubmitted.group()}.yml")
+    assert f"已由 {resubmitted.group()} 重新提交" in repo.manual("history").stdout
     bad = repo.run("propose", "--class", "minor", "--sections", "3.3", "--title", "x", "--reason", "x", "--replaces", "CR-2026-999", check=False)
     assert bad.code == 1 and "MAN803" in bad.codes()
     check = repo.manual("check")
@@ -364,3 +369,13 @@ def test_site_shows_training_status_returned_requests_and_the_obligations(repo: 
     assert "<b>" not in (repo.root / "site" / f"requests/{cr}.html").read_text(encoding="utf-8").split("退回理由")[1][:200]
     obligations = page("obligations.html")
     assert "修订须回到原批准层级批准。" in obligations and "manual revoke-key" in obligations and cr in obligations
+
+
+def test_readme_lists_every_obligation_with_its_evidence() -> None:
+    from manualkit.commands.obligations import obligations
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for o, m in obligations(root).obligations:
+        assert m is not None
+        assert f"| {o.section} | {o.text.replace('|', chr(92) + '|')} | " in readme, o.text

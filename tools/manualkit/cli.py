@@ -170,6 +170,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     root = _root(args.root)
     entries = history(root)
     sys.stdout.write(render_json(entries) if args.json else render_table(entries, worktree_policy(root)))
+    if not args.json:
+        from manualkit.commands.history import returned_requests_text
+
+        sys.stdout.write(returned_requests_text(root))
     return EXIT_OK if all(e.valid for e in entries) else EXIT_FINDINGS
 
 

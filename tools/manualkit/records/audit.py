@@ -359,9 +359,16 @@ def _text(a: _Audit) -> None:
     def sections_at(commit: str) -> dict[str, tuple[str, str]]:
         return section_map(a.reader.manual(commit))
 
+    open_sections: list[set[str]] = []
+
     def allowed(entry: ReleaseEntry | None) -> set[str]:
         if entry is None:  # after the last release: the open change requests may be in preparation
-            return {s for cr in open_requests(a.snap.requests, a.snap.records) for s in cr.sections}
+            if not open_sections:
+                from manualkit.records.procedure import procedure_state  # a returned request allows no change
+
+                returned = procedure_state(a.snap).returns if a.snap.policy is not None and a.snap.manual is not None else {}
+                open_sections.append({s for cr in open_requests(a.snap.requests, a.snap.records, returned) for s in cr.sections})
+            return open_sections[0]
         return {s for v in entry.requests for s in v.sections} | set(entry.record.sections)
 
     reported: set[tuple[str, str]] = set()

@@ -174,7 +174,7 @@ def _with_revocations(root: Path, head: Snapshot | None, entries: list[ReleaseEn
     an approval made with a revoked key at or after the revocation is invalid (MAN812); one made
     before stays valid and carries ``key_revoked_at``. Applied after the caches, which hold the
     verdicts of the signatures alone, so that a revocation takes effect at once."""
-    from manualkit.records.procedure import REVOCATIONS_DIR
+    from manualkit.records.revocation import REVOCATIONS_DIR  # light: a warm history loads no parser
 
     if head is None:
         if not (root / REVOCATIONS_DIR).is_dir():
@@ -183,7 +183,8 @@ def _with_revocations(root: Path, head: Snapshot | None, entries: list[ReleaseEn
     files = head.changelog_files(REVOCATIONS_DIR)
     if not files or head.policy is None or head.manual is None:
         return entries
-    from manualkit.records.procedure import revoked_at, signed_after_revocation, verified_revocations
+    from manualkit.records.procedure import verified_revocations
+    from manualkit.records.revocation import revoked_at, signed_after_revocation
 
     revocations, _ = verified_revocations(files, head.policy, head.manual.metadata.document_number)
     signers = {r.signer for r in revocations}

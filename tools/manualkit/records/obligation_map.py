@@ -57,8 +57,15 @@ class ObligationReport(NamedTuple):
         return [o for o, m in self.obligations if m is None]
 
 
+def plain_text(sentence: str) -> str:
+    """The sentence as a reader sees it: no HTML tags, links reduced to their text, no emphasis."""
+    text = re.sub(r"<[^>]*>", "", sentence)
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    return text.replace("**", "").replace("`", "").strip()
+
+
 def fingerprint(sentence: str) -> str:
-    plain = re.sub(r"[\s*`|]", "", sentence)
+    plain = re.sub(r"[\s*`|]", "", plain_text(sentence))
     return hashlib.sha256(plain.encode("utf-8")).hexdigest()[:12]
 
 
@@ -84,11 +91,12 @@ def find_obligations(manual: Manual) -> list[Obligation]:
             if chapter.number != 8 and keywords is None:
                 continue
             for text, line in _sentences(section.body, section.body_line):
-                if not MARKER.search(text.replace("**", "")):
+                plain = plain_text(text)
+                if not MARKER.search(plain):
                     continue
-                if keywords is not None and not any(k in text for k in keywords):
+                if keywords is not None and not any(k in plain for k in keywords):
                     continue
-                found.append(Obligation(section.id, fingerprint(text), text.replace("**", ""), line))
+                found.append(Obligation(section.id, fingerprint(text), plain, line))
     return found
 
 

@@ -27,17 +27,16 @@ from manualkit.base import sshsig, yamlfile
 from manualkit.base.atomic import write_atomic
 from manualkit.base.diagnostics import Diagnostic, diagnostic, fail
 from manualkit.records.change_request import request_path
-from manualkit.records.revocation import Revocation, moment, revoked_at, signed_after_revocation
+from manualkit.records.revocation import REVOCATIONS_DIR, Revocation, moment, revoked_at, signed_after_revocation
 from manualkit.records.workdays import WorkCalendar, load_calendar
 
-__all__ = ["Revocation", "revoked_at", "signed_after_revocation"]
+__all__ = ["REVOCATIONS_DIR", "Revocation", "revoked_at", "signed_after_revocation"]
 
 if TYPE_CHECKING:
     from manualkit.records.policy import Approver, Policy
     from manualkit.records.repository import Snapshot
 
 RETURNS_DIR = "changelog/returns"
-REVOCATIONS_DIR = "changelog/revocations"
 TRAINING_DIR = "changelog/training"
 MAX_TEXT = 500
 

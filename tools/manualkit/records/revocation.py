@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import NamedTuple
 
+REVOCATIONS_DIR = "changelog/revocations"
+
 
 class Revocation(NamedTuple):
     signer: str

@@ -356,8 +356,8 @@ def test_site_shows_training_status_returned_requests_and_the_obligations(repo: 
 
     repo.manual("build", "--site-only", "--as-of", "2026-06-15", env=env, check=True)
     assert "B/0 版将于 2026年7月1日 生效" in page("index.html") and "需要培训：尚未完成" in page("index.html")
-    repo.run("training", "B/0", "--date", "2026-06-10", "--departments", "销售管理部", "--attendees", "12",
-             "--record", "签到表<script>alert(1)</script>", "--key", str(repo.key("li")), env={"MANUAL_TODAY": "2026-06-12"})  # fmt: skip
+    training = ["training", "B/0", "--date", "2026-06-10", "--departments", "销售管理部", "--attendees", "12"]
+    repo.run(*training, "--record", "签到表<script>alert(1)</script>", "--key", str(repo.key("li")), env={"MANUAL_TODAY": "2026-06-12"})
     cr = _submitted(repo)
     repo.run("return", cr, "--role", "审核", "--key", str(repo.key("li")), "--reason", "<b>时限</b>与 3.2 冲突")
     repo.commit("training and a return")
@@ -379,3 +379,42 @@ def test_readme_lists_every_obligation_with_its_evidence() -> None:
     for o, m in obligations(root).obligations:
         assert m is not None
         assert f"| {o.section} | {o.text.replace('|', chr(92) + '|')} | " in readme, o.text
+
+
+def test_check_and_release_refuse_an_open_request_signed_after_the_revocation(repo: RevisionRepo) -> None:
+    cr = repo.propose("editorial", ["3.3"], today="2026-11-20")
+    repo.append_to_section("3.3", "报价单编号规则见附录。")
+    repo.approve(cr, "编制", now="2026-11-20T09:00:00+08:00")
+    repo.approve(cr, "审核", now="2026-11-20T10:00:00+08:00")
+    repo.commit(f"{cr} approved")
+    repo.run("revoke-key", "li.na", "--at", "2026-11-20T09:30:00+08:00", "--reason", "可能泄露", "--key", str(repo.key("li")))
+    repo.commit("revoked")
+    check = repo.manual("check")
+    assert check.code == 1 and "MAN812" in check.codes()
+    release = repo.release("2026-12-01", "2026-12-01", check=False)
+    assert release.code == 1 and "MAN812" in release.codes() and "B-2.yml" not in repo.porcelain()
+
+
+def test_calendar_file_with_an_impossible_date_fails_check(repo: RevisionRepo) -> None:
+    (repo.root / "manual" / "calendar.yml").write_text("years:\n  2027:\n    holidays: [2027-02-29]\n    workdays: []\n", encoding="utf-8")
+    result = repo.manual("check")
+    assert result.code == 1 and "manual/calendar.yml:3:" in result.stdout and "MAN805" in result.codes()
+
+
+def test_two_distributions_at_once_get_distinct_numbers(repo: RevisionRepo, tmp_path: Path) -> None:
+    import subprocess
+
+    from revision_repo import manual_command
+
+    env = repo.env({"MANUAL_HOME": str(tmp_path / "mh")})
+    repo.manual("docx", "--version", "B/0", "-o", str(tmp_path / "warm.docx"), env={"MANUAL_HOME": str(tmp_path / "mh")}, check=True)
+    procs = []
+    for who in ("甲", "乙"):
+        args = [*manual_command(), "distribute", "B/0", "--holder", who, "--department", "财务部", "-o", str(tmp_path / who)]
+        procs.append(subprocess.Popen(args, cwd=repo.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    records = sorted((repo.root / "changelog" / "copies").glob("*.yml"))
+    assert [r.name for r in records] == ["B-0-001.yml", "B-0-002.yml"]
+    holders = {r.read_text(encoding="utf-8").split('holder: "')[1].split('"')[0] for r in records}
+    assert holders == {"甲", "乙"}

@@ -36,7 +36,7 @@ class Obligation(NamedTuple):
     line: int
 
 
-class Mapping_(NamedTuple):
+class Enforcement(NamedTuple):
     section: str
     fingerprint: str
     kind: str  # check | command | people
@@ -48,8 +48,8 @@ class Mapping_(NamedTuple):
 
 
 class ObligationReport(NamedTuple):
-    obligations: list[tuple[Obligation, Mapping_ | None]]
-    stale: list[Mapping_]
+    obligations: list[tuple[Obligation, Enforcement | None]]
+    stale: list[Enforcement]
     problems: list[Diagnostic]
 
     @property
@@ -100,7 +100,7 @@ def find_obligations(manual: Manual) -> list[Obligation]:
     return found
 
 
-def load_mapping(contents: Mapping[str, bytes]) -> tuple[list[Mapping_], list[Diagnostic]]:
+def load_mapping(contents: Mapping[str, bytes]) -> tuple[list[Enforcement], list[Diagnostic]]:
     raw = contents.get(OBLIGATIONS_PATH)
     if raw is None:
         return [], []
@@ -129,7 +129,7 @@ def load_mapping(contents: Mapping[str, bytes]) -> tuple[list[Mapping_], list[Di
             problems.append(diagnostic(path, line, 1, "MAN832", "enforced_by: command 的条目应写明 command 和 record"))
             continue
         out.append(
-            Mapping_(
+            Enforcement(
                 str(item["section"]), str(item["fingerprint"]), str(item["enforced_by"]), str(item["how"]),
                 tuple(str(c) for c in codes), str(item.get("command") or ""), str(item.get("record") or ""), line,
             )

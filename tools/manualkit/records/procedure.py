@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from manualkit.base import sshsig, yamlfile
 from manualkit.base.atomic import write_atomic
@@ -33,6 +33,7 @@ from manualkit.records.workdays import WorkCalendar, load_calendar
 __all__ = ["REVOCATIONS_DIR", "Revocation", "revoked_at", "signed_after_revocation"]
 
 if TYPE_CHECKING:
+    from manualkit.records.copies import ControlledCopy
     from manualkit.records.policy import Approver, Policy
     from manualkit.records.repository import Snapshot
 
@@ -431,7 +432,7 @@ class TrainingDue(NamedTuple):
 
 
 class CopyDue(NamedTuple):
-    copy: Any  # records.copies.ControlledCopy
+    copy: ControlledCopy
     superseded: dt.date  # when its version stopped being in force
     due: dt.date  # 5 working days later
     overdue: bool

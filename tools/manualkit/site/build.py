@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from manualkit.base import git
 from manualkit.base.diagnostics import ManualError, fail
@@ -66,6 +66,10 @@ from manualkit.text.manual import MANUAL_DIR, Manual, ManualFiles, decode
 from manualkit.text.markup import scan
 from manualkit.text.metadata import METADATA_PATH, ManualMetadata, parse_metadata
 from manualkit.text.outline import chinese_numeral
+
+if TYPE_CHECKING:
+    from manualkit.records.obligation_map import ObligationReport
+    from manualkit.records.procedure import SignedRecord
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
@@ -329,8 +333,8 @@ class ProcedureView:
     """What the site shows of chapter 8's other records: trainings, returns, the obligations."""
 
     trained: Mapping[str, dt.date]  # version → date of its first training before its effective date
-    returned: Sequence[tuple[ChangeRequest, Any, bool, tuple[str, ...]]]  # request, return record, valid, resubmitted as
-    obligations: Any  # records.obligation_map.ObligationReport
+    returned: Sequence[tuple[ChangeRequest, SignedRecord, bool, tuple[str, ...]]]  # request, return record, valid, resubmitted as
+    obligations: ObligationReport
 
 
 def procedure_view(root: Path) -> ProcedureView | None:

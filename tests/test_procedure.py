@@ -110,6 +110,8 @@ def test_return_by_the_awaited_role_closes_the_request(repo: RevisionRepo) -> No
     assert f"已退回：{cr}" in repo.manual("history").stdout
     repo.commit("returned")
     # A returned request is not released; its resubmission names it.
+    release = repo.release("2026-12-01", "2026-12-10", check=False)
+    assert release.code == 1 and "MAN662" in release.codes()
     new = repo.run("propose", "--class", "minor", "--sections", "3.3", "--title", "重新提交", "--reason", "按审核意见修改", "--replaces", cr)
     assert new.code == 0
     resubmitted = re.search(r"CR-\d{4}-\d{3}", new.stdout)

@@ -186,11 +186,50 @@ def test_revocation_by_the_approver_and_in_the_future_refused(repo: RevisionRepo
     assert "签署在前；该密钥已于 2026-12-01 08:00:00（北京时间） 停用" in page
 
 
-def test_site_refuses_a_release_signed_with_a_revoked_key(repo: RevisionRepo) -> None:
+def test_site_shows_a_signature_voided_by_a_revoked_key_and_the_checks_report_it(repo: RevisionRepo) -> None:
+    # 李娜 signed B/1's request on 2026-11-10; her key is revoked from 2026-11-05 (it leaked before).
     repo.run("revoke-key", "li.na", "--at", "2026-11-05T00:00:00+08:00", "--reason", "遗失", "--key", str(repo.key("chen")))
     repo.commit("revoked")
-    result = repo.manual("build", "--site-only", env={"MANUAL_HOME": str(repo.base / "manual-home")})
-    assert result.code == 1 and "MAN812" in result.codes()
+    home = {"MANUAL_HOME": str(repo.base / "manual-home")}
+    # Staff must still read the manual: the site is built, the signature shown as invalid ...
+    result = repo.manual("build", "--site-only", env=home | {"MANUAL_TODAY": "2027-01-20"})
+    assert result.code == 0, result.output
+    assert "MAN812" in result.stderr and "站点照常构建" in result.stderr
+    site = repo.root / "site"
+    b1_request = next(cr for cr in re.findall(r"CR-\d{4}-\d{3}", repo.read("changelog/releases/B-1.yml")))
+    page = (site / "requests" / f"{b1_request}.html").read_text(encoding="utf-8")
+    assert "✗ 无效（签署时密钥已于 2026-11-05 00:00:00（北京时间） 停用）" in page
+    # ... and the release's metadata says so on every page of B/1 (in force on 2027-01-20), with
+    # a link to the request; the pages of A/0 (archived, its signatures made before) do not.
+    chapter = (site / "03-execution.html").read_text(encoding="utf-8") if (site / "03-execution.html").exists() else ""
+    index = (site / "index.html").read_text(encoding="utf-8")
+    for text in (index, chapter or index):
+        assert 'data-mk-version="B/1"' in text and 'data-mk-signatures="invalid"' in text
+        assert "<dt>签署状态</dt>" in text and "✗ 含无效签署" in text and f"requests/{b1_request}.html" in text
+    archived = (site / "archive" / "A-0" / "index.html").read_text(encoding="utf-8")
+    assert 'data-mk-signatures="invalid"' not in archived and "含无效签署" not in archived
+    archive = (site / "archive.html").read_text(encoding="utf-8")
+    table = archive[archive.index('class="mk-archive') :]
+    assert table.count("✗ 含无效签署") == 1  # the row of B/1 (and the page's own header)
+    # ... while check, audit and history keep reporting it as an error.
+    for command in (("check",), ("audit",), ("history",)):
+        found = repo.manual(*command, env={"MANUAL_TODAY": "2027-01-20"})
+        assert found.code == 1 and "MAN812" in found.codes(), (command, found.output)
+    # The daily publish still publishes (the error is reported, the site and DOCX are built).
+    (site / "index.html").unlink()
+    published = repo.manual("publish", env=home | {"MANUAL_TODAY": "2027-01-20"})
+    assert published.code == 0 and "MAN812" in published.output and (site / "index.html").is_file(), published.output
+
+
+def test_site_of_an_upcoming_version_with_a_voided_signature_says_so_in_its_banner(repo: RevisionRepo) -> None:
+    repo.run("revoke-key", "li.na", "--at", "2026-11-05T00:00:00+08:00", "--reason", "遗失", "--key", str(repo.key("chen")))
+    repo.commit("revoked")
+    result = repo.manual("build", "--site-only", env={"MANUAL_HOME": str(repo.base / "manual-home"), "MANUAL_TODAY": "2026-12-01"})
+    assert result.code == 0, result.output
+    index = (repo.root / "site" / "index.html").read_text(encoding="utf-8")
+    assert 'data-mk-version="B/0"' in index and 'data-mk-signatures="invalid"' not in index
+    banner = index[index.index("mk-banner--upcoming") :]
+    assert "B/1 版将于" in banner and "✗ 含无效签署" in banner[: banner.index("</div>")]
 
 
 # --- training -------------------------------------------------------------------------------

@@ -322,6 +322,8 @@ def _print_build(result: BuildResult, day: dt.date) -> None:
         print(f"已归档的作废版本：{'、'.join(v.name for v in site.archived)}（本次构建 {len(site.rebuilt)} 个，取自缓存 {cached} 个）")
     for path in result.dist:
         print(f"已写出 {path}")
+    for d in site.invalid_signatures:  # built nevertheless: staff must see the manual (8.2 四)
+        sys.stderr.write(d.render() + "（站点照常构建，该签署标为无效）\n")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -49,6 +49,10 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
 
             state = procedure_state(head)
             diags += state.problems
+            from manualkit.records.procedure import released_after_revocation
+
+            released = (cr for record in head.records for cr in record.change_requests)
+            diags += released_after_revocation(head.requests, released, state.revocations)
             diags += obligation_findings(manual, head.files.contents)
             if base is None:  # with a base, the change set check covers the open requests
                 for cr in open_requests(head.requests, head.records, state.returns):

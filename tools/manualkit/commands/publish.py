@@ -23,7 +23,13 @@ class Publication:
 
 
 def publish(root: Path, today: dt.date, env: Mapping[str, str]) -> Publication:
+    """Check, then build unless the check found an error. A signature voided by a key revocation
+    (MAN812) is an error of the record, not of the text staff must follow: the site is built and
+    shows it as invalid, and the report still carries the error."""
+    from manualkit.base.diagnostics import Severity
+    from manualkit.site.build import SHOWN_AS_INVALID
+
     report = check(root, today)
-    if report.errors:
+    if any(d.severity is Severity.ERROR and d.code not in SHOWN_AS_INVALID for d in report.diagnostics):
         return Publication(report, None)
     return Publication(report, build(root, today, env))

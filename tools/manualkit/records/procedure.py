@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -33,6 +33,7 @@ from manualkit.records.workdays import WorkCalendar, load_calendar
 __all__ = ["REVOCATIONS_DIR", "Revocation", "revoked_at", "signed_after_revocation"]
 
 if TYPE_CHECKING:
+    from manualkit.records.change_request import ChangeRequest
     from manualkit.records.copies import ControlledCopy
     from manualkit.records.policy import Approver, Policy
     from manualkit.records.repository import Snapshot
@@ -251,6 +252,39 @@ def verified_revocations(
                 )
             )
     return out, problems
+
+
+def released_after_revocation(
+    requests: Mapping[str, ChangeRequest], released: Iterable[str], revocations: Sequence[Revocation]
+) -> list[Diagnostic]:
+    """MAN812 for each signature of a released request made with a key at or after its
+    revocation (the key is the one embedded in the signature). The release stays on the site,
+    where the signature is shown as invalid; ``check``, ``audit`` and ``history`` report it."""
+    if not revocations:
+        return []
+    revoked = {r.signer for r in revocations}
+    out = []
+    for cr_id in sorted(set(released)):
+        cr = requests.get(cr_id)
+        if cr is None:
+            continue
+        for a in cr.approvals:
+            if a.signer not in revoked:
+                continue
+            try:
+                key = sshsig.signer_key(a.signature)
+            except sshsig.SignatureFormatError:
+                continue  # an unreadable signature is reported as such (MAN650)
+            revocation = revoked_at(revocations, a.signer, key)
+            if revocation is not None and signed_after_revocation(revocation, a.signed_at):
+                out.append(
+                    diagnostic(
+                        cr.path, a.line, 1, "MAN812",
+                        f"已发布的{cr.id}上的“{a.role}”签署（{a.name}，{a.signed_at}）晚于该密钥的停用时间 "
+                        f"{revocation.at.isoformat()}（{revocation.path}），签署无效；网站将其标为无效，请以新的修订申请重新批准该版本的内容",
+                    )
+                )  # fmt: skip
+    return out
 
 
 # --- training records (培训记录) ---------------------------------------------------------------

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from manualkit.base import git
-from manualkit.base.diagnostics import ManualError, fail
+from manualkit.base.diagnostics import Diagnostic, ManualError, fail
 from manualkit.records.change_request import REQUESTS_DIR, ChangeRequest
 from manualkit.records.edition import Status
 from manualkit.records.history import ReleaseEntry, ReleaseReader, release_history
@@ -113,6 +113,7 @@ class SiteBuild:
     pages: int
     downloads: tuple[DownloadFile, ...]
     seconds: Mapping[str, float]
+    invalid_signatures: tuple[Diagnostic, ...] = ()  # shown as invalid on the site (MAN812)
 
 
 def chapter_heading(chapter: Chapter) -> str:
@@ -288,7 +289,10 @@ def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[Downlo
     def header(path: str, department: str, changed: LastChange | None) -> pages.PageHeader:
         trained = ctx.procedure.trained if ctx.procedure else {}
         banners = tuple(pages.upcoming_banner(path, u.version, u.training, trained.get(u.version.name)) for u in upcoming)
-        return pages.PageHeader(metadata.document_number, version.name, version.status, version.effective, department, changed, banners)
+        return pages.PageHeader(
+            metadata.document_number, version.name, version.status, version.effective, department, changed, banners,
+            voided_requests=version.voided_requests,
+        )  # fmt: skip
 
     def generated(path: str, title: str, markdown: str, changed: LastChange | None = None) -> pages.Page:
         return pages.Page(path, title, markdown, header(path, metadata.issuing_department, changed or release_change(version)))
@@ -382,7 +386,10 @@ def archived_docs(ctx: Context, index: int) -> tuple[Docs, ManualMetadata]:
 
     def header(path: str, department: str, changed: LastChange | None) -> pages.PageHeader:
         banners = (pages.superseded_banner(path, version),)
-        return pages.PageHeader(metadata.document_number, version.name, Status.SUPERSEDED, version.effective, department, changed, banners)
+        return pages.PageHeader(
+            metadata.document_number, version.name, Status.SUPERSEDED, version.effective, department, changed, banners,
+            voided_requests=version.voided_requests,
+        )  # fmt: skip
 
     docs = Docs()
     made, entries = chapter_pages(ctx.versions, index, content, prefix=prefix, header=header, searchable=False, noindex=True)
@@ -434,16 +441,23 @@ def _replace_dir(new: Path, target: Path) -> None:
 # --- the build -----------------------------------------------------------------------------------------
 
 
+# A signature made with a key after its revocation (8.2 四) is void, but the version it released
+# stays the text staff must follow until a new release replaces it: the site is built and shows
+# that signature as invalid, while check, audit and history keep reporting it (MAN812).
+SHOWN_AS_INVALID = frozenset({"MAN812"})
+
+
 def verified_history(root: Path) -> tuple[list[ReleaseEntry], Policy | None]:
-    """The release history recorded in the HEAD commit, verified (an error if any release fails),
-    and the revision policy of that commit."""
+    """The release history recorded in the HEAD commit, verified (an error if any release fails
+    for another reason than a signature voided by a key revocation), and the revision policy of
+    that commit."""
     require_full_history(root)
     head = git.head(root)
     if head is None:
         raise fail(".", 0, 0, "MAN661", "仓库还没有任何提交，无法构建站点")
     snapshot = commit_snapshot(root, head)
     entries = release_history(root, snapshot)
-    problems = [d for e in entries for d in e.problems]
+    problems = [d for e in entries for d in e.problems if d.code not in SHOWN_AS_INVALID]
     if problems:
         raise ManualError(problems)
     if not entries:
@@ -527,4 +541,5 @@ def build_site(
         pages=sum(1 for p in docs.files if p.endswith(".md")),
         downloads=files,
         seconds=seconds,
+        invalid_signatures=tuple(d for e in entries if e.record.published <= day for d in e.problems),
     )

@@ -43,6 +43,7 @@ def archive_key(versions: Sequence[SiteVersion], index: int, fingerprint: str) -
         "superseded_by": version.superseded_by,
         "class": version.class_name,
         "signers": [version.signers(role) for role in pages.ROLES],
+        "voided": list(version.voided_requests),  # a key revoked since marks the pages 含无效签署
         "history": [
             [v.name, v.first, v.effective.isoformat(), list(v.sections), list(v.change_requests), [[r.id, list(r.sections)] for r in v.requests]]
             for v in versions[: index + 1]

@@ -85,6 +85,12 @@ class SiteVersion:
     def archived(self) -> bool:
         return self.status is Status.SUPERSEDED
 
+    @property
+    def voided_requests(self) -> tuple[str, ...]:
+        """The change requests of this release with a signature that is invalid: made with a key
+        after its revocation (8.2 四, MAN812; the only invalid signature a site is built with)."""
+        return tuple(dict.fromkeys(a.change_request for a in self.approvals if not a.valid))
+
     def signers(self, role: str) -> str:
         """The names that signed ``role`` for this release (编制 / 审核 / 会签 / 批准), or —."""
         return "、".join(dict.fromkeys(a.name for a in self.approvals if a.role == role)) or "—"

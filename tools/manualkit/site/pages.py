@@ -107,10 +107,11 @@ def upcoming_banner(page: str, version: SiteVersion, training: bool | None, trai
     note = "" if training is None else "（需要培训）" if training else "（无需培训）"
     if training:
         note = f"（需要培训：已于 {prose_date(trained_on)} 完成）" if trained_on else "（需要培训：尚未完成）"
+    voided = f"。{voided_html(page, version.voided_requests)}" if version.voided_requests else ""
     return Banner(
         "upcoming",
         f'<div class="mk-banner mk-banner--upcoming" role="note"><strong>{esc(version.name)} 版将于 {esc(prose_date(version.effective))} 生效</strong>'
-        f"（已批准，{esc(version.class_name)}）。{link(page, UPCOMING, '查看将要修订的内容')}{esc(note)}</div>",
+        f"（已批准，{esc(version.class_name)}）。{link(page, UPCOMING, '查看将要修订的内容')}{esc(note)}{voided}</div>",
     )
 
 
@@ -147,6 +148,7 @@ class PageHeader:
     last_change: LastChange | None
     banners: tuple[Banner, ...] = ()
     link_requests: bool = True  # the site has a page per change request (not in a draft preview)
+    voided_requests: tuple[str, ...] = ()  # this version's requests with a signature voided by a key revocation
 
 
 def last_change_html(page: str, change: LastChange | None, link_requests: bool = True) -> str:
@@ -156,17 +158,26 @@ def last_change_html(page: str, change: LastChange | None, link_requests: bool =
     return f"{esc(change.version)} 版（{esc(change.effective.isoformat())} 实施）" + (f"，{requests}" if requests else "")
 
 
+def voided_html(page: str, requests: Sequence[str], link_requests: bool = True) -> str:
+    """“含无效签署”: a release with a signature made after its key was revoked (8.2 四), linking
+    to the change requests whose pages say which signature and since when."""
+    names = "、".join(link(page, request_page(cr), cr) if link_requests else esc(cr) for cr in requests)
+    return f'<span class="mk-sig mk-sig--invalid">✗ 含无效签署</span>（密钥停用后所作，见 {names}）'
+
+
 def header_html(page: str, header: PageHeader) -> str:
     """Banners, the metadata block and the print mark of ``page`` (a site path)."""
     effective = header.effective.isoformat() if header.effective else "未定"
     status = STATUS_CLASS[header.status]
-    items = (
+    items: tuple[tuple[str, str], ...] = (
         ("文件编号", esc(header.document_number)),
         ("版本", f'{esc(header.version)} <span class="mk-status mk-status--{status}">{esc(STATUS_LABEL[header.status])}</span>'),
         ("实施日期", esc(effective)),
         ("负责部门", esc(header.department)),
         ("最近修订", last_change_html(page, header.last_change, header.link_requests)),
     )
+    if header.voided_requests:
+        items += (("签署状态", voided_html(page, header.voided_requests, header.link_requests)),)
     meta = "".join(f'<div class="mk-meta__item"><dt>{esc(k)}</dt><dd>{v}</dd></div>' for k, v in items)
     banners = "".join(b.html for b in header.banners)
     mark = (
@@ -174,8 +185,9 @@ def header_html(page: str, header: PageHeader) -> str:
         f"<span>{esc(header.document_number)}</span><span>版本 {esc(header.version)}（{esc(STATUS_LABEL[header.status])}）</span>"
         f'<span>打印日期 <span class="mk-print-date">____年__月__日</span></span></div>'
     )
+    signatures = ' data-mk-signatures="invalid"' if header.voided_requests else ""
     return (
-        f'<div class="mk-page-header" data-mk-version="{esc(header.version)}" data-mk-status="{status}">'
+        f'<div class="mk-page-header" data-mk-version="{esc(header.version)}" data-mk-status="{status}"{signatures}>'
         f'{banners}<dl class="mk-meta">{meta}</dl></div>{mark}'
     )
 
@@ -285,6 +297,8 @@ def archive_markdown(page: str, versions: Sequence[SiteVersion], retention_years
         changes = link(page, diff_page(versions[i - 1], v), f"与 {versions[i - 1].name} 版的差异") if i > 0 else "首次发布"
         requests = "、".join(link(page, request_page(cr), cr) for cr in v.change_requests)
         status = f'<span class="mk-status mk-status--{STATUS_CLASS[v.status]}">{esc(STATUS_LABEL[v.status])}</span>'
+        if v.voided_requests:
+            status += "<br>" + voided_html(page, v.voided_requests)
         rows.append((esc(v.name), status, esc(v.effective.isoformat()), esc(until), requests, read, changes))
     intro = (
         f"<p>被新版本替代的版本即行作废，按修订政策至少保留 {esc(retention_years)} 年（本网站保留全部版本）。"

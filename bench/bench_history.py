@@ -412,7 +412,7 @@ def run(repo: Path, releases: int) -> int:
         shutil.rmtree(cache, ignore_errors=True)
 
     proc = subprocess.run([manual, "history", "--json"], cwd=repo, capture_output=True, env=env, check=False)
-    entries = json.loads(proc.stdout)
+    entries = json.loads(proc.stdout)["releases"]
     invalid = [e["version"] for e in entries if not e["valid"]]
     print(f"manual history --json: {len(entries)} versions, {len(invalid)} invalid {invalid[:5]} (exit {proc.returncode})")
     if invalid or len(entries) != len(gen.records):

@@ -117,6 +117,13 @@ def test_return_by_the_awaited_role_closes_the_request(repo: RevisionRepo) -> No
     resubmitted = re.search(r"CR-\d{4}-\d{3}", new.stdout)
     assert resubmitted is not None and f"replaces: {cr}" in repo.read(f"changelog/requests/{resubmitted.group()}.yml")
     assert f"已由 {resubmitted.group()} 重新提交" in repo.manual("history").stdout
+    history = json.loads(repo.manual("history", "--json").stdout)
+    (returned,) = history["returned_requests"]
+    assert returned == returned | {
+        "id": cr, "role": "审核", "reason": "与 3.2 的时限冲突，请修改后重新提交", "signer": "li.na",
+        "verified": True, "replaced_by": [resubmitted.group()], "record": f"changelog/returns/{cr}.yml",
+    }  # fmt: skip
+    assert returned["returned_at"].startswith("20") and cr not in {c for e in history["releases"] for c in e["change_requests"]}
     bad = repo.run("propose", "--class", "minor", "--sections", "3.3", "--title", "x", "--reason", "x", "--replaces", "CR-2026-999", check=False)
     assert bad.code == 1 and "MAN803" in bad.codes()
     check = repo.manual("check")
@@ -139,6 +146,9 @@ def test_forged_return_is_reported_by_check(repo: RevisionRepo) -> None:
     path.write_text(path.read_text(encoding="utf-8").replace("理由", "伪造的理由"), encoding="utf-8")
     result = repo.manual("check")
     assert result.code == 1 and "MAN802" in result.codes()
+    (returned,) = json.loads(repo.manual("history", "--json").stdout)["returned_requests"]
+    assert returned["id"] == cr and returned["verified"] is False and returned["reason"] == "伪造的理由"
+    assert "（退回记录的签名无效）" in repo.manual("history").stdout
 
 
 # --- revoked keys ---------------------------------------------------------------------------
@@ -153,7 +163,7 @@ def test_revoked_key_voids_later_signatures_and_keeps_earlier_ones(repo: Revisio
     # 李娜 (审核) signed B/1's request on 2026-11-10; her key is revoked on 2026-11-05 (it leaked before).
     result = repo.run("revoke-key", "li.na", "--at", "2026-11-05T00:00:00+08:00", "--reason", "笔记本电脑遗失", "--key", str(repo.key("li")))
     assert result.code == 0, result.output
-    history = json.loads(repo.manual("history", "--json").stdout)
+    history = json.loads(repo.manual("history", "--json").stdout)["releases"]
     b1 = next(e for e in history if e["version"] == "B/1")
     a1 = next(e for e in history if e["version"] == "A/1")
     assert not b1["valid"] and "MAN812" in {p["code"] for p in b1["problems"]}
@@ -176,7 +186,7 @@ def test_revocation_by_the_approver_and_in_the_future_refused(repo: RevisionRepo
     assert future.code == 1 and "MAN813" in future.codes()
     ok = repo.run("revoke-key", "li.na", "--at", "2026-12-01T08:00", "--reason", "可能泄露", "--key", str(repo.key("chen")))
     assert ok.code == 0
-    history = json.loads(repo.manual("history", "--json").stdout)
+    history = json.loads(repo.manual("history", "--json").stdout)["releases"]
     assert all(e["valid"] for e in history)  # every earlier signature stays valid
     again = repo.run("revoke-key", "li.na", "--at", "2026-12-01T08:30", "--reason", "x", "--key", str(repo.key("chen")), check=False)
     assert again.code == 1 and "MAN811" in again.codes()

@@ -146,7 +146,7 @@ def test_first_release_is_a_valid_a0(clone: Callable[[str], RevisionRepo]) -> No
     assert repo.porcelain() == ""
     result = repo.manual("history", "--json")
     assert_clean_exit(result)
-    (entry,) = json.loads(result.stdout)
+    (entry,) = json.loads(result.stdout)["releases"]
     assert (entry["version"], entry["class"], entry["published"], entry["effective_from"]) == ("A/0", "major", "2025-12-01", "2026-01-01")
     assert len(entry["sections"]) == 32 and entry["valid"] is True
     assert [a["role"] for a in entry["approvals"]] == ["编制", "审核", "会签", "批准"]
@@ -355,7 +355,7 @@ def test_revision_limit_starts_a_new_edition(clone: Callable[[str], RevisionRepo
     last = repo.manual(*release_args("2026-01-28", "2026-01-28"))
     assert_clean_exit(last)
     assert "B/0" in last.stdout
-    history = json.loads(repo.manual("history", "--json").stdout)
+    history = json.loads(repo.manual("history", "--json").stdout)["releases"]
     assert [(e["version"], e["class"]) for e in history] == [("A/0", "major"), ("A/1", "minor"), ("A/2", "editorial"), ("B/0", "editorial")]
     assert all(e["valid"] for e in history)
 
@@ -676,7 +676,7 @@ def test_release_killed_midway_leaves_all_or_nothing(clone: Callable[[str], Revi
     assert repo.porcelain() == ""
     history = repo.manual("history", "--json")
     assert_clean_exit(history)
-    assert [e["version"] for e in json.loads(history.stdout)] == ["A/0", "A/1"]
+    assert [e["version"] for e in json.loads(history.stdout)["releases"]] == ["A/0", "A/1"]
     assert_refused(repo.manual(*release_args("2026-02-01", "2026-02-08")), "MAN662")
 
 
@@ -687,7 +687,9 @@ def test_history_json(clone: Callable[[str], RevisionRepo]) -> None:
     repo = clone("demo")
     result = repo.manual("history", "--json")
     assert_clean_exit(result)
-    entries = json.loads(result.stdout)
+    data = json.loads(result.stdout)
+    assert data["returned_requests"] == []
+    entries = data["releases"]
     for entry in entries:
         assert {"version", "class", "published", "effective_from", "effective_to", "change_requests", "approvals", "digest", "valid"} <= entry.keys()
         for approval in entry["approvals"]:

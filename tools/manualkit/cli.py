@@ -165,15 +165,22 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from manualkit.commands.history import history, render_json, render_table, worktree_policy
+    from manualkit.commands.history import (
+        history,
+        render_json,
+        render_table,
+        returned,
+        returned_requests_text,
+        worktree_policy,
+    )
 
     root = _root(args.root)
     entries = history(root)
-    sys.stdout.write(render_json(entries) if args.json else render_table(entries, worktree_policy(root)))
-    if not args.json:
-        from manualkit.commands.history import returned_requests_text
-
-        sys.stdout.write(returned_requests_text(root))
+    returns = returned(root)
+    if args.json:
+        sys.stdout.write(render_json(entries, returns))
+    else:
+        sys.stdout.write(render_table(entries, worktree_policy(root)) + returned_requests_text(returns))
     return EXIT_OK if all(e.valid for e in entries) else EXIT_FINDINGS
 
 

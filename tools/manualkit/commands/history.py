@@ -11,6 +11,7 @@ from manualkit.records.history import ApprovalView, ReleaseEntry, release_histor
 
 if TYPE_CHECKING:
     from manualkit.records.policy import Policy
+    from manualkit.records.procedure import ReturnedRequest
 
 
 def history(root: Path) -> list[ReleaseEntry]:
@@ -18,26 +19,31 @@ def history(root: Path) -> list[ReleaseEntry]:
     return release_history(root)
 
 
-def returned_requests_text(root: Path) -> str:
-    """Lines for the returned change requests (8.2 三 4: 退回 is archived with its reason); nothing,
-    and no cost beyond one stat, when none was ever returned."""
+def returned(root: Path) -> list[ReturnedRequest]:
+    """The returned change requests (8.2 三 4: 退回 is archived with its reason); none, at no cost
+    beyond one stat, when none was ever returned."""
     from manualkit.records.procedure import RETURNS_DIR
 
     if not (root / RETURNS_DIR).is_dir():
-        return ""
-    from manualkit.records.procedure import procedure_state
+        return []
+    from manualkit.records.procedure import returned_requests
     from manualkit.records.repository import worktree_snapshot
 
     snap = worktree_snapshot(root)
     if snap.manual is None or snap.policy is None:
-        return ""
+        return []
+    return returned_requests(snap)
+
+
+def returned_requests_text(requests: Sequence[ReturnedRequest]) -> str:
     lines = []
-    for cr_id, r in sorted(procedure_state(snap).returns.items()):
-        cr = snap.requests.get(cr_id)
-        again = [i for i, c in sorted(snap.requests.items()) if c.data.get("replaces") == cr_id]
-        resubmitted = f"；已由 {'、'.join(again)} 重新提交" if again else ""
-        title = cr.title if cr else ""
-        lines.append(f"已退回：{cr_id} {title}（{r.fields['role']} {r.name}，{r.fields['returned_at']}）：{r.fields['reason']}{resubmitted}\n")
+    for r in requests:
+        f = r.record.fields
+        resubmitted = f"；已由 {'、'.join(r.replaced_by)} 重新提交" if r.replaced_by else ""
+        unverified = "" if r.verified else "（退回记录的签名无效）"
+        lines.append(
+            f"已退回：{r.request.id} {r.request.title}（{f['role']} {r.record.name}，{f['returned_at']}）{unverified}：{f['reason']}{resubmitted}\n"
+        )
     return "".join(lines)
 
 
@@ -49,8 +55,10 @@ def worktree_policy(root: Path) -> Policy | None:
     return load_policy(read_manual_files(root).contents)[0]
 
 
-def render_json(entries: Sequence[ReleaseEntry]) -> str:
-    return json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2) + "\n"
+def render_json(entries: Sequence[ReleaseEntry], returned: Sequence[ReturnedRequest] = ()) -> str:
+    """``{"releases": [...], "returned_requests": [...]}`` (see docs/release-model.md)."""
+    data = {"releases": [e.as_dict() for e in entries], "returned_requests": [r.as_dict() for r in returned]}
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 def render_table(entries: Sequence[ReleaseEntry], policy: Policy | None) -> str:

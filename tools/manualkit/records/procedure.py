@@ -207,6 +207,46 @@ def verified_returns(
     return valid, problems
 
 
+class ReturnedRequest(NamedTuple):
+    """A returned change request (8.2 三 4: 退回, archived with its reason) as history and the site
+    show it: the request, the return record, whether that record verified (signed by a holder of
+    the role), and the requests that resubmitted it (``replaces:``)."""
+
+    request: ChangeRequest
+    record: SignedRecord
+    verified: bool
+    replaced_by: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        f = self.record.fields
+        return {
+            "id": self.request.id,
+            "title": self.request.title,
+            "role": f["role"],
+            "returned_at": f["returned_at"],
+            "reason": f["reason"],
+            "signer": f["by"],
+            "name": self.record.name,
+            "verified": self.verified,
+            "replaced_by": list(self.replaced_by),
+            "record": self.record.path,
+        }
+
+
+def returned_requests(snap: Snapshot, state: ProcedureState | None = None) -> list[ReturnedRequest]:
+    """Every return record of ``snap`` naming one of its requests, ordered by request id; a
+    record that does not verify is listed with ``verified`` false (and reported as MAN802)."""
+    state = state or procedure_state(snap)
+    records, _ = load_signed(snap.changelog_files(RETURNS_DIR), RETURNS_DIR, "manual-return/1")
+    out = []
+    for r in records:
+        cr = snap.requests.get(r.fields["change_request"])
+        if cr is not None and r.path == return_path(cr.id):
+            again = tuple(i for i, c in sorted(snap.requests.items()) if c.data.get("replaces") == cr.id)
+            out.append(ReturnedRequest(cr, r, state.returns.get(cr.id) == r, again))
+    return sorted(out, key=lambda x: x.request.id)
+
+
 # --- key revocations (密钥停用) ----------------------------------------------------------------
 
 

@@ -344,7 +344,7 @@ class ProcedureView:
 def procedure_view(root: Path) -> ProcedureView | None:
     """Chapter 8's records committed at HEAD (the site never reads the working tree)."""
     from manualkit.records.obligation_map import obligation_report
-    from manualkit.records.procedure import RETURNS_DIR, load_signed, procedure_state
+    from manualkit.records.procedure import procedure_state, returned_requests
 
     head = git.head(root)
     if head is None:
@@ -358,13 +358,7 @@ def procedure_view(root: Path) -> ProcedureView | None:
         dates = [t.date for t in state.training if t.version == str(record.version) and t.date < record.effective]
         if dates:
             trained[str(record.version)] = min(dates)
-    records, _ = load_signed(snap.changelog_files(RETURNS_DIR), RETURNS_DIR, "manual-return/1")
-    returned = []
-    for r in records:
-        cr = snap.requests.get(r.fields["change_request"])
-        if cr is not None:
-            again = tuple(i for i, c in sorted(snap.requests.items()) if c.data.get("replaces") == cr.id)
-            returned.append((cr, r, cr.id in state.returns, again))
+    returned = [(r.request, r.record, r.verified, r.replaced_by) for r in returned_requests(snap, state)]
     return ProcedureView(trained, returned, obligation_report(snap.manual, snap.files.contents))
 
 

@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: publish test check lint bench clean
+.PHONY: publish test check lint bench clean demo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_docx.py
 	$(BIN)/python bench/bench_history.py
 	$(BIN)/python bench/bench_site.py
+
+# The full demo history (the project's releases plus a returned request, training records, numbered
+# copies and their recall, a revoked key), re-enacted from scratch with the documented commands and
+# fresh keys that are deleted at the end: see "The demo history" in README.md.
+demo: $(STAMP)
+	rm -rf demo-home
+	$(BIN)/python tools/demo/reenact.py demo-home
 
 clean:
 	rm -rf site dist .pytest_cache .mypy_cache .ruff_cache

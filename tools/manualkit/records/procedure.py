@@ -165,15 +165,26 @@ def load_signed(
     return records, problems
 
 
-def signature_valid(record: SignedRecord, policy: Policy, document_number: str, key: str | None = None) -> bool:
+def signature_valid(
+    record: SignedRecord,
+    policy: Policy,
+    document_number: str,
+    key: str | None = None,
+    revocations: Sequence[Revocation] = (),
+    signed_at: str = "",
+) -> bool:
     """The record is signed by its ``by`` signer (with the registry's key, or ``key`` when given)
-    and names them as the registry does."""
+    and names them as the registry does. A record signed (at ``signed_at``) before the signer's
+    key was revoked and replaced in the registry stays valid with that revoked key (8.2 四)."""
     approver = policy.approver(record.fields["by"])
     if approver is None or approver.name != record.name:
         return False
-    return sshsig.verify(
-        record.message(document_number), record.signature, key or approver.public_key, policy.signing_namespace
-    )
+    keys = [key or approver.public_key]
+    if key is None and signed_at:
+        by = record.fields["by"]
+        keys += [r.key for r in revocations if r.signer == by and signed_after_revocation(r, signed_at) is False]
+    message = record.message(document_number)
+    return any(sshsig.verify(message, record.signature, k, policy.signing_namespace) for k in dict.fromkeys(keys))
 
 
 # --- returns (退回) ----------------------------------------------------------------------------
@@ -184,7 +195,11 @@ def return_path(cr_id: str) -> str:
 
 
 def verified_returns(
-    contents: Mapping[str, bytes], policy: Policy, document_number: str, requests: Iterable[str]
+    contents: Mapping[str, bytes],
+    policy: Policy,
+    document_number: str,
+    requests: Iterable[str],
+    revocations: Sequence[Revocation] = (),
 ) -> tuple[dict[str, SignedRecord], list[Diagnostic]]:
     """The valid returns by change request id, and a MAN802 for each invalid one."""
     records, problems = load_signed(contents, RETURNS_DIR, "manual-return/1")
@@ -198,7 +213,7 @@ def verified_returns(
                     r.path, 1, 1, "MAN802", f"退回记录所指的修订申请单 {r.fields['change_request'][:40]} 不存在或与文件名不符"
                 )
             )
-        elif not signature_valid(r, policy, document_number):
+        elif not signature_valid(r, policy, document_number, None, revocations, r.fields["returned_at"]):
             problems.append(diagnostic(r.path, 1, 1, "MAN802", "退回记录的电子签名无效：签名被伪造或记录被改动"))
         elif approver is None or r.fields["role"] not in approver.roles:
             problems.append(diagnostic(r.path, 1, 1, "MAN802", f"{r.name} 无权以“{r.fields['role']}”退回"))
@@ -342,7 +357,7 @@ class Training(NamedTuple):
 
 
 def verified_training(
-    contents: Mapping[str, bytes], policy: Policy, document_number: str
+    contents: Mapping[str, bytes], policy: Policy, document_number: str, revocations: Sequence[Revocation] = ()
 ) -> tuple[list[Training], list[Diagnostic]]:
     records, problems = load_signed(contents, TRAINING_DIR, "manual-training/1")
     out: list[Training] = []
@@ -353,7 +368,7 @@ def verified_training(
         except ValueError:
             problems.append(diagnostic(r.path, 1, 1, "MAN816", "培训记录的日期或人数无效"))
             continue
-        if not signature_valid(r, policy, document_number):
+        if not signature_valid(r, policy, document_number, None, revocations, r.fields["signed_at"]):
             problems.append(
                 diagnostic(r.path, 1, 1, "MAN816", "培训记录的电子签名无效：签名被伪造、签署人不在名录中或记录被改动")
             )
@@ -386,11 +401,11 @@ def procedure_state(snap: Snapshot) -> ProcedureState:
     if manual is None or policy is None:
         return ProcedureState({}, [], [], calendar, problems)
     doc = manual.metadata.document_number
-    returns, more = verified_returns(snap.changelog_files(RETURNS_DIR), policy, doc, snap.requests)
-    problems += more
     revocations, more = verified_revocations(snap.changelog_files(REVOCATIONS_DIR), policy, doc)
     problems += more
-    training, more = verified_training(snap.changelog_files(TRAINING_DIR), policy, doc)
+    returns, more = verified_returns(snap.changelog_files(RETURNS_DIR), policy, doc, snap.requests, revocations)
+    problems += more
+    training, more = verified_training(snap.changelog_files(TRAINING_DIR), policy, doc, revocations)
     problems += more
     return ProcedureState(returns, revocations, training, calendar, problems)
 

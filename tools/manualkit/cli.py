@@ -47,6 +47,13 @@ def _translate(message: str) -> str:
     return message
 
 
+def _zone(args: argparse.Namespace) -> dt.tzinfo:
+    """The company's time zone, as the policy in the working tree names it (issue 9)."""
+    from manualkit.records.policy import declared_time_zone
+
+    return declared_time_zone(_root(args.root))
+
+
 def _root(value: str | None) -> Path:
     if value:
         return Path(value)
@@ -62,7 +69,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from manualkit.base.report import render, summary_line
     from manualkit.commands.check import check
 
-    report = check(_root(args.root), today(os.environ), strict_mode=args.strict, base=args.base)
+    report = check(_root(args.root), today(os.environ, _zone(args)), strict_mode=args.strict, base=args.base)
     summary = "" if args.format == "json" else summary_line(report.errors, report.warnings, report.chapters, report.sections)
     sys.stdout.write(render(report.diagnostics, args.format, summary))
     return EXIT_FINDINGS if report.errors else EXIT_OK
@@ -89,7 +96,7 @@ def cmd_propose(args: argparse.Namespace) -> int:
         applicant=args.applicant or _git_user(root),
         department=args.department,
         training=args.training,
-        today=today(os.environ),
+        today=today(os.environ, _zone(args)),
     )
     print(f"已创建修订申请单 {path.relative_to(root)}；请修改相关章节，补全申请单，并发起合并请求（pull request）")
     return EXIT_OK
@@ -105,7 +112,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
     from manualkit.base.clock import now
     from manualkit.commands.approve import approve
 
-    approval = approve(_root(args.root), args.change_request, args.role, Path(args.key), now(os.environ))
+    approval = approve(_root(args.root), args.change_request, args.role, Path(args.key), now(os.environ, _zone(args)))
     print(f"{approval.name}（{approval.signer}）已以“{approval.role}”角色签署 {args.change_request}，时间 {approval.signed_at}，摘要 {approval.digest[:19]}…")
     return EXIT_OK
 
@@ -126,8 +133,8 @@ def cmd_release(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
     from manualkit.commands.release import release
 
-    published = args.published or today(os.environ)
-    record = release(_root(args.root), effective=args.effective, published=published, env=_author_env())
+    published = args.published or today(os.environ, _zone(args))
+    record = release(_root(args.root), effective=args.effective, published=published, env=_author_env(), today=today(os.environ, _zone(args)))
     print(
         f"已发布 {record.version}（{'、'.join(record.change_requests)}），发布日期 {record.published}，实施日期 {record.effective}；"
         f"已提交并打标签 release/{record.version.slug}"
@@ -149,7 +156,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     from manualkit.commands.review import review
 
     root = _root(args.root)
-    path = review(root, args.chapter, Path(args.key), today(os.environ), now(os.environ), args.conclusion)
+    path = review(root, args.chapter, Path(args.key), today(os.environ, _zone(args)), now(os.environ, _zone(args)), args.conclusion)
     print(f"已记录第 {args.chapter} 章的定期评审：{path.relative_to(root)}；版本不变。请提交该记录。")
     return EXIT_OK
 
@@ -158,7 +165,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
     from manualkit.commands.status import render_status, status
 
-    sys.stdout.write(render_status(status(_root(args.root), today(os.environ))))
+    sys.stdout.write(render_status(status(_root(args.root), today(os.environ, _zone(args)))))
     return EXIT_OK
 
 
@@ -184,7 +191,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from manualkit.base.report import render, summary_line
     from manualkit.commands.publish import publish
 
-    day = today(os.environ)
+    day = today(os.environ, _zone(args))
     result = publish(_root(args.root), day, os.environ)
     report = result.report
     sys.stdout.write(render(report.diagnostics, "text", summary_line(report.errors, report.warnings, report.chapters, report.sections)))
@@ -200,7 +207,7 @@ def cmd_docx(args: argparse.Namespace) -> int:
     from manualkit.commands.docx import build_release_docx, write_docx
 
     root = _root(args.root)
-    document = build_release_docx(root, version=args.version, as_of=args.as_of, today=today(os.environ), env=os.environ)
+    document = build_release_docx(root, version=args.version, as_of=args.as_of, today=today(os.environ, _zone(args)), env=os.environ)
     out = Path(args.output) if args.output else root / "dist" / document.file_name
     write_docx(out, document)
     dev = "；使用开发签名（非正式），请配置 MANUAL_SIGNING_KEY 以使用正式发布证书" if document.development else ""
@@ -212,7 +219,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
     from manualkit.commands.verify import verify_docx
 
-    result = verify_docx(_root(args.root), Path(args.file), os.environ, today(os.environ))
+    result = verify_docx(_root(args.root), Path(args.file), os.environ, today(os.environ, _zone(args)))
     stream = sys.stdout if result.verdict == 0 else sys.stderr
     stream.write(f"{args.file}: {result.message}\n")
     for line in result.details:
@@ -237,7 +244,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from manualkit.commands.show import render_markdown, render_word, show
 
     root = _root(args.root)
-    shown = show(root, as_of=args.as_of, version=args.version, today=today(os.environ))
+    shown = show(root, as_of=args.as_of, version=args.version, today=today(os.environ, _zone(args)))
     record = shown.entry.record
     if args.format == "docx":
         name = f"{shown.manual.metadata.document_number}_{record.version.slug}.docx"
@@ -284,7 +291,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from manualkit.commands.audit import audit, render_html, render_json, render_markdown
 
     root = _root(args.root)
-    report = audit(root, today(os.environ))
+    report = audit(root, today(os.environ, _zone(args)))
     text = render_json(report) if args.json else render_html(report) if args.format == "html" else render_markdown(report)
     path = _write_output(root, args.output, "", text)
     if path is not None:
@@ -299,7 +306,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
     from manualkit.commands.build import build
 
-    day = args.as_of or today(os.environ)
+    day = args.as_of or today(os.environ, _zone(args))
     _print_build(build(_root(args.root), day, os.environ, site_only=args.site_only), day)
     return EXIT_OK
 

@@ -9,6 +9,7 @@ from manualkit.base.diagnostics import fail
 from manualkit.records.approval import approve as sign_request
 from manualkit.records.change_request import Approval, request_path
 from manualkit.records.repository import worktree_snapshot
+from manualkit.records.trust import controlled_in_worktree, judging
 
 
 def approve(root: Path, cr_id: str, role: str, key_path: Path, now: dt.datetime) -> Approval:
@@ -21,7 +22,8 @@ def approve(root: Path, cr_id: str, role: str, key_path: Path, now: dt.datetime)
         raise fail(cr.path, 0, 0, "MAN673", f"{cr_id} 已发布，不能再签署")
     if role not in policy.roles:
         raise fail("--role", 0, 0, "MAN000", f"角色应为 {'、'.join(policy.roles)} 之一")
-    return sign_request(root, cr, role, key_path, manual, policy, now)
+    judge = judging(root, snap.records, policy)
+    return sign_request(root, cr, role, key_path, manual, judge, now, controlled_in_worktree(root))
 
 
 def export_approval(root: Path, cr_id: str, role: str, directory: Path) -> tuple[Path, Path, Path, str]:

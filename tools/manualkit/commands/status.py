@@ -47,8 +47,12 @@ def status(root: Path, today: dt.date) -> Status:
     manual, policy = snap.require()
     entries = release_history(root, snap)
     requests = []
+    from manualkit.records.trust import controlled_in_worktree, judging
+
+    policy = judging(root, snap.records, policy)  # open requests are judged by the policy in force
+    controlled = controlled_in_worktree(root)
     for cr in open_requests(snap.requests, snap.records):
-        checks, findings = approval_findings(cr, manual, policy)
+        checks, findings = approval_findings(cr, manual, policy, controlled)
         change_class = policy.change_class(cr.class_key)
         requests.append(
             OpenRequest(

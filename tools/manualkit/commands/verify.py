@@ -66,12 +66,27 @@ def _trusted(root: Path, env: Mapping[str, str]) -> list[tuple[bytes, bool]]:
     from manualkit.documents.signing_key import is_development_certificate, trusted_certificates
 
     certificates = list(trusted_certificates(env))
-    directory = root / TRUSTED_CERTS_DIR
-    if directory.is_dir():
-        for pem in sorted(directory.glob("*.pem")):
-            if pem.stat().st_size <= 256 * 1024:
-                certificates += x509.load_pem_x509_certificates(pem.read_bytes())
+    # Only certificates released through the chain of trust count: those in certs/ of the latest
+    # release commit, never a file merely committed or lying in the working tree (issue 9).
+    for pem in released_certificates(root):
+        try:
+            certificates += x509.load_pem_x509_certificates(pem)
+        except ValueError:
+            continue
     return [(c.public_bytes(Encoding.DER), is_development_certificate(c)) for c in certificates]
+
+
+def released_certificates(root: Path) -> list[bytes]:
+    """The PEM files under ``certs/`` of the latest release commit (none before a release)."""
+    from manualkit.base import git
+    from manualkit.records.repository import worktree_snapshot
+    from manualkit.records.trust import release_commit, trusted_certificates_at
+
+    if git.facts(root) is None:
+        return []
+    records = worktree_snapshot(root).records
+    commit = release_commit(root, records[-1]) if records else None
+    return trusted_certificates_at(root, commit) if commit else []
 
 
 def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:

@@ -29,14 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from manualkit.base import git, sshsig, yamlfile
-from manualkit.base.clock import add_months
+from manualkit.base.clock import add_months, company_day, zone
 from manualkit.base.diagnostics import Diagnostic, Severity, diagnostic
 from manualkit.records.approval import approval_findings
 from manualkit.records.history import ReleaseEntry, ReleaseReader, release_history
 from manualkit.records.policy import CLASS_ORDER, Policy
-from manualkit.records.release import RELEASES_DIR, open_requests, tag_name
+from manualkit.records.release import RELEASES_DIR, open_requests, section_label, tag_name
 from manualkit.records.repository import Snapshot, require_full_history, worktree_snapshot
 from manualkit.records.review import REVIEWER_ROLE, REVIEWS_DIR, chapter_digest, review_message
+from manualkit.records.trust import CERTS_DIR, controlled_at, controlled_in_worktree
 from manualkit.text.manual import MANUAL_DIR, Manual, decode
 from manualkit.text.schema import Field, as_date, validate
 
@@ -53,6 +54,7 @@ _AREA_OF_CODE = {
     "MAN672": "records", "MAN680": "records", "MAN681": "records", "MAN683": "records", "MAN684": "records", "MAN715": "records",
     "MAN682": "digests",
     "MAN663": "dates", "MAN643": "dates",
+    "MAN740": "signatures", "MAN741": "signatures", "MAN743": "signatures", "MAN744": "signatures", "MAN748": "records", "MAN749": "records",
     "MAN664": "timeline", "MAN665": "timeline", "MAN711": "timeline", "MAN712": "timeline",
     "MAN710": "text",
     "MAN690": "reviews", "MAN720": "reviews", "MAN721": "reviews", "MAN722": "reviews",
@@ -192,19 +194,26 @@ def _records(a: _Audit) -> None:
 
 def _signatures(a: _Audit) -> None:
     approvals = 0
-    for e in a.entries:
+    for index, e in enumerate(a.entries):
         r = e.record
         approvals += len(e.approvals)
         if e.commit is None:
             continue
-        manual, policy = a.reader.manual(e.commit), a.reader.policy(e.commit)
+        manual, policy = a.reader.manual(e.commit), _policy_at(a, index)
         if manual is None or policy is None:
             continue
+        company_zone = _zone(a.reader.policy(e.commit) or policy)
         for view in e.approvals:
-            signed = _signed_day(view.signed_at)
+            signed = company_day(view.signed_at, company_zone)
             if signed is not None and signed > r.published:
                 a.add(
                     diagnostic(r.path, 0, 0, "MAN713", f"{r.version}：{view.change_request} 的“{view.role}”签署时间 {view.signed_at} 晚于发布日期 {r.published}")
+                )
+            cr = a.reader.request(e.commit, view.change_request, manual.metadata.departments)
+            if signed is not None and cr is not None and signed < cr.date:
+                a.add(
+                    diagnostic(r.path, 0, 0, "MAN744", f"{r.version}：{view.change_request} 的“{view.role}”签署时间 {view.signed_at} 早于申请日期 {cr.date}"),
+                    "signatures",
                 )
         listed = {(x.change_request, x.role, x.signer, x.signed_at) for x in r.approvals}
         valid = {(x.change_request, x.role, x.signer, x.signed_at) for x in e.approvals if x.valid}
@@ -228,24 +237,27 @@ def _signatures(a: _Audit) -> None:
     a.scope["signatures"] = f"{len(a.entries)} 个版本、{approvals} 项签署"
 
 
-def _signed_day(signed_at: str) -> dt.date | None:
+def _zone(policy: Policy) -> dt.tzinfo:
     try:
-        return dt.datetime.fromisoformat(signed_at).date()
+        return zone(policy.time_zone)
     except ValueError:
-        return None
+        return zone(None)
 
 
 # --- dates and timeline -------------------------------------------------------------------------
 
 
-def _policy_at(a: _Audit, e: ReleaseEntry) -> Policy | None:
-    return a.reader.policy(e.commit) if e.commit else None
+def _policy_at(a: _Audit, index: int) -> Policy | None:
+    """The policy that judges release ``index``: the one in force before it (the previous
+    release's); the first release's own policy is the root."""
+    judge = a.entries[index - 1] if index > 0 else a.entries[index]
+    return a.reader.policy(judge.commit) if judge.commit else None
 
 
 def _dates(a: _Audit) -> None:
-    for e in a.entries:
+    for index, e in enumerate(a.entries):
         r = e.record
-        policy = _policy_at(a, e)
+        policy = _policy_at(a, index)
         change_class = policy.change_class(r.class_key) if policy else None
         if change_class is not None:
             earliest = r.published + dt.timedelta(days=change_class.notice_days)
@@ -270,7 +282,7 @@ def _dates(a: _Audit) -> None:
 
 def _timeline(a: _Audit) -> None:
     previous: ReleaseEntry | None = None
-    for e in a.entries:
+    for index, e in enumerate(a.entries):
         r = e.record
         if previous is None:
             if r.previous is not None or str(r.version) != "A/0":
@@ -279,7 +291,7 @@ def _timeline(a: _Audit) -> None:
             p = previous.record
             if r.previous != p.version:
                 a.add(diagnostic(r.path, 0, 0, "MAN711", f"{r.version} 记录的上一版本为 {r.previous}，但前一个发布记录是 {p.version}；版本序列有缺口"))
-            policy = _policy_at(a, e)
+            policy = _policy_at(a, index)
             expected = _next_version(p, r.class_key, policy)
             if expected is not None and expected != str(r.version):
                 a.add(diagnostic(r.path, 0, 0, "MAN711", f"{p.version} 之后的{_class_name(policy, r.class_key)}应为 {expected}，实际为 {r.version}"))
@@ -337,8 +349,13 @@ def _changed(before: Mapping[str, tuple[str, str]], after: Mapping[str, tuple[st
     return {sid for sid in set(before) | set(after) if before.get(sid) != after.get(sid)}
 
 
+def changed_since(released: Manual | None, now: Manual | None) -> set[str]:
+    """The sections (``N.0`` for a chapter's opening text) that differ between two manuals."""
+    return _changed(section_map(released), section_map(now))
+
+
 def _label(sid: str) -> str:
-    return f"第{sid.split('.')[0]}章章首文字" if sid.endswith(".0") else f"第 {sid} 节"
+    return section_label(sid)
 
 
 def _text(a: _Audit) -> None:
@@ -348,13 +365,15 @@ def _text(a: _Audit) -> None:
         a.scope["text"] = "尚无发布"
         return
     first = a.order[released[0].commit or ""]
-    touching = git.text(a.root, "log", "--first-parent", "--reverse", "--format=%H", git.head(a.root) or "HEAD", "--", MANUAL_DIR + "/").split()
+    touching = git.text(a.root, "log", "--first-parent", "--reverse", "--format=%H", git.head(a.root) or "HEAD", "--", MANUAL_DIR + "/", CERTS_DIR + "/").split()
     commits = [c for c in touching if a.order.get(c, -1) > first]
     a.reader.files_at([*(e.commit or "" for e in released), *commits])
     positions = [a.order[e.commit or ""] for e in released]
 
     def sections_at(commit: str) -> dict[str, tuple[str, str]]:
-        return section_map(a.reader.manual(commit))
+        # policy.yml and certs/ are compared as two more "sections" (records.trust).
+        controlled = {k: ("", v) for k, v in controlled_at(a.reader.objects, commit).items()}
+        return {**section_map(a.reader.manual(commit)), **controlled}
 
     def allowed(entry: ReleaseEntry | None) -> set[str]:
         if entry is None:  # after the last release: the open change requests may be in preparation
@@ -379,7 +398,8 @@ def _text(a: _Audit) -> None:
             a.add(diagnostic(MANUAL_DIR, 0, 0, "MAN710", f"已发布的{_label(sid)}（{base.record.version} 版）在提交 {subject} 中被修改，{then}"))
     last = released[-1]
     if a.snap.manual is not None:
-        changed = _changed(sections_at(last.commit or ""), section_map(a.snap.manual)) - allowed(None)
+        now = {**section_map(a.snap.manual), **{k: ("", v) for k, v in controlled_in_worktree(a.root).items()}}
+        changed = _changed(sections_at(last.commit or ""), now) - allowed(None)
         for sid in sorted(changed, key=_sort_key):
             a.add(diagnostic(MANUAL_DIR, 0, 0, "MAN710", f"工作区中已发布的{_label(sid)}（{last.record.version} 版）被修改，但没有待发布的修订申请单列出该节"))
     a.scope["text"] = f"{len(commits)} 个修改 manual/ 的后续提交及工作区"
@@ -434,7 +454,7 @@ def _reviews(a: _Audit) -> None:
         elif a.reader.objects.blob(added_by, path) != raw:
             a.add(diagnostic(path, 0, 0, "MAN722", f"定期评审记录在提交（{added_by[:10]}）之后被修改"))
         manual = a.reader.manual(added_by) if added_by else a.snap.manual
-        policy = a.reader.policy(added_by) if added_by else a.snap.policy
+        policy = _policy_in_force_at(a, added_by)
         review = _verify_review(a, path, raw, manual, policy)
         if review is not None:
             reviews.append(review)
@@ -468,6 +488,17 @@ def _reviews(a: _Audit) -> None:
                     )
                 )  # fmt: skip
     a.scope["reviews"] = f"{len(reviews)} 份评审记录、{len(manual.chapters) if manual else 0} 章的评审日期"
+
+
+def _policy_in_force_at(a: _Audit, commit: str | None) -> Policy | None:
+    """The policy of the last release at or before ``commit`` (first-parent order): a signed
+    record is judged by the registry in force when it was made, not by what it brings."""
+    at = a.order.get(commit or "", len(a.order))
+    index = max((i for i, e in enumerate(a.entries) if e.commit is not None and a.order.get(e.commit, len(a.order) + 1) <= at), default=None)
+    if index is None:
+        return a.reader.policy(commit) if commit else a.snap.policy
+    judge = a.entries[index].commit
+    return a.reader.policy(judge) if judge else None
 
 
 def _verify_review(a: _Audit, path: str, raw: bytes, manual: Manual | None, policy: Policy | None) -> Review | None:

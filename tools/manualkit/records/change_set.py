@@ -7,12 +7,16 @@ and released change requests are immutable.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from manualkit.base.diagnostics import Diagnostic, Severity, diagnostic
 from manualkit.records.approval import approval_findings
-from manualkit.records.change_request import ChangeRequest, content_findings
+from manualkit.records.change_request import CONTROLLED, ChangeRequest, content_findings
+from manualkit.records.policy import POLICY_PATH, Policy
+from manualkit.records.release import section_label
 from manualkit.records.repository import Snapshot
+from manualkit.records.trust import CERTS_DIR
 from manualkit.text.manual import Manual
 
 
@@ -43,7 +47,17 @@ def changed_sections(base: Manual, head: Manual) -> list[SectionChange]:
     return out
 
 
-def change_set_findings(base: Snapshot, head: Snapshot) -> list[Diagnostic]:
+def change_set_findings(
+    base: Snapshot,
+    head: Snapshot,
+    *,
+    judge: Policy | None = None,
+    controlled: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
+) -> list[Diagnostic]:
+    """What the change from ``base`` to ``head`` breaks. ``judge`` is the policy in force (the
+    last release's) that the open change requests are checked against (``head``'s policy when
+    None); ``controlled`` the digests of policy.yml and certs/ at ``base`` and ``head``
+    (records.trust): a change to them must be listed (``policy`` / ``certs``) by a request."""
     out: list[Diagnostic] = []
     released_ids = {cr for r in base.records for cr in r.change_requests}
     # Released records and released change requests never change.
@@ -88,10 +102,23 @@ def change_set_findings(base: Snapshot, head: Snapshot) -> list[Diagnostic]:
     for name in ("manual/manual.yml", "manual/policy.yml"):
         if base.files.contents.get(name) != head.files.contents.get(name):
             out.append(diagnostic(name, 0, 0, "MAN675", "该受控配置文件被修改：手册标识、修订政策或签署人名录的变更须经质量管理部评审（见 CODEOWNERS）"))
+    policy = judge or head.policy
+    after = controlled[1] if controlled else None
+    if controlled is not None:
+        before = controlled[0]
+        changed_ids |= {k for k in after or {} if before.get(k) != (after or {}).get(k)}
+        for key in CONTROLLED:
+            if key in changed_ids and key not in covered:
+                out.append(
+                    diagnostic(
+                        POLICY_PATH if key == "policy" else CERTS_DIR, 0, 0, "MAN740",
+                        f"{section_label(key)}被修改，但本次变更中没有列出 {key} 的修订申请单；请运行 manual propose --class minor --sections {key}",
+                    )
+                )  # fmt: skip
     for cr in in_set:
-        if head.policy is not None:
-            out += content_findings(cr, head.manual, head.policy)
-            out += approval_findings(cr, head.manual, head.policy)[1]
+        if policy is not None:
+            out += content_findings(cr, head.manual, policy)
+            out += approval_findings(cr, head.manual, policy, after)[1]
         if cr.id in added_here:
             for sid in cr.sections:
                 if sid not in changed_ids:

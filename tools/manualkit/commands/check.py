@@ -95,7 +95,10 @@ def _since_release(root: Path, head: Snapshot, policy: Policy) -> list[Diagnosti
     commit = git.head(root)
     if commit is not None and commit != last and git.dirty_paths(root, ("manual", "changelog", "certs")):
         # Something committed since the release may be hidden by an uncommitted revert: HEAD too.
-        committed = change_set_findings(released, commit_snapshot(root, commit), judge=judge, controlled=(before, controlled_at(objects, commit)))
+        preparing = frozenset(s for cr in open_requests(head.requests, head.records) for s in cr.sections)
+        committed = change_set_findings(
+            released, commit_snapshot(root, commit), judge=judge, controlled=(before, controlled_at(objects, commit)), also_covered=preparing
+        )
         out += [d for d in committed if d.code in GUARDED_CODES]
     return out
 

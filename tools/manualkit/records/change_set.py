@@ -53,11 +53,13 @@ def change_set_findings(
     *,
     judge: Policy | None = None,
     controlled: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
+    also_covered: frozenset[str] = frozenset(),
 ) -> list[Diagnostic]:
     """What the change from ``base`` to ``head`` breaks. ``judge`` is the policy in force (the
     last release's) that the open change requests are checked against (``head``'s policy when
     None); ``controlled`` the digests of policy.yml and certs/ at ``base`` and ``head``
-    (records.trust): a change to them must be listed (``policy`` / ``certs``) by a request."""
+    (records.trust): a change to them must be listed (``policy`` / ``certs``) by a request;
+    ``also_covered``: sections listed by requests not in ``head`` (being prepared in the working tree)."""
     out: list[Diagnostic] = []
     released_ids = {cr for r in base.records for cr in r.change_requests}
     # Released records and released change requests never change.
@@ -84,7 +86,7 @@ def change_set_findings(
         if cr_id not in released_ids and (cr_id not in base.requests or _raw(base.requests[cr_id]) != _raw(cr))
     ]  # fmt: skip
     added_here = {cr.id for cr in in_set if cr.id not in base.requests}
-    covered = {s for cr in in_set for s in cr.sections}
+    covered = {s for cr in in_set for s in cr.sections} | also_covered
     broken = {d.path for d in head.diagnostics if d.severity is Severity.ERROR}
     # A chapter that fails to load is reported by its own errors, not as "all sections removed".
     changes = [c for c in changed_sections(base.manual, head.manual) if not (c.kind == "removed" and c.path in broken)]

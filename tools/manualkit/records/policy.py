@@ -221,7 +221,7 @@ def _registry_findings(data: Mapping[str, Any]) -> list[Diagnostic]:
             zone(zone_name)
         except ValueError:
             line, col = yamlfile.position(data, "time_zone")
-            out.append(diagnostic(POLICY_PATH, line + 1, col + 1, "MAN750", f"时区 {zone_name!r} 无效；请写 IANA 时区名，如 Asia/Shanghai"))
+            out.append(diagnostic(POLICY_PATH, line + 1, col + 1, "MAN750", f"公司时区名称无效（{zone_name!r}）；请写 IANA 时区名称，如 Asia/Shanghai"))
     return out
 
 

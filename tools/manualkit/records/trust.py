@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from manualkit.base import git
 from manualkit.base.diagnostics import Diagnostic, diagnostic
@@ -25,8 +25,21 @@ from manualkit.records.policy import CLASS_ORDER, POLICY_PATH, Policy, load_poli
 
 if TYPE_CHECKING:
     from manualkit.records.change_request import ChangeRequest
-    from manualkit.records.release import ReleaseRecord
-    from manualkit.records.repository import ObjectReader
+
+# This module sits below records.release, records.history and records.repository (release plans
+# use it), so it imports none of them: a release record is anything with a ``path`` inside
+# changelog/releases/, and a reader of git objects anything with ``blob`` and ``files``.
+
+
+class _Record(Protocol):
+    @property
+    def path(self) -> str: ...
+
+
+class _Objects(Protocol):
+    def blob(self, commit: str, path: str, limit: int = ...) -> bytes | None: ...
+
+    def files(self, commits: Iterable[str], prefix: str) -> dict[str, list[Any]]: ...
 
 CERTS_DIR = "certs"
 APPROVING_ROLE = "批准"
@@ -59,7 +72,7 @@ def controlled_in_worktree(root: Path) -> dict[str, str]:
     return controlled_digests(policy_raw, ((path, _blob_id(data)) for path, data in certs.items()))
 
 
-def controlled_at(objects: ObjectReader, commit: str) -> dict[str, str]:
+def controlled_at(objects: _Objects, commit: str) -> dict[str, str]:
     """The controlled digests recorded in ``commit``."""
     policy_raw = objects.blob(commit, POLICY_PATH)
     items = objects.files([commit], CERTS_DIR)[commit]
@@ -72,11 +85,9 @@ def trusted_certificates_at(root: Path, commit: str) -> list[bytes]:
     return [data for path, data in sorted(contents.items()) if path.endswith(".pem")]
 
 
-def release_commit(root: Path, record: ReleaseRecord) -> str | None:
+def release_commit(root: Path, record: _Record) -> str | None:
     """The commit that added ``record`` (first-parent history of HEAD)."""
-    from manualkit.records.history import release_commits
-
-    return release_commits(root).get(record.path)
+    return git.commits_adding(root, record.path.rsplit("/", 1)[0] + "/").get(record.path)
 
 
 def policy_at(root: Path, commit: str) -> Policy | None:
@@ -84,7 +95,7 @@ def policy_at(root: Path, commit: str) -> Policy | None:
     return load_policy({POLICY_PATH: raw})[0] if raw is not None else None
 
 
-def policy_in_force(root: Path, records: Sequence[ReleaseRecord], current: Policy | None) -> Policy | None:
+def policy_in_force(root: Path, records: Sequence[_Record], current: Policy | None) -> Policy | None:
     """The policy that judges what comes next: the last release's, or, before the first release,
     the policy being set up (the root)."""
     if not records:
@@ -93,7 +104,7 @@ def policy_in_force(root: Path, records: Sequence[ReleaseRecord], current: Polic
     return policy_at(root, commit) if commit else None
 
 
-def judging(root: Path, records: Sequence[ReleaseRecord], current: Policy) -> Policy:
+def judging(root: Path, records: Sequence[_Record], current: Policy) -> Policy:
     """The policy in force (see :func:`policy_in_force`), or an error when it cannot be loaded."""
     from manualkit.base.diagnostics import fail
 

@@ -456,3 +456,82 @@ def test_plain_check_catches_released_text_edited_without_a_request(clone: Calla
     assert_codes(repo.manual("check"), "MAN670")
     repo.propose("minor", ["4.1"], today="2026-01-10")
     assert_ok(repo.manual("check"))
+
+
+# --- 5. released records are immutable in history; witnesses -------------------------------------------
+
+
+def released_a1(repo: RevisionRepo, published: str = "2026-01-15", effective: str = "2026-01-22") -> None:
+    assert_ok(repo.release_cli(published, effective))
+
+
+def test_record_deleted_and_released_again_is_a_finding(clone: Callable[[], RevisionRepo]) -> None:
+    """Attack: a release record deleted in an ordinary commit, then released again with other dates."""
+    repo = clone()
+    repo.prepared("minor", ["3.2"], day="2026-01-12")
+    released_a1(repo)
+    repo.git("rm", "--quiet", "changelog/releases/A-1.yml")
+    repo.commit("remove A/1")
+    repo.git("tag", "-d", "release/A-1")
+    released_a1(repo, "2026-01-16", "2026-01-23")
+    result = repo.manual("audit")
+    assert_codes(result, "MAN748")
+    assert "删除" in result.output and "重新添加" in result.output
+
+
+def test_released_request_edited_later_is_a_finding_even_if_restored(clone: Callable[[], RevisionRepo]) -> None:
+    repo = clone()
+    path = repo.request_path("CR-2025-001")
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original.replace("首次发布", "首次发布（改）"), encoding="utf-8")
+    repo.commit("edit a released request")
+    path.write_text(original, encoding="utf-8")
+    repo.commit("and put it back")
+    assert "MAN748" in audit_codes(repo)
+
+
+def rewrite_a1(repo: RevisionRepo) -> None:
+    """History rewritten: the A/1 release commit dropped and made again with other dates."""
+    repo.git("reset", "--quiet", "--hard", "HEAD~1")
+    repo.git("tag", "-d", "release/A-1")
+    released_a1(repo, "2026-01-16", "2026-01-23")
+
+
+def test_rewritten_history_is_caught_against_a_history_witness(clone: Callable[[], RevisionRepo], tmp_path: Path) -> None:
+    repo = clone()
+    repo.prepared("minor", ["3.2"], day="2026-01-12")
+    released_a1(repo)
+    witness = tmp_path / "history.json"
+    witness.write_text(repo.manual("history", "--json").stdout, encoding="utf-8")
+    assert_ok(repo.manual("audit", "--witness", str(witness)))
+    rewrite_a1(repo)
+    assert_audit_clean(repo)  # consistent from the inside
+    result = repo.manual("audit", "--witness", str(witness))
+    assert_codes(result, "MAN749")
+    assert "A/1 版的发布日期与见证不一致：见证为“2026-01-15”，git 中为“2026-01-16”" in result.output
+    assert "发布提交" in result.output
+
+
+def test_rewritten_history_is_caught_against_a_signed_docx(clone: Callable[[], RevisionRepo], tmp_path: Path) -> None:
+    repo = clone()
+    repo.prepared("minor", ["3.2"], day="2026-01-12")
+    released_a1(repo)
+    docx = tmp_path / "A-1.docx"
+    assert_ok(repo.manual("docx", "--version", "A/1", "-o", str(docx)))
+    assert_ok(repo.manual("verify", str(docx)))
+    assert_ok(repo.manual("audit", "--witness", str(docx)))
+    rewrite_a1(repo)
+    verified = repo.manual("verify", str(docx))
+    assert verified.code == 7, verified.output
+    assert "发布日期不一致：文件中为“2026-01-15”，git 中的发布记录为“2026-01-16”" in verified.output
+    assert "实施日期不一致" in verified.output
+    result = repo.manual("audit", "--witness", str(docx))
+    assert_codes(result, "MAN749")
+    assert "A/1 版与见证 DOCX 不一致：发布日期不一致" in result.output
+
+
+def test_a_witness_that_is_neither_docx_nor_history_is_reported(clone: Callable[[], RevisionRepo], tmp_path: Path) -> None:
+    repo = clone()
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a witness", encoding="utf-8")
+    assert_codes(repo.manual("audit", "--witness", str(junk)), "MAN749")

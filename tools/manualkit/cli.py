@@ -288,10 +288,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
-    from manualkit.commands.audit import audit, render_html, render_json, render_markdown
+    from manualkit.commands.audit import audit_with_witnesses, render_html, render_json, render_markdown
 
     root = _root(args.root)
-    report = audit(root, today(os.environ, _zone(args)))
+    report = audit_with_witnesses(root, today(os.environ, _zone(args)), [Path(w) for w in args.witness or ()])
     text = render_json(report) if args.json else render_html(report) if args.format == "html" else render_markdown(report)
     path = _write_output(root, args.output, "", text)
     if path is not None:
@@ -416,6 +416,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="输出 JSON")
         p.add_argument("--format", choices=("md", "html"), default="md", help="报告格式")
         p.add_argument("-o", "--output", help="输出文件（默认输出到终端）")
+        p.add_argument(
+            "--witness", nargs="+", metavar="FILE",
+            help="对照见证：早先签名的 DOCX 发布文件或 manual history --json 的输出；报告与之不一致的每个版本",
+        )  # fmt: skip
 
     command("allowed-signers", cmd_allowed_signers, help="输出由签署人名录生成的 OpenSSH allowed_signers 文件")
 

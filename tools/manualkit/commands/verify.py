@@ -41,7 +41,7 @@ class Verification:
     details: list[str] = field(default_factory=list)
 
 
-def _custom_properties(data: bytes) -> dict[str, str]:
+def custom_properties(data: bytes) -> dict[str, str]:
     from manualkit.documents.ooxml_package import parse_xml, read_package
 
     package = read_package(data)
@@ -103,7 +103,7 @@ def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) 
         return Verification(Verdict.DAMAGED, f"无法读取文件：{exc.strerror}")
     try:
         report = verify_package(data)
-        properties = _custom_properties(data) if report.status != "damaged" else {}
+        properties = custom_properties(data) if report.status != "damaged" else {}
     except PackageError as exc:
         return Verification(Verdict.DAMAGED, f"不是 DOCX 文件或文件已损坏（{exc.code} {exc.message}）")
     if report.status == "damaged":
@@ -122,6 +122,41 @@ def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) 
     version = properties.get("version")
     status_text = properties.get("status", "")
     return _compare_with_release(root, data, version, status_text, match, today)
+
+
+IDENTITY_LABELS = {
+    "version": "版本", "digest": "内容摘要", "document_number": "文件编号",
+    "published": "发布日期", "effective": "实施日期", "signers": "签署人",
+}  # fmt: skip
+
+
+def identity_of(package: Package) -> dict[str, str]:
+    from manualkit.documents.ooxml_package import parse_xml
+
+    name = package.find("docProps/custom.xml")
+    if name is None:
+        return {}
+    out = {}
+    for prop in parse_xml(package.parts[name], name):
+        key = prop.get("name")
+        if key:
+            out[key] = "".join(prop.itertext()).strip()
+    return out
+
+
+def identity_differences(signed: Mapping[str, str], recorded: Mapping[str, str]) -> list[str]:
+    """What the DOCX's signed identity (version, dates, content digest, signers) says that the
+    release record in git does not, one line per property, both values quoted."""
+    from manualkit.documents.docx_writer import IDENTITY_PROPERTY_NAMES
+
+    out = []
+    for key in IDENTITY_PROPERTY_NAMES:
+        have, want = signed.get(key), recorded.get(key)
+        if have is None and key in ("published", "effective", "signers"):
+            continue  # made before these properties existed: the text comparison covers them
+        if have != want:
+            out.append(f"{IDENTITY_LABELS[key]}不一致：文件中为“{have or '（无）'}”，git 中的发布记录为“{want or '（无）'}”")
+    return out
 
 
 def _part(package: Package, name: str) -> bytes | None:
@@ -145,14 +180,15 @@ def _compare_with_release(root: Path, data: bytes, version: str | None, status_t
     except (ValueError, ManualError) as exc:
         return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法在 git 历史中找到版本 {version} 的发布：{exc}", version)
     actual = read_package(data)
+    identity = identity_differences(custom_properties(data), identity_of(expected))
     differing = [name for name in COMPARED_PARTS if _part(expected, name) != _part(actual, name)]
-    if differing:
+    if identity or differing:
         return Verification(
             Verdict.NOT_THE_RELEASE,
-            f"签名有效，但文件内容与 git 中 {version} 版的发布文本不一致",
+            f"签名有效，但文件所载的发布{'身份' if identity else '文本'}与 git 中 {version} 版的发布记录不一致",
             version,
             development,
-            [f"不一致的部件：{name}" for name in differing],
+            identity + [f"不一致的部件：{name}" for name in differing],
         )
     note = "（开发签名，非正式：仅在持有开发密钥的本机可信）" if development else ""
     record = entries[index].record

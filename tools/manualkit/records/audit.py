@@ -32,6 +32,7 @@ from manualkit.base import git, sshsig, yamlfile
 from manualkit.base.clock import add_months, company_day, zone
 from manualkit.base.diagnostics import Diagnostic, Severity, diagnostic
 from manualkit.records.approval import approval_findings
+from manualkit.records.change_request import REQUESTS_DIR
 from manualkit.records.history import ReleaseEntry, ReleaseReader, release_history
 from manualkit.records.policy import CLASS_ORDER, Policy
 from manualkit.records.release import RELEASES_DIR, open_requests, section_label, tag_name
@@ -142,6 +143,7 @@ def audit(root: Path, today: dt.date) -> AuditReport:
         for d in entry.problems:
             a.add(d)
     _records(a)
+    _record_history(a)
     _signatures(a)
     _dates(a)
     _timeline(a)
@@ -187,6 +189,49 @@ def _records(a: _Audit) -> None:
                 diagnostic(e.record.path, 0, 0, "MAN715", f"发布标签 {ref[10:]} 指向 {target[:10]}，而记录 {e.record.version} 的提交是 {e.commit[:10]}")
             )
     a.scope["records"] = f"{len(a.entries)} 份发布记录、{len(tags)} 个发布标签"
+
+
+def _record_history(a: _Audit) -> None:
+    """Released records are immutable in history, not only at the tip: every first-parent commit
+    that added, changed or deleted a release record, a review record or a released change request
+    is read; after the commit that first recorded it, any deletion, edit or re-adding is MAN748."""
+    head = git.head(a.root)
+    if head is None or not a.order:
+        return
+    log = git.text(
+        a.root, "log", "--first-parent", "--reverse", "--no-renames", "--name-status", "--format=%x00%H",
+        head, "--", RELEASES_DIR + "/", REVIEWS_DIR + "/", REQUESTS_DIR + "/",
+    )  # fmt: skip
+    released_at: dict[str, int] = {}  # change request path → position of the release that froze it
+    for e in a.entries:
+        if e.commit in a.order:
+            for cr_id in e.record.change_requests:
+                released_at.setdefault(f"{REQUESTS_DIR}/{cr_id}.yml", a.order[e.commit or ""])
+    recorded: dict[str, str] = {}  # release or review record → the commit that first added it
+    what = {"D": "删除", "M": "修改", "A": "以不同内容重新添加", "T": "改变了文件类型"}
+    for block in log.split("\0"):
+        lines = [line for line in block.strip().splitlines() if line]
+        if not lines:
+            continue
+        commit, changes = lines[0], [line.split("\t", 1) for line in lines[1:] if "\t" in line]
+        for status, path in changes:
+            if not path.endswith(".yml"):
+                continue
+            kind = status[:1]
+            if path.startswith(REQUESTS_DIR + "/"):
+                frozen = released_at.get(path)
+                if frozen is None or a.order.get(commit, -1) <= frozen:
+                    continue
+                subject = "已发布的修订申请单"
+            else:
+                first = recorded.setdefault(path, commit) if kind == "A" else recorded.get(path)
+                if first is None or first == commit:
+                    continue
+                if kind == "A" and a.reader.objects.blob(first, path) == a.reader.objects.blob(commit, path):
+                    continue  # re-added as it was: the deletion before it is the finding
+                subject = "发布记录" if path.startswith(RELEASES_DIR + "/") else "定期评审记录"
+            when = git.text(a.root, "show", "-s", "--format=%h %cs %s", commit)
+            a.add(diagnostic(path, 0, 0, "MAN748", f"{subject} {path} 在提交 {when} 中被{what.get(kind, '改动')}；已发布的记录在历史中不可改动"), "records")
 
 
 # --- signatures ------------------------------------------------------------------------------

@@ -535,3 +535,53 @@ def test_a_witness_that_is_neither_docx_nor_history_is_reported(clone: Callable[
     junk = tmp_path / "notes.txt"
     junk.write_text("not a witness", encoding="utf-8")
     assert_codes(repo.manual("audit", "--witness", str(junk)), "MAN749")
+
+
+# --- 7. adoption: a company's own home and root ------------------------------------------------------------------
+
+
+def test_a_company_adopts_the_tool_with_its_own_signers(tmp_path: Path) -> None:
+    """manual init from this project, own signers and keys, A/0 released and audited clean."""
+    from revision_repo import ALL_SECTIONS, PROJECT_ROOT
+
+    repo = RevisionRepo(tmp_path / "adopt", _build=False)
+    for d in (repo.root, repo.home, repo.keys):
+        d.mkdir(parents=True)
+    people = [("wu.lei", "吴磊", "销售管理部", "编制"), ("he.jing", "何静", "质量管理部", "审核"),
+              ("ma.li", "马丽", "法务合规部", "会签"), ("zhou.tao", "周涛", "总经理办公室", "批准")]  # fmt: skip
+    for pid, *_ in people:
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", pid, "-f", str(repo.keys / pid)], check=True, capture_output=True)
+    specs = [f"{pid},{name},{dept},{role},{repo.keys / (pid + '.pub')}" for pid, name, dept, role in people]
+    init_args = ["init", "--from", str(PROJECT_ROOT), "--company", "远航贸易有限公司", "--document-number", "YH-QM-01"]
+    # Refusals write nothing: a private key offered as a public one, an unknown role.
+    bad = repo.manual(*init_args, "--approver", f"wu.lei,吴磊,销售管理部,编制,{repo.keys / 'wu.lei'}")
+    assert_codes(bad, "MAN752")
+    assert_codes(repo.manual(*init_args, "--approver", specs[0].replace(",编制,", ",总监,")), "MAN752")
+    assert not any(repo.root.iterdir())
+    made = repo.manual(*init_args, *(a for s in specs for a in ("--approver", s)))
+    assert_ok(made)
+    assert "manual release" in made.stdout
+    assert "company: 远航贸易有限公司" in repo.read("manual/manual.yml")
+    policy = repo.read("manual/policy.yml")
+    assert "zhou.tao" in policy and "chen.gang" not in policy
+    assert_codes(repo.manual(*init_args, "--approver", specs[0]), "MAN751")  # never over an existing home
+    for key, value in (("user.name", "吴磊"), ("user.email", "wu@example.com"), ("commit.gpgsign", "false")):
+        repo.git("config", "--local", key, value)
+    repo.commit("手册初稿、修订政策与签署人名录")
+    assert_ok(repo.manual("check"))
+    proposed = repo.manual("propose", "--class", "major", "--title", "首次发布", "--reason", "建立受控文件",
+                           "--sections", ",".join(ALL_SECTIONS), env={"MANUAL_TODAY": "2026-03-01"})  # fmt: skip
+    assert_ok(proposed)
+    cr = re.search(r"CR-\d{4}-\d{3}", proposed.stdout)
+    assert cr is not None
+    repo.fill_consultation(cr.group(), "2026-03-05")
+    # Someone outside the registry is nobody here.
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True, capture_output=True)
+    assert_codes(repo.manual("approve", cr.group(), "--role", "批准", "--key", str(stranger), env={"MANUAL_NOW": "2026-03-06T09:00:00+08:00"}), "MAN651")
+    for hour, (pid, _, _, role) in enumerate(people, start=9):
+        assert_ok(repo.manual("approve", cr.group(), "--role", role, "--key", str(repo.keys / pid), env={"MANUAL_NOW": f"2026-03-06T{hour:02d}:00:00+08:00"}))
+    repo.commit(f"{cr.group()} approved")
+    assert_ok(repo.release_cli("2026-03-10", "2026-04-10"))
+    assert "version: A/0" in repo.read("changelog/releases/A-0.yml")
+    assert_audit_clean(repo)

@@ -286,6 +286,20 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from manualkit.commands.init import init, next_steps, parse_approver
+
+    root = _root(args.root)
+    written = init(
+        root, source=Path(args.source), company=args.company, document_number=args.document_number, title=args.title,
+        approvers=[parse_approver(a) for a in args.approver], time_zone=args.time_zone,
+    )  # fmt: skip
+    print(f"已在 {root} 建立手册（{len(written)} 个文件）与签署人名录。发布首版 A/0（信任根）的步骤：")
+    for step in next_steps(root):
+        print(f"  {step}")
+    return EXIT_OK
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
     from manualkit.commands.audit import audit_with_witnesses, render_html, render_json, render_markdown
@@ -420,6 +434,17 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             "--witness", nargs="+", metavar="FILE",
             help="对照见证：早先签名的 DOCX 发布文件或 manual history --json 的输出；报告与之不一致的每个版本",
         )  # fmt: skip
+
+    if p := command("init", cmd_init, help="为本公司建立新的手册仓库及其信任根（签署人名录）"):
+        p.add_argument("--from", dest="source", required=True, metavar="DIR", help="作为起点的已有手册仓库（章节、修订政策、申请单模板）")
+        p.add_argument("--company", required=True, help="公司名称")
+        p.add_argument("--document-number", required=True, help="文件编号，如 XS-QM-01")
+        p.add_argument("--title", help="文件名称（默认沿用起点）")
+        p.add_argument(
+            "--approver", action="append", required=True, metavar="ID,姓名,部门,角色+角色,公钥文件",
+            help="登记一名签署人（可重复）；公钥为 ssh-keygen 生成的 .pub 文件",
+        )  # fmt: skip
+        p.add_argument("--time-zone", help="公司时区（IANA 名称，默认 Asia/Shanghai）")
 
     command("allowed-signers", cmd_allowed_signers, help="输出由签署人名录生成的 OpenSSH allowed_signers 文件")
 

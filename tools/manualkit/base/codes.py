@@ -157,6 +157,8 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN748", E, "已发布的记录在历史中被删除、改动或以不同内容重新添加"),
     Code("MAN749", E, "见证（DOCX 或 history --json）所见的发布与 git 中的记录不一致"),
     Code("MAN750", E, "policy.yml 中的时区无效"),
+    Code("MAN751", E, "manual init：目标目录已有手册，或 --from 不是手册仓库"),
+    Code("MAN752", E, "manual init：签署人登记无效（格式、角色、公钥文件）"),
     # The staff site (manual build / manual serve)
     Code("MAN730", E, "MkDocs 构建站点失败（如链接失效）"),
     Code("MAN731", E, "站点输出目录不能是仓库根目录或含有 manual/ 的目录"),

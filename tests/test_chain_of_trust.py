@@ -137,6 +137,15 @@ def refused_and_unchanged(repo: RevisionRepo, published: str, effective: str, *c
     return result
 
 
+def refused_and_failed_by_audit(repo: RevisionRepo, version: str, class_key: str, published: str, effective: str, *codes: str) -> Result:
+    """Release refuses with ``codes`` (nothing written); the same release made by hand fails audit
+    with the same codes."""
+    result = refused_and_unchanged(repo, published, effective, *codes)
+    forge_release(repo, version, class_key, published, effective)
+    assert set(codes) <= audit_codes(repo)
+    return result
+
+
 # --- 1. the root and the chain ------------------------------------------------------------------
 
 
@@ -156,9 +165,7 @@ def test_editor_registering_own_key_under_a_signers_name_is_refused_and_fails_au
         sign_by_hand(repo, cr, role, "chen.g", "陈刚", attacker, f"2026-01-12T{hour:02d}:00:00+08:00")
     assert_codes(repo.manual("check"), "MAN651", "MAN740")
     repo.commit("new approver and a signed change request")
-    refused_and_unchanged(repo, "2026-01-15", "2026-01-22", "MAN651", "MAN660", "MAN740")
-    forge_release(repo, "A/1", "minor", "2026-01-15", "2026-01-22")
-    assert {"MAN651", "MAN660", "MAN740"} <= audit_codes(repo)
+    refused_and_failed_by_audit(repo, "A/1", "minor", "2026-01-15", "2026-01-22", "MAN651", "MAN660", "MAN740")
 
 
 def test_major_revision_that_relaxes_its_own_rules_is_judged_by_the_rules_in_force(clone: Callable[[], RevisionRepo]) -> None:
@@ -170,10 +177,8 @@ def test_major_revision_that_relaxes_its_own_rules_is_judged_by_the_rules_in_for
     repo.append_to_section("3.3", "重大修订：订单评审改为事后抽查。")
     repo.approve(cr, "编制", now="2026-01-12T09:00:00+08:00")
     repo.commit(f"{cr}: signed by 编制")
-    result = refused_and_unchanged(repo, "2026-01-15", "2026-01-15", "MAN660", "MAN663", "MAN741")
+    result = refused_and_failed_by_audit(repo, "B/0", "major", "2026-01-15", "2026-01-15", "MAN660", "MAN663", "MAN741")
     assert "审核" in result.output and "批准" in result.output
-    forge_release(repo, "B/0", "major", "2026-01-15", "2026-01-15")
-    assert {"MAN660", "MAN663", "MAN741"} <= audit_codes(repo)
 
 
 def test_policy_change_must_be_at_least_minor_and_approved(clone: Callable[[], RevisionRepo]) -> None:
@@ -188,9 +193,7 @@ def test_policy_change_must_be_at_least_minor_and_approved(clone: Callable[[], R
     repo.request_path(cr).write_text(text, encoding="utf-8")
     repo.approve_all(cr, "2026-01-12")
     repo.commit(f"{cr}: editorial request carrying a policy change")
-    refused_and_unchanged(repo, "2026-01-15", "2026-01-15", "MAN741")
-    forge_release(repo, "A/1", "editorial", "2026-01-15", "2026-01-15")
-    assert "MAN741" in audit_codes(repo)
+    refused_and_failed_by_audit(repo, "A/1", "editorial", "2026-01-15", "2026-01-15", "MAN741")
 
 
 def test_legitimate_registry_change_released_and_audited_clean(clone: Callable[[], RevisionRepo]) -> None:
@@ -246,9 +249,7 @@ def test_an_id_given_anothers_key_is_refused_and_fails_audit(clone: Callable[[],
     cr = repo.propose("minor", ["policy"], title="批准人改用岗位标识", today="2026-01-10")
     repo.approve_all(cr, "2026-01-12")
     repo.commit(f"{cr} approved")
-    refused_and_unchanged(repo, "2026-01-15", "2026-01-22", "MAN743")
-    forge_release(repo, "A/1", "minor", "2026-01-15", "2026-01-22")
-    assert "MAN743" in audit_codes(repo)
+    refused_and_failed_by_audit(repo, "A/1", "minor", "2026-01-15", "2026-01-22", "MAN743")
 
 
 def test_signers_are_compared_by_key_not_by_id(clone: Callable[[], RevisionRepo]) -> None:
@@ -282,9 +283,7 @@ def test_signers_are_compared_by_key_not_by_id(clone: Callable[[], RevisionRepo]
 def test_approval_after_the_publication_date_is_refused(clone: Callable[[], RevisionRepo]) -> None:
     repo = clone()
     repo.prepared("minor", ["3.2"], day="2026-01-20")
-    refused_and_unchanged(repo, "2026-01-15", "2026-01-22", "MAN713")
-    forge_release(repo, "A/1", "minor", "2026-01-15", "2026-01-22")
-    assert "MAN713" in audit_codes(repo)
+    refused_and_failed_by_audit(repo, "A/1", "minor", "2026-01-15", "2026-01-22", "MAN713")
 
 
 def test_approval_before_the_request_date_is_refused(clone: Callable[[], RevisionRepo]) -> None:
@@ -293,9 +292,7 @@ def test_approval_before_the_request_date_is_refused(clone: Callable[[], Revisio
     repo.append_to_section("3.2", "报价单的有效期为 15 日。")
     repo.approve_all(cr, "2026-01-12")
     repo.commit(f"{cr} approved before it was requested")
-    refused_and_unchanged(repo, "2026-01-25", "2026-02-01", "MAN744")
-    forge_release(repo, "A/1", "minor", "2026-01-25", "2026-02-01")
-    assert "MAN744" in audit_codes(repo)
+    refused_and_failed_by_audit(repo, "A/1", "minor", "2026-01-25", "2026-02-01", "MAN744")
 
 
 def test_section_changed_that_no_request_lists_is_refused(clone: Callable[[], RevisionRepo]) -> None:
@@ -304,17 +301,13 @@ def test_section_changed_that_no_request_lists_is_refused(clone: Callable[[], Re
     repo.append_to_section("6.2", "未经申请加入的一段。")
     repo.commit("6.2 changed on the side")
     assert_codes(repo.manual("check"), "MAN670")
-    refused_and_unchanged(repo, "2026-01-15", "2026-01-22", "MAN710")
-    forge_release(repo, "A/1", "minor", "2026-01-15", "2026-01-22")
-    assert "MAN710" in audit_codes(repo)
+    refused_and_failed_by_audit(repo, "A/1", "minor", "2026-01-15", "2026-01-22", "MAN710")
 
 
 def test_notice_period_refusal_is_an_audit_finding(clone: Callable[[], RevisionRepo]) -> None:
     repo = clone()
     repo.prepared("minor", ["3.2"], day="2026-01-12")
-    refused_and_unchanged(repo, "2026-01-15", "2026-01-18", "MAN663")
-    forge_release(repo, "A/1", "minor", "2026-01-15", "2026-01-18")
-    assert "MAN663" in audit_codes(repo)
+    refused_and_failed_by_audit(repo, "A/1", "minor", "2026-01-15", "2026-01-18", "MAN663")
 
 
 def test_dates_against_today(clone: Callable[[], RevisionRepo]) -> None:

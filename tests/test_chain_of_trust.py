@@ -399,7 +399,8 @@ def test_policy_names_the_company_time_zone(clone: Callable[[], RevisionRepo]) -
 # --- 5. certificates --------------------------------------------------------------------------------------
 
 
-def self_signed_pem() -> bytes:
+def self_signed_pem() -> tuple[bytes, bytes]:
+    """A private key and its self-signed certificate, both PEM (an attacker's own 'release' key)."""
     import datetime as dt
 
     from cryptography import x509
@@ -409,36 +410,40 @@ def self_signed_pem() -> bytes:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "forged release certificate")])
-    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(1).not_valid_before(start).not_valid_after(start + dt.timedelta(days=365)).sign(key, hashes.SHA256())
+        .serial_number(1).not_valid_before(start).not_valid_after(start + dt.timedelta(days=3650)).sign(key, hashes.SHA256())
     )  # fmt: skip
-    return cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
 
 
-def test_a_committed_certificate_is_not_trusted_until_released(clone: Callable[[], RevisionRepo]) -> None:
-    """Attack: a certificate committed to certs/ would make manual verify trust a forged DOCX.
-    Only the certificates of the latest release commit are trusted; the commit is MAN740 to check
-    and to release, and a certs request releases it properly."""
-    from manualkit.commands.verify import released_certificates
-
+def test_a_committed_certificate_is_not_trusted_until_released(clone: Callable[[], RevisionRepo], tmp_path: Path) -> None:
+    """Attack: a certificate committed to certs/ would make manual verify call a DOCX signed with
+    the attacker's key 真实有效. Only the certificates of the latest release commit are trusted; the
+    commit is MAN740 to check and to release; a certs request releases it properly."""
     repo = clone()
+    key_pem, cert_pem = self_signed_pem()
+    signing_key = tmp_path / "forger.pem"
+    signing_key.write_bytes(key_pem + cert_pem)
     (repo.root / "certs").mkdir()
-    (repo.root / "certs" / "release.pem").write_bytes(self_signed_pem())
+    (repo.root / "certs" / "release.pem").write_bytes(cert_pem)
     assert_codes(repo.manual("check"), "MAN740")
     repo.commit("a certificate")
-    with _environment(repo.env()):
-        assert released_certificates(repo.root) == []
+    docx = tmp_path / "A-0.docx"
+    assert_ok(repo.manual("docx", "--version", "A/0", "-o", str(docx), env={"MANUAL_SIGNING_KEY": str(signing_key)}))
+    forged = repo.manual("verify", str(docx))
+    assert forged.code == 4, forged.output  # signed, but by a certificate nobody released
     repo.prepared("minor", ["3.2"], day="2026-01-12")
     refused_and_unchanged(repo, "2026-01-15", "2026-01-22", "MAN740")
     cr = repo.propose("minor", ["certs"], title="启用发布证书", today="2026-01-13")
     repo.approve_all(cr, "2026-01-13")
     repo.commit(f"{cr} approved")
     assert_ok(repo.release_cli("2026-01-15", "2026-01-22"))
-    with _environment(repo.env()):
-        assert len(released_certificates(repo.root)) == 1
     assert_audit_clean(repo)
+    released = repo.manual("verify", str(docx))
+    assert released.code == 0 and "真实有效" in released.output, released.output
 
 
 # --- 6. check guards released text without --base ------------------------------------------------------------

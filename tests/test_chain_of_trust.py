@@ -191,6 +191,7 @@ def test_policy_change_must_be_at_least_minor_and_approved(clone: Callable[[], R
     text = re.sub(r"^sections: \[(.*)\]", r"sections: [\1, policy]", repo.request_path(cr).read_text(encoding="utf-8"), count=1, flags=re.M)
     assert "policy]" in text
     repo.request_path(cr).write_text(text, encoding="utf-8")
+    assert_codes(repo.manual("check"), "MAN741")
     repo.approve_all(cr, "2026-01-12")
     repo.commit(f"{cr}: editorial request carrying a policy change")
     refused_and_failed_by_audit(repo, "A/1", "editorial", "2026-01-15", "2026-01-15", "MAN741")

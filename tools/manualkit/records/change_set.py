@@ -118,6 +118,8 @@ def change_set_findings(
                     )
                 )  # fmt: skip
     for cr in in_set:
+        if cr.class_key == "editorial" and any(k in cr.sections for k in CONTROLLED):
+            out.append(diagnostic(cr.path, 1, 1, "MAN741", f"{cr.id} 修改{'、'.join(section_label(k) for k in CONTROLLED if k in cr.sections)}，须至少为一般修订（class: minor 或 major）并经批准签署"))
         if policy is not None:
             out += content_findings(cr, head.manual, policy)
             out += approval_findings(cr, head.manual, policy, after)[1]

@@ -35,6 +35,9 @@ def release(
     digest = git.tree_hash(root, head, "manual") if head else None
     if digest is None:
         raise fail(".", 0, 0, "MAN661", "仓库中还没有提交的 manual/；请先提交手册")
+    from manualkit.records.procedure import procedure_state
+
+    state = procedure_state(snap)
     judge, before, changed = policy, None, frozenset[str]()
     if snap.records:
         last = release_commit(root, snap.records[-1])
@@ -49,7 +52,8 @@ def release(
     changed |= {k for k in after if before is not None and before.get(k) != after[k]}
     context = ReleaseContext(before, after, policy, changed, today)
     plan = plan_release(
-        manual, judge, snap.requests, snap.records, published=published, effective=effective, content_digest=digest, context=context
-    )
+        manual, judge, snap.requests, snap.records, published=published, effective=effective, content_digest=digest,
+        context=context, returned=state.returns, revocations=state.revocations,
+    )  # fmt: skip
     commit_release(root, plan, snap.records, manual.metadata.title, env)
     return plan.record

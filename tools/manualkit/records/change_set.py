@@ -7,8 +7,9 @@ and released change requests are immutable.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from manualkit.base.diagnostics import Diagnostic, Severity, diagnostic
 from manualkit.records.approval import approval_findings
@@ -18,6 +19,9 @@ from manualkit.records.release import section_label
 from manualkit.records.repository import Snapshot
 from manualkit.records.trust import CERTS_DIR
 from manualkit.text.manual import Manual
+
+if TYPE_CHECKING:
+    from manualkit.records.revocation import Revocation
 
 
 @dataclass(frozen=True)
@@ -54,12 +58,15 @@ def change_set_findings(
     judge: Policy | None = None,
     controlled: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
     also_covered: frozenset[str] = frozenset(),
+    returned: Collection[str] = (),
+    revocations: Sequence[Revocation] = (),
 ) -> list[Diagnostic]:
     """What the change from ``base`` to ``head`` breaks. ``judge`` is the policy in force (the
     last release's) that the open change requests are checked against (``head``'s policy when
     None); ``controlled`` the digests of policy.yml and certs/ at ``base`` and ``head``
     (records.trust): a change to them must be listed (``policy`` / ``certs``) by a request;
-    ``also_covered``: sections listed by requests not in ``head`` (being prepared in the working tree)."""
+    ``also_covered``: sections listed by requests not in ``head`` (being prepared in the working tree);
+    ``returned``: requests returned (closed: they cover nothing); ``revocations``: revoked keys."""
     out: list[Diagnostic] = []
     released_ids = {cr for r in base.records for cr in r.change_requests}
     # Released records and released change requests never change.
@@ -83,7 +90,7 @@ def change_set_findings(
     # The change requests of this change set: added or modified, and not released.
     in_set: list[ChangeRequest] = [
         cr for cr_id, cr in head.requests.items()
-        if cr_id not in released_ids and (cr_id not in base.requests or _raw(base.requests[cr_id]) != _raw(cr))
+        if cr_id not in released_ids and cr_id not in returned and (cr_id not in base.requests or _raw(base.requests[cr_id]) != _raw(cr))
     ]  # fmt: skip
     added_here = {cr.id for cr in in_set if cr.id not in base.requests}
     covered = {s for cr in in_set for s in cr.sections} | also_covered
@@ -122,7 +129,7 @@ def change_set_findings(
             out.append(diagnostic(cr.path, 1, 1, "MAN741", f"{cr.id} 修改{'、'.join(section_label(k) for k in CONTROLLED if k in cr.sections)}，须至少为一般修订（class: minor 或 major）并经批准签署"))
         if policy is not None:
             out += content_findings(cr, head.manual, policy)
-            out += approval_findings(cr, head.manual, policy, after)[1]
+            out += approval_findings(cr, head.manual, policy, revocations, after)[1]
         if cr.id in added_here:
             for sid in cr.sections:
                 if sid not in changed_ids:

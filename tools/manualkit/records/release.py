@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import os
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -201,9 +201,10 @@ class ReleasePlan(NamedTuple):
     requests: tuple[ChangeRequest, ...]
 
 
-def open_requests(requests: Mapping[str, ChangeRequest], records: Sequence[ReleaseRecord]) -> list[ChangeRequest]:
+def open_requests(requests: Mapping[str, ChangeRequest], records: Sequence[ReleaseRecord], returned: Collection[str] = ()) -> list[ChangeRequest]:
+    """The requests not yet released and not returned (退回: a returned request is closed)."""
     released = {cr for r in records for cr in r.change_requests}
-    return [cr for cr_id, cr in sorted(requests.items()) if cr_id not in released]
+    return [cr for cr_id, cr in sorted(requests.items()) if cr_id not in released and cr_id not in returned]
 
 
 class ReleaseContext(NamedTuple):
@@ -228,6 +229,8 @@ def plan_release(
     effective: dt.date,
     content_digest: str,
     context: ReleaseContext | None = None,
+    returned: Collection[str] = (),
+    revocations: Sequence[Any] = (),
 ) -> ReleasePlan:
     """Decide the next release, or raise with every reason it is refused. Pure.
 
@@ -242,7 +245,7 @@ def plan_release(
     from manualkit.records.change_request import content_findings
     from manualkit.records.trust import trust_findings
 
-    pending = open_requests(requests, records)
+    pending = open_requests(requests, records, returned)
     if not pending:
         raise fail(RELEASES_DIR, 0, 0, "MAN662", "没有待发布的修订申请单；请先用 manual propose 提出并完成签署")
     company_zone = zone(context.new_policy.time_zone if context and context.new_policy else policy.time_zone)
@@ -252,7 +255,7 @@ def plan_release(
     signed_roles: dict[str, set[str]] = {}
     for cr in pending:
         problems += [d for d in content_findings(cr, manual, policy) if d.severity is Severity.ERROR]
-        checks, findings = approval_findings(cr, manual, policy, controlled)
+        checks, findings = approval_findings(cr, manual, policy, revocations, controlled)
         problems += [d for d in findings if d.severity is Severity.ERROR]
         signed_roles[cr.id] = {c.approval.role for c in checks if c.valid}
         consulted = as_date(cr.data["staff_consultation"].get("date"))

@@ -58,7 +58,7 @@ def test_reenacted_demo_passes_check_and_audit(demo: tuple[Path, Path, subproces
     report = json.loads(audit.stdout)
     findings = {f["code"] for c in report["checks"] for f in c["findings"]}
     assert not findings & {"MAN807", "MAN817", "MAN818", "MAN823", "MAN802", "MAN812"}, findings
-    assert [r["version"] for r in report["releases"]] == ["A/0", "A/1", "B/0", "B/1"]
+    assert [r["version"] for r in report["releases"]] == ["A/0", "A/1", "B/0", "B/1", "B/2"]
     # The same texts as the project's own releases, under the same change requests and dates.
     for version in ("A-0", "A-1", "B-0", "B-1"):
         ours, theirs = release_commit(root, version), release_commit(PROJECT_ROOT, version)
@@ -99,3 +99,7 @@ def test_reenacted_demo_carries_the_four_records(demo: tuple[Path, Path, subproc
     b1 = next(e for e in history["releases"] if e["version"] == "B/1")
     li = next(a for a in b1["approvals"] if a["signer"] == "li.na")
     assert li["valid"] is True and li["key_revoked_at"].startswith("2026-11-28")
+    # ... by a registry change request approved by the signers in force and released as B/2.
+    b2 = next(e for e in history["releases"] if e["version"] == "B/2")
+    assert b2["valid"] and b2["change_requests"] == ["CR-2026-005"] and "policy" in b2["sections"], b2
+    assert {(a["role"], a["signer"]) for a in b2["approvals"]} == {("编制", "zhang.wei"), ("审核", "zhao.min"), ("批准", "chen.gang")}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,23 @@ def test_returning_a_released_request_is_refused_and_writes_nothing(repo: Revisi
     hostile = repo.run("return", "CR-2026-001", "--role", "审核", "--key", str(repo.key("li")), "--reason", "a\u202eb", check=False)
     assert hostile.code == 1 and "MAN840" in hostile.codes()
     assert repo.state() == before
+
+
+@pytest.mark.parametrize(("revoked_at", "valid"), [("2026-11-25T00:00:00+08:00", True), ("2026-11-20T00:00:00+08:00", False)])
+def test_return_made_before_a_revocation_stays_valid_when_the_registry_replaces_the_key(
+    repo: RevisionRepo, tmp_path: Path, revoked_at: str, valid: bool
+) -> None:
+    # Returned on 2026-11-21; the key revoked from 11-25 (it stays valid) or from 11-20 (the leak
+    # came first: the return was made with a revoked key); then the registry gets her new key.
+    cr = _submitted(repo)
+    repo.run("return", cr, "--role", "审核", "--key", str(repo.key("li")), "--reason", "请补充依据", env={"MANUAL_NOW": "2026-11-21T10:00:00+08:00"})
+    repo.run("revoke-key", "li.na", "--at", revoked_at, "--reason", "遗失", "--key", str(repo.key("chen")))
+    new_key = tmp_path / "li.na-2"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "li.na", "-f", str(new_key)], check=True, capture_output=True)
+    repo.replace_in_manual("policy.yml", repo.public_key("li"), " ".join(Path(f"{new_key}.pub").read_text(encoding="utf-8").split()[:2]))
+    (returned,) = json.loads(repo.manual("history", "--json").stdout)["returned_requests"]
+    assert returned["id"] == cr and returned["verified"] is valid
+    assert ("MAN802" in repo.manual("check").codes()) is not valid
 
 
 def test_forged_return_is_reported_by_check(repo: RevisionRepo) -> None:

@@ -133,7 +133,7 @@ def test_a_validly_signed_document_whose_text_is_not_the_release_is_refused(clon
 
     entries = release_history(clone)
     index = [str(e.record.version) for e in entries].index("B/0")
-    genuine = render_release(clone, entries, index, Status.IN_FORCE, True)
+    genuine = render_release(clone, entries, index, Status.IN_FORCE, True, env=env)
     parts = _parts(genuine)
     forged = _rezip(genuine, {"word/document.xml": parts["word/document.xml"].replace("客户".encode(), "顾客".encode(), 1)})
     signed = sign_package(forged, load_signing_key(env), signing_time({}))

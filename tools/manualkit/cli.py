@@ -208,6 +208,20 @@ def cmd_docx(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_pdf(args: argparse.Namespace) -> int:
+    from manualkit.base.atomic import write_atomic
+    from manualkit.base.clock import today
+    from manualkit.commands.pdf import build_release_pdf
+
+    root = _root(args.root)
+    document = build_release_pdf(root, version=args.version, as_of=args.as_of, today=today(os.environ), env=os.environ)
+    out = Path(args.output) if args.output else root / "dist" / document.file_name
+    write_atomic(out, document.data)
+    dev = "；使用开发签名（非正式），请配置 MANUAL_SIGNING_KEY 以使用正式发布证书" if document.development else ""
+    print(f"已生成 {document.version} 版（{document.status.value}）的签名 PDF/A：{out}{dev}")
+    return EXIT_OK
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
     from manualkit.commands.verify import verify_docx
@@ -420,11 +434,17 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         which.add_argument("--as-of", type=_date, help="该日期现行有效的版本")
         p.add_argument("-o", "--output", help="输出文件（默认 dist/XS-QM-01_<版本>.docx）")
 
+    if p := command("pdf", cmd_pdf, help="生成某一发布版本的签名 PDF/A（默认：今天现行有效的版本）"):
+        which = p.add_mutually_exclusive_group()
+        which.add_argument("--version", help="版本，如 B/0")
+        which.add_argument("--as-of", type=_date, help="该日期现行有效的版本")
+        p.add_argument("-o", "--output", help="输出文件（默认 dist/XS-QM-01_<版本>.pdf）")
+
     if p := command(
-        "verify", cmd_verify, help="验证 DOCX 是否为真实、未被篡改的发布文件",
-        description="退出状态：0 真实有效；3 签署后被改动；4 签名证书不受信任；5 未签名；6 不是 DOCX 或已损坏；7 内容与 git 中的发布不一致",
+        "verify", cmd_verify, help="验证 DOCX 或 PDF 是否为真实、未被篡改的发布文件",
+        description="退出状态：0 真实有效；3 签署后被改动；4 签名证书不受信任；5 未签名；6 不是 DOCX/PDF 或已损坏；7 内容与 git 中的发布不一致",
     ):  # fmt: skip
-        p.add_argument("file", help="DOCX 文件")
+        p.add_argument("file", help="DOCX 或 PDF 文件")
 
     if p := command("build", cmd_build, help="构建员工网站（site/，现行有效版本，读取自 git）和签名 DOCX（dist/）"):
         p.add_argument("--as-of", type=_date, help="按该日期构建（默认今天）：当日现行有效的版本、待实施的版本和已作废的版本")

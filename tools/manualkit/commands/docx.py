@@ -52,10 +52,22 @@ def signing_time(env: Mapping[str, str]) -> dt.datetime:
     return utc_now()
 
 
-def render_release(root: Path, entries: Sequence[ReleaseEntry], index: int, status: Status, development: bool) -> bytes:
-    """The unsigned DOCX of release ``index`` as ``status`` (deterministic: same input, same bytes)."""
+def render_release(
+    root: Path,
+    entries: Sequence[ReleaseEntry],
+    index: int,
+    status: Status,
+    development: bool,
+    *,
+    env: Mapping[str, str],
+    pages: Mapping[str, int] | None = None,
+) -> bytes:
+    """The unsigned DOCX of release ``index`` as ``status`` (deterministic: same input, same bytes),
+    its table of contents numbered with ``pages`` (bookmark → page), or by the layout engine
+    (LibreOffice, cached by the draft's digest) when ``pages`` is None."""
     from manualkit.base import git
     from manualkit.documents.docx_writer import render_docx
+    from manualkit.documents.toc import fill_toc, laid_out_pages
 
     entry = entries[index]
     if entry.commit is None:
@@ -75,7 +87,8 @@ def render_release(root: Path, entries: Sequence[ReleaseEntry], index: int, stat
         if blob is not None
     }
     generated = start_of_day(entry.record.published)
-    return render_docx(manual, edition, generated=generated, images=images)
+    draft = render_docx(manual, edition, generated=generated, images=images)
+    return fill_toc(draft, laid_out_pages(draft, env) if pages is None else pages)
 
 
 def build_release_docx(
@@ -93,7 +106,7 @@ def build_release_docx(
         raise fail("MANUAL_SIGNING_KEY", 0, 0, exc.code, exc.message) from None
     # The copy is marked by its status today: a version exported "as of" a past date is 作废 now.
     status = status_on(entries, index, today)
-    unsigned = render_release(root, entries, index, status, key.development)
+    unsigned = render_release(root, entries, index, status, key.development, env=env)
     signed = sign_package(unsigned, key, signing_time(env))
     return ReleaseDocument(signed, str(entries[index].record.version), status, key.development)
 

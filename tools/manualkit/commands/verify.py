@@ -75,6 +75,70 @@ def _trusted(root: Path, env: Mapping[str, str]) -> list[tuple[bytes, bool]]:
 
 
 def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
+    """The verdict on a release file: a DOCX, or (by its first bytes) a PDF."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(5)
+    except OSError as exc:
+        return Verification(Verdict.DAMAGED, f"无法读取文件：{exc.strerror}")
+    if head == b"%PDF-":
+        return verify_pdf_file(root, path, env, today)
+    return _verify_docx(root, path, env, today)
+
+
+def verify_pdf_file(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
+    """The signed PDF/A: one PAdES signature covering the whole file, by a trusted certificate,
+    stating (in its signed Keywords) a version and content digest that are a release in git."""
+    from manualkit.base.diagnostics import ManualError
+    from manualkit.commands.docx import find_release
+    from manualkit.documents.pdf_release import MAX_PDF_BYTES, verify_pdf
+    from manualkit.documents.signing_key import SigningKeyError
+    from manualkit.records.history import release_history
+
+    try:
+        if path.stat().st_size > MAX_PDF_BYTES:
+            return Verification(Verdict.DAMAGED, f"文件超过 {MAX_PDF_BYTES // 1024 // 1024} MiB 上限，拒绝读取")
+        data = path.read_bytes()
+    except OSError as exc:
+        return Verification(Verdict.DAMAGED, f"无法读取文件：{exc.strerror}")
+    report = verify_pdf(data)
+    if report.status == "damaged":
+        return Verification(Verdict.DAMAGED, "不是 PDF 文件或文件已损坏", details=report.problems)
+    if report.status == "unsigned":
+        return Verification(Verdict.UNSIGNED, "PDF 没有数字签名：不是正式发布的受控文件", details=report.problems)
+    if report.status == "tampered":
+        return Verification(Verdict.TAMPERED, "数字签名验证失败：文件在签署后被改动", details=report.problems)
+    try:
+        trusted = _trusted(root, env)
+    except SigningKeyError as exc:
+        return Verification(Verdict.UNKNOWN_CERTIFICATE, f"无法读取受信任的发布证书：{exc.message}")
+    development = next((dev for der, dev in trusted if der == report.certificate), None)
+    if development is None:
+        return Verification(Verdict.UNKNOWN_CERTIFICATE, "签名有效，但签名证书不是本仓库信任的发布证书：来源不明")
+    version = report.version
+    if not version or not report.digest:
+        return Verification(Verdict.NOT_THE_RELEASE, "签名有效，但 PDF 没有记录版本号和内容摘要，无法与发布记录核对")
+    try:
+        entries = release_history(root)
+        record = entries[find_release(entries, version, None, today)].record
+    except ManualError as exc:
+        return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法在 git 历史中找到版本 {version} 的发布：{exc}", version)
+    if record.content_digest != report.digest:
+        return Verification(
+            Verdict.NOT_THE_RELEASE, f"签名有效，但 PDF 所载内容摘要与 git 中 {version} 版的发布不一致", version, development,
+            [f"PDF：{report.digest}", f"发布记录：{record.content_digest}"],
+        )  # fmt: skip
+    note = "（开发签名，非正式：仅在持有开发密钥的本机可信）" if development else ""
+    return Verification(
+        Verdict.GENUINE,
+        f"真实有效：{version} 版 PDF/A，{record.published.isoformat()} 发布，{record.effective.isoformat()} 起实施，"
+        f"所载内容摘要与 git 中的发布一致{note}",
+        version,
+        development,
+    )
+
+
+def _verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
     from manualkit.documents.ooxml_package import PackageError
     from manualkit.documents.package_signature import verify_package
     from manualkit.documents.signing_key import SigningKeyError
@@ -106,7 +170,7 @@ def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) 
         return Verification(Verdict.UNKNOWN_CERTIFICATE, "签名有效，但签名证书不是本仓库信任的发布证书：来源不明")
     version = properties.get("version")
     status_text = properties.get("status", "")
-    return _compare_with_release(root, data, version, status_text, match, today)
+    return _compare_with_release(root, data, version, status_text, match, today, env)
 
 
 def _part(package: Package, name: str) -> bytes | None:
@@ -114,10 +178,13 @@ def _part(package: Package, name: str) -> bytes | None:
     return None if found is None else package.parts[found]
 
 
-def _compare_with_release(root: Path, data: bytes, version: str | None, status_text: str, development: bool, today: dt.date) -> Verification:
+def _compare_with_release(
+    root: Path, data: bytes, version: str | None, status_text: str, development: bool, today: dt.date, env: Mapping[str, str]
+) -> Verification:
     from manualkit.base.diagnostics import ManualError
     from manualkit.commands.docx import find_release, render_release
     from manualkit.documents.ooxml_package import read_package
+    from manualkit.documents.toc import toc_page_numbers
     from manualkit.records.history import release_history
 
     if not version:
@@ -126,7 +193,10 @@ def _compare_with_release(root: Path, data: bytes, version: str | None, status_t
         status = Status(status_text)
         entries = release_history(root)
         index = find_release(entries, version, None, today)
-        expected = read_package(render_release(root, entries, index, status, development))
+        # The page numbers of the contents are layout, not text: they are taken from the signed
+        # file itself (the signature covers them), so verifying needs no layout engine.
+        pages = toc_page_numbers(data)
+        expected = read_package(render_release(root, entries, index, status, development, env=env, pages=pages))
     except (ValueError, ManualError) as exc:
         return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法在 git 历史中找到版本 {version} 的发布：{exc}", version)
     actual = read_package(data)

@@ -426,8 +426,8 @@ _SETTINGS = (
     '<w:zoom w:percent="100"/>'
     '<w:defaultTabStop w:val="420"/>'
     '<w:characterSpacingControl w:val="compressPunctuation"/>'
-    # The table of contents is pre-filled without page numbers; Word fills them in on opening.
-    '<w:updateFields w:val="true"/>'
+    # No updateFields: the table of contents carries its page numbers, and an update on opening
+    # would both prompt the reader and change a signed file.
     '<w:compat><w:useFELayout/><w:compatSetting w:name="compatibilityMode" '
     'w:uri="http://schemas.microsoft.com/office/word" w:val="15"/></w:compat>'
     '<w:themeFontLang w:val="en-US" w:eastAsia="zh-CN"/>'
@@ -818,25 +818,23 @@ class _Body:
             self._bar = None
 
     def toc(self) -> None:
-        """A real TOC field whose result already lists every chapter and section, linked to the
-        heading bookmarks, so the contents page is complete before any field update.
+        """A real TOC field whose result already lists every chapter and section with its page,
+        linked to the heading bookmarks, with dot leaders: complete without any field update.
 
-        Page numbers are left to the update (settings.xml asks Word for it on opening): only a
-        layout engine knows them, and a guessed page number in a controlled copy would be wrong.
+        Each page number is a ``PAGEREF`` field whose shown result is :data:`TOC_PLACEHOLDER`
+        here; :func:`manualkit.documents.toc.fill_toc` writes in the pages the layout engine
+        found (LibreOffice, the reference renderer), so nothing asks Word to update fields.
         """
-        entries: list[tuple[str, str, str]] = []
-        for chapter in self.manual.chapters:
-            entries.append(("TOC1", _chapter_heading(chapter), _chapter_bookmark(chapter.number)))
-            for section in chapter.sections:
-                entries.append(("TOC2", _section_heading(section), _bookmark_name(section.anchor)))
         self.para("TOCHeading", _run("目　录"), bar=None)
         begin = (
             '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
             '<w:r><w:instrText xml:space="preserve"> TOC \\o "1-2" \\h \\z \\u </w:instrText></w:r>'
             '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
         )
+        entries = toc_entries(self.manual)
         for index, (style, text, bookmark) in enumerate(entries):
-            link = f'<w:hyperlink w:anchor="{bookmark}" w:history="1">{_run(text)}</w:hyperlink>'
+            page = _field(f"PAGEREF {bookmark} \\h", TOC_PLACEHOLDER)
+            link = f'<w:hyperlink w:anchor="{bookmark}" w:history="1">{_run(text)}<w:r><w:tab/></w:r>{page}</w:hyperlink>'
             self.para(style, (begin if index == 0 else "") + link, bar=None)
         end = '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
         self.para("BodyText", (begin if not entries else "") + end, bar=None)
@@ -1031,6 +1029,21 @@ def _chapter_heading(chapter: Chapter) -> str:
     """The chapter's ``#`` heading exactly as written (第三章 …)."""
     m = _HEADING_LINE_RE.search(chapter.body)
     return m.group(1).strip() if m else f"第{chapter.number}章 {chapter.title}"
+
+
+#: What a TOC entry shows as its page before the layout engine's page is filled in: two digits,
+#: as wide as the pages of the manual, so the contents lay out as they will with the numbers.
+TOC_PLACEHOLDER = "00"
+
+
+def toc_entries(manual: Manual) -> list[tuple[str, str, str]]:
+    """(style, text, bookmark) of each line of the table of contents."""
+    entries: list[tuple[str, str, str]] = []
+    for chapter in manual.chapters:
+        entries.append(("TOC1", _chapter_heading(chapter), _chapter_bookmark(chapter.number)))
+        for section in chapter.sections:
+            entries.append(("TOC2", _section_heading(section), _bookmark_name(section.anchor)))
+    return entries
 
 
 def _section_heading(section: Section) -> str:

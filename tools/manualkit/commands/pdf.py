@@ -1,0 +1,58 @@
+"""``manual pdf``: the signed PDF/A of a release, laid out by LibreOffice from the release DOCX.
+
+The DOCX is the one ``manual docx`` makes (rendered from the release's git tree, its table of
+contents numbered by the same layout engine); LibreOffice exports it as PDF/A-2b with the Noto
+CJK fonts embedded, and the release key signs it (PAdES, pyHanko). See ``docs/documents.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from manualkit.commands.docx import find_release, render_release, signing_time
+from manualkit.records.edition import Status, status_on
+from manualkit.records.history import release_history
+
+
+@dataclass(frozen=True)
+class ReleasePdf:
+    data: bytes
+    version: str
+    status: Status
+    development: bool
+
+    @property
+    def file_name(self) -> str:
+        return f"XS-QM-01_{self.version.replace('/', '-')}.pdf"
+
+
+def build_release_pdf(root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str]) -> ReleasePdf:
+    """Render the release from git, lay it out as PDF/A-2b, sign it with the release key."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.documents.layout import docx_to_pdf
+    from manualkit.documents.pdf_release import sign_pdf
+    from manualkit.documents.signing_key import SigningKeyError, load_signing_key
+
+    entries = release_history(root)
+    index = find_release(entries, version, as_of, today)
+    try:
+        key = load_signing_key(env)
+    except SigningKeyError as exc:
+        raise fail("MANUAL_SIGNING_KEY", 0, 0, exc.code, exc.message) from None
+    status = status_on(entries, index, today)
+    docx = render_release(root, entries, index, status, key.development, env=env)
+    moment = signing_time(env)
+    reproducible = bool(env.get("SOURCE_DATE_EPOCH", "").strip())
+    pdf = docx_to_pdf(docx, frozen_at=moment if reproducible else None)
+    record = entries[index].record
+    reason = f"XS-QM-01 {record.version} 版发布（{status.value}）"
+    signed = sign_pdf(pdf, key, moment, reason=reason)
+    return ReleasePdf(signed, str(record.version), status, key.development)
+
+
+def release_pdf(root: Path, version: str, today: dt.date, env: Mapping[str, str]) -> bytes:
+    """The signed PDF bytes of ``version`` (for the site's download page)."""
+    return build_release_pdf(root, version=version, as_of=None, today=today, env=env).data

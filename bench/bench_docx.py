@@ -29,7 +29,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from manualkit.documents.docx_writer import render_docx
+from manualkit.documents.docx.release import render_docx
 from manualkit.documents.package_signature import sign_package
 from manualkit.documents.signing_key import SigningKey, load_signing_key
 from manualkit.records.edition import Edition, RevisionRow, Signoff, Status

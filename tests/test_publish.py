@@ -58,7 +58,13 @@ def _rezip(data: bytes, change: dict[str, bytes | None]) -> bytes:
 def test_publish_puts_the_signed_docx_of_the_version_in_force_into_dist(published: Path, clone: Path, env: dict[str, str]) -> None:
     assert published.is_file()
     sums = (clone / "dist" / "SHA256SUMS").read_text()
-    assert sums == f"{hashlib.sha256(published.read_bytes()).hexdigest()}  {published.name}\n"
+    pdf = published.with_suffix(".pdf")
+    assert sums == (
+        f"{hashlib.sha256(published.read_bytes()).hexdigest()}  {published.name}\n"
+        f"{hashlib.sha256(pdf.read_bytes()).hexdigest()}  {pdf.name}\n"
+    )
+    code, out, err = run_manual(["verify", str(pdf)], clone, env)
+    assert code == 0, out + err
     parts = _parts(published.read_bytes())
     assert "_xmlsignatures/sig1.xml" in parts
     custom = parts["docProps/custom.xml"].decode()

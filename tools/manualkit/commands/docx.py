@@ -66,7 +66,7 @@ def render_release(
     its table of contents numbered with ``pages`` (bookmark → page), or by the layout engine
     (LibreOffice, cached by the draft's digest) when ``pages`` is None."""
     from manualkit.base import git
-    from manualkit.documents.docx_writer import render_docx
+    from manualkit.documents.docx.release import render_docx
     from manualkit.documents.toc import fill_toc, laid_out_pages
 
     entry = entries[index]

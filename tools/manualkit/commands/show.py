@@ -81,7 +81,7 @@ def render_markdown(s: Shown) -> str:
 
 def render_word(s: Shown) -> bytes:
     """The unsigned DOCX of the release (the same renderer as the published copies)."""
-    from manualkit.documents.docx_writer import render_docx
+    from manualkit.documents.docx.release import render_docx
     from manualkit.records.edition import release_edition
 
     entry = s.entry

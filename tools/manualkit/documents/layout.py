@@ -7,7 +7,8 @@ a release is LibreOffice's export of the same DOCX, so the two always agree.
 Every run is isolated and repeatable: a fresh user profile in a temporary folder (no user
 settings, no dialogs), and a fontconfig file that maps the document's Chinese fonts to the Noto
 CJK fonts (SIL Open Font License, embeddable): 宋体 and 楷体 → Noto Serif CJK SC, 黑体 → Noto Sans
-CJK SC, so that the layout does not depend on which fonts happen to be installed first.
+CJK SC, and Times New Roman / Arial / Consolas → Liberation Serif / Sans / Mono (metric-compatible,
+SIL OFL), so that the layout does not depend on which fonts happen to be installed first.
 """
 
 from __future__ import annotations
@@ -24,16 +25,16 @@ from pathlib import Path
 from manualkit.base.diagnostics import ManualError, diagnostic
 
 #: The exact command that installs the layout engine and the fonts on Debian/Ubuntu.
-INSTALL_COMMAND = "sudo apt-get install -y libreoffice-writer-nogui fonts-noto-cjk faketime"
+INSTALL_COMMAND = "sudo apt-get install -y libreoffice-writer-nogui fonts-noto-cjk fonts-liberation2 faketime"
 TIMEOUT_SECONDS = 300
 MAX_PDF_BYTES = 256 * 1024 * 1024
 
 _FONT_ALIASES = (
     (("宋体", "SimSun", "NSimSun", "楷体", "KaiTi", "仿宋", "FangSong"), "Noto Serif CJK SC"),
     (("黑体", "SimHei", "微软雅黑", "Microsoft YaHei"), "Noto Sans CJK SC"),
-    (("Times New Roman",), "DejaVu Serif"),
-    (("Arial",), "DejaVu Sans"),
-    (("Consolas",), "DejaVu Sans Mono"),
+    (("Times New Roman",), "Liberation Serif"),  # metric-compatible with the fonts Word uses
+    (("Arial",), "Liberation Sans"),
+    (("Consolas",), "Liberation Mono"),
 )
 
 #: Export options of LibreOffice's PDF filter: PDF/A-2b, headings as bookmarks and as named

@@ -1,6 +1,6 @@
 """The page numbers of the table of contents, as the layout engine lays the document out.
 
-The DOCX is rendered once with :data:`~manualkit.documents.docx_writer.TOC_PLACEHOLDER` as every
+The DOCX is rendered once with :data:`~manualkit.documents.docx.front.TOC_PLACEHOLDER` as every
 entry's page (a "draft": two digits, as wide as the real numbers, so the contents take the same
 lines). LibreOffice converts the draft to PDF, the page of each heading bookmark is read back
 from the PDF's named destinations, and :func:`fill_toc` writes the numbers into the ``PAGEREF``
@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from manualkit.documents.docx_writer import TOC_PLACEHOLDER
+from manualkit.documents.docx.front import TOC_PLACEHOLDER
 from manualkit.documents.layout import destination_name, destination_pages, docx_to_pdf, fontconfig_xml
 from manualkit.documents.ooxml_package import read_package, write_package
 

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from manualkit.base.diagnostics import ManualError
 
@@ -270,13 +270,18 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from manualkit.base.diagnostics import fail
     from manualkit.commands.diff import compare_versions, redline
     from manualkit.records.manual_diff import render_html, render_json, render_text
 
     root = _root(args.root)
     comparison = compare_versions(root, args.from_, args.to)
     d = comparison.diff
-    if args.format == "docx":
+    if args.layout == "table":
+        _write_comparison_table(root, args, comparison)
+    elif args.format == "md":
+        raise fail("--format", 0, 0, "MAN000", "md 格式用于修订对照表：请加 --layout table；逐节修订对照可输出 text、json、html 或 docx")
+    elif args.format == "docx":
         name = f"{comparison.new.metadata.document_number}_{d.from_point.version.replace('/', '-')}_{d.to_point.version.replace('/', '-')}_修订对照.docx"
         path = _write_output(root, args.output, name, redline(comparison))
         print(f"已生成修订对照 DOCX（{d.from_point.version} → {d.to_point.version}，Word 修订模式，可逐项接受或拒绝）：{path}")
@@ -291,6 +296,35 @@ def cmd_diff(args: argparse.Namespace) -> int:
         sys.stderr.write(f"manual diff：警告：{'、'.join(invalid)} 版的验证未通过，请运行 manual audit\n")
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _write_comparison_table(root: Path, args: argparse.Namespace, comparison: Any) -> None:
+    """``manual diff --layout table``: the 修订对照表 as Markdown (default), HTML or DOCX."""
+    from manualkit.base.clock import noon
+    from manualkit.base.diagnostics import fail
+    from manualkit.commands.diff import comparison_table, comparison_table_title
+    from manualkit.documents.comparison_table import table_docx, table_markdown, table_page
+
+    rows = comparison_table(comparison)
+    title = comparison_table_title(comparison)
+    d = comparison.diff
+    fmt = "md" if args.format in ("text", "md") else args.format
+    if fmt == "json":
+        raise fail("--format", 0, 0, "MAN000", "修订对照表（--layout table）可输出 md、html 或 docx")
+    if fmt == "docx":
+        meta = comparison.new.metadata
+        header = f"{meta.title} · {meta.document_number} · 修订对照表 {d.from_point.version} → {d.to_point.version}"
+        created = noon(comparison.entries[comparison.to_index].record.published)
+        intro = [f"比较：{d.from_point.describe()} → {d.to_point.describe()}", "逐条列出修订的条款；未修订的条款不列。修订说明为修订申请单所述的修订原因。"]
+        data = table_docx(rows, manual=comparison.new, title=title, intro=intro, header=header, created=created)
+        name = f"{meta.document_number}_{d.from_point.version.replace('/', '-')}_{d.to_point.version.replace('/', '-')}_修订对照表.docx"
+        path = _write_output(root, args.output, name, data)
+        print(f"已生成修订对照表 DOCX（{d.from_point.version} → {d.to_point.version}，{len(rows)} 处修订）：{path}")
+        return
+    text = table_markdown(rows, title) if fmt == "md" else table_page(rows, title)
+    path = _write_output(root, args.output, "", text)
+    if path is not None:
+        print(f"已写出修订对照表：{path}")
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -416,7 +450,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     if p := command("diff", cmd_diff, help="两个版本（或两个日期现行有效的版本）之间逐节的修订对照"):
         p.add_argument("--from", dest="from_", required=True, metavar="版本或日期", help="起点：版本（A/0）或日期")
         p.add_argument("--to", required=True, metavar="版本或日期", help="终点：版本（B/1）或日期")
-        p.add_argument("--format", choices=("text", "json", "html", "docx"), default="text", help="输出格式（docx 为 Word 修订模式）")
+        p.add_argument("--format", choices=("text", "json", "html", "docx", "md"), default="text", help="输出格式（docx 为 Word 修订模式）")
+        p.add_argument("--layout", choices=("redline", "table"), default="redline", help="redline：逐节修订对照（默认）；table：修订对照表（md/html/docx）")
         p.add_argument("-o", "--output", help="输出文件（docx 默认 dist/）")
 
     if p := command("audit", cmd_audit, help="审计整条记录链：签署、内容摘要、公告期、时间线、发布之外的修改、定期评审"):

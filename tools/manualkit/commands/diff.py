@@ -11,7 +11,7 @@ import argparse
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from manualkit.base.clock import noon
 from manualkit.base.diagnostics import fail
@@ -19,6 +19,9 @@ from manualkit.records.history import ReleaseEntry, ReleaseReader, in_force_inde
 from manualkit.records.manual_diff import ManualDiff, Point, compare, section_texts
 from manualkit.records.version import is_version
 from manualkit.text.manual import Manual
+
+if TYPE_CHECKING:
+    from manualkit.documents.comparison_table import ComparisonRow
 
 
 class Comparison(NamedTuple):
@@ -137,3 +140,29 @@ def redline(comparison: Comparison) -> bytes:
         c.old, c.new, from_version=d.from_point.version, to_version=d.to_point.version, intro=intro,
         authors=authors, steps=steps, fallback=fallback, created=noon(to_record.published),
     )  # fmt: skip
+
+
+def comparison_table(comparison: Comparison) -> list[ComparisonRow]:
+    """The rows of the 修订对照表 between the two versions, each with the reason (修订说明) and number
+    of the change requests that changed its section, read from the "to" release's commit."""
+    from manualkit.documents.comparison_table import Request, comparison_rows
+
+    c = comparison
+    commit = c.entries[c.to_index].commit
+    departments = tuple(c.new.metadata.departments)
+    reasons: dict[str, str] = {}
+    requests: dict[str, list[Request]] = {}
+    for change in c.diff.changes:
+        for rc in change.change_requests:
+            if rc.id not in reasons:
+                cr = c.reader.request(commit, rc.id, departments) if commit is not None else None
+                reasons[rc.id] = cr.reason.strip() if cr is not None else rc.title
+            for key in {change.id, change.from_id or change.id}:
+                requests.setdefault(key, []).append(Request(rc.id, reasons[rc.id]))
+    return comparison_rows(c.old, c.new, requests)
+
+
+def comparison_table_title(comparison: Comparison) -> str:
+    meta = comparison.new.metadata
+    d = comparison.diff
+    return f"《{meta.title}》（{meta.document_number}）修订对照表　{d.from_point.version} → {d.to_point.version}"

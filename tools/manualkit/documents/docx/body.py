@@ -41,6 +41,15 @@ SECTION_PROPERTIES = (
     '<w:cols w:space="425"/><w:titlePg/><w:docGrid w:linePitch="360"/></w:sectPr>'
 )
 
+#: A4 across, for wide tables (the 修订对照表).
+LANDSCAPE_SECTION_PROPERTIES = (
+    f'<w:sectPr><w:pgSz w:w="{PAGE_HEIGHT}" w:h="{PAGE_WIDTH}" w:orient="landscape"/>'
+    f'<w:pgMar w:top="{MARGIN}" w:right="{MARGIN}" w:bottom="{MARGIN}" w:left="{MARGIN}" '
+    f'w:header="{HEADER_DISTANCE}" w:footer="{FOOTER_DISTANCE}" w:gutter="0"/>'
+    '<w:cols w:space="425"/><w:titlePg/><w:docGrid w:linePitch="360"/></w:sectPr>'
+)
+LANDSCAPE_TEXT_WIDTH = PAGE_HEIGHT - 2 * MARGIN
+
 
 class Body(FrontMatter, Blocks, Notes):
     """Writes the document body as WordprocessingML text, one block at a time."""
@@ -86,7 +95,8 @@ class Body(FrontMatter, Blocks, Notes):
         self.end_mark()
         return self.body_xml()
 
-    def body_xml(self) -> str:
-        xml = f"<w:body {ALL_DECLS}>{''.join(self.out)}{SECTION_PROPERTIES}</w:body>"
+    def body_xml(self, *, landscape: bool = False) -> str:
+        section = LANDSCAPE_SECTION_PROPERTIES if landscape else SECTION_PROPERTIES
+        xml = f"<w:body {ALL_DECLS}>{''.join(self.out)}{section}</w:body>"
         self.out.clear()  # the pieces weigh as much as the text; free them before lxml parses it
         return xml

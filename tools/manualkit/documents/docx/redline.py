@@ -39,7 +39,7 @@ class Step(NamedTuple):
     author: Author
 
 
-class _Block(NamedTuple):
+class Block(NamedTuple):
     key: str  # "ch3" or "3.2"
     level: int  # 1 chapter heading, 2 section
     heading: str
@@ -48,17 +48,17 @@ class _Block(NamedTuple):
     anchor: str  # bookmark of the heading
 
 
-def _blocks(manual: Manual) -> list[_Block]:
+def blocks_of(manual: Manual) -> list[Block]:
     out = []
     for chapter in manual.chapters:
-        out.append(_Block(f"ch{chapter.number}", 1, chapter_heading(chapter), chapter.preamble, chapter.number, chapter_bookmark(chapter.number)))
-        out += [_Block(s.id, 2, section_heading(s), s.body, chapter.number, bookmark_name(s.anchor)) for s in chapter.sections]
+        out.append(Block(f"ch{chapter.number}", 1, chapter_heading(chapter), chapter.preamble, chapter.number, chapter_bookmark(chapter.number)))
+        out += [Block(s.id, 2, section_heading(s), s.body, chapter.number, bookmark_name(s.anchor)) for s in chapter.sections]
     return out
 
 
 def block_text(manual: Manual, key: str) -> str | None:
     """The heading line and body of block ``key`` ("ch3" or "3.2") of ``manual`` (for steps)."""
-    return next((f"{b.heading}\n{b.body}" for b in _blocks(manual) if b.key == key), None)
+    return next((f"{b.heading}\n{b.body}" for b in blocks_of(manual) if b.key == key), None)
 
 
 def _texts(text: str) -> set[str]:
@@ -97,19 +97,19 @@ class _Redline(Body):
         steps: Mapping[str, Sequence[Step]],
         fallback: Author,
     ) -> None:
-        olds, news = _blocks(old), _blocks(new)
+        olds, news = blocks_of(old), blocks_of(new)
         matcher = difflib.SequenceMatcher(None, [b.key for b in olds], [b.key for b in news], autojunk=False)
         old_tables: dict[int, list[int]] = {}
         new_tables: dict[int, list[int]] = {}
 
-        def unit_list(manual: Manual, block: _Block, counters: dict[int, list[int]]) -> list[Unit]:
+        def unit_list(manual: Manual, block: Block, counters: dict[int, list[int]]) -> list[Unit]:
             self.path = next((c.path for c in manual.chapters if c.number == block.chapter), "")
             return units(parse(block.body), self.lists, block.chapter, counters.setdefault(block.chapter, [0]))
 
-        def who(block: _Block) -> Attribution:
+        def who(block: Block) -> Attribution:
             return _attribution(authors.get(block.key, fallback), steps.get(block.key, ()))
 
-        def heading(block: _Block, content: str, mark: str = "") -> None:
+        def heading(block: Block, content: str, mark: str = "") -> None:
             style = "Heading1" if block.level == 1 else "Heading2"
             self.para(style, self.bookmark(block.anchor, content) if not mark.startswith("<w:del") else content, mark=mark)
 

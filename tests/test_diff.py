@@ -329,3 +329,44 @@ def test_without_caches_the_diff_is_the_same(clone: Path, env: dict[str, str]) -
     code, cold, err = run_manual(args, clone, {**env, "MANUAL_NO_CACHE": "1"})
     assert code == 0, err
     assert cold == warm
+
+
+# --- the formatted HTML redline and the 修订对照表 ---------------------------------------------------
+
+
+def test_html_redline_is_formatted_with_tables_lists_and_marked_changes(clone: Path, env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "redline.html"
+    code, stdout, err = run_manual(["diff", "--from", "A/0", "--to", "B/1", "--format", "html", "-o", str(out)], clone, env)
+    assert code == 0, stdout + err
+    page = out.read_text(encoding="utf-8")
+    assert "|---" not in page and "**" not in page and "###" not in page
+    assert page.count('<table class="mk-table">') >= 5 and 'class="mk-li' in page and "<h4" in page
+    # a changed table cell: 30% → 25% in 表 5-1
+    assert '<tr class="redline-changed"><td>业绩结果</td>' in page and '<del class="redline-del">30</del>' in page
+    assert '<p class="mk-p redline-added"><ins class="redline-ins">销售合同原则上通过公司电子签名平台签署' in page
+
+
+def test_comparison_table_has_one_row_per_changed_clause(clone: Path, env: dict[str, str], tmp_path: Path) -> None:
+    code, out, err = run_manual(["diff", "--from", "A/0", "--to", "B/1", "--layout", "table"], clone, env)
+    assert code == 0, out + err
+    lines = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| 序号")]
+    assert out.splitlines()[2] == "| 序号 | 条款 | 修订前 | 修订后 | 修订说明 | 修订申请单 |"
+    rows = [line.split(" | ") for line in lines]
+    assert [r[0] for r in rows] == [f"| {i}" for i in range(1, len(rows) + 1)]
+    quote = next(r for r in rows if r[1] == "3.2 业务流程实施步骤 一、询价与报价 第 6 项")
+    assert "30 日" in quote[2] and "15 日" in quote[3] and quote[5] == "CR-2026-001 |"
+    assert "原材料价格波动加大" in quote[4]  # the change request's reason
+    added = next(r for r in rows if r[1].startswith("2.2 "))
+    assert added[2] == "新增" and added[5] == "CR-2026-004 |"
+    assert any(r[1] == "5.3 业务流程绩效考核 表 5-2 第 2 行" for r in rows)
+    assert not any("1.1 " in r[1] for r in rows)  # unchanged clauses are left out
+    docx_out = tmp_path / "table.docx"
+    code, out, err = run_manual(["diff", "--from", "A/0", "--to", "B/1", "--layout", "table", "--format", "docx", "-o", str(docx_out)], clone, env)
+    assert code == 0, out + err
+    with zipfile.ZipFile(docx_out) as z:
+        root = etree.fromstring(z.read("word/document.xml"))
+    table_rows = root.findall(f".//{W}tbl/{W}tr")
+    assert len(table_rows) == len(rows) + 1
+    assert root.find(f".//{W}sectPr/{W}pgSz").get(f"{W}orient") == "landscape"
+    code, out, err = run_manual(["diff", "--from", "A/0", "--to", "B/1", "--layout", "table", "--format", "json"], clone, env)
+    assert code == 2

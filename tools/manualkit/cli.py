@@ -287,7 +287,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
         print(f"已生成修订对照 DOCX（{d.from_point.version} → {d.to_point.version}，Word 修订模式，可逐项接受或拒绝）：{path}")
     else:
         title = comparison.new.metadata.title
-        text = render_text(d) if args.format == "text" else render_json(d) if args.format == "json" else render_html(d, title)
+        if args.format == "html":
+            from manualkit.documents.html_redline import section_bodies
+
+            changes = [(s.id, s.from_id) for s in d.changes]
+            text = render_html(d, title, section_bodies(comparison.old, comparison.new, changes))
+        else:
+            text = render_text(d) if args.format == "text" else render_json(d)
         path = _write_output(root, args.output, "", text)
         if path is not None:
             print(f"已写出修订对照：{path}")

@@ -29,6 +29,12 @@ class BuildResult:
 
 def build(root: Path, day: dt.date, env: Mapping[str, str], *, site_only: bool = False) -> BuildResult:
     """Build ``site/`` (and, unless ``site_only``, ``dist/``) as they stand on ``day``."""
+    if not site_only:
+        # The signed DOCX's page numbers and the PDF/A need the layout engine: stop before writing
+        # anything, with the command that installs it, when it is missing.
+        from manualkit.documents.layout import require_engine
+
+        require_engine(reproducible=bool(env.get("SOURCE_DATE_EPOCH", "").strip()))
 
     def signed_docx(version: SiteVersion, metadata: ManualMetadata) -> Sequence[DownloadFile]:
         # Imported here: the DOCX writer and the signing code load only when a DOCX is made.

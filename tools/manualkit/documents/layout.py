@@ -67,6 +67,14 @@ def soffice() -> str:
     raise LayoutError("DOC540", f"未安装排版引擎 LibreOffice（生成页码和 PDF 需要它）；请先运行：{INSTALL_COMMAND}")
 
 
+def require_engine(*, reproducible: bool = False) -> None:
+    """Stop with the install command unless LibreOffice (and, for a reproducible build, faketime)
+    is present."""
+    soffice()
+    if reproducible and shutil.which("faketime") is None:
+        raise LayoutError("DOC542", f"SOURCE_DATE_EPOCH 要求可复现的 PDF，需要 faketime 固定排版引擎的时钟；请先运行：{INSTALL_COMMAND}")
+
+
 def fontconfig_xml() -> str:
     """A fontconfig file: the system configuration plus the aliases of the document's fonts."""
     aliases = "".join(

@@ -33,6 +33,7 @@ PdfStatus = Literal["valid", "tampered", "unsigned", "damaged"]
 
 MAX_PDF_BYTES = 256 * 1024 * 1024
 SIGNATURE_FIELD = "发布签名"
+SIGNATURE_BYTES = 32 * 1024
 _KEYWORDS_RE = re.compile(r"version=([^,;\s]+)[,;]\s*digest=([0-9a-f]{40,64})")
 
 
@@ -56,7 +57,25 @@ def _signer(key: SigningKey) -> Any:
     certificate = asn1_x509.Certificate.load(key.certificate.public_bytes(Encoding.DER))
     chain = [asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in key.chain]
     private = asn1_keys.PrivateKeyInfo.load(key.private_key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption()))
-    return SimpleSigner(signing_cert=certificate, signing_key=private, cert_registry=SimpleCertificateStore.from_certs([certificate, *chain]))
+
+    class _Signer(SimpleSigner):
+        """Signs with the loaded key (pyHanko would load it again from DER for every signature,
+        checking the RSA key each time)."""
+
+        def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+            algorithm = {"sha384": hashes.SHA384(), "sha512": hashes.SHA512()}.get(digest_algorithm, hashes.SHA256())
+            mechanism = str(self.get_signature_mechanism_for_digest(digest_algorithm)["algorithm"].native)
+            if isinstance(key.private_key, rsa.RSAPrivateKey) and "pss" not in mechanism:
+                return key.private_key.sign(data, padding.PKCS1v15(), algorithm)
+            if isinstance(key.private_key, ec.EllipticCurvePrivateKey):
+                return key.private_key.sign(data, ec.ECDSA(algorithm))
+            result: bytes = super().sign_raw(data, digest_algorithm)
+            return result
+
+    return _Signer(signing_cert=certificate, signing_key=private, cert_registry=SimpleCertificateStore.from_certs([certificate, *chain]))
 
 
 def sign_pdf(pdf: bytes, key: SigningKey, signing_time: dt.datetime, *, reason: str) -> bytes:
@@ -104,7 +123,9 @@ def sign_pdf(pdf: bytes, key: SigningKey, signing_time: dt.datetime, *, reason: 
 
     signer = _Signer(metadata, signer=_signer(key), new_field_spec=fields.SigFieldSpec(sig_field_name=SIGNATURE_FIELD))
     out = io.BytesIO()
-    signer.sign_pdf(writer, output=out)
+    # A fixed reservation for the signature container (a certificate chain and an RSA-4096 or
+    # ECDSA signature fit) spares pyHanko a trial signature to measure it.
+    signer.sign_pdf(writer, output=out, bytes_reserved=SIGNATURE_BYTES)
     return out.getvalue()
 
 

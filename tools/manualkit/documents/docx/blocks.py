@@ -77,10 +77,15 @@ class Blocks(Paragraphs, Tables, Inline, Changes):
         runs: Sequence[Sequence[str]] | None = None,
         row_marks: Sequence[str] = (),
         barred: bool | Sequence[bool] = False,
+        widths_of: Sequence[Sequence[str]] | None = None,
     ) -> str:
-        """A table of the manual's text; ``runs`` (per row, per cell) replace the plain runs."""
+        """A table of the manual's text; ``runs`` (per row, per cell) replace the plain runs and
+        ``widths_of`` the texts the column widths are fitted to (a changed cell holds both texts)."""
         rows = [
-            [(plain(cell.segments), runs[r][c] if runs is not None else self.inline(cell.segments), cell.align) for c, cell in enumerate(row.cells)]
+            [
+                (widths_of[r][c] if widths_of is not None else plain(cell.segments), runs[r][c] if runs is not None else self.inline(cell.segments), cell.align)
+                for c, cell in enumerate(row.cells)
+            ]
             for r, row in enumerate(unit.rows)
         ]
         header_rows = sum(1 for row in unit.rows if row.header)
@@ -155,34 +160,37 @@ class Blocks(Paragraphs, Tables, Inline, Changes):
 
     def tracked_table(self, old: Table, new: Table, author: Attribution) -> None:
         matcher = difflib.SequenceMatcher(None, _row_keys(old), _row_keys(new), autojunk=False)
-        rows: list[tuple[bool, tuple[Paragraph | None, ...], list[str], str, bool]] = []
+        rows: list[tuple[list[str], list[str], str, bool]] = []  # (texts for widths, runs, row mark, barred)
         table_rows = []
         for op, i1, i2, j1, j2 in matcher.get_opcodes():
             if op == "equal":
                 for row in new.rows[j1:j2]:
                     table_rows.append(row)
-                    rows.append((row.header, (), [self.inline(c.segments) for c in row.cells], "", False))
+                    rows.append(([plain(c.segments) for c in row.cells], [self.inline(c.segments) for c in row.cells], "", False))
                 continue
             pairs = min(i2 - i1, j2 - j1) if op == "replace" else 0
             for k in range(pairs):
                 o, n = old.rows[i1 + k], new.rows[j1 + k]
-                cells = []
+                cells, texts = [], []
                 for c, cell in enumerate(n.cells):
                     before = o.cells[c].segments if c < len(o.cells) else ()
                     cells.append(self.tracked_runs(before, cell.segments, author)[0])
+                    texts.append(plain(before) + plain(cell.segments) if plain(before) != plain(cell.segments) else plain(cell.segments))
                 table_rows.append(n)
-                rows.append((n.header, (), cells, "", True))
+                rows.append((texts, cells, "", True))
             for o in old.rows[i1 + pairs : i2]:
                 who = author("delete", "\x1f".join(plain(c.segments) for c in o.cells))
                 table_rows.append(o)
-                rows.append((o.header, (), [self.deleted(self.inline_plain(c.segments), who) for c in o.cells], self.mark("delete", who), True))
+                rows.append(([plain(c.segments) for c in o.cells], [self.deleted(self.inline_plain(c.segments), who) for c in o.cells], self.mark("delete", who), True))
             for n in new.rows[j1 + pairs : j2]:
                 who = author("insert", "\x1f".join(plain(c.segments) for c in n.cells))
                 table_rows.append(n)
-                rows.append((n.header, (), [self.inserted(self.inline_plain(c.segments), who) for c in n.cells], self.mark("insert", who), True))
+                rows.append(([plain(c.segments) for c in n.cells], [self.inserted(self.inline_plain(c.segments), who) for c in n.cells], self.mark("insert", who), True))
         table = Table(tuple(table_rows), max(old.columns, new.columns))
-        runs = [cells + [""] * (table.columns - len(cells)) for _, _, cells, _, _ in rows]
-        self.out.append(self.manual_table(table, runs=runs, row_marks=[m for *_, m, _ in rows], barred=[b for *_, b in rows]))
+        runs = [cells + [""] * (table.columns - len(cells)) for _, cells, _, _ in rows]
+        width_texts = [t + [""] * (table.columns - len(t)) for t, _, _, _ in rows]
+        marks = [m for _, _, m, _ in rows]
+        self.out.append(self.manual_table(table, runs=runs, row_marks=marks, barred=[b for *_, b in rows], widths_of=width_texts))
         self.out.append(self.spacer())
 
     def compared(self, old: Sequence[Unit], new: Sequence[Unit], author: Attribution) -> None:

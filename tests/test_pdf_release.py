@@ -156,3 +156,46 @@ def test_the_signed_pdf_is_reproducible_with_source_date_epoch(pdf: Path, projec
     code, out, err = run_manual(["pdf", "--version", "B/0", "-o", str(again)], project_clone, env)
     assert code == 0, out + err
     assert again.read_bytes() == pdf.read_bytes()
+
+
+def _path_with(tmp_path: Path, *tools: str) -> str:
+    """A PATH holding only ``tools`` (as found on this machine)."""
+    folder = tmp_path / "bin"
+    folder.mkdir(exist_ok=True)
+    for tool in tools:
+        found = shutil.which(tool)
+        assert found is not None
+        (folder / tool).symlink_to(found)
+    return str(folder)
+
+
+def test_without_libreoffice_publish_stops_with_the_install_command(project_clone: Path, tmp_path: Path) -> None:
+    env = base_env(tmp_path / "home", MANUAL_TODAY="2026-11-27", MANUAL_HOME=str(tmp_path / "mh"), PATH=_path_with(tmp_path, "git"))
+    for args in (["pdf", "-o", str(tmp_path / "x.pdf")], ["build", "--as-of", "2026-11-27"]):
+        code, out, err = run_manual(args, project_clone, env)
+        assert code == 1, out + err
+        assert "DOC540" in err and "sudo apt-get install -y libreoffice-writer-nogui fonts-noto-cjk fonts-liberation2 faketime" in err
+        assert "Traceback" not in err
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_a_reproducible_pdf_without_faketime_is_refused(project_clone: Path, tmp_path: Path) -> None:
+    path = _path_with(tmp_path, "git", "soffice")
+    env = base_env(tmp_path / "home", MANUAL_TODAY="2026-11-27", MANUAL_HOME=str(tmp_path / "mh"), PATH=path, SOURCE_DATE_EPOCH="1780000000")
+    code, out, err = run_manual(["pdf", "--version", "B/0", "-o", str(tmp_path / "x.pdf")], project_clone, env)
+    assert code == 1 and "DOC542" in err and "faketime" in err, out + err
+
+
+def test_a_failing_layout_engine_is_a_diagnostic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from manualkit.base.diagnostics import ManualError
+    from manualkit.documents.layout import docx_to_pdf
+
+    broken = tmp_path / "bin" / "soffice"
+    broken.parent.mkdir()
+    broken.write_text("#!/bin/sh\necho 'Error: source file could not be loaded' >&2\nexit 81\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("PATH", str(broken.parent))
+    with pytest.raises(ManualError) as raised:
+        docx_to_pdf(b"PK not a document")
+    (found,) = raised.value.diagnostics
+    assert found.code == "DOC541" and "81" in found.message and "could not be loaded" in found.message

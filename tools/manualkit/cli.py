@@ -255,7 +255,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     record = shown.entry.record
     if args.format == "docx":
         name = f"{shown.manual.metadata.document_number}_{record.version.slug}.docx"
-        path = _write_output(root, args.output, name, render_word(shown))
+        path = _write_output(root, args.output, name, render_word(shown, os.environ))
         print(f"已生成 {record.version} 版（{shown.status_today.value}）的 DOCX（未签名，读取自发布提交）：{path}")
     else:
         path = _write_output(root, args.output, "", render_markdown(shown))

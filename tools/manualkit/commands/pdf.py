@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from manualkit.commands.docx import find_release, render_release, signing_time
-from manualkit.records.edition import Status, status_on
-from manualkit.records.history import release_history
+from manualkit.commands.docx import signing_time, unsigned_release
+from manualkit.records.edition import Status
 
 
 @dataclass(frozen=True)
@@ -31,26 +30,16 @@ class ReleasePdf:
 
 def build_release_pdf(root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str]) -> ReleasePdf:
     """Render the release from git, lay it out as PDF/A-2b, sign it with the release key."""
-    from manualkit.base.diagnostics import fail
     from manualkit.documents.layout import docx_to_pdf
     from manualkit.documents.pdf_release import sign_pdf
-    from manualkit.documents.signing_key import SigningKeyError, load_signing_key
 
-    entries = release_history(root)
-    index = find_release(entries, version, as_of, today)
-    try:
-        key = load_signing_key(env)
-    except SigningKeyError as exc:
-        raise fail("MANUAL_SIGNING_KEY", 0, 0, exc.code, exc.message) from None
-    status = status_on(entries, index, today)
-    docx = render_release(root, entries, index, status, key.development, env=env)
+    release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env)
     moment = signing_time(env)
     reproducible = bool(env.get("SOURCE_DATE_EPOCH", "").strip())
-    pdf = docx_to_pdf(docx, frozen_at=moment if reproducible else None)
-    record = entries[index].record
-    reason = f"XS-QM-01 {record.version} 版发布（{status.value}）"
-    signed = sign_pdf(pdf, key, moment, reason=reason)
-    return ReleasePdf(signed, str(record.version), status, key.development)
+    pdf = docx_to_pdf(release.docx, frozen_at=moment if reproducible else None)
+    reason = f"XS-QM-01 {release.record.version} 版发布（{release.status.value}）"
+    signed = sign_pdf(pdf, release.key, moment, reason=reason)
+    return ReleasePdf(signed, str(release.record.version), release.status, release.key.development)
 
 
 def release_pdf(root: Path, version: str, today: dt.date, env: Mapping[str, str]) -> bytes:

@@ -86,13 +86,35 @@ def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) 
     return _verify_docx(root, path, env, today)
 
 
+def _signer_verdict(
+    root: Path, env: Mapping[str, str], kind: str, status: str, problems: list[str], certificate: bytes | None
+) -> Verification | bool:
+    """The verdict when the signature is missing, broken or by an untrusted certificate; else
+    whether the trusted certificate is the development one."""
+    from manualkit.documents.signing_key import SigningKeyError
+
+    if status == "damaged":
+        return Verification(Verdict.DAMAGED, f"不是 {kind} 文件或文件已损坏", details=problems)
+    if status == "unsigned":
+        return Verification(Verdict.UNSIGNED, "文件没有数字签名：不是正式发布的受控文件", details=problems)
+    if status == "tampered":
+        return Verification(Verdict.TAMPERED, "数字签名验证失败：文件在签署后被改动", details=problems)
+    try:
+        trusted = _trusted(root, env)
+    except SigningKeyError as exc:
+        return Verification(Verdict.UNKNOWN_CERTIFICATE, f"无法读取受信任的发布证书：{exc.message}")
+    match = next((dev for der, dev in trusted if der == certificate), None)
+    if match is None:
+        return Verification(Verdict.UNKNOWN_CERTIFICATE, "签名有效，但签名证书不是本仓库信任的发布证书：来源不明")
+    return match
+
+
 def verify_pdf_file(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
     """The signed PDF/A: one PAdES signature covering the whole file, by a trusted certificate,
     stating (in its signed Keywords) a version and content digest that are a release in git."""
     from manualkit.base.diagnostics import ManualError
     from manualkit.commands.docx import find_release
     from manualkit.documents.pdf_release import MAX_PDF_BYTES, verify_pdf
-    from manualkit.documents.signing_key import SigningKeyError
     from manualkit.records.history import release_history
 
     try:
@@ -102,19 +124,10 @@ def verify_pdf_file(root: Path, path: Path, env: Mapping[str, str], today: dt.da
     except OSError as exc:
         return Verification(Verdict.DAMAGED, f"无法读取文件：{exc.strerror}")
     report = verify_pdf(data)
-    if report.status == "damaged":
-        return Verification(Verdict.DAMAGED, "不是 PDF 文件或文件已损坏", details=report.problems)
-    if report.status == "unsigned":
-        return Verification(Verdict.UNSIGNED, "PDF 没有数字签名：不是正式发布的受控文件", details=report.problems)
-    if report.status == "tampered":
-        return Verification(Verdict.TAMPERED, "数字签名验证失败：文件在签署后被改动", details=report.problems)
-    try:
-        trusted = _trusted(root, env)
-    except SigningKeyError as exc:
-        return Verification(Verdict.UNKNOWN_CERTIFICATE, f"无法读取受信任的发布证书：{exc.message}")
-    development = next((dev for der, dev in trusted if der == report.certificate), None)
-    if development is None:
-        return Verification(Verdict.UNKNOWN_CERTIFICATE, "签名有效，但签名证书不是本仓库信任的发布证书：来源不明")
+    signer = _signer_verdict(root, env, "PDF", report.status, report.problems, report.certificate)
+    if isinstance(signer, Verification):
+        return signer
+    development = signer
     version = report.version
     if not version or not report.digest:
         return Verification(Verdict.NOT_THE_RELEASE, "签名有效，但 PDF 没有记录版本号和内容摘要，无法与发布记录核对")
@@ -141,7 +154,6 @@ def verify_pdf_file(root: Path, path: Path, env: Mapping[str, str], today: dt.da
 def _verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
     from manualkit.documents.ooxml_package import PackageError
     from manualkit.documents.package_signature import verify_package
-    from manualkit.documents.signing_key import SigningKeyError
 
     try:
         size = path.stat().st_size
@@ -155,19 +167,10 @@ def _verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date)
         properties = _custom_properties(data) if report.status != "damaged" else {}
     except PackageError as exc:
         return Verification(Verdict.DAMAGED, f"不是 DOCX 文件或文件已损坏（{exc.code} {exc.message}）")
-    if report.status == "damaged":
-        return Verification(Verdict.DAMAGED, "不是 DOCX 文件或文件已损坏", details=report.problems)
-    if report.status == "unsigned":
-        return Verification(Verdict.UNSIGNED, "文件没有数字签名：不是正式发布的受控文件", details=report.problems)
-    if report.status == "tampered":
-        return Verification(Verdict.TAMPERED, "数字签名验证失败：文件在签署后被改动", details=report.problems)
-    try:
-        trusted = _trusted(root, env)
-    except SigningKeyError as exc:
-        return Verification(Verdict.UNKNOWN_CERTIFICATE, f"无法读取受信任的发布证书：{exc.message}")
-    match = next((dev for der, dev in trusted if der == report.certificate), None)
-    if match is None:
-        return Verification(Verdict.UNKNOWN_CERTIFICATE, "签名有效，但签名证书不是本仓库信任的发布证书：来源不明")
+    signer = _signer_verdict(root, env, "DOCX", report.status, report.problems, report.certificate)
+    if isinstance(signer, Verification):
+        return signer
+    match = signer
     version = properties.get("version")
     status_text = properties.get("status", "")
     return _compare_with_release(root, data, version, status_text, match, today, env)

@@ -125,18 +125,14 @@ class _Redline(Body):
                         heading(n, content)
                     self.compared(old_units, new_units, author)
                 continue
-            for o in olds[i1:i2]:
-                author = who(o)
-                mark = self.mark("delete", author("delete", o.heading))
-                heading(o, self.deleted(run(o.heading), author("delete", o.heading)), mark)
-                for unit in unit_list(old, o, old_tables):
-                    self.whole(unit, "delete", author)
-            for n in news[j1:j2]:
-                author = who(n)
-                mark = self.mark("insert", author("insert", n.heading))
-                heading(n, self.inserted(run(n.heading), author("insert", n.heading)), mark)
-                for unit in unit_list(new, n, new_tables):
-                    self.whole(unit, "insert", author)
+            # Blocks removed, then blocks added, each as a whole: heading and every unit tracked.
+            for kind, manual, blocks, counters in (("delete", old, olds[i1:i2], old_tables), ("insert", new, news[j1:j2], new_tables)):
+                for block in blocks:
+                    author = who(block)
+                    wrap = self.deleted if kind == "delete" else self.inserted
+                    heading(block, wrap(run(block.heading), author(kind, block.heading)), self.mark(kind, author(kind, block.heading)))
+                    for unit in unit_list(manual, block, counters):
+                        self.whole(unit, kind, author)
 
 
 def render_redline(

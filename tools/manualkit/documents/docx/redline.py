@@ -159,8 +159,8 @@ def render_redline(
     edition = Edition(version=to_version, status=Status.DRAFT, published=None, effective=None)
     body = _Redline(new, edition, document.part, {})
     title = f"{meta.title}（{meta.document_number}）"
-    body.para("Title", run(title), bar=None)
-    body.para("CoverMark", run(f"修订对照稿　{from_version} → {to_version}"), bar=None)
+    body.para("Title", run(meta.title), bar=None)
+    body.para("CoverMark", run(f"{meta.document_number}　修订对照稿　{from_version} → {to_version}"), bar=None)
     for line in intro:
         body.para("FrontNote", run(line), bar=None)
     body.compare(old, new, authors, steps, fallback)

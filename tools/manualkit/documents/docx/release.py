@@ -49,6 +49,8 @@ def copy_marks(edition: Edition) -> list[str]:
 
 def header_text(manual: Manual, edition: Edition) -> str:
     meta = manual.metadata
+    if edition.status is Status.SUPERSEDED:  # the marks name the successor instead: one line
+        return f"{meta.title} · {meta.document_number} · 版本 {edition.version}"
     effective = date_text(edition.effective) if edition.effective else "未定"
     return f"{meta.title} · {meta.document_number} · 版本 {edition.version} · 实施日期 {effective}"
 

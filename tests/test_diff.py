@@ -370,3 +370,16 @@ def test_comparison_table_has_one_row_per_changed_clause(clone: Path, env: dict[
     assert root.find(f".//{W}sectPr/{W}pgSz").get(f"{W}orient") == "landscape"
     code, out, err = run_manual(["diff", "--from", "A/0", "--to", "B/1", "--layout", "table", "--format", "json"], clone, env)
     assert code == 2
+
+
+def test_html_redline_of_a_section_added_or_removed_marks_every_block() -> None:
+    from manualkit.documents.html_redline import section_html
+
+    body = "新的段落，含 <脚本> 字样。\n\n| 项目 | 期限 |\n|---|---|\n| 报价 | 15 日 |\n\n1. 第一项\n2. 第二项\n"
+    added = section_html(None, body, 3)
+    assert '<p class="mk-p redline-added"><ins class="redline-ins">新的段落，含 &lt;脚本&gt; 字样。</ins></p>' in added
+    assert '<p class="mk-caption redline-added"><ins class="redline-ins">表 3-1</ins></p>' in added
+    assert '<tr class="redline-added"><td><ins class="redline-ins">报价</ins></td>' in added
+    assert "1. <ins" in added and "2. <ins" in added
+    removed = section_html(body, None, 3)
+    assert "redline-ins" not in removed and removed.count('class="redline-del"') >= 6

@@ -290,7 +290,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if args.format == "html":
             from manualkit.documents.html_redline import section_bodies
 
-            changes = [(s.id, s.from_id) for s in d.changes]
+            changes = [(s.id, s.from_id, str(s.status)) for s in d.changes]
             text = render_html(d, title, section_bodies(comparison.old, comparison.new, changes))
         else:
             text = render_text(d) if args.format == "text" else render_json(d)

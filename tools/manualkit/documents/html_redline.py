@@ -150,18 +150,16 @@ def _same_kind(a: Unit, b: Unit) -> bool:
     return isinstance(a, Paragraph) and isinstance(b, Paragraph) and a.style == b.style
 
 
-def section_bodies(old: Manual, new: Manual, changes: Sequence[tuple[str, str | None]]) -> dict[str, str]:
-    """Formatted redline bodies of the changed sections: ``changes`` holds (id in the "to"
-    version, id in the "from" version or None when added); a removed section has no "to" id and is
-    given as (from id, from id) with no "to" text."""
+def section_bodies(old: Manual, new: Manual, changes: Sequence[tuple[str, str | None, str]]) -> dict[str, str]:
+    """Formatted redline bodies of the changed sections: ``changes`` holds, per changed section,
+    its id, its id in the "from" version (None when added) and its status (added, removed,
+    modified, moved)."""
     old_sections = {s.id: (s.body, c.number) for c in old.chapters for s in c.sections}
     new_sections = {s.id: (s.body, c.number) for c in new.chapters for s in c.sections}
     out = {}
-    for sid, from_id in changes:
-        before = old_sections.get(from_id) if from_id else None
-        after = new_sections.get(sid)
-        if after is None and from_id == sid:  # removed
-            after = None
+    for sid, from_id, status in changes:
+        before = old_sections.get(from_id) if from_id and status != "added" else None
+        after = new_sections.get(sid) if status != "removed" else None
         chapter = (after or before or ("", 0))[1]
         out[sid] = section_html(before[0] if before else None, after[0] if after else None, chapter)
     return out

@@ -199,3 +199,28 @@ def test_a_failing_layout_engine_is_a_diagnostic(tmp_path: Path, monkeypatch: py
         docx_to_pdf(b"PK not a document")
     (found,) = raised.value.diagnostics
     assert found.code == "DOC541" and "81" in found.message and "could not be loaded" in found.message
+
+
+def test_a_validly_signed_pdf_stating_another_content_is_not_the_release(project_clone: Path, env: dict[str, str], tmp_path: Path) -> None:
+    """Signed with the trusted key, but its signed Keywords name a content digest B/0 does not have."""
+    from manualkit.commands.docx import signing_time
+    from manualkit.documents.layout import docx_to_pdf
+    from manualkit.documents.pdf_release import sign_pdf
+    from manualkit.documents.signing_key import load_signing_key
+
+    source = tmp_path / "B-0.docx"
+    code, out, err = run_manual(["docx", "--version", "B/0", "-o", str(source)], project_clone, env)
+    assert code == 0, out + err
+    pdf = docx_to_pdf(source.read_bytes())
+    digest = re.search(rb"digest=([0-9a-f]{40})", pdf)
+    assert digest is not None
+    real = digest.group(1).decode()
+    forged = "0" * 40
+    pdf = pdf.replace(real.encode(), forged.encode())
+    pdf = pdf.replace(real.upper().encode("utf-16-be").hex().upper().encode(), forged.encode("utf-16-be").hex().upper().encode())
+    pdf = pdf.replace(real.encode("utf-16-be").hex().upper().encode(), forged.encode("utf-16-be").hex().upper().encode())
+    target = tmp_path / "forged.pdf"
+    target.write_bytes(sign_pdf(pdf, load_signing_key(env), signing_time(env), reason="forged"))
+    code, out, err = run_manual(["verify", str(target)], project_clone, env)
+    assert code == 7, out + err
+    assert forged in err

@@ -98,7 +98,7 @@ def sign_pdf(pdf: bytes, key: SigningKey, signing_time: dt.datetime, *, reason: 
         def _handle_id(cls, prev: Any) -> Any:
             ids = super()._handle_id(prev)
             first = bytes(ids[0])
-            return generic.ArrayObject([ids[0], generic.ByteStringObject(hashlib.md5(first + b"manualkit-signed").digest())])
+            return generic.ArrayObject([ids[0], generic.ByteStringObject(hashlib.sha256(first + b"manualkit-signed").digest()[:16])])
 
     class _Meta(DocumentMetadata):
         def __setattr__(self, name: str, value: object) -> None:

@@ -66,10 +66,12 @@ def render_release(
     *,
     env: Mapping[str, str],
     pages: Mapping[str, int] | None = None,
+    copy_number: str = "",
 ) -> bytes:
     """The unsigned DOCX of release ``index`` as ``status`` (deterministic: same input, same bytes),
     its table of contents numbered with ``pages`` (bookmark → page), or by the layout engine
-    (LibreOffice, cached by the draft's digest) when ``pages`` is None."""
+    (LibreOffice, cached by the draft's digest) when ``pages`` is None; ``copy_number`` is the
+    分发号 of a numbered controlled copy."""
     from manualkit.base import git
     from manualkit.documents.docx.release import render_docx
     from manualkit.documents.toc import fill_toc, laid_out_pages
@@ -84,6 +86,10 @@ def render_release(
     if manual is None or policy is None:
         raise fail(entry.record.path, 0, 0, "MAN683", f"{entry.record.version} 发布时的手册或修订政策无法加载")
     edition = release_edition(entries, index, status, policy, development_signature=development)
+    if copy_number:
+        from dataclasses import replace
+
+        edition = replace(edition, copy_number=copy_number)
     images = {
         e.path: blob
         for e in git.list_tree(root, entry.commit, "manual/")

@@ -18,6 +18,29 @@ def history(root: Path) -> list[ReleaseEntry]:
     return release_history(root)
 
 
+def returned_requests_text(root: Path) -> str:
+    """Lines for the returned change requests (8.2 三 4: 退回 is archived with its reason); nothing,
+    and no cost beyond one stat, when none was ever returned."""
+    from manualkit.records.procedure import RETURNS_DIR
+
+    if not (root / RETURNS_DIR).is_dir():
+        return ""
+    from manualkit.records.procedure import procedure_state
+    from manualkit.records.repository import worktree_snapshot
+
+    snap = worktree_snapshot(root)
+    if snap.manual is None or snap.policy is None:
+        return ""
+    lines = []
+    for cr_id, r in sorted(procedure_state(snap).returns.items()):
+        cr = snap.requests.get(cr_id)
+        again = [i for i, c in sorted(snap.requests.items()) if c.data.get("replaces") == cr_id]
+        resubmitted = f"；已由 {'、'.join(again)} 重新提交" if again else ""
+        title = cr.title if cr else ""
+        lines.append(f"已退回：{cr_id} {title}（{r.fields['role']} {r.name}，{r.fields['returned_at']}）：{r.fields['reason']}{resubmitted}\n")
+    return "".join(lines)
+
+
 def worktree_policy(root: Path) -> Policy | None:
     """The working tree's policy, for the names of the revision classes in the table."""
     from manualkit.records.policy import load_policy
@@ -35,7 +58,7 @@ def signatures_by_request(approvals: Sequence[ApprovalView]) -> str:
     09:10，审核 …］ CR-2026-002［…］`` (✗ marks a signature that did not verify)."""
     groups: dict[str, list[str]] = {}
     for a in approvals:
-        groups.setdefault(a.change_request, []).append(f"{a.role} {a.name} {a.signed_at[:16].replace('T', ' ')}{'' if a.valid else '✗'}")
+        groups.setdefault(a.change_request, []).append(f"{a.role} {a.name} {a.signed_at[:16].replace('T', ' ')}{'' if a.valid else '✗'}{_revoked_mark(a)}")
     return " ".join(f"{cr}［{'，'.join(signs)}］" for cr, signs in groups.items())
 
 
@@ -57,6 +80,13 @@ def render_table(entries: Sequence[ReleaseEntry], policy: Policy | None) -> str:
             ]
         )  # fmt: skip
     return _table(header, rows) + "".join(f"  {d.render()}\n" for e in entries for d in e.problems)
+
+
+def _revoked_mark(a: ApprovalView) -> str:
+    """The key of this signature was revoked (8.2 四): before it was made, or only later."""
+    if not a.key_revoked_at:
+        return ""
+    return "（签署时密钥已停用）" if not a.valid else f"（密钥于 {a.key_revoked_at[:16].replace('T', ' ')} 停用）"
 
 
 def _width(text: str) -> int:

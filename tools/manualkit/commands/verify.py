@@ -173,7 +173,23 @@ def _verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date)
     match = signer
     version = properties.get("version")
     status_text = properties.get("status", "")
-    return _compare_with_release(root, data, version, status_text, match, today, env)
+    result = _compare_with_release(root, data, version, status_text, match, today, env, properties.get("copy_number", ""))
+    if result.verdict is Verdict.GENUINE and properties.get("copy_number"):
+        result.message += _copy_note(root, properties["copy_number"], version)
+    return result
+
+
+def _copy_note(root: Path, number: str, version: str | None) -> str:
+    """A numbered controlled copy (manual distribute): whose it is, and whether it was recalled."""
+    from manualkit.records.copies import COPIES_DIR, load_copies
+    from manualkit.records.repository import worktree_snapshot
+
+    copies, _ = load_copies(worktree_snapshot(root).changelog_files(COPIES_DIR))
+    copy = copies.get(number)
+    if copy is None or copy.version != version:
+        return f"；受控副本分发号 {number}，但分发记录中没有该副本"
+    back = f"，已于 {copy.recalled.isoformat()} {'作废留存' if copy.retained else '回收'}" if copy.recalled else ""
+    return f"；受控副本分发号 {number}，领用人 {copy.holder}（{copy.department}），{copy.issued.isoformat()} 分发{back}"
 
 
 def _part(package: Package, name: str) -> bytes | None:
@@ -182,7 +198,7 @@ def _part(package: Package, name: str) -> bytes | None:
 
 
 def _compare_with_release(
-    root: Path, data: bytes, version: str | None, status_text: str, development: bool, today: dt.date, env: Mapping[str, str]
+    root: Path, data: bytes, version: str | None, status_text: str, development: bool, today: dt.date, env: Mapping[str, str], copy_number: str = ""
 ) -> Verification:
     from manualkit.base.diagnostics import ManualError
     from manualkit.commands.docx import find_release, render_release
@@ -199,7 +215,7 @@ def _compare_with_release(
         # The page numbers of the contents are layout, not text: they are taken from the signed
         # file itself (the signature covers them), so verifying needs no layout engine.
         pages = toc_page_numbers(data)
-        expected = read_package(render_release(root, entries, index, status, development, env=env, pages=pages))
+        expected = read_package(render_release(root, entries, index, status, development, env=env, pages=pages, copy_number=copy_number))
     except (ValueError, ManualError) as exc:
         return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法在 git 历史中找到版本 {version} 的发布：{exc}", version)
     actual = read_package(data)

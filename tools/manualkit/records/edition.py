@@ -68,6 +68,7 @@ class Edition:
     development_signature: bool = False  # signed with a development key: 开发签名（非正式）
     superseded_by: str | None = None  # the version that replaced this one (作废 copies)
     superseded_on: dt.date | None = None  # the day it took effect
+    copy_number: str = ""  # 分发号 of a numbered controlled copy (manual distribute); "" otherwise
 
     @property
     def controlled(self) -> bool:

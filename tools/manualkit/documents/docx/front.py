@@ -105,6 +105,7 @@ class FrontMatter(Paragraphs, Tables):
             ("版　　本", edition.version),
             ("受控状态", controlled),
             ("文件状态", edition.status.value),
+            *([("分 发 号", edition.copy_number)] if edition.copy_number else []),
             ("发布部门", meta.issuing_department),
             ("发布日期", date_text(edition.published)),
             ("实施日期", date_text(edition.effective)),

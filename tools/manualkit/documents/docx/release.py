@@ -73,7 +73,8 @@ def render_docx(
     xml = body.document()
     _properties(document, manual, edition, generated)
     watermark = {Status.SUPERSEDED: "作废", Status.DRAFT: "草稿"}.get(edition.status)
-    return finish(document, xml, body.lists, header_text=header_text(manual, edition), marks=copy_marks(edition), watermark_text=watermark)
+    marks = copy_marks(edition) + ([f"分发号 {edition.copy_number}"] if edition.copy_number else [])
+    return finish(document, xml, body.lists, header_text=header_text(manual, edition), marks=marks, watermark_text=watermark)
 
 
 def _properties(document: Document, manual: Manual, edition: Edition, generated: dt.datetime) -> None:
@@ -104,6 +105,7 @@ def _properties(document: Document, manual: Manual, edition: Edition, generated:
         ("status", edition.status.value),
         ("controlled", "受控" if edition.controlled else "非受控"),
         ("generated", moment.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        *((("copy_number", edition.copy_number),) if edition.copy_number else ()),
     )
     part = Part(PackURI("/docProps/custom.xml"), CT.OFC_CUSTOM_PROPERTIES, custom_xml(custom), package)
     package.relate_to(part, RT.CUSTOM_PROPERTIES)

@@ -20,14 +20,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ReleaseDocument:
+    """A signed release file: the DOCX, or (``suffix`` "pdf") its PDF/A."""
+
     data: bytes
     version: str
     status: Status
     development: bool
+    suffix: str = "docx"
 
     @property
     def file_name(self) -> str:
-        return f"XS-QM-01_{self.version.replace('/', '-')}.docx"
+        return f"XS-QM-01_{self.version.replace('/', '-')}.{self.suffix}"
 
 
 def find_release(entries: Sequence[ReleaseEntry], version: str | None, as_of: dt.date | None, today: dt.date) -> int:

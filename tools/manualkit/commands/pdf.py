@@ -9,26 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-from manualkit.commands.docx import signing_time, unsigned_release
-from manualkit.records.edition import Status
+from manualkit.commands.docx import ReleaseDocument, signing_time, unsigned_release
 
 
-@dataclass(frozen=True)
-class ReleasePdf:
-    data: bytes
-    version: str
-    status: Status
-    development: bool
-
-    @property
-    def file_name(self) -> str:
-        return f"XS-QM-01_{self.version.replace('/', '-')}.pdf"
-
-
-def build_release_pdf(root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str]) -> ReleasePdf:
+def build_release_pdf(root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str]) -> ReleaseDocument:
     """Render the release from git, lay it out as PDF/A-2b, sign it with the release key."""
     from manualkit.documents.layout import docx_to_pdf
     from manualkit.documents.pdf_release import sign_pdf
@@ -39,7 +25,7 @@ def build_release_pdf(root: Path, *, version: str | None, as_of: dt.date | None,
     pdf = docx_to_pdf(release.docx, frozen_at=moment if reproducible else None)
     reason = f"XS-QM-01 {release.record.version} 版发布（{release.status.value}）"
     signed = sign_pdf(pdf, release.key, moment, reason=reason)
-    return ReleasePdf(signed, str(release.record.version), release.status, release.key.development)
+    return ReleaseDocument(signed, str(release.record.version), release.status, release.key.development, "pdf")
 
 
 def release_pdf(root: Path, version: str, today: dt.date, env: Mapping[str, str]) -> bytes:

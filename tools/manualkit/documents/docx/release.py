@@ -29,10 +29,13 @@ from manualkit.documents.docx.xml import date_text, utc_naive
 from manualkit.records.edition import Edition, Status
 from manualkit.text.manual import Manual
 
-__all__ = ["CUSTOM_PROPERTY_NAMES", "copy_marks", "render_docx"]
+__all__ = ["CUSTOM_PROPERTY_NAMES", "IDENTITY_PROPERTY_NAMES", "copy_marks", "render_docx", "signers_property"]
 
 #: Names of the custom document properties (docProps/custom.xml) a verifier reads.
-CUSTOM_PROPERTY_NAMES = ("version", "digest", "document_number", "status", "controlled", "generated")
+CUSTOM_PROPERTY_NAMES = ("version", "digest", "document_number", "status", "controlled", "generated", "published", "effective", "signers")
+#: The properties that name a release (its signed identity, compared by manual verify and by
+#: manual audit --witness): not the status or the moment the file was made.
+IDENTITY_PROPERTY_NAMES = ("version", "digest", "document_number", "published", "effective", "signers")
 
 
 def copy_marks(edition: Edition) -> list[str]:
@@ -105,9 +108,17 @@ def _properties(document: Document, manual: Manual, edition: Edition, generated:
         ("status", edition.status.value),
         ("controlled", "受控" if edition.controlled else "非受控"),
         ("generated", moment.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        ("published", edition.published.isoformat() if edition.published else ""),
+        ("effective", edition.effective.isoformat() if edition.effective else ""),
+        ("signers", signers_property(edition)),
         *((("copy_number", edition.copy_number),) if edition.copy_number else ()),
     )
     part = Part(PackURI("/docProps/custom.xml"), CT.OFC_CUSTOM_PROPERTIES, custom_xml(custom), package)
     package.relate_to(part, RT.CUSTOM_PROPERTIES)
 
 
+
+
+def signers_property(edition: Edition) -> str:
+    """The signatures of a release as one line: ``CR 角色 姓名 时间`` joined by ``；``."""
+    return "；".join(f"{s.change_request} {s.role} {s.signer} {s.signed_at.isoformat()}" for s in edition.signoffs if s.valid)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
+import json
 import os
 import posixpath
 import re
@@ -60,7 +61,7 @@ from manualkit.site.model import (
     version_prefix,
 )
 from manualkit.site.redlines import SectionRedline, manual_changes
-from manualkit.site.render import SITE_DATE_CSS, Docs, mkdocs_config, run_mkdocs, site_date_css
+from manualkit.site.render import SITE_DATE_CSS, VERSIONS_JS, Docs, mkdocs_config, run_mkdocs, site_date_css
 from manualkit.text.chapter import Chapter, split_front_matter
 from manualkit.text.manual import MANUAL_DIR, Manual, ManualFiles, decode
 from manualkit.text.markup import scan
@@ -204,6 +205,7 @@ def chapter_pages(
     header: Callable[[str, str, LastChange | None], pages.PageHeader],
     searchable: bool,
     noindex: bool,
+    in_force: Callable[[str], str] | None = None,
 ) -> tuple[list[pages.Page], list[pages.ChapterEntry]]:
     """The chapter pages of ``versions[index]`` under ``prefix``, with their entries for the cover."""
     made: list[pages.Page] = []
@@ -214,7 +216,7 @@ def chapter_pages(
         heading = chapter_heading(chapter)
         top = header(path, chapter.owner, changed)
         body = chapter_body(content.files, chapter).rstrip("\n") + "\n"
-        others = pages.other_versions_html(path, top.versions, top.version)
+        others = pages.other_versions_html(path, top.versions, top.version, in_force=in_force(path) if in_force else None)
         made.append(pages.Page(path, heading, body + (f"\n{others}\n" if others else ""), top, searchable, noindex))
         entries.append(pages.ChapterEntry(chapter.number, heading, path, chapter.owner, changed))
     return made, entries
@@ -284,10 +286,21 @@ class Context:
         """The end of every ``<title>`` of a version's pages: the manual, the version and its status."""
         return f"{title} {version.name} 版（{pages.STATUS_LABEL[version.status]}）"
 
-    def links_fingerprint(self) -> list[list[str]]:
-        """What the date picker and 本章的其他版本 of any page say: every version, its period, status, chapters."""
+    def versions_script(self) -> bytes:
+        """``assets/manualkit/versions.js``: every version, its period, status, place and chapter pages,
+        for the date picker and 本章的其他版本 of pages built once and kept (superseded versions)."""
         chapters = self.chapter_pages_of()
-        return [[v.name, v.effective.isoformat(), str(v.effective_to), v.status.value, *sorted(chapters[v.name])] for v in self.versions]
+        data = [
+            {
+                "name": v.name, "status": pages.STATUS_LABEL[v.status], "css": pages.STATUS_CLASS[v.status],
+                "from": v.effective.isoformat(), "until": v.effective_to.isoformat() if v.effective_to else "",
+                "period": pages.period_text(pages.VersionLink(v.name, v.status, v.effective, v.effective_to, "")),
+                "prefix": version_prefix(v), "chapters": sorted(chapters[v.name]),
+            }
+            for v in self.versions
+        ]  # fmt: skip
+        text = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+        return f"window.manualkitVersions = {text}\n".encode()
 
     def requests_of(self, version: SiteVersion) -> list[ChangeRequest]:
         if version.name not in self.requests:
@@ -363,6 +376,7 @@ def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[Downlo
             docs.add(generated(path, f"{cr.id} {cr.title}", markdown, LastChange(v.name, v.effective, (cr.id,)), searchable=True))
     docs.nav = [{"首页": source_path(HOME)}, {"手册正文": chapters_nav}, {"修订与版本": history_nav}]
     docs.files[SITE_DATE_CSS] = site_date_css(pages.day_text(ctx.generated))
+    docs.files[VERSIONS_JS] = ctx.versions_script()
     return docs
 
 
@@ -384,11 +398,13 @@ def version_docs(ctx: Context, index: int) -> tuple[Docs, ManualMetadata]:
         )
         return pages.PageHeader(
             metadata.document_number, version.name, version.status, version.effective, department, changed, (banner,),
-            versions=ctx.version_links(path),
+            shared_versions=True,
         )  # fmt: skip
 
     docs = Docs()
-    made, entries = chapter_pages(ctx.versions, index, content, prefix=prefix, header=header, searchable=False, noindex=True)
+    made, entries = chapter_pages(
+        ctx.versions, index, content, prefix=prefix, header=header, searchable=False, noindex=True, in_force=ctx.in_force_target
+    )  # fmt: skip
     links = [("现行有效版本", HOME), ("版本归档", ARCHIVE), ("修订记录", REVISIONS)]
     if index > 0:
         links.append((f"{version.name} 版的修订内容", diff_page(ctx.versions[index - 1], version)))
@@ -405,7 +421,7 @@ def version_docs(ctx: Context, index: int) -> tuple[Docs, ManualMetadata]:
 
 def _archived_site(ctx: Context, index: int, cache: Path | None, work: Path, target: Path) -> bool:
     """Put the site of archived ``versions[index]`` at ``target``; True when it had to be built."""
-    entry = cache / f"archive-{archive_key(ctx.versions, index, site_fingerprint(), ctx.links_fingerprint())}" if cache else None
+    entry = cache / f"archive-{archive_key(ctx.versions, index, site_fingerprint(), sorted(ctx.chapter_pages_of()[ctx.in_force.name]))}" if cache else None
     if entry is not None and (entry / COMPLETE).is_file():
         os.utime(entry / COMPLETE)
         shutil.copytree(entry, target, copy_function=link_or_copy, ignore=shutil.ignore_patterns(COMPLETE))
@@ -522,7 +538,7 @@ def build_site(
                     built = _archived_site(ctx, i, cache, work, out / version_prefix(version))
                     if built and version.archived:
                         rebuilt.append(version.name)
-                    used.add(f"archive-{archive_key(versions, i, site_fingerprint(), ctx.links_fingerprint())}")
+                    used.add(f"archive-{archive_key(versions, i, site_fingerprint(), sorted(ctx.chapter_pages_of()[ctx.in_force.name]))}")
             if cache is not None:
                 prune(cache, used)
             seconds["archive"] = time.perf_counter() - started - sum(seconds.values())

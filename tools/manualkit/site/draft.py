@@ -20,7 +20,7 @@ from manualkit.site import pages
 from manualkit.site.build import IMAGE_SUFFIXES, MAX_IMAGE_BYTES, Releases, VersionContent, add_chapters, chapter_pages
 from manualkit.site.model import HOME, LastChange, site_versions, source_path
 from manualkit.site.redlines import manual_changes
-from manualkit.site.render import SITE_DATE_CSS, Docs, mkdocs_config, site_date_css, write_config
+from manualkit.site.render import SITE_DATE_CSS, VERSIONS_JS, Docs, mkdocs_config, site_date_css, write_config
 from manualkit.text.manual import MANUAL_DIR
 from manualkit.text.metadata import ManualMetadata
 
@@ -69,6 +69,7 @@ def draft_docs(root: Path) -> tuple[Docs, ManualMetadata]:
             docs.files[rel.removeprefix(MANUAL_DIR + "/")] = local.read_bytes()
     docs.nav = nav
     docs.files[SITE_DATE_CSS] = site_date_css(pages.day_text(clock.today(os.environ)))
+    docs.files[VERSIONS_JS] = b"window.manualkitVersions = []\n"
     return docs, metadata
 
 

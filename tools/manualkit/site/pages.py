@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from manualkit.base.clock import CST, prose_date
 from manualkit.records.change_request import ChangeRequest
 from manualkit.records.edition import Status
 from manualkit.site.model import (
+    ARCHIVE,
     CHECKSUMS,
     DOWNLOADS_DIR,
     HOME,
@@ -208,25 +210,47 @@ def version_items(page: str, links: Sequence[VersionLink], current: str) -> str:
     return "<ul>" + "".join(items) + "</ul>"
 
 
-def date_picker_html(page: str, links: Sequence[VersionLink], current: str) -> str:
+def _shared_list(page: str, current: str) -> str:
+    """A list that site.js fills from the versions of the whole site (``assets/manualkit/versions.js``
+    at the top of the site): for the pages of a superseded or approved version, which are built once
+    and kept, while the list of versions grows with each release."""
+    root = "../" * page.count("/")
+    name = posixpath.basename(page)
+    return f'<ul data-mk-list data-mk-root="{esc(root)}" data-mk-page="{esc(name)}" data-mk-current="{esc(current)}"></ul>'
+
+
+def date_picker_html(page: str, links: Sequence[VersionLink], current: str, *, shared: bool = False) -> str:
     """查看某日有效的版本: a date field (shown when script runs) over the list of versions and periods."""
-    if not links:
+    if links:
+        versions = version_items(page, links, current)
+    elif shared:
+        versions = _shared_list(page, current) + f'<p class="mk-pit__fallback">各版本及其有效期间见{link(page, ARCHIVE, "版本归档")}。</p>'
+    else:
         return ""
-    first = min(v.effective for v in links).isoformat()
     return (
         '<details class="mk-pit"><summary>查看某日有效的版本</summary>'
         '<form class="mk-pit__form" hidden><label for="mk-pit-date">日期</label>'
-        f'<input type="date" id="mk-pit-date" name="date" min="{first}" required>'
+        '<input type="date" id="mk-pit-date" name="date" required>'
         '<button type="submit">查看该日有效的版本</button><output class="mk-pit__result" for="mk-pit-date" role="status"></output></form>'
-        f"{version_items(page, links, current)}</details>"
+        f"{versions}</details>"
     )
 
 
-def other_versions_html(page: str, links: Sequence[VersionLink], current: str) -> str:
-    """本章的其他版本: the same chapter in every version, with the period each was (or will be) in force."""
-    if len(links) < 2:
+def other_versions_html(page: str, links: Sequence[VersionLink], current: str, *, in_force: str | None = None) -> str:
+    """本章的其他版本: the same chapter in every version, with the period each was (or will be) in force.
+
+    Pages of the version in force list them here; the pages of another version (``in_force``: the
+    same chapter in the version in force) link to that chapter and to 版本归档, and site.js lists
+    every version from the data of the whole site."""
+    heading = '<h2 id="mk-versions-title">本章的其他版本</h2>'
+    if links:
+        if len(links) < 2:
+            return ""
+        return f'<section class="mk-versions" aria-labelledby="mk-versions-title">{heading}{version_items(page, links, current)}</section>'
+    if in_force is None:
         return ""
-    return f'<section class="mk-versions" aria-labelledby="mk-versions-title"><h2 id="mk-versions-title">本章的其他版本</h2>{version_items(page, links, current)}</section>'
+    static = f"<p>{link(page, in_force, '现行有效版本的本章')} · {link(page, ARCHIVE, '版本归档（全部版本及其有效期间）')}</p>"
+    return f'<section class="mk-versions" aria-labelledby="mk-versions-title">{heading}{static}{_shared_list(page, current)}</section>'
 
 
 @dataclass(frozen=True)
@@ -242,6 +266,7 @@ class PageHeader:
     banners: tuple[Banner, ...] = ()
     link_requests: bool = True  # the site has a page per change request (not in a draft preview)
     versions: tuple[VersionLink, ...] = ()  # for the date picker (the same page in each version where it exists)
+    shared_versions: bool = False  # the date picker lists the versions from the site's data (see _shared_list)
 
 
 def last_change_html(page: str, change: LastChange | None, link_requests: bool = True) -> str:
@@ -273,7 +298,7 @@ def header_html(page: str, header: PageHeader) -> str:
         f'<span class="mk-id">{esc(header.document_number)}</span><span>{version}</span>'
         '<span class="mk-print-date"></span></div>'
     )
-    picker = date_picker_html(page, header.versions, header.version)
+    picker = date_picker_html(page, header.versions, header.version, shared=header.shared_versions)
     return (
         f'<div class="mk-page-header" data-mk-version="{esc(header.version)}" data-mk-status="{status}">'
         f'{banners}<dl class="mk-meta">{meta}</dl>{picker}</div>{mark}'

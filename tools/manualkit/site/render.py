@@ -30,6 +30,7 @@ HOOKS = PACKAGE / "hooks.py"
 # Fullwidth punctuation separates words too: （ERP） is found by ERP.
 SEARCH_SEPARATOR = "[\\s\\u200b\\u3000\\-、。，．？！；：（）【】《》〈〉「」『』“”‘’·…—～]+"
 SITE_DATE_CSS = "assets/manualkit/site-date.css"
+VERSIONS_JS = "assets/manualkit/versions.js"  # every version of the site, for the date picker
 FEATURES = ("navigation.sections", "navigation.top", "search.highlight", "toc.follow")
 
 
@@ -109,7 +110,7 @@ def mkdocs_config(
         "plugins": [{"search": {"lang": ["zh"], "separator": SEARCH_SEPARATOR, "pipeline": []}}] if search else [],
         "hooks": [str(HOOKS)],
         "extra_css": ["assets/manualkit/site.css", root + SITE_DATE_CSS],
-        "extra_javascript": ["assets/manualkit/site.js"],
+        "extra_javascript": [root + VERSIONS_JS, "assets/manualkit/site.js"],
         "extra": {"manualkit": extra, "generator": False},
     }
     if draft_root is not None:

@@ -7,6 +7,8 @@
  * - 查看某日有效的版本: the date field of the version list above each page. The list items carry each
  *   version's period (data-mk-from, data-mk-until: the first day it no longer applies) and where
  *   the same page is in that version (data-mk-href); a date goes to the version in force that day.
+ *   Pages of superseded versions are built once and kept, so their lists (ul[data-mk-list]) are
+ *   filled here from the versions of the whole site (versions.js at the top of the site).
  */
 (function () {
   "use strict"
@@ -39,6 +41,43 @@
     return null
   }
 
+  /* The items of a list of versions, as manualkit.site.pages.version_items writes them */
+  function fill(list) {
+    var versions = window.manualkitVersions || []
+    var root = list.getAttribute("data-mk-root") || ""
+    var name = list.getAttribute("data-mk-page") || "index.html"
+    var current = list.getAttribute("data-mk-current")
+    versions.forEach(function (v) {
+      var href = root + v.prefix + (v.chapters.indexOf(name) >= 0 ? name : "index.html")
+      var li = document.createElement("li")
+      li.setAttribute("data-mk-from", v.from)
+      li.setAttribute("data-mk-until", v.until)
+      li.setAttribute("data-mk-href", href)
+      li.setAttribute("data-mk-version", v.name)
+      var label = document.createElement("span")
+      label.className = "mk-id"
+      label.textContent = v.name + " 版"
+      var anchor
+      if (v.name === current) {
+        anchor = document.createElement("strong")
+        anchor.className = "mk-this-version"
+        anchor.appendChild(label)
+        anchor.appendChild(document.createTextNode("（本页）"))
+      } else {
+        anchor = document.createElement("a")
+        anchor.href = href
+        anchor.appendChild(label)
+      }
+      var status = document.createElement("span")
+      status.className = "mk-status mk-status--" + v.css
+      status.textContent = v.status
+      li.appendChild(anchor)
+      li.appendChild(document.createTextNode("：" + v.period + "，"))
+      li.appendChild(status)
+      list.appendChild(li)
+    })
+  }
+
   function picker(details) {
     var form = details.querySelector(".mk-pit__form")
     var input = form && form.querySelector("input[type=date]")
@@ -67,6 +106,9 @@
 
   stamp()
   window.addEventListener("beforeprint", stamp)
+  var lists = document.querySelectorAll("ul[data-mk-list]")
+  for (var j = 0; j < lists.length; j++)
+    fill(lists[j])
   var pickers = document.querySelectorAll(".mk-pit")
   for (var i = 0; i < pickers.length; i++)
     picker(pickers[i])

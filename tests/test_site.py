@@ -510,10 +510,13 @@ def serving(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Revision
     repo = copy_of(tmp_path_factory, "site-serve")
     port = _free_port()
     log = repo.base / "serve.log"
+    temporary = repo.base / "tmp"  # the preview's own TMPDIR: empty again once it has stopped
+    temporary.mkdir()
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [*manual_command(), "serve", "--dev-addr", f"127.0.0.1:{port}"],
-            cwd=repo.root, env=repo.env(site_env(repo)), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=repo.root, env=repo.env(site_env(repo, TMPDIR=str(temporary))), stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )  # fmt: skip
         try:
             yield repo, f"http://127.0.0.1:{port}/"
@@ -527,6 +530,8 @@ def serving(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Revision
     text = log.read_text(encoding="utf-8", errors="replace")
     assert "Traceback" not in text, text
     assert f"http://127.0.0.1:{port}/" in text
+    assert proc.returncode is not None
+    assert not list(temporary.iterdir()), "manual serve left temporary folders behind"
 
 
 def test_serve_previews_the_working_tree_as_a_draft(serving: tuple[RevisionRepo, str]) -> None:
@@ -535,6 +540,8 @@ def test_serve_previews_the_working_tree_as_a_draft(serving: tuple[RevisionRepo,
     assert "mk-banner--draft" in home
     chapter = _wait_for(base + "03-execution.html", "草稿（未生效）")
     assert "mk-banner--upcoming" not in chapter
+    version = lxml.html.fromstring(chapter).xpath('//dl[@class="mk-meta"]/div[dt="版本"]/dd')[0]
+    assert text_of(version) == "草稿（未生效）"  # the badge says it once, not 草稿 草稿（未生效）
     repo.append_to_section("3.2", "（编辑中的草稿）预览应当立即显示这一段。")
     page = _wait_for(base + "03-execution.html", "编辑中的草稿")
     assert "草稿（未生效）" in page

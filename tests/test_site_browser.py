@@ -422,6 +422,12 @@ def test_revisions_show_every_column_inside_the_screen(screen: Watched, site: Si
     else:  # narrow: each value says which column it is
         labels = page.eval_on_selector_all(".mk-revisions td", "tds => tds.map(td => getComputedStyle(td, '::before').content)")
         assert '"批准"' in labels and '"状态"' in labels and '"实施日期"' in labels
+        # the label stands left of the value, not over it
+        room = page.eval_on_selector_all(
+            ".mk-revisions td",
+            "tds => tds.map(td => parseFloat(getComputedStyle(td).paddingLeft) - parseFloat(getComputedStyle(td, '::before').width))",
+        )
+        assert min(room) > 0, room
 
 
 def test_identifiers_are_never_broken_and_the_identity_table_is_two_columns_wide(screen: Watched, site: Site) -> None:
@@ -594,7 +600,7 @@ def test_screenshots_at_both_widths(browser: Any, site: Site, tmp_path: Path) ->
                 page.screenshot(path=str(target))
                 convert = shutil.which("convert")
                 if convert and out != tmp_path:
-                    subprocess.run([convert, str(target), "-colors", "64", "-strip", f"PNG8:{target}"], check=True)
+                    subprocess.run([convert, str(target), "-dither", "None", "-colors", "64", "-strip", f"PNG8:{target}"], check=True)
                 assert target.stat().st_size > 5000
 
 

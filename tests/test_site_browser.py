@@ -111,6 +111,12 @@ class Watched:
     outside: list[str] = field(default_factory=list)
 
 
+def _listen(w: Watched) -> None:
+    """Record every console error and uncaught page error of ``w``'s page."""
+    w.page.on("console", lambda m: w.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    w.page.on("pageerror", lambda e: w.errors.append(f"page error: {e}"))
+
+
 @pytest.fixture
 def watched(browser: Any, site: Site) -> Iterator[Watched]:
     context = browser.new_context(viewport={"width": 1200, "height": 760}, locale="zh-CN", accept_downloads=True)
@@ -127,8 +133,7 @@ def watched(browser: Any, site: Site) -> Iterator[Watched]:
             r.continue_()
 
     context.route("**/*", route)
-    page.on("console", lambda m: w.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: w.errors.append(f"page error: {e}"))
+    _listen(w)
     page.on("requestfailed", lambda r: w.errors.append(f"request failed: {r.url} {r.failure}"))
     try:
         yield w
@@ -368,10 +373,8 @@ AXE = PROJECT_ROOT / "tests" / "support" / "node_modules" / "axe-core" / "axe.mi
 def _at(browser: Any, site: Site, size: str, *, script: bool = True) -> Iterator[Watched]:
     width, height = VIEWPORTS[size]
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", java_script_enabled=script)
-    page = context.new_page()
-    w = Watched(page)
-    page.on("console", lambda m: w.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: w.errors.append(f"page error: {e}"))
+    w = Watched(context.new_page())
+    _listen(w)
     try:
         yield w
     finally:

@@ -145,6 +145,20 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN720", E, "定期评审逾期（评审间隔超过评审周期，或至今已逾期）"),
     Code("MAN721", E, "章的上次评审日期与签署的评审记录不符"),
     Code("MAN722", E, "定期评审记录被删除、在提交后被修改或尚未提交"),
+    # The chain of trust (issue 9): rules, signers and records judged by what was in force before them
+    Code("MAN740", E, "修订政策、签署人名录或 certs/ 被修改，但没有列出 policy / certs 的修订申请单"),
+    Code("MAN741", E, "修改修订政策或证书的申请单须至少为一般修订并经批准签署"),
+    Code("MAN742", E, "同一公钥登记在两个签署人标识下"),
+    Code("MAN743", E, "签署人标识被换成了另一签署人的公钥"),
+    Code("MAN744", E, "签署时间早于修订申请单的申请日期"),
+    Code("MAN745", E, "发布记录的字段无法原样写入并读回（YAML 往返不一致）"),
+    Code("MAN746", E, "发布日期晚于今天（公司时区）"),
+    Code("MAN747", E, "实施日期早于今天（不得追溯生效）"),
+    Code("MAN748", E, "已发布的记录在历史中被删除、改动或以不同内容重新添加"),
+    Code("MAN749", E, "见证（DOCX 或 history --json）所见的发布与 git 中的记录不一致"),
+    Code("MAN750", E, "policy.yml 中的时区无效"),
+    Code("MAN751", E, "manual init：目标目录已有手册，或 --from 不是手册仓库"),
+    Code("MAN752", E, "manual init：签署人登记无效（格式、角色、公钥文件）"),
     # The staff site (manual build / manual serve)
     Code("MAN730", E, "MkDocs 构建站点失败（如链接失效）"),
     Code("MAN731", E, "站点输出目录不能是仓库根目录或含有 manual/ 的目录"),
@@ -194,6 +208,10 @@ _TABLE: tuple[Code, ...] = (
     Code("DOC534", E, "不支持的密钥类型（仅支持 RSA ≥ 2048 位或 ECDSA P-256/P-384/P-521）"),
     Code("DOC535", E, "签名配置不完整"),
     Code("DOC536", E, "开发签名目录无法创建或写入"),
+    # Layout engine, PDF/A and the table of contents (documents issue: DOC540-DOC579)
+    Code("DOC540", E, "未安装排版引擎 LibreOffice（页码与 PDF 需要它）：按提示的 apt-get 命令安装"),
+    Code("DOC541", E, "LibreOffice 排版失败或生成的 PDF 无效"),
+    Code("DOC542", E, "SOURCE_DATE_EPOCH 要求可复现的 PDF，但未安装 faketime"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import html
 import json
+from collections.abc import Sequence
+from pathlib import Path
 
 from manualkit.records.audit import AuditReport, audit
 
-__all__ = ["audit", "render_html", "render_json", "render_markdown"]
+__all__ = ["audit", "audit_with_witnesses", "render_html", "render_json", "render_markdown"]
+
+
+def audit_with_witnesses(root: Path, today: dt.date, witnesses: Sequence[Path] = ()) -> AuditReport:
+    """:func:`audit`, and every difference between the witnesses (earlier signed DOCX releases or
+    ``manual history --json`` outputs) and the records in git, under 发布记录完整 (MAN749)."""
+    report = audit(root, today)
+    if not witnesses:
+        return report
+    from manualkit.commands.witness import witness_findings
+
+    found = tuple(witness_findings(root, witnesses, report.releases))
+    areas = tuple(
+        dataclasses.replace(a, findings=a.findings + found, scope=f"{a.scope}；对照 {len(witnesses)} 份见证") if a.key == "records" else a
+        for a in report.areas
+    )
+    return dataclasses.replace(report, areas=areas)
 
 
 def render_json(report: AuditReport) -> str:
@@ -37,6 +57,17 @@ def _timeline_rows(report: AuditReport) -> list[list[str]]:
 
 
 TIMELINE_HEADER = ["版本", "发布日期", "实施日期", "失效日期", "修订申请单", "发布提交", "验证"]
+SIGNERS_HEADER = ["版本", "修订申请单", "签署角色", "签署人", "签署时间", "签名验证"]
+
+
+def _signer_rows(report: AuditReport) -> list[list[str]]:
+    """Who signed each release: every signature of its change requests, with role and time."""
+    rows = []
+    for e in report.releases:
+        for a in e.approvals:
+            when = a.signed_at[:16].replace("T", " ") + (f"（UTC{a.signed_at[19:]}）" if len(a.signed_at) > 19 else "")
+            rows.append([str(e.record.version), a.change_request, a.role, f"{a.name}（{a.signer}）", when, "有效" if a.valid else "无效"])
+    return rows
 
 
 def render_markdown(report: AuditReport) -> str:
@@ -64,6 +95,8 @@ def render_markdown(report: AuditReport) -> str:
                 lines.append(f"- {level} {d.code}（{a.title}）`{d.path}`：{d.message}")
     lines += ["", "## 版本时间线", "", "| " + " | ".join(TIMELINE_HEADER) + " |", "|" + "---|" * len(TIMELINE_HEADER)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in _timeline_rows(report)]
+    lines += ["", "## 签署人", "", "| " + " | ".join(SIGNERS_HEADER) + " |", "|" + "---|" * len(SIGNERS_HEADER)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in _signer_rows(report)]
     return "\n".join(lines) + "\n"
 
 
@@ -98,6 +131,10 @@ def render_html(report: AuditReport) -> str:
         parts.append("</ul>")
     parts.append("<h2>版本时间线</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in TIMELINE_HEADER) + "</tr>")
     for row in _timeline_rows(report):
+        parts.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>")
+    parts.append("</table>")
+    parts.append("<h2>签署人</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in SIGNERS_HEADER) + "</tr>")
+    for row in _signer_rows(report):
         parts.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>")
     parts.append("</table></body></html>")
     return "\n".join(parts) + "\n"

@@ -41,7 +41,7 @@ class Verification:
     details: list[str] = field(default_factory=list)
 
 
-def _custom_properties(data: bytes) -> dict[str, str]:
+def custom_properties(data: bytes) -> dict[str, str]:
     from manualkit.documents.ooxml_package import parse_xml, read_package
 
     package = read_package(data)
@@ -66,18 +66,109 @@ def _trusted(root: Path, env: Mapping[str, str]) -> list[tuple[bytes, bool]]:
     from manualkit.documents.signing_key import is_development_certificate, trusted_certificates
 
     certificates = list(trusted_certificates(env))
-    directory = root / TRUSTED_CERTS_DIR
-    if directory.is_dir():
-        for pem in sorted(directory.glob("*.pem")):
-            if pem.stat().st_size <= 256 * 1024:
-                certificates += x509.load_pem_x509_certificates(pem.read_bytes())
+    # Only certificates released through the chain of trust count: those in certs/ of the latest
+    # release commit, never a file merely committed or lying in the working tree (issue 9).
+    for pem in released_certificates(root):
+        try:
+            certificates += x509.load_pem_x509_certificates(pem)
+        except ValueError:
+            continue
     return [(c.public_bytes(Encoding.DER), is_development_certificate(c)) for c in certificates]
 
 
+def released_certificates(root: Path) -> list[bytes]:
+    """The PEM files under ``certs/`` of the latest release commit (none before a release)."""
+    from manualkit.base import git
+    from manualkit.records.repository import worktree_snapshot
+    from manualkit.records.trust import release_commit, trusted_certificates_at
+
+    if git.facts(root) is None:
+        return []
+    records = worktree_snapshot(root).records
+    commit = release_commit(root, records[-1]) if records else None
+    return trusted_certificates_at(root, commit) if commit else []
+
+
 def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
+    """The verdict on a release file: a DOCX, or (by its first bytes) a PDF."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(5)
+    except OSError as exc:
+        return Verification(Verdict.DAMAGED, f"无法读取文件：{exc.strerror}")
+    if head == b"%PDF-":
+        return verify_pdf_file(root, path, env, today)
+    return _verify_docx(root, path, env, today)
+
+
+def _signer_verdict(
+    root: Path, env: Mapping[str, str], kind: str, status: str, problems: list[str], certificate: bytes | None
+) -> Verification | bool:
+    """The verdict when the signature is missing, broken or by an untrusted certificate; else
+    whether the trusted certificate is the development one."""
+    from manualkit.documents.signing_key import SigningKeyError
+
+    if status == "damaged":
+        return Verification(Verdict.DAMAGED, f"不是 {kind} 文件或文件已损坏", details=problems)
+    if status == "unsigned":
+        return Verification(Verdict.UNSIGNED, "文件没有数字签名：不是正式发布的受控文件", details=problems)
+    if status == "tampered":
+        return Verification(Verdict.TAMPERED, "数字签名验证失败：文件在签署后被改动", details=problems)
+    try:
+        trusted = _trusted(root, env)
+    except SigningKeyError as exc:
+        return Verification(Verdict.UNKNOWN_CERTIFICATE, f"无法读取受信任的发布证书：{exc.message}")
+    match = next((dev for der, dev in trusted if der == certificate), None)
+    if match is None:
+        return Verification(Verdict.UNKNOWN_CERTIFICATE, "签名有效，但签名证书不是本仓库信任的发布证书：来源不明")
+    return match
+
+
+def verify_pdf_file(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
+    """The signed PDF/A: one PAdES signature covering the whole file, by a trusted certificate,
+    stating (in its signed Keywords) a version and content digest that are a release in git."""
+    from manualkit.base.diagnostics import ManualError
+    from manualkit.commands.docx import find_release
+    from manualkit.documents.pdf_release import MAX_PDF_BYTES, verify_pdf
+    from manualkit.records.history import release_history
+
+    try:
+        if path.stat().st_size > MAX_PDF_BYTES:
+            return Verification(Verdict.DAMAGED, f"文件超过 {MAX_PDF_BYTES // 1024 // 1024} MiB 上限，拒绝读取")
+        data = path.read_bytes()
+    except OSError as exc:
+        return Verification(Verdict.DAMAGED, f"无法读取文件：{exc.strerror}")
+    report = verify_pdf(data)
+    signer = _signer_verdict(root, env, "PDF", report.status, report.problems, report.certificate)
+    if isinstance(signer, Verification):
+        return signer
+    development = signer
+    version = report.version
+    if not version or not report.digest:
+        return Verification(Verdict.NOT_THE_RELEASE, "签名有效，但 PDF 没有记录版本号和内容摘要，无法与发布记录核对")
+    try:
+        entries = release_history(root)
+        record = entries[find_release(entries, version, None, today)].record
+    except ManualError as exc:
+        return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法在 git 历史中找到版本 {version} 的发布：{exc}", version)
+    if record.content_digest != report.digest:
+        return Verification(
+            Verdict.NOT_THE_RELEASE, f"签名有效，但 PDF 所载内容摘要与 git 中 {version} 版的发布不一致", version, development,
+            [f"PDF：{report.digest}", f"发布记录：{record.content_digest}"],
+        )  # fmt: skip
+    note = "（开发签名，非正式：仅在持有开发密钥的本机可信）" if development else ""
+    return Verification(
+        Verdict.GENUINE,
+        f"真实有效：{version} 版 PDF/A，{record.published.isoformat()} 发布，{record.effective.isoformat()} 起实施，"
+        f"所载内容摘要与 git 中的发布一致{note}",
+        version,
+        development,
+    )
+
+
+def _verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
     from manualkit.documents.ooxml_package import PackageError
     from manualkit.documents.package_signature import verify_package
-    from manualkit.documents.signing_key import SigningKeyError
 
     try:
         size = path.stat().st_size
@@ -88,25 +179,16 @@ def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) 
         return Verification(Verdict.DAMAGED, f"无法读取文件：{exc.strerror}")
     try:
         report = verify_package(data)
-        properties = _custom_properties(data) if report.status != "damaged" else {}
+        properties = custom_properties(data) if report.status != "damaged" else {}
     except PackageError as exc:
         return Verification(Verdict.DAMAGED, f"不是 DOCX 文件或文件已损坏（{exc.code} {exc.message}）")
-    if report.status == "damaged":
-        return Verification(Verdict.DAMAGED, "不是 DOCX 文件或文件已损坏", details=report.problems)
-    if report.status == "unsigned":
-        return Verification(Verdict.UNSIGNED, "文件没有数字签名：不是正式发布的受控文件", details=report.problems)
-    if report.status == "tampered":
-        return Verification(Verdict.TAMPERED, "数字签名验证失败：文件在签署后被改动", details=report.problems)
-    try:
-        trusted = _trusted(root, env)
-    except SigningKeyError as exc:
-        return Verification(Verdict.UNKNOWN_CERTIFICATE, f"无法读取受信任的发布证书：{exc.message}")
-    match = next((dev for der, dev in trusted if der == report.certificate), None)
-    if match is None:
-        return Verification(Verdict.UNKNOWN_CERTIFICATE, "签名有效，但签名证书不是本仓库信任的发布证书：来源不明")
+    signer = _signer_verdict(root, env, "DOCX", report.status, report.problems, report.certificate)
+    if isinstance(signer, Verification):
+        return signer
+    match = signer
     version = properties.get("version")
     status_text = properties.get("status", "")
-    result = _compare_with_release(root, data, version, status_text, match, today, properties.get("copy_number", ""))
+    result = _compare_with_release(root, data, version, status_text, match, today, env, properties.get("copy_number", ""))
     if result.verdict is Verdict.GENUINE and properties.get("copy_number"):
         result.message += _copy_note(root, properties["copy_number"], version)
     return result
@@ -125,17 +207,53 @@ def _copy_note(root: Path, number: str, version: str | None) -> str:
     return f"；受控副本分发号 {number}，领用人 {copy.holder}（{copy.department}），{copy.issued.isoformat()} 分发{back}"
 
 
+IDENTITY_LABELS = {
+    "version": "版本", "digest": "内容摘要", "document_number": "文件编号",
+    "published": "发布日期", "effective": "实施日期", "signers": "签署人",
+}  # fmt: skip
+
+
+def identity_of(package: Package) -> dict[str, str]:
+    from manualkit.documents.ooxml_package import parse_xml
+
+    name = package.find("docProps/custom.xml")
+    if name is None:
+        return {}
+    out = {}
+    for prop in parse_xml(package.parts[name], name):
+        key = prop.get("name")
+        if key:
+            out[key] = "".join(prop.itertext()).strip()
+    return out
+
+
+def identity_differences(signed: Mapping[str, str], recorded: Mapping[str, str]) -> list[str]:
+    """What the DOCX's signed identity (version, dates, content digest, signers) says that the
+    release record in git does not, one line per property, both values quoted."""
+    from manualkit.documents.docx.release import IDENTITY_PROPERTY_NAMES
+
+    out = []
+    for key in IDENTITY_PROPERTY_NAMES:
+        have, want = signed.get(key), recorded.get(key)
+        if have is None and key in ("published", "effective", "signers"):
+            continue  # made before these properties existed: the text comparison covers them
+        if have != want:
+            out.append(f"{IDENTITY_LABELS[key]}不一致：文件中为“{have or '（无）'}”，git 中的发布记录为“{want or '（无）'}”")
+    return out
+
+
 def _part(package: Package, name: str) -> bytes | None:
     found = package.find(name)
     return None if found is None else package.parts[found]
 
 
 def _compare_with_release(
-    root: Path, data: bytes, version: str | None, status_text: str, development: bool, today: dt.date, copy_number: str = ""
+    root: Path, data: bytes, version: str | None, status_text: str, development: bool, today: dt.date, env: Mapping[str, str], copy_number: str = ""
 ) -> Verification:
     from manualkit.base.diagnostics import ManualError
     from manualkit.commands.docx import find_release, render_release
     from manualkit.documents.ooxml_package import read_package
+    from manualkit.documents.toc import toc_page_numbers
     from manualkit.records.history import release_history
 
     if not version:
@@ -144,18 +262,22 @@ def _compare_with_release(
         status = Status(status_text)
         entries = release_history(root)
         index = find_release(entries, version, None, today)
-        expected = read_package(render_release(root, entries, index, status, development, copy_number))
+        # The page numbers of the contents are layout, not text: they are taken from the signed
+        # file itself (the signature covers them), so verifying needs no layout engine.
+        pages = toc_page_numbers(data)
+        expected = read_package(render_release(root, entries, index, status, development, env=env, pages=pages, copy_number=copy_number))
     except (ValueError, ManualError) as exc:
         return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法在 git 历史中找到版本 {version} 的发布：{exc}", version)
     actual = read_package(data)
+    identity = identity_differences(custom_properties(data), identity_of(expected))
     differing = [name for name in COMPARED_PARTS if _part(expected, name) != _part(actual, name)]
-    if differing:
+    if identity or differing:
         return Verification(
             Verdict.NOT_THE_RELEASE,
-            f"签名有效，但文件内容与 git 中 {version} 版的发布文本不一致",
+            f"签名有效，但文件所载的发布{'身份' if identity else '文本'}与 git 中 {version} 版的发布记录不一致",
             version,
             development,
-            [f"不一致的部件：{name}" for name in differing],
+            identity + [f"不一致的部件：{name}" for name in differing],
         )
     note = "（开发签名，非正式：仅在持有开发密钥的本机可信）" if development else ""
     record = entries[index].record

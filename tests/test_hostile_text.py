@@ -49,7 +49,9 @@ def hostile_repo(tmp_path_factory: pytest.TempPathFactory) -> Hostile:
     repo.first_release()
     # the records' other sources: the registry of approvers and the manual's own metadata
     repo.replace_in_manual("policy.yml", "name: 李娜", f"name: {_yaml_string(hostile('approver'))}")
-    repo.replace_in_manual("policy.yml", "department: 质量管理部", f"department: {_yaml_string(hostile('approver_department'))}")
+    repo.replace_in_manual(
+        "policy.yml", "department: 质量管理部", f"department: {_yaml_string(hostile('approver_department'))}"
+    )
     repo.replace_in_manual("manual.yml", "company: 晟达实业有限公司", f"company: {_yaml_string(hostile('company'))}")
     repo.replace_in_manual("manual.yml", "  - 物流仓储部", f"  - 物流仓储部\n  - {_yaml_string(hostile('department'))}")
     repo.commit("hostile registry and metadata")
@@ -163,7 +165,9 @@ def _docx_text(path: Path) -> str:
 def test_docx_and_html_reports_escape_record_text(hostile_repo: Hostile, tmp_path: Path) -> None:
     repo = hostile_repo.repo
     out = tmp_path / "a.docx"
-    result = repo.manual("docx", "--version", "A/1", "-o", str(out), env={"MANUAL_HOME": str(repo.base / "manual-home")})
+    result = repo.manual(
+        "docx", "--version", "A/1", "-o", str(out), env={"MANUAL_HOME": str(repo.base / "manual-home")}
+    )
     assert result.code == 0, result.output
     import docx
 

@@ -148,6 +148,9 @@ _TABLE: tuple[Code, ...] = (
     # The staff site (manual build / manual serve)
     Code("MAN730", E, "MkDocs 构建站点失败（如链接失效）"),
     Code("MAN731", E, "站点输出目录不能是仓库根目录或含有 manual/ 的目录"),
+    # Hardening: one writer at a time, allowed characters, bounded reads, OS and git failures
+    Code("MAN760", E, "仓库正被另一个命令修改（写入锁被占用），等待后仍未释放"),
+    Code("MAN761", E, "无法创建仓库写入锁"),
     # DOCX packages and their signing keys (raised by ooxml_package / signing_key)
     Code("DOC501", E, "文件不是有效的 ZIP/OPC 包或已损坏"),
     Code("DOC502", E, "包内条目数超过上限"),

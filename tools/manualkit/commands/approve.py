@@ -6,22 +6,24 @@ import datetime as dt
 from pathlib import Path
 
 from manualkit.base.diagnostics import fail
+from manualkit.base.lock import repository_lock
 from manualkit.records.approval import approve as sign_request
 from manualkit.records.change_request import Approval, request_path
 from manualkit.records.repository import worktree_snapshot
 
 
 def approve(root: Path, cr_id: str, role: str, key_path: Path, now: dt.datetime) -> Approval:
-    snap = worktree_snapshot(root)
-    manual, policy = snap.require()
-    cr = snap.requests.get(cr_id)
-    if cr is None:
-        raise fail(request_path(cr_id), 0, 0, "MAN646", f"找不到修订申请单 {cr_id}；现有：{', '.join(sorted(snap.requests)) or '无'}")
-    if any(cr_id in r.change_requests for r in snap.records):
-        raise fail(cr.path, 0, 0, "MAN673", f"{cr_id} 已发布，不能再签署")
-    if role not in policy.roles:
-        raise fail("--role", 0, 0, "MAN000", f"角色应为 {'、'.join(policy.roles)} 之一")
-    return sign_request(root, cr, role, key_path, manual, policy, now)
+    with repository_lock(root, "approve"):
+        snap = worktree_snapshot(root)
+        manual, policy = snap.require()
+        cr = snap.requests.get(cr_id)
+        if cr is None:
+            raise fail(request_path(cr_id), 0, 0, "MAN646", f"找不到修订申请单 {cr_id}；现有：{', '.join(sorted(snap.requests)) or '无'}")
+        if any(cr_id in r.change_requests for r in snap.records):
+            raise fail(cr.path, 0, 0, "MAN673", f"{cr_id} 已发布，不能再签署")
+        if role not in policy.roles:
+            raise fail("--role", 0, 0, "MAN000", f"角色应为 {'、'.join(policy.roles)} 之一")
+        return sign_request(root, cr, role, key_path, manual, policy, now)
 
 
 def export_approval(root: Path, cr_id: str, role: str, directory: Path) -> tuple[Path, Path, Path, str]:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from manualkit.base.diagnostics import fail
+from manualkit.base.lock import repository_lock
 from manualkit.records.change_request import TEMPLATE_PATH, new_request_text, next_id, write_request
 from manualkit.records.policy import CLASS_ORDER
 from manualkit.records.repository import worktree_snapshot
@@ -25,36 +26,37 @@ def propose(
     training: bool | None,
     today: dt.date,
 ) -> Path:
-    snap = worktree_snapshot(root)
-    manual, policy = snap.require()
-    change_class = policy.change_class(class_key)
-    if change_class is None:
-        raise fail("--class", 0, 0, "MAN000", f"修订类别应为 {'、'.join(CLASS_ORDER)} 之一")
-    known = manual.section_ids()
-    for sid in sections:
-        if not re.fullmatch(r"\d+\.\d+", sid) or sid not in known:
-            raise fail("--sections", 0, 0, "MAN642", f"第 {sid} 节不存在；可选：{', '.join(known)}")
-    if not sections:
-        raise fail("--sections", 0, 0, "MAN000", "请用 --sections 列出要修订的节，如 3.2,5.1")
-    first = manual.section(sections[0])
-    owner = first[0].owner if first else manual.metadata.issuing_department
-    template = (root / TEMPLATE_PATH).read_text(encoding="utf-8")
-    version = str(snap.records[-1].version) if snap.records else "（首次发布）"
-    cr_id = next_id(list(snap.requests), today.year)
-    text = new_request_text(
-        template,
-        cr_id=cr_id,
-        manual=manual,
-        current_version=version,
-        class_key=change_class.key,
-        title=title,
-        reason=reason,
-        sections=sections,
-        summary=summary or title,
-        department=department or owner,
-        applicant=applicant,
-        date=today,
-        training_required=change_class.key == "major" if training is None else training,
-        consultation_required=any(int(s.split(".")[0]) in policy.consultation_chapters for s in sections),
-    )
-    return write_request(root, cr_id, text)
+    with repository_lock(root, "propose"):
+        snap = worktree_snapshot(root)
+        manual, policy = snap.require()
+        change_class = policy.change_class(class_key)
+        if change_class is None:
+            raise fail("--class", 0, 0, "MAN000", f"修订类别应为 {'、'.join(CLASS_ORDER)} 之一")
+        known = manual.section_ids()
+        for sid in sections:
+            if not re.fullmatch(r"\d+\.\d+", sid) or sid not in known:
+                raise fail("--sections", 0, 0, "MAN642", f"第 {sid} 节不存在；可选：{', '.join(known)}")
+        if not sections:
+            raise fail("--sections", 0, 0, "MAN000", "请用 --sections 列出要修订的节，如 3.2,5.1")
+        first = manual.section(sections[0])
+        owner = first[0].owner if first else manual.metadata.issuing_department
+        template = (root / TEMPLATE_PATH).read_text(encoding="utf-8")
+        version = str(snap.records[-1].version) if snap.records else "（首次发布）"
+        cr_id = next_id(list(snap.requests), today.year)
+        text = new_request_text(
+            template,
+            cr_id=cr_id,
+            manual=manual,
+            current_version=version,
+            class_key=change_class.key,
+            title=title,
+            reason=reason,
+            sections=sections,
+            summary=summary or title,
+            department=department or owner,
+            applicant=applicant,
+            date=today,
+            training_required=change_class.key == "major" if training is None else training,
+            consultation_required=any(int(s.split(".")[0]) in policy.consultation_chapters for s in sections),
+        )
+        return write_request(root, cr_id, text)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from manualkit.base import git
 from manualkit.base.diagnostics import fail
+from manualkit.base.lock import repository_lock
 from manualkit.records.release import ReleaseRecord, commit_release, plan_release
 from manualkit.records.repository import require_full_history, worktree_snapshot
 
@@ -15,19 +16,20 @@ CONTROLLED_PATHS = ("manual", "changelog", "templates")
 
 
 def release(root: Path, *, effective: dt.date, published: dt.date, env: Mapping[str, str]) -> ReleaseRecord:
-    require_full_history(root)
-    snap = worktree_snapshot(root)
-    # The controlled content must be committed; unrelated files (tools, tests) do not matter,
-    # since the release commit is built from HEAD, not from the working tree.
-    dirty = git.dirty_paths(root, CONTROLLED_PATHS)
-    if dirty:
-        shown = "、".join(dirty[:5]) + ("……" if len(dirty) > 5 else "")
-        raise fail(".", 0, 0, "MAN661", f"工作区有未提交的修改（{shown}）；请先提交或撤销后再发布")
-    manual, policy = snap.require()
-    head = git.head(root)
-    digest = git.tree_hash(root, head, "manual") if head else None
-    if digest is None:
-        raise fail(".", 0, 0, "MAN661", "仓库中还没有提交的 manual/；请先提交手册")
-    plan = plan_release(manual, policy, snap.requests, snap.records, published=published, effective=effective, content_digest=digest)
-    commit_release(root, plan, snap.records, manual.metadata.title, env)
-    return plan.record
+    with repository_lock(root, "release"):
+        require_full_history(root)
+        snap = worktree_snapshot(root)
+        # The controlled content must be committed; unrelated files (tools, tests) do not matter,
+        # since the release commit is built from HEAD, not from the working tree.
+        dirty = git.dirty_paths(root, CONTROLLED_PATHS)
+        if dirty:
+            shown = "、".join(dirty[:5]) + ("……" if len(dirty) > 5 else "")
+            raise fail(".", 0, 0, "MAN661", f"工作区有未提交的修改（{shown}）；请先提交或撤销后再发布")
+        manual, policy = snap.require()
+        head = git.head(root)
+        digest = git.tree_hash(root, head, "manual") if head else None
+        if digest is None:
+            raise fail(".", 0, 0, "MAN661", "仓库中还没有提交的 manual/；请先提交手册")
+        plan = plan_release(manual, policy, snap.requests, snap.records, published=published, effective=effective, content_digest=digest)
+        commit_release(root, plan, snap.records, manual.metadata.title, env)
+        return plan.record

@@ -360,6 +360,16 @@ def finish_pending_release(root: Path) -> None:
         return
     if not pending.is_file():
         return
+    from manualkit.base.lock import lock_if_free
+
+    with lock_if_free(root, "release") as held:
+        if held:  # else a release is running: it finishes its own journal
+            _finish(root, pending)
+
+
+def _finish(root: Path, pending: Path) -> None:
+    if not pending.is_file():  # finished meanwhile
+        return
     try:
         journal = json.loads(pending.read_text())
         new, paths = str(journal["new"]), [str(p) for p in journal["paths"]]

@@ -174,6 +174,7 @@ def test_a_lock_that_cannot_be_made_is_a_diagnostic(released: RevisionRepo, tmp_
     from manualkit.base.lock import lock_path
 
     repo = released.copy_to(tmp_path / "nolock")
+    lock_path(repo.root).unlink(missing_ok=True)
     lock_path(repo.root).mkdir()  # a folder where the lock file belongs: even root cannot open it
     result = repo.manual("propose", "--class", "minor", "--sections", "3.2", "--title", "t", "--reason", "r", "--applicant", "张伟")
     assert result.code == 1 and "MAN761" in result.codes() and "Traceback" not in result.output, result.output

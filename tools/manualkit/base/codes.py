@@ -151,6 +151,9 @@ _TABLE: tuple[Code, ...] = (
     # Hardening: one writer at a time, allowed characters, bounded reads, OS and git failures
     Code("MAN760", E, "仓库正被另一个命令修改（写入锁被占用），等待后仍未释放"),
     Code("MAN761", E, "无法创建仓库写入锁"),
+    Code("MAN762", E, "文本含有双向控制字符或零宽（不可见）字符"),
+    Code("MAN763", E, "文本含有 Unicode 非字符或无效字符，YAML 无法存储"),
+    Code("MAN764", E, "节编号或节引用使用了全角数字；请改用半角数字"),
     # DOCX packages and their signing keys (raised by ooxml_package / signing_key)
     Code("DOC501", E, "文件不是有效的 ZIP/OPC 包或已损坏"),
     Code("DOC502", E, "包内条目数超过上限"),

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+from manualkit.base.characters import ascii_digits, has_fullwidth_digits, require_field
 from manualkit.base.diagnostics import fail
 from manualkit.base.lock import repository_lock
 from manualkit.records.change_request import TEMPLATE_PATH, new_request_text, next_id, write_request
@@ -32,9 +33,21 @@ def propose(
         change_class = policy.change_class(class_key)
         if change_class is None:
             raise fail("--class", 0, 0, "MAN000", f"修订类别应为 {'、'.join(CLASS_ORDER)} 之一")
+        # Every value written into the request holds only characters a record may hold.
+        require_field("--title", title)
+        require_field("--reason", reason, multiline=True)
+        if summary is not None:
+            require_field("--summary", summary, multiline=True)
+        require_field("--applicant", applicant)
+        if department is not None:
+            require_field("--department", department)
+            if department not in manual.metadata.departments:
+                raise fail("--department", 0, 0, "MAN109", f"申请部门应为 manual.yml 所列部门之一：{'、'.join(manual.metadata.departments)}")
         known = manual.section_ids()
         for sid in sections:
-            if not re.fullmatch(r"\d+\.\d+", sid) or sid not in known:
+            if has_fullwidth_digits(sid):
+                raise fail("--sections", 0, 0, "MAN764", f"节编号“{sid}”使用了全角数字；请改为半角“{ascii_digits(sid)}”")
+            if not re.fullmatch(r"[0-9]+\.[0-9]+", sid) or sid not in known:
                 raise fail("--sections", 0, 0, "MAN642", f"第 {sid} 节不存在；可选：{', '.join(known)}")
         if not sections:
             raise fail("--sections", 0, 0, "MAN000", "请用 --sections 列出要修订的节，如 3.2,5.1")

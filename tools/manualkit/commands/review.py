@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from manualkit.base.characters import require_field
 from manualkit.base.lock import repository_lock
 from manualkit.records.repository import worktree_snapshot
 from manualkit.records.review import record_review
@@ -12,6 +13,7 @@ from manualkit.records.review import record_review
 
 def review(root: Path, chapter: int, key_path: Path, today: dt.date, now: dt.datetime, conclusion: str) -> Path:
     with repository_lock(root, "review"):
+        require_field("--conclusion", conclusion, multiline=True)
         snap = worktree_snapshot(root)
         manual, policy = snap.require()
         return record_review(root, manual, policy, chapter, key_path, today, now, conclusion)

@@ -25,7 +25,7 @@ from manualkit.text.schema import Field, as_date, validate
 
 REQUESTS_DIR = "changelog/requests"
 TEMPLATE_PATH = "templates/change-request.yml"
-ID_RE = re.compile(r"^CR-(\d{4})-(\d{3})$")
+ID_RE = re.compile(r"^CR-([0-9]{4})-([0-9]{3})$")
 
 
 @dataclass(frozen=True)
@@ -84,13 +84,13 @@ def _schema(departments: Sequence[str]) -> Field:
                 fields=(
                     Field("title", str, "文件名称"),
                     Field("number", str, "文件编号"),
-                    Field("current_version", str, "现版本", pattern=r"[A-Z]/\d{1,3}|（首次发布）"),
+                    Field("current_version", str, "现版本", pattern=r"[A-Z]/[0-9]{1,3}|（首次发布）"),
                 ),
             ),
             Field("title", str, "修订标题"),
             Field("class", str, "修订类别", choices=lambda: list(CLASS_ORDER)),
             Field("reason", str, "修订原因"),
-            Field("sections", list, "修订章节", items=Field("", str, "节编号", pattern=r"\d+\.\d+")),
+            Field("sections", list, "修订章节", items=Field("", str, "节编号", pattern=r"[0-9]+\.[0-9]+")),
             Field("summary", str, "修订前后内容摘要"),
             Field("department", str, "申请部门", choices=depts),
             Field("applicant", str, "申请人"),

@@ -80,11 +80,11 @@ def _schema() -> Field:
         dict,
         "发布记录",
         fields=(
-            Field("version", str, "版本", pattern=r"[A-Z]/\d{1,3}"),
+            Field("version", str, "版本", pattern=r"[A-Z]/[0-9]{1,3}"),
             Field("class", str, "修订类别", choices=_classes),
             Field("published", dt.date, "发布日期"),
             Field("effective", dt.date, "实施日期"),
-            Field("previous", str, "上一版本", required=False, pattern=r"[A-Z]/\d{1,3}"),
+            Field("previous", str, "上一版本", required=False, pattern=r"[A-Z]/[0-9]{1,3}"),
             Field("change_requests", list, "修订申请单", items=Field("", str, "申请单号")),
             Field("sections", list, "修订章节", items=Field("", str, "节编号")),
             Field("summary", str, "修订内容摘要"),
@@ -322,6 +322,10 @@ def commit_release(root: Path, plan: ReleasePlan, records: Sequence[ReleaseRecor
         record.path: record_text(record),
         REVISION_HISTORY_PATH: revision_history_text([*records, record], title),
     }
+    # A record that could not be read back must never be committed: the version would vanish.
+    reread, problems = parse_record(record.path, files[record.path].encode("utf-8"))
+    if reread is None:
+        raise ManualError([d._replace(message=f"发布记录无法按原样读回，未发布：{d.message}") for d in problems])
     git_dir = _git_dir(root)
     index = git_dir / "manual-release.index"
     index.unlink(missing_ok=True)

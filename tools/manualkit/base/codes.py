@@ -154,6 +154,11 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN762", E, "文本含有双向控制字符或零宽（不可见）字符"),
     Code("MAN763", E, "文本含有 Unicode 非字符或无效字符，YAML 无法存储"),
     Code("MAN764", E, "节编号或节引用使用了全角数字；请改用半角数字"),
+    Code("MAN765", E, "日期超出可处理的范围（1900-01-01 至 2999-12-31）"),
+    Code("MAN766", E, "读写文件或文件夹时操作系统报错"),
+    Code("MAN767", E, "git 命令失败"),
+    Code("MAN768", E, "文件不是普通文件（设备、FIFO、套接字或文件夹），或超过大小上限"),
+    Code("MAN769", E, "内部错误：命令未能完成（未写入半成品文件）"),
     # DOCX packages and their signing keys (raised by ooxml_package / signing_key)
     Code("DOC501", E, "文件不是有效的 ZIP/OPC 包或已损坏"),
     Code("DOC502", E, "包内条目数超过上限"),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from manualkit.base.characters import ascii_digits, has_fullwidth_digits, require_field
 from manualkit.base.diagnostics import fail
+from manualkit.base.files import read_regular
 from manualkit.base.lock import repository_lock
 from manualkit.records.change_request import TEMPLATE_PATH, new_request_text, next_id, write_request
 from manualkit.records.policy import CLASS_ORDER
@@ -53,7 +54,7 @@ def propose(
             raise fail("--sections", 0, 0, "MAN000", "请用 --sections 列出要修订的节，如 3.2,5.1")
         first = manual.section(sections[0])
         owner = first[0].owner if first else manual.metadata.issuing_department
-        template = (root / TEMPLATE_PATH).read_text(encoding="utf-8")
+        template = read_regular(root / TEMPLATE_PATH, 256 * 1024, TEMPLATE_PATH).decode("utf-8", "replace")
         version = str(snap.records[-1].version) if snap.records else "（首次发布）"
         cr_id = next_id(list(snap.requests), today.year)
         text = new_request_text(

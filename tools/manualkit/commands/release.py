@@ -15,9 +15,22 @@ from manualkit.records.repository import require_full_history, worktree_snapshot
 CONTROLLED_PATHS = ("manual", "changelog", "templates")
 
 
+def refuse_locked_index(root: Path) -> None:
+    """A release ends by checking its files out: refuse at once, before anything is written, while
+    git's index is locked (another git running, or a stale ``.git/index.lock``)."""
+    found = git.facts(root)
+    lock = found.git_dir / "index.lock" if found else None
+    if lock is not None and lock.exists():
+        from manualkit.base.diagnostics import ManualError
+        from manualkit.base.failures import git_failure
+
+        raise ManualError(git_failure(f"Unable to create '{lock}': File exists (index.lock)")._replace(path=str(lock)))
+
+
 def release(root: Path, *, effective: dt.date, published: dt.date, env: Mapping[str, str]) -> ReleaseRecord:
     with repository_lock(root, "release"):
         require_full_history(root)
+        refuse_locked_index(root)
         snap = worktree_snapshot(root)
         # The controlled content must be committed; unrelated files (tools, tests) do not matter,
         # since the release commit is built from HEAD, not from the working tree.

@@ -8,13 +8,17 @@ local development) certificate, and that the document's text is the text of that
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from manualkit.documents.ooxml_package import Package
 from manualkit.records.edition import Status
+
+if TYPE_CHECKING:
+    from manualkit.records.history import ReleaseEntry
 
 MAX_DOCX_BYTES = 64 * 1024 * 1024
 TRUSTED_CERTS_DIR = "certs"  # PEM release certificates committed to the repository
@@ -68,24 +72,30 @@ def _trusted(root: Path, env: Mapping[str, str]) -> list[tuple[bytes, bool]]:
     certificates = list(trusted_certificates(env))
     directory = root / TRUSTED_CERTS_DIR
     if directory.is_dir():
+        from manualkit.base.diagnostics import ManualError
+        from manualkit.base.files import read_regular
+
         for pem in sorted(directory.glob("*.pem")):
-            if pem.stat().st_size <= 256 * 1024:
-                certificates += x509.load_pem_x509_certificates(pem.read_bytes())
+            try:
+                data = read_regular(pem, 256 * 1024)
+            except ManualError:
+                continue  # not a certificate file: trusts nothing
+            certificates += x509.load_pem_x509_certificates(data)
     return [(c.public_bytes(Encoding.DER), is_development_certificate(c)) for c in certificates]
 
 
 def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
+    from manualkit.base.diagnostics import ManualError
+    from manualkit.base.files import read_regular
     from manualkit.documents.ooxml_package import PackageError
     from manualkit.documents.package_signature import verify_package
     from manualkit.documents.signing_key import SigningKeyError
 
-    try:
-        size = path.stat().st_size
-        if size > MAX_DOCX_BYTES:
-            return Verification(Verdict.DAMAGED, f"文件超过 {MAX_DOCX_BYTES // 1024 // 1024} MiB 上限，拒绝读取")
-        data = path.read_bytes()
-    except OSError as exc:
-        return Verification(Verdict.DAMAGED, f"无法读取文件：{exc.strerror}")
+    try:  # a regular file only (never /dev/zero or a FIFO), at most MAX_DOCX_BYTES
+        data = read_regular(path, MAX_DOCX_BYTES)
+    except ManualError as exc:
+        d = exc.diagnostics[0]
+        return Verification(Verdict.DAMAGED, f"{d.code} {d.message}")
     try:
         report = verify_package(data)
         properties = _custom_properties(data) if report.status != "damaged" else {}
@@ -141,10 +151,28 @@ def _compare_with_release(root: Path, data: bytes, version: str | None, status_t
         )
     note = "（开发签名，非正式：仅在持有开发密钥的本机可信）" if development else ""
     record = entries[index].record
+    today_status = status_today(entries, index, today)
+    details = [] if status.value in today_status else [f"文件中印的状态为“{status.value}”（印制当日）；以今天的时间线为准"]
     return Verification(
         Verdict.GENUINE,
-        f"真实有效：{version} 版（{status.value}），{record.published.isoformat()} 发布，{record.effective.isoformat()} 起实施，"
-        f"内容与 git 中的发布一致{note}",
+        f"真实有效：{version} 版，{record.published.isoformat()} 发布，{record.effective.isoformat()} 起实施，"
+        f"内容与 git 中的发布一致{note}；截至 {today.isoformat()}：{today_status}",
         version,
         development,
+        details,
     )
+
+
+def status_today(entries: Sequence[ReleaseEntry], index: int, today: dt.date) -> str:
+    """What release ``index`` is on ``today`` by the timeline of releases, not by what the document
+    printed on the day it was made: 现行有效, 已批准待实施 (from when), or 已作废 (since when, by which version)."""
+    from manualkit.records.edition import status_on
+
+    record = entries[index].record
+    status = status_on(entries, index, today)
+    if status is Status.APPROVED:
+        return f"{Status.APPROVED.value}，将于 {record.effective.isoformat()} 起实施"
+    if status is Status.SUPERSEDED:
+        successor = next(e.record for e in entries[index + 1 :] if e.record.effective <= today)
+        return f"已作废：自 {successor.effective.isoformat()} 起由 {successor.version} 版取代"
+    return Status.IN_FORCE.value

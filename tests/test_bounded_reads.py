@@ -128,3 +128,28 @@ def test_an_unforeseen_failure_is_a_coded_line_not_a_traceback(capsys: pytest.Ca
     assert err.startswith(".: MAN769 内部错误（输入嵌套过深）") and "Traceback" not in err
     assert _failure(OSError(28, "No space left on device", "/tmp/x")) == 1
     assert "MAN766 磁盘空间不足" in capsys.readouterr().err
+
+
+def test_writes_replace_a_planted_symlink_and_never_follow_it(repo: RevisionRepo, tmp_path: Path) -> None:
+    """An output folder holding a symlink named like an output file: the link is replaced, the file
+    it pointed to is untouched; the repository's write lock is never opened through a symlink."""
+    from manualkit.base.lock import lock_path
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "allowed_signers").symlink_to(victim)
+    cr = repo.propose("minor", ["3.2"], today="2026-02-10")
+    repo.append_to_section("3.2", "补充规定。")
+    repo.approve(cr, "编制", now="2026-02-20T10:00:00+08:00")
+    result = repo.manual("export-approval", cr, "--role", "编制", "--dir", str(out))
+    assert result.code == 0, result.output
+    assert victim.read_text() == "keep me\n"
+    assert not (out / "allowed_signers").is_symlink()
+    lock = lock_path(repo.root)
+    lock.unlink(missing_ok=True)
+    lock.symlink_to(victim)
+    result = repo.manual("approve", cr, "--role", "审核", "--key", str(repo.key("li")))
+    assert result.code == 1 and "MAN761" in result.codes() and "Traceback" not in result.output, result.output
+    assert victim.read_text() == "keep me\n"

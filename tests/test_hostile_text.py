@@ -183,3 +183,10 @@ def test_docx_and_html_reports_escape_record_text(hostile_repo: Hostile, tmp_pat
         _assert_inert(lxml.html.fromstring(html), args[0])
     diff_html = (tmp_path / "diff.html").read_text(encoding="utf-8")
     assert hostile("title") in lxml.html.fromstring(diff_html).text_content()
+
+
+def test_the_revision_history_file_holds_record_text_as_text(hostile_repo: Hostile) -> None:
+    text = (hostile_repo.repo.root / "changelog" / "revision-history.md").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if hostile_repo.cr in line)
+    assert "<script" not in text and "<img" not in text
+    assert row.count(" | ") == text.splitlines()[4].count(" | "), "a record's | split the table row"

@@ -171,6 +171,14 @@ def record_text(record: ReleaseRecord) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cell(text: str) -> str:
+    """Record text as one Markdown table cell: shown, never run (HTML escaped) and never splitting
+    the row (``|`` escaped, line breaks joined)."""
+    import html
+
+    return " ".join(html.escape(text, quote=False).split()).replace("|", "\\|")
+
+
 def revision_history_text(records: Sequence[ReleaseRecord], title: str) -> str:
     """``changelog/revision-history.md``: the 修订记录 of every release."""
     from manualkit.records.revision_table import REVISION_COLUMNS, signer_names
@@ -186,8 +194,8 @@ def revision_history_text(records: Sequence[ReleaseRecord], title: str) -> str:
     for n, r in enumerate(records, start=1):
         sections = "全文" if r.previous is None else "、".join(r.sections)
         rows.append(
-            f"| {n} | {r.version} | {sections} | {r.summary} | {'、'.join(r.change_requests)} | "
-            + " | ".join(signer_names(r.approvals, role) for role in ("编制", "审核", "批准"))
+            f"| {n} | {r.version} | {sections} | {_cell(r.summary)} | {'、'.join(r.change_requests)} | "
+            + " | ".join(_cell(signer_names(r.approvals, role)) for role in ("编制", "审核", "批准"))
             + f" | {r.published.isoformat()} | {r.effective.isoformat()} |"
         )
     return "\n".join(rows) + "\n"

@@ -9,8 +9,9 @@ line that a command writes into a record, may hold:
   (MAN009); the Unicode line and paragraph separators, which YAML counts as line breaks and
   Markdown does not;
 - bidirectional controls (U+200E, U+200F, U+061C, U+202A–U+202E, U+2066–U+2069) and invisible
-  characters (U+200B–U+200D, U+2060, U+FEFF, U+00AD): text that displays differently from the
-  characters that were signed, or hides characters between others (MAN762);
+  characters (U+200B–U+200D, U+2060–U+2064, U+FEFF, U+00AD, every other format character and the
+  tag characters): text that displays differently from the characters that were signed, or hides
+  characters between others (MAN762);
 - non-characters (U+FDD0–U+FDEF and the last two code points of every plane, e.g. U+FFFE) and
   lone surrogates (a command-line argument that was not UTF-8): YAML cannot carry them and a
   record holding one can never be read again (MAN763).
@@ -30,7 +31,12 @@ from typing import NamedTuple
 from manualkit.base.diagnostics import Diagnostic, diagnostic, fail
 
 _CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029"
-_INVISIBLE = "\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+# Every format character (Unicode category Cf): bidi controls, zero-width and other invisible ones.
+_INVISIBLE = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
 _NONCHARACTER = "\ufdd0-\ufdef\ufffe\uffff\ud800-\udfff" + "".join(
     f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17)
 )

@@ -19,26 +19,14 @@ import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from revision_repo import RevisionRepo, manual_command
+from revision_repo import Result, RevisionRepo, manual_command
 
 NOBODY = 65534
 AS_ROOT = os.geteuid() == 0
 CODE_RE = re.compile(r"\b(MAN|DOC)\d{3}\b")
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +65,13 @@ class Sandbox:
     def env(self, **extra: str) -> dict[str, str]:
         return self.repo.env({"MANUAL_TODAY": "2026-03-01", "MANUAL_HOME": str(self.top / "manual-home"), **extra})
 
-    def manual(self, *args: str, **env: str) -> Run:
+    def manual(self, *args: str, **env: str) -> Result:
         prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"] if AS_ROOT else []
         proc = subprocess.run(
             [*prefix, *manual_command(), *args], cwd=self.root, env=self.env(**env), capture_output=True, timeout=300,
             check=False, stdin=subprocess.DEVNULL,
         )  # fmt: skip
-        return Run(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+        return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
 
     def read_only(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
@@ -107,7 +95,7 @@ def box(ready: RevisionRepo) -> Iterator[Sandbox]:
         sandbox.cleanup()
 
 
-def _clean_failure(run: Run, allowed: Sequence[int] = (1,)) -> None:
+def _clean_failure(run: Result, allowed: Sequence[int] = (1,)) -> None:
     assert "Traceback" not in run.output, run.output
     assert run.code in allowed, f"exit {run.code}: {run.output}"
     assert CODE_RE.search(run.output), f"no diagnostic code: {run.output}"
@@ -132,6 +120,7 @@ READ_ONLY = [
     ("OUT", ("diff", "--from", "A/0", "--to", "A/0", "--format", "html", "-o", "OUT/diff.html")),
     ("OUT", ("show", "-o", "OUT/show.md")),
     ("OUT", ("export-approval", "CR-2026-001", "--role", "审核", "--dir", "OUT")),
+    ("OUT", ("distribute", "A/0", "--holder", "王五", "--department", "销售管理部", "-o", "OUT")),
 ]
 
 
@@ -195,6 +184,11 @@ EVERY_COMMAND: list[tuple[str, ...]] = [
     ("propose", "--class", "minor", "--sections", "4.1", "--title", "t", "--reason", "r", "--applicant", "张伟"),
     ("approve", "CR-2026-001", "--role", "编制", "--key", "k"), ("export-approval", "CR-2026-001", "--role", "审核"),
     ("release", "--effective", "2026-03-16"), ("review", "3", "--key", "k"), ("publish",),
+    ("return", "CR-2026-001", "--role", "审核", "--key", "k", "--reason", "r"),
+    ("revoke-key", "li.na", "--at", "2026-02-01T10:00:00+08:00", "--reason", "遗失", "--key", "k"),
+    ("training", "A/0", "--date", "2026-01-05", "--departments", "销售管理部", "--attendees", "3", "--record", "r", "--key", "k"),
+    ("distribute", "A/0", "--holder", "王五", "--department", "销售管理部"), ("recall", "A-0-001", "--date", "2026-02-01"),
+    ("obligations",),
 ]  # fmt: skip
 
 
@@ -238,7 +232,7 @@ def test_every_command_with_an_absurd_date_is_refused_with_a_code(box: Sandbox, 
     """A command that asks for today refuses the absurd one (MAN765); one that never asks (history,
     diff between versions, allowed-signers, export-approval) answers as usual."""
     run = box.manual(*args, MANUAL_TODAY=day)
-    if args[0] in ("history", "diff", "allowed-signers", "export-approval"):
+    if args[0] in ("history", "diff", "allowed-signers", "export-approval", "obligations"):
         assert run.code == 0 and "Traceback" not in run.output, run.output
         return
     _clean_failure(run, allowed=(1,))

@@ -259,6 +259,7 @@ def test_distribute_bad_input_writes_nothing(repo: RevisionRepo, tmp_path: Path)
         (("distribute", "Z/1", "--holder", "王五", "--department", "销售管理部"), "MAN820"),
         (("distribute", "A/0", "--holder", "王五", "--department", "销售管理部"), "MAN820"),  # superseded
         (("distribute", "B/0", "--holder", "王\x07五", "--department", "销售管理部"), "MAN009"),
+        (("distribute", "B/0", "--holder", "  ", "--department", "销售管理部"), "MAN840"),  # empty
         (("recall", "A-1-009", "--date", "2026-07-02"), "MAN821"),
     ):
         result = repo.run(*args, env=env, check=False)

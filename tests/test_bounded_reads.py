@@ -153,3 +153,17 @@ def test_writes_replace_a_planted_symlink_and_never_follow_it(repo: RevisionRepo
     result = repo.manual("approve", cr, "--role", "审核", "--key", str(repo.key("li")))
     assert result.code == 1 and "MAN761" in result.codes() and "Traceback" not in result.output, result.output
     assert victim.read_text() == "keep me\n"
+
+
+def test_a_signer_id_that_is_a_path_cannot_steer_export_approval_out_of_its_folder(repo: RevisionRepo, tmp_path: Path) -> None:
+    """The files export-approval writes are named after the request and the signer: a request file
+    whose approval names the signer ``../../x`` is refused by check and writes nothing anywhere."""
+    cr = repo.propose("minor", ["3.2"], today="2026-02-10")
+    repo.append_to_section("3.2", "补充规定。")
+    repo.approve(cr, "编制", now="2026-02-20T10:00:00+08:00")
+    repo.replace_in_manual(f"changelog/requests/{cr}.yml", "signer: zhang.wei", "signer: ../../planted")
+    out = tmp_path / "deep" / "out"
+    result = repo.manual("export-approval", cr, "--role", "编制", "--dir", str(out))
+    assert result.code == 1 and "Traceback" not in result.output, result.output
+    assert not list(tmp_path.rglob("planted*")) and not out.exists()
+    assert "MAN107" in repo.manual("check").codes() or "MAN109" in repo.manual("check").codes()

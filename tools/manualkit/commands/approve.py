@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from manualkit.base.diagnostics import fail
@@ -10,6 +11,8 @@ from manualkit.base.lock import repository_lock
 from manualkit.records.approval import approve as sign_request
 from manualkit.records.change_request import Approval, request_path
 from manualkit.records.repository import worktree_snapshot
+
+SIGNER_ID_RE = re.compile(r"[a-z][a-z0-9.-]*")  # as policy.yml declares an approver id
 
 
 def approve(root: Path, cr_id: str, role: str, key_path: Path, now: dt.datetime) -> Approval:
@@ -38,7 +41,7 @@ def export_approval(root: Path, cr_id: str, role: str, directory: Path) -> tuple
     Returns the message file, the signature file, the allowed-signers file and the signer id.
     """
     from manualkit.base.atomic import write_atomic
-    from manualkit.records.change_request import approval_message
+    from manualkit.records.change_request import ID_RE, approval_message
 
     snap = worktree_snapshot(root)
     manual, policy = snap.require()
@@ -49,7 +52,10 @@ def export_approval(root: Path, cr_id: str, role: str, directory: Path) -> tuple
     if found is None:
         raise fail(cr.path, 0, 0, "MAN660", f"{cr_id} 没有“{role}”签署")
     message = approval_message(manual.metadata.document_number, cr.id, found.role, found.signer, found.signed_at, found.digest)
-    stem = f"{cr_id}-{found.signer}"
+    if not ID_RE.match(cr.id) or not SIGNER_ID_RE.fullmatch(found.signer):
+        # both name the files written below: never a path out of --dir
+        raise fail(cr.path, found.line, 1, "MAN107", f"签署人标识 {found.signer!r} 或申请单号 {cr.id!r} 无效；拒绝导出")
+    stem = f"{cr.id}-{found.signer}"
     paths = (directory / f"{stem}.txt", directory / f"{stem}.txt.sig", directory / "allowed_signers")
     write_atomic(paths[0], message)
     write_atomic(paths[1], found.signature.strip() + "\n")

@@ -119,7 +119,7 @@ def _schema(departments: Sequence[str]) -> Field:
                     "签署",
                     fields=(
                         Field("role", str, "角色", choices=lambda: list(ROLE_ORDER)),
-                        Field("signer", str, "签署人标识"),
+                        Field("signer", str, "签署人标识", pattern=r"[a-z][a-z0-9.-]*"),
                         Field("name", str, "姓名"),
                         Field("meaning", str, "签署含义"),
                         Field("signed_at", str, "签署时间"),

@@ -167,3 +167,18 @@ def test_a_signer_id_that_is_a_path_cannot_steer_export_approval_out_of_its_fold
     assert result.code == 1 and "Traceback" not in result.output, result.output
     assert not list(tmp_path.rglob("planted*")) and not out.exists()
     assert "MAN107" in repo.manual("check").codes() or "MAN109" in repo.manual("check").codes()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_an_output_path_that_is_not_a_regular_file_is_never_replaced(repo: RevisionRepo, tmp_path: Path, kind: str) -> None:
+    """``-o`` naming a FIFO or a folder (or, as root, ``/dev/null``) is refused: the rename that
+    writes atomically would otherwise turn it into a regular file."""
+    import stat
+
+    target = tmp_path / "target"
+    os.mkfifo(target) if kind == "fifo" else target.mkdir()
+    for args in (("audit", "-o", str(target)), ("show", "--format", "docx", "-o", str(target))):
+        result = repo.manual(*args, timeout=60)
+        assert result.code == 1 and "MAN768" in result.codes() and "Traceback" not in result.output, result.output
+    mode = os.lstat(target).st_mode
+    assert stat.S_ISFIFO(mode) if kind == "fifo" else stat.S_ISDIR(mode)

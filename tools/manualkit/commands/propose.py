@@ -10,7 +10,14 @@ from manualkit.base.characters import ascii_digits, has_fullwidth_digits, requir
 from manualkit.base.diagnostics import fail
 from manualkit.base.files import read_regular
 from manualkit.base.lock import repository_lock
-from manualkit.records.change_request import TEMPLATE_PATH, new_request_text, next_id, write_request
+from manualkit.records.change_request import (
+    CONTROLLED,
+    TEMPLATE_PATH,
+    chapter_of,
+    new_request_text,
+    next_id,
+    write_request,
+)
 from manualkit.records.policy import CLASS_ORDER
 from manualkit.records.repository import worktree_snapshot
 
@@ -50,15 +57,20 @@ def propose(
             require_field("--department", department)
             if department not in manual.metadata.departments:
                 raise fail("--department", 0, 0, "MAN109", f"申请部门应为 manual.yml 所列部门之一：{'、'.join(manual.metadata.departments)}")
-        known = manual.section_ids()
         for sid in sections:
             if has_fullwidth_digits(sid):
                 raise fail("--sections", 0, 0, "MAN764", f"节编号“{sid}”使用了全角数字；请改为半角“{ascii_digits(sid)}”")
+        known = manual.section_ids()
+        for sid in sections:
+            if sid in CONTROLLED:
+                if change_class.key == "editorial":
+                    raise fail("--class", 0, 0, "MAN741", f"修改 {sid} 须至少为一般修订（--class minor 或 major），并经批准签署")
+                continue
             if not re.fullmatch(r"[0-9]+\.[0-9]+", sid) or sid not in known:
-                raise fail("--sections", 0, 0, "MAN642", f"第 {sid} 节不存在；可选：{', '.join(known)}")
+                raise fail("--sections", 0, 0, "MAN642", f"第 {sid} 节不存在；可选：{', '.join(known)}，或 policy（修订政策与签署人名录）、certs（发布证书）")
         if not sections:
             raise fail("--sections", 0, 0, "MAN000", "请用 --sections 列出要修订的节，如 3.2,5.1")
-        first = manual.section(sections[0])
+        first = next((found for sid in sections if (found := manual.section(sid)) is not None), None)
         owner = first[0].owner if first else manual.metadata.issuing_department
         template = read_regular(root / TEMPLATE_PATH, 256 * 1024, TEMPLATE_PATH).decode("utf-8", "replace")
         version = str(snap.records[-1].version) if snap.records else "（首次发布）"
@@ -77,7 +89,7 @@ def propose(
             applicant=applicant,
             date=today,
             training_required=change_class.key == "major" if training is None else training,
-            consultation_required=any(int(s.split(".")[0]) in policy.consultation_chapters for s in sections),
+            consultation_required=any(chapter_of(s) in policy.consultation_chapters for s in sections),
             replaces=replaces,
         )
         return write_request(root, cr_id, text)

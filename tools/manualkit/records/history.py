@@ -144,7 +144,7 @@ def release_history(
         return []
     cache = ContentCache.open(root, "history") if use_cache else None
     added = release_commits(root, cache)
-    keys = {r.path: _verdict_key(added.get(r.path), r, head) for r in records}
+    keys = {r.path: _verdict_key(added.get(r.path), r, head, added.get(records[i - 1].path) if i else None) for i, r in enumerate(records)}
     cached = {path: cache.get(key) for path, key in keys.items() if key is not None} if cache else {}
     # Parsed chapters are not kept here: the verdicts are, and they make the texts unnecessary.
     reader = reader or ReleaseReader(root, cached=False)
@@ -156,7 +156,9 @@ def release_history(
         if hit is not None:
             entries.append(_entry_from_json(record, added[record.path], effective_to, hit))
             continue
-        entry = verify_release(root, record, added.get(record.path), head, effective_to, reader=reader)
+        # Judged by the policy in force before it: the previous release's (A/0: its own, the root).
+        judge = added.get(records[i - 1].path) if i > 0 else added.get(record.path)
+        entry = verify_release(root, record, added.get(record.path), head, effective_to, reader=reader, judge=judge)
         entries.append(entry)
         verdict_key = keys[record.path]
         if cache is not None and verdict_key is not None:
@@ -273,11 +275,11 @@ def release_commits(root: Path, cache: ContentCache | None = None) -> dict[str, 
     return added
 
 
-def _verdict_key(commit: str | None, record: ReleaseRecord, head: Snapshot) -> str | None:
+def _verdict_key(commit: str | None, record: ReleaseRecord, head: Snapshot, judge: str | None) -> str | None:
     raw = head.records_raw.get(record.path)
     if commit is None or raw is None:
         return None
-    return f"release\0{commit}\0{record.path}\0{hashlib.sha256(raw).hexdigest()}"
+    return f"release\0{commit}\0{judge}\0{record.path}\0{hashlib.sha256(raw).hexdigest()}"
 
 
 def _entry_to_json(entry: ReleaseEntry) -> list[Any]:
@@ -315,8 +317,13 @@ def verify_release(
     effective_to: dt.date | None,
     *,
     reader: ReleaseReader | None = None,
+    judge: str | None = None,
 ) -> ReleaseEntry:
+    """Verify ``record`` as recorded in ``commit``; its approvals (signers, roles, class) are
+    judged by the policy of ``judge``, the previous release's commit (the chain of trust), or
+    by its own commit's policy for the first release."""
     from manualkit.records.approval import approval_findings, missing_roles
+    from manualkit.records.trust import controlled_at, trust_findings
 
     problems: list[Diagnostic] = []
     views: list[ApprovalView] = []
@@ -336,23 +343,32 @@ def verify_release(
         problems.append(
             diagnostic(record.path, 0, 0, "MAN682", f"{record.version} 的内容摘要 {record.content_digest[:12]} 与发布提交中 manual/ 的树哈希 {str(tree)[:12]} 不符")
         )
-    manual, policy = reader.manual(commit), reader.policy(commit)
-    if manual is None or policy is None:
+    judge = judge or commit
+    manual, policy, new_policy = reader.manual(commit), reader.policy(judge), reader.policy(commit)
+    if manual is None or policy is None or new_policy is None:
         problems.append(diagnostic(record.path, 0, 0, "MAN683", f"{record.version} 发布时的手册或修订政策无法加载"))
         return ReleaseEntry(record, commit, effective_to, (), digest_valid, tuple(problems))
+    controlled = controlled_at(reader.objects, commit)
+    released: list[ChangeRequest] = []
+    signed_roles: dict[str, set[str]] = {}
     for cr_id in record.change_requests:
         cr = reader.request(commit, cr_id, manual.metadata.departments)
         if cr is None:
             problems.append(diagnostic(record.path, 0, 0, "MAN684", f"{record.version} 所列修订申请单 {cr_id} 在发布提交中不存在"))
             continue
         requests.append(RequestView(cr.id, cr.title, cr.class_key, cr.sections))
-        checks, findings = approval_findings(cr, manual, policy)
+        released.append(cr)
+        checks, findings = approval_findings(cr, manual, policy, controlled=controlled)
+        signed_roles[cr.id] = {c.approval.role for c in checks if c.valid}
         problems += [diagnostic(record.path, 0, 0, d.code, f"{record.version}：{d.message}") for d in findings]
         for role in missing_roles(cr, checks, policy):
             problems.append(diagnostic(record.path, 0, 0, "MAN660", f"{record.version}：{cr_id} 缺少有效的“{role}”签署"))
         views += [
             ApprovalView(cr_id, c.approval.role, c.approval.signer, c.approval.name, c.approval.signed_at, c.valid) for c in checks
         ]
+    before = controlled_at(reader.objects, judge) if judge != commit else None
+    for d in trust_findings(record.path, f"{record.version}：", released, before, controlled, policy, new_policy, signed_roles):
+        problems.append(diagnostic(record.path, 0, 0, d.code, d.message))
     return ReleaseEntry(record, commit, effective_to, tuple(views), digest_valid, tuple(problems), tuple(requests))
 
 

@@ -46,8 +46,8 @@ def _yaml_string(text: str) -> str:
 @pytest.fixture(scope="module")
 def hostile_repo(tmp_path_factory: pytest.TempPathFactory) -> Hostile:
     repo = RevisionRepo(tmp_path_factory.mktemp("hostile") / "r")
-    repo.first_release()
-    # the records' other sources: the registry of approvers and the manual's own metadata
+    # the records' other sources, the registry of approvers and the manual's own metadata, as they
+    # stand from the first release on (changing them later needs a change request listing policy)
     repo.replace_in_manual("policy.yml", "name: 李娜", f"name: {_yaml_string(hostile('approver'))}")
     repo.replace_in_manual(
         "policy.yml", "department: 质量管理部", f"department: {_yaml_string(hostile('approver_department'))}"
@@ -55,6 +55,7 @@ def hostile_repo(tmp_path_factory: pytest.TempPathFactory) -> Hostile:
     repo.replace_in_manual("manual.yml", "company: 晟达实业有限公司", f"company: {_yaml_string(hostile('company'))}")
     repo.replace_in_manual("manual.yml", "  - 物流仓储部", f"  - 物流仓储部\n  - {_yaml_string(hostile('department'))}")
     repo.commit("hostile registry and metadata")
+    repo.first_release()
     result = repo.run(
         "propose", "--class", "minor", "--sections", "3.2", "--title", hostile("title"), "--reason", hostile("reason"),
         "--summary", hostile("summary"), "--applicant", hostile("applicant"), "--department", hostile("department"),

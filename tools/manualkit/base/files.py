@@ -25,9 +25,8 @@ KIND_NAMES = {
 }
 
 
-def read_regular(path: Path | str, limit: int, shown: str | None = None) -> bytes:
-    """The bytes of the regular file at ``path`` (at most ``limit``); else a ManualError at ``shown``."""
-    where = shown if shown is not None else str(path)
+def _open_regular(path: Path | str, where: str) -> tuple[int, os.stat_result]:
+    """An open descriptor of the regular file at ``path`` and its status; else a ManualError."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
@@ -36,9 +35,32 @@ def read_regular(path: Path | str, limit: int, shown: str | None = None) -> byte
         raise fail(where, 0, 0, "MAN766", f"无法读取文件：{exc.strerror}；请检查路径和权限") from None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            kind = KIND_NAMES.get(stat.S_IFMT(info.st_mode), "特殊文件")
-            raise fail(where, 0, 0, "MAN768", f"这是{kind}，不是普通文件，拒绝读取；请指定普通文件")
+    except OSError as exc:
+        os.close(fd)
+        raise fail(where, 0, 0, "MAN766", f"无法读取文件：{exc.strerror}；请检查路径和权限") from None
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        kind = KIND_NAMES.get(stat.S_IFMT(info.st_mode), "特殊文件")
+        raise fail(where, 0, 0, "MAN768", f"这是{kind}，不是普通文件，拒绝读取；请指定普通文件")
+    return fd, info
+
+
+def peek_regular(path: Path | str, size: int, shown: str | None = None) -> bytes:
+    """The first ``size`` bytes of the regular file at ``path`` (to tell its kind); else a ManualError."""
+    fd, _ = _open_regular(path, shown if shown is not None else str(path))
+    try:
+        return os.read(fd, size)
+    except OSError as exc:
+        raise fail(shown or str(path), 0, 0, "MAN766", f"无法读取文件：{exc.strerror}；请检查路径和权限") from None
+    finally:
+        os.close(fd)
+
+
+def read_regular(path: Path | str, limit: int, shown: str | None = None) -> bytes:
+    """The bytes of the regular file at ``path`` (at most ``limit``); else a ManualError at ``shown``."""
+    where = shown if shown is not None else str(path)
+    fd, info = _open_regular(path, where)
+    try:
         if info.st_size > limit:
             raise _too_large(where, limit)
         want = min(info.st_size, limit) + 1

@@ -333,9 +333,22 @@ def test_a_record_that_does_not_survive_a_round_trip_is_refused(clone: Callable[
     # A title YAML reads back differently: a line separator inside a double-quoted scalar folds.
     path.write_text(path.read_text(encoding="utf-8").replace("title: 缩短报价有效期", 'title: "缩短\\u2028报价有效期"'), encoding="utf-8")
     repo.append_to_section("3.2", "报价单的有效期为 15 日。")
-    repo.approve_all(cr, "2026-01-12")
-    repo.commit(f"{cr} approved")
-    refused_and_unchanged(repo, "2026-01-15", "2026-01-22", "MAN745")
+    # The first gate: no record field may hold such a character (base/characters), escaped or not.
+    before = repo.state()
+    signed = repo.approve(cr, "编制", now="2026-01-12T09:00:00+08:00", check=False)
+    assert signed.code == 1 and "MAN009" in signed.codes() and "U+2028" in signed.output, signed.output
+    assert repo.state() == before
+    # The second gate, for whatever a character rule did not foresee: the release record must read
+    # back exactly as written (MAN745), or nothing is released.
+    from manualkit.base.diagnostics import ManualError
+    from manualkit.records.release import parse_record, round_trip
+
+    released, _ = parse_record("changelog/releases/A-0.yml", (repo.root / "changelog" / "releases" / "A-0.yml").read_bytes())
+    assert released is not None
+    round_trip(released)  # a record as released reads back as itself
+    with pytest.raises(ManualError) as refused:
+        round_trip(released._replace(summary="缩短\u2028报价有效期"))
+    assert refused.value.diagnostics[0].code == "MAN745"
 
 
 def test_whatever_release_accepts_audit_accepts(clone: Callable[[], RevisionRepo]) -> None:

@@ -136,7 +136,7 @@ def test_returning_a_released_request_is_refused_and_writes_nothing(repo: Revisi
     released = repo.run("return", "CR-2026-001", "--role", "审核", "--key", str(repo.key("li")), "--reason", "x", check=False)
     assert released.code == 1 and "MAN801" in released.codes()
     hostile = repo.run("return", "CR-2026-001", "--role", "审核", "--key", str(repo.key("li")), "--reason", "a\u202eb", check=False)
-    assert hostile.code == 1 and "MAN840" in hostile.codes()
+    assert hostile.code == 1 and "MAN762" in hostile.codes()
     assert repo.state() == before
 
 
@@ -325,7 +325,8 @@ def test_distribute_bad_input_writes_nothing(repo: RevisionRepo, tmp_path: Path)
     for args, code in (
         (("distribute", "Z/1", "--holder", "王五", "--department", "销售管理部"), "MAN820"),
         (("distribute", "A/0", "--holder", "王五", "--department", "销售管理部"), "MAN820"),  # superseded
-        (("distribute", "B/0", "--holder", "王\x07五", "--department", "销售管理部"), "MAN840"),
+        (("distribute", "B/0", "--holder", "王\x07五", "--department", "销售管理部"), "MAN009"),
+        (("distribute", "B/0", "--holder", "  ", "--department", "销售管理部"), "MAN840"),  # empty
         (("recall", "A-1-009", "--date", "2026-07-02"), "MAN821"),
     ):
         result = repo.run(*args, env=env, check=False)
@@ -399,17 +400,28 @@ def test_recall_refuses_bad_dates_and_damaged_records(repo: RevisionRepo, tmp_pa
 
 
 def test_a_second_writer_waits_then_is_refused(tmp_path: Path) -> None:
-    from manualkit.base.diagnostics import ManualError
+    """The record commands share the repository's one write lock (base/lock): a second process
+    waits, then is refused with MAN760; once the first is done the lock is free again."""
+    import subprocess
+    import sys
+
     from manualkit.base.record_lock import records_lock
+
+    probe = (
+        "import sys\nfrom pathlib import Path\nfrom manualkit.base.diagnostics import ManualError\n"
+        "from manualkit.base.record_lock import records_lock\ntry:\n"
+        "    with records_lock(Path(sys.argv[1]), timeout=0.2):\n        print('held')\n"
+        "except ManualError as e:\n    print(e.diagnostics[0].code)\n"
+    )
+
+    def second_writer() -> str:
+        proc = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, check=True)
+        return proc.stdout.strip()
 
     (tmp_path / ".git").mkdir()
     with records_lock(tmp_path):
-        with pytest.raises(ManualError) as refused:
-            with records_lock(tmp_path, timeout=0.2):
-                pass
-    assert refused.value.diagnostics[0].code == "MAN841"
-    with records_lock(tmp_path, timeout=0.2):  # free again
-        pass
+        assert second_writer() == "MAN760"
+    assert second_writer() == "held"  # free again
 
 
 # --- the staff site -------------------------------------------------------------------------

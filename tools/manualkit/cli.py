@@ -713,6 +713,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("manual: 已中断\n")
         return 130
+    except Exception as exc:  # OS, git and anything unforeseen: a coded diagnostic, never a traceback
+        return _failure(exc)
+
+
+def _failure(exc: Exception) -> int:
+    from manualkit.base import git
+    from manualkit.base.failures import git_failure, internal_failure, os_failure
+
+    if os.environ.get("MANUAL_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc)
+    if isinstance(exc, BrokenPipeError):  # the reader went away (manual history | head): not an error to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FINDINGS
+    if isinstance(exc, OSError):
+        d = os_failure(exc)
+    elif isinstance(exc, git.GitError):
+        d = git_failure(str(exc))
+    else:
+        d = internal_failure(exc)
+    try:
+        sys.stderr.write(d.render() + "\n")
+    except OSError:  # stderr itself is gone: the exit status still says it
+        pass
+    return EXIT_FINDINGS
 
 
 if __name__ == "__main__":

@@ -7,6 +7,10 @@ from pathlib import Path
 
 
 def write_atomic(path: Path, data: bytes | str, mode: int | None = None) -> None:
+    """Replace ``path`` with ``data`` in one rename. Only a regular file (or a symlink, which is
+    replaced, never followed) is ever replaced: ``-o /dev/null`` run as root must not turn a device
+    into a file, nor ``-o`` a FIFO or a folder (MAN768)."""
+    _refuse_special(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
     import tempfile  # imported on first write: most commands only read
@@ -27,3 +31,18 @@ def write_atomic(path: Path, data: bytes | str, mode: int | None = None) -> None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _refuse_special(path: Path) -> None:
+    import stat
+
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return  # nothing there yet (or the write itself will say why)
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        from manualkit.base.diagnostics import fail
+        from manualkit.base.files import KIND_NAMES
+
+        kind = KIND_NAMES.get(stat.S_IFMT(mode), "特殊文件")
+        raise fail(str(path), 0, 0, "MAN768", f"目标是{kind}，不是普通文件，不会被替换；请指定一个普通文件的路径")

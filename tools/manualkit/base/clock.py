@@ -20,6 +20,22 @@ from manualkit.base.diagnostics import fail
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 DEFAULT_ZONE = "Asia/Shanghai"
 
+#: The dates the tool works with. A date outside (MANUAL_TODAY=9999-12-31, a release effective in
+#: the year 9999) is refused where it enters, with MAN765: review cycles, notice periods and
+#: retention are added to dates, and Python's dates end at 9999-12-31.
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2999, 12, 31)
+RANGE_TEXT = f"{EARLIEST.isoformat()} 至 {LATEST.isoformat()}"
+
+
+def supported(day: dt.date) -> bool:
+    return EARLIEST <= day <= LATEST
+
+
+def _require_supported(name: str, day: dt.date) -> None:
+    if not supported(day):
+        raise fail(name, 0, 0, "MAN765", f"{name} 的日期 {day.isoformat()} 超出可处理的范围（{RANGE_TEXT}）；请检查该日期")
+
 
 def zone(name: str | None) -> dt.tzinfo:
     """The time zone called ``name`` (IANA, e.g. ``Asia/Shanghai``); China Standard Time for None.
@@ -45,9 +61,11 @@ def today(env: Mapping[str, str], company_zone: dt.tzinfo = CST) -> dt.date:
     if not value:
         return dt.datetime.now(company_zone).date()
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise fail("MANUAL_TODAY", 0, 0, "MAN000", f"环境变量 MANUAL_TODAY 应为 YYYY-MM-DD 格式的日期，实际为 {value!r}") from None
+    _require_supported("MANUAL_TODAY", day)
+    return day
 
 
 def now(env: Mapping[str, str], company_zone: dt.tzinfo = CST) -> dt.datetime:
@@ -59,6 +77,7 @@ def now(env: Mapping[str, str], company_zone: dt.tzinfo = CST) -> dt.datetime:
             moment = dt.datetime.fromisoformat(value)
         except ValueError:
             raise fail("MANUAL_NOW", 0, 0, "MAN000", f"环境变量 MANUAL_NOW 应为 ISO 8601 时间，实际为 {value!r}") from None
+        _require_supported("MANUAL_NOW", moment.date())
         return moment if moment.tzinfo else moment.replace(tzinfo=company_zone)
     if env.get("MANUAL_TODAY"):
         return dt.datetime.combine(today(env, company_zone), dt.time(9, 0), company_zone)
@@ -101,6 +120,8 @@ def add_months(day: dt.date, months: int) -> dt.date:
     """``day`` plus ``months`` calendar months, clamped to the month's last day."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:  # only from a date outside the supported range
+        return dt.date.max if months > 0 else dt.date.min
     for candidate in (31, 30, 29, 28):
         try:
             return dt.date(year, month, min(day.day, candidate))
@@ -127,9 +148,12 @@ def parse_date(value: str) -> dt.date:
         m = pattern.match(text)
         if m:
             try:
-                return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+                day = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
             except ValueError:
                 break
+            if not supported(day):
+                raise argparse.ArgumentTypeError(f"{value!r} 超出可处理的日期范围（{RANGE_TEXT}）")
+            return day
     raise argparse.ArgumentTypeError(f"{value!r} 不是有效日期；请写成 2026-03-15、2026/3/15 或 2026年3月15日")
 
 

@@ -162,6 +162,17 @@ _TABLE: tuple[Code, ...] = (
     # The staff site (manual build / manual serve)
     Code("MAN730", E, "MkDocs 构建站点失败（如链接失效）"),
     Code("MAN731", E, "站点输出目录不能是仓库根目录或含有 manual/ 的目录"),
+    # Hardening: one writer at a time, allowed characters, bounded reads, OS and git failures
+    Code("MAN760", E, "仓库正被另一个命令修改（写入锁被占用），等待后仍未释放"),
+    Code("MAN761", E, "无法创建仓库写入锁"),
+    Code("MAN762", E, "文本含有双向控制字符或零宽（不可见）字符"),
+    Code("MAN763", E, "文本含有 Unicode 非字符或无效字符，YAML 无法存储"),
+    Code("MAN764", E, "节编号或节引用使用了全角数字；请改用半角数字"),
+    Code("MAN765", E, "日期超出可处理的范围（1900-01-01 至 2999-12-31）"),
+    Code("MAN766", E, "读写文件或文件夹时操作系统报错"),
+    Code("MAN767", E, "git 命令失败"),
+    Code("MAN768", E, "文件不是普通文件（设备、FIFO、套接字或文件夹），或超过大小上限"),
+    Code("MAN769", E, "内部错误：命令未能完成（未写入半成品文件）"),
     # Chapter 8's obligations: returns, deadlines, revoked keys, training, controlled copies (issue #11)
     Code("MAN800", E, "修订申请单已退回，不能再签署或发布；请以新申请单（--replaces）重新提交"),
     Code("MAN801", E, "不能退回该修订申请单（已发布、已退回，或不在等待该角色）"),
@@ -188,7 +199,6 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN831", W, "义务登记表中的条目已找不到对应的语句"),
     Code("MAN832", E, "义务登记表文件无效"),
     Code("MAN840", E, "输入文本含有不允许的字符或超过长度上限"),
-    Code("MAN841", E, "另一个写入命令正在修改记录"),
     # DOCX packages and their signing keys (raised by ooxml_package / signing_key)
     Code("DOC501", E, "文件不是有效的 ZIP/OPC 包或已损坏"),
     Code("DOC502", E, "包内条目数超过上限"),

@@ -31,13 +31,24 @@ class SignatureFormatError(Exception):
     pass
 
 
+MAX_KEY_BYTES = 64 * 1024  # an OpenSSH private key is a few KB
+
+
+def _require_key_file(key_path: Path) -> None:
+    """The key is a regular file of a key's size: ``/dev/zero`` or a FIFO is refused at once (MAN768)."""
+    from manualkit.base.files import read_regular
+
+    if not key_path.exists():
+        raise fail(str(key_path), 0, 0, "MAN620", "找不到签名私钥文件；请用 --key 指定本人的 SSH 私钥")
+    read_regular(key_path, MAX_KEY_BYTES)
+
+
 def sign(message: bytes, key_path: Path, namespace: str) -> str:
     """Sign ``message`` with the private key at ``key_path``; returns the armored signature."""
     import subprocess
     import tempfile  # signing runs ssh-keygen; verifying (every auditors' command) runs nothing
 
-    if not key_path.is_file():
-        raise fail(str(key_path), 0, 0, "MAN620", "找不到签名私钥文件；请用 --key 指定本人的 SSH 私钥")
+    _require_key_file(key_path)
     with tempfile.TemporaryDirectory(prefix="manual-sign-") as tmp:
         msg = Path(tmp) / "message"
         msg.write_bytes(message)
@@ -58,6 +69,7 @@ def public_key_of(key_path: Path) -> str:
     """The OpenSSH public key line of a private key file (``ssh-keygen -y``)."""
     import subprocess
 
+    _require_key_file(key_path)
     proc = subprocess.run(["ssh-keygen", "-y", "-f", str(key_path)], capture_output=True, check=False, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         raise fail(str(key_path), 0, 0, "MAN620", "无法读取该 SSH 私钥；请确认文件和口令")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.base.diagnostics import Diagnostic, diagnostic, fail
 
 _yaml: Any = None
 
@@ -66,6 +66,14 @@ class _TooComplex(Exception):
     pass
 
 
+class _BadCharacter(Exception):
+    """A string value holding a character no controlled text may hold (base/characters)."""
+
+    def __init__(self, found: Any, line: int, col: int) -> None:
+        super().__init__(found)
+        self.found, self.line, self.col = found, line, col
+
+
 def parse(text: str, path: str, first_line: int = 1) -> tuple[Any, list[Diagnostic]]:
     """Parse YAML ``text`` that starts at line ``first_line`` of ``path`` (read-only, fast).
 
@@ -90,6 +98,12 @@ def parse(text: str, path: str, first_line: int = 1) -> tuple[Any, list[Diagnost
         return None, [diagnostic(path, first_line + exc.line, exc.col + 1, "MAN111", f"重复的键：{exc.key!r}；请删除重复项")]
     except _TooComplex:
         return None, [diagnostic(path, first_line, 1, "MAN103", "YAML 内容过于复杂（别名展开过多）；请简化")]
+    except _BadCharacter as exc:
+        from manualkit.base.characters import describe
+
+        where = f"值的第 {exc.found.at + 1} 个字符"
+        message = f"{where}是不允许的字符 {describe(exc.found)}（可能以转义写成）；请删除"
+        return None, [diagnostic(path, first_line + exc.line, exc.col + 1, exc.found.code, message)]
     except yaml.MarkedYAMLError as exc:
         line, col, hint = _error_position(text, exc, loader_cls)
         what = exc.problem or exc.context or "无法解析"
@@ -169,11 +183,19 @@ def _build(loader: Any, node: Any, budget: list[int]) -> Any:
         seq.item_pos = [(item.start_mark.line, item.start_mark.column) for item in node.value]
         return seq
     try:
-        return loader.construct_object(node, deep=True)
+        value = loader.construct_object(node, deep=True)
     except ValueError:
         if node.tag == "tag:yaml.org,2002:timestamp":
             return node.value  # an impossible date: the schema reports it (MAN108) at its line
         raise
+    if isinstance(value, str) and not value.isascii():
+        # an escape ("\uFFFE", "\x07") gets past the check of the file's text: check the value
+        from manualkit.base.characters import first_disallowed
+
+        found = first_disallowed(value)
+        if found is not None:
+            raise _BadCharacter(found, node.start_mark.line, node.start_mark.column)
+    return value
 
 
 def parse_roundtrip(text: str, path: str, first_line: int = 1) -> tuple[Any, list[Diagnostic]]:
@@ -231,7 +253,27 @@ def key_position(node: Any, key: str) -> tuple[int, int]:
 
 
 def dump(data: Any) -> str:
-    """Serialise round-trip data; untouched parts come out as they went in."""
+    """Serialise round-trip data; untouched parts come out as they went in.
+
+    A string holding a character no record may hold (base/characters) is refused before anything
+    is written: a record that cannot be read back must never be written."""
+    _refuse_bad_strings(data)
     out = io.StringIO()
     _loader().dump(data, out)
     return out.getvalue()
+
+
+def _refuse_bad_strings(data: Any, where: str = "") -> None:
+    from manualkit.base.characters import describe, first_disallowed
+
+    if isinstance(data, str):
+        found = first_disallowed(data)
+        if found is not None:
+            raise fail(where or "YAML", 0, 0, found.code, f"要写入记录的值 {where} 含有不允许的字符 {describe(found)}；未写入任何文件")
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            _refuse_bad_strings(key, where)
+            _refuse_bad_strings(value, f"{where}.{key}" if where else str(key))
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            _refuse_bad_strings(item, f"{where}[{i}]")

@@ -3,33 +3,38 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from manualkit.base.diagnostics import fail
+from manualkit.base.lock import repository_lock
 from manualkit.records.approval import approve as sign_request
 from manualkit.records.change_request import Approval, request_path
 from manualkit.records.repository import worktree_snapshot
 from manualkit.records.trust import controlled_in_worktree, judging
 
+SIGNER_ID_RE = re.compile(r"[a-z][a-z0-9.-]*")  # as policy.yml declares an approver id
+
 
 def approve(root: Path, cr_id: str, role: str, key_path: Path, now: dt.datetime) -> Approval:
-    snap = worktree_snapshot(root)
-    manual, policy = snap.require()
-    cr = snap.requests.get(cr_id)
-    if cr is None:
-        raise fail(request_path(cr_id), 0, 0, "MAN646", f"找不到修订申请单 {cr_id}；现有：{', '.join(sorted(snap.requests)) or '无'}")
-    if any(cr_id in r.change_requests for r in snap.records):
-        raise fail(cr.path, 0, 0, "MAN673", f"{cr_id} 已发布，不能再签署")
-    if role not in policy.roles:
-        raise fail("--role", 0, 0, "MAN000", f"角色应为 {'、'.join(policy.roles)} 之一")
-    from manualkit.records.procedure import procedure_state
+    with repository_lock(root, "approve"):
+        snap = worktree_snapshot(root)
+        manual, policy = snap.require()
+        cr = snap.requests.get(cr_id)
+        if cr is None:
+            raise fail(request_path(cr_id), 0, 0, "MAN646", f"找不到修订申请单 {cr_id}；现有：{', '.join(sorted(snap.requests)) or '无'}")
+        if any(cr_id in r.change_requests for r in snap.records):
+            raise fail(cr.path, 0, 0, "MAN673", f"{cr_id} 已发布，不能再签署")
+        if role not in policy.roles:
+            raise fail("--role", 0, 0, "MAN000", f"角色应为 {'、'.join(policy.roles)} 之一")
+        from manualkit.records.procedure import procedure_state
 
-    state = procedure_state(snap)
-    returned = state.returns.get(cr_id)
-    if returned is not None:
-        raise fail(cr.path, 0, 0, "MAN800", f"{cr_id} 已于 {returned.fields['returned_at']} 被退回（{returned.path}），不能再签署；请用 manual propose --replaces {cr_id} 重新提交")
-    judge = judging(root, snap.records, policy)
-    return sign_request(root, cr, role, key_path, manual, judge, now, state.revocations, controlled_in_worktree(root))
+        state = procedure_state(snap)
+        returned = state.returns.get(cr_id)
+        if returned is not None:
+            raise fail(cr.path, 0, 0, "MAN800", f"{cr_id} 已于 {returned.fields['returned_at']} 被退回（{returned.path}），不能再签署；请用 manual propose --replaces {cr_id} 重新提交")
+        judge = judging(root, snap.records, policy)
+        return sign_request(root, cr, role, key_path, manual, judge, now, state.revocations, controlled_in_worktree(root))
 
 
 def export_approval(root: Path, cr_id: str, role: str, directory: Path) -> tuple[Path, Path, Path, str]:
@@ -38,7 +43,7 @@ def export_approval(root: Path, cr_id: str, role: str, directory: Path) -> tuple
     Returns the message file, the signature file, the allowed-signers file and the signer id.
     """
     from manualkit.base.atomic import write_atomic
-    from manualkit.records.change_request import approval_message
+    from manualkit.records.change_request import ID_RE, approval_message
 
     snap = worktree_snapshot(root)
     manual, policy = snap.require()
@@ -49,7 +54,10 @@ def export_approval(root: Path, cr_id: str, role: str, directory: Path) -> tuple
     if found is None:
         raise fail(cr.path, 0, 0, "MAN660", f"{cr_id} 没有“{role}”签署")
     message = approval_message(manual.metadata.document_number, cr.id, found.role, found.signer, found.signed_at, found.digest)
-    stem = f"{cr_id}-{found.signer}"
+    if not ID_RE.match(cr.id) or not SIGNER_ID_RE.fullmatch(found.signer):
+        # both name the files written below: never a path out of --dir
+        raise fail(cr.path, found.line, 1, "MAN107", f"签署人标识 {found.signer!r} 或申请单号 {cr.id!r} 无效；拒绝导出")
+    stem = f"{cr.id}-{found.signer}"
     paths = (directory / f"{stem}.txt", directory / f"{stem}.txt.sig", directory / "allowed_signers")
     write_atomic(paths[0], message)
     write_atomic(paths[1], found.signature.strip() + "\n")

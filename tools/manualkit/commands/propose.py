@@ -6,7 +6,10 @@ import datetime as dt
 import re
 from pathlib import Path
 
+from manualkit.base.characters import ascii_digits, has_fullwidth_digits, require_field
 from manualkit.base.diagnostics import fail
+from manualkit.base.files import read_regular
+from manualkit.base.lock import repository_lock
 from manualkit.records.change_request import (
     CONTROLLED,
     TEMPLATE_PATH,
@@ -33,46 +36,60 @@ def propose(
     today: dt.date,
     replaces: str | None = None,
 ) -> Path:
-    snap = worktree_snapshot(root)
-    manual, policy = snap.require()
-    if replaces is not None:
-        from manualkit.records.procedure import procedure_state
+    with repository_lock(root, "propose"):
+        snap = worktree_snapshot(root)
+        manual, policy = snap.require()
+        if replaces is not None:
+            from manualkit.records.procedure import procedure_state
 
-        if replaces not in procedure_state(snap).returns:
-            raise fail("--replaces", 0, 0, "MAN803", f"{replaces} 不存在或没有被退回；只有已退回的申请单才能以新申请单重新提交")
-    change_class = policy.change_class(class_key)
-    if change_class is None:
-        raise fail("--class", 0, 0, "MAN000", f"修订类别应为 {'、'.join(CLASS_ORDER)} 之一")
-    known = manual.section_ids()
-    for sid in sections:
-        if sid in CONTROLLED:
-            if change_class.key == "editorial":
-                raise fail("--class", 0, 0, "MAN741", f"修改 {sid} 须至少为一般修订（--class minor 或 major），并经批准签署")
-            continue
-        if not re.fullmatch(r"\d+\.\d+", sid) or sid not in known:
-            raise fail("--sections", 0, 0, "MAN642", f"第 {sid} 节不存在；可选：{', '.join(known)}，或 policy（修订政策与签署人名录）、certs（发布证书）")
-    if not sections:
-        raise fail("--sections", 0, 0, "MAN000", "请用 --sections 列出要修订的节，如 3.2,5.1")
-    first = next((found for sid in sections if (found := manual.section(sid)) is not None), None)
-    owner = first[0].owner if first else manual.metadata.issuing_department
-    template = (root / TEMPLATE_PATH).read_text(encoding="utf-8")
-    version = str(snap.records[-1].version) if snap.records else "（首次发布）"
-    cr_id = next_id(list(snap.requests), today.year)
-    text = new_request_text(
-        template,
-        cr_id=cr_id,
-        manual=manual,
-        current_version=version,
-        class_key=change_class.key,
-        title=title,
-        reason=reason,
-        sections=sections,
-        summary=summary or title,
-        department=department or owner,
-        applicant=applicant,
-        date=today,
-        training_required=change_class.key == "major" if training is None else training,
-        consultation_required=any(chapter_of(s) in policy.consultation_chapters for s in sections),
-        replaces=replaces,
-    )
-    return write_request(root, cr_id, text)
+            if replaces not in procedure_state(snap).returns:
+                raise fail("--replaces", 0, 0, "MAN803", f"{replaces} 不存在或没有被退回；只有已退回的申请单才能以新申请单重新提交")
+        change_class = policy.change_class(class_key)
+        if change_class is None:
+            raise fail("--class", 0, 0, "MAN000", f"修订类别应为 {'、'.join(CLASS_ORDER)} 之一")
+        # Every value written into the request holds only characters a record may hold.
+        require_field("--title", title)
+        require_field("--reason", reason, multiline=True)
+        if summary is not None:
+            require_field("--summary", summary, multiline=True)
+        require_field("--applicant", applicant)
+        if department is not None:
+            require_field("--department", department)
+            if department not in manual.metadata.departments:
+                raise fail("--department", 0, 0, "MAN109", f"申请部门应为 manual.yml 所列部门之一：{'、'.join(manual.metadata.departments)}")
+        for sid in sections:
+            if has_fullwidth_digits(sid):
+                raise fail("--sections", 0, 0, "MAN764", f"节编号“{sid}”使用了全角数字；请改为半角“{ascii_digits(sid)}”")
+        known = manual.section_ids()
+        for sid in sections:
+            if sid in CONTROLLED:
+                if change_class.key == "editorial":
+                    raise fail("--class", 0, 0, "MAN741", f"修改 {sid} 须至少为一般修订（--class minor 或 major），并经批准签署")
+                continue
+            if not re.fullmatch(r"[0-9]+\.[0-9]+", sid) or sid not in known:
+                raise fail("--sections", 0, 0, "MAN642", f"第 {sid} 节不存在；可选：{', '.join(known)}，或 policy（修订政策与签署人名录）、certs（发布证书）")
+        if not sections:
+            raise fail("--sections", 0, 0, "MAN000", "请用 --sections 列出要修订的节，如 3.2,5.1")
+        first = next((found for sid in sections if (found := manual.section(sid)) is not None), None)
+        owner = first[0].owner if first else manual.metadata.issuing_department
+        template = read_regular(root / TEMPLATE_PATH, 256 * 1024, TEMPLATE_PATH).decode("utf-8", "replace")
+        version = str(snap.records[-1].version) if snap.records else "（首次发布）"
+        cr_id = next_id(list(snap.requests), today.year)
+        text = new_request_text(
+            template,
+            cr_id=cr_id,
+            manual=manual,
+            current_version=version,
+            class_key=change_class.key,
+            title=title,
+            reason=reason,
+            sections=sections,
+            summary=summary or title,
+            department=department or owner,
+            applicant=applicant,
+            date=today,
+            training_required=change_class.key == "major" if training is None else training,
+            consultation_required=any(chapter_of(s) in policy.consultation_chapters for s in sections),
+            replaces=replaces,
+        )
+        return write_request(root, cr_id, text)

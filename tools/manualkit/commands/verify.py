@@ -8,13 +8,18 @@ local development) certificate, and that the document's text is the text of that
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from manualkit.documents.ooxml_package import Package
 from manualkit.records.edition import Status
+
+if TYPE_CHECKING:
+    from manualkit.base.diagnostics import ManualError
+    from manualkit.records.history import ReleaseEntry
 
 MAX_DOCX_BYTES = 64 * 1024 * 1024
 TRUSTED_CERTS_DIR = "certs"  # PEM release certificates committed to the repository
@@ -90,12 +95,15 @@ def released_certificates(root: Path) -> list[bytes]:
 
 
 def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
-    """The verdict on a release file: a DOCX, or (by its first bytes) a PDF."""
+    """The verdict on a release file: a DOCX, or (by its first bytes) a PDF. Only a regular file
+    is read (never /dev/zero, a FIFO or a socket: MAN768), and only up to its kind's size limit."""
+    from manualkit.base.diagnostics import ManualError
+    from manualkit.base.files import peek_regular
+
     try:
-        with path.open("rb") as handle:
-            head = handle.read(5)
-    except OSError as exc:
-        return Verification(Verdict.DAMAGED, f"无法读取文件：{exc.strerror}")
+        head = peek_regular(path, 5)
+    except ManualError as exc:
+        return _unreadable(exc)
     if head == b"%PDF-":
         return verify_pdf_file(root, path, env, today)
     return _verify_docx(root, path, env, today)
@@ -128,16 +136,15 @@ def verify_pdf_file(root: Path, path: Path, env: Mapping[str, str], today: dt.da
     """The signed PDF/A: one PAdES signature covering the whole file, by a trusted certificate,
     stating (in its signed Keywords) a version and content digest that are a release in git."""
     from manualkit.base.diagnostics import ManualError
+    from manualkit.base.files import read_regular
     from manualkit.commands.docx import find_release
     from manualkit.documents.pdf_release import MAX_PDF_BYTES, verify_pdf
     from manualkit.records.history import release_history
 
     try:
-        if path.stat().st_size > MAX_PDF_BYTES:
-            return Verification(Verdict.DAMAGED, f"文件超过 {MAX_PDF_BYTES // 1024 // 1024} MiB 上限，拒绝读取")
-        data = path.read_bytes()
-    except OSError as exc:
-        return Verification(Verdict.DAMAGED, f"无法读取文件：{exc.strerror}")
+        data = read_regular(path, MAX_PDF_BYTES)
+    except ManualError as exc:
+        return _unreadable(exc)
     report = verify_pdf(data)
     signer = _signer_verdict(root, env, "PDF", report.status, report.problems, report.certificate)
     if isinstance(signer, Verification):
@@ -148,7 +155,8 @@ def verify_pdf_file(root: Path, path: Path, env: Mapping[str, str], today: dt.da
         return Verification(Verdict.NOT_THE_RELEASE, "签名有效，但 PDF 没有记录版本号和内容摘要，无法与发布记录核对")
     try:
         entries = release_history(root)
-        record = entries[find_release(entries, version, None, today)].record
+        index = find_release(entries, version, None, today)
+        record = entries[index].record
     except ManualError as exc:
         return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法在 git 历史中找到版本 {version} 的发布：{exc}", version)
     if record.content_digest != report.digest:
@@ -160,23 +168,27 @@ def verify_pdf_file(root: Path, path: Path, env: Mapping[str, str], today: dt.da
     return Verification(
         Verdict.GENUINE,
         f"真实有效：{version} 版 PDF/A，{record.published.isoformat()} 发布，{record.effective.isoformat()} 起实施，"
-        f"所载内容摘要与 git 中的发布一致{note}",
+        f"所载内容摘要与 git 中的发布一致{note}；截至 {today.isoformat()}：{status_today(entries, index, today)}",
         version,
         development,
     )
 
 
+def _unreadable(exc: ManualError) -> Verification:
+    d = exc.diagnostics[0]
+    return Verification(Verdict.DAMAGED, f"{d.code} {d.message}")
+
+
 def _verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
+    from manualkit.base.diagnostics import ManualError
+    from manualkit.base.files import read_regular
     from manualkit.documents.ooxml_package import PackageError
     from manualkit.documents.package_signature import verify_package
 
-    try:
-        size = path.stat().st_size
-        if size > MAX_DOCX_BYTES:
-            return Verification(Verdict.DAMAGED, f"文件超过 {MAX_DOCX_BYTES // 1024 // 1024} MiB 上限，拒绝读取")
-        data = path.read_bytes()
-    except OSError as exc:
-        return Verification(Verdict.DAMAGED, f"无法读取文件：{exc.strerror}")
+    try:  # a regular file only (never /dev/zero or a FIFO), at most MAX_DOCX_BYTES
+        data = read_regular(path, MAX_DOCX_BYTES)
+    except ManualError as exc:
+        return _unreadable(exc)
     try:
         report = verify_package(data)
         properties = custom_properties(data) if report.status != "damaged" else {}
@@ -281,10 +293,28 @@ def _compare_with_release(
         )
     note = "（开发签名，非正式：仅在持有开发密钥的本机可信）" if development else ""
     record = entries[index].record
+    today_status = status_today(entries, index, today)
+    details = [] if status.value in today_status else [f"文件中印的状态为“{status.value}”（印制当日）；以今天的时间线为准"]
     return Verification(
         Verdict.GENUINE,
-        f"真实有效：{version} 版（{status.value}），{record.published.isoformat()} 发布，{record.effective.isoformat()} 起实施，"
-        f"内容与 git 中的发布一致{note}",
+        f"真实有效：{version} 版，{record.published.isoformat()} 发布，{record.effective.isoformat()} 起实施，"
+        f"内容与 git 中的发布一致{note}；截至 {today.isoformat()}：{today_status}",
         version,
         development,
+        details,
     )
+
+
+def status_today(entries: Sequence[ReleaseEntry], index: int, today: dt.date) -> str:
+    """What release ``index`` is on ``today`` by the timeline of releases, not by what the document
+    printed on the day it was made: 现行有效, 已批准待实施 (from when), or 已作废 (since when, by which version)."""
+    from manualkit.records.edition import status_on
+
+    record = entries[index].record
+    status = status_on(entries, index, today)
+    if status is Status.APPROVED:
+        return f"{Status.APPROVED.value}，将于 {record.effective.isoformat()} 起实施"
+    if status is Status.SUPERSEDED:
+        successor = next(e.record for e in entries[index + 1 :] if e.record.effective <= today)
+        return f"已作废：自 {successor.effective.isoformat()} 起由 {successor.version} 版取代"
+    return Status.IN_FORCE.value

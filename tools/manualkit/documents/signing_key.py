@@ -124,12 +124,16 @@ def trusted_certificates(env: Mapping[str, str]) -> list[x509.Certificate]:
 
 
 def _read_limited(path: Path) -> bytes:
+    """A key or certificate file: a regular file (never a device or FIFO), bounded in size."""
+    from manualkit.base.diagnostics import ManualError
+    from manualkit.base.files import read_regular
+
     try:
-        if path.stat().st_size > MAX_KEY_FILE_SIZE:
-            raise SigningKeyError("DOC532", f"密钥或证书文件过大：{path}")
-        return path.read_bytes()
-    except OSError as exc:
-        raise SigningKeyError("DOC531", f"无法读取密钥或证书文件 {path}：{exc.strerror or exc}") from None
+        return read_regular(path, MAX_KEY_FILE_SIZE)
+    except ManualError as exc:
+        d = exc.diagnostics[0]
+        code = "DOC532" if d.code == "MAN004" else "DOC531"
+        raise SigningKeyError(code, f"无法读取密钥或证书文件 {path}：{d.message}（{d.code}）") from None
 
 
 def _load_release_key(key_path: Path, cert_path: Path | None, password: str | None) -> SigningKey:

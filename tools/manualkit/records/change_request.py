@@ -32,7 +32,7 @@ def chapter_of(section_id: str) -> int | None:
     head = section_id.split(".")[0]
     return int(head) if head.isdigit() else None
 TEMPLATE_PATH = "templates/change-request.yml"
-ID_RE = re.compile(r"^CR-(\d{4})-(\d{3})$")
+ID_RE = re.compile(r"^CR-([0-9]{4})-([0-9]{3})$")
 
 
 @dataclass(frozen=True)
@@ -91,13 +91,13 @@ def _schema(departments: Sequence[str]) -> Field:
                 fields=(
                     Field("title", str, "文件名称"),
                     Field("number", str, "文件编号"),
-                    Field("current_version", str, "现版本", pattern=r"[A-Z]/\d{1,3}|（首次发布）"),
+                    Field("current_version", str, "现版本", pattern=r"[A-Z]/[0-9]{1,3}|（首次发布）"),
                 ),
             ),
             Field("title", str, "修订标题"),
             Field("class", str, "修订类别", choices=lambda: list(CLASS_ORDER)),
             Field("reason", str, "修订原因"),
-            Field("sections", list, "修订章节", items=Field("", str, "节编号，或 policy / certs", pattern=r"\d+\.\d+|policy|certs")),
+            Field("sections", list, "修订章节", items=Field("", str, "节编号，或 policy / certs", pattern=r"[0-9]+\.[0-9]+|policy|certs")),
             Field("summary", str, "修订前后内容摘要"),
             Field("department", str, "申请部门", choices=depts),
             Field("applicant", str, "申请人"),
@@ -126,7 +126,7 @@ def _schema(departments: Sequence[str]) -> Field:
                     "签署",
                     fields=(
                         Field("role", str, "角色", choices=lambda: list(ROLE_ORDER)),
-                        Field("signer", str, "签署人标识"),
+                        Field("signer", str, "签署人标识", pattern=r"[a-z][a-z0-9.-]*"),
                         Field("name", str, "姓名"),
                         Field("meaning", str, "签署含义"),
                         Field("signed_at", str, "签署时间"),

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from manualkit.base import sshsig, yamlfile
 from manualkit.base.atomic import write_atomic
+from manualkit.base.characters import require_field
 from manualkit.base.diagnostics import Diagnostic, diagnostic, fail
 from manualkit.records.change_request import request_path
 from manualkit.records.revocation import REVOCATIONS_DIR, Revocation, moment, revoked_at, signed_after_revocation
@@ -69,21 +68,16 @@ class SignedRecord(NamedTuple):
 
 # --- hostile text ----------------------------------------------------------------------------
 
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200f\ufeff]")
-
-
 def clean_text(value: str, where: str, limit: int = MAX_TEXT) -> str:
-    """A one-line text fit for a signed record: no control, bidi or zero-width characters,
-    not empty, at most ``limit`` characters. Anything else is refused (MAN840), never altered."""
+    """A one-line text fit for a signed record: not empty, at most ``limit`` characters (else
+    MAN840), and only characters a record may hold (base/characters). Never altered."""
     text = value.strip()
     if not text:
         raise fail(where, 0, 0, "MAN840", "不能为空")
     if len(text) > limit:
         raise fail(where, 0, 0, "MAN840", f"超过 {limit} 个字符")
-    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") or _BIDI.match(c)), None)
-    if bad is not None:
-        raise fail(where, 0, 0, "MAN840", f"含有不允许的字符 U+{ord(bad):04X}（控制字符、换行或双向文本控制符）")
-    return text
+    # the characters a record may hold are defined once, in base/characters (MAN009/762/763)
+    return require_field(where, text)
 
 
 # --- reading and writing ---------------------------------------------------------------------

@@ -80,11 +80,11 @@ def _schema() -> Field:
         dict,
         "发布记录",
         fields=(
-            Field("version", str, "版本", pattern=r"[A-Z]/\d{1,3}"),
+            Field("version", str, "版本", pattern=r"[A-Z]/[0-9]{1,3}"),
             Field("class", str, "修订类别", choices=_classes),
             Field("published", dt.date, "发布日期"),
             Field("effective", dt.date, "实施日期"),
-            Field("previous", str, "上一版本", required=False, pattern=r"[A-Z]/\d{1,3}"),
+            Field("previous", str, "上一版本", required=False, pattern=r"[A-Z]/[0-9]{1,3}"),
             Field("change_requests", list, "修订申请单", items=Field("", str, "申请单号")),
             Field("sections", list, "修订章节", items=Field("", str, "节编号")),
             Field("summary", str, "修订内容摘要"),
@@ -171,6 +171,14 @@ def record_text(record: ReleaseRecord) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cell(text: str) -> str:
+    """Record text as one Markdown table cell: shown, never run (HTML escaped) and never splitting
+    the row (``|`` escaped, line breaks joined)."""
+    import html
+
+    return " ".join(html.escape(text, quote=False).split()).replace("|", "\\|")
+
+
 def revision_history_text(records: Sequence[ReleaseRecord], title: str) -> str:
     """``changelog/revision-history.md``: the 修订记录 of every release."""
     from manualkit.records.revision_table import REVISION_COLUMNS, signer_names
@@ -186,8 +194,8 @@ def revision_history_text(records: Sequence[ReleaseRecord], title: str) -> str:
     for n, r in enumerate(records, start=1):
         sections = "全文" if r.previous is None else "、".join(r.sections)
         rows.append(
-            f"| {n} | {r.version} | {sections} | {r.summary} | {'、'.join(r.change_requests)} | "
-            + " | ".join(signer_names(r.approvals, role) for role in ("编制", "审核", "批准"))
+            f"| {n} | {r.version} | {sections} | {_cell(r.summary)} | {'、'.join(r.change_requests)} | "
+            + " | ".join(_cell(signer_names(r.approvals, role)) for role in ("编制", "审核", "批准"))
             + f" | {r.published.isoformat()} | {r.effective.isoformat()} |"
         )
     return "\n".join(rows) + "\n"
@@ -445,6 +453,16 @@ def finish_pending_release(root: Path) -> None:
     except git.GitError:
         return
     if not pending.is_file():
+        return
+    from manualkit.base.lock import lock_if_free
+
+    with lock_if_free(root, "release") as held:
+        if held:  # else a release is running: it finishes its own journal
+            _finish(root, pending)
+
+
+def _finish(root: Path, pending: Path) -> None:
+    if not pending.is_file():  # finished meanwhile
         return
     try:
         journal = json.loads(pending.read_text())

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from manualkit.base.diagnostics import fail
 
-_RE = re.compile(r"^([A-Z])/(\d{1,3})$")
+_RE = re.compile(r"^([A-Z])/([0-9]{1,3})$")
 
 
 _PARSED: dict[str, Version] = {}

@@ -231,7 +231,7 @@ def chapter_pages(
 def add_chapters(docs: Docs, made: Sequence[pages.Page], content: VersionContent, prefix: str) -> list[dict[str, str]]:
     nav = []
     for page in made:
-        nav.append({page.title: docs.add(page, prefix)})
+        nav.append({pages.esc(page.title): docs.add(page, prefix)})  # MkDocs prints nav titles as HTML
     for rel, data in content.images.items():
         docs.files[rel] = data
     return nav

@@ -114,10 +114,14 @@ def pairs_table(pairs: Sequence[tuple[str, str]], css: str, per_row: int = 2) ->
 
 
 def front_matter(title: str, *, searchable: bool, wide: bool = False) -> str:
-    """YAML front matter (JSON strings are YAML): the page title, and whether search indexes it."""
+    """YAML front matter (JSON strings are YAML): the page title, and whether search indexes it.
+
+    MkDocs and Material print a page's title as HTML, unescaped (in ``<title>``, the header, the
+    navigation and the search index), so the title text is HTML-escaped here: a change request
+    titled ``<script>…`` shows those characters and runs nothing."""
     import json
 
-    lines = ["---", f"title: {json.dumps(title, ensure_ascii=False)}"]
+    lines = ["---", f"title: {json.dumps(esc(title), ensure_ascii=False)}"]
     if not searchable:
         lines += ["search:", "  exclude: true"]
     if wide:  # a wide table: the page gives it the width of the navigation and the table of contents

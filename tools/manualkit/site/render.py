@@ -92,8 +92,9 @@ def mkdocs_config(
     if draft_root is not None:
         extra["draft_root"] = str(draft_root)
     config: dict[str, Any] = {
-        "site_name": site_name or metadata.title,
-        "site_description": f"{metadata.company} {metadata.document_number}",
+        # the theme prints these unescaped (as HTML, and inside attributes): escaped here
+        "site_name": pages.esc(site_name or metadata.title),
+        "site_description": pages.esc(f"{metadata.company} {metadata.document_number}"),
         "docs_dir": str(docs_dir),
         "site_dir": str(site_dir),
         "use_directory_urls": False,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from manualkit.base import yamlfile
+from manualkit.base.characters import FULLWIDTH_NUMBER_RE, ascii_digits, has_fullwidth_digits
 from manualkit.base.diagnostics import Diagnostic, diagnostic
 from manualkit.text.outline import OutlineChapter, anchor_for, outline_chapter
 from manualkit.text.schema import Field, as_date, validate
@@ -18,7 +19,7 @@ from manualkit.text.schema import Field, as_date, validate
 if TYPE_CHECKING:
     from manualkit.text.markup import Scan
 
-SECTION_HEADING_RE = re.compile(r"^(\d+)\.(\d+)\s+(\S.*)$")
+SECTION_HEADING_RE = re.compile(r"^([0-9]+)\.([0-9]+)\s+(\S.*)$")  # ASCII digits only (base/characters)
 PLACEHOLDER_RE = re.compile(r"待补充|待完善|待编写|占位|TODO|TBD|FIXME|lorem ipsum", re.IGNORECASE)
 MIN_SECTION_CHARS = 40
 
@@ -82,7 +83,7 @@ def front_matter_schema(departments: Sequence[str]) -> Field:
                     Field("last_reviewed", dt.date, "上次评审日期"),
                 ),
             ),
-            Field("sections", list, "本章各节编号，如 [\"3.1\", \"3.2\"]", items=Field("", str, "节编号", pattern=r"\d+\.\d+")),
+            Field("sections", list, "本章各节编号，如 [\"3.1\", \"3.2\"]", items=Field("", str, "节编号", pattern=r"[0-9]+\.[0-9]+")),
         ),
     )
 
@@ -149,7 +150,7 @@ def parse_chapter(
         # Text outside every section could be changed without any change request naming it.
         at = h1.line + 1 + next(i for i, line in enumerate(body.split("\n")[pre_start:]) if line.strip())
         diags.append(diagnostic(path, at, 1, "MAN214", "章标题与第一节之间不得有正文：每段内容都须属于某一节，修订才能追溯；请移入相应的节"))
-    if any(d.code in ("MAN103", "MAN104", "MAN105", "MAN107", "MAN108", "MAN109", "MAN110", "MAN111") for d in diags):
+    if yaml_diags or any(d.code in ("MAN103", "MAN104", "MAN105", "MAN107", "MAN108", "MAN109", "MAN110", "MAN111") for d in diags):
         return ChapterParse(None, tuple(sections), body_scan, diags)
     review = meta["review"]
     last = as_date(review["last_reviewed"])
@@ -201,6 +202,11 @@ def _structure(
     expected = 1
     for index, h in enumerate(h2s):
         m = SECTION_HEADING_RE.match(h.text)
+        number = FULLWIDTH_NUMBER_RE.match(h.text)
+        if not m and number and has_fullwidth_digits(number.group()):
+            ascii_form = ascii_digits(number.group())
+            diags.append(diagnostic(path, h.line, 1, "MAN764", f"节编号“{number.group()}”使用了全角数字；请改为半角“{ascii_form}”"))
+            continue
         if not m:
             diags.append(diagnostic(path, h.line, 1, "MAN204", f"节标题应为“{position}.N 标题 {{#sec-{position}-N}}”，实际为“{h.text}”"))
             continue

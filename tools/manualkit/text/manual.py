@@ -10,15 +10,13 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from manualkit.base.characters import text_findings
 from manualkit.base.diagnostics import Diagnostic, diagnostic
 from manualkit.text.chapter import Chapter, ChapterParse, parse_chapter
 from manualkit.text.metadata import METADATA_PATH, ManualMetadata, parse_metadata
 from manualkit.text.outline import OUTLINE
 
 MANUAL_DIR = "manual"
-# C0/C1 controls, and the Unicode line/paragraph separators: YAML counts U+0085, U+2028 and U+2029
-# as line breaks while Markdown and editors do not, so lines would disagree after them.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class ManualFiles(NamedTuple):
@@ -74,11 +72,10 @@ def decode(path: str, data: bytes) -> tuple[str | None, list[Diagnostic]]:
         return None, [*diags, diagnostic(path, line, col, "MAN001", "文件不是有效的 UTF-8 编码；请以 UTF-8 重新保存")]
     # A lone CR is a line break for YAML and markdown-it alike; count lines the same way here.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    m = _CONTROL_RE.search(text)
-    if m:
-        line = text.count("\n", 0, m.start()) + 1
-        col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
-        return None, [*diags, diagnostic(path, line, col, "MAN009", f"文件含有控制字符 U+{ord(m.group()):04X}；请删除")]
+    # The characters a controlled text may hold are defined once, in base/characters.
+    refused = text_findings(path, text)
+    if refused:
+        return None, [*diags, *refused]
     return text, diags
 
 

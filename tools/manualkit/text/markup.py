@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from manualkit.base.characters import ascii_digits, has_fullwidth_digits
 from manualkit.base.diagnostics import Diagnostic, diagnostic
 
 if TYPE_CHECKING:  # markdown-it is imported when text is first parsed: commands that only
@@ -26,7 +27,11 @@ _parser: MarkdownIt | None = None
 
 ANCHOR_RE = re.compile(r"\s*\{#([A-Za-z][A-Za-z0-9_-]*)\}\s*$")
 SECTION_REF_RE = re.compile(
-    r"(?:(?:参|详)?见\s*(?:第\s*)?(\d+)\.(\d+)|第\s*(\d+)\.(\d+)\s*节)(?![.\d])"
+    r"(?:(?:参|详)?见\s*(?:第\s*)?([0-9]+)\.([0-9]+)|第\s*([0-9]+)\.([0-9]+)\s*节)(?![.0-9])"
+)
+# The same reference written with fullwidth digits (见 ３.９): refused with the ASCII form (MAN764).
+FULLWIDTH_REF_RE = re.compile(
+    r"(?:(?:参|详)?见\s*(?:第\s*)?|第\s*)([0-9０-９]+[.．][0-9０-９]+)"
 )
 SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 _SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
@@ -259,6 +264,10 @@ def _section_refs(w: _Walk, block: Token, text: str) -> None:
         section = m.group(2) or m.group(4)
         line, col = w.find(block, m.group(0))
         w.scan.section_refs.append(SectionRef(line, col, f"{int(chapter)}.{int(section)}", m.group(0)))
+    for m in FULLWIDTH_REF_RE.finditer(text):
+        if has_fullwidth_digits(m.group(1)):
+            line, col = w.find(block, m.group(0))
+            w.add(line, col, "MAN764", f"引用“{m.group(0)}”使用了全角数字，不会被检查；请改为半角“{ascii_digits(m.group(0))}”")
 
 
 def _scheme(url: str) -> str | None:

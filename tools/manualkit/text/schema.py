@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from manualkit.base.clock import RANGE_TEXT, supported
 from manualkit.base.diagnostics import Diagnostic, diagnostic
 from manualkit.base.yamlfile import key_position, position
 
@@ -65,12 +66,13 @@ def as_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return None
     if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value if supported(value) else None
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         try:
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
             return None
+        return day if supported(day) else None
     return None
 
 
@@ -89,7 +91,7 @@ def _type_ok(value: Any, kind: type) -> bool:
 def _check(value: Any, spec: Field, ctx: _Ctx, pos: tuple[int, int], label: str) -> None:
     if spec.kind is dt.date:
         if as_date(value) is None:
-            ctx.add(pos, "MAN108", f"{label} 应为有效日期（YYYY-MM-DD），实际为 {value!r}")
+            ctx.add(pos, "MAN108", f"{label} 应为有效日期（YYYY-MM-DD，{RANGE_TEXT}），实际为 {value!r}")
         return
     if not _type_ok(value, spec.kind):
         ctx.add(

@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.base.diagnostics import Diagnostic, ManualError, diagnostic
+from manualkit.base.files import read_regular
 from manualkit.text.manual import MANUAL_DIR, ManualFiles
 
 MAX_FILE_BYTES = 1024 * 1024  # a chapter is ~10 KB; anything past 1 MiB is a mistake or an attack
@@ -55,31 +56,12 @@ def read_manual_files(root: Path) -> ManualFiles:
 
 
 def read_bounded(path: Path | str, rel: str, limit: int = MAX_FILE_BYTES) -> tuple[bytes | None, Diagnostic | None]:
-    """Read at most ``limit`` bytes; a larger file is refused with MAN004, not read whole.
-
-    The first read asks for the size ``fstat`` reports (plus one byte, to notice a file that
-    grew), so a small file costs one small buffer, not one of ``limit`` bytes.
-    """
+    """Read at most ``limit`` bytes of a regular file (base/files); a refusal is returned as a
+    diagnostic at ``rel``: MAN004 for a larger file, MAN768 for a device, FIFO or socket."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        try:
-            want = min(os.fstat(fd).st_size, limit) + 1
-            parts: list[bytes] = []
-            total = 0
-            while total <= limit:
-                chunk = os.read(fd, want)
-                if not chunk:
-                    break
-                parts.append(chunk)
-                total += len(chunk)
-                want = min(64 * 1024, limit + 1 - total)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        return None, diagnostic(rel, 0, 0, "MAN004", f"无法读取文件：{exc.strerror}")
-    if total > limit:
-        return None, diagnostic(rel, 0, 0, "MAN004", f"文件超过 {limit // 1024} KiB 的上限；请拆分或删除")
-    return b"".join(parts), None
+        return read_regular(path, limit, rel), None
+    except ManualError as exc:
+        return None, exc.diagnostics[0]
 
 
 def read_dir_files(root: Path, prefix: str, suffixes: tuple[str, ...] = (".yml", ".yaml")) -> tuple[dict[str, bytes], list[Diagnostic]]:
@@ -110,6 +92,8 @@ def read_dir_files(root: Path, prefix: str, suffixes: tuple[str, ...] = (".yml",
                 stack.append((entry.path, rel))
             elif name.endswith(suffixes) and entry.is_file():
                 found.append((tuple(rel.split("/")), entry.path))
+            elif name.endswith(suffixes):  # a FIFO, device or socket named like a record
+                problems.append(diagnostic(rel, 0, 0, "MAN768", "记录文件不是普通文件（设备、FIFO 或套接字），拒绝读取；请删除"))
     found.sort()
     for parts, path in found[:MAX_FILES]:
         rel = "/".join(parts)

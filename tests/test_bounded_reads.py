@@ -1,0 +1,184 @@
+"""Every file a user names, and every file the repository holds, is read bounded in size and kind.
+
+Devices (``/dev/zero``), FIFOs, sockets and folders are refused at once with MAN768, before a byte
+is read: ``manual verify /dev/zero`` used to be killed for memory, a FIFO in ``manual/`` made
+``check`` wait for ever. Each case runs the real CLI in a real repository; the subprocess timeout
+is only a guard against the old hang, never a speed assertion.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from revision_repo import RevisionRepo
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
+    repo = RevisionRepo(tmp_path_factory.mktemp("bounded") / "r")
+    repo.first_release()
+    return repo
+
+
+@pytest.fixture
+def repo(released: RevisionRepo, tmp_path: Path) -> RevisionRepo:
+    return released.copy_to(tmp_path / "c")
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "pipe.docx"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.fixture
+def unix_socket(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "s.docx"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(path))
+    try:
+        yield path
+    finally:
+        sock.close()
+
+
+def _refused(result: object, code: str = "MAN768") -> None:
+    output = getattr(result, "output")  # noqa: B009
+    assert code in output and "Traceback" not in output, output
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "socket", "folder"])
+def test_verify_refuses_what_is_not_a_regular_file(repo: RevisionRepo, fifo: Path, unix_socket: Path, tmp_path: Path, kind: str) -> None:
+    target = {"device": Path("/dev/zero"), "fifo": fifo, "socket": unix_socket, "folder": tmp_path}[kind]
+    result = repo.manual("verify", str(target), timeout=60)
+    assert result.code == 6, result.output
+    _refused(result)
+
+
+def test_verify_refuses_a_file_past_the_size_limit_without_reading_it(repo: RevisionRepo, tmp_path: Path) -> None:
+    from manualkit.commands.verify import MAX_DOCX_BYTES
+
+    huge = tmp_path / "huge.docx"
+    with huge.open("wb") as fh:
+        fh.truncate(MAX_DOCX_BYTES + 1)  # sparse: costs no disk
+    result = repo.manual("verify", str(huge), timeout=60)
+    assert result.code == 6
+    _refused(result, "MAN004")
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo"])
+def test_a_signing_key_that_is_not_a_regular_file_is_refused(repo: RevisionRepo, fifo: Path, kind: str) -> None:
+    key = Path("/dev/zero") if kind == "device" else fifo
+    cr = repo.propose("minor", ["3.2"], today="2026-02-10")
+    repo.append_to_section("3.2", "补充规定。")
+    before = repo.state()
+    _refused(repo.manual("approve", cr, "--role", "编制", "--key", str(key), timeout=60))
+    _refused(repo.manual("review", "3", "--key", str(key), timeout=60))
+    assert repo.state() == before
+    docx = repo.manual("docx", env={"MANUAL_SIGNING_KEY": str(key), "MANUAL_HOME": str(repo.base / "mh")}, timeout=60)
+    assert docx.code == 1 and "DOC531" in docx.output and "MAN768" in docx.output, docx.output
+
+
+def test_a_fifo_in_the_manual_or_among_the_records_does_not_hang_check(repo: RevisionRepo) -> None:
+    os.mkfifo(repo.root / "manual" / "09-extra.md")
+    os.mkfifo(repo.root / "changelog" / "requests" / "CR-2026-099.yml")
+    result = repo.manual("check", timeout=60)
+    assert result.code == 1, result.output
+    assert "manual/09-extra.md: MAN768" in result.stdout, result.output
+    assert "changelog/requests/CR-2026-099.yml: MAN768" in result.stdout, result.output
+
+
+def test_a_symlink_to_a_device_in_the_manual_is_refused(repo: RevisionRepo) -> None:
+    (repo.root / "manual" / "09-extra.md").symlink_to("/dev/zero")
+    result = repo.manual("check", timeout=60)
+    assert result.code == 1 and "manual/09-extra.md: MAN005" in result.stdout, result.output
+
+
+def test_a_fifo_among_the_trusted_certificates_does_not_hang_verify(repo: RevisionRepo, tmp_path: Path) -> None:
+    (repo.root / "certs").mkdir()
+    os.mkfifo(repo.root / "certs" / "release.pem")
+    docx = tmp_path / "a.docx"
+    env = {"MANUAL_HOME": str(repo.base / "mh")}
+    assert repo.manual("docx", "-o", str(docx), env=env).code == 0
+    result = repo.manual("verify", str(docx), env=env, timeout=60)
+    assert result.code == 0 and "Traceback" not in result.output, result.output
+
+
+@pytest.mark.parametrize("cr_id", ["../../../etc/passwd", "CR-2026-001/../../x", "/etc/hostname", "CR-２０２６-００１"])
+def test_a_request_id_that_is_a_path_names_nothing(repo: RevisionRepo, tmp_path: Path, cr_id: str) -> None:
+    before = repo.state()
+    for args in (("approve", cr_id, "--role", "编制", "--key", str(repo.key("zhang"))), ("export-approval", cr_id, "--role", "编制", "--dir", str(tmp_path / "out"))):
+        result = repo.manual(*args)
+        assert result.code == 1 and "MAN646" in result.codes() and "Traceback" not in result.output, result.output
+    assert repo.state() == before
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unforeseen_failure_is_a_coded_line_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    """The last resort of the CLI (MAN769), for a failure no command foresaw."""
+    from manualkit.cli import _failure
+
+    assert _failure(RecursionError("maximum recursion depth exceeded")) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(".: MAN769 内部错误（输入嵌套过深）") and "Traceback" not in err
+    assert _failure(OSError(28, "No space left on device", "/tmp/x")) == 1
+    assert "MAN766 磁盘空间不足" in capsys.readouterr().err
+
+
+def test_writes_replace_a_planted_symlink_and_never_follow_it(repo: RevisionRepo, tmp_path: Path) -> None:
+    """An output folder holding a symlink named like an output file: the link is replaced, the file
+    it pointed to is untouched; the repository's write lock is never opened through a symlink."""
+    from manualkit.base.lock import lock_path
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "allowed_signers").symlink_to(victim)
+    cr = repo.propose("minor", ["3.2"], today="2026-02-10")
+    repo.append_to_section("3.2", "补充规定。")
+    repo.approve(cr, "编制", now="2026-02-20T10:00:00+08:00")
+    result = repo.manual("export-approval", cr, "--role", "编制", "--dir", str(out))
+    assert result.code == 0, result.output
+    assert victim.read_text() == "keep me\n"
+    assert not (out / "allowed_signers").is_symlink()
+    lock = lock_path(repo.root)
+    lock.unlink(missing_ok=True)
+    lock.symlink_to(victim)
+    result = repo.manual("approve", cr, "--role", "审核", "--key", str(repo.key("li")))
+    assert result.code == 1 and "MAN761" in result.codes() and "Traceback" not in result.output, result.output
+    assert victim.read_text() == "keep me\n"
+
+
+def test_a_signer_id_that_is_a_path_cannot_steer_export_approval_out_of_its_folder(repo: RevisionRepo, tmp_path: Path) -> None:
+    """The files export-approval writes are named after the request and the signer: a request file
+    whose approval names the signer ``../../x`` is refused by check and writes nothing anywhere."""
+    cr = repo.propose("minor", ["3.2"], today="2026-02-10")
+    repo.append_to_section("3.2", "补充规定。")
+    repo.approve(cr, "编制", now="2026-02-20T10:00:00+08:00")
+    repo.replace_in_manual(f"changelog/requests/{cr}.yml", "signer: zhang.wei", "signer: ../../planted")
+    out = tmp_path / "deep" / "out"
+    result = repo.manual("export-approval", cr, "--role", "编制", "--dir", str(out))
+    assert result.code == 1 and "Traceback" not in result.output, result.output
+    assert not list(tmp_path.rglob("planted*")) and not out.exists()
+    assert "MAN107" in repo.manual("check").codes() or "MAN109" in repo.manual("check").codes()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_an_output_path_that_is_not_a_regular_file_is_never_replaced(repo: RevisionRepo, tmp_path: Path, kind: str) -> None:
+    """``-o`` naming a FIFO or a folder (or, as root, ``/dev/null``) is refused: the rename that
+    writes atomically would otherwise turn it into a regular file."""
+    import stat
+
+    target = tmp_path / "target"
+    os.mkfifo(target) if kind == "fifo" else target.mkdir()
+    for args in (("audit", "-o", str(target)), ("show", "--format", "docx", "-o", str(target))):
+        result = repo.manual(*args, timeout=60)
+        assert result.code == 1 and "MAN768" in result.codes() and "Traceback" not in result.output, result.output
+    mode = os.lstat(target).st_mode
+    assert stat.S_ISFIFO(mode) if kind == "fifo" else stat.S_ISDIR(mode)

@@ -38,7 +38,7 @@ def release(
     from manualkit.records.procedure import procedure_state
 
     state = procedure_state(snap)
-    judge, before, changed = policy, None, frozenset[str]()
+    judge, before, changed, last = policy, None, frozenset[str](), None
     if snap.records:
         last = release_commit(root, snap.records[-1])
         if last is None:
@@ -50,7 +50,7 @@ def release(
         changed = frozenset(changed_since(commit_snapshot(root, last).manual, manual))
     after = controlled_in_worktree(root)
     changed |= {k for k in after if before is not None and before.get(k) != after[k]}
-    context = ReleaseContext(before, after, policy, changed, today)
+    context = ReleaseContext(before, after, policy, changed, today, last)
     plan = plan_release(
         manual, judge, snap.requests, snap.records, published=published, effective=effective, content_digest=digest,
         context=context, returned=state.returns, revocations=state.revocations,

@@ -38,7 +38,7 @@ from markdown_it.token import Token
 
 from manualkit.documents.ooxml_package import write_package
 from manualkit.records.edition import Edition, Signoff, Status
-from manualkit.records.revision_table import REVISION_COLUMNS
+from manualkit.records.revision_table import REVISION_COLUMNS, section_names
 from manualkit.text.chapter import Chapter, Section
 from manualkit.text.manual import MANUAL_DIR, Manual
 from manualkit.text.markup import SAFE_SCHEMES, parse
@@ -964,7 +964,7 @@ class _Body:
             cells = [
                 (str(row.number), _run(str(row.number)), "center"),
                 (row.version, _run(row.version), "center"),
-                ("、".join(row.sections), _run("、".join(row.sections) or "—"), "center"),
+                (section_names(row.sections), _run(section_names(row.sections) or "—"), "center"),
                 (row.summary, _run(row.summary), ""),
                 (" ".join(row.change_requests), requests, "center"),
             ]

@@ -180,7 +180,7 @@ def record_text(record: ReleaseRecord) -> str:
 
 def revision_history_text(records: Sequence[ReleaseRecord], title: str) -> str:
     """``changelog/revision-history.md``: the 修订记录 of every release."""
-    from manualkit.records.revision_table import REVISION_COLUMNS, signer_names
+    from manualkit.records.revision_table import REVISION_COLUMNS, section_names, signer_names
 
     rows = [
         f"# {title} 修订记录",
@@ -191,7 +191,7 @@ def revision_history_text(records: Sequence[ReleaseRecord], title: str) -> str:
         "|" + "---|" * len(REVISION_COLUMNS),
     ]
     for n, r in enumerate(records, start=1):
-        sections = "全文" if r.previous is None else "、".join(r.sections)
+        sections = "全文" if r.previous is None else section_names(r.sections)
         rows.append(
             f"| {n} | {r.version} | {sections} | {r.summary} | {'、'.join(r.change_requests)} | "
             + " | ".join(signer_names(r.approvals, role) for role in ("编制", "审核", "批准"))

@@ -102,11 +102,16 @@ def controlled_digests(
     }
 
 
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
+def _read(root: Path, rel: str) -> bytes | None:
+    """The file's bytes (bounded), None when it does not exist; a file too large or unreadable is
+    a marker that differs from every content, so its change is never mistaken for none (the
+    snapshot reports the file itself, MAN004)."""
+    from manualkit.text.worktree import read_bounded
+
+    if not (root / rel).exists():
         return None
+    data, problem = read_bounded(root / rel, rel)
+    return data if data is not None else b"\0unreadable\0" + (problem.message if problem else "").encode("utf-8")
 
 
 def controlled_in_worktree(root: Path) -> dict[str, str]:
@@ -115,7 +120,7 @@ def controlled_in_worktree(root: Path) -> dict[str, str]:
 
     certs, _ = read_dir_files(root, CERTS_DIR, (".pem",))
     blobs = ((path, _blob_id(data)) for path, data in certs.items())
-    return controlled_digests(_read(root / POLICY_PATH), blobs, _read(root / CALENDAR_PATH))
+    return controlled_digests(_read(root, POLICY_PATH), blobs, _read(root, CALENDAR_PATH))
 
 
 def controlled_at(objects: _Objects, commit: str) -> dict[str, str]:

@@ -625,11 +625,12 @@ def test_calendar_change_needs_a_calendar_request_judged_by_the_policy_in_force(
 
 def test_revision_record_names_the_controlled_files() -> None:
     from manualkit.records.change_request import CONTROLLED
-    from manualkit.records.revision_table import CONTROLLED_NAMES, section_names
+    from manualkit.records.revision_table import CONTROLLED_NAMES, section_name, section_names
 
     assert set(CONTROLLED_NAMES) == set(CONTROLLED)
     assert section_names(["3.2", "policy", "certs"]) == "3.2、修订政策（policy.yml）、受信证书（certs/）"
     assert section_names([]) == ""
+    assert section_name("calendar") == "工作日历（calendar.yml）" and section_name("8.2") == "8.2"
 
 
 # --- the hash chain of releases ------------------------------------------------------------------------------

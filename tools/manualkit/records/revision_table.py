@@ -17,10 +17,14 @@ REVISION_COLUMNS = ("序号", "版本", "修订章节", "修订内容摘要", "�
 CONTROLLED_NAMES = {"policy": "修订政策（policy.yml）", "certs": "受信证书（certs/）", "calendar": "工作日历（calendar.yml）"}
 
 
+def section_name(sid: str) -> str:
+    """One entry of the 修订章节 cell: a section number as it is, a controlled file by name."""
+    return CONTROLLED_NAMES.get(sid, sid)
+
+
 def section_names(sections: Iterable[str]) -> str:
-    """The 修订章节 cell: section numbers as they are, the controlled files by name, joined by 、
-    ("" for none; callers show 全文 or —)."""
-    return "、".join(CONTROLLED_NAMES.get(s, s) for s in sections)
+    """The 修订章节 cell on one line, joined by 、 ("" for none; callers show 全文 or —)."""
+    return "、".join(map(section_name, sections))
 
 
 class _Signed(Protocol):

@@ -601,3 +601,92 @@ def test_a_company_adopts_the_tool_with_its_own_signers(tmp_path: Path) -> None:
     assert_ok(repo.release_cli("2026-03-10", "2026-04-10"))
     assert "version: A/0" in repo.read("changelog/releases/A-0.yml")
     assert_audit_clean(repo)
+
+
+# --- the working calendar is controlled like the policy -------------------------------------------------
+
+REST_DAY = "company_rest_days: []\n"
+
+
+def test_calendar_change_needs_a_calendar_request_judged_by_the_policy_in_force(clone: Callable[[], RevisionRepo]) -> None:
+    """A company rest day moves chapter 8's deadlines: without a request listing calendar, check
+    refuses it (before and after the commit) and a release made by hand fails audit; a comment is
+    not the calendar and needs nothing; the legitimate path is released, audited clean and shown
+    in the 修订记录 by name."""
+    repo = clone()
+    repo.replace_in_manual("calendar.yml", "# 公司工作日历", "# 公司工作日历（注释的修改不是日历的修改）")
+    assert_ok(repo.manual("check"))
+    repo.replace_in_manual("calendar.yml", REST_DAY, "company_rest_days: [2026-01-30]\n")
+    assert_codes(repo.manual("check"), "MAN740")
+    assert_codes(repo.manual("propose", "--class", "editorial", "--sections", "calendar", "--title", "公司休息日",
+                             "--reason", "年会", "--applicant", "张伟", env={"MANUAL_TODAY": "2026-01-10"}), "MAN741")  # fmt: skip
+    hidden = repo.copy_to(repo.base.parent / (repo.base.name + "-by-hand"))
+    hidden.commit("a company rest day, quietly")
+    assert_codes(hidden.manual("check"), "MAN740")
+    hidden.prepared("minor", ["3.2"], day="2026-01-12")
+    refused_and_failed_by_audit(hidden, "A/1", "minor", "2026-01-15", "2026-01-22", "MAN740")
+
+    cr = repo.propose("minor", ["calendar"], title="登记公司休息日", today="2026-01-10")
+    assert_ok(repo.manual("check"))
+    repo.approve_all(cr, "2026-01-12")
+    repo.commit(f"{cr}: company rest day approved")
+    assert_ok(repo.release_cli("2026-01-15", "2026-01-22"))
+    assert_audit_clean(repo)
+    history = repo.read("changelog/revision-history.md")
+    assert "| 工作日历（calendar.yml） |" in history and "| calendar |" not in history
+
+
+def test_revision_record_names_the_controlled_files() -> None:
+    from manualkit.records.change_request import CONTROLLED
+    from manualkit.records.revision_table import CONTROLLED_NAMES, section_name, section_names
+
+    assert set(CONTROLLED_NAMES) == set(CONTROLLED)
+    assert section_names(["3.2", "policy", "certs"]) == "3.2、修订政策（policy.yml）、受信证书（certs/）"
+    assert section_names([]) == ""
+    assert section_name("calendar") == "工作日历（calendar.yml）" and section_name("8.2") == "8.2"
+
+
+# --- the hash chain of releases ------------------------------------------------------------------------------
+
+
+def commit_of(repo: RevisionRepo, ref: str) -> str:
+    return repo.git("rev-parse", f"{ref}^{{commit}}").strip()
+
+
+def test_each_release_names_the_previous_release_commit_and_audit_follows_the_chain(clone: Callable[[], RevisionRepo]) -> None:
+    """A/0 predates the field (the first release names none); A/1 and A/2 name their predecessor's
+    commit. Amending the A/1 release commit (and replaying A/2 on it, tags moved along) is
+    consistent from the inside, but A/2's record still names the old A/1 commit: MAN753."""
+    repo = clone()
+    assert "previous_release" not in repo.read("changelog/releases/A-0.yml")
+    repo.prepared("minor", ["3.2"], day="2026-01-12")
+    released_a1(repo)
+    assert f"previous_release: {commit_of(repo, 'release/A-0')}\n" in repo.read("changelog/releases/A-1.yml")
+    repo.prepared("minor", ["4.1"], day="2026-01-23")
+    assert_ok(repo.release_cli("2026-01-25", "2026-02-01"))
+    a1, a2 = commit_of(repo, "release/A-1"), commit_of(repo, "release/A-2")
+    assert f"previous_release: {a1}\n" in repo.read("changelog/releases/A-2.yml")
+    clean = repo.manual("audit")
+    assert_ok(clean)
+    assert "发布哈希链自 A/1 起" in clean.stdout
+
+    branch = repo.git("rev-parse", "--abbrev-ref", "HEAD").strip()
+    repo.git("checkout", "--quiet", "--detach", a1)
+    repo.git("commit", "--quiet", "--amend", "--allow-empty", "-m", "release A/1 (amended)")
+    repo.git("cherry-pick", "--allow-empty", a2)
+    repo.git("checkout", "--quiet", "-B", branch)
+    repo.git("tag", "-f", "release/A-1", commit_of(repo, "HEAD~1"))
+    repo.git("tag", "-f", "release/A-2", commit_of(repo, "HEAD"))
+    result = repo.manual("audit")
+    assert_codes(result, "MAN753")
+    assert f"A/2 记录的上一次发布（A/1）提交是 {a1[:10]}，该提交已不在本分支的历史中" in result.output
+    assert {"MAN715", "MAN748"}.isdisjoint(audit_codes(repo))  # only the chain sees it
+
+
+def test_a_record_without_the_link_after_the_chain_started_fails_audit(clone: Callable[[], RevisionRepo]) -> None:
+    repo = clone()
+    repo.prepared("minor", ["3.2"], day="2026-01-12")
+    released_a1(repo)
+    repo.prepared("minor", ["4.1"], day="2026-01-23")
+    forge_release(repo, "A/2", "minor", "2026-01-25", "2026-02-01")  # written by hand: no previous_release
+    assert audit_codes(repo) == {"MAN754"}

@@ -146,8 +146,8 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN721", E, "章的上次评审日期与签署的评审记录不符"),
     Code("MAN722", E, "定期评审记录被删除、在提交后被修改或尚未提交"),
     # The chain of trust (issue 9): rules, signers and records judged by what was in force before them
-    Code("MAN740", E, "修订政策、签署人名录或 certs/ 被修改，但没有列出 policy / certs 的修订申请单"),
-    Code("MAN741", E, "修改修订政策或证书的申请单须至少为一般修订并经批准签署"),
+    Code("MAN740", E, "修订政策、签署人名录、certs/ 或工作日历被修改，但没有列出 policy / certs / calendar 的修订申请单"),
+    Code("MAN741", E, "修改修订政策、证书或工作日历的申请单须至少为一般修订并经批准签署"),
     Code("MAN742", E, "同一公钥登记在两个签署人标识下"),
     Code("MAN743", E, "签署人标识被换成了另一签署人的公钥"),
     Code("MAN744", E, "签署时间早于修订申请单的申请日期"),
@@ -159,6 +159,8 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN750", E, "policy.yml 中的时区无效"),
     Code("MAN751", E, "manual init：目标目录已有手册，或 --from 不是手册仓库"),
     Code("MAN752", E, "manual init：签署人登记无效（格式、角色、公钥文件）"),
+    Code("MAN753", E, "发布记录的 previous_release 不是上一次发布的提交（早先的发布提交被改写）"),
+    Code("MAN754", E, "哈希链开始之后的发布记录缺少 previous_release"),
     # The staff site (manual build / manual serve)
     Code("MAN730", E, "MkDocs 构建站点失败（如链接失效）"),
     Code("MAN731", E, "站点输出目录不能是仓库根目录或含有 manual/ 的目录"),

@@ -67,7 +67,7 @@ def propose(
                     raise fail("--class", 0, 0, "MAN741", f"修改 {sid} 须至少为一般修订（--class minor 或 major），并经批准签署")
                 continue
             if not re.fullmatch(r"[0-9]+\.[0-9]+", sid) or sid not in known:
-                raise fail("--sections", 0, 0, "MAN642", f"第 {sid} 节不存在；可选：{', '.join(known)}，或 policy（修订政策与签署人名录）、certs（发布证书）")
+                raise fail("--sections", 0, 0, "MAN642", f"第 {sid} 节不存在；可选：{', '.join(known)}，或 policy（修订政策与签署人名录）、certs（发布证书）、calendar（工作日历）")
         if not sections:
             raise fail("--sections", 0, 0, "MAN000", "请用 --sections 列出要修订的节，如 3.2,5.1")
         first = next((found for sid in sections if (found := manual.section(sid)) is not None), None)

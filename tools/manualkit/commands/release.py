@@ -31,9 +31,9 @@ def refuse_locked_index(root: Path) -> None:
 def release(
     root: Path, *, effective: dt.date, published: dt.date, env: Mapping[str, str], today: dt.date | None = None
 ) -> ReleaseRecord:
+    """Release the open, fully signed change requests, judged by the policy in force before them;
+    refuses (writing nothing) whatever ``manual audit`` would then reject."""
     with repository_lock(root, "release"):
-        """Release the open, fully signed change requests, judged by the policy in force before them;
-        refuses (writing nothing) whatever ``manual audit`` would then reject."""
         from manualkit.records.audit import changed_since
 
         require_full_history(root)
@@ -53,7 +53,7 @@ def release(
         from manualkit.records.procedure import procedure_state
 
         state = procedure_state(snap)
-        judge, before, changed = policy, None, frozenset[str]()
+        judge, before, changed, last = policy, None, frozenset[str](), None
         if snap.records:
             last = release_commit(root, snap.records[-1])
             if last is None:
@@ -65,7 +65,7 @@ def release(
             changed = frozenset(changed_since(commit_snapshot(root, last).manual, manual))
         after = controlled_in_worktree(root)
         changed |= {k for k in after if before is not None and before.get(k) != after[k]}
-        context = ReleaseContext(before, after, policy, changed, today)
+        context = ReleaseContext(before, after, policy, changed, today, last)
         plan = plan_release(
             manual, judge, snap.requests, snap.records, published=published, effective=effective, content_digest=digest,
             context=context, returned=state.returns, revocations=state.revocations,

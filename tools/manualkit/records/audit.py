@@ -57,6 +57,7 @@ _AREA_OF_CODE = {
     "MAN682": "digests",
     "MAN663": "dates", "MAN643": "dates",
     "MAN740": "signatures", "MAN741": "signatures", "MAN743": "signatures", "MAN744": "signatures", "MAN748": "records", "MAN749": "records",
+    "MAN753": "records", "MAN754": "records",
     "MAN664": "timeline", "MAN665": "timeline", "MAN711": "timeline", "MAN712": "timeline",
     "MAN710": "text",
     "MAN690": "reviews", "MAN720": "reviews", "MAN721": "reviews", "MAN722": "reviews",
@@ -191,7 +192,46 @@ def _records(a: _Audit) -> None:
             a.add(
                 diagnostic(e.record.path, 0, 0, "MAN715", f"发布标签 {ref[10:]} 指向 {target[:10]}，而记录 {e.record.version} 的提交是 {e.commit[:10]}")
             )
-    a.scope["records"] = f"{len(a.entries)} 份发布记录、{len(tags)} 个发布标签"
+    a.scope["records"] = f"{len(a.entries)} 份发布记录、{len(tags)} 个发布标签" + _release_chain(a)
+
+
+def _release_chain(a: _Audit) -> str:
+    """The hash chain of releases: a record that carries ``previous_release`` names the commit of
+    the release before it. If an earlier release commit is rewritten (amended, rebased), its new
+    commit is not the one the later record named: MAN753. Records before the first one carrying
+    the field predate it and are not judged; after it, a record without the field is MAN754.
+    Returns the scope text (where the chain starts)."""
+    start: ReleaseEntry | None = None
+    for i, e in enumerate(a.entries):
+        r = e.record
+        named = r.previous_release
+        if named is None:
+            if start is not None:
+                a.add(
+                    diagnostic(
+                        r.path, 0, 0, "MAN754",
+                        f"{r.version} 的发布记录没有 previous_release，而自 {start.record.version} 起每份发布记录都指明上一次发布的提交；"
+                        "发布记录只能由 manual release 写入",
+                    )
+                )  # fmt: skip
+            continue
+        start = start or e
+        before = a.entries[i - 1] if i > 0 else None
+        if before is None:
+            a.add(diagnostic(r.path, 0, 0, "MAN753", f"{r.version} 是第一个版本，却指明了上一次发布的提交 {named[:10]}"))
+        elif before.commit != named:
+            exists = named in a.order
+            actual = before.commit[:10] if before.commit else "（不在历史中）"
+            a.add(
+                diagnostic(
+                    r.path, 0, 0, "MAN753",
+                    f"{r.version} 记录的上一次发布（{before.record.version}）提交是 {named[:10]}，"
+                    + ("该提交已不在本分支的历史中" if not exists else "但它不是添加该发布记录的提交")
+                    + f"，现在 {before.record.version} 的提交是 {actual}：发布历史被改写（amend、rebase）；"
+                    "请从未改写的备份或远程仓库恢复历史，并用 manual audit --witness 核对",
+                )
+            )  # fmt: skip
+    return f"；发布哈希链自 {start.record.version} 起" if start else "；发布记录尚无哈希链（previous_release）"
 
 
 def _record_history(a: _Audit) -> None:

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from manualkit.base.diagnostics import Diagnostic, Severity, diagnostic
 from manualkit.records.approval import approval_findings
 from manualkit.records.change_request import CONTROLLED, ChangeRequest, content_findings
-from manualkit.records.policy import POLICY_PATH, Policy
+from manualkit.records.policy import Policy
 from manualkit.records.release import section_label
 from manualkit.records.repository import Snapshot
-from manualkit.records.trust import CERTS_DIR
+from manualkit.records.trust import CONTROLLED_PATH
 from manualkit.text.manual import Manual
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ def change_set_findings(
             if key in changed_ids and key not in covered:
                 out.append(
                     diagnostic(
-                        POLICY_PATH if key == "policy" else CERTS_DIR, 0, 0, "MAN740",
+                        CONTROLLED_PATH[key], 0, 0, "MAN740",
                         f"{section_label(key)}被修改，但本次变更中没有列出 {key} 的修订申请单；请运行 manual propose --class minor --sections {key}",
                     )
                 )  # fmt: skip

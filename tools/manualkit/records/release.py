@@ -58,6 +58,9 @@ class ReleaseRecord(NamedTuple):
     content_digest: str
     approvals: tuple[SignedApproval, ...]
     path: str
+    # The commit of the previous release (hash chain, see docs/release-model.md); None in the
+    # first release and in records written before the field existed.
+    previous_release: str | None = None
 
 
 def record_path(version: Version) -> str:
@@ -85,6 +88,7 @@ def _schema() -> Field:
             Field("published", dt.date, "发布日期"),
             Field("effective", dt.date, "实施日期"),
             Field("previous", str, "上一版本", required=False, pattern=r"[A-Z]/[0-9]{1,3}"),
+            Field("previous_release", str, "上一次发布的提交", required=False, pattern=r"[0-9a-f]{40}|[0-9a-f]{64}"),
             Field("change_requests", list, "修订申请单", items=Field("", str, "申请单号")),
             Field("sections", list, "修订章节", items=Field("", str, "节编号")),
             Field("summary", str, "修订内容摘要"),
@@ -133,6 +137,7 @@ def parse_record(path: str, raw: bytes) -> tuple[ReleaseRecord | None, list[Diag
             content_digest=str(data["content_digest"]),
             approvals=tuple(SignedApproval(**{k: str(a[k]) for k in ("change_request", "role", "signer", "name", "signed_at", "digest")}) for a in data["approvals"]),
             path=path,
+            previous_release=str(data["previous_release"]) if data.get("previous_release") else None,
         ),
         [],
     )
@@ -152,6 +157,8 @@ def record_text(record: ReleaseRecord) -> str:
     ]
     if record.previous is not None:
         lines.append(f"previous: {record.previous}")
+    if record.previous_release is not None:
+        lines.append(f"previous_release: {record.previous_release}")
     lines += [
         f"change_requests: [{', '.join(record.change_requests)}]",
         f"sections: [{', '.join(q(s) for s in record.sections)}]",
@@ -181,7 +188,7 @@ def _cell(text: str) -> str:
 
 def revision_history_text(records: Sequence[ReleaseRecord], title: str) -> str:
     """``changelog/revision-history.md``: the 修订记录 of every release."""
-    from manualkit.records.revision_table import REVISION_COLUMNS, signer_names
+    from manualkit.records.revision_table import REVISION_COLUMNS, section_names, signer_names
 
     rows = [
         f"# {title} 修订记录",
@@ -192,7 +199,7 @@ def revision_history_text(records: Sequence[ReleaseRecord], title: str) -> str:
         "|" + "---|" * len(REVISION_COLUMNS),
     ]
     for n, r in enumerate(records, start=1):
-        sections = "全文" if r.previous is None else "、".join(r.sections)
+        sections = "全文" if r.previous is None else section_names(r.sections)
         rows.append(
             f"| {n} | {r.version} | {sections} | {_cell(r.summary)} | {'、'.join(r.change_requests)} | "
             + " | ".join(_cell(signer_names(r.approvals, role)) for role in ("编制", "审核", "批准"))
@@ -225,6 +232,7 @@ class ReleaseContext(NamedTuple):
     new_policy: Policy | None
     changed: frozenset[str]
     today: dt.date | None
+    previous_release: str | None = None  # the commit of the last release (records.trust.release_commit)
 
 
 def plan_release(
@@ -250,7 +258,7 @@ def plan_release(
     """
     from manualkit.base.clock import company_day, zone
     from manualkit.records.approval import approval_findings, missing_roles
-    from manualkit.records.change_request import content_findings
+    from manualkit.records.change_request import CONTROLLED, content_findings
     from manualkit.records.trust import trust_findings
 
     pending = open_requests(requests, records, returned)
@@ -330,7 +338,7 @@ def plan_release(
         problems += trust_findings(RELEASES_DIR, "", pending, context.before, context.after, policy, context.new_policy, signed_roles)
         if previous is not None:
             listed = {s for cr in pending for s in cr.sections}
-            for sid in sorted(context.changed - listed - {"policy", "certs"}, key=section_sort_key):  # those: MAN740
+            for sid in sorted(context.changed - listed - set(CONTROLLED), key=section_sort_key):  # those: MAN740
                 problems.append(
                     diagnostic(
                         MANUAL_DIR, 0, 0, "MAN710",
@@ -356,6 +364,7 @@ def plan_release(
             for a in sorted((c for c in cr.approvals if c in approvals), key=lambda a: ROLE_INDEX.get(a.role, 9))
         ),
         path=record_path(version),
+        previous_release=context.previous_release if context and previous is not None else None,
     )
     round_trip(record)
     return ReleasePlan(record, tuple(pending))
@@ -377,9 +386,10 @@ def section_sort_key(sid: str) -> tuple[int, ...]:
 
 
 def section_label(sid: str) -> str:
-    labels = {"policy": "修订政策与签署人名录（manual/policy.yml）", "certs": "受信任的发布证书（certs/）"}
-    if sid in labels:
-        return labels[sid]
+    from manualkit.records.trust import CONTROLLED_LABEL
+
+    if sid in CONTROLLED_LABEL:
+        return CONTROLLED_LABEL[sid]
     return f"第{sid.split('.')[0]}章章首文字" if sid.endswith(".0") else f"第 {sid} 节"
 
 

@@ -166,16 +166,16 @@ def record_to_json(record: ReleaseRecord) -> list[Any]:
     r = record
     return [
         str(r.version), r.class_key, r.published.isoformat(), r.effective.isoformat(), str(r.previous) if r.previous else None,
-        list(r.change_requests), list(r.sections), r.summary, r.content_digest, [list(a) for a in r.approvals], r.path,
+        list(r.change_requests), list(r.sections), r.summary, r.content_digest, [list(a) for a in r.approvals], r.path, r.previous_release,
     ]  # fmt: skip
 
 
 def record_from_json(data: Sequence[Any]) -> ReleaseRecord:
-    version, class_key, published, effective, previous, change_requests, sections, summary, digest, approvals, path = data
+    version, class_key, published, effective, previous, change_requests, sections, summary, digest, approvals, path, chain = data
     return ReleaseRecord(
         Version.parse(version), class_key, dt.date.fromisoformat(published), dt.date.fromisoformat(effective),
         Version.parse(previous) if previous else None, tuple(change_requests), tuple(sections), summary, digest,
-        tuple(map(SignedApproval._make, approvals)), path,
+        tuple(map(SignedApproval._make, approvals)), path, chain,
     )  # fmt: skip
 
 

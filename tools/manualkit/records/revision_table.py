@@ -12,6 +12,21 @@ from typing import Protocol
 REVISION_COLUMNS = ("序号", "版本", "修订章节", "修订内容摘要", "修订申请单号", "编制", "审核", "批准", "发布日期", "实施日期")
 
 
+#: How the 修订章节 column names what is not a section of the text: the controlled files a change
+#: request may list (records.change_request.CONTROLLED), as a reader of the 修订记录 knows them.
+CONTROLLED_NAMES = {"policy": "修订政策（policy.yml）", "certs": "受信证书（certs/）", "calendar": "工作日历（calendar.yml）"}
+
+
+def section_name(sid: str) -> str:
+    """One entry of the 修订章节 cell: a section number as it is, a controlled file by name."""
+    return CONTROLLED_NAMES.get(sid, sid)
+
+
+def section_names(sections: Iterable[str]) -> str:
+    """The 修订章节 cell on one line, joined by 、 ("" for none; callers show 全文 or —)."""
+    return "、".join(map(section_name, sections))
+
+
 class _Signed(Protocol):
     @property
     def role(self) -> str: ...

@@ -7,13 +7,29 @@ The policy and approver registry of the first release (A/0) are the root. Every 
 signers and their keys) by the policy of the last release before it, never by the policy it
 introduces. A change to the rules or the signers is at least a 一般修订 and always needs 批准.
 
+The working calendar ``manual/calendar.yml`` (``calendar``: the company's rest days and the
+statutory schedule of years the chinese-calendar package does not cover) is controlled the same
+way: it moves every five-working-day deadline of chapter 8, so changing it changes the rules. What
+is controlled is the calendar it defines, not its comments: an empty calendar is the same as none
+(so a manual that predates the file, or adopts it empty, needs no request), and an edit of the
+comments needs none either.
+
+``manual/obligations.yml`` is deliberately NOT controlled here: it is the tool's configuration, a
+map from chapter 8's sentences to the check, command or person that carries them out. It decides
+nothing (no deadline, class, role, signer or certificate is read from it); ``manual check`` proves
+it against the text in force on every run (MAN830/MAN831, every code it names exists: MAN832), and
+the sentences it maps are themselves released text. Changing it is reviewed like a change of the
+tool's code, in the pull request.
+
 The controlled files are summarised as digests (:func:`controlled_digests`): what an approval of a
-``policy`` or ``certs`` request signs, and what a release compares with its predecessor.
+``policy``, ``certs`` or ``calendar`` request signs, and what a release compares with its
+predecessor.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -22,6 +38,7 @@ from manualkit.base import git
 from manualkit.base.diagnostics import Diagnostic, diagnostic
 from manualkit.records.change_request import CONTROLLED
 from manualkit.records.policy import CLASS_ORDER, POLICY_PATH, Policy, load_policy
+from manualkit.records.workdays import CALENDAR_PATH, load_calendar
 
 if TYPE_CHECKING:
     from manualkit.records.change_request import ChangeRequest
@@ -44,39 +61,74 @@ class _Objects(Protocol):
 CERTS_DIR = "certs"
 APPROVING_ROLE = "批准"
 MAX_CERT_BYTES = 256 * 1024
-_LABEL = {"policy": "修订政策与签署人名录（manual/policy.yml）", "certs": "受信任的发布证书（certs/）"}
+CONTROLLED_LABEL = {
+    "policy": "修订政策与签署人名录（manual/policy.yml）",
+    "certs": "受信任的发布证书（certs/）",
+    "calendar": "工作日历（manual/calendar.yml）",
+}
+#: Where a finding about each controlled item points.
+CONTROLLED_PATH = {"policy": POLICY_PATH, "certs": CERTS_DIR, "calendar": CALENDAR_PATH}
 
 
 def _blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def controlled_digests(policy_raw: bytes | None, certs: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """``{"policy": sha256 of policy.yml, "certs": sha256 of the sorted (path, blob id) list}``."""
+def calendar_digest(raw: bytes | None) -> str:
+    """sha256 of the calendar ``manual/calendar.yml`` defines (its years and company rest days,
+    sorted), "" when it defines nothing (absent or empty); of the bytes when it does not load."""
+    if raw is None:
+        return ""
+    calendar, problems = load_calendar({CALENDAR_PATH: raw})
+    if problems:
+        return hashlib.sha256(raw).hexdigest()
+    if not calendar.years and not calendar.rest_days:
+        return ""
+    years = {str(y): [sorted(map(str, h)), sorted(map(str, w))] for y, (h, w) in sorted(calendar.years.items())}
+    canonical = json.dumps({"years": years, "company_rest_days": sorted(map(str, calendar.rest_days))}, sort_keys=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def controlled_digests(
+    policy_raw: bytes | None, certs: Iterable[tuple[str, str]], calendar_raw: bytes | None = None
+) -> dict[str, str]:
+    """``{"policy": sha256 of policy.yml, "certs": sha256 of the sorted (path, blob id) list,
+    "calendar": see calendar_digest}``."""
     listing = "".join(f"{path} {blob}\n" for path, blob in sorted(certs))
     return {
         "policy": hashlib.sha256(policy_raw).hexdigest() if policy_raw is not None else "",
         "certs": hashlib.sha256(listing.encode("utf-8")).hexdigest(),
+        "calendar": calendar_digest(calendar_raw),
     }
+
+
+def _read(root: Path, rel: str) -> bytes | None:
+    """The file's bytes (bounded), None when it does not exist; a file too large or unreadable is
+    a marker that differs from every content, so its change is never mistaken for none (the
+    snapshot reports the file itself, MAN004)."""
+    from manualkit.text.worktree import read_bounded
+
+    if not (root / rel).exists():
+        return None
+    data, problem = read_bounded(root / rel, rel)
+    return data if data is not None else b"\0unreadable\0" + (problem.message if problem else "").encode("utf-8")
 
 
 def controlled_in_worktree(root: Path) -> dict[str, str]:
     """The controlled digests of the working tree."""
     from manualkit.text.worktree import read_dir_files
 
-    try:
-        policy_raw: bytes | None = (root / POLICY_PATH).read_bytes()
-    except OSError:
-        policy_raw = None
     certs, _ = read_dir_files(root, CERTS_DIR, (".pem",))
-    return controlled_digests(policy_raw, ((path, _blob_id(data)) for path, data in certs.items()))
+    blobs = ((path, _blob_id(data)) for path, data in certs.items())
+    return controlled_digests(_read(root, POLICY_PATH), blobs, _read(root, CALENDAR_PATH))
 
 
 def controlled_at(objects: _Objects, commit: str) -> dict[str, str]:
     """The controlled digests recorded in ``commit``."""
     policy_raw = objects.blob(commit, POLICY_PATH)
     items = objects.files([commit], CERTS_DIR)[commit]
-    return controlled_digests(policy_raw, ((i.path, i.sha) for i in items if i.path.endswith(".pem")))
+    blobs = ((i.path, i.sha) for i in items if i.path.endswith(".pem"))
+    return controlled_digests(policy_raw, blobs, objects.blob(commit, CALENDAR_PATH))
 
 
 def trusted_certificates_at(root: Path, commit: str) -> list[bytes]:
@@ -126,7 +178,7 @@ def trust_findings(
 ) -> list[Diagnostic]:
     """What the chain of trust requires of a release (or of the open change requests):
 
-    * a change of ``policy`` or ``certs`` since ``before`` (the last release; None for the root)
+    * a change of ``policy``, ``certs`` or ``calendar`` since ``before`` (the last release; None for the root)
       is listed by one of ``requests`` (MAN740);
     * such a request is at least a 一般修订 and validly signed in 批准 (MAN741), by ``judge``;
     * no id of ``new_policy`` holds a key ``judge`` registered to another id (MAN743).
@@ -138,7 +190,7 @@ def trust_findings(
             out.append(
                 diagnostic(
                     path, 0, 0, "MAN740",
-                    f"{label}{_LABEL[key]}与上一次发布不同，但没有修订申请单列出 {key}；"
+                    f"{label}{CONTROLLED_LABEL[key]}与上一次发布不同，但没有修订申请单列出 {key}；"
                     f"请运行 manual propose --sections {key}，由现行名录中的签署人签署",
                 )
             )  # fmt: skip
@@ -146,7 +198,7 @@ def trust_findings(
         listed = [k for k in CONTROLLED if k in cr.sections]
         if not listed:
             continue
-        what = "、".join(_LABEL[k] for k in listed)
+        what = "、".join(CONTROLLED_LABEL[k] for k in listed)
         if cr.class_key not in CLASS_ORDER or CLASS_ORDER.index(cr.class_key) > minor:
             out.append(diagnostic(cr.path, 1, 1, "MAN741", f"{label}{cr.id} 修改{what}，须至少为一般修订（--class minor 或 major）"))
         if APPROVING_ROLE not in signed_roles.get(cr.id, ()):

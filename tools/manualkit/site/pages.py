@@ -21,6 +21,7 @@ from typing import Literal
 from manualkit.base.clock import CST, prose_date
 from manualkit.records.change_request import ChangeRequest
 from manualkit.records.edition import Status
+from manualkit.records.revision_table import section_names
 from manualkit.site.model import (
     ARCHIVE,
     CHECKSUMS,
@@ -402,7 +403,7 @@ def revisions_markdown(page: str, versions: Sequence[SiteVersion]) -> str:
     """修订记录: every released version, as the revision history table of the manual has it."""
     rows = []
     for number, v in enumerate(versions, start=1):
-        sections = "全文" if v.first else "、".join(v.sections)
+        sections = "全文" if v.first else section_names(v.sections)
         requests = "、".join(link(page, request_page(cr), cr, ident=True) for cr in v.change_requests)
         status = f'<span class="mk-status mk-status--{STATUS_CLASS[v.status]}">{esc(STATUS_LABEL[v.status])}</span>'
         rows.append(
@@ -465,7 +466,7 @@ def _summary_table(page: str, version: SiteVersion, previous: SiteVersion) -> st
         ("版本", f"{ident(previous.name)} → {ident(version.name)}"),
         ("修订类别", esc(version.class_name)),
         ("修订内容摘要", esc(version.summary)),
-        ("修订章节", esc("、".join(version.sections) or "—")),
+        ("修订章节", esc(section_names(version.sections) or "—")),
         ("修订申请单", requests),
         ("发布日期", day_html(version.published)),
         ("实施日期", day_html(version.effective)),
@@ -571,7 +572,7 @@ def request_markdown(page: str, cr: ChangeRequest, version: SiteVersion, class_n
         ("修订标题", esc(cr.title)),
         ("修订类别", esc(class_names.get(cr.class_key, cr.class_key))),
         ("修订原因", esc(cr.reason)),
-        ("修订章节", esc("、".join(cr.sections))),
+        ("修订章节", esc(section_names(cr.sections))),
         ("修订内容摘要", esc(cr.summary)),
         ("申请部门", esc(cr.department)),
         ("申请人", esc(cr.applicant)),

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from manualkit.records.change_request import ChangeRequest
 from manualkit.records.obligation_map import ObligationReport
 from manualkit.records.procedure import SignedRecord
+from manualkit.records.revision_table import section_names
 from manualkit.site.model import request_page
 from manualkit.site.pages import day_html, esc, link, md_escape, table
 
@@ -50,7 +51,7 @@ def returned_request_markdown(cr: ChangeRequest, record: SignedRecord, valid: bo
         ("状态", "<strong>已退回</strong>（不得再签署或发布）"),
         ("修订标题", esc(cr.title)),
         ("修订类别", esc(class_names.get(cr.class_key, cr.class_key))),
-        ("修订章节", esc("、".join(cr.sections))),
+        ("修订章节", esc(section_names(cr.sections))),
         ("申请部门", esc(cr.department)),
         ("申请日期", day_html(cr.date)),
         ("退回角色", esc(f["role"])),

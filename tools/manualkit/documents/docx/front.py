@@ -29,7 +29,7 @@ from manualkit.documents.docx.xml import (
     spacing,
 )  # fmt: skip
 from manualkit.records.edition import Edition, Signoff, Status
-from manualkit.records.revision_table import REVISION_COLUMNS
+from manualkit.records.revision_table import REVISION_COLUMNS, section_name
 from manualkit.text.chapter import Chapter, Section
 from manualkit.text.manual import Manual
 
@@ -200,10 +200,11 @@ class FrontMatter(Paragraphs, Tables):
             return "<w:r><w:br/></w:r>".join(run(item) for item in items) or run("—")
 
         for row in self.edition.revisions:
+            sections = [section_name(s) for s in row.sections]
             cells = [
                 (str(row.number), run(str(row.number)), "center"),
                 (row.version, run(row.version), "center"),
-                (max(row.sections, key=len, default="—"), lines(row.sections), "center"),
+                (max(sections, key=len, default="—"), lines(sections), "center"),
                 (row.summary, run(row.summary), ""),
                 (max(row.change_requests, key=len, default="—"), lines(row.change_requests), "center"),
             ]

@@ -407,7 +407,7 @@ class ReleaseReader:
         data_of = self._blobs([sha for _, _, sha, _ in todo], known)
         for key, path, sha, position in todo:
             text, _ = decode(path, data_of[sha]) if sha in data_of else (None, [])
-            parsed = parse_chapter(path, text, position, departments, names).chapter if text is not None else None
+            parsed = parse_chapter(path, text, position, departments, names, check_body=False).chapter if text is not None else None
             self._remember(key, parsed, chapter_to_json)
         chapters = [c for key, _, _, _ in wanted if isinstance(c := self._parsed[key], Chapter)]
         return Manual(metadata, tuple(chapters))

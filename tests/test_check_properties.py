@@ -8,6 +8,7 @@ they load holds manual.yml and one chapter; the other listed chapters are simply
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
 
 import yaml
@@ -27,8 +28,9 @@ FRONT_END = REAL_CHAPTER.index("\n---\n", 4) + 1  # index of the closing ---
 REAL_FRONT = REAL_CHAPTER[4:FRONT_END]
 REAL_BODY = REAL_CHAPTER[FRONT_END + 4 :]
 
+# ``make test-fast`` sets PROPERTY_EXAMPLES lower for the edit loop; ``make test`` runs 200.
 PROPERTY_SETTINGS = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 
 # Pieces of the manual's own syntax, so that generated text often comes close to valid input.

@@ -8,14 +8,12 @@ import os
 from pathlib import Path
 
 import pytest
-from revision_repo import RevisionRepo
+from revision_repo import RevisionRepo, shared_history
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
-    repo = RevisionRepo(tmp_path_factory.mktemp("history"))
-    repo.first_release()
-    return repo
+    return shared_history(tmp_path_factory, "released")
 
 
 @pytest.fixture

@@ -147,14 +147,16 @@ def release_history(
     # Parsed chapters are not kept here: the verdicts are, and they make the texts unnecessary.
     reader = reader or ReleaseReader(root, cached=False)
     reader.prefetch([(added[r.path], r) for r in records if r.path in added and cached.get(r.path) is None])
+    effective_to = [records[i + 1].effective if i + 1 < len(records) else None for i in range(len(records))]
+    todo = [(r, added.get(r.path), effective_to[i]) for i, r in enumerate(records) if cached.get(r.path) is None]
+    verified = {entry.record.path: entry for entry in verify_releases(root, todo, head, reader)}
     entries: list[ReleaseEntry] = []
     for i, record in enumerate(records):
-        effective_to = records[i + 1].effective if i + 1 < len(records) else None
         hit = cached.get(record.path)
         if hit is not None:
-            entries.append(_entry_from_json(record, added[record.path], effective_to, hit))
+            entries.append(_entry_from_json(record, added[record.path], effective_to[i], hit))
             continue
-        entry = verify_release(root, record, added.get(record.path), head, effective_to, reader=reader)
+        entry = verified[record.path]
         entries.append(entry)
         verdict_key = keys[record.path]
         if cache is not None and verdict_key is not None:
@@ -254,6 +256,43 @@ def _entry_from_json(record: ReleaseRecord, commit: str | None, effective_to: dt
         tuple(Diagnostic(p[0], p[1], p[2], p[3], p[4], Severity(p[5])) for p in problems),
         tuple(RequestView(q[0], q[1], q[2], tuple(q[3])) for q in requests),
     )  # fmt: skip
+
+
+# Verifying is done on every core when there are many releases to verify (the first command in a
+# new clone of a long history): each worker process, forked after the batch reads, verifies one
+# contiguous run of releases, so that the chapter texts consecutive releases share are parsed once
+# per worker.
+PARALLEL_MIN = 64
+_job: tuple[Path, Sequence[tuple[ReleaseRecord, str | None, dt.date | None]], Snapshot, ReleaseReader] | None = None
+
+
+def verify_releases(
+    root: Path, todo: Sequence[tuple[ReleaseRecord, str | None, dt.date | None]], head: Snapshot, reader: ReleaseReader
+) -> list[ReleaseEntry]:
+    """:func:`verify_release` of each ``(record, commit, effective_to)``, in order, with the same
+    answers whether done here or, for ``PARALLEL_MIN`` releases or more, in forked workers."""
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
+    if len(todo) < PARALLEL_MIN or workers < 2 or not hasattr(os, "fork"):
+        return [verify_release(root, record, commit, head, effective_to, reader=reader) for record, commit, effective_to in todo]
+    import multiprocessing
+
+    global _job
+    step = -(-len(todo) // workers)
+    runs = [(start, min(start + step, len(todo))) for start in range(0, len(todo), step)]
+    _job = (root, todo, head, reader)
+    try:
+        with multiprocessing.get_context("fork").Pool(len(runs)) as pool:
+            parts = pool.map(_verify_run, runs, chunksize=1)
+    finally:
+        _job = None
+    return [entry for part in parts for entry in part]
+
+
+def _verify_run(run: tuple[int, int]) -> list[ReleaseEntry]:
+    """In a forked worker: verify ``todo[start:end]`` of the job the parent set up before forking."""
+    assert _job is not None
+    root, todo, head, reader = _job
+    return [verify_release(root, record, commit, head, effective_to, reader=reader) for record, commit, effective_to in todo[run[0] : run[1]]]
 
 
 def verify_release(

@@ -19,6 +19,7 @@ IMPORT_NAMES = {
     "python-docx": {"docx"},
     "lxml": {"lxml"},
     "cryptography": {"cryptography"},
+    "chinese-calendar": {"chinese_calendar"},
     "pytest": {"pytest"},
     "pytest-xdist": set(),  # a pytest plugin, loaded by `-n`
     "hypothesis": {"hypothesis"},

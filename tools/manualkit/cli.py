@@ -90,6 +90,7 @@ def cmd_propose(args: argparse.Namespace) -> int:
         department=args.department,
         training=args.training,
         today=today(os.environ),
+        replaces=args.replaces,
     )
     print(f"已创建修订申请单 {path.relative_to(root)}；请修改相关章节，补全申请单，并发起合并请求（pull request）")
     return EXIT_OK
@@ -156,9 +157,10 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
-    from manualkit.commands.status import render_status, status
+    from manualkit.commands.status import render_status, render_status_json, status
 
-    sys.stdout.write(render_status(status(_root(args.root), today(os.environ))))
+    result = status(_root(args.root), today(os.environ))
+    sys.stdout.write(render_status_json(result) if args.json else render_status(result))
     return EXIT_OK
 
 
@@ -168,6 +170,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     root = _root(args.root)
     entries = history(root)
     sys.stdout.write(render_json(entries) if args.json else render_table(entries, worktree_policy(root)))
+    if not args.json:
+        from manualkit.commands.history import returned_requests_text
+
+        sys.stdout.write(returned_requests_text(root))
     return EXIT_OK if all(e.valid for e in entries) else EXIT_FINDINGS
 
 
@@ -336,6 +342,82 @@ def cmd_codes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- chapter 8's obligations (issue #11) ---------------------------------------------------
+
+
+def _moment(value: str) -> dt.datetime:
+    from manualkit.base.clock import CST
+
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} 不是有效时间；请写成 2026-10-12T09:30 或 2026-10-12T09:30+08:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=CST)
+
+
+def cmd_return(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import now, today
+    from manualkit.commands.procedure import return_request
+
+    record = return_request(_root(args.root), args.change_request, args.role, Path(args.key), args.reason, now(os.environ), today(os.environ))
+    print(f"{record.name} 已以“{args.role}”角色退回 {args.change_request}（{record.path}）；请提交该记录。重新提交时：manual propose --replaces {args.change_request} …")
+    return EXIT_OK
+
+
+def cmd_revoke_key(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import now
+    from manualkit.commands.procedure import revoke_key
+
+    record = revoke_key(_root(args.root), args.signer, args.at, args.reason, Path(args.key), now(os.environ))
+    print(
+        f"已停用 {args.signer} 的密钥，自 {record.fields['revoked_at']} 起生效（{record.path}，由 {record.name} 签署）；"
+        "此后用该密钥所作的签署一律无效。请提交该记录，并经正常修订程序在 policy.yml 中更换密钥。"
+    )
+    return EXIT_OK
+
+
+def cmd_training(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import now, today
+    from manualkit.commands.procedure import record_training
+
+    departments = [d.strip() for part in args.departments for d in part.replace("、", ",").split(",") if d.strip()]
+    record = record_training(
+        _root(args.root), args.version, args.date, departments, args.attendees, args.record, Path(args.key), today(os.environ), now(os.environ)
+    )
+    print(f"已记录 {args.version} 版的培训（{args.date.isoformat()}，{record.fields['departments']}，{args.attendees} 人）：{record.path}；请提交该记录。")
+    return EXIT_OK
+
+
+def cmd_distribute(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
+    from manualkit.commands.procedure import distribute
+
+    root = _root(args.root)
+    issued = distribute(root, args.version, args.holder, args.department, args.copies, Path(args.output) if args.output else None, today(os.environ), os.environ)
+    for copy, path in issued:
+        print(f"已分发受控副本 {copy.number}（{copy.version} 版）给 {copy.holder}（{copy.department}）：{path}")
+    print(f"分发记录在 {issued[0][0].path.rsplit('/', 1)[0]}/；请提交这些记录。")
+    return EXIT_OK
+
+
+def cmd_recall(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
+    from manualkit.commands.procedure import recall
+
+    copy = recall(_root(args.root), args.copy, args.date, args.retained, today(os.environ))
+    how = "作废留存（加注“作废留存”标识，不得用于指导业务）" if copy.retained else "已收回"
+    print(f"受控副本 {copy.number}（{copy.version} 版，{copy.holder}）于 {args.date.isoformat()} {how}：{copy.path}；请提交该记录。")
+    return EXIT_OK
+
+
+def cmd_obligations(args: argparse.Namespace) -> int:
+    from manualkit.commands.obligations import obligations, render_json, render_text
+
+    report = obligations(_root(args.root))
+    sys.stdout.write(render_json(report) if args.json else render_text(report))
+    return EXIT_FINDINGS if report.unmapped else EXIT_OK
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line, or (``only``) the top level and that one command: each command's
     parser costs a few milliseconds to build, and a command should not pay for the others."""
@@ -367,6 +449,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--applicant", help="申请人（默认取 git user.name）")
         p.add_argument("--department", help="申请部门（默认取首个修订节所在章的负责部门）")
         p.add_argument("--training", action=argparse.BooleanOptionalAction, default=None, help="是否需要培训（重大修订默认需要）")
+        p.add_argument("--replaces", metavar="CR", help="重新提交：所替代的已退回申请单号")
 
     if p := command("approve", cmd_approve, help="以某一角色对修订申请单进行电子签署"):
         p.add_argument("change_request", metavar="CR", help="修订申请单号，如 CR-2026-001")
@@ -387,7 +470,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--key", required=True, help="评审人本人的 SSH 私钥文件")
         p.add_argument("--conclusion", default="经评审，本章内容适宜，无需修订", help="评审结论")
 
-    command("status", cmd_status, help="现行有效版本、待实施版本、未发布的修订申请单和到期的评审")
+    if p := command("status", cmd_status, help="现行有效版本、待实施版本、未发布的修订申请单和到期的评审"):
+        p.add_argument("--json", action="store_true", help="输出 JSON")
 
     if p := command("history", cmd_history, help="全部发布版本及其签署的验证结果"):
         p.add_argument("--json", action="store_true", help="输出 JSON")
@@ -433,6 +517,41 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     if p := command("serve", cmd_serve, help="预览工作区中的草稿（每页标注“草稿（未生效）”），修改后自动刷新"):
         p.add_argument("--dev-addr", default="127.0.0.1:8000", help="监听地址（默认 127.0.0.1:8000）")
         p.add_argument("--open", action="store_true", help="启动后在浏览器中打开")
+
+    if p := command("return", cmd_return, help="退回修订申请单（由所等待角色的签署人签署，写明理由）"):
+        p.add_argument("change_request", metavar="CR", help="修订申请单号")
+        p.add_argument("--role", required=True, help="退回人的角色（申请单所等待的角色）")
+        p.add_argument("--key", required=True, help="退回人本人的 SSH 私钥文件")
+        p.add_argument("--reason", required=True, help="退回理由")
+
+    if p := command("revoke-key", cmd_revoke_key, help="立即停用签署人的密钥（由本人或批准人签署）"):
+        p.add_argument("signer", metavar="SIGNER", help="签署人标识（policy.yml 名录中的 id）")
+        p.add_argument("--at", required=True, type=_moment, help="停用时间（ISO 8601，默认东八区），此后该密钥的签署无效")
+        p.add_argument("--reason", required=True, help="停用原因（遗失、可能泄露等）")
+        p.add_argument("--key", required=True, help="签署本停用记录的私钥：密钥本人或批准人")
+
+    if p := command("training", cmd_training, help="记录某版本的培训（经签署）"):
+        p.add_argument("version", metavar="VERSION", help="版本，如 B/0")
+        p.add_argument("--date", required=True, type=_date, help="培训日期")
+        p.add_argument("--departments", required=True, nargs="+", help="受训部门（空格、逗号或顿号分隔）")
+        p.add_argument("--attendees", required=True, type=int, help="参加人数")
+        p.add_argument("--record", required=True, help="培训记录（签到表、课件等的编号或位置）")
+        p.add_argument("--key", required=True, help="记录人本人的 SSH 私钥文件")
+
+    if p := command("distribute", cmd_distribute, help="分发带分发号的受控副本（签名 DOCX）并记录领用人"):
+        p.add_argument("version", metavar="VERSION", help="版本，如 A/1")
+        p.add_argument("--holder", required=True, help="领用人")
+        p.add_argument("--department", required=True, help="领用部门")
+        p.add_argument("--copies", type=int, default=1, help="份数（默认 1）")
+        p.add_argument("-o", "--output", help="输出目录（默认 dist/copies/）")
+
+    if p := command("recall", cmd_recall, help="记录受控副本的回收（或作废留存）"):
+        p.add_argument("copy", metavar="COPY", help="分发号，如 A-1-001")
+        p.add_argument("--date", required=True, type=_date, help="回收日期")
+        p.add_argument("--retained", action="store_true", help="不收回，加注“作废留存”标识保留")
+
+    if p := command("obligations", cmd_obligations, help="第八章的每项义务及其执行方式（检查、命令与记录，或由人执行）"):
+        p.add_argument("--json", action="store_true", help="输出 JSON")
 
     if p := command("codes", cmd_codes, help="列出全部诊断代码"):
         p.add_argument("--format", choices=("md",), default="md")

@@ -21,7 +21,13 @@ def approve(root: Path, cr_id: str, role: str, key_path: Path, now: dt.datetime)
         raise fail(cr.path, 0, 0, "MAN673", f"{cr_id} 已发布，不能再签署")
     if role not in policy.roles:
         raise fail("--role", 0, 0, "MAN000", f"角色应为 {'、'.join(policy.roles)} 之一")
-    return sign_request(root, cr, role, key_path, manual, policy, now)
+    from manualkit.records.procedure import procedure_state
+
+    state = procedure_state(snap)
+    returned = state.returns.get(cr_id)
+    if returned is not None:
+        raise fail(cr.path, 0, 0, "MAN800", f"{cr_id} 已于 {returned.fields['returned_at']} 被退回（{returned.path}），不能再签署；请用 manual propose --replaces {cr_id} 重新提交")
+    return sign_request(root, cr, role, key_path, manual, policy, now, state.revocations)
 
 
 def export_approval(root: Path, cr_id: str, role: str, directory: Path) -> tuple[Path, Path, Path, str]:

@@ -44,10 +44,16 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
         diags += overdue_reviews(manual, today)
         if policy is not None:
             diags += rule_table_findings(manual, policy)
+            from manualkit.records.obligation_map import obligation_findings
+            from manualkit.records.procedure import procedure_state
+
+            state = procedure_state(head)
+            diags += state.problems
+            diags += obligation_findings(manual, head.files.contents)
             if base is None:  # with a base, the change set check covers the open requests
-                for cr in open_requests(head.requests, head.records):
+                for cr in open_requests(head.requests, head.records, state.returns):
                     diags += content_findings(cr, manual, policy)
-                    diags += approval_findings(cr, manual, policy)[1]
+                    diags += approval_findings(cr, manual, policy, state.revocations)[1]
     if base is not None:
         diags += _change_set(root, base, head)
     if strict_mode:

@@ -52,7 +52,7 @@ def signing_time(env: Mapping[str, str]) -> dt.datetime:
     return utc_now()
 
 
-def render_release(root: Path, entries: Sequence[ReleaseEntry], index: int, status: Status, development: bool) -> bytes:
+def render_release(root: Path, entries: Sequence[ReleaseEntry], index: int, status: Status, development: bool, copy_number: str = "") -> bytes:
     """The unsigned DOCX of release ``index`` as ``status`` (deterministic: same input, same bytes)."""
     from manualkit.base import git
     from manualkit.documents.docx_writer import render_docx
@@ -67,6 +67,10 @@ def render_release(root: Path, entries: Sequence[ReleaseEntry], index: int, stat
     if manual is None or policy is None:
         raise fail(entry.record.path, 0, 0, "MAN683", f"{entry.record.version} 发布时的手册或修订政策无法加载")
     edition = release_edition(entries, index, status, policy, development_signature=development)
+    if copy_number:
+        from dataclasses import replace
+
+        edition = replace(edition, copy_number=copy_number)
     images = {
         e.path: blob
         for e in git.list_tree(root, entry.commit, "manual/")

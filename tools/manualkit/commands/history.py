@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manualkit.records.history import ReleaseEntry, release_history
+from manualkit.records.history import ApprovalView, ReleaseEntry, release_history
 
 if TYPE_CHECKING:
     from manualkit.records.policy import Policy
@@ -16,6 +16,29 @@ if TYPE_CHECKING:
 def history(root: Path) -> list[ReleaseEntry]:
     """Every released version, verified (answered from the timeline cache when nothing changed)."""
     return release_history(root)
+
+
+def returned_requests_text(root: Path) -> str:
+    """Lines for the returned change requests (8.2 三 4: 退回 is archived with its reason); nothing,
+    and no cost beyond one stat, when none was ever returned."""
+    from manualkit.records.procedure import RETURNS_DIR
+
+    if not (root / RETURNS_DIR).is_dir():
+        return ""
+    from manualkit.records.procedure import procedure_state
+    from manualkit.records.repository import worktree_snapshot
+
+    snap = worktree_snapshot(root)
+    if snap.manual is None or snap.policy is None:
+        return ""
+    lines = []
+    for cr_id, r in sorted(procedure_state(snap).returns.items()):
+        cr = snap.requests.get(cr_id)
+        again = [i for i, c in sorted(snap.requests.items()) if c.data.get("replaces") == cr_id]
+        resubmitted = f"；已由 {'、'.join(again)} 重新提交" if again else ""
+        title = cr.title if cr else ""
+        lines.append(f"已退回：{cr_id} {title}（{r.fields['role']} {r.name}，{r.fields['returned_at']}）：{r.fields['reason']}{resubmitted}\n")
+    return "".join(lines)
 
 
 def worktree_policy(root: Path) -> Policy | None:
@@ -38,7 +61,7 @@ def render_table(entries: Sequence[ReleaseEntry], policy: Policy | None) -> str:
     for e in entries:
         r = e.record
         cls = policy.change_class(r.class_key) if policy else None
-        signers = "；".join(f"{a.role} {a.name} {a.signed_at[:16].replace('T', ' ')}{'' if a.valid else '✗'}" for a in e.approvals)
+        signers = "；".join(f"{a.role} {a.name} {a.signed_at[:16].replace('T', ' ')}{'' if a.valid else '✗'}{_revoked_mark(a)}" for a in e.approvals)
         verdict = "通过" if e.valid else "失败：" + "；".join(d.code for d in e.problems)
         rows.append(
             [
@@ -48,6 +71,13 @@ def render_table(entries: Sequence[ReleaseEntry], policy: Policy | None) -> str:
             ]
         )  # fmt: skip
     return _table(header, rows) + "".join(f"  {d.render()}\n" for e in entries for d in e.problems)
+
+
+def _revoked_mark(a: ApprovalView) -> str:
+    """The key of this signature was revoked (8.2 四): before it was made, or only later."""
+    if not a.key_revoked_at:
+        return ""
+    return "（签署时密钥已停用）" if not a.valid else f"（密钥于 {a.key_revoked_at[:16].replace('T', ' ')} 停用）"
 
 
 def _width(text: str) -> int:

@@ -24,9 +24,15 @@ def propose(
     department: str | None,
     training: bool | None,
     today: dt.date,
+    replaces: str | None = None,
 ) -> Path:
     snap = worktree_snapshot(root)
     manual, policy = snap.require()
+    if replaces is not None:
+        from manualkit.records.procedure import procedure_state
+
+        if replaces not in procedure_state(snap).returns:
+            raise fail("--replaces", 0, 0, "MAN803", f"{replaces} 不存在或没有被退回；只有已退回的申请单才能以新申请单重新提交")
     change_class = policy.change_class(class_key)
     if change_class is None:
         raise fail("--class", 0, 0, "MAN000", f"修订类别应为 {'、'.join(CLASS_ORDER)} 之一")
@@ -56,5 +62,6 @@ def propose(
         date=today,
         training_required=change_class.key == "major" if training is None else training,
         consultation_required=any(int(s.split(".")[0]) in policy.consultation_chapters for s in sections),
+        replaces=replaces,
     )
     return write_request(root, cr_id, text)

@@ -28,6 +28,12 @@ def release(root: Path, *, effective: dt.date, published: dt.date, env: Mapping[
     digest = git.tree_hash(root, head, "manual") if head else None
     if digest is None:
         raise fail(".", 0, 0, "MAN661", "仓库中还没有提交的 manual/；请先提交手册")
-    plan = plan_release(manual, policy, snap.requests, snap.records, published=published, effective=effective, content_digest=digest)
+    from manualkit.records.procedure import procedure_state
+
+    state = procedure_state(snap)
+    plan = plan_release(
+        manual, policy, snap.requests, snap.records, published=published, effective=effective, content_digest=digest,
+        returned=state.returns, revocations=state.revocations,
+    )  # fmt: skip
     commit_release(root, plan, snap.records, manual.metadata.title, env)
     return plan.record

@@ -106,7 +106,23 @@ def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) 
         return Verification(Verdict.UNKNOWN_CERTIFICATE, "签名有效，但签名证书不是本仓库信任的发布证书：来源不明")
     version = properties.get("version")
     status_text = properties.get("status", "")
-    return _compare_with_release(root, data, version, status_text, match, today)
+    result = _compare_with_release(root, data, version, status_text, match, today, properties.get("copy_number", ""))
+    if result.verdict is Verdict.GENUINE and properties.get("copy_number"):
+        result.message += _copy_note(root, properties["copy_number"], version)
+    return result
+
+
+def _copy_note(root: Path, number: str, version: str | None) -> str:
+    """A numbered controlled copy (manual distribute): whose it is, and whether it was recalled."""
+    from manualkit.records.copies import COPIES_DIR, load_copies
+    from manualkit.records.repository import worktree_snapshot
+
+    copies, _ = load_copies(worktree_snapshot(root).changelog_files(COPIES_DIR))
+    copy = copies.get(number)
+    if copy is None or copy.version != version:
+        return f"；受控副本分发号 {number}，但分发记录中没有该副本"
+    back = f"，已于 {copy.recalled.isoformat()} {'作废留存' if copy.retained else '回收'}" if copy.recalled else ""
+    return f"；受控副本分发号 {number}，领用人 {copy.holder}（{copy.department}），{copy.issued.isoformat()} 分发{back}"
 
 
 def _part(package: Package, name: str) -> bytes | None:
@@ -114,7 +130,9 @@ def _part(package: Package, name: str) -> bytes | None:
     return None if found is None else package.parts[found]
 
 
-def _compare_with_release(root: Path, data: bytes, version: str | None, status_text: str, development: bool, today: dt.date) -> Verification:
+def _compare_with_release(
+    root: Path, data: bytes, version: str | None, status_text: str, development: bool, today: dt.date, copy_number: str = ""
+) -> Verification:
     from manualkit.base.diagnostics import ManualError
     from manualkit.commands.docx import find_release, render_release
     from manualkit.documents.ooxml_package import read_package
@@ -126,7 +144,7 @@ def _compare_with_release(root: Path, data: bytes, version: str | None, status_t
         status = Status(status_text)
         entries = release_history(root)
         index = find_release(entries, version, None, today)
-        expected = read_package(render_release(root, entries, index, status, development))
+        expected = read_package(render_release(root, entries, index, status, development, copy_number))
     except (ValueError, ManualError) as exc:
         return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法在 git 历史中找到版本 {version} 的发布：{exc}", version)
     actual = read_package(data)

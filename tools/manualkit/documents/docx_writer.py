@@ -868,6 +868,7 @@ class _Body:
             ("版　　本", edition.version),
             ("受控状态", controlled),
             ("文件状态", edition.status.value),
+            *([("分 发 号", edition.copy_number)] if edition.copy_number else []),
             ("发布部门", meta.issuing_department),
             ("发布日期", _date(edition.published)),
             ("实施日期", _date(edition.effective)),
@@ -1047,7 +1048,7 @@ def _ordered_signoffs(signoffs: Iterable[Signoff]) -> list[Signoff]:
 
 def _header_xml(manual: Manual, edition: Edition, *, first: bool) -> str:
     meta = manual.metadata
-    marks = _copy_marks(edition)
+    marks = _copy_marks(edition) + ([f"分发号 {edition.copy_number}"] if edition.copy_number else [])
     runs = []
     if first:
         # The cover has its own large title; its header carries only the copy's status.
@@ -1147,6 +1148,7 @@ def _properties(document: Document, manual: Manual, edition: Edition, generated:
         ("status", edition.status.value),
         ("controlled", "受控" if edition.controlled else "非受控"),
         ("generated", moment.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        *((("copy_number", edition.copy_number),) if edition.copy_number else ()),
     )
     part = Part(PackURI("/docProps/custom.xml"), CT.OFC_CUSTOM_PROPERTIES, _custom_xml(custom), package)
     package.relate_to(part, RT.CUSTOM_PROPERTIES)

@@ -8,8 +8,10 @@ is approved. :func:`approval_findings` re-checks all of it: a changed text voids
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from manualkit.base import sshsig, yamlfile
 from manualkit.base.atomic import write_atomic
@@ -24,6 +26,9 @@ from manualkit.records.change_request import (
 from manualkit.records.policy import Approver, Policy
 from manualkit.text.manual import Manual
 
+if TYPE_CHECKING:
+    from manualkit.records.revocation import Revocation
+
 
 @dataclass(frozen=True)
 class ApprovalCheck:
@@ -32,13 +37,17 @@ class ApprovalCheck:
     current: bool  # digest equals the digest of the content now
     holds_role: bool
     known_signer: bool
+    revoked: Revocation | None = None  # the signer's key was revoked (8.2 四)
+    after_revocation: bool = False  # ... and this signature was made after that
 
     @property
     def valid(self) -> bool:
-        return self.signature_valid and self.current and self.holds_role and self.known_signer
+        return self.signature_valid and self.current and self.holds_role and self.known_signer and not self.after_revocation
 
 
-def check_approval(cr: ChangeRequest, approval: Approval, manual: Manual, policy: Policy, digest: str | None = None) -> ApprovalCheck:
+def check_approval(
+    cr: ChangeRequest, approval: Approval, manual: Manual, policy: Policy, digest: str | None = None, revocations: Sequence[Revocation] = ()
+) -> ApprovalCheck:
     approver = policy.approver(approval.signer)
     message = approval_message(manual.metadata.document_number, cr.id, approval.role, approval.signer, approval.signed_at, approval.digest)
     # The name is not part of the signed message, yet records and sign-off pages print it: it
@@ -49,7 +58,13 @@ def check_approval(cr: ChangeRequest, approval: Approval, manual: Manual, policy
         and sshsig.verify(message, approval.signature, approver.public_key, policy.signing_namespace)
     )
     current = approval.digest == (digest or approval_digest(cr, manual))
-    return ApprovalCheck(approval, signature_valid, current, approver is not None and approval.role in approver.roles, approver is not None)
+    check = ApprovalCheck(approval, signature_valid, current, approver is not None and approval.role in approver.roles, approver is not None)
+    if revocations and approver is not None and signature_valid:
+        from manualkit.records.revocation import revoked_at, signed_after_revocation
+
+        revocation = revoked_at(revocations, approver.id, approver.public_key)
+        check = replace(check, revoked=revocation, after_revocation=bool(signed_after_revocation(revocation, approval.signed_at)))
+    return check
 
 
 def missing_roles(cr: ChangeRequest, checks: list[ApprovalCheck], policy: Policy) -> list[str]:
@@ -59,10 +74,13 @@ def missing_roles(cr: ChangeRequest, checks: list[ApprovalCheck], policy: Policy
     return [r for r in required if r not in signed]
 
 
-def approval_findings(cr: ChangeRequest, manual: Manual, policy: Policy) -> tuple[list[ApprovalCheck], list[Diagnostic]]:
-    """Check every approval of ``cr`` against ``manual`` (the text it should approve)."""
+def approval_findings(
+    cr: ChangeRequest, manual: Manual, policy: Policy, revocations: Sequence[Revocation] = ()
+) -> tuple[list[ApprovalCheck], list[Diagnostic]]:
+    """Check every approval of ``cr`` against ``manual`` (the text it should approve); an approval
+    made with a key after its revocation (``revocations``) is invalid (MAN812)."""
     digest = approval_digest(cr, manual)
-    checks = [check_approval(cr, a, manual, policy, digest) for a in cr.approvals]
+    checks = [check_approval(cr, a, manual, policy, digest, revocations) for a in cr.approvals]
     out: list[Diagnostic] = []
     signers: dict[str, str] = {}
     roles: set[str] = set()
@@ -75,6 +93,13 @@ def approval_findings(cr: ChangeRequest, manual: Manual, policy: Policy) -> tupl
             out.append(diagnostic(cr.path, a.line, 1, "MAN650", f"{a.role}签署（{a.name}）的电子签名无效：签名被伪造、复用或签署记录被改动"))
         if c.known_signer and not c.holds_role:
             out.append(diagnostic(cr.path, a.line, 1, "MAN652", f"{a.name}（{a.signer}）在签署人名录中无权签署“{a.role}”"))
+        if c.after_revocation and c.revoked is not None:
+            out.append(
+                diagnostic(
+                    cr.path, a.line, 1, "MAN812",
+                    f"{a.role}签署（{a.name}）时间 {a.signed_at} 晚于其密钥的停用时间 {c.revoked.at.isoformat()}（{c.revoked.path}），该签署无效；请用新登记的密钥重新签署",
+                )
+            )  # fmt: skip
         if c.signature_valid and not c.current:
             out.append(
                 diagnostic(cr.path, a.line, 1, "MAN655", f"{a.role}签署（{a.name}）之后，申请单或所涉章节的内容已被修改，该签署作废；请重新签署")
@@ -98,7 +123,9 @@ def _approver_for_key(policy: Policy, key_path: Path) -> Approver:
     raise fail(str(key_path), 0, 0, "MAN651", "该私钥对应的公钥不在 policy.yml 的签署人名录中；请先登记签署人")
 
 
-def approve(root: Path, cr: ChangeRequest, role: str, key_path: Path, manual: Manual, policy: Policy, now: dt.datetime) -> Approval:
+def approve(
+    root: Path, cr: ChangeRequest, role: str, key_path: Path, manual: Manual, policy: Policy, now: dt.datetime, revocations: Sequence[Revocation] = ()
+) -> Approval:
     """Sign ``cr`` in ``role`` with the key at ``key_path`` and append the approval to its file."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.scalarstring import LiteralScalarString
@@ -113,7 +140,13 @@ def approve(root: Path, cr: ChangeRequest, role: str, key_path: Path, manual: Ma
     approver = _approver_for_key(policy, key_path)
     if role not in approver.roles:
         raise fail(cr.path, 0, 0, "MAN652", f"{approver.name}（{approver.id}）在签署人名录中无权签署“{role}”")
-    checks, _ = approval_findings(cr, manual, policy)
+    if revocations:
+        from manualkit.records.revocation import revoked_at
+
+        revocation = revoked_at(revocations, approver.id, approver.public_key)
+        if revocation is not None and now >= revocation.at:
+            raise fail(str(key_path), 0, 0, "MAN812", f"{approver.name} 的该密钥已于 {revocation.at.isoformat()} 停用（{revocation.path}）；请先在签署人名录中登记新密钥")
+    checks, _ = approval_findings(cr, manual, policy, revocations)
     for c in checks:
         if c.approval.signer == approver.id and c.approval.role != role:
             raise fail(cr.path, c.approval.line, 1, "MAN654", f"{approver.name} 已签署“{c.approval.role}”，同一人不得在同一申请单上签署两个角色")

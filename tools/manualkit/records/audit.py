@@ -48,6 +48,7 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("timeline", "版本时间线无缺口、无重叠"),
     ("text", "已发布文本未在发布之外被修改"),
     ("reviews", "定期评审按期完成且签署有效"),
+    ("obligations", "退回、签署期限、密钥停用、培训和受控副本回收符合第八章"),
 )
 _AREA_OF_CODE = {
     "MAN672": "records", "MAN680": "records", "MAN681": "records", "MAN683": "records", "MAN684": "records", "MAN715": "records",
@@ -56,6 +57,7 @@ _AREA_OF_CODE = {
     "MAN664": "timeline", "MAN665": "timeline", "MAN711": "timeline", "MAN712": "timeline",
     "MAN710": "text",
     "MAN690": "reviews", "MAN720": "reviews", "MAN721": "reviews", "MAN722": "reviews",
+    "MAN812": "signatures",
 }  # fmt: skip
 SIGNATURE_CODES = ("MAN650", "MAN651", "MAN652", "MAN653", "MAN654", "MAN655", "MAN656", "MAN660", "MAN673", "MAN713", "MAN714")
 
@@ -145,6 +147,7 @@ def audit(root: Path, today: dt.date) -> AuditReport:
     _timeline(a)
     _text(a)
     _reviews(a)
+    _obligations(a)
     manual = snap.manual
     a.scope.setdefault("digests", f"{len(a.entries)} 个版本")
     return AuditReport(
@@ -356,9 +359,16 @@ def _text(a: _Audit) -> None:
     def sections_at(commit: str) -> dict[str, tuple[str, str]]:
         return section_map(a.reader.manual(commit))
 
+    open_sections: list[set[str]] = []
+
     def allowed(entry: ReleaseEntry | None) -> set[str]:
         if entry is None:  # after the last release: the open change requests may be in preparation
-            return {s for cr in open_requests(a.snap.requests, a.snap.records) for s in cr.sections}
+            if not open_sections:
+                from manualkit.records.procedure import procedure_state  # a returned request allows no change
+
+                returned = procedure_state(a.snap).returns if a.snap.policy is not None and a.snap.manual is not None else {}
+                open_sections.append({s for cr in open_requests(a.snap.requests, a.snap.records, returned) for s in cr.sections})
+            return open_sections[0]
         return {s for v in entry.requests for s in v.sections} | set(entry.record.sections)
 
     reported: set[tuple[str, str]] = set()
@@ -516,3 +526,17 @@ def _verify_review(a: _Audit, path: str, raw: bytes, manual: Manual | None, poli
     for problem in problems:
         a.add(diagnostic(path, 0, 0, "MAN690", f"第{number}章 {day} 的定期评审记录无效：{problem}"))
     return Review(path, number, day, not problems)
+
+
+# --- chapter 8's other obligations ------------------------------------------------------------
+
+
+def _obligations(a: _Audit) -> None:
+    from manualkit.records.procedure import obligation_findings, procedure_state
+
+    if a.snap.manual is None or a.snap.policy is None:
+        return
+    state = procedure_state(a.snap)
+    for d in obligation_findings(a.snap, state, a.today):
+        a.add(d, "obligations")
+    a.scope["obligations"] = f"{len(state.returns)} 份退回、{len(state.revocations)} 份密钥停用、{len(state.training)} 份培训记录"

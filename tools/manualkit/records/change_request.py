@@ -96,6 +96,7 @@ def _schema(departments: Sequence[str]) -> Field:
             Field("applicant", str, "申请人"),
             Field("date", dt.date, "申请日期"),
             Field("training_required", bool, "是否需要培训"),
+            Field("replaces", str, "所替代的已退回申请单（重新提交时填写）", required=False, pattern=ID_RE.pattern.strip("^$")),
             Field("affected_documents", list, "受影响文件", items=Field("", str, "文件")),
             Field(
                 "staff_consultation",
@@ -282,6 +283,7 @@ def new_request_text(
     date: dt.date,
     training_required: bool,
     consultation_required: bool,
+    replaces: str | None = None,
 ) -> str:
     """Fill the template; comments and layout of the template are kept (round-trip)."""
     data, diags = yamlfile.parse_roundtrip(template, TEMPLATE_PATH)
@@ -305,6 +307,11 @@ def new_request_text(
     data["date"] = date
     data["training_required"] = training_required
     data["staff_consultation"]["required"] = consultation_required
+    if replaces:
+        from ruamel.yaml.comments import CommentedMap
+
+        assert isinstance(data, CommentedMap)
+        data.insert(list(data).index("training_required") + 1, "replaces", replaces)
     return yamlfile.dump(data)
 
 

@@ -66,6 +66,7 @@ class Edition:
     changed_sections: frozenset[str] = field(default_factory=frozenset)  # changed in this version
     content_digest: str = ""  # git tree hash of manual/ at the release
     development_signature: bool = False  # signed with a development key: 开发签名（非正式）
+    copy_number: str = ""  # 分发号 of a numbered controlled copy (manual distribute); "" otherwise
 
     @property
     def controlled(self) -> bool:

@@ -55,6 +55,7 @@ class ApprovalView(NamedTuple):
     name: str
     signed_at: str
     valid: bool
+    key_revoked_at: str = ""  # the signer's key was revoked then (8.2 四); see :func:`_with_revocations`
 
 
 class RequestView(NamedTuple):
@@ -101,6 +102,7 @@ class ReleaseEntry(NamedTuple):
                     "name": a.name,
                     "signed_at": a.signed_at,
                     "valid": a.valid,
+                    "key_revoked_at": a.key_revoked_at or None,
                 }
                 for a in self.approvals
             ],
@@ -135,7 +137,7 @@ def release_history(
         # As git does for "racily clean" files: a record changed in the same moment as the cache
         # was written could change again without its stat showing it, so it is not trusted.
         if isinstance(hit, list) and newest < timeline.written_ns() - RACY_NS:
-            return _timeline_from_json(hit)
+            return _with_revocations(root, head, _timeline_from_json(hit))
     head = head or worktree_snapshot(root)
     records = head.records
     if not records:
@@ -166,7 +168,56 @@ def release_history(
     if timeline is not None and key is not None and key == _timeline_key(root, facts.head)[0]:
         timeline.put_only(key, [_timeline_row(e) for e in entries])
         timeline.save()
-    return entries
+    return _with_revocations(root, head, entries)
+
+
+def _with_revocations(root: Path, head: Snapshot | None, entries: list[ReleaseEntry]) -> list[ReleaseEntry]:
+    """Apply the key revocations of ``changelog/revocations/`` (8.2 四) to the verified entries:
+    an approval made with a revoked key at or after the revocation is invalid (MAN812); one made
+    before stays valid and carries ``key_revoked_at``. Applied after the caches, which hold the
+    verdicts of the signatures alone, so that a revocation takes effect at once."""
+    from manualkit.records.revocation import REVOCATIONS_DIR  # light: a warm history loads no parser
+
+    if head is None:
+        if not (root / REVOCATIONS_DIR).is_dir():
+            return entries
+        head = worktree_snapshot(root)
+    files = head.changelog_files(REVOCATIONS_DIR)
+    if not files or head.policy is None or head.manual is None:
+        return entries
+    from manualkit.records.procedure import verified_revocations
+    from manualkit.records.revocation import revoked_at, signed_after_revocation
+
+    revocations, _ = verified_revocations(files, head.policy, head.manual.metadata.document_number)
+    signers = {r.signer for r in revocations}
+    if not signers:
+        return entries
+    reader = ReleaseReader(root)
+    out = []
+    for e in entries:
+        if e.commit is None or not any(v.signer in signers for v in e.approvals):
+            out.append(e)
+            continue
+        policy = reader.policy(e.commit)
+        views, problems = [], list(e.problems)
+        for v in e.approvals:
+            approver = policy.approver(v.signer) if policy and v.signer in signers else None
+            revocation = revoked_at(revocations, v.signer, approver.public_key) if approver else None
+            after = signed_after_revocation(revocation, v.signed_at)
+            if revocation is None or after is None:
+                views.append(v)
+                continue
+            views.append(v._replace(valid=v.valid and not after, key_revoked_at=revocation.at.isoformat()))
+            if after:
+                problems.append(
+                    diagnostic(
+                        e.record.path, 0, 0, "MAN812",
+                        f"{e.record.version}：{v.change_request} 的“{v.role}”签署（{v.name}，{v.signed_at}）晚于该密钥的停用时间 "
+                        f"{revocation.at.isoformat()}（{revocation.path}），签署无效",
+                    )
+                )  # fmt: skip
+        out.append(e._replace(approvals=tuple(views), problems=tuple(problems)))
+    return out
 
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import os
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -201,9 +201,10 @@ class ReleasePlan(NamedTuple):
     requests: tuple[ChangeRequest, ...]
 
 
-def open_requests(requests: Mapping[str, ChangeRequest], records: Sequence[ReleaseRecord]) -> list[ChangeRequest]:
+def open_requests(requests: Mapping[str, ChangeRequest], records: Sequence[ReleaseRecord], returned: Collection[str] = ()) -> list[ChangeRequest]:
+    """The requests not yet released and not returned (退回: a returned request is closed)."""
     released = {cr for r in records for cr in r.change_requests}
-    return [cr for cr_id, cr in sorted(requests.items()) if cr_id not in released]
+    return [cr for cr_id, cr in sorted(requests.items()) if cr_id not in released and cr_id not in returned]
 
 
 def plan_release(
@@ -215,19 +216,21 @@ def plan_release(
     published: dt.date,
     effective: dt.date,
     content_digest: str,
+    returned: Collection[str] = (),
+    revocations: Sequence[Any] = (),
 ) -> ReleasePlan:
     """Decide the next release, or raise with every reason it is refused. Pure."""
     from manualkit.records.approval import approval_findings, missing_roles
     from manualkit.records.change_request import content_findings
 
-    pending = open_requests(requests, records)
+    pending = open_requests(requests, records, returned)
     if not pending:
         raise fail(RELEASES_DIR, 0, 0, "MAN662", "没有待发布的修订申请单；请先用 manual propose 提出并完成签署")
     problems: list[Diagnostic] = []
     approvals: list[Any] = []
     for cr in pending:
         problems += [d for d in content_findings(cr, manual, policy) if d.severity is Severity.ERROR]
-        checks, findings = approval_findings(cr, manual, policy)
+        checks, findings = approval_findings(cr, manual, policy, revocations)
         problems += [d for d in findings if d.severity is Severity.ERROR]
         consulted = as_date(cr.data["staff_consultation"].get("date"))
         if cr.consultation_required and consulted is not None and consulted >= effective:

@@ -64,6 +64,10 @@ class Snapshot:
             return self._read_changelog()
         return self._given_changelog or {}, []
 
+    def changelog_files(self, directory: str) -> dict[str, bytes]:
+        """The files of ``changelog/`` under ``directory`` (e.g. ``changelog/returns``)."""
+        return self._prefixed(directory)
+
     def _prefixed(self, directory: str) -> dict[str, bytes]:
         return {k: v for k, v in self._changelog[0].items() if k.startswith(directory + "/")}
 

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from manualkit.base import git
 from manualkit.base.diagnostics import ManualError, fail
@@ -65,6 +66,10 @@ from manualkit.text.manual import MANUAL_DIR, Manual, ManualFiles, decode
 from manualkit.text.markup import scan
 from manualkit.text.metadata import METADATA_PATH, ManualMetadata, parse_metadata
 from manualkit.text.outline import chinese_numeral
+
+if TYPE_CHECKING:
+    from manualkit.records.obligation_map import ObligationReport
+    from manualkit.records.procedure import SignedRecord
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
@@ -244,6 +249,7 @@ class Context:
     role_titles: Mapping[str, str]
     retention_years: int
     requests: dict[str, list[ChangeRequest]] = field(default_factory=dict)
+    procedure: ProcedureView | None = None  # chapter 8's other records at HEAD (issue #11)
 
     @property
     def in_force(self) -> SiteVersion:
@@ -280,7 +286,8 @@ def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[Downlo
     ]
 
     def header(path: str, department: str, changed: LastChange | None) -> pages.PageHeader:
-        banners = tuple(pages.upcoming_banner(path, u.version, u.training) for u in upcoming)
+        trained = ctx.procedure.trained if ctx.procedure else {}
+        banners = tuple(pages.upcoming_banner(path, u.version, u.training, trained.get(u.version.name)) for u in upcoming)
         return pages.PageHeader(metadata.document_number, version.name, version.status, version.effective, department, changed, banners)
 
     def generated(path: str, title: str, markdown: str, changed: LastChange | None = None) -> pages.Page:
@@ -315,8 +322,55 @@ def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[Downlo
             path = request_page(cr.id)
             markdown = pages.request_markdown(path, cr, v, ctx.class_names, ctx.role_titles)
             docs.add(generated(path, f"{cr.id} {cr.title}", markdown, LastChange(v.name, v.effective, (cr.id,))))
+    if ctx.procedure is not None:
+        history_nav += add_procedure_pages(docs, ctx.procedure, ctx.class_names, generated)
     docs.nav = [{"首页": source_path(HOME)}, {"手册正文": chapters_nav}, {"修订与版本": history_nav}]
     return docs
+
+
+@dataclass(frozen=True)
+class ProcedureView:
+    """What the site shows of chapter 8's other records: trainings, returns, the obligations."""
+
+    trained: Mapping[str, dt.date]  # version → date of its first training before its effective date
+    returned: Sequence[tuple[ChangeRequest, SignedRecord, bool, tuple[str, ...]]]  # request, return record, valid, resubmitted as
+    obligations: ObligationReport
+
+
+def procedure_view(root: Path) -> ProcedureView | None:
+    """Chapter 8's records committed at HEAD (the site never reads the working tree)."""
+    from manualkit.records.obligation_map import obligation_report
+    from manualkit.records.procedure import RETURNS_DIR, load_signed, procedure_state
+
+    head = git.head(root)
+    if head is None:
+        return None
+    snap = commit_snapshot(root, head)
+    if snap.manual is None or snap.policy is None:
+        return None
+    state = procedure_state(snap)
+    trained: dict[str, dt.date] = {}
+    for record in snap.records:
+        dates = [t.date for t in state.training if t.version == str(record.version) and t.date < record.effective]
+        if dates:
+            trained[str(record.version)] = min(dates)
+    records, _ = load_signed(snap.changelog_files(RETURNS_DIR), RETURNS_DIR, "manual-return/1")
+    returned = []
+    for r in records:
+        cr = snap.requests.get(r.fields["change_request"])
+        if cr is not None:
+            again = tuple(i for i, c in sorted(snap.requests.items()) if c.data.get("replaces") == cr.id)
+            returned.append((cr, r, cr.id in state.returns, again))
+    return ProcedureView(trained, returned, obligation_report(snap.manual, snap.files.contents))
+
+
+def add_procedure_pages(docs: Docs, view: ProcedureView, class_names: Mapping[str, str], generated: Callable[..., pages.Page]) -> list[dict[str, str]]:
+    from manualkit.site.procedure_pages import OBLIGATIONS, obligations_markdown, returned_request_markdown
+
+    for cr, record, valid, again in view.returned:
+        path = request_page(cr.id)
+        docs.add(generated(path, f"{cr.id} {cr.title}（已退回）", returned_request_markdown(cr, record, valid, class_names, again)))
+    return [{"义务与证据": docs.add(generated(OBLIGATIONS, "第八章的义务与证据", obligations_markdown(view.obligations, [cr for cr, *_ in view.returned])))}]
 
 
 def archived_docs(ctx: Context, index: int) -> tuple[Docs, ManualMetadata]:
@@ -429,6 +483,7 @@ def build_site(
         root, day, versions, current, Releases(root), redlines, class_names, role_titles,
         head_policy.retention_years if head_policy else 3,
     )  # fmt: skip
+    ctx.procedure = procedure_view(root)
     ctx.releases.prefetch(versions)
     seconds["history"] = time.perf_counter() - started
     metadata = ctx.releases.content(ctx.in_force).manual.metadata

@@ -101,9 +101,12 @@ class Banner:
     html: str
 
 
-def upcoming_banner(page: str, version: SiteVersion, training: bool | None) -> Banner:
-    """“B/1 版将于 2027年1月15日 生效”, linking to what will change."""
+def upcoming_banner(page: str, version: SiteVersion, training: bool | None, trained_on: dt.date | None = None) -> Banner:
+    """“B/1 版将于 2027年1月15日 生效”, linking to what will change, and whether the training it
+    needs has been recorded (``trained_on``: the date of its training record)."""
     note = "" if training is None else "（需要培训）" if training else "（无需培训）"
+    if training:
+        note = f"（需要培训：已于 {prose_date(trained_on)} 完成）" if trained_on else "（需要培训：尚未完成）"
     return Banner(
         "upcoming",
         f'<div class="mk-banner mk-banner--upcoming" role="note"><strong>{esc(version.name)} 版将于 {esc(prose_date(version.effective))} 生效</strong>'
@@ -435,16 +438,22 @@ def request_markdown(page: str, cr: ChangeRequest, version: SiteVersion, class_n
         ("发布版本", link(page, _version_target(version), version.name) + f"（{esc(version.effective.isoformat())} 实施）"),
     ]
     valid = {(a.role, a.signer): a.valid for a in version.approvals if a.change_request == cr.id}
+    revoked = {(a.role, a.signer): a.key_revoked_at for a in version.approvals if a.change_request == cr.id and a.key_revoked_at}
     signatures = []
     for a in cr.approvals:
         ok = valid.get((a.role, a.signer))
+        stopped = revoked.get((a.role, a.signer))
         state = (
+            (f'<span class="mk-sig mk-sig--valid">✓ 有效（签署在前；该密钥已于 {esc(_signed_time(stopped))} 停用）</span>' if ok
+             else f'<span class="mk-sig mk-sig--invalid">✗ 无效（签署时密钥已于 {esc(_signed_time(stopped))} 停用）</span>')
+            if stopped
+            else
             '<span class="mk-sig mk-sig--valid">✓ 有效（签名已验证）</span>'
             if ok
             else '<span class="mk-sig mk-sig--invalid">✗ 无效</span>'
             if ok is False
             else '<span class="mk-sig mk-sig--unknown">未纳入发布</span>'
-        )
+        )  # fmt: skip
         signatures.append(
             (esc(role_titles.get(a.role, a.role)), f"{esc(a.name)}（<code>{esc(a.signer)}</code>）", esc(a.meaning), esc(_signed_time(a.signed_at)), state, f"<code>{esc(a.digest[:23])}…</code>")
         )

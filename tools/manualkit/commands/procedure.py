@@ -1,0 +1,326 @@
+"""The commands that record chapter 8's obligations: ``return``, ``revoke-key``, ``training``,
+``distribute`` and ``recall``.
+
+Each holds the records lock for its whole read-check-write, checks everything before writing
+anything, and writes one file atomically (``distribute``: the DOCX files first, then the records).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from manualkit.base.atomic import write_atomic
+from manualkit.base.diagnostics import fail
+from manualkit.base.record_lock import records_lock
+from manualkit.records.change_request import approval_digest, request_path
+from manualkit.records.copies import COPIES_DIR, ControlledCopy, copy_path, copy_text, load_copies, next_numbers
+from manualkit.records.procedure import (
+    REVOCATIONS_DIR,
+    TRAINING_DIR,
+    SignedRecord,
+    approver_for_key,
+    clean_text,
+    procedure_state,
+    request_deadlines,
+    return_path,
+    write_signed,
+)
+from manualkit.records.repository import worktree_snapshot
+from manualkit.records.revocation import Revocation, revoked_at
+
+MAX_COPIES = 200
+
+
+def _refuse_revoked(
+    revocations: Sequence[Revocation], approver_id: str, public_key: str, now: dt.datetime, key_path: Path
+) -> None:
+    found = revoked_at(revocations, approver_id, public_key)
+    if found is not None and now >= found.at:
+        raise fail(
+            str(key_path), 0, 0, "MAN812", f"该密钥已于 {found.at.isoformat()} 停用（{found.path}），不能再用于签署"
+        )
+
+
+def return_request(
+    root: Path, cr_id: str, role: str, key_path: Path, reason: str, now: dt.datetime, today: dt.date
+) -> SignedRecord:
+    """8.2 三 4: the signer of the role the request waits for returns it, with the reason."""
+    reason = clean_text(reason, "--reason")
+    with records_lock(root):
+        snap = worktree_snapshot(root)
+        manual, policy = snap.require()
+        cr = snap.requests.get(cr_id)
+        if cr is None:
+            raise fail(
+                request_path(cr_id),
+                0,
+                0,
+                "MAN646",
+                f"找不到修订申请单 {cr_id}；现有：{', '.join(sorted(snap.requests)) or '无'}",
+            )
+        released = next((r for r in snap.records if cr_id in r.change_requests), None)
+        if released is not None:
+            raise fail(
+                cr.path, 0, 0, "MAN801", f"{cr_id} 已随 {released.version} 发布，不能退回；如需更改，请提出新的修订申请"
+            )
+        state = procedure_state(snap)
+        if cr_id in state.returns:
+            raise fail(return_path(cr_id), 0, 0, "MAN801", f"{cr_id} 已被退回，不能再次退回")
+        current = next(d for d in request_deadlines(snap, state, today) if d.id == cr_id)
+        if current.waiting_for is None:
+            raise fail(cr.path, 0, 0, "MAN801", f"{cr_id} 签署已齐全，等待发布；只有所等待角色的签署人可以退回")
+        if role != current.waiting_for:
+            raise fail(
+                "--role",
+                0,
+                0,
+                "MAN801",
+                f"{cr_id} 正在等待“{current.waiting_for}”签署；只有该角色的签署人可以退回，不能以“{role}”退回",
+            )
+        approver = approver_for_key(policy, key_path)
+        if role not in approver.roles:
+            raise fail(
+                cr.path,
+                0,
+                0,
+                "MAN652",
+                f"{approver.name}（{approver.id}）在签署人名录中无权签署“{role}”，不能以该角色退回",
+            )
+        _refuse_revoked(state.revocations, approver.id, approver.public_key, now, key_path)
+        fields = {
+            "change_request": cr_id, "role": role, "by": approver.id, "returned_at": now.isoformat(timespec="seconds"),
+            "reason": reason, "digest": approval_digest(cr, manual),
+        }  # fmt: skip
+        return write_signed(
+            root,
+            return_path(cr_id),
+            "manual-return/1",
+            fields,
+            approver.name,
+            key_path,
+            policy,
+            manual.metadata.document_number,
+        )
+
+
+def revoke_key(root: Path, signer: str, at: dt.datetime, reason: str, key_path: Path, now: dt.datetime) -> SignedRecord:
+    """8.2 四: stop a signer's key at once, signed by its owner or by a holder of 批准."""
+    reason = clean_text(reason, "--reason")
+    with records_lock(root):
+        snap = worktree_snapshot(root)
+        manual, policy = snap.require()
+        owner = policy.approver(signer)
+        if owner is None:
+            known = "、".join(a.id for a in policy.approvers)
+            raise fail(
+                "--signer", 0, 0, "MAN810", f"签署人 {signer[:40]!r} 不在 policy.yml 的签署人名录中；名录中有：{known}"
+            )
+        if at.tzinfo is None:
+            raise fail("--at", 0, 0, "MAN813", "停用时间应带时区")
+        if at > now:
+            raise fail(
+                "--at",
+                0,
+                0,
+                "MAN813",
+                f"停用时间 {at.isoformat()} 晚于现在 {now.isoformat(timespec='seconds')}；停用立即生效，不能预定",
+            )
+        by = approver_for_key(policy, key_path)
+        if by.id != owner.id and "批准" not in by.roles:
+            raise fail(
+                str(key_path), 0, 0, "MAN811", f"{by.name} 既不是 {owner.name} 本人，也不具有“批准”角色，无权停用该密钥"
+            )
+        state = procedure_state(snap)
+        key = " ".join(owner.public_key.split()[:2])
+        earlier = revoked_at(state.revocations, owner.id, key)
+        if earlier is not None:
+            raise fail(earlier.path, 0, 0, "MAN811", f"{owner.name} 的该密钥已于 {earlier.at.isoformat()} 停用")
+        if by.id != owner.id:
+            _refuse_revoked(state.revocations, by.id, by.public_key, now, key_path)
+        fields = {
+            "signer": owner.id, "key": key, "revoked_at": at.isoformat(timespec="seconds"), "reason": reason,
+            "by": by.id, "signed_at": now.isoformat(timespec="seconds"),
+        }  # fmt: skip
+        rel = (
+            f"{REVOCATIONS_DIR}/{re.sub(r'[^A-Za-z0-9._-]', '_', owner.id)}-{at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}.yml"
+        )
+        return write_signed(
+            root, rel, "manual-key-revocation/1", fields, by.name, key_path, policy, manual.metadata.document_number
+        )
+
+
+def record_training(
+    root: Path,
+    version: str,
+    day: dt.date,
+    departments: Sequence[str],
+    attendees: int,
+    record: str,
+    key_path: Path,
+    today: dt.date,
+    now: dt.datetime,
+) -> SignedRecord:
+    """8.4 二 and 6.4: the signed record that the affected staff were trained on ``version``."""
+    record = clean_text(record, "--record")
+    with records_lock(root):
+        snap = worktree_snapshot(root)
+        manual, policy = snap.require()
+        versions = {str(r.version): r for r in snap.records}
+        if version not in versions:
+            raise fail(
+                "VERSION", 0, 0, "MAN815", f"版本 {version[:20]!r} 不存在；已发布的版本：{'、'.join(versions) or '无'}"
+            )
+        known = manual.metadata.departments
+        wrong = [d for d in departments if d not in known]
+        if not departments or wrong:
+            raise fail(
+                "--departments",
+                0,
+                0,
+                "MAN816",
+                f"部门 {'、'.join(w[:20] for w in wrong) or '（空）'} 不在 manual.yml 的部门列表中：{'、'.join(known)}",
+            )
+        if attendees < 1 or attendees > 100_000:
+            raise fail("--attendees", 0, 0, "MAN816", "参加人数应为 1 至 100000 之间的整数")
+        if day > today:
+            raise fail(
+                "--date", 0, 0, "MAN816", f"培训日期 {day.isoformat()} 晚于今天 {today.isoformat()}；请在培训完成后记录"
+            )
+        approver = approver_for_key(policy, key_path)
+        _refuse_revoked(procedure_state(snap).revocations, approver.id, approver.public_key, now, key_path)
+        fields = {
+            "version": version, "date": day.isoformat(), "departments": "、".join(dict.fromkeys(departments)), "attendees": str(attendees),
+            "record": record, "by": approver.id, "signed_at": now.isoformat(timespec="seconds"),
+        }  # fmt: skip
+        stem = f"{TRAINING_DIR}/{version.replace('/', '-')}-{day.isoformat()}"
+        rel = next(
+            f"{stem}{'' if n == 1 else f'-{n}'}.yml"
+            for n in range(1, 1000)
+            if not (root / f"{stem}{'' if n == 1 else f'-{n}'}.yml").exists()
+        )
+        return write_signed(
+            root, rel, "manual-training/1", fields, approver.name, key_path, policy, manual.metadata.document_number
+        )
+
+
+def distribute(
+    root: Path,
+    version: str,
+    holder: str,
+    department: str,
+    count: int,
+    out_dir: Path | None,
+    today: dt.date,
+    env: Mapping[str, str],
+) -> list[tuple[ControlledCopy, Path]]:
+    """8.1 一: issue ``count`` numbered controlled copies of ``version`` to ``holder``."""
+    from manualkit.commands.docx import find_release, render_release
+    from manualkit.documents.package_signature import sign_package
+    from manualkit.documents.signing_key import SigningKeyError, load_signing_key
+    from manualkit.records.edition import Status, status_on
+    from manualkit.records.history import release_history
+
+    holder = clean_text(holder, "--holder", 60)
+    if not 1 <= count <= MAX_COPIES:
+        raise fail("--copies", 0, 0, "MAN820", f"份数应为 1 至 {MAX_COPIES}")
+    with records_lock(root):
+        snap = worktree_snapshot(root)
+        manual, _ = snap.require()
+        if department not in manual.metadata.departments:
+            raise fail(
+                "--department",
+                0,
+                0,
+                "MAN820",
+                f"部门 {department[:20]!r} 不在 manual.yml 的部门列表中：{'、'.join(manual.metadata.departments)}",
+            )
+        entries = release_history(root, snap)
+        versions = [str(e.record.version) for e in entries]
+        if version not in versions:
+            raise fail(
+                "VERSION", 0, 0, "MAN820", f"版本 {version[:20]!r} 不存在；已发布的版本：{'、'.join(versions) or '无'}"
+            )
+        index = find_release(entries, version, None, today)
+        status = status_on(entries, index, today)
+        if status is Status.SUPERSEDED:
+            raise fail("VERSION", 0, 0, "MAN820", f"{version} 已作废，不能再分发受控副本")
+        if not entries[index].valid:
+            raise fail(
+                entries[index].record.path, 0, 0, "MAN820", f"{version} 的发布未通过验证，不能分发；请运行 manual audit"
+            )
+        copies, problems = load_copies(snap.changelog_files(COPIES_DIR))
+        if problems:
+            raise fail(problems[0].path, problems[0].line, problems[0].col, "MAN824", problems[0].message)
+        try:
+            key = load_signing_key(env)
+        except SigningKeyError as exc:
+            raise fail("MANUAL_SIGNING_KEY", 0, 0, exc.code, exc.message) from None
+        from manualkit.commands.docx import signing_time
+
+        directory = out_dir or root / "dist" / "copies"
+        issued: list[tuple[ControlledCopy, Path, bytes]] = []
+        for number in next_numbers(copies, version, count):
+            data = sign_package(
+                render_release(root, entries, index, status, key.development, copy_number=number),
+                key,
+                signing_time(env),
+            )
+            name = f"{manual.metadata.document_number}_{number}.docx"
+            copy = ControlledCopy(
+                number,
+                version,
+                holder,
+                department,
+                today,
+                name,
+                hashlib.sha256(data).hexdigest(),
+                None,
+                False,
+                copy_path(number),
+            )
+            issued.append((copy, directory / name, data))
+        for _, path, data in issued:
+            write_atomic(path, data)
+        for copy, _, _ in issued:
+            write_atomic(root / copy.path, copy_text(copy))
+        return [(c, p) for c, p, _ in issued]
+
+
+def recall(root: Path, number: str, day: dt.date, retained: bool, today: dt.date) -> ControlledCopy:
+    """8.4 三: record that copy ``number`` came back (or is kept marked 作废留存)."""
+    with records_lock(root):
+        snap = worktree_snapshot(root)
+        snap.require()
+        copies, problems = load_copies(snap.changelog_files(COPIES_DIR))
+        copy = copies.get(number)
+        if copy is None:
+            bad = next((p for p in problems if p.path == copy_path(number)), None)
+            if bad is not None:
+                raise fail(bad.path, bad.line, bad.col, "MAN824", bad.message)
+            raise fail(
+                "COPY", 0, 0, "MAN821", f"分发号 {number[:30]!r} 不存在；已分发：{'、'.join(sorted(copies)) or '无'}"
+            )
+        if copy.recalled is not None:
+            kept = "（作废留存）" if copy.retained else ""
+            raise fail(
+                copy.path,
+                0,
+                0,
+                "MAN822",
+                f"受控副本 {number} 已于 {copy.recalled.isoformat()} 回收{kept}，不能重复回收",
+            )
+        if day < copy.issued or day > today:
+            raise fail(
+                "--date",
+                0,
+                0,
+                "MAN825",
+                f"回收日期 {day.isoformat()} 应在分发日期 {copy.issued.isoformat()} 与今天 {today.isoformat()} 之间",
+            )
+        updated = copy._replace(recalled=day, retained=retained)
+        write_atomic(root / copy.path, copy_text(updated))
+        return updated

@@ -1,0 +1,522 @@
+"""Chapter 8's signed records beyond approvals: returns (退回), key revocations (密钥停用) and
+training records (培训记录).
+
+Each is a small YAML file written once by its command and never edited, signed like an approval
+(an OpenSSH signature over ``kind`` + ``key: value`` lines, :func:`manualkit.base.sshsig.signed_text`)
+by a signer of the registry in ``manual/policy.yml``:
+
+- ``changelog/returns/<CR>.yml`` (8.2 三 4): the approver of the role the request waits for
+  returns it with a reason; the request can no longer be signed or released.
+- ``changelog/revocations/<signer>-<time>.yml`` (8.2 四): the key's owner or a holder of 批准
+  stops a key at once; signatures made with it after ``revoked_at`` are invalid everywhere.
+- ``changelog/training/<A-1>-<date>.yml`` (8.4 二, 6.4): who trained which departments, when,
+  how many attended and the evidence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from manualkit.base import sshsig, yamlfile
+from manualkit.base.atomic import write_atomic
+from manualkit.base.diagnostics import Diagnostic, diagnostic, fail
+from manualkit.records.change_request import request_path
+from manualkit.records.revocation import REVOCATIONS_DIR, Revocation, moment, revoked_at, signed_after_revocation
+from manualkit.records.workdays import WorkCalendar, load_calendar
+
+__all__ = ["REVOCATIONS_DIR", "Revocation", "revoked_at", "signed_after_revocation"]
+
+if TYPE_CHECKING:
+    from manualkit.records.copies import ControlledCopy
+    from manualkit.records.policy import Approver, Policy
+    from manualkit.records.repository import Snapshot
+
+RETURNS_DIR = "changelog/returns"
+TRAINING_DIR = "changelog/training"
+MAX_TEXT = 500
+
+# Signed fields of each kind, in signing order (YAML key; the signed line uses '-' for '_').
+KINDS: dict[str, tuple[str, ...]] = {
+    "manual-return/1": ("change_request", "role", "by", "returned_at", "reason", "digest"),
+    "manual-key-revocation/1": ("signer", "key", "revoked_at", "reason", "by", "signed_at"),
+    "manual-training/1": ("version", "date", "departments", "attendees", "record", "by", "signed_at"),
+}
+TITLES = {"manual-return/1": "退回记录", "manual-key-revocation/1": "密钥停用记录", "manual-training/1": "培训记录"}
+
+
+class SignedRecord(NamedTuple):
+    """One record as stored: its kind, its signed fields, the signer's name and the signature."""
+
+    path: str
+    kind: str
+    fields: Mapping[str, str]
+    name: str
+    signature: str
+
+    def message(self, document_number: str) -> bytes:
+        return sshsig.signed_text(
+            self.kind,
+            [("document", document_number), *((k.replace("_", "-"), self.fields[k]) for k in KINDS[self.kind])],
+        )
+
+
+# --- hostile text ----------------------------------------------------------------------------
+
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200f\ufeff]")
+
+
+def clean_text(value: str, where: str, limit: int = MAX_TEXT) -> str:
+    """A one-line text fit for a signed record: no control, bidi or zero-width characters,
+    not empty, at most ``limit`` characters. Anything else is refused (MAN840), never altered."""
+    text = value.strip()
+    if not text:
+        raise fail(where, 0, 0, "MAN840", "不能为空")
+    if len(text) > limit:
+        raise fail(where, 0, 0, "MAN840", f"超过 {limit} 个字符")
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") or _BIDI.match(c)), None)
+    if bad is not None:
+        raise fail(where, 0, 0, "MAN840", f"含有不允许的字符 U+{ord(bad):04X}（控制字符、换行或双向文本控制符）")
+    return text
+
+
+# --- reading and writing ---------------------------------------------------------------------
+
+
+def approver_for_key(policy: Policy, key_path: Path) -> Approver:
+    from manualkit.records.approval import _approver_for_key
+
+    return _approver_for_key(policy, key_path)
+
+
+def write_signed(
+    root: Path,
+    rel: str,
+    kind: str,
+    fields: Mapping[str, str],
+    name: str,
+    key_path: Path,
+    policy: Policy,
+    document_number: str,
+) -> SignedRecord:
+    """Sign ``fields`` with the key at ``key_path`` and write the record at ``rel`` (never over one)."""
+    record = SignedRecord(rel, kind, dict(fields), name, "")
+    signature = sshsig.sign(record.message(document_number), key_path, policy.signing_namespace)
+    record = record._replace(signature=signature)
+    path = root / rel
+    if path.exists():
+        raise fail(rel, 0, 0, "MAN645", "该记录已存在；不会覆盖")
+    write_atomic(path, record_text(record))
+    return record
+
+
+def record_text(record: SignedRecord) -> str:
+    def q(value: str) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    lines = [
+        f"# {TITLES[record.kind]}: written by `manual`; never edit (the signature covers it).",
+        f"kind: {record.kind}",
+    ]
+    lines += [f"{k}: {q(record.fields[k])}" for k in KINDS[record.kind]]
+    lines += [f"name: {q(record.name)}", "signature: |", *("  " + line for line in record.signature.splitlines())]
+    return "\n".join(lines) + "\n"
+
+
+def parse_signed(path: str, raw: bytes, kind: str) -> tuple[SignedRecord | None, list[Diagnostic]]:
+    code = {"manual-return/1": "MAN802", "manual-key-revocation/1": "MAN811", "manual-training/1": "MAN816"}[kind]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, [diagnostic(path, 0, 0, "MAN001", "文件不是有效的 UTF-8 编码")]
+    data, problems = yamlfile.parse(text, path)
+    if problems:
+        return None, problems
+    if not isinstance(data, Mapping) or data.get("kind") != kind:
+        return None, [diagnostic(path, 1, 1, code, f"{TITLES[kind]}应为键值映射，kind 为 {kind}")]
+    missing = [
+        k
+        for k in (*KINDS[kind], "name", "signature")
+        if not isinstance(data.get(k), str | int) or isinstance(data.get(k), bool)
+    ]
+    if missing:
+        return None, [diagnostic(path, 1, 1, code, f"{TITLES[kind]}缺少或写错了：{'、'.join(missing)}")]
+    fields = {k: str(data[k]) for k in KINDS[kind]}
+    return SignedRecord(path, kind, fields, str(data["name"]), str(data["signature"])), []
+
+
+def load_signed(
+    contents: Mapping[str, bytes], directory: str, kind: str
+) -> tuple[list[SignedRecord], list[Diagnostic]]:
+    records: list[SignedRecord] = []
+    problems: list[Diagnostic] = []
+    for path in sorted(contents):
+        if path.startswith(directory + "/") and path.endswith(".yml"):
+            record, more = parse_signed(path, contents[path], kind)
+            problems += more
+            if record is not None:
+                records.append(record)
+    return records, problems
+
+
+def signature_valid(record: SignedRecord, policy: Policy, document_number: str, key: str | None = None) -> bool:
+    """The record is signed by its ``by`` signer (with the registry's key, or ``key`` when given)
+    and names them as the registry does."""
+    approver = policy.approver(record.fields["by"])
+    if approver is None or approver.name != record.name:
+        return False
+    return sshsig.verify(
+        record.message(document_number), record.signature, key or approver.public_key, policy.signing_namespace
+    )
+
+
+# --- returns (退回) ----------------------------------------------------------------------------
+
+
+def return_path(cr_id: str) -> str:
+    return f"{RETURNS_DIR}/{cr_id}.yml"
+
+
+def verified_returns(
+    contents: Mapping[str, bytes], policy: Policy, document_number: str, requests: Iterable[str]
+) -> tuple[dict[str, SignedRecord], list[Diagnostic]]:
+    """The valid returns by change request id, and a MAN802 for each invalid one."""
+    records, problems = load_signed(contents, RETURNS_DIR, "manual-return/1")
+    known = set(requests)
+    valid: dict[str, SignedRecord] = {}
+    for r in records:
+        approver = policy.approver(r.fields["by"])
+        if r.fields["change_request"] not in known or r.path != return_path(r.fields["change_request"]):
+            problems.append(
+                diagnostic(
+                    r.path, 1, 1, "MAN802", f"退回记录所指的修订申请单 {r.fields['change_request'][:40]} 不存在或与文件名不符"
+                )
+            )
+        elif not signature_valid(r, policy, document_number):
+            problems.append(diagnostic(r.path, 1, 1, "MAN802", "退回记录的电子签名无效：签名被伪造或记录被改动"))
+        elif approver is None or r.fields["role"] not in approver.roles:
+            problems.append(diagnostic(r.path, 1, 1, "MAN802", f"{r.name} 无权以“{r.fields['role']}”退回"))
+        else:
+            valid[r.fields["change_request"]] = r
+    return valid, problems
+
+
+# --- key revocations (密钥停用) ----------------------------------------------------------------
+
+
+def verified_revocations(
+    contents: Mapping[str, bytes], policy: Policy, document_number: str
+) -> tuple[list[Revocation], list[Diagnostic]]:
+    """Valid revocations (signed by the key's owner, with that key or the registry's, or by a
+    holder of 批准); a MAN811 for each invalid one (which revokes nothing)."""
+    records, problems = load_signed(contents, REVOCATIONS_DIR, "manual-key-revocation/1")
+    out: list[Revocation] = []
+    for r in records:
+        at = moment(r.fields["revoked_at"])
+        by = policy.approver(r.fields["by"])
+        own = r.fields["by"] == r.fields["signer"]
+        ok = signature_valid(r, policy, document_number) or (
+            own and signature_valid(r, policy, document_number, r.fields["key"])
+        )
+        if at is None:
+            problems.append(
+                diagnostic(r.path, 1, 1, "MAN811", f"停用时间 {r.fields['revoked_at'][:40]} 不是带时区的 ISO 8601 时间")
+            )
+        elif not ok or by is None:
+            problems.append(
+                diagnostic(
+                    r.path, 1, 1, "MAN811", "密钥停用记录的电子签名无效：签名被伪造、签署人不在名录中或记录被改动"
+                )
+            )
+        elif not own and "批准" not in by.roles:
+            problems.append(
+                diagnostic(
+                    r.path, 1, 1, "MAN811", f"{by.name} 既不是密钥本人也不具有“批准”角色，无权停用 {r.fields['signer']} 的密钥"
+                )
+            )
+        else:
+            out.append(
+                Revocation(
+                    r.fields["signer"],
+                    " ".join(r.fields["key"].split()[:2]),
+                    at,
+                    r.fields["reason"],
+                    r.fields["by"],
+                    r.path,
+                )
+            )
+    return out, problems
+
+
+# --- training records (培训记录) ---------------------------------------------------------------
+
+
+class Training(NamedTuple):
+    version: str
+    date: dt.date
+    departments: tuple[str, ...]
+    attendees: int
+    record: str
+    by: str
+    name: str
+    path: str
+
+
+def verified_training(
+    contents: Mapping[str, bytes], policy: Policy, document_number: str
+) -> tuple[list[Training], list[Diagnostic]]:
+    records, problems = load_signed(contents, TRAINING_DIR, "manual-training/1")
+    out: list[Training] = []
+    for r in records:
+        try:
+            day = dt.date.fromisoformat(r.fields["date"])
+            attendees = int(r.fields["attendees"])
+        except ValueError:
+            problems.append(diagnostic(r.path, 1, 1, "MAN816", "培训记录的日期或人数无效"))
+            continue
+        if not signature_valid(r, policy, document_number):
+            problems.append(
+                diagnostic(r.path, 1, 1, "MAN816", "培训记录的电子签名无效：签名被伪造、签署人不在名录中或记录被改动")
+            )
+            continue
+        departments = tuple(d for d in r.fields["departments"].split("、") if d)
+        out.append(
+            Training(
+                r.fields["version"], day, departments, attendees, r.fields["record"], r.fields["by"], r.name, r.path
+            )
+        )
+    return out, problems
+
+
+# --- everything at once ------------------------------------------------------------------------
+
+
+class ProcedureState(NamedTuple):
+    """The verified chapter 8 records of a snapshot and the problems met reading them."""
+
+    returns: dict[str, SignedRecord]
+    revocations: list[Revocation]
+    training: list[Training]
+    calendar: WorkCalendar
+    problems: list[Diagnostic]
+
+
+def procedure_state(snap: Snapshot) -> ProcedureState:
+    calendar, problems = load_calendar(snap.files.contents)
+    manual, policy = snap.manual, snap.policy
+    if manual is None or policy is None:
+        return ProcedureState({}, [], [], calendar, problems)
+    doc = manual.metadata.document_number
+    returns, more = verified_returns(snap.changelog_files(RETURNS_DIR), policy, doc, snap.requests)
+    problems += more
+    revocations, more = verified_revocations(snap.changelog_files(REVOCATIONS_DIR), policy, doc)
+    problems += more
+    training, more = verified_training(snap.changelog_files(TRAINING_DIR), policy, doc)
+    problems += more
+    return ProcedureState(returns, revocations, training, calendar, problems)
+
+
+# --- deadlines of open requests (8.2 三 2–4: 5 个工作日) ----------------------------------------
+
+
+class RequestDeadline(NamedTuple):
+    id: str
+    title: str
+    status: str  # "waiting" (for waiting_for), "ready" (fully signed), "returned"
+    waiting_for: str | None  # the role the request waits for
+    since: dt.date | None  # when it reached that role
+    due: dt.date | None  # 5 working days later (None: 编制, the editor's own step)
+    overdue: bool
+    returned: SignedRecord | None
+    warnings: tuple[Diagnostic, ...]  # MAN806 when the calendar does not cover the dates
+    replaces: str | None = None  # the returned request this one resubmits
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status,
+            "waiting_for": self.waiting_for,
+            "since": self.since.isoformat() if self.since else None,
+            "due": self.due.isoformat() if self.due else None,
+            "overdue": self.overdue,
+            "returned": dict(self.returned.fields) if self.returned else None,
+            "replaces": self.replaces,
+            "warnings": [d.as_dict() for d in self.warnings],
+        }
+
+
+def _signed_day(signed_at: str) -> dt.date | None:
+    when = moment(signed_at)
+    return when.date() if when else None
+
+
+def request_deadlines(snap: Snapshot, state: ProcedureState, today: dt.date) -> list[RequestDeadline]:
+    """For each change request not yet released: whom it waits for, since when, and its due date."""
+    from manualkit.records.approval import approval_findings
+
+    manual, policy = snap.require()
+    released = {cr for r in snap.records for cr in r.change_requests}
+    out: list[RequestDeadline] = []
+    for cr_id, cr in sorted(snap.requests.items()):
+        if cr_id in released:
+            continue
+        replaces = str(cr.data["replaces"]) if cr.data.get("replaces") else None
+        back = state.returns.get(cr_id)
+        if back is not None:
+            out.append(
+                RequestDeadline(
+                    cr_id,
+                    cr.title,
+                    "returned",
+                    None,
+                    _signed_day(back.fields["returned_at"]),
+                    None,
+                    False,
+                    back,
+                    (),
+                    replaces,
+                )
+            )
+            continue
+        checks, _ = approval_findings(cr, manual, policy, state.revocations)
+        change_class = policy.change_class(cr.class_key)
+        required = change_class.roles if change_class else ()
+        signed = {c.approval.role: c.approval for c in checks if c.valid}
+        waiting = next((r for r in required if r not in signed), None)
+        if waiting is None:
+            out.append(RequestDeadline(cr_id, cr.title, "ready", None, None, None, False, None, (), replaces))
+            continue
+        before = [
+            d
+            for r in required[: required.index(waiting)]
+            if r in signed
+            for d in [_signed_day(signed[r].signed_at)]
+            if d
+        ]
+        since = max([cr.date, *before])
+        if waiting == required[0]:
+            out.append(RequestDeadline(cr_id, cr.title, "waiting", waiting, since, None, False, None, (), replaces))
+            continue
+        deadline = state.calendar.add_workdays(since)
+        out.append(
+            RequestDeadline(
+                cr_id,
+                cr.title,
+                "waiting",
+                waiting,
+                since,
+                deadline.due,
+                today > deadline.due,
+                None,
+                deadline.warnings,
+                replaces,
+            )
+        )
+    return out
+
+
+# --- training due and copies not recalled -------------------------------------------------------
+
+
+class TrainingDue(NamedTuple):
+    version: str
+    effective: dt.date
+    done: Training | None  # the earliest training record dated before the effective date
+    late: bool  # in force without a training record dated before its effective date
+
+
+class CopyDue(NamedTuple):
+    copy: ControlledCopy
+    superseded: dt.date  # when its version stopped being in force
+    due: dt.date  # 5 working days later
+    overdue: bool
+
+
+def training_due(snap: Snapshot, state: ProcedureState, today: dt.date) -> list[TrainingDue]:
+    """Every released version whose change requests require training, with its training record."""
+    out = []
+    for record in snap.records:
+        requests = [snap.requests.get(cr) for cr in record.change_requests]
+        if not any(cr is not None and cr.training_required for cr in requests):
+            continue
+        version = str(record.version)
+        before = sorted(
+            (t for t in state.training if t.version == version and t.date < record.effective), key=lambda t: t.date
+        )
+        done = before[0] if before else None
+        out.append(TrainingDue(version, record.effective, done, done is None and record.effective <= today))
+    return out
+
+
+def copies_due(snap: Snapshot, state: ProcedureState, today: dt.date) -> tuple[list[CopyDue], list[Diagnostic]]:
+    """Copies of superseded versions not yet recalled, with their 5-working-day due date."""
+    from manualkit.records.copies import COPIES_DIR, load_copies
+
+    copies, problems = load_copies(snap.changelog_files(COPIES_DIR))
+    records = sorted(snap.records, key=lambda r: r.effective)
+    out = []
+    for copy in copies.values():
+        if copy.recalled is not None:
+            continue
+        index = next((i for i, r in enumerate(records) if str(r.version) == copy.version), None)
+        later = [r.effective for r in records[index + 1 :] if r.effective <= today] if index is not None else []
+        if not later:
+            continue
+        deadline = state.calendar.add_workdays(later[0])
+        problems += list(deadline.warnings)
+        out.append(CopyDue(copy, later[0], deadline.due, today > deadline.due))
+    return out, problems
+
+
+def obligation_findings(snap: Snapshot, state: ProcedureState, today: dt.date) -> list[Diagnostic]:
+    """What ``manual audit`` reports about chapter 8's obligations beyond the releases: invalid
+    records, overdue signatures (MAN807), training missing before effect (MAN817/MAN818) and
+    copies of superseded versions not recalled in time (MAN823)."""
+    out = list(state.problems)
+    for d in request_deadlines(snap, state, today):
+        out += d.warnings
+        if d.overdue and d.due is not None:
+            out.append(
+                diagnostic(
+                    request_path(d.id), 0, 0, "MAN807",
+                    f"{d.id} 自 {d.since} 起等待“{d.waiting_for}”签署，应于 {d.due}（5 个工作日）前完成，已逾期",
+                )
+            )  # fmt: skip
+    for t in training_due(snap, state, today):
+        if t.late:
+            out.append(
+                diagnostic(
+                    TRAINING_DIR,
+                    0,
+                    0,
+                    "MAN818",
+                    f"{t.version} 版需要培训，已于 {t.effective} 实施，但没有日期在实施日期之前的培训记录（见 6.4、8.4 二）",
+                )
+            )
+        elif t.done is None:
+            out.append(
+                diagnostic(
+                    TRAINING_DIR,
+                    0,
+                    0,
+                    "MAN817",
+                    f"{t.version} 版需要培训，须在 {t.effective} 实施前完成并用 manual training 记录",
+                )
+            )
+    due, problems = copies_due(snap, state, today)
+    out += problems
+    for c in due:
+        if c.overdue:
+            out.append(
+                diagnostic(
+                    c.copy.path, 0, 0, "MAN823",
+                    f"受控副本 {c.copy.number}（{c.copy.version} 版，{c.copy.holder}）：该版本自 {c.superseded} 起作废，应于 {c.due} 前回收，至今未回收",
+                )
+            )  # fmt: skip
+    return out

@@ -364,6 +364,10 @@ class RevisionRepo:
             env={"MANUAL_TODAY": published, **(env or {})}, check=check,
         )  # fmt: skip
 
+    def release_cli(self, published: str, effective: str, *, env: Mapping[str, str] | None = None) -> Result:
+        """``manual release`` run as a process on the publication day (today = ``published``)."""
+        return self.manual("release", "--published", published, "--effective", effective, env={"MANUAL_TODAY": published, **(env or {})})
+
     def prepared(self, class_key: str, sections: Sequence[str], *, day: str, text: str | None = None, consultation: str | None = None) -> str:
         """propose → edit every listed section → approve all roles → commit; returns the CR id."""
         cr = self.propose(class_key, sections, today=day, consultation=consultation)

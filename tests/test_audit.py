@@ -167,7 +167,7 @@ def test_a_release_record_edited_after_the_release(demo: RevisionRepo) -> None:
     demo.commit("更正 A/1 实施日期")
     result, data = audit_json(demo)
     assert result.code == 1
-    assert failed_checks(data) == {"records": ["MAN681"]}
+    assert failed_checks(data) == {"records": ["MAN681", "MAN748"]}  # at the tip, and in history
     assert "A/1 的发布记录在发布" in messages(data)
 
 
@@ -176,7 +176,7 @@ def test_a_signature_replaced_in_a_later_commit(demo: RevisionRepo) -> None:
     demo.commit("整理签名格式")
     result, data = audit_json(demo)
     assert result.code == 1
-    assert failed_checks(data) == {"signatures": ["MAN650", "MAN673"]}
+    assert failed_checks(data) == {"records": ["MAN748"], "signatures": ["MAN650", "MAN673"]}
     assert f"{A1_MINOR} 已随 A/1 发布" in messages(data) and "（当前文件）批准签署（陈刚）的电子签名无效" in messages(data)
 
 
@@ -209,7 +209,7 @@ def test_a_deleted_release_record(demo: RevisionRepo) -> None:
     demo.commit("删除 B/1")
     result, data = audit_json(demo)
     assert result.code == 1
-    assert failed_checks(data) == {"records": ["MAN672"]}
+    assert failed_checks(data) == {"records": ["MAN672", "MAN748"]}
 
 
 def test_a_moved_tag_is_reported(demo: RevisionRepo) -> None:
@@ -230,7 +230,7 @@ def test_reviews_signed_and_in_time(demo: RevisionRepo) -> None:
     demo.commit("改评审结论")
     result, data = audit_json(demo)
     assert result.code == 1
-    assert failed_checks(data) == {"reviews": ["MAN690", "MAN721", "MAN722"]}
+    assert failed_checks(data) == {"records": ["MAN748"], "reviews": ["MAN690", "MAN721", "MAN722"]}
     assert "电子签名无效" in messages(data)
 
 

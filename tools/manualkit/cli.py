@@ -47,6 +47,13 @@ def _translate(message: str) -> str:
     return message
 
 
+def _zone(args: argparse.Namespace) -> dt.tzinfo:
+    """The company's time zone, as the policy in the working tree names it (issue 9)."""
+    from manualkit.records.policy import declared_time_zone
+
+    return declared_time_zone(_root(args.root))
+
+
 def _root(value: str | None) -> Path:
     if value:
         return Path(value)
@@ -62,7 +69,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from manualkit.base.report import render, summary_line
     from manualkit.commands.check import check
 
-    report = check(_root(args.root), today(os.environ), strict_mode=args.strict, base=args.base)
+    report = check(_root(args.root), today(os.environ, _zone(args)), strict_mode=args.strict, base=args.base)
     summary = "" if args.format == "json" else summary_line(report.errors, report.warnings, report.chapters, report.sections)
     sys.stdout.write(render(report.diagnostics, args.format, summary))
     return EXIT_FINDINGS if report.errors else EXIT_OK
@@ -89,7 +96,7 @@ def cmd_propose(args: argparse.Namespace) -> int:
         applicant=args.applicant or _git_user(root),
         department=args.department,
         training=args.training,
-        today=today(os.environ),
+        today=today(os.environ, _zone(args)),
         replaces=args.replaces,
     )
     print(f"已创建修订申请单 {path.relative_to(root)}；请修改相关章节，补全申请单，并发起合并请求（pull request）")
@@ -106,7 +113,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
     from manualkit.base.clock import now
     from manualkit.commands.approve import approve
 
-    approval = approve(_root(args.root), args.change_request, args.role, Path(args.key), now(os.environ))
+    approval = approve(_root(args.root), args.change_request, args.role, Path(args.key), now(os.environ, _zone(args)))
     print(f"{approval.name}（{approval.signer}）已以“{approval.role}”角色签署 {args.change_request}，时间 {approval.signed_at}，摘要 {approval.digest[:19]}…")
     return EXIT_OK
 
@@ -127,8 +134,8 @@ def cmd_release(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
     from manualkit.commands.release import release
 
-    published = args.published or today(os.environ)
-    record = release(_root(args.root), effective=args.effective, published=published, env=_author_env())
+    published = args.published or today(os.environ, _zone(args))
+    record = release(_root(args.root), effective=args.effective, published=published, env=_author_env(), today=today(os.environ, _zone(args)))
     print(
         f"已发布 {record.version}（{'、'.join(record.change_requests)}），发布日期 {record.published}，实施日期 {record.effective}；"
         f"已提交并打标签 release/{record.version.slug}"
@@ -150,7 +157,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     from manualkit.commands.review import review
 
     root = _root(args.root)
-    path = review(root, args.chapter, Path(args.key), today(os.environ), now(os.environ), args.conclusion)
+    path = review(root, args.chapter, Path(args.key), today(os.environ, _zone(args)), now(os.environ, _zone(args)), args.conclusion)
     print(f"已记录第 {args.chapter} 章的定期评审：{path.relative_to(root)}；版本不变。请提交该记录。")
     return EXIT_OK
 
@@ -159,7 +166,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
     from manualkit.commands.status import render_status, render_status_json, status
 
-    result = status(_root(args.root), today(os.environ))
+    result = status(_root(args.root), today(os.environ, _zone(args)))
     sys.stdout.write(render_status_json(result) if args.json else render_status(result))
     return EXIT_OK
 
@@ -190,7 +197,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from manualkit.base.report import render, summary_line
     from manualkit.commands.publish import publish
 
-    day = today(os.environ)
+    day = today(os.environ, _zone(args))
     result = publish(_root(args.root), day, os.environ)
     report = result.report
     sys.stdout.write(render(report.diagnostics, "text", summary_line(report.errors, report.warnings, report.chapters, report.sections)))
@@ -206,7 +213,7 @@ def cmd_docx(args: argparse.Namespace) -> int:
     from manualkit.commands.docx import build_release_docx, write_docx
 
     root = _root(args.root)
-    document = build_release_docx(root, version=args.version, as_of=args.as_of, today=today(os.environ), env=os.environ)
+    document = build_release_docx(root, version=args.version, as_of=args.as_of, today=today(os.environ, _zone(args)), env=os.environ)
     out = Path(args.output) if args.output else root / "dist" / document.file_name
     write_docx(out, document)
     dev = "；使用开发签名（非正式），请配置 MANUAL_SIGNING_KEY 以使用正式发布证书" if document.development else ""
@@ -218,7 +225,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
     from manualkit.commands.verify import verify_docx
 
-    result = verify_docx(_root(args.root), Path(args.file), os.environ, today(os.environ))
+    result = verify_docx(_root(args.root), Path(args.file), os.environ, today(os.environ, _zone(args)))
     stream = sys.stdout if result.verdict == 0 else sys.stderr
     stream.write(f"{args.file}: {result.message}\n")
     for line in result.details:
@@ -243,7 +250,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from manualkit.commands.show import render_markdown, render_word, show
 
     root = _root(args.root)
-    shown = show(root, as_of=args.as_of, version=args.version, today=today(os.environ))
+    shown = show(root, as_of=args.as_of, version=args.version, today=today(os.environ, _zone(args)))
     record = shown.entry.record
     if args.format == "docx":
         name = f"{shown.manual.metadata.document_number}_{record.version.slug}.docx"
@@ -285,12 +292,26 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_audit(args: argparse.Namespace) -> int:
-    from manualkit.base.clock import today
-    from manualkit.commands.audit import audit, render_html, render_json, render_markdown
+def cmd_init(args: argparse.Namespace) -> int:
+    from manualkit.commands.init import init, next_steps, parse_approver
 
     root = _root(args.root)
-    report = audit(root, today(os.environ))
+    written = init(
+        root, source=Path(args.source), company=args.company, document_number=args.document_number, title=args.title,
+        approvers=[parse_approver(a) for a in args.approver], time_zone=args.time_zone,
+    )  # fmt: skip
+    print(f"已在 {root} 建立手册（{len(written)} 个文件）与签署人名录。发布首版 A/0（信任根）的步骤：")
+    for step in next_steps(root):
+        print(f"  {step}")
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
+    from manualkit.commands.audit import audit_with_witnesses, render_html, render_json, render_markdown
+
+    root = _root(args.root)
+    report = audit_with_witnesses(root, today(os.environ, _zone(args)), [Path(w) for w in args.witness or ()])
     text = render_json(report) if args.json else render_html(report) if args.format == "html" else render_markdown(report)
     path = _write_output(root, args.output, "", text)
     if path is not None:
@@ -305,7 +326,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
     from manualkit.commands.build import build
 
-    day = args.as_of or today(os.environ)
+    day = args.as_of or today(os.environ, _zone(args))
     _print_build(build(_root(args.root), day, os.environ, site_only=args.site_only), day)
     return EXIT_OK
 
@@ -359,7 +380,7 @@ def cmd_return(args: argparse.Namespace) -> int:
     from manualkit.base.clock import now, today
     from manualkit.commands.procedure import return_request
 
-    record = return_request(_root(args.root), args.change_request, args.role, Path(args.key), args.reason, now(os.environ), today(os.environ))
+    record = return_request(_root(args.root), args.change_request, args.role, Path(args.key), args.reason, now(os.environ, _zone(args)), today(os.environ, _zone(args)))
     print(f"{record.name} 已以“{args.role}”角色退回 {args.change_request}（{record.path}）；请提交该记录。重新提交时：manual propose --replaces {args.change_request} …")
     return EXIT_OK
 
@@ -368,7 +389,7 @@ def cmd_revoke_key(args: argparse.Namespace) -> int:
     from manualkit.base.clock import now
     from manualkit.commands.procedure import revoke_key
 
-    record = revoke_key(_root(args.root), args.signer, args.at, args.reason, Path(args.key), now(os.environ))
+    record = revoke_key(_root(args.root), args.signer, args.at, args.reason, Path(args.key), now(os.environ, _zone(args)))
     print(
         f"已停用 {args.signer} 的密钥，自 {record.fields['revoked_at']} 起生效（{record.path}，由 {record.name} 签署）；"
         "此后用该密钥所作的签署一律无效。请提交该记录，并经正常修订程序在 policy.yml 中更换密钥。"
@@ -382,7 +403,7 @@ def cmd_training(args: argparse.Namespace) -> int:
 
     departments = [d.strip() for part in args.departments for d in part.replace("、", ",").split(",") if d.strip()]
     record = record_training(
-        _root(args.root), args.version, args.date, departments, args.attendees, args.record, Path(args.key), today(os.environ), now(os.environ)
+        _root(args.root), args.version, args.date, departments, args.attendees, args.record, Path(args.key), today(os.environ, _zone(args)), now(os.environ, _zone(args))
     )
     print(f"已记录 {args.version} 版的培训（{args.date.isoformat()}，{record.fields['departments']}，{args.attendees} 人）：{record.path}；请提交该记录。")
     return EXIT_OK
@@ -393,7 +414,7 @@ def cmd_distribute(args: argparse.Namespace) -> int:
     from manualkit.commands.procedure import distribute
 
     root = _root(args.root)
-    issued = distribute(root, args.version, args.holder, args.department, args.copies, Path(args.output) if args.output else None, today(os.environ), os.environ)
+    issued = distribute(root, args.version, args.holder, args.department, args.copies, Path(args.output) if args.output else None, today(os.environ, _zone(args)), os.environ)
     for copy, path in issued:
         print(f"已分发受控副本 {copy.number}（{copy.version} 版）给 {copy.holder}（{copy.department}）：{path}")
     print(f"分发记录在 {issued[0][0].path.rsplit('/', 1)[0]}/；请提交这些记录。")
@@ -404,7 +425,7 @@ def cmd_recall(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
     from manualkit.commands.procedure import recall
 
-    copy = recall(_root(args.root), args.copy, args.date, args.retained, today(os.environ))
+    copy = recall(_root(args.root), args.copy, args.date, args.retained, today(os.environ, _zone(args)))
     how = "作废留存（加注“作废留存”标识，不得用于指导业务）" if copy.retained else "已收回"
     print(f"受控副本 {copy.number}（{copy.version} 版，{copy.holder}）于 {args.date.isoformat()} {how}：{copy.path}；请提交该记录。")
     return EXIT_OK
@@ -493,6 +514,21 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="输出 JSON")
         p.add_argument("--format", choices=("md", "html"), default="md", help="报告格式")
         p.add_argument("-o", "--output", help="输出文件（默认输出到终端）")
+        p.add_argument(
+            "--witness", nargs="+", metavar="FILE",
+            help="对照见证：早先签名的 DOCX 发布文件或 manual history --json 的输出；报告与之不一致的每个版本",
+        )  # fmt: skip
+
+    if p := command("init", cmd_init, help="为本公司建立新的手册仓库及其信任根（签署人名录）"):
+        p.add_argument("--from", dest="source", required=True, metavar="DIR", help="作为起点的已有手册仓库（章节、修订政策、申请单模板）")
+        p.add_argument("--company", required=True, help="公司名称")
+        p.add_argument("--document-number", required=True, help="文件编号，如 XS-QM-01")
+        p.add_argument("--title", help="文件名称（默认沿用起点）")
+        p.add_argument(
+            "--approver", action="append", required=True, metavar="ID,姓名,部门,角色+角色,公钥文件",
+            help="登记一名签署人（可重复）；公钥为 ssh-keygen 生成的 .pub 文件",
+        )  # fmt: skip
+        p.add_argument("--time-zone", help="公司时区（IANA 名称，默认 Asia/Shanghai）")
 
     command("allowed-signers", cmd_allowed_signers, help="输出由签署人名录生成的 OpenSSH allowed_signers 文件")
 

@@ -1,9 +1,10 @@
 """Time, owned in one place: the company's today and now, and dates as people write them.
 
-The company keeps its records in China Standard Time (UTC+8, no daylight saving), so "today" is
-today in that zone whatever the machine's zone is. ``MANUAL_TODAY=YYYY-MM-DD`` sets the date every
-date-dependent command uses and ``MANUAL_NOW`` (ISO 8601, CST unless an offset is given) the
-signing time, for audits, demos and tests. Every other module asks this one.
+The company keeps its records in its own time zone (``time_zone`` of the policy; China Standard
+Time, UTC+8, by default), so "today" is today in that zone whatever the machine's zone is.
+``MANUAL_NOW`` (ISO 8601, in the company's zone unless an offset is given) sets the signing time
+and today's date; ``MANUAL_TODAY=YYYY-MM-DD`` sets only the date, for audits, demos and tests.
+Every other module asks this one.
 """
 
 from __future__ import annotations
@@ -15,33 +16,65 @@ from collections.abc import Mapping
 
 from manualkit.base.diagnostics import fail
 
-#: China Standard Time, the company's time zone.
+#: China Standard Time, the company's time zone unless the policy names another.
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
+DEFAULT_ZONE = "Asia/Shanghai"
 
 
-def today(env: Mapping[str, str]) -> dt.date:
-    """The company's today: ``MANUAL_TODAY`` when set, else today in China Standard Time."""
+def zone(name: str | None) -> dt.tzinfo:
+    """The time zone called ``name`` (IANA, e.g. ``Asia/Shanghai``); China Standard Time for None.
+
+    Raises ``ValueError`` for a name the system does not know.
+    """
+    if not name or name == DEFAULT_ZONE:
+        return CST
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"未知的时区 {name!r}") from exc
+
+
+def today(env: Mapping[str, str], company_zone: dt.tzinfo = CST) -> dt.date:
+    """The company's today: the date of ``MANUAL_NOW`` when set, else ``MANUAL_TODAY``, else
+    today on the clock, always in the company's time zone (not the machine's)."""
+    if env.get("MANUAL_NOW"):
+        return now(env, company_zone).astimezone(company_zone).date()
     value = env.get("MANUAL_TODAY")
     if not value:
-        return dt.datetime.now(CST).date()
+        return dt.datetime.now(company_zone).date()
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise fail("MANUAL_TODAY", 0, 0, "MAN000", f"环境变量 MANUAL_TODAY 应为 YYYY-MM-DD 格式的日期，实际为 {value!r}") from None
 
 
-def now(env: Mapping[str, str]) -> dt.datetime:
-    """The signing time: ``MANUAL_NOW``, else 09:00 on ``MANUAL_TODAY``, else the clock (CST)."""
+def now(env: Mapping[str, str], company_zone: dt.tzinfo = CST) -> dt.datetime:
+    """The signing time: ``MANUAL_NOW``, else 09:00 on ``MANUAL_TODAY``, else the clock, in the
+    company's time zone (a ``MANUAL_NOW`` without an offset is read in that zone)."""
     value = env.get("MANUAL_NOW")
     if value:
         try:
             moment = dt.datetime.fromisoformat(value)
         except ValueError:
             raise fail("MANUAL_NOW", 0, 0, "MAN000", f"环境变量 MANUAL_NOW 应为 ISO 8601 时间，实际为 {value!r}") from None
-        return moment if moment.tzinfo else moment.replace(tzinfo=CST)
+        return moment if moment.tzinfo else moment.replace(tzinfo=company_zone)
     if env.get("MANUAL_TODAY"):
-        return dt.datetime.combine(today(env), dt.time(9, 0), CST)
-    return dt.datetime.now(CST).replace(microsecond=0)
+        return dt.datetime.combine(today(env, company_zone), dt.time(9, 0), company_zone)
+    return dt.datetime.now(company_zone).replace(microsecond=0)
+
+
+def company_day(moment: str, company_zone: dt.tzinfo = CST) -> dt.date | None:
+    """The company's date of an ISO 8601 time (a signature's ``signed_at``); None if unreadable.
+    A time without an offset is read in the company's zone."""
+    try:
+        parsed = dt.datetime.fromisoformat(moment)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=company_zone)
+    return parsed.astimezone(company_zone).date()
 
 
 def utc_now() -> dt.datetime:

@@ -9,6 +9,7 @@ from manualkit.base.diagnostics import fail
 from manualkit.records.approval import approve as sign_request
 from manualkit.records.change_request import Approval, request_path
 from manualkit.records.repository import worktree_snapshot
+from manualkit.records.trust import controlled_in_worktree, judging
 
 
 def approve(root: Path, cr_id: str, role: str, key_path: Path, now: dt.datetime) -> Approval:
@@ -27,7 +28,8 @@ def approve(root: Path, cr_id: str, role: str, key_path: Path, now: dt.datetime)
     returned = state.returns.get(cr_id)
     if returned is not None:
         raise fail(cr.path, 0, 0, "MAN800", f"{cr_id} 已于 {returned.fields['returned_at']} 被退回（{returned.path}），不能再签署；请用 manual propose --replaces {cr_id} 重新提交")
-    return sign_request(root, cr, role, key_path, manual, policy, now, state.revocations)
+    judge = judging(root, snap.records, policy)
+    return sign_request(root, cr, role, key_path, manual, judge, now, state.revocations, controlled_in_worktree(root))
 
 
 def export_approval(root: Path, cr_id: str, role: str, directory: Path) -> tuple[Path, Path, Path, str]:

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import html
 import json
+from collections.abc import Sequence
+from pathlib import Path
 
 from manualkit.records.audit import AuditReport, audit
 
-__all__ = ["audit", "render_html", "render_json", "render_markdown"]
+__all__ = ["audit", "audit_with_witnesses", "render_html", "render_json", "render_markdown"]
+
+
+def audit_with_witnesses(root: Path, today: dt.date, witnesses: Sequence[Path] = ()) -> AuditReport:
+    """:func:`audit`, and every difference between the witnesses (earlier signed DOCX releases or
+    ``manual history --json`` outputs) and the records in git, under 发布记录完整 (MAN749)."""
+    report = audit(root, today)
+    if not witnesses:
+        return report
+    from manualkit.commands.witness import witness_findings
+
+    found = tuple(witness_findings(root, witnesses, report.releases))
+    areas = tuple(
+        dataclasses.replace(a, findings=a.findings + found, scope=f"{a.scope}；对照 {len(witnesses)} 份见证") if a.key == "records" else a
+        for a in report.areas
+    )
+    return dataclasses.replace(report, areas=areas)
 
 
 def render_json(report: AuditReport) -> str:

@@ -11,7 +11,14 @@ from manualkit.base.diagnostics import Diagnostic, Severity, diagnostic, fail, s
 from manualkit.text.manual import Manual
 
 if TYPE_CHECKING:
+    from manualkit.records.policy import Policy
     from manualkit.records.repository import Snapshot
+    from manualkit.records.revocation import Revocation
+
+
+#: What the comparison of HEAD with the latest release reports (the open requests' own findings
+#: come from the working tree).
+GUARDED_CODES = frozenset({"MAN670", "MAN672", "MAN673", "MAN674", "MAN740"})
 
 
 @dataclass(frozen=True)
@@ -30,16 +37,21 @@ class CheckReport:
 
 
 def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | None = None) -> CheckReport:
-    """Check the working tree under ``root``; with ``base``, also the change set since ``base``."""
-    from manualkit.records.approval import approval_findings
-    from manualkit.records.change_request import content_findings
+    """Check the working tree under ``root``.
+
+    Without ``base``, the working tree and HEAD are compared with the latest release: every
+    changed section, and any change to policy.yml or certs/, must be listed by an open change
+    request (so the pre-commit hook, ``make check`` and ``make publish`` guard released text).
+    With ``base``, the change set since ``base`` is checked instead. Open change requests are
+    judged by the policy in force (the latest release's), never by the one they bring.
+    """
     from manualkit.records.policy import rule_table_findings
-    from manualkit.records.release import open_requests
     from manualkit.records.repository import worktree_snapshot
 
     head = worktree_snapshot(root)
     diags = list(head.diagnostics)
     manual, policy = head.manual, head.policy
+    procedure: tuple[frozenset[str], tuple[Revocation, ...]] = (frozenset(), ())
     if manual is not None:
         diags += overdue_reviews(manual, today)
         if policy is not None:
@@ -50,28 +62,75 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
             state = procedure_state(head)
             diags += state.problems
             diags += obligation_findings(manual, head.files.contents)
-            if base is None:  # with a base, the change set check covers the open requests
-                for cr in open_requests(head.requests, head.records, state.returns):
-                    diags += content_findings(cr, manual, policy)
-                    diags += approval_findings(cr, manual, policy, state.revocations)[1]
+            procedure = (frozenset(state.returns), tuple(state.revocations))
     if base is not None:
-        diags += _change_set(root, base, head)
+        diags += _change_set(root, base, head, procedure)
+    elif manual is not None and policy is not None:
+        diags += _since_release(root, head, policy, procedure)
     if strict_mode:
         diags = strict(diags)
     diags = sorted(set(diags), key=lambda d: (d.path, d.line, d.col, d.code, d.message))
     return CheckReport(diags, len(manual.chapters) if manual else 0, sum(len(c.sections) for c in manual.chapters) if manual else 0)
 
 
-def _change_set(root: Path, base: str, head: Snapshot) -> list[Diagnostic]:
+def _since_release(root: Path, head: Snapshot, policy: Policy, procedure: tuple[frozenset[str], tuple[Revocation, ...]]) -> list[Diagnostic]:
+    """The open change requests, judged by the policy in force, and what changed since the latest
+    release (working tree and HEAD) that no open change request lists. ``procedure``: the returned
+    requests (closed) and the revoked keys."""
+    from manualkit.base import git
+    from manualkit.records.approval import approval_findings
+    from manualkit.records.change_request import content_findings
+    from manualkit.records.change_set import change_set_findings
+    from manualkit.records.release import open_requests
+    from manualkit.records.repository import ObjectReader, commit_snapshot
+    from manualkit.records.trust import controlled_at, controlled_in_worktree, policy_at, release_commit
+
+    manual = head.manual
+    assert manual is not None
+    returned, revocations = procedure
+    after = controlled_in_worktree(root)
+    last = release_commit(root, head.records[-1]) if head.records and git.facts(root) is not None else None
+    if last is None:  # before the first release (or outside git): the policy being set up is the root
+        out: list[Diagnostic] = []
+        for cr in open_requests(head.requests, head.records, returned):
+            out += content_findings(cr, manual, policy)
+            out += approval_findings(cr, manual, policy, revocations, after)[1]
+        return out
+    judge = policy_at(root, last)
+    if judge is None:
+        return [diagnostic(head.records[-1].path, 0, 0, "MAN683", f"{head.records[-1].version} 发布时的修订政策无法加载；请运行 manual audit")]
+    objects = ObjectReader(root)
+    released = commit_snapshot(root, last)
+    before = controlled_at(objects, last)
+    out = change_set_findings(released, head, judge=judge, controlled=(before, after), returned=returned, revocations=revocations)
+    commit = git.head(root)
+    if commit is not None and commit != last and git.dirty_paths(root, ("manual", "changelog", "certs")):
+        # Something committed since the release may be hidden by an uncommitted revert: HEAD too.
+        preparing = frozenset(s for cr in open_requests(head.requests, head.records, returned) for s in cr.sections)
+        committed = change_set_findings(
+            released, commit_snapshot(root, commit), judge=judge, controlled=(before, controlled_at(objects, commit)),
+            also_covered=preparing, returned=returned,
+        )  # fmt: skip
+        out += [d for d in committed if d.code in GUARDED_CODES]
+    return out
+
+
+def _change_set(root: Path, base: str, head: Snapshot, procedure: tuple[frozenset[str], tuple[Revocation, ...]]) -> list[Diagnostic]:
     from manualkit.base import git
     from manualkit.records.change_set import change_set_findings
-    from manualkit.records.repository import commit_snapshot, require_full_history
+    from manualkit.records.repository import ObjectReader, commit_snapshot, require_full_history
+    from manualkit.records.trust import controlled_at, controlled_in_worktree, judging
 
     require_full_history(root)
     commit = git.resolve(root, base)
     if commit is None:
         raise fail("--base", 0, 0, "MAN604", f"找不到 git 引用 {base!r}；请先 git fetch，或检查分支名")
-    return change_set_findings(commit_snapshot(root, commit), head)
+    judge = judging(root, head.records, head.policy) if head.policy is not None else None
+    controlled = (controlled_at(ObjectReader(root), commit), controlled_in_worktree(root))
+    returned, revocations = procedure
+    return change_set_findings(
+        commit_snapshot(root, commit), head, judge=judge, controlled=controlled, returned=returned, revocations=revocations
+    )
 
 
 def overdue_reviews(manual: Manual, today: dt.date) -> list[Diagnostic]:

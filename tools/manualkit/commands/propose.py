@@ -7,7 +7,14 @@ import re
 from pathlib import Path
 
 from manualkit.base.diagnostics import fail
-from manualkit.records.change_request import TEMPLATE_PATH, new_request_text, next_id, write_request
+from manualkit.records.change_request import (
+    CONTROLLED,
+    TEMPLATE_PATH,
+    chapter_of,
+    new_request_text,
+    next_id,
+    write_request,
+)
 from manualkit.records.policy import CLASS_ORDER
 from manualkit.records.repository import worktree_snapshot
 
@@ -38,11 +45,15 @@ def propose(
         raise fail("--class", 0, 0, "MAN000", f"修订类别应为 {'、'.join(CLASS_ORDER)} 之一")
     known = manual.section_ids()
     for sid in sections:
+        if sid in CONTROLLED:
+            if change_class.key == "editorial":
+                raise fail("--class", 0, 0, "MAN741", f"修改 {sid} 须至少为一般修订（--class minor 或 major），并经批准签署")
+            continue
         if not re.fullmatch(r"\d+\.\d+", sid) or sid not in known:
-            raise fail("--sections", 0, 0, "MAN642", f"第 {sid} 节不存在；可选：{', '.join(known)}")
+            raise fail("--sections", 0, 0, "MAN642", f"第 {sid} 节不存在；可选：{', '.join(known)}，或 policy（修订政策与签署人名录）、certs（发布证书）")
     if not sections:
         raise fail("--sections", 0, 0, "MAN000", "请用 --sections 列出要修订的节，如 3.2,5.1")
-    first = manual.section(sections[0])
+    first = next((found for sid in sections if (found := manual.section(sid)) is not None), None)
     owner = first[0].owner if first else manual.metadata.issuing_department
     template = (root / TEMPLATE_PATH).read_text(encoding="utf-8")
     version = str(snap.records[-1].version) if snap.records else "（首次发布）"
@@ -61,7 +72,7 @@ def propose(
         applicant=applicant,
         date=today,
         training_required=change_class.key == "major" if training is None else training,
-        consultation_required=any(int(s.split(".")[0]) in policy.consultation_chapters for s in sections),
+        consultation_required=any(chapter_of(s) in policy.consultation_chapters for s in sections),
         replaces=replaces,
     )
     return write_request(root, cr_id, text)

@@ -8,13 +8,20 @@ from pathlib import Path
 
 from manualkit.base import git
 from manualkit.base.diagnostics import fail
-from manualkit.records.release import ReleaseRecord, commit_release, plan_release
-from manualkit.records.repository import require_full_history, worktree_snapshot
+from manualkit.records.release import ReleaseContext, ReleaseRecord, commit_release, plan_release
+from manualkit.records.repository import ObjectReader, commit_snapshot, require_full_history, worktree_snapshot
+from manualkit.records.trust import CERTS_DIR, controlled_at, controlled_in_worktree, policy_at, release_commit
 
-CONTROLLED_PATHS = ("manual", "changelog", "templates")
+CONTROLLED_PATHS = ("manual", "changelog", "templates", CERTS_DIR)
 
 
-def release(root: Path, *, effective: dt.date, published: dt.date, env: Mapping[str, str]) -> ReleaseRecord:
+def release(
+    root: Path, *, effective: dt.date, published: dt.date, env: Mapping[str, str], today: dt.date | None = None
+) -> ReleaseRecord:
+    """Release the open, fully signed change requests, judged by the policy in force before them;
+    refuses (writing nothing) whatever ``manual audit`` would then reject."""
+    from manualkit.records.audit import changed_since
+
     require_full_history(root)
     snap = worktree_snapshot(root)
     # The controlled content must be committed; unrelated files (tools, tests) do not matter,
@@ -31,9 +38,22 @@ def release(root: Path, *, effective: dt.date, published: dt.date, env: Mapping[
     from manualkit.records.procedure import procedure_state
 
     state = procedure_state(snap)
+    judge, before, changed = policy, None, frozenset[str]()
+    if snap.records:
+        last = release_commit(root, snap.records[-1])
+        if last is None:
+            raise fail(snap.records[-1].path, 0, 0, "MAN680", f"{snap.records[-1].version} 的发布记录未提交到 git 历史中；请运行 manual audit")
+        found = policy_at(root, last)
+        if found is None:
+            raise fail(snap.records[-1].path, 0, 0, "MAN683", f"{snap.records[-1].version} 发布时的修订政策无法加载；请运行 manual audit")
+        judge, before = found, controlled_at(ObjectReader(root), last)
+        changed = frozenset(changed_since(commit_snapshot(root, last).manual, manual))
+    after = controlled_in_worktree(root)
+    changed |= {k for k in after if before is not None and before.get(k) != after[k]}
+    context = ReleaseContext(before, after, policy, changed, today)
     plan = plan_release(
-        manual, policy, snap.requests, snap.records, published=published, effective=effective, content_digest=digest,
-        returned=state.returns, revocations=state.revocations,
+        manual, judge, snap.requests, snap.records, published=published, effective=effective, content_digest=digest,
+        context=context, returned=state.returns, revocations=state.revocations,
     )  # fmt: skip
     commit_release(root, plan, snap.records, manual.metadata.title, env)
     return plan.record

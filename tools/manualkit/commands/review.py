@@ -10,6 +10,9 @@ from manualkit.records.review import record_review
 
 
 def review(root: Path, chapter: int, key_path: Path, today: dt.date, now: dt.datetime, conclusion: str) -> Path:
+    from manualkit.records.trust import judging
+
     snap = worktree_snapshot(root)
     manual, policy = snap.require()
-    return record_review(root, manual, policy, chapter, key_path, today, now, conclusion)
+    # Signed under the registry in force (the latest release's), as audit will check it.
+    return record_review(root, manual, judging(root, snap.records, policy), chapter, key_path, today, now, conclusion)

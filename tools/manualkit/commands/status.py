@@ -62,8 +62,12 @@ def status(root: Path, today: dt.date) -> Status:
     entries = release_history(root, snap)
     state = procedure_state(snap)
     requests = []
+    from manualkit.records.trust import controlled_in_worktree, judging
+
+    policy = judging(root, snap.records, policy)  # open requests are judged by the policy in force
+    controlled = controlled_in_worktree(root)
     for cr in open_requests(snap.requests, snap.records, state.returns):
-        checks, findings = approval_findings(cr, manual, policy, state.revocations)
+        checks, findings = approval_findings(cr, manual, policy, state.revocations, controlled)
         change_class = policy.change_class(cr.class_key)
         requests.append(
             OpenRequest(

@@ -41,7 +41,7 @@ class Verification:
     details: list[str] = field(default_factory=list)
 
 
-def _custom_properties(data: bytes) -> dict[str, str]:
+def custom_properties(data: bytes) -> dict[str, str]:
     from manualkit.documents.ooxml_package import parse_xml, read_package
 
     package = read_package(data)
@@ -66,12 +66,27 @@ def _trusted(root: Path, env: Mapping[str, str]) -> list[tuple[bytes, bool]]:
     from manualkit.documents.signing_key import is_development_certificate, trusted_certificates
 
     certificates = list(trusted_certificates(env))
-    directory = root / TRUSTED_CERTS_DIR
-    if directory.is_dir():
-        for pem in sorted(directory.glob("*.pem")):
-            if pem.stat().st_size <= 256 * 1024:
-                certificates += x509.load_pem_x509_certificates(pem.read_bytes())
+    # Only certificates released through the chain of trust count: those in certs/ of the latest
+    # release commit, never a file merely committed or lying in the working tree (issue 9).
+    for pem in released_certificates(root):
+        try:
+            certificates += x509.load_pem_x509_certificates(pem)
+        except ValueError:
+            continue
     return [(c.public_bytes(Encoding.DER), is_development_certificate(c)) for c in certificates]
+
+
+def released_certificates(root: Path) -> list[bytes]:
+    """The PEM files under ``certs/`` of the latest release commit (none before a release)."""
+    from manualkit.base import git
+    from manualkit.records.repository import worktree_snapshot
+    from manualkit.records.trust import release_commit, trusted_certificates_at
+
+    if git.facts(root) is None:
+        return []
+    records = worktree_snapshot(root).records
+    commit = release_commit(root, records[-1]) if records else None
+    return trusted_certificates_at(root, commit) if commit else []
 
 
 def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
@@ -88,7 +103,7 @@ def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) 
         return Verification(Verdict.DAMAGED, f"无法读取文件：{exc.strerror}")
     try:
         report = verify_package(data)
-        properties = _custom_properties(data) if report.status != "damaged" else {}
+        properties = custom_properties(data) if report.status != "damaged" else {}
     except PackageError as exc:
         return Verification(Verdict.DAMAGED, f"不是 DOCX 文件或文件已损坏（{exc.code} {exc.message}）")
     if report.status == "damaged":
@@ -125,6 +140,41 @@ def _copy_note(root: Path, number: str, version: str | None) -> str:
     return f"；受控副本分发号 {number}，领用人 {copy.holder}（{copy.department}），{copy.issued.isoformat()} 分发{back}"
 
 
+IDENTITY_LABELS = {
+    "version": "版本", "digest": "内容摘要", "document_number": "文件编号",
+    "published": "发布日期", "effective": "实施日期", "signers": "签署人",
+}  # fmt: skip
+
+
+def identity_of(package: Package) -> dict[str, str]:
+    from manualkit.documents.ooxml_package import parse_xml
+
+    name = package.find("docProps/custom.xml")
+    if name is None:
+        return {}
+    out = {}
+    for prop in parse_xml(package.parts[name], name):
+        key = prop.get("name")
+        if key:
+            out[key] = "".join(prop.itertext()).strip()
+    return out
+
+
+def identity_differences(signed: Mapping[str, str], recorded: Mapping[str, str]) -> list[str]:
+    """What the DOCX's signed identity (version, dates, content digest, signers) says that the
+    release record in git does not, one line per property, both values quoted."""
+    from manualkit.documents.docx_writer import IDENTITY_PROPERTY_NAMES
+
+    out = []
+    for key in IDENTITY_PROPERTY_NAMES:
+        have, want = signed.get(key), recorded.get(key)
+        if have is None and key in ("published", "effective", "signers"):
+            continue  # made before these properties existed: the text comparison covers them
+        if have != want:
+            out.append(f"{IDENTITY_LABELS[key]}不一致：文件中为“{have or '（无）'}”，git 中的发布记录为“{want or '（无）'}”")
+    return out
+
+
 def _part(package: Package, name: str) -> bytes | None:
     found = package.find(name)
     return None if found is None else package.parts[found]
@@ -148,14 +198,15 @@ def _compare_with_release(
     except (ValueError, ManualError) as exc:
         return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法在 git 历史中找到版本 {version} 的发布：{exc}", version)
     actual = read_package(data)
+    identity = identity_differences(custom_properties(data), identity_of(expected))
     differing = [name for name in COMPARED_PARTS if _part(expected, name) != _part(actual, name)]
-    if differing:
+    if identity or differing:
         return Verification(
             Verdict.NOT_THE_RELEASE,
-            f"签名有效，但文件内容与 git 中 {version} 版的发布文本不一致",
+            f"签名有效，但文件所载的发布{'身份' if identity else '文本'}与 git 中 {version} 版的发布记录不一致",
             version,
             development,
-            [f"不一致的部件：{name}" for name in differing],
+            identity + [f"不一致的部件：{name}" for name in differing],
         )
     note = "（开发签名，非正式：仅在持有开发密钥的本机可信）" if development else ""
     record = entries[index].record

@@ -43,7 +43,7 @@ from manualkit.text.chapter import Chapter, Section
 from manualkit.text.manual import MANUAL_DIR, Manual
 from manualkit.text.markup import SAFE_SCHEMES, parse
 
-__all__ = ["CUSTOM_PROPERTY_NAMES", "render_docx"]
+__all__ = ["CUSTOM_PROPERTY_NAMES", "IDENTITY_PROPERTY_NAMES", "render_docx", "signers_property"]
 
 # --------------------------------------------------------------------------- layout
 
@@ -83,7 +83,10 @@ CHANGE_BAR_SPACE_PT = 8  # the bar sits this far left of the paragraph, i.e. in 
 HEADER_SHADING = "D9D9D9"
 
 #: Names of the custom document properties (docProps/custom.xml) a verifier reads.
-CUSTOM_PROPERTY_NAMES = ("version", "digest", "document_number", "status", "controlled", "generated")
+CUSTOM_PROPERTY_NAMES = ("version", "digest", "document_number", "status", "controlled", "generated", "published", "effective", "signers")
+#: The properties that name a release (its signed identity, compared by manual verify and by
+#: manual audit --witness): not the status or the moment the file was made.
+IDENTITY_PROPERTY_NAMES = ("version", "digest", "document_number", "published", "effective", "signers")
 
 ROLE_ORDER = ("编制", "审核", "会签", "批准")
 
@@ -1148,10 +1151,18 @@ def _properties(document: Document, manual: Manual, edition: Edition, generated:
         ("status", edition.status.value),
         ("controlled", "受控" if edition.controlled else "非受控"),
         ("generated", moment.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        ("published", edition.published.isoformat() if edition.published else ""),
+        ("effective", edition.effective.isoformat() if edition.effective else ""),
+        ("signers", signers_property(edition)),
         *((("copy_number", edition.copy_number),) if edition.copy_number else ()),
     )
     part = Part(PackURI("/docProps/custom.xml"), CT.OFC_CUSTOM_PROPERTIES, _custom_xml(custom), package)
     package.relate_to(part, RT.CUSTOM_PROPERTIES)
+
+
+def signers_property(edition: Edition) -> str:
+    """The signatures of a release as one line: ``CR 角色 姓名 时间`` joined by ``；``."""
+    return "；".join(f"{s.change_request} {s.role} {s.signer} {s.signed_at.isoformat()}" for s in edition.signoffs if s.valid)
 
 
 def _package_bytes(package: OpcPackage) -> bytes:

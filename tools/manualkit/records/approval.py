@@ -8,7 +8,7 @@ is approved. :func:`approval_findings` re-checks all of it: a changed text voids
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +23,7 @@ from manualkit.records.change_request import (
     approval_message,
     content_findings,
 )
-from manualkit.records.policy import Approver, Policy
+from manualkit.records.policy import Approver, Policy, key_identity
 from manualkit.text.manual import Manual
 
 if TYPE_CHECKING:
@@ -75,14 +75,23 @@ def missing_roles(cr: ChangeRequest, checks: list[ApprovalCheck], policy: Policy
 
 
 def approval_findings(
-    cr: ChangeRequest, manual: Manual, policy: Policy, revocations: Sequence[Revocation] = ()
+    cr: ChangeRequest,
+    manual: Manual,
+    policy: Policy,
+    revocations: Sequence[Revocation] = (),
+    controlled: Mapping[str, str] | None = None,
 ) -> tuple[list[ApprovalCheck], list[Diagnostic]]:
-    """Check every approval of ``cr`` against ``manual`` (the text it should approve); an approval
-    made with a key after its revocation (``revocations``) is invalid (MAN812)."""
-    digest = approval_digest(cr, manual)
+    """Check every approval of ``cr`` against ``manual`` (the text it should approve) and, for a
+    request listing ``policy`` / ``certs``, the digests of those files (``controlled``); an approval
+    made with a key after its revocation (``revocations``) is invalid (MAN812).
+
+    ``policy`` is the policy in force before the request (records.trust), never the one it brings.
+    Signers are told apart by their registered key, not by their id (one person, one key).
+    """
+    digest = approval_digest(cr, manual, controlled)
     checks = [check_approval(cr, a, manual, policy, digest, revocations) for a in cr.approvals]
     out: list[Diagnostic] = []
-    signers: dict[str, str] = {}
+    signers: dict[str, str] = {}  # the signer's key (or id when unknown) → the role signed
     roles: set[str] = set()
     change_class = policy.change_class(cr.class_key)
     for c in checks:
@@ -104,9 +113,11 @@ def approval_findings(
             out.append(
                 diagnostic(cr.path, a.line, 1, "MAN655", f"{a.role}签署（{a.name}）之后，申请单或所涉章节的内容已被修改，该签署作废；请重新签署")
             )
-        if a.signer in signers and signers[a.signer] != a.role:
-            out.append(diagnostic(cr.path, a.line, 1, "MAN654", f"{a.name} 已签署“{signers[a.signer]}”，同一人不得在同一申请单上签署两个角色"))
-        signers.setdefault(a.signer, a.role)
+        approver = policy.approver(a.signer)
+        person = key_identity(approver.public_key) if approver else a.signer
+        if person in signers and signers[person] != a.role:
+            out.append(diagnostic(cr.path, a.line, 1, "MAN654", f"{a.name} 已签署“{signers[person]}”，同一人不得在同一申请单上签署两个角色"))
+        signers.setdefault(person, a.role)
         if a.role in roles:
             out.append(diagnostic(cr.path, a.line, 1, "MAN656", f"“{a.role}”已有签署，同一角色只能签署一次"))
         roles.add(a.role)
@@ -116,17 +127,26 @@ def approval_findings(
 
 
 def _approver_for_key(policy: Policy, key_path: Path) -> Approver:
-    public = sshsig.public_key_of(key_path)
-    for approver in policy.approvers:
-        if " ".join(approver.public_key.split()[:2]) == public:
-            return approver
-    raise fail(str(key_path), 0, 0, "MAN651", "该私钥对应的公钥不在 policy.yml 的签署人名录中；请先登记签署人")
+    found = policy.approver_with_key(sshsig.public_key_of(key_path))
+    if found is not None:
+        return found
+    raise fail(str(key_path), 0, 0, "MAN651", "该私钥对应的公钥不在 policy.yml 的签署人名录中（现行名录，即上一次发布时的名录）；新登记的签署人须随其修订申请单发布后才能签署")
 
 
 def approve(
-    root: Path, cr: ChangeRequest, role: str, key_path: Path, manual: Manual, policy: Policy, now: dt.datetime, revocations: Sequence[Revocation] = ()
+    root: Path,
+    cr: ChangeRequest,
+    role: str,
+    key_path: Path,
+    manual: Manual,
+    policy: Policy,
+    now: dt.datetime,
+    revocations: Sequence[Revocation] = (),
+    controlled: Mapping[str, str] | None = None,
 ) -> Approval:
-    """Sign ``cr`` in ``role`` with the key at ``key_path`` and append the approval to its file."""
+    """Sign ``cr`` in ``role`` with the key at ``key_path`` and append the approval to its file.
+
+    ``policy`` is the policy in force (the last release's): who may sign is decided by it."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.scalarstring import LiteralScalarString
 
@@ -146,13 +166,13 @@ def approve(
         revocation = revoked_at(revocations, approver.id, approver.public_key)
         if revocation is not None and now >= revocation.at:
             raise fail(str(key_path), 0, 0, "MAN812", f"{approver.name} 的该密钥已于 {revocation.at.isoformat()} 停用（{revocation.path}）；请先在签署人名录中登记新密钥")
-    checks, _ = approval_findings(cr, manual, policy, revocations)
+    checks, _ = approval_findings(cr, manual, policy, revocations, controlled)
     for c in checks:
         if c.approval.signer == approver.id and c.approval.role != role:
             raise fail(cr.path, c.approval.line, 1, "MAN654", f"{approver.name} 已签署“{c.approval.role}”，同一人不得在同一申请单上签署两个角色")
         if c.approval.role == role and c.valid:
             raise fail(cr.path, c.approval.line, 1, "MAN656", f"“{role}”已由 {c.approval.name} 有效签署")
-    digest = approval_digest(cr, manual)
+    digest = approval_digest(cr, manual, controlled)
     signed_at = now.isoformat(timespec="seconds")
     message = approval_message(manual.metadata.document_number, cr.id, role, approver.id, signed_at, digest)
     signature = sshsig.sign(message, key_path, policy.signing_namespace)

@@ -29,14 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from manualkit.base import git, sshsig, yamlfile
-from manualkit.base.clock import add_months
+from manualkit.base.clock import add_months, company_day, zone
 from manualkit.base.diagnostics import Diagnostic, Severity, diagnostic
 from manualkit.records.approval import approval_findings
+from manualkit.records.change_request import REQUESTS_DIR
 from manualkit.records.history import ReleaseEntry, ReleaseReader, release_history
 from manualkit.records.policy import CLASS_ORDER, Policy
-from manualkit.records.release import RELEASES_DIR, open_requests, tag_name
+from manualkit.records.release import RELEASES_DIR, open_requests, section_label, tag_name
 from manualkit.records.repository import Snapshot, require_full_history, worktree_snapshot
 from manualkit.records.review import REVIEWER_ROLE, REVIEWS_DIR, chapter_digest, review_message
+from manualkit.records.trust import CERTS_DIR, controlled_at, controlled_in_worktree
 from manualkit.text.manual import MANUAL_DIR, Manual, decode
 from manualkit.text.schema import Field, as_date, validate
 
@@ -54,6 +56,7 @@ _AREA_OF_CODE = {
     "MAN672": "records", "MAN680": "records", "MAN681": "records", "MAN683": "records", "MAN684": "records", "MAN715": "records",
     "MAN682": "digests",
     "MAN663": "dates", "MAN643": "dates",
+    "MAN740": "signatures", "MAN741": "signatures", "MAN743": "signatures", "MAN744": "signatures", "MAN748": "records", "MAN749": "records",
     "MAN664": "timeline", "MAN665": "timeline", "MAN711": "timeline", "MAN712": "timeline",
     "MAN710": "text",
     "MAN690": "reviews", "MAN720": "reviews", "MAN721": "reviews", "MAN722": "reviews",
@@ -142,6 +145,7 @@ def audit(root: Path, today: dt.date) -> AuditReport:
         for d in entry.problems:
             a.add(d)
     _records(a)
+    _record_history(a)
     _signatures(a)
     _dates(a)
     _timeline(a)
@@ -190,24 +194,74 @@ def _records(a: _Audit) -> None:
     a.scope["records"] = f"{len(a.entries)} 份发布记录、{len(tags)} 个发布标签"
 
 
+def _record_history(a: _Audit) -> None:
+    """Released records are immutable in history, not only at the tip: every first-parent commit
+    that added, changed or deleted a release record, a review record or a released change request
+    is read; after the commit that first recorded it, any deletion, edit or re-adding is MAN748."""
+    head = git.head(a.root)
+    if head is None or not a.order:
+        return
+    log = git.text(
+        a.root, "log", "--first-parent", "--reverse", "--no-renames", "--name-status", "--format=%x00%H",
+        head, "--", RELEASES_DIR + "/", REVIEWS_DIR + "/", REQUESTS_DIR + "/",
+    )  # fmt: skip
+    released_at: dict[str, int] = {}  # change request path → position of the release that froze it
+    for e in a.entries:
+        if e.commit in a.order:
+            for cr_id in e.record.change_requests:
+                released_at.setdefault(f"{REQUESTS_DIR}/{cr_id}.yml", a.order[e.commit or ""])
+    recorded: dict[str, str] = {}  # release or review record → the commit that first added it
+    what = {"D": "删除", "M": "修改", "A": "以不同内容重新添加", "T": "改变了文件类型"}
+    for block in log.split("\0"):
+        lines = [line for line in block.strip().splitlines() if line]
+        if not lines:
+            continue
+        commit, changes = lines[0], [line.split("\t", 1) for line in lines[1:] if "\t" in line]
+        for status, path in changes:
+            if not path.endswith(".yml"):
+                continue
+            kind = status[:1]
+            if path.startswith(REQUESTS_DIR + "/"):
+                frozen = released_at.get(path)
+                if frozen is None or a.order.get(commit, -1) <= frozen:
+                    continue
+                subject = "已发布的修订申请单"
+            else:
+                first = recorded.setdefault(path, commit) if kind == "A" else recorded.get(path)
+                if first is None or first == commit:
+                    continue
+                if kind == "A" and a.reader.objects.blob(first, path) == a.reader.objects.blob(commit, path):
+                    continue  # re-added as it was: the deletion before it is the finding
+                subject = "发布记录" if path.startswith(RELEASES_DIR + "/") else "定期评审记录"
+            when = git.text(a.root, "show", "-s", "--format=%h %cs %s", commit)
+            a.add(diagnostic(path, 0, 0, "MAN748", f"{subject} {path} 在提交 {when} 中被{what.get(kind, '改动')}；已发布的记录在历史中不可改动"), "records")
+
+
 # --- signatures ------------------------------------------------------------------------------
 
 
 def _signatures(a: _Audit) -> None:
     approvals = 0
-    for e in a.entries:
+    for index, e in enumerate(a.entries):
         r = e.record
         approvals += len(e.approvals)
         if e.commit is None:
             continue
-        manual, policy = a.reader.manual(e.commit), a.reader.policy(e.commit)
+        manual, policy = a.reader.manual(e.commit), _policy_at(a, index)
         if manual is None or policy is None:
             continue
+        company_zone = _zone(a.reader.policy(e.commit) or policy)
         for view in e.approvals:
-            signed = _signed_day(view.signed_at)
+            signed = company_day(view.signed_at, company_zone)
             if signed is not None and signed > r.published:
                 a.add(
                     diagnostic(r.path, 0, 0, "MAN713", f"{r.version}：{view.change_request} 的“{view.role}”签署时间 {view.signed_at} 晚于发布日期 {r.published}")
+                )
+            cr = a.reader.request(e.commit, view.change_request, manual.metadata.departments)
+            if signed is not None and cr is not None and signed < cr.date:
+                a.add(
+                    diagnostic(r.path, 0, 0, "MAN744", f"{r.version}：{view.change_request} 的“{view.role}”签署时间 {view.signed_at} 早于申请日期 {cr.date}"),
+                    "signatures",
                 )
         listed = {(x.change_request, x.role, x.signer, x.signed_at) for x in r.approvals}
         valid = {(x.change_request, x.role, x.signer, x.signed_at) for x in e.approvals if x.valid}
@@ -231,24 +285,27 @@ def _signatures(a: _Audit) -> None:
     a.scope["signatures"] = f"{len(a.entries)} 个版本、{approvals} 项签署"
 
 
-def _signed_day(signed_at: str) -> dt.date | None:
+def _zone(policy: Policy) -> dt.tzinfo:
     try:
-        return dt.datetime.fromisoformat(signed_at).date()
+        return zone(policy.time_zone)
     except ValueError:
-        return None
+        return zone(None)
 
 
 # --- dates and timeline -------------------------------------------------------------------------
 
 
-def _policy_at(a: _Audit, e: ReleaseEntry) -> Policy | None:
-    return a.reader.policy(e.commit) if e.commit else None
+def _policy_at(a: _Audit, index: int) -> Policy | None:
+    """The policy that judges release ``index``: the one in force before it (the previous
+    release's); the first release's own policy is the root."""
+    judge = a.entries[index - 1] if index > 0 else a.entries[index]
+    return a.reader.policy(judge.commit) if judge.commit else None
 
 
 def _dates(a: _Audit) -> None:
-    for e in a.entries:
+    for index, e in enumerate(a.entries):
         r = e.record
-        policy = _policy_at(a, e)
+        policy = _policy_at(a, index)
         change_class = policy.change_class(r.class_key) if policy else None
         if change_class is not None:
             earliest = r.published + dt.timedelta(days=change_class.notice_days)
@@ -273,7 +330,7 @@ def _dates(a: _Audit) -> None:
 
 def _timeline(a: _Audit) -> None:
     previous: ReleaseEntry | None = None
-    for e in a.entries:
+    for index, e in enumerate(a.entries):
         r = e.record
         if previous is None:
             if r.previous is not None or str(r.version) != "A/0":
@@ -282,7 +339,7 @@ def _timeline(a: _Audit) -> None:
             p = previous.record
             if r.previous != p.version:
                 a.add(diagnostic(r.path, 0, 0, "MAN711", f"{r.version} 记录的上一版本为 {r.previous}，但前一个发布记录是 {p.version}；版本序列有缺口"))
-            policy = _policy_at(a, e)
+            policy = _policy_at(a, index)
             expected = _next_version(p, r.class_key, policy)
             if expected is not None and expected != str(r.version):
                 a.add(diagnostic(r.path, 0, 0, "MAN711", f"{p.version} 之后的{_class_name(policy, r.class_key)}应为 {expected}，实际为 {r.version}"))
@@ -340,8 +397,13 @@ def _changed(before: Mapping[str, tuple[str, str]], after: Mapping[str, tuple[st
     return {sid for sid in set(before) | set(after) if before.get(sid) != after.get(sid)}
 
 
+def changed_since(released: Manual | None, now: Manual | None) -> set[str]:
+    """The sections (``N.0`` for a chapter's opening text) that differ between two manuals."""
+    return _changed(section_map(released), section_map(now))
+
+
 def _label(sid: str) -> str:
-    return f"第{sid.split('.')[0]}章章首文字" if sid.endswith(".0") else f"第 {sid} 节"
+    return section_label(sid)
 
 
 def _text(a: _Audit) -> None:
@@ -351,13 +413,15 @@ def _text(a: _Audit) -> None:
         a.scope["text"] = "尚无发布"
         return
     first = a.order[released[0].commit or ""]
-    touching = git.text(a.root, "log", "--first-parent", "--reverse", "--format=%H", git.head(a.root) or "HEAD", "--", MANUAL_DIR + "/").split()
+    touching = git.text(a.root, "log", "--first-parent", "--reverse", "--format=%H", git.head(a.root) or "HEAD", "--", MANUAL_DIR + "/", CERTS_DIR + "/").split()
     commits = [c for c in touching if a.order.get(c, -1) > first]
     a.reader.files_at([*(e.commit or "" for e in released), *commits])
     positions = [a.order[e.commit or ""] for e in released]
 
     def sections_at(commit: str) -> dict[str, tuple[str, str]]:
-        return section_map(a.reader.manual(commit))
+        # policy.yml and certs/ are compared as two more "sections" (records.trust).
+        controlled = {k: ("", v) for k, v in controlled_at(a.reader.objects, commit).items()}
+        return {**section_map(a.reader.manual(commit)), **controlled}
 
     open_sections: list[set[str]] = []
 
@@ -389,7 +453,8 @@ def _text(a: _Audit) -> None:
             a.add(diagnostic(MANUAL_DIR, 0, 0, "MAN710", f"已发布的{_label(sid)}（{base.record.version} 版）在提交 {subject} 中被修改，{then}"))
     last = released[-1]
     if a.snap.manual is not None:
-        changed = _changed(sections_at(last.commit or ""), section_map(a.snap.manual)) - allowed(None)
+        now = {**section_map(a.snap.manual), **{k: ("", v) for k, v in controlled_in_worktree(a.root).items()}}
+        changed = _changed(sections_at(last.commit or ""), now) - allowed(None)
         for sid in sorted(changed, key=_sort_key):
             a.add(diagnostic(MANUAL_DIR, 0, 0, "MAN710", f"工作区中已发布的{_label(sid)}（{last.record.version} 版）被修改，但没有待发布的修订申请单列出该节"))
     a.scope["text"] = f"{len(commits)} 个修改 manual/ 的后续提交及工作区"
@@ -444,7 +509,7 @@ def _reviews(a: _Audit) -> None:
         elif a.reader.objects.blob(added_by, path) != raw:
             a.add(diagnostic(path, 0, 0, "MAN722", f"定期评审记录在提交（{added_by[:10]}）之后被修改"))
         manual = a.reader.manual(added_by) if added_by else a.snap.manual
-        policy = a.reader.policy(added_by) if added_by else a.snap.policy
+        policy = _policy_in_force_at(a, added_by)
         review = _verify_review(a, path, raw, manual, policy)
         if review is not None:
             reviews.append(review)
@@ -478,6 +543,17 @@ def _reviews(a: _Audit) -> None:
                     )
                 )  # fmt: skip
     a.scope["reviews"] = f"{len(reviews)} 份评审记录、{len(manual.chapters) if manual else 0} 章的评审日期"
+
+
+def _policy_in_force_at(a: _Audit, commit: str | None) -> Policy | None:
+    """The policy of the last release at or before ``commit`` (first-parent order): a signed
+    record is judged by the registry in force when it was made, not by what it brings."""
+    at = a.order.get(commit or "", len(a.order))
+    index = max((i for i, e in enumerate(a.entries) if e.commit is not None and a.order.get(e.commit, len(a.order) + 1) <= at), default=None)
+    if index is None:
+        return a.reader.policy(commit) if commit else a.snap.policy
+    judge = a.entries[index].commit
+    return a.reader.policy(judge) if judge else None
 
 
 def _verify_review(a: _Audit, path: str, raw: bytes, manual: Manual | None, policy: Policy | None) -> Review | None:

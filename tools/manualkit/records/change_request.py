@@ -24,6 +24,13 @@ from manualkit.text.manual import Manual, decode
 from manualkit.text.schema import Field, as_date, validate
 
 REQUESTS_DIR = "changelog/requests"
+CONTROLLED = ("policy", "certs")  # not sections: the policy file and the trusted certificates (records.trust)
+
+
+def chapter_of(section_id: str) -> int | None:
+    """The chapter number of a section id (``3.2`` → 3); None for ``policy`` / ``certs``."""
+    head = section_id.split(".")[0]
+    return int(head) if head.isdigit() else None
 TEMPLATE_PATH = "templates/change-request.yml"
 ID_RE = re.compile(r"^CR-(\d{4})-(\d{3})$")
 
@@ -90,7 +97,7 @@ def _schema(departments: Sequence[str]) -> Field:
             Field("title", str, "修订标题"),
             Field("class", str, "修订类别", choices=lambda: list(CLASS_ORDER)),
             Field("reason", str, "修订原因"),
-            Field("sections", list, "修订章节", items=Field("", str, "节编号", pattern=r"\d+\.\d+")),
+            Field("sections", list, "修订章节", items=Field("", str, "节编号，或 policy / certs", pattern=r"\d+\.\d+|policy|certs")),
             Field("summary", str, "修订前后内容摘要"),
             Field("department", str, "申请部门", choices=depts),
             Field("applicant", str, "申请人"),
@@ -198,12 +205,12 @@ def load_change_requests(contents: Mapping[str, bytes], departments: Sequence[st
 def content_findings(cr: ChangeRequest, manual: Manual, policy: Policy) -> list[Diagnostic]:
     """Rules on a change request's own content (sections exist, consultation recorded)."""
     out = []
-    known = set(manual.section_ids())
+    known = {*manual.section_ids(), *CONTROLLED}
     for i, sid in enumerate(cr.sections):
         if sid not in known:
             line, col = yamlfile.position(cr.data["sections"], i)
             out.append(diagnostic(cr.path, line + 1, col + 1, "MAN642", f"修订申请单列出的第 {sid} 节不存在"))
-    needs = any(int(s.split(".")[0]) in policy.consultation_chapters for s in cr.sections)
+    needs = any(chapter_of(s) in policy.consultation_chapters for s in cr.sections)
     if needs and not (cr.consultation_required and cr.consultation_done):
         line, _ = yamlfile.position(cr.data, "staff_consultation")
         chapters = "、".join(f"第{c}章" for c in policy.consultation_chapters)
@@ -233,13 +240,16 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def approval_digest(cr: ChangeRequest, manual: Manual) -> str:
-    """sha256 over the request (without approvals) and the proposed text of its sections."""
+def approval_digest(cr: ChangeRequest, manual: Manual, controlled: Mapping[str, str] | None = None) -> str:
+    """sha256 over the request (without approvals) and the proposed text of its sections; for
+    ``policy`` and ``certs``, the digest of the proposed files (``controlled``, see records.trust)."""
     request = {k: v for k, v in plain(cr.data).items() if k != "approvals"}
-    sections = []
+    sections: list[dict[str, str | None]] = []
     for sid in cr.sections:
         found = manual.section(sid)
-        if found is None:
+        if sid in CONTROLLED:
+            sections.append({"id": sid, "title": None, "body": (controlled or {}).get(sid)})
+        elif found is None:
             sections.append({"id": sid, "title": None, "body": None})
         else:
             chapter, index = found

@@ -7,13 +7,21 @@ and released change requests are immutable.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from manualkit.base.diagnostics import Diagnostic, Severity, diagnostic
 from manualkit.records.approval import approval_findings
-from manualkit.records.change_request import ChangeRequest, content_findings
+from manualkit.records.change_request import CONTROLLED, ChangeRequest, content_findings
+from manualkit.records.policy import POLICY_PATH, Policy
+from manualkit.records.release import section_label
 from manualkit.records.repository import Snapshot
+from manualkit.records.trust import CERTS_DIR
 from manualkit.text.manual import Manual
+
+if TYPE_CHECKING:
+    from manualkit.records.revocation import Revocation
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,22 @@ def changed_sections(base: Manual, head: Manual) -> list[SectionChange]:
     return out
 
 
-def change_set_findings(base: Snapshot, head: Snapshot) -> list[Diagnostic]:
+def change_set_findings(
+    base: Snapshot,
+    head: Snapshot,
+    *,
+    judge: Policy | None = None,
+    controlled: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
+    also_covered: frozenset[str] = frozenset(),
+    returned: Collection[str] = (),
+    revocations: Sequence[Revocation] = (),
+) -> list[Diagnostic]:
+    """What the change from ``base`` to ``head`` breaks. ``judge`` is the policy in force (the
+    last release's) that the open change requests are checked against (``head``'s policy when
+    None); ``controlled`` the digests of policy.yml and certs/ at ``base`` and ``head``
+    (records.trust): a change to them must be listed (``policy`` / ``certs``) by a request;
+    ``also_covered``: sections listed by requests not in ``head`` (being prepared in the working tree);
+    ``returned``: requests returned (closed: they cover nothing); ``revocations``: revoked keys."""
     out: list[Diagnostic] = []
     released_ids = {cr for r in base.records for cr in r.change_requests}
     # Released records and released change requests never change.
@@ -67,10 +90,10 @@ def change_set_findings(base: Snapshot, head: Snapshot) -> list[Diagnostic]:
     # The change requests of this change set: added or modified, and not released.
     in_set: list[ChangeRequest] = [
         cr for cr_id, cr in head.requests.items()
-        if cr_id not in released_ids and (cr_id not in base.requests or _raw(base.requests[cr_id]) != _raw(cr))
+        if cr_id not in released_ids and cr_id not in returned and (cr_id not in base.requests or _raw(base.requests[cr_id]) != _raw(cr))
     ]  # fmt: skip
     added_here = {cr.id for cr in in_set if cr.id not in base.requests}
-    covered = {s for cr in in_set for s in cr.sections}
+    covered = {s for cr in in_set for s in cr.sections} | also_covered
     broken = {d.path for d in head.diagnostics if d.severity is Severity.ERROR}
     # A chapter that fails to load is reported by its own errors, not as "all sections removed".
     changes = [c for c in changed_sections(base.manual, head.manual) if not (c.kind == "removed" and c.path in broken)]
@@ -88,10 +111,25 @@ def change_set_findings(base: Snapshot, head: Snapshot) -> list[Diagnostic]:
     for name in ("manual/manual.yml", "manual/policy.yml"):
         if base.files.contents.get(name) != head.files.contents.get(name):
             out.append(diagnostic(name, 0, 0, "MAN675", "该受控配置文件被修改：手册标识、修订政策或签署人名录的变更须经质量管理部评审（见 CODEOWNERS）"))
+    policy = judge or head.policy
+    after = controlled[1] if controlled else None
+    if controlled is not None:
+        before = controlled[0]
+        changed_ids |= {k for k in after or {} if before.get(k) != (after or {}).get(k)}
+        for key in CONTROLLED:
+            if key in changed_ids and key not in covered:
+                out.append(
+                    diagnostic(
+                        POLICY_PATH if key == "policy" else CERTS_DIR, 0, 0, "MAN740",
+                        f"{section_label(key)}被修改，但本次变更中没有列出 {key} 的修订申请单；请运行 manual propose --class minor --sections {key}",
+                    )
+                )  # fmt: skip
     for cr in in_set:
-        if head.policy is not None:
-            out += content_findings(cr, head.manual, head.policy)
-            out += approval_findings(cr, head.manual, head.policy)[1]
+        if cr.class_key == "editorial" and any(k in cr.sections for k in CONTROLLED):
+            out.append(diagnostic(cr.path, 1, 1, "MAN741", f"{cr.id} 修改{'、'.join(section_label(k) for k in CONTROLLED if k in cr.sections)}，须至少为一般修订（class: minor 或 major）并经批准签署"))
+        if policy is not None:
+            out += content_findings(cr, head.manual, policy)
+            out += approval_findings(cr, head.manual, policy, revocations, after)[1]
         if cr.id in added_here:
             for sid in cr.sections:
                 if sid not in changed_ids:

@@ -144,13 +144,15 @@ def release_history(
         return []
     cache = ContentCache.open(root, "history") if use_cache else None
     added = release_commits(root, cache)
-    keys = {r.path: _verdict_key(added.get(r.path), r, head) for r in records}
+    keys = {r.path: _verdict_key(added.get(r.path), r, head, added.get(records[i - 1].path) if i else None) for i, r in enumerate(records)}
     cached = {path: cache.get(key) for path, key in keys.items() if key is not None} if cache else {}
     # Parsed chapters are not kept here: the verdicts are, and they make the texts unnecessary.
     reader = reader or ReleaseReader(root, cached=False)
     reader.prefetch([(added[r.path], r) for r in records if r.path in added and cached.get(r.path) is None])
     effective_to = [records[i + 1].effective if i + 1 < len(records) else None for i in range(len(records))]
-    todo = [(r, added.get(r.path), effective_to[i]) for i, r in enumerate(records) if cached.get(r.path) is None]
+    # Each release is judged by the policy in force before it: the previous release's (A/0: its own, the root).
+    judges = [added.get(records[i - 1].path) if i > 0 else added.get(r.path) for i, r in enumerate(records)]
+    todo = [(r, added.get(r.path), effective_to[i], judges[i]) for i, r in enumerate(records) if cached.get(r.path) is None]
     verified = {entry.record.path: entry for entry in verify_releases(root, todo, head, reader)}
     entries: list[ReleaseEntry] = []
     for i, record in enumerate(records):
@@ -275,11 +277,11 @@ def release_commits(root: Path, cache: ContentCache | None = None) -> dict[str, 
     return added
 
 
-def _verdict_key(commit: str | None, record: ReleaseRecord, head: Snapshot) -> str | None:
+def _verdict_key(commit: str | None, record: ReleaseRecord, head: Snapshot, judge: str | None) -> str | None:
     raw = head.records_raw.get(record.path)
     if commit is None or raw is None:
         return None
-    return f"release\0{commit}\0{record.path}\0{hashlib.sha256(raw).hexdigest()}"
+    return f"release\0{commit}\0{judge}\0{record.path}\0{hashlib.sha256(raw).hexdigest()}"
 
 
 def _entry_to_json(entry: ReleaseEntry) -> list[Any]:
@@ -314,17 +316,16 @@ def _entry_from_json(record: ReleaseRecord, commit: str | None, effective_to: dt
 # contiguous run of releases, so that the chapter texts consecutive releases share are parsed once
 # per worker.
 PARALLEL_MIN = 64
-_job: tuple[Path, Sequence[tuple[ReleaseRecord, str | None, dt.date | None]], Snapshot, ReleaseReader] | None = None
+Task = tuple[ReleaseRecord, str | None, dt.date | None, str | None]  # record, its commit, effective to, judge
+_job: tuple[Path, Sequence[Task], Snapshot, ReleaseReader] | None = None
 
 
-def verify_releases(
-    root: Path, todo: Sequence[tuple[ReleaseRecord, str | None, dt.date | None]], head: Snapshot, reader: ReleaseReader
-) -> list[ReleaseEntry]:
-    """:func:`verify_release` of each ``(record, commit, effective_to)``, in order, with the same
+def verify_releases(root: Path, todo: Sequence[Task], head: Snapshot, reader: ReleaseReader) -> list[ReleaseEntry]:
+    """:func:`verify_release` of each ``(record, commit, effective_to, judge)``, in order, with the same
     answers whether done here or, for ``PARALLEL_MIN`` releases or more, in forked workers."""
     workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
     if len(todo) < PARALLEL_MIN or workers < 2 or not hasattr(os, "fork"):
-        return [verify_release(root, record, commit, head, effective_to, reader=reader) for record, commit, effective_to in todo]
+        return [_verify(root, task, head, reader) for task in todo]
     import multiprocessing
 
     global _job
@@ -343,7 +344,12 @@ def _verify_run(run: tuple[int, int]) -> list[ReleaseEntry]:
     """In a forked worker: verify ``todo[start:end]`` of the job the parent set up before forking."""
     assert _job is not None
     root, todo, head, reader = _job
-    return [verify_release(root, record, commit, head, effective_to, reader=reader) for record, commit, effective_to in todo[run[0] : run[1]]]
+    return [_verify(root, task, head, reader) for task in todo[run[0] : run[1]]]
+
+
+def _verify(root: Path, task: Task, head: Snapshot, reader: ReleaseReader) -> ReleaseEntry:
+    record, commit, effective_to, judge = task
+    return verify_release(root, record, commit, head, effective_to, reader=reader, judge=judge)
 
 
 def verify_release(
@@ -354,8 +360,13 @@ def verify_release(
     effective_to: dt.date | None,
     *,
     reader: ReleaseReader | None = None,
+    judge: str | None = None,
 ) -> ReleaseEntry:
+    """Verify ``record`` as recorded in ``commit``; its approvals (signers, roles, class) are
+    judged by the policy of ``judge``, the previous release's commit (the chain of trust), or
+    by its own commit's policy for the first release."""
     from manualkit.records.approval import approval_findings, missing_roles
+    from manualkit.records.trust import controlled_at, trust_findings
 
     problems: list[Diagnostic] = []
     views: list[ApprovalView] = []
@@ -375,23 +386,32 @@ def verify_release(
         problems.append(
             diagnostic(record.path, 0, 0, "MAN682", f"{record.version} 的内容摘要 {record.content_digest[:12]} 与发布提交中 manual/ 的树哈希 {str(tree)[:12]} 不符")
         )
-    manual, policy = reader.manual(commit), reader.policy(commit)
-    if manual is None or policy is None:
+    judge = judge or commit
+    manual, policy, new_policy = reader.manual(commit), reader.policy(judge), reader.policy(commit)
+    if manual is None or policy is None or new_policy is None:
         problems.append(diagnostic(record.path, 0, 0, "MAN683", f"{record.version} 发布时的手册或修订政策无法加载"))
         return ReleaseEntry(record, commit, effective_to, (), digest_valid, tuple(problems))
+    controlled = controlled_at(reader.objects, commit)
+    released: list[ChangeRequest] = []
+    signed_roles: dict[str, set[str]] = {}
     for cr_id in record.change_requests:
         cr = reader.request(commit, cr_id, manual.metadata.departments)
         if cr is None:
             problems.append(diagnostic(record.path, 0, 0, "MAN684", f"{record.version} 所列修订申请单 {cr_id} 在发布提交中不存在"))
             continue
         requests.append(RequestView(cr.id, cr.title, cr.class_key, cr.sections))
-        checks, findings = approval_findings(cr, manual, policy)
+        released.append(cr)
+        checks, findings = approval_findings(cr, manual, policy, controlled=controlled)
+        signed_roles[cr.id] = {c.approval.role for c in checks if c.valid}
         problems += [diagnostic(record.path, 0, 0, d.code, f"{record.version}：{d.message}") for d in findings]
         for role in missing_roles(cr, checks, policy):
             problems.append(diagnostic(record.path, 0, 0, "MAN660", f"{record.version}：{cr_id} 缺少有效的“{role}”签署"))
         views += [
             ApprovalView(cr_id, c.approval.role, c.approval.signer, c.approval.name, c.approval.signed_at, c.valid) for c in checks
         ]
+    before = controlled_at(reader.objects, judge) if judge != commit else None
+    for d in trust_findings(record.path, f"{record.version}：", released, before, controlled, policy, new_policy, signed_roles):
+        problems.append(diagnostic(record.path, 0, 0, d.code, d.message))
     return ReleaseEntry(record, commit, effective_to, tuple(views), digest_valid, tuple(problems), tuple(requests))
 
 

@@ -7,8 +7,11 @@ cell by cell against this file so the two cannot disagree.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from manualkit.base import yamlfile
@@ -18,6 +21,7 @@ from manualkit.text.markup import parse
 from manualkit.text.schema import Field, validate
 
 POLICY_PATH = "manual/policy.yml"
+DEFAULT_ZONE = "Asia/Shanghai"
 CLASS_ORDER = ("major", "minor", "editorial")  # highest first
 ROLE_ORDER = ("编制", "审核", "会签", "批准")
 STEP_TEXT = {"edition": "版次字母进一位，修改次数归零", "revision": "修改次数加 1"}
@@ -63,6 +67,7 @@ class Policy:
     roles: Mapping[str, Role]
     signing_namespace: str
     approvers: tuple[Approver, ...]
+    time_zone: str = "Asia/Shanghai"  # the company's time zone (IANA name)
 
     def change_class(self, key_or_name: str) -> ChangeClass | None:
         return self.classes.get(key_or_name) or next(
@@ -72,11 +77,21 @@ class Policy:
     def approver(self, approver_id: str) -> Approver | None:
         return next((a for a in self.approvers if a.id == approver_id), None)
 
+    def approver_with_key(self, public_key: str) -> Approver | None:
+        """The approver registered with this key (compared as type and base64, not comment)."""
+        wanted = key_identity(public_key)
+        return next((a for a in self.approvers if key_identity(a.public_key) == wanted), None)
+
     def allowed_signers(self) -> str:
         """The OpenSSH allowed-signers file derived from the registry (for ``ssh-keygen -Y verify``)."""
         return "".join(
             f'{a.id} namespaces="{self.signing_namespace}" {a.public_key}\n' for a in self.approvers
         )
+
+
+def key_identity(public_key: str) -> str:
+    """An OpenSSH public key line without its comment: what identifies a signer."""
+    return " ".join(public_key.split()[:2])
 
 
 def _schema() -> Field:
@@ -121,6 +136,7 @@ def _schema() -> Field:
             Field("consultation_chapters", list, "涉及考核、薪酬规则的章", items=Field("", int, "章编号", minimum=1, maximum=99)),
             Field("roles", dict, "签署角色", fields=tuple(Field(r, dict, r, fields=role.fields) for r in ROLE_ORDER)),
             Field("signing_namespace", str, "SSH 签名命名空间"),
+            Field("time_zone", str, "公司时区（IANA 名称，默认 Asia/Shanghai）", required=False),
             Field(
                 "approvers",
                 list,
@@ -171,6 +187,7 @@ def parse_policy(text: str) -> tuple[Policy | None, list[Diagnostic]]:
             roles=roles,
             signing_namespace=str(data["signing_namespace"]),
             approvers=approvers,
+            time_zone=str(data.get("time_zone") or DEFAULT_ZONE),
         ),
         [],
     )
@@ -179,13 +196,50 @@ def parse_policy(text: str) -> tuple[Policy | None, list[Diagnostic]]:
 def _registry_findings(data: Mapping[str, Any]) -> list[Diagnostic]:
     out = []
     seen: set[str] = set()
+    holders: dict[str, str] = {}  # key → the id it is registered under
     for i, a in enumerate(data.get("approvers") or []):
         if isinstance(a, Mapping) and isinstance(a.get("id"), str):
+            line, col = yamlfile.position(data["approvers"], i)
             if a["id"] in seen:
-                line, col = yamlfile.position(data["approvers"], i)
                 out.append(diagnostic(POLICY_PATH, line + 1, col + 1, "MAN111", f"签署人标识 {a['id']} 重复"))
             seen.add(a["id"])
+            if isinstance(a.get("key"), str):
+                key = key_identity(a["key"])
+                holder = holders.setdefault(key, a["id"])
+                if holder != a["id"]:
+                    out.append(
+                        diagnostic(
+                            POLICY_PATH, line + 1, col + 1, "MAN742",
+                            f"签署人 {a['id']} 的公钥已登记在 {holder} 名下；一人一钥，一把钥匙只能属于一个签署人",
+                        )
+                    )  # fmt: skip
+    zone_name = data.get("time_zone")
+    if isinstance(zone_name, str):
+        from manualkit.base.clock import zone
+
+        try:
+            zone(zone_name)
+        except ValueError:
+            line, col = yamlfile.position(data, "time_zone")
+            out.append(diagnostic(POLICY_PATH, line + 1, col + 1, "MAN750", f"公司时区名称无效（{zone_name!r}）；请写 IANA 时区名称，如 Asia/Shanghai"))
     return out
+
+
+def declared_time_zone(root: Path) -> dt.tzinfo:
+    """The company's time zone as ``manual/policy.yml`` in the working tree names it (a cheap
+    line read, so every command can know today before it loads anything); CST by default."""
+    from manualkit.base.clock import CST, zone
+
+    try:
+        with open(root / POLICY_PATH, "rb") as handle:
+            head = handle.read(256 * 1024).decode("utf-8", "replace")
+    except OSError:
+        return CST
+    m = re.search(r"^time_zone:[ \t]*[\"']?([A-Za-z0-9_+/-]+)", head, re.MULTILINE)
+    try:
+        return zone(m.group(1) if m else None)
+    except ValueError:
+        return CST
 
 
 def load_policy(contents: Mapping[str, bytes]) -> tuple[Policy | None, list[Diagnostic]]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from manualkit.base import git, yamlfile
 from manualkit.base.diagnostics import Diagnostic, ManualError, Severity, diagnostic, fail
 from manualkit.records.version import Version
-from manualkit.text.manual import Manual, decode
+from manualkit.text.manual import MANUAL_DIR, Manual, decode
 from manualkit.text.schema import Field, as_date, validate
 
 if TYPE_CHECKING:
@@ -207,6 +207,18 @@ def open_requests(requests: Mapping[str, ChangeRequest], records: Sequence[Relea
     return [cr for cr_id, cr in sorted(requests.items()) if cr_id not in released and cr_id not in returned]
 
 
+class ReleaseContext(NamedTuple):
+    """What the chain of trust needs to judge a release (see records.trust): the controlled
+    digests of the last release (None for the first) and of the release being made, the policy
+    the release brings, the sections changed since the last release, and the company's today."""
+
+    before: Mapping[str, str] | None
+    after: Mapping[str, str]
+    new_policy: Policy | None
+    changed: frozenset[str]
+    today: dt.date | None
+
+
 def plan_release(
     manual: Manual,
     policy: Policy,
@@ -216,22 +228,36 @@ def plan_release(
     published: dt.date,
     effective: dt.date,
     content_digest: str,
+    context: ReleaseContext | None = None,
     returned: Collection[str] = (),
     revocations: Sequence[Any] = (),
 ) -> ReleasePlan:
-    """Decide the next release, or raise with every reason it is refused. Pure."""
+    """Decide the next release, or raise with every reason it is refused. Pure.
+
+    ``policy`` is the policy in force before this release (the last release's; for the first
+    release, the root being set up): it decides the class, the roles, the signers, the notice
+    period and the version step, whatever policy the release itself brings. Every check
+    ``manual audit`` applies to a release is applied here first, so what release accepts, audit
+    accepts.
+    """
+    from manualkit.base.clock import company_day, zone
     from manualkit.records.approval import approval_findings, missing_roles
     from manualkit.records.change_request import content_findings
+    from manualkit.records.trust import trust_findings
 
     pending = open_requests(requests, records, returned)
     if not pending:
         raise fail(RELEASES_DIR, 0, 0, "MAN662", "没有待发布的修订申请单；请先用 manual propose 提出并完成签署")
+    company_zone = zone(context.new_policy.time_zone if context and context.new_policy else policy.time_zone)
+    controlled = context.after if context else None
     problems: list[Diagnostic] = []
     approvals: list[Any] = []
+    signed_roles: dict[str, set[str]] = {}
     for cr in pending:
         problems += [d for d in content_findings(cr, manual, policy) if d.severity is Severity.ERROR]
-        checks, findings = approval_findings(cr, manual, policy, revocations)
+        checks, findings = approval_findings(cr, manual, policy, revocations, controlled)
         problems += [d for d in findings if d.severity is Severity.ERROR]
+        signed_roles[cr.id] = {c.approval.role for c in checks if c.valid}
         consulted = as_date(cr.data["staff_consultation"].get("date"))
         if cr.consultation_required and consulted is not None and consulted >= effective:
             line, _ = yamlfile.position(cr.data, "staff_consultation")
@@ -244,7 +270,25 @@ def plan_release(
         lacking = missing_roles(cr, checks, policy)
         if lacking:
             problems.append(diagnostic(cr.path, 1, 1, "MAN660", f"{cr.id} 尚缺有效签署：{'、'.join(lacking)}；请用 manual approve 签署"))
-        approvals += [c.approval for c in checks if c.valid]
+        for c in checks:
+            if not c.valid:
+                continue
+            approvals.append(c.approval)
+            day = company_day(c.approval.signed_at, company_zone)
+            if day is not None and day > published:
+                problems.append(
+                    diagnostic(
+                        cr.path, c.approval.line, 1, "MAN713",
+                        f"{cr.id} 的“{c.approval.role}”签署于 {day}（公司时区），晚于发布日期 {published}；发布日期不得早于最后一项签署",
+                    )
+                )  # fmt: skip
+            if day is not None and day < cr.date:
+                problems.append(
+                    diagnostic(
+                        cr.path, c.approval.line, 1, "MAN744",
+                        f"{cr.id} 的“{c.approval.role}”签署于 {day}，早于申请日期 {cr.date}；签署不能早于申请",
+                    )
+                )  # fmt: skip
     classes = [policy.classes[cr.class_key] for cr in pending]
     change_class = min(classes, key=lambda c: c.rank)
     previous = records[-1] if records else None
@@ -258,6 +302,11 @@ def plan_release(
                 f"不能定为 {effective}；请推迟 --effective",
             )
         )  # fmt: skip
+    if context is not None and context.today is not None:
+        if published > context.today:
+            problems.append(diagnostic(RELEASES_DIR, 0, 0, "MAN746", f"发布日期 {published} 晚于今天 {context.today}（公司时区）；不能预填发布日期"))
+        if published <= effective < context.today:  # (earlier than published is MAN663)
+            problems.append(diagnostic(RELEASES_DIR, 0, 0, "MAN747", f"实施日期 {effective} 早于今天 {context.today}（公司时区）；新版本不能在发布之前就已生效"))
     if previous is not None and effective <= previous.effective:
         problems.append(
             diagnostic(
@@ -269,9 +318,20 @@ def plan_release(
         problems.append(
             diagnostic(RELEASES_DIR, 0, 0, "MAN665", f"发布日期 {published} 早于上一版本的发布日期 {previous.published}；不能倒签发布日期")
         )
+    if context is not None:
+        problems += trust_findings(RELEASES_DIR, "", pending, context.before, context.after, policy, context.new_policy, signed_roles)
+        if previous is not None:
+            listed = {s for cr in pending for s in cr.sections}
+            for sid in sorted(context.changed - listed - {"policy", "certs"}, key=section_sort_key):  # those: MAN740
+                problems.append(
+                    diagnostic(
+                        MANUAL_DIR, 0, 0, "MAN710",
+                        f"自 {previous.version} 版发布以来，{section_label(sid)}被修改，但待发布的修订申请单都没有列出它；请用 manual propose 补充申请单或撤销修改",
+                    )
+                )  # fmt: skip
     if problems:
         raise ManualError(problems)
-    sections = sorted({s for cr in pending for s in cr.sections}, key=lambda s: tuple(int(p) for p in s.split(".")))
+    sections = sorted({s for cr in pending for s in cr.sections}, key=section_sort_key)
     record = ReleaseRecord(
         version=version,
         class_key=change_class.key,
@@ -289,7 +349,30 @@ def plan_release(
         ),
         path=record_path(version),
     )
+    round_trip(record)
     return ReleasePlan(record, tuple(pending))
+
+
+def round_trip(record: ReleaseRecord) -> None:
+    """Refuse a record that does not read back exactly as written (MAN745): what is released
+    must be what every later reader (and ``manual audit``) sees."""
+    text = record_text(record)
+    parsed, diags = parse_record(record.path, text.encode("utf-8"))
+    if parsed != record:
+        where = "；".join(d.message for d in diags[:3]) or "读回的字段与写入的不同"
+        raise fail(record.path, 0, 0, "MAN745", f"发布记录 {record.version} 无法原样写入并读回（{where}）；请检查修订申请单标题等字段中的特殊字符")
+
+
+def section_sort_key(sid: str) -> tuple[int, ...]:
+    """Sections in numeric order; ``policy`` and ``certs`` after them."""
+    return tuple(int(p) if p.isdigit() else 10_000 for p in sid.split("."))
+
+
+def section_label(sid: str) -> str:
+    labels = {"policy": "修订政策与签署人名录（manual/policy.yml）", "certs": "受信任的发布证书（certs/）"}
+    if sid in labels:
+        return labels[sid]
+    return f"第{sid.split('.')[0]}章章首文字" if sid.endswith(".0") else f"第 {sid} 节"
 
 
 ROLE_INDEX = {"编制": 0, "审核": 1, "会签": 2, "批准": 3}

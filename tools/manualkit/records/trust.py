@@ -1,0 +1,164 @@
+"""The chain of trust: the rules, the signers and the certificates are controlled by what was in
+force before them.
+
+The policy and approver registry of the first release (A/0) are the root. Every later change to
+``manual/policy.yml`` or to ``certs/`` must be carried by a change request listing ``policy`` or
+``certs`` among its sections; that request, like every other, is judged (class, required roles,
+signers and their keys) by the policy of the last release before it, never by the policy it
+introduces. A change to the rules or the signers is at least a 一般修订 and always needs 批准.
+
+The controlled files are summarised as digests (:func:`controlled_digests`): what an approval of a
+``policy`` or ``certs`` request signs, and what a release compares with its predecessor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from manualkit.base import git
+from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.records.change_request import CONTROLLED
+from manualkit.records.policy import CLASS_ORDER, POLICY_PATH, Policy, load_policy
+
+if TYPE_CHECKING:
+    from manualkit.records.change_request import ChangeRequest
+
+# This module sits below records.release, records.history and records.repository (release plans
+# use it), so it imports none of them: a release record is anything with a ``path`` inside
+# changelog/releases/, and a reader of git objects anything with ``blob`` and ``files``.
+
+
+class _Record(Protocol):
+    @property
+    def path(self) -> str: ...
+
+
+class _Objects(Protocol):
+    def blob(self, commit: str, path: str, limit: int = ...) -> bytes | None: ...
+
+    def files(self, commits: Iterable[str], prefix: str) -> dict[str, list[Any]]: ...
+
+CERTS_DIR = "certs"
+APPROVING_ROLE = "批准"
+MAX_CERT_BYTES = 256 * 1024
+_LABEL = {"policy": "修订政策与签署人名录（manual/policy.yml）", "certs": "受信任的发布证书（certs/）"}
+
+
+def _blob_id(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def controlled_digests(policy_raw: bytes | None, certs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """``{"policy": sha256 of policy.yml, "certs": sha256 of the sorted (path, blob id) list}``."""
+    listing = "".join(f"{path} {blob}\n" for path, blob in sorted(certs))
+    return {
+        "policy": hashlib.sha256(policy_raw).hexdigest() if policy_raw is not None else "",
+        "certs": hashlib.sha256(listing.encode("utf-8")).hexdigest(),
+    }
+
+
+def controlled_in_worktree(root: Path) -> dict[str, str]:
+    """The controlled digests of the working tree."""
+    from manualkit.text.worktree import read_dir_files
+
+    try:
+        policy_raw: bytes | None = (root / POLICY_PATH).read_bytes()
+    except OSError:
+        policy_raw = None
+    certs, _ = read_dir_files(root, CERTS_DIR, (".pem",))
+    return controlled_digests(policy_raw, ((path, _blob_id(data)) for path, data in certs.items()))
+
+
+def controlled_at(objects: _Objects, commit: str) -> dict[str, str]:
+    """The controlled digests recorded in ``commit``."""
+    policy_raw = objects.blob(commit, POLICY_PATH)
+    items = objects.files([commit], CERTS_DIR)[commit]
+    return controlled_digests(policy_raw, ((i.path, i.sha) for i in items if i.path.endswith(".pem")))
+
+
+def trusted_certificates_at(root: Path, commit: str) -> list[bytes]:
+    """The PEM files under ``certs/`` in ``commit`` (the certificates in force), bounded in size."""
+    contents, _ = git.read_tree_files(root, commit, CERTS_DIR + "/", limit=MAX_CERT_BYTES)
+    return [data for path, data in sorted(contents.items()) if path.endswith(".pem")]
+
+
+def release_commit(root: Path, record: _Record) -> str | None:
+    """The commit that added ``record`` (first-parent history of HEAD)."""
+    return git.commits_adding(root, record.path.rsplit("/", 1)[0] + "/").get(record.path)
+
+
+def policy_at(root: Path, commit: str) -> Policy | None:
+    raw = git.show(root, commit, POLICY_PATH)
+    return load_policy({POLICY_PATH: raw})[0] if raw is not None else None
+
+
+def policy_in_force(root: Path, records: Sequence[_Record], current: Policy | None) -> Policy | None:
+    """The policy that judges what comes next: the last release's, or, before the first release,
+    the policy being set up (the root)."""
+    if not records:
+        return current
+    commit = release_commit(root, records[-1])
+    return policy_at(root, commit) if commit else None
+
+
+def judging(root: Path, records: Sequence[_Record], current: Policy) -> Policy:
+    """The policy in force (see :func:`policy_in_force`), or an error when it cannot be loaded."""
+    from manualkit.base.diagnostics import fail
+
+    judge = policy_in_force(root, records, current)
+    if judge is None:
+        raise fail(POLICY_PATH, 0, 0, "MAN683", "上一次发布时的修订政策无法加载；请运行 manual audit")
+    return judge
+
+
+def trust_findings(
+    path: str,
+    label: str,
+    requests: Sequence[ChangeRequest],
+    before: Mapping[str, str] | None,
+    after: Mapping[str, str],
+    judge: Policy,
+    new_policy: Policy | None,
+    signed_roles: Mapping[str, Collection[str]],
+) -> list[Diagnostic]:
+    """What the chain of trust requires of a release (or of the open change requests):
+
+    * a change of ``policy`` or ``certs`` since ``before`` (the last release; None for the root)
+      is listed by one of ``requests`` (MAN740);
+    * such a request is at least a 一般修订 and validly signed in 批准 (MAN741), by ``judge``;
+    * no id of ``new_policy`` holds a key ``judge`` registered to another id (MAN743).
+    """
+    out: list[Diagnostic] = []
+    minor = CLASS_ORDER.index("minor")
+    for key in CONTROLLED:
+        if before is not None and before.get(key) != after.get(key) and not any(key in cr.sections for cr in requests):
+            out.append(
+                diagnostic(
+                    path, 0, 0, "MAN740",
+                    f"{label}{_LABEL[key]}与上一次发布不同，但没有修订申请单列出 {key}；"
+                    f"请运行 manual propose --sections {key}，由现行名录中的签署人签署",
+                )
+            )  # fmt: skip
+    for cr in requests:
+        listed = [k for k in CONTROLLED if k in cr.sections]
+        if not listed:
+            continue
+        what = "、".join(_LABEL[k] for k in listed)
+        if cr.class_key not in CLASS_ORDER or CLASS_ORDER.index(cr.class_key) > minor:
+            out.append(diagnostic(cr.path, 1, 1, "MAN741", f"{label}{cr.id} 修改{what}，须至少为一般修订（--class minor 或 major）"))
+        if APPROVING_ROLE not in signed_roles.get(cr.id, ()):
+            out.append(diagnostic(cr.path, 1, 1, "MAN741", f"{label}{cr.id} 修改{what}，须由现行名录中有权批准的人有效签署“{APPROVING_ROLE}”"))
+    if new_policy is not None:
+        for a in new_policy.approvers:
+            holder = judge.approver_with_key(a.public_key)
+            if holder is not None and holder.id != a.id:
+                out.append(
+                    diagnostic(
+                        POLICY_PATH, 0, 0, "MAN743",
+                        f"{label}签署人 {a.id} 登记的公钥在现行名录中属于 {holder.id}（{holder.name}）；一人一钥，不得把他人的钥匙登记到另一标识下",
+                    )
+                )  # fmt: skip
+    return out

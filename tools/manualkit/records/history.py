@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -153,6 +153,7 @@ def release_history(
     # Each release is judged by the policy in force before it: the previous release's (A/0: its own, the root).
     judges = [added.get(records[i - 1].path) if i > 0 else added.get(r.path) for i, r in enumerate(records)]
     todo = [(r, added.get(r.path), effective_to[i], judges[i]) for i, r in enumerate(records) if cached.get(r.path) is None]
+    reader.prefetch_controlled(c for _, commit, _, judge in todo for c in (commit, judge))
     verified = {entry.record.path: entry for entry in verify_releases(root, todo, head, reader)}
     entries: list[ReleaseEntry] = []
     for i, record in enumerate(records):
@@ -452,6 +453,18 @@ class ReleaseReader:
             names += [f"{c}:{REQUESTS_DIR}/{cr}.yml" for cr in r.change_requests]
         found = self.objects.resolve(names)
         self.objects.read([i.sha for i in found.values() if i is not None and i.kind == "blob" and i.size <= 1024 * 1024])
+
+    def prefetch_controlled(self, commits: Iterable[str | None]) -> None:
+        """Read what :func:`~manualkit.records.trust.controlled_at` needs at these commits (the
+        policy and the ``certs/`` listing) in one batch, not one git process per release."""
+        from manualkit.records.policy import POLICY_PATH
+        from manualkit.records.trust import CERTS_DIR
+
+        wanted = list(dict.fromkeys(c for c in commits if c))
+        if not wanted:
+            return
+        found = self.objects.resolve([f"{c}:{path}" for c in wanted for path in (POLICY_PATH, CERTS_DIR)])
+        self.objects.read([i.sha for i in found.values() if i is not None and i.size <= 1024 * 1024])
 
     def files_at(self, commits: Sequence[str]) -> list[ManualFiles]:
         missing = [c for c in commits if c not in self._files]

@@ -22,7 +22,9 @@ bytecode: $(STAMP)
 	$(BIN)/python -m compileall -q tools
 
 # The main job: check the working tree, then build the staff site of the version in force (site/)
-# and its signed DOCX with SHA256SUMS (dist/), both read from the release commits in git.
+# and its signed DOCX and PDF/A with SHA256SUMS (dist/), all read from the release commits in git.
+# The page numbers and the PDF need LibreOffice: without it, manual publish stops before writing
+# anything and prints the apt-get command that installs it (and the fonts and faketime).
 publish: $(STAMP) bytecode
 	$(BIN)/manual publish
 

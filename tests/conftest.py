@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MANUAL_DIR = PROJECT_ROOT / "manual"
 
 PINNED_TODAY = "2026-06-01"
+LAYOUT_CACHE = os.path.join(tempfile.gettempdir(), f"manualkit-test-layout-{os.getuid()}")
 GIT_AUTHOR_NAME = "测试编制人"
 GIT_AUTHOR_EMAIL = "author@example.com"
 PINNED_GIT_DATE = "2026-01-01T09:00:00+08:00"
@@ -61,6 +63,9 @@ def base_env(home: Path, **extra: str) -> dict[str, str]:
         "GIT_CONFIG_GLOBAL": os.devnull,
         "GIT_TERMINAL_PROMPT": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
+        # Page numbers of the table of contents, laid out once per content digest and shared by
+        # every test (and xdist worker) of a run: the cache is keyed by the draft DOCX's digest.
+        "MANUAL_LAYOUT_CACHE": LAYOUT_CACHE,
     }
     env.update(extra)
     return env

@@ -20,6 +20,7 @@ IMPORT_NAMES = {
     "lxml": {"lxml"},
     "cryptography": {"cryptography"},
     "chinese-calendar": {"chinese_calendar"},
+    "pyhanko": {"pyhanko", "pyhanko_certvalidator"},
     "pytest": {"pytest"},
     "pytest-xdist": set(),  # a pytest plugin, loaded by `-n`
     "hypothesis": {"hypothesis"},

@@ -1,15 +1,14 @@
 """``manual diff``: what changed between two versions (or the versions in force on two dates), on a
 clone of this repository's own history (A/0 2026-01-01, A/1 2026-03-16, B/0 2026-07-01, B/1
-2027-01-15), plus the pure parts (section matching, attributed tracked changes) on made-up texts.
+2027-01-15), plus the pure parts (section matching, inline diffs) on made-up texts.
 
-The DOCX redline is checked the way Word applies it: accepting every change (dropping ``w:del``,
-unwrapping ``w:ins``, merging paragraphs whose mark was deleted) gives exactly the "to" text,
-rejecting every change the "from" text; LibreOffice opens it and lists the changes.
+The DOCX redline is rendered like the release DOCX and checked the way LibreOffice applies it:
+accepting every tracked change gives exactly the paragraph texts of the "to" release's DOCX body,
+rejecting every change those of the "from" release's; LibreOffice opens it and lists the changes.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -18,12 +17,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import base_env, release_commit, run_manual
+from conftest import base_env, run_manual
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from manualkit.documents.docx_redline import Author, Block, BlockHistory, Step, attributed_diff, redline_docx
 from manualkit.records.manual_diff import SectionText, match_sections, text_diff
 from manualkit.text.redline import new_text, old_text
 
@@ -159,60 +157,26 @@ def test_a_shallow_clone_asks_for_the_full_history(clone: Path, env: dict[str, s
 # --- the DOCX redline ------------------------------------------------------------------------------
 
 
-def _paragraphs(document_xml: bytes, *, accept: bool) -> list[tuple[str, str]]:
-    """(style, text) of each paragraph after accepting (or rejecting) every tracked change.
-
-    Accept: drop ``w:del`` content, keep ``w:ins`` content; a paragraph whose mark is deleted
-    merges with the next. Reject: the reverse.
-    """
-    root = etree.fromstring(document_xml)
-    body = root.find(f"{W}body")
-    assert body is not None
-    out: list[tuple[str, str]] = []
-    carry = ""
-    for p in body.iter(f"{W}p"):
-        style_el = p.find(f"{W}pPr/{W}pStyle")
-        style = style_el.get(f"{W}val") if style_el is not None else ""
-        mark = p.find(f"{W}pPr/{W}rPr")
-        removed_mark = mark is not None and mark.find(f"{W}del" if accept else f"{W}ins") is not None
-        text = []
-        for el in p.iter(f"{W}t", f"{W}delText"):
-            inside = {a.tag for a in el.iterancestors()}
-            if accept and (f"{W}del" in inside or el.tag == f"{W}delText"):
-                continue
-            if not accept and f"{W}ins" in inside:
-                continue
-            text.append(el.text or "")
-        carry += "".join(text)
-        if removed_mark:
-            continue
-        out.append((style or "", carry))
-        carry = ""
-    assert carry == ""
-    return out
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+UNO_PARAGRAPHS = Path(__file__).with_name("uno_paragraphs.py")
 
 
-def _expected(clone: Path, version: str) -> list[str]:
-    """The manual of ``version`` as the redline lays it out, read independently from git."""
-    from manualkit.records.repository import commit_snapshot
-
-    commit = release_commit(clone, version)
-    manual = commit_snapshot(clone, commit).manual
-    assert manual is not None
-    out = []
-    for chapter in manual.chapters:
-        out.append(next(line[2:].split(" {#")[0].strip() for line in chapter.body.split("\n") if line.startswith("# ")))
-        out += [line for line in chapter.preamble.split("\n") if line.strip()]
-        for s in chapter.sections:
-            out.append(f"{s.id} {s.title}")
-            out += [line for line in s.body.split("\n") if line.strip()]
-    return out
+def _lo_paragraphs(mode: str, *files: Path) -> dict[str, list[str]]:
+    """Paragraph texts LibreOffice sees in each file after accepting / rejecting all changes."""
+    _soffice_available()
+    proc = subprocess.run(
+        [str(SYSTEM_PYTHON), str(UNO_PARAGRAPHS), mode, *map(str, files)], capture_output=True, timeout=300, check=False
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    result: dict[str, list[str]] = json.loads(proc.stdout)
+    return result
 
 
-def _body(paragraphs: list[tuple[str, str]]) -> list[str]:
-    first = next(i for i, (style, _) in enumerate(paragraphs) if style == "Heading1")
-    assert paragraphs[-1][1] == "（全文完）"
-    return [text for _, text in paragraphs[first:-1]]
+def _body(paragraphs: list[str]) -> list[str]:
+    """From the first chapter heading (the last 第一章 line: the first may be the contents'), without
+    the release DOCX's own notes (本版修订) and the empty gaps after tables."""
+    start = max(i for i, text in enumerate(paragraphs) if text.startswith("第一章"))
+    return [text for text in paragraphs[start:] if text and not text.startswith("本版修订：")]
 
 
 @pytest.fixture(scope="module")
@@ -223,11 +187,39 @@ def redline_file(clone: Path, env: dict[str, str], tmp_path_factory: pytest.Temp
     return out
 
 
-def test_redline_accept_all_gives_the_to_text_and_reject_all_the_from_text(redline_file: Path, clone: Path) -> None:
+@pytest.mark.libreoffice
+def test_redline_accept_all_gives_the_to_text_and_reject_all_the_from_text(redline_file: Path, clone: Path, env: dict[str, str], tmp_path: Path) -> None:
+    releases = {}
+    for version in ("A/0", "B/1"):
+        releases[version] = tmp_path / f"{version.replace('/', '-')}.docx"
+        code, out, err = run_manual(["docx", "--version", version, "-o", str(releases[version])], clone, env)
+        assert code == 0, out + err
+    plain = _lo_paragraphs("none", *releases.values())
+    accepted = _lo_paragraphs("accept", redline_file)[str(redline_file)]
+    rejected = _lo_paragraphs("reject", redline_file)[str(redline_file)]
+    assert _body(accepted) == _body(plain[str(releases["B/1"])])
+    assert _body(rejected) == _body(plain[str(releases["A/0"])])
+    assert len(_body(accepted)) > 1000  # the whole manual, tables cell by cell
+    assert _body(accepted) != _body(rejected)
+
+
+def test_the_redline_is_the_formatted_manual_not_its_markdown(redline_file: Path) -> None:
     with zipfile.ZipFile(redline_file) as z:
         xml = z.read("word/document.xml")
-    assert _body(_paragraphs(xml, accept=True)) == _expected(clone, "B/1")
-    assert _body(_paragraphs(xml, accept=False)) == _expected(clone, "A/0")
+        styles = z.read("word/styles.xml")
+        headers = b"".join(z.read(n) for n in z.namelist() if n.startswith("word/header"))
+        footers = b"".join(z.read(n) for n in z.namelist() if n.startswith("word/footer"))
+    root = etree.fromstring(xml)
+    text = "".join(root.itertext())
+    assert "|---" not in text and "###" not in text and "**" not in text and ".md#" not in text
+    assert len(root.findall(f".//{W}tbl")) >= 20  # the manual's tables as Word tables
+    changed_cells = [tc for tc in root.iter(f"{W}tc") if tc.find(f".//{W}ins") is not None or tc.find(f".//{W}del") is not None]
+    assert changed_cells  # tracked changes inside table cells
+    assert {p.get(f"{W}val") for p in root.iter(f"{W}pStyle")} >= {"Heading1", "Heading2", "Heading3", "ListParagraph", "TableCaption"}
+    assert root.find(f".//{W}numPr") is not None
+    assert b'w:eastAsia="zh-CN"' in styles and "宋体".encode() in styles and "黑体".encode() in styles
+    assert "修订对照稿 A/0 → B/1".encode() in headers
+    assert b"PAGE" in footers and b"NUMPAGES" in footers
 
 
 def test_redline_changes_are_authored_by_the_change_request_at_its_approval(redline_file: Path) -> None:
@@ -299,43 +291,6 @@ def test_text_diff_gives_back_both_texts(old: str, new: str) -> None:
     assert old_text(segments) == old and new_text(segments) == new
 
 
-AUTHORS = [Author(f"CR-2026-00{i} 修订", __import__("datetime").datetime(2026, i, 1, 9, 0)) for i in range(1, 4)]
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.text("ab日报\n 1", max_size=30), st.lists(st.text("ab日报\n 1", max_size=30), min_size=1, max_size=3))
-def test_attributed_changes_accept_to_the_last_text_and_reject_to_the_first(old: str, texts: list[str]) -> None:
-    pieces = attributed_diff(old, [Step(t, AUTHORS[i]) for i, t in enumerate(texts)])
-    assert "".join(p.text for p in pieces if p.kind != "delete") == texts[-1]
-    assert "".join(p.text for p in pieces if p.kind != "insert") == old
-    assert all(p.author is not None for p in pieces if p.kind != "equal")
-
-
-def test_each_edit_is_attributed_to_the_request_that_made_it() -> None:
-    pieces = attributed_diff("有效期 30 日。", [Step("有效期 15 日。", AUTHORS[0]), Step("有效期 15 日，可延长。", AUTHORS[1]), Step("有效期 15 日。", AUTHORS[2])])
-    changed = [(p.kind, p.text, p.author.name if p.author else None) for p in pieces if p.kind != "equal"]
-    # "，可延长" was added by the second request and removed by the third: it is in neither text.
-    assert changed == [("delete", "30", "CR-2026-001 修订"), ("insert", "15", "CR-2026-001 修订")]
-
-
-def test_whole_blocks_added_and_removed_are_tracked_with_their_paragraph_marks() -> None:
-    old = [Block("ch1", 1, "第一章 总则", ""), Block("1.1", 2, "1.1 定义", "第一段\n\n第二段"), Block("1.2", 2, "1.2 目标", "旧目标")]
-    new = [Block("ch1", 1, "第一章 总则", ""), Block("1.1", 2, "1.1 定义", "第一段改\n\n第二段\n\n第三段"), Block("1.3", 2, "1.3 范围", "新范围")]
-    author = Author("CR-2026-009 测试", __import__("datetime").datetime(2026, 5, 1, 9, 0))
-    data = redline_docx(
-        title="修订对照", intro=["说明"], old=old, new=new, histories={"1.1": BlockHistory(author)}, fallback=author,
-        created=__import__("datetime").datetime(2026, 5, 1),
-    )  # fmt: skip
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        xml = z.read("word/document.xml")
-
-    def layout(blocks: list[Block]) -> list[str]:
-        return [line for b in blocks for line in [b.heading, *(x for x in b.body.split("\n") if x.strip())]]
-
-    assert _body(_paragraphs(xml, accept=True)) == layout(new)
-    assert _body(_paragraphs(xml, accept=False)) == layout(old)
-
-
 # --- what an answered-from-cache diff loads --------------------------------------------------------
 
 # The speed target of `manual diff` (bench/bench_history.py: at most 3x `git diff --stat`) rests on a
@@ -374,3 +329,57 @@ def test_without_caches_the_diff_is_the_same(clone: Path, env: dict[str, str]) -
     code, cold, err = run_manual(args, clone, {**env, "MANUAL_NO_CACHE": "1"})
     assert code == 0, err
     assert cold == warm
+
+
+# --- the formatted HTML redline and the 修订对照表 ---------------------------------------------------
+
+
+def test_html_redline_is_formatted_with_tables_lists_and_marked_changes(clone: Path, env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "redline.html"
+    code, stdout, err = run_manual(["diff", "--from", "A/0", "--to", "B/1", "--format", "html", "-o", str(out)], clone, env)
+    assert code == 0, stdout + err
+    page = out.read_text(encoding="utf-8")
+    assert "|---" not in page and "**" not in page and "###" not in page
+    assert page.count('<table class="mk-table">') >= 5 and 'class="mk-li' in page and "<h4" in page
+    # a changed table cell: 30% → 25% in 表 5-1
+    assert '<tr class="redline-changed"><td>业绩结果</td>' in page and '<del class="redline-del">30</del>' in page
+    assert '<p class="mk-p redline-added"><ins class="redline-ins">销售合同原则上通过公司电子签名平台签署' in page
+
+
+def test_comparison_table_has_one_row_per_changed_clause(clone: Path, env: dict[str, str], tmp_path: Path) -> None:
+    code, out, err = run_manual(["diff", "--from", "A/0", "--to", "B/1", "--layout", "table"], clone, env)
+    assert code == 0, out + err
+    lines = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| 序号")]
+    assert out.splitlines()[2] == "| 序号 | 条款 | 修订前 | 修订后 | 修订说明 | 修订申请单 |"
+    rows = [line.split(" | ") for line in lines]
+    assert [r[0] for r in rows] == [f"| {i}" for i in range(1, len(rows) + 1)]
+    quote = next(r for r in rows if r[1] == "3.2 业务流程实施步骤 一、询价与报价 第 6 项")
+    assert "30 日" in quote[2] and "15 日" in quote[3] and quote[5] == "CR-2026-001 |"
+    assert "原材料价格波动加大" in quote[4]  # the change request's reason
+    added = next(r for r in rows if r[1].startswith("2.2 "))
+    assert added[2] == "新增" and added[5] == "CR-2026-004 |"
+    assert any(r[1] == "5.3 业务流程绩效考核 表 5-2 第 2 行" for r in rows)
+    assert not any("1.1 " in r[1] for r in rows)  # unchanged clauses are left out
+    docx_out = tmp_path / "table.docx"
+    code, out, err = run_manual(["diff", "--from", "A/0", "--to", "B/1", "--layout", "table", "--format", "docx", "-o", str(docx_out)], clone, env)
+    assert code == 0, out + err
+    with zipfile.ZipFile(docx_out) as z:
+        root = etree.fromstring(z.read("word/document.xml"))
+    table_rows = root.findall(f".//{W}tbl/{W}tr")
+    assert len(table_rows) == len(rows) + 1
+    assert root.find(f".//{W}sectPr/{W}pgSz").get(f"{W}orient") == "landscape"
+    code, out, err = run_manual(["diff", "--from", "A/0", "--to", "B/1", "--layout", "table", "--format", "json"], clone, env)
+    assert code == 2
+
+
+def test_html_redline_of_a_section_added_or_removed_marks_every_block() -> None:
+    from manualkit.documents.html_redline import section_html
+
+    body = "新的段落，含 <脚本> 字样。\n\n| 项目 | 期限 |\n|---|---|\n| 报价 | 15 日 |\n\n1. 第一项\n2. 第二项\n"
+    added = section_html(None, body, 3)
+    assert '<p class="mk-p redline-added"><ins class="redline-ins">新的段落，含 &lt;脚本&gt; 字样。</ins></p>' in added
+    assert '<p class="mk-caption redline-added"><ins class="redline-ins">表 3-1</ins></p>' in added
+    assert '<tr class="redline-added"><td><ins class="redline-ins">报价</ins></td>' in added
+    assert "1. <ins" in added and "2. <ins" in added
+    removed = section_html(body, None, 3)
+    assert "redline-ins" not in removed and removed.count('class="redline-del"') >= 6

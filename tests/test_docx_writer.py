@@ -24,7 +24,8 @@ import pytest
 from conftest import PROJECT_ROOT
 from lxml import etree
 
-from manualkit.documents.docx_writer import render_docx
+from manualkit.documents.docx.front import TOC_PLACEHOLDER
+from manualkit.documents.docx.release import render_docx
 from manualkit.records.edition import Edition, RevisionRow, Signoff, Status
 from manualkit.text.chapter import Chapter, Section
 from manualkit.text.manual import Manual, load_manual
@@ -432,7 +433,10 @@ def test_table_of_contents_is_a_prefilled_field(rendered: Docx, real_manual: Man
     instructions = [t.text for t in document.iter(f"{{{W_NS}}}instrText")]
     assert ' TOC \\o "1-2" \\h \\z \\u ' in instructions
     entries = [(p, style) for style in ("TOC1", "TOC2") for p in rendered.paragraphs(style)]
-    texts = {rendered.text(p): p.xpath("string(.//w:hyperlink/@w:anchor)", namespaces=NS) for p, _ in entries}
+    # Each entry: its heading, a tab (dot leader) and its page (the placeholder until filled in).
+    texts = {rendered.text(p).removesuffix(TOC_PLACEHOLDER): p.xpath("string(.//w:hyperlink/@w:anchor)", namespaces=NS) for p, _ in entries}
+    assert all(rendered.text(p).endswith(TOC_PLACEHOLDER) for p, _ in entries)
+    assert all(" PAGEREF " in "".join(p.xpath(".//w:instrText/text()", namespaces=NS)) for p, _ in entries)
     bookmarks = set(document.xpath("//w:bookmarkStart/@w:name", namespaces=NS))
     for chapter in real_manual.chapters:
         assert texts[chapter_heading(chapter)] == f"chap_{chapter.number}"

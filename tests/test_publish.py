@@ -58,7 +58,13 @@ def _rezip(data: bytes, change: dict[str, bytes | None]) -> bytes:
 def test_publish_puts_the_signed_docx_of_the_version_in_force_into_dist(published: Path, clone: Path, env: dict[str, str]) -> None:
     assert published.is_file()
     sums = (clone / "dist" / "SHA256SUMS").read_text()
-    assert sums == f"{hashlib.sha256(published.read_bytes()).hexdigest()}  {published.name}\n"
+    pdf = published.with_suffix(".pdf")
+    assert sums == (
+        f"{hashlib.sha256(published.read_bytes()).hexdigest()}  {published.name}\n"
+        f"{hashlib.sha256(pdf.read_bytes()).hexdigest()}  {pdf.name}\n"
+    )
+    code, out, err = run_manual(["verify", str(pdf)], clone, env)
+    assert code == 0, out + err
     parts = _parts(published.read_bytes())
     assert "_xmlsignatures/sig1.xml" in parts
     custom = parts["docProps/custom.xml"].decode()
@@ -133,7 +139,7 @@ def test_a_validly_signed_document_whose_text_is_not_the_release_is_refused(clon
 
     entries = release_history(clone)
     index = [str(e.record.version) for e in entries].index("B/0")
-    genuine = render_release(clone, entries, index, Status.IN_FORCE, True)
+    genuine = render_release(clone, entries, index, Status.IN_FORCE, True, env=env)
     parts = _parts(genuine)
     forged = _rezip(genuine, {"word/document.xml": parts["word/document.xml"].replace("客户".encode(), "顾客".encode(), 1)})
     signed = sign_package(forged, load_signing_key(env), signing_time({}))

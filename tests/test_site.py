@@ -460,7 +460,9 @@ def test_the_full_build_offers_the_signed_docx_that_manual_verify_accepts(tmp_pa
     assert [p.name for p in docx] == ["XS-QM-01_B-0.docx"]
     data = docx[0].read_bytes()
     assert (repo.root / "dist" / docx[0].name).read_bytes() == data
-    sums = f"{hashlib.sha256(data).hexdigest()}  {docx[0].name}\n"
+    pdf = (site / "downloads" / "XS-QM-01_B-0.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and (repo.root / "dist" / "XS-QM-01_B-0.pdf").read_bytes() == pdf
+    sums = f"{hashlib.sha256(data).hexdigest()}  {docx[0].name}\n{hashlib.sha256(pdf).hexdigest()}  XS-QM-01_B-0.pdf\n"
     assert (site / "downloads" / "SHA256SUMS").read_text() == sums == (repo.root / "dist" / "SHA256SUMS").read_text()
     assert "dist/SHA256SUMS" in out
     page = html_of(site / "downloads.html")

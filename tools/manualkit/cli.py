@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from manualkit.base.diagnostics import ManualError
 
@@ -221,6 +221,20 @@ def cmd_docx(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_pdf(args: argparse.Namespace) -> int:
+    from manualkit.base.atomic import write_atomic
+    from manualkit.base.clock import today
+    from manualkit.commands.pdf import build_release_pdf
+
+    root = _root(args.root)
+    document = build_release_pdf(root, version=args.version, as_of=args.as_of, today=today(os.environ), env=os.environ)
+    out = Path(args.output) if args.output else root / "dist" / document.file_name
+    write_atomic(out, document.data)
+    dev = "；使用开发签名（非正式），请配置 MANUAL_SIGNING_KEY 以使用正式发布证书" if document.development else ""
+    print(f"已生成 {document.version} 版（{document.status.value}）的签名 PDF/A：{out}{dev}")
+    return EXIT_OK
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
     from manualkit.commands.verify import verify_docx
@@ -254,7 +268,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     record = shown.entry.record
     if args.format == "docx":
         name = f"{shown.manual.metadata.document_number}_{record.version.slug}.docx"
-        path = _write_output(root, args.output, name, render_word(shown))
+        path = _write_output(root, args.output, name, render_word(shown, os.environ))
         print(f"已生成 {record.version} 版（{shown.status_today.value}）的 DOCX（未签名，读取自发布提交）：{path}")
     else:
         path = _write_output(root, args.output, "", render_markdown(shown))
@@ -269,19 +283,30 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from manualkit.base.diagnostics import fail
     from manualkit.commands.diff import compare_versions, redline
     from manualkit.records.manual_diff import render_html, render_json, render_text
 
     root = _root(args.root)
     comparison = compare_versions(root, args.from_, args.to)
     d = comparison.diff
-    if args.format == "docx":
+    if args.layout == "table":
+        _write_comparison_table(root, args, comparison)
+    elif args.format == "md":
+        raise fail("--format", 0, 0, "MAN000", "md 格式用于修订对照表：请加 --layout table；逐节修订对照可输出 text、json、html 或 docx")
+    elif args.format == "docx":
         name = f"{comparison.new.metadata.document_number}_{d.from_point.version.replace('/', '-')}_{d.to_point.version.replace('/', '-')}_修订对照.docx"
         path = _write_output(root, args.output, name, redline(comparison))
         print(f"已生成修订对照 DOCX（{d.from_point.version} → {d.to_point.version}，Word 修订模式，可逐项接受或拒绝）：{path}")
     else:
         title = comparison.new.metadata.title
-        text = render_text(d) if args.format == "text" else render_json(d) if args.format == "json" else render_html(d, title)
+        if args.format == "html":
+            from manualkit.documents.html_redline import section_bodies
+
+            changes = [(s.id, s.from_id, str(s.status)) for s in d.changes]
+            text = render_html(d, title, section_bodies(comparison.old, comparison.new, changes))
+        else:
+            text = render_text(d) if args.format == "text" else render_json(d)
         path = _write_output(root, args.output, "", text)
         if path is not None:
             print(f"已写出修订对照：{path}")
@@ -290,6 +315,35 @@ def cmd_diff(args: argparse.Namespace) -> int:
         sys.stderr.write(f"manual diff：警告：{'、'.join(invalid)} 版的验证未通过，请运行 manual audit\n")
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _write_comparison_table(root: Path, args: argparse.Namespace, comparison: Any) -> None:
+    """``manual diff --layout table``: the 修订对照表 as Markdown (default), HTML or DOCX."""
+    from manualkit.base.clock import noon
+    from manualkit.base.diagnostics import fail
+    from manualkit.commands.diff import comparison_table, comparison_table_title
+    from manualkit.documents.comparison_table import table_docx, table_markdown, table_page
+
+    rows = comparison_table(comparison)
+    title = comparison_table_title(comparison)
+    d = comparison.diff
+    fmt = "md" if args.format in ("text", "md") else args.format
+    if fmt == "json":
+        raise fail("--format", 0, 0, "MAN000", "修订对照表（--layout table）可输出 md、html 或 docx")
+    if fmt == "docx":
+        meta = comparison.new.metadata
+        header = f"{meta.title} · {meta.document_number} · 修订对照表 {d.from_point.version} → {d.to_point.version}"
+        created = noon(comparison.entries[comparison.to_index].record.published)
+        intro = [f"比较：{d.from_point.describe()} → {d.to_point.describe()}", "逐条列出修订的条款；未修订的条款不列。修订说明为修订申请单所述的修订原因。"]
+        data = table_docx(rows, manual=comparison.new, title=title, intro=intro, header=header, created=created)
+        name = f"{meta.document_number}_{d.from_point.version.replace('/', '-')}_{d.to_point.version.replace('/', '-')}_修订对照表.docx"
+        path = _write_output(root, args.output, name, data)
+        print(f"已生成修订对照表 DOCX（{d.from_point.version} → {d.to_point.version}，{len(rows)} 处修订）：{path}")
+        return
+    text = table_markdown(rows, title) if fmt == "md" else table_page(rows, title)
+    path = _write_output(root, args.output, "", text)
+    if path is not None:
+        print(f"已写出修订对照表：{path}")
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -507,7 +561,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     if p := command("diff", cmd_diff, help="两个版本（或两个日期现行有效的版本）之间逐节的修订对照"):
         p.add_argument("--from", dest="from_", required=True, metavar="版本或日期", help="起点：版本（A/0）或日期")
         p.add_argument("--to", required=True, metavar="版本或日期", help="终点：版本（B/1）或日期")
-        p.add_argument("--format", choices=("text", "json", "html", "docx"), default="text", help="输出格式（docx 为 Word 修订模式）")
+        p.add_argument("--format", choices=("text", "json", "html", "docx", "md"), default="text", help="输出格式（docx 为 Word 修订模式）")
+        p.add_argument("--layout", choices=("redline", "table"), default="redline", help="redline：逐节修订对照（默认）；table：修订对照表（md/html/docx）")
         p.add_argument("-o", "--output", help="输出文件（docx 默认 dist/）")
 
     if p := command("audit", cmd_audit, help="审计整条记录链：签署、内容摘要、公告期、时间线、发布之外的修改、定期评审"):
@@ -540,11 +595,17 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         which.add_argument("--as-of", type=_date, help="该日期现行有效的版本")
         p.add_argument("-o", "--output", help="输出文件（默认 dist/XS-QM-01_<版本>.docx）")
 
+    if p := command("pdf", cmd_pdf, help="生成某一发布版本的签名 PDF/A（默认：今天现行有效的版本）"):
+        which = p.add_mutually_exclusive_group()
+        which.add_argument("--version", help="版本，如 B/0")
+        which.add_argument("--as-of", type=_date, help="该日期现行有效的版本")
+        p.add_argument("-o", "--output", help="输出文件（默认 dist/XS-QM-01_<版本>.pdf）")
+
     if p := command(
-        "verify", cmd_verify, help="验证 DOCX 是否为真实、未被篡改的发布文件",
-        description="退出状态：0 真实有效；3 签署后被改动；4 签名证书不受信任；5 未签名；6 不是 DOCX 或已损坏；7 内容与 git 中的发布不一致",
+        "verify", cmd_verify, help="验证 DOCX 或 PDF 是否为真实、未被篡改的发布文件",
+        description="退出状态：0 真实有效；3 签署后被改动；4 签名证书不受信任；5 未签名；6 不是 DOCX/PDF 或已损坏；7 内容与 git 中的发布不一致",
     ):  # fmt: skip
-        p.add_argument("file", help="DOCX 文件")
+        p.add_argument("file", help="DOCX 或 PDF 文件")
 
     if p := command("build", cmd_build, help="构建员工网站（site/，现行有效版本，读取自 git）和签名 DOCX（dist/）"):
         p.add_argument("--as-of", type=_date, help="按该日期构建（默认今天）：当日现行有效的版本、待实施的版本和已作废的版本")

@@ -208,6 +208,10 @@ _TABLE: tuple[Code, ...] = (
     Code("DOC534", E, "不支持的密钥类型（仅支持 RSA ≥ 2048 位或 ECDSA P-256/P-384/P-521）"),
     Code("DOC535", E, "签名配置不完整"),
     Code("DOC536", E, "开发签名目录无法创建或写入"),
+    # Layout engine, PDF/A and the table of contents (documents issue: DOC540-DOC579)
+    Code("DOC540", E, "未安装排版引擎 LibreOffice（页码与 PDF 需要它）：按提示的 apt-get 命令安装"),
+    Code("DOC541", E, "LibreOffice 排版失败或生成的 PDF 无效"),
+    Code("DOC542", E, "SOURCE_DATE_EPOCH 要求可复现的 PDF，但未安装 faketime"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}

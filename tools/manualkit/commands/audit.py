@@ -57,6 +57,17 @@ def _timeline_rows(report: AuditReport) -> list[list[str]]:
 
 
 TIMELINE_HEADER = ["版本", "发布日期", "实施日期", "失效日期", "修订申请单", "发布提交", "验证"]
+SIGNERS_HEADER = ["版本", "修订申请单", "签署角色", "签署人", "签署时间", "签名验证"]
+
+
+def _signer_rows(report: AuditReport) -> list[list[str]]:
+    """Who signed each release: every signature of its change requests, with role and time."""
+    rows = []
+    for e in report.releases:
+        for a in e.approvals:
+            when = a.signed_at[:16].replace("T", " ") + (f"（UTC{a.signed_at[19:]}）" if len(a.signed_at) > 19 else "")
+            rows.append([str(e.record.version), a.change_request, a.role, f"{a.name}（{a.signer}）", when, "有效" if a.valid else "无效"])
+    return rows
 
 
 def render_markdown(report: AuditReport) -> str:
@@ -84,6 +95,8 @@ def render_markdown(report: AuditReport) -> str:
                 lines.append(f"- {level} {d.code}（{a.title}）`{d.path}`：{d.message}")
     lines += ["", "## 版本时间线", "", "| " + " | ".join(TIMELINE_HEADER) + " |", "|" + "---|" * len(TIMELINE_HEADER)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in _timeline_rows(report)]
+    lines += ["", "## 签署人", "", "| " + " | ".join(SIGNERS_HEADER) + " |", "|" + "---|" * len(SIGNERS_HEADER)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in _signer_rows(report)]
     return "\n".join(lines) + "\n"
 
 
@@ -118,6 +131,10 @@ def render_html(report: AuditReport) -> str:
         parts.append("</ul>")
     parts.append("<h2>版本时间线</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in TIMELINE_HEADER) + "</tr>")
     for row in _timeline_rows(report):
+        parts.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>")
+    parts.append("</table>")
+    parts.append("<h2>签署人</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in SIGNERS_HEADER) + "</tr>")
+    for row in _signer_rows(report):
         parts.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>")
     parts.append("</table></body></html>")
     return "\n".join(parts) + "\n"

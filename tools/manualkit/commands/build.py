@@ -29,14 +29,25 @@ class BuildResult:
 
 def build(root: Path, day: dt.date, env: Mapping[str, str], *, site_only: bool = False) -> BuildResult:
     """Build ``site/`` (and, unless ``site_only``, ``dist/``) as they stand on ``day``."""
+    if not site_only:
+        # The signed DOCX's page numbers and the PDF/A need the layout engine: stop before writing
+        # anything, with the command that installs it, when it is missing.
+        from manualkit.documents.layout import require_engine
+
+        require_engine(reproducible=bool(env.get("SOURCE_DATE_EPOCH", "").strip()))
 
     def signed_docx(version: SiteVersion, metadata: ManualMetadata) -> Sequence[DownloadFile]:
         # Imported here: the DOCX writer and the signing code load only when a DOCX is made.
         from manualkit.commands.docx import release_docx
+        from manualkit.commands.pdf import release_pdf
 
         data = release_docx(root, version.name, day, env)
         name = f"{metadata.document_number}_{version.slug}.docx"
-        return [DownloadFile(name, f"{version.name} 版（现行有效）Word 文档，带数字签名", data)]
+        pdf = release_pdf(root, version.name, day, env)
+        return [
+            DownloadFile(name, f"{version.name} 版（现行有效）Word 文档，带数字签名", data),
+            DownloadFile(f"{metadata.document_number}_{version.slug}.pdf", f"{version.name} 版（现行有效）PDF/A 文档，带 PAdES 数字签名，可用任何 PDF 阅读器核验", pdf),
+        ]
 
     site = build_site(root, day, downloads=None if site_only else signed_docx, env=env)
     written: list[Path] = []

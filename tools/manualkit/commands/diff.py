@@ -11,7 +11,7 @@ import argparse
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from manualkit.base.clock import noon
 from manualkit.base.diagnostics import fail
@@ -19,6 +19,9 @@ from manualkit.records.history import ReleaseEntry, ReleaseReader, in_force_inde
 from manualkit.records.manual_diff import ManualDiff, Point, compare, section_texts
 from manualkit.records.version import is_version
 from manualkit.text.manual import Manual
+
+if TYPE_CHECKING:
+    from manualkit.documents.comparison_table import ComparisonRow
 
 
 class Comparison(NamedTuple):
@@ -84,22 +87,14 @@ def compare_versions(root: Path, from_text: str, to_text: str) -> Comparison:
 
 
 def redline(comparison: Comparison) -> bytes:
-    """The DOCX with tracked changes from the "from" text to the "to" text."""
-    from manualkit.documents.docx_redline import Author, Block, BlockHistory, Step, redline_docx
-    from manualkit.records.manual_diff import RequestChange
+    """The DOCX with tracked changes from the "from" text to the "to" text, rendered like the
+    release DOCX (see :mod:`manualkit.documents.docx.redline`)."""
+    from manualkit.documents.docx.redline import Author, Step, block_text, render_redline
+    from manualkit.records.manual_diff import RequestChange, requests_changing
 
     c = comparison
     d = c.diff
     to_record = c.entries[c.to_index].record
-    fallback = Author(f"未经修订申请单的修改（{d.to_point.version} 版）", noon(to_record.published))
-
-    def blocks(manual: Manual) -> list[Block]:
-        out = []
-        for chapter in manual.chapters:
-            heading = next((line[2:].split(" {#")[0].strip() for line in chapter.body.split("\n") if line.startswith("# ")), chapter.title)
-            out.append(Block(f"ch{chapter.number}", 1, heading, chapter.preamble))
-            out += [Block(s.id, 2, f"{s.id} {s.title}", s.body) for s in chapter.sections]
-        return out
 
     def author_of(requests: Sequence[RequestChange], published: dt.date, version: str) -> Author:
         if not requests:
@@ -108,54 +103,66 @@ def redline(comparison: Comparison) -> bytes:
         times = [r.approved_at for r in requests if r.approved_at]
         return Author(names, dt.datetime.fromisoformat(max(times)) if times else noon(published))
 
-    old_blocks, new_blocks = blocks(c.old), blocks(c.new)
-    old_by_key = {b.key: b for b in old_blocks}
-    changed_keys = [b.key for b in new_blocks if b.key in old_by_key and old_by_key[b.key] != b]
-    histories: dict[str, BlockHistory] = {}
+    fallback = author_of((), to_record.published, d.to_point.version)
+    authors: dict[str, Author] = {}
     for change in d.changes:
-        histories[change.id] = BlockHistory(author_of(change.change_requests, to_record.published, d.to_point.version))
+        authors[change.id] = author_of(change.change_requests, to_record.published, d.to_point.version)
         if change.from_id and change.from_id != change.id:
-            histories.setdefault(change.from_id, histories[change.id])
+            authors.setdefault(change.from_id, authors[change.id])
+    keys = [f"ch{ch.number}" for ch in c.new.chapters] + [s.id for ch in c.new.chapters for s in ch.sections]
+    changed = [k for k in keys if block_text(c.old, k) is not None and block_text(c.old, k) != block_text(c.new, k)]
+    steps: dict[str, list[Step]] = {k: [] for k in changed}
     releases = c.entries[c.from_index + 1 : c.to_index + 1]
-    if changed_keys and releases:
+    if changed and releases:
         # Follow each changed block through every release in between, to attribute each edit.
-        commits = [e.commit for e in releases if e.commit is not None]
-        c.reader.files_at(commits)
+        c.reader.files_at([e.commit for e in releases if e.commit is not None])
         c.reader.keep_parsed = False  # the texts in between are read once, not worth keeping
-        heading_steps: dict[str, list[Step]] = {k: [] for k in changed_keys}
-        body_steps: dict[str, list[Step]] = {k: [] for k in changed_keys}
-        last = {k: old_by_key[k] for k in changed_keys}
-        from manualkit.records.manual_diff import requests_changing
-
+        last = {k: block_text(c.old, k) for k in changed}
         for entry in releases:
-            if entry.commit is None:
-                continue
-            manual = c.reader.manual(entry.commit)
+            manual = c.reader.manual(entry.commit) if entry.commit is not None else None
             if manual is None:
                 continue
-            now = {b.key: b for b in blocks(manual)}
-            for key in changed_keys:
-                block = now.get(key)
-                if block is None or block == last[key]:
+            for key in changed:
+                text = block_text(manual, key)
+                if text is None or text == last[key]:
                     continue
-                author = author_of(requests_changing({key}, [entry]), entry.record.published, str(entry.record.version))
-                if block.heading != last[key].heading:
-                    heading_steps[key].append(Step(block.heading, author))
-                if block.body != last[key].body:
-                    body_steps[key].append(Step(block.body, author))
-                last[key] = block
-        for key in changed_keys:
-            base = histories.get(key, BlockHistory(fallback))
-            histories[key] = BlockHistory(base.author, tuple(heading_steps[key]), tuple(body_steps[key]))
-    title = f"{c.new.metadata.title}（{c.new.metadata.document_number}）修订对照"
+                section = key if not key.startswith("ch") else ""
+                requests = requests_changing({section}, [entry]) if section else []
+                steps[key].append(Step(text, author_of(requests, entry.record.published, str(entry.record.version))))
+                last[key] = text
     intro = [
         f"比较：{d.from_point.describe()} → {d.to_point.describe()}",
-        f"每处修订的作者为修订申请单号及标题，时间为其批准时间。接受全部修订即得到 {d.to_point.version} 版文本，拒绝全部修订即得到 {d.from_point.version} 版文本。",
+        f"每处修订的作者为修订申请单号及标题，时间为其批准时间。接受全部修订即得到 {d.to_point.version} 版正文，拒绝全部修订即得到 {d.from_point.version} 版正文。",
     ]
     if d.same_version:
         intro.append("两个时点现行有效的是同一版本，无差异。")
-    return redline_docx(
-        title=title, intro=intro, old=old_blocks, new=new_blocks, histories=histories, fallback=fallback,
-        created=noon(to_record.published),
+    return render_redline(
+        c.old, c.new, from_version=d.from_point.version, to_version=d.to_point.version, intro=intro,
+        authors=authors, steps=steps, fallback=fallback, created=noon(to_record.published),
     )  # fmt: skip
 
+
+def comparison_table(comparison: Comparison) -> list[ComparisonRow]:
+    """The rows of the 修订对照表 between the two versions, each with the reason (修订说明) and number
+    of the change requests that changed its section, read from the "to" release's commit."""
+    from manualkit.documents.comparison_table import Request, comparison_rows
+
+    c = comparison
+    commit = c.entries[c.to_index].commit
+    departments = tuple(c.new.metadata.departments)
+    reasons: dict[str, str] = {}
+    requests: dict[str, list[Request]] = {}
+    for change in c.diff.changes:
+        for rc in change.change_requests:
+            if rc.id not in reasons:
+                cr = c.reader.request(commit, rc.id, departments) if commit is not None else None
+                reasons[rc.id] = cr.reason.strip() if cr is not None else rc.title
+            for key in {change.id, change.from_id or change.id}:
+                requests.setdefault(key, []).append(Request(rc.id, reasons[rc.id]))
+    return comparison_rows(c.old, c.new, requests)
+
+
+def comparison_table_title(comparison: Comparison) -> str:
+    meta = comparison.new.metadata
+    d = comparison.diff
+    return f"《{meta.title}》（{meta.document_number}）修订对照表　{d.from_point.version} → {d.to_point.version}"

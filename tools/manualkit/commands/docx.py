@@ -6,23 +6,31 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from manualkit.base.clock import start_of_day, utc_now
 from manualkit.base.diagnostics import fail
 from manualkit.records.edition import Status, release_edition, status_on
 from manualkit.records.history import ReleaseEntry, ReleaseReader, in_force, release_history
 
+if TYPE_CHECKING:
+    from manualkit.documents.signing_key import SigningKey
+    from manualkit.records.release import ReleaseRecord
+
 
 @dataclass(frozen=True)
 class ReleaseDocument:
+    """A signed release file: the DOCX, or (``suffix`` "pdf") its PDF/A."""
+
     data: bytes
     version: str
     status: Status
     development: bool
+    suffix: str = "docx"
 
     @property
     def file_name(self) -> str:
-        return f"XS-QM-01_{self.version.replace('/', '-')}.docx"
+        return f"XS-QM-01_{self.version.replace('/', '-')}.{self.suffix}"
 
 
 def find_release(entries: Sequence[ReleaseEntry], version: str | None, as_of: dt.date | None, today: dt.date) -> int:
@@ -52,10 +60,24 @@ def signing_time(env: Mapping[str, str]) -> dt.datetime:
     return utc_now()
 
 
-def render_release(root: Path, entries: Sequence[ReleaseEntry], index: int, status: Status, development: bool, copy_number: str = "") -> bytes:
-    """The unsigned DOCX of release ``index`` as ``status`` (deterministic: same input, same bytes)."""
+def render_release(
+    root: Path,
+    entries: Sequence[ReleaseEntry],
+    index: int,
+    status: Status,
+    development: bool,
+    *,
+    env: Mapping[str, str],
+    pages: Mapping[str, int] | None = None,
+    copy_number: str = "",
+) -> bytes:
+    """The unsigned DOCX of release ``index`` as ``status`` (deterministic: same input, same bytes),
+    its table of contents numbered with ``pages`` (bookmark → page), or by the layout engine
+    (LibreOffice, cached by the draft's digest) when ``pages`` is None; ``copy_number`` is the
+    分发号 of a numbered controlled copy."""
     from manualkit.base import git
-    from manualkit.documents.docx_writer import render_docx
+    from manualkit.documents.docx.release import render_docx
+    from manualkit.documents.toc import fill_toc, laid_out_pages
 
     entry = entries[index]
     if entry.commit is None:
@@ -79,14 +101,22 @@ def render_release(root: Path, entries: Sequence[ReleaseEntry], index: int, stat
         if blob is not None
     }
     generated = start_of_day(entry.record.published)
-    return render_docx(manual, edition, generated=generated, images=images)
+    draft = render_docx(manual, edition, generated=generated, images=images)
+    return fill_toc(draft, laid_out_pages(draft, env) if pages is None else pages)
 
 
-def build_release_docx(
-    root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str]
-) -> ReleaseDocument:
-    """Render the release from git, then sign it with the release (or development) key."""
-    from manualkit.documents.package_signature import sign_package
+class UnsignedRelease(NamedTuple):
+    """A release rendered from git, with the key that will sign it."""
+
+    docx: bytes
+    record: ReleaseRecord
+    status: Status
+    key: SigningKey
+
+
+def unsigned_release(root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str]) -> UnsignedRelease:
+    """The release named by ``version`` (or in force on ``as_of``, default today), rendered with
+    its table of contents numbered, and the release (or development) key."""
     from manualkit.documents.signing_key import SigningKeyError, load_signing_key
 
     entries = release_history(root)
@@ -97,9 +127,19 @@ def build_release_docx(
         raise fail("MANUAL_SIGNING_KEY", 0, 0, exc.code, exc.message) from None
     # The copy is marked by its status today: a version exported "as of" a past date is 作废 now.
     status = status_on(entries, index, today)
-    unsigned = render_release(root, entries, index, status, key.development)
-    signed = sign_package(unsigned, key, signing_time(env))
-    return ReleaseDocument(signed, str(entries[index].record.version), status, key.development)
+    docx = render_release(root, entries, index, status, key.development, env=env)
+    return UnsignedRelease(docx, entries[index].record, status, key)
+
+
+def build_release_docx(
+    root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str]
+) -> ReleaseDocument:
+    """Render the release from git, then sign it with the release (or development) key."""
+    from manualkit.documents.package_signature import sign_package
+
+    release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env)
+    signed = sign_package(release.docx, release.key, signing_time(env))
+    return ReleaseDocument(signed, str(release.record.version), release.status, release.key.development)
 
 
 def release_docx(root: Path, version: str, today: dt.date, env: Mapping[str, str]) -> bytes:

@@ -53,6 +53,15 @@ def render_json(entries: Sequence[ReleaseEntry]) -> str:
     return json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2) + "\n"
 
 
+def signatures_by_request(approvals: Sequence[ApprovalView]) -> str:
+    """The signatures of a release grouped by change request: ``CR-2026-001［编制 张伟 2026-02-11
+    09:10，审核 …］ CR-2026-002［…］`` (✗ marks a signature that did not verify)."""
+    groups: dict[str, list[str]] = {}
+    for a in approvals:
+        groups.setdefault(a.change_request, []).append(f"{a.role} {a.name} {a.signed_at[:16].replace('T', ' ')}{'' if a.valid else '✗'}{_revoked_mark(a)}")
+    return " ".join(f"{cr}［{'，'.join(signs)}］" for cr, signs in groups.items())
+
+
 def render_table(entries: Sequence[ReleaseEntry], policy: Policy | None) -> str:
     if not entries:
         return "尚无发布记录。\n"
@@ -61,7 +70,7 @@ def render_table(entries: Sequence[ReleaseEntry], policy: Policy | None) -> str:
     for e in entries:
         r = e.record
         cls = policy.change_class(r.class_key) if policy else None
-        signers = "；".join(f"{a.role} {a.name} {a.signed_at[:16].replace('T', ' ')}{'' if a.valid else '✗'}{_revoked_mark(a)}" for a in e.approvals)
+        signers = signatures_by_request(e.approvals)
         verdict = "通过" if e.valid else "失败：" + "；".join(d.code for d in e.problems)
         rows.append(
             [

@@ -265,7 +265,7 @@ def distribute(
         issued: list[tuple[ControlledCopy, Path, bytes]] = []
         for number in next_numbers(copies, version, count):
             data = sign_package(
-                render_release(root, entries, index, status, key.development, copy_number=number),
+                render_release(root, entries, index, status, key.development, env=env, copy_number=number),
                 key,
                 signing_time(env),
             )

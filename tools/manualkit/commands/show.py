@@ -8,6 +8,7 @@ asked is never the one in force.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,9 +80,11 @@ def render_markdown(s: Shown) -> str:
     return "\n".join(parts) + "\n"
 
 
-def render_word(s: Shown) -> bytes:
-    """The unsigned DOCX of the release (the same renderer as the published copies)."""
-    from manualkit.documents.docx_writer import render_docx
+def render_word(s: Shown, env: Mapping[str, str]) -> bytes:
+    """The unsigned DOCX of the release (the same renderer as the published copies), its table of
+    contents numbered by the layout engine (cached by content, see ``documents/toc.py``)."""
+    from manualkit.documents.docx.release import render_docx
+    from manualkit.documents.toc import with_page_numbers
     from manualkit.records.edition import release_edition
 
     entry = s.entry
@@ -97,4 +100,4 @@ def render_word(s: Shown) -> bytes:
     blobs = s.reader.objects.read(i.sha for i in wanted)
     images = {i.path: blobs[i.sha] for i in wanted if i.sha in blobs}
     generated = start_of_day(entry.record.published)
-    return render_docx(s.manual, edition, generated=generated, images=images)
+    return with_page_numbers(render_docx(s.manual, edition, generated=generated, images=images), env)

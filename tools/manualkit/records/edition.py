@@ -66,6 +66,8 @@ class Edition:
     changed_sections: frozenset[str] = field(default_factory=frozenset)  # changed in this version
     content_digest: str = ""  # git tree hash of manual/ at the release
     development_signature: bool = False  # signed with a development key: 开发签名（非正式）
+    superseded_by: str | None = None  # the version that replaced this one (作废 copies)
+    superseded_on: dt.date | None = None  # the day it took effect
     copy_number: str = ""  # 分发号 of a numbered controlled copy (manual distribute); "" otherwise
 
     @property
@@ -124,6 +126,8 @@ def release_edition(
         changed_sections=frozenset() if record.previous is None else frozenset(record.sections),
         content_digest=record.content_digest,
         development_signature=development_signature,
+        superseded_by=str(entries[index + 1].record.version) if status is Status.SUPERSEDED and index + 1 < len(entries) else None,
+        superseded_on=entries[index + 1].record.effective if status is Status.SUPERSEDED and index + 1 < len(entries) else None,
     )
 
 

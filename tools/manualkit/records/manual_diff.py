@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple
 
 from manualkit.records.history import ApprovalView, ReleaseEntry
@@ -392,6 +392,12 @@ def render_json(d: ManualDiff) -> str:
 
 
 _CSS = """
+.body.formatted { white-space: normal; } .formatted p { margin: .3em 0; } .formatted .mk-p { text-indent: 2em; }
+.formatted .mk-caption { text-align: center; font-weight: bold; margin-top: .8em; }
+.formatted .mk-quote { border-left: 4px solid #aaa; background: #f2f2f2; padding: .2em .8em; }
+.formatted table.mk-table { border-collapse: collapse; margin: .3em auto 1em; } .formatted .mk-table th, .formatted .mk-table td { border: 1px solid #555; padding: .2em .5em; vertical-align: top; }
+.formatted .mk-table th { background: #d9d9d9; } .formatted tr.redline-changed td:first-child, .formatted .redline-changed.mk-p, .formatted p.redline-changed { box-shadow: -6px 0 0 #c00000; }
+.formatted .redline-added, .formatted .redline-removed { box-shadow: -6px 0 0 #c00000; }
 body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif; max-width: 60em; margin: 2em auto; line-height: 1.7; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 2em; border-bottom: 1px solid #ccc; }
 .status { font-size: .8em; padding: .1em .5em; border-radius: .3em; background: #eee; margin-right: .5em; }
@@ -403,7 +409,10 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .
 """
 
 
-def render_html(d: ManualDiff, title: str = "销售业务流程规范手册") -> str:
+def render_html(d: ManualDiff, title: str = "销售业务流程规范手册", bodies: Mapping[str, str] | None = None) -> str:
+    """The diff as an HTML page. ``bodies`` gives, per section id, the formatted redline of its
+    body (headings, lists, tables; see :mod:`manualkit.documents.html_redline`); without one a
+    section's body is shown as its text with the inline changes marked."""
     from html import escape as e  # the HTML rendering only
 
     parts = [
@@ -429,7 +438,8 @@ def render_html(d: ManualDiff, title: str = "销售业务流程规范手册") ->
         for cr in s.change_requests:
             signs = "；".join(e(_signature_line(a)) for a in cr.approvals)
             parts.append(f'<p class="requests">修订申请单 <b>{e(cr.id)}</b>「{e(cr.title)}」（{e(cr.version)} 版，{cr.effective.isoformat()} 起实施）<br>签署：{signs}</p>')
-        parts.append(f'<div class="body">{to_html(s.body_segments)}</div>')
+        formatted = (bodies or {}).get(s.id)
+        parts.append(f'<div class="body formatted">{formatted}</div>' if formatted is not None else f'<div class="body">{to_html(s.body_segments)}</div>')
     unchanged = [s.id for s in d.sections if s.status == "unchanged"]
     if unchanged:
         parts.append(f"<p>未变的节：{e('、'.join(unchanged))}</p>")

@@ -1,0 +1,226 @@
+"""The signed PDF/A of a release and the page numbers of the DOCX's table of contents, checked with
+independent tools: LibreOffice (the layout reference), poppler's pdfsig, pdftotext and pdffonts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import base_env, run_manual
+
+TOOLS = ("soffice", "pdfsig", "pdftotext", "pdffonts", "faketime")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tools() -> None:
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        message = f"needs {', '.join(missing)}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "; CI=true requires them")
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("home")
+    return base_env(home, MANUAL_TODAY="2026-11-27", MANUAL_HOME=str(home / "manual-home"), SOURCE_DATE_EPOCH="1780000000")
+
+
+@pytest.fixture(scope="module")
+def docx(project_clone: Path, env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("docx") / "B-0.docx"
+    code, stdout, stderr = run_manual(["docx", "--version", "B/0", "-o", str(out)], project_clone, env)
+    assert code == 0, stdout + stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def pdf(project_clone: Path, env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pdf") / "B-0.pdf"
+    code, stdout, stderr = run_manual(["pdf", "--version", "B/0", "-o", str(out)], project_clone, env)
+    assert code == 0, stdout + stderr
+    assert "PDF/A" in stdout
+    return out
+
+
+def _pages_text(pdf: Path) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True).stdout.decode()
+    return text.split("\f")
+
+
+def _heading_lines(page: str) -> set[str]:
+    return {re.sub(r"\s+", " ", line).strip() for line in page.splitlines() if line.strip()}
+
+
+def test_the_toc_of_the_docx_lists_the_page_libreoffice_puts_each_heading_on(docx: Path, tmp_path: Path) -> None:
+    from manualkit.documents.layout import docx_to_pdf
+    from manualkit.documents.toc import toc_page_numbers
+
+    data = docx.read_bytes()
+    pages = toc_page_numbers(data)
+    assert len(pages) == 8 + 32  # every chapter and every section
+    assert min(pages.values()) > 4 and sorted(pages.values()) == list(pages.values())  # after the front matter, in order
+    laid_out = tmp_path / "laid-out.pdf"
+    laid_out.write_bytes(docx_to_pdf(data))
+    texts = _pages_text(laid_out)
+    # Each TOC line "3.2 报价管理……16" names a heading; that heading is a line of page 16.
+    toc_lines = [line for page in texts[:6] for line in page.splitlines() if re.search(r"\.{5,}\s*\d+\s*$", line)]
+    assert len(toc_lines) == len(pages)
+    for line in toc_lines:
+        m = re.match(r"\s*(.+?)\s*\.{5,}\s*(\d+)\s*$", line)
+        assert m, line
+        heading, page = re.sub(r"\s+", " ", m.group(1)), int(m.group(2))
+        assert heading in _heading_lines(texts[page - 1]), f"{heading!r} is not on page {page}"
+    assert sorted(pages.values()) == [int(re.search(r"(\d+)\s*$", line).group(1)) for line in toc_lines]  # type: ignore[union-attr]
+
+
+def test_the_docx_never_asks_to_update_fields(docx: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(docx) as z:
+        assert b"updateFields" not in z.read("word/settings.xml")
+        assert b'w:leader="dot"' in z.read("word/styles.xml")
+
+
+def test_pdfsig_finds_the_pdf_signed_validly_over_the_whole_document(pdf: Path) -> None:
+    out = subprocess.run(["pdfsig", str(pdf)], capture_output=True, check=False).stdout.decode()
+    assert "Signature is Valid" in out
+    assert "Total document signed" in out
+    assert out.count("Signature #") == 1
+    assert "ETSI.CAdES.detached" in out  # PAdES
+
+
+def test_the_pdf_is_pdfa_2b_with_every_font_embedded(pdf: Path) -> None:
+    data = pdf.read_bytes()
+    assert b"<pdfaid:part>2</pdfaid:part>" in data and b"<pdfaid:conformance>B</pdfaid:conformance>" in data
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, check=True).stdout.decode().splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts
+    assert any("NotoSerifCJK" in line for line in fonts) and any("NotoSansCJK" in line for line in fonts)
+
+
+def test_the_pdf_pages_are_the_docx_pages(pdf: Path, docx: Path) -> None:
+    from manualkit.documents.toc import toc_page_numbers
+
+    texts = _pages_text(pdf)
+    for bookmark, page in toc_page_numbers(docx.read_bytes()).items():
+        if bookmark.startswith("chap_"):
+            assert "第" in texts[page - 1] and "章" in texts[page - 1]
+
+
+def test_manual_verify_accepts_the_pdf(pdf: Path, project_clone: Path, env: dict[str, str]) -> None:
+    code, out, err = run_manual(["verify", str(pdf)], project_clone, env)
+    assert code == 0, out + err
+    assert "B/0" in out and "PDF/A" in out
+
+
+def test_one_changed_byte_makes_the_signature_invalid(pdf: Path, project_clone: Path, env: dict[str, str], tmp_path: Path) -> None:
+    data = bytearray(pdf.read_bytes())
+    at = data.index(b"version=B/0")  # in the XMP metadata, inside the signed range: → "version=B/1"
+    data[at + 10] ^= 0x01
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(bytes(data))
+    out = subprocess.run(["pdfsig", str(tampered)], capture_output=True, check=False).stdout.decode()
+    assert "Signature is Valid" not in out
+    code, stdout, stderr = run_manual(["verify", str(tampered)], project_clone, env)
+    assert code == 3, stdout + stderr
+
+
+def test_verify_gives_the_same_statuses_for_pdfs_as_for_docx(pdf: Path, project_clone: Path, env: dict[str, str], tmp_path: Path) -> None:
+    from manualkit.documents.layout import docx_to_pdf
+
+    unsigned = tmp_path / "unsigned.pdf"
+    docx_path = project_clone / "dist" / "unsigned-source.docx"
+    code, out, err = run_manual(["docx", "--version", "B/0", "-o", str(docx_path)], project_clone, env)
+    assert code == 0, out + err
+    unsigned.write_bytes(docx_to_pdf(docx_path.read_bytes()))
+    assert run_manual(["verify", str(unsigned)], project_clone, env)[0] == 5
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\n" + b"\x00garbage" * 100)
+    assert run_manual(["verify", str(broken)], project_clone, env)[0] == 6
+    appended = tmp_path / "appended.pdf"
+    appended.write_bytes(pdf.read_bytes() + b"\n% appended after signing\n")
+    code, out, err = run_manual(["verify", str(appended)], project_clone, env)
+    assert code == 3, out + err
+    other = base_env(tmp_path / "other-home", MANUAL_TODAY="2026-11-27", MANUAL_HOME=str(tmp_path / "other-manual-home"))
+    assert run_manual(["verify", str(pdf)], project_clone, other)[0] == 4  # another machine's development key
+
+
+def test_the_signed_pdf_is_reproducible_with_source_date_epoch(pdf: Path, project_clone: Path, env: dict[str, str], tmp_path: Path) -> None:
+    again = tmp_path / "again.pdf"
+    code, out, err = run_manual(["pdf", "--version", "B/0", "-o", str(again)], project_clone, env)
+    assert code == 0, out + err
+    assert again.read_bytes() == pdf.read_bytes()
+
+
+def _path_with(tmp_path: Path, *tools: str) -> str:
+    """A PATH holding only ``tools`` (as found on this machine)."""
+    folder = tmp_path / "bin"
+    folder.mkdir(exist_ok=True)
+    for tool in tools:
+        found = shutil.which(tool)
+        assert found is not None
+        (folder / tool).symlink_to(found)
+    return str(folder)
+
+
+def test_without_libreoffice_publish_stops_with_the_install_command(project_clone: Path, tmp_path: Path) -> None:
+    env = base_env(tmp_path / "home", MANUAL_TODAY="2026-11-27", MANUAL_HOME=str(tmp_path / "mh"), PATH=_path_with(tmp_path, "git"))
+    for args in (["pdf", "-o", str(tmp_path / "x.pdf")], ["build", "--as-of", "2026-11-27"]):
+        code, out, err = run_manual(args, project_clone, env)
+        assert code == 1, out + err
+        assert "DOC540" in err and "sudo apt-get install -y libreoffice-writer-nogui fonts-noto-cjk fonts-liberation2 faketime" in err
+        assert "Traceback" not in err
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_a_reproducible_pdf_without_faketime_is_refused(project_clone: Path, tmp_path: Path) -> None:
+    path = _path_with(tmp_path, "git", "soffice")
+    env = base_env(tmp_path / "home", MANUAL_TODAY="2026-11-27", MANUAL_HOME=str(tmp_path / "mh"), PATH=path, SOURCE_DATE_EPOCH="1780000000")
+    code, out, err = run_manual(["pdf", "--version", "B/0", "-o", str(tmp_path / "x.pdf")], project_clone, env)
+    assert code == 1 and "DOC542" in err and "faketime" in err, out + err
+
+
+def test_a_failing_layout_engine_is_a_diagnostic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from manualkit.base.diagnostics import ManualError
+    from manualkit.documents.layout import docx_to_pdf
+
+    broken = tmp_path / "bin" / "soffice"
+    broken.parent.mkdir()
+    broken.write_text("#!/bin/sh\necho 'Error: source file could not be loaded' >&2\nexit 81\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("PATH", str(broken.parent))
+    with pytest.raises(ManualError) as raised:
+        docx_to_pdf(b"PK not a document")
+    (found,) = raised.value.diagnostics
+    assert found.code == "DOC541" and "81" in found.message and "could not be loaded" in found.message
+
+
+def test_a_validly_signed_pdf_stating_another_content_is_not_the_release(project_clone: Path, env: dict[str, str], tmp_path: Path) -> None:
+    """Signed with the trusted key, but its signed Keywords name a content digest B/0 does not have."""
+    from manualkit.commands.docx import signing_time
+    from manualkit.documents.layout import docx_to_pdf
+    from manualkit.documents.pdf_release import sign_pdf
+    from manualkit.documents.signing_key import load_signing_key
+
+    source = tmp_path / "B-0.docx"
+    code, out, err = run_manual(["docx", "--version", "B/0", "-o", str(source)], project_clone, env)
+    assert code == 0, out + err
+    pdf = docx_to_pdf(source.read_bytes())
+    digest = re.search(rb"digest=([0-9a-f]{40})", pdf)
+    assert digest is not None
+    real = digest.group(1).decode()
+    forged = "0" * 40
+    pdf = pdf.replace(real.encode(), forged.encode())
+    pdf = pdf.replace(real.upper().encode("utf-16-be").hex().upper().encode(), forged.encode("utf-16-be").hex().upper().encode())
+    pdf = pdf.replace(real.encode("utf-16-be").hex().upper().encode(), forged.encode("utf-16-be").hex().upper().encode())
+    target = tmp_path / "forged.pdf"
+    target.write_bytes(sign_pdf(pdf, load_signing_key(env), signing_time(env), reason="forged"))
+    code, out, err = run_manual(["verify", str(target)], project_clone, env)
+    assert code == 7, out + err
+    assert forged in err

@@ -1,0 +1,33 @@
+"""``manual pdf``: the signed PDF/A of a release, laid out by LibreOffice from the release DOCX.
+
+The DOCX is the one ``manual docx`` makes (rendered from the release's git tree, its table of
+contents numbered by the same layout engine); LibreOffice exports it as PDF/A-2b with the Noto
+CJK fonts embedded, and the release key signs it (PAdES, pyHanko). See ``docs/documents.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+
+from manualkit.commands.docx import ReleaseDocument, signing_time, unsigned_release
+
+
+def build_release_pdf(root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str]) -> ReleaseDocument:
+    """Render the release from git, lay it out as PDF/A-2b, sign it with the release key."""
+    from manualkit.documents.layout import docx_to_pdf
+    from manualkit.documents.pdf_release import sign_pdf
+
+    release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env)
+    moment = signing_time(env)
+    reproducible = bool(env.get("SOURCE_DATE_EPOCH", "").strip())
+    pdf = docx_to_pdf(release.docx, frozen_at=moment if reproducible else None)
+    reason = f"XS-QM-01 {release.record.version} 版发布（{release.status.value}）"
+    signed = sign_pdf(pdf, release.key, moment, reason=reason)
+    return ReleaseDocument(signed, str(release.record.version), release.status, release.key.development, "pdf")
+
+
+def release_pdf(root: Path, version: str, today: dt.date, env: Mapping[str, str]) -> bytes:
+    """The signed PDF bytes of ``version`` (for the site's download page)."""
+    return build_release_pdf(root, version=version, as_of=None, today=today, env=env).data

@@ -1,0 +1,238 @@
+"""The 修订对照表 (comparison table): one row per changed clause — a heading, a paragraph or list
+item, a table row — as a reader cites it, with the text before and after, the reason given by the
+change request (修订说明) and its number (修订申请单). Unchanged clauses are left out; a clause
+added or removed as a whole says 新增 or 删除.
+
+This is how Chinese companies present a revision to reviewers, the departments that countersign
+(会签) and, for rules that concern staff, the 职工代表大会: the clauses are compared with the same
+units as the redline (:mod:`manualkit.documents.docx.model`), so the table and the redline agree.
+
+Rendered as Markdown, as an HTML fragment or page (:func:`table_html`, for the staff site too) and
+as a DOCX by the document renderer (:func:`table_docx`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import html
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+from manualkit.documents.docx.model import Paragraph, Table, Unit, plain, unit_text, units
+from manualkit.documents.docx.redline import Block, blocks_of
+from manualkit.text.manual import Manual
+from manualkit.text.markup import parse
+
+COLUMNS = ("序号", "条款", "修订前", "修订后", "修订说明", "修订申请单")
+ADDED = "新增"
+REMOVED = "删除"
+
+
+class Request(NamedTuple):
+    id: str
+    reason: str
+
+
+class ComparisonRow(NamedTuple):
+    number: int
+    clause: str
+    before: str
+    after: str
+    explanation: str
+    requests: str
+
+
+def _labels(block: Block, items: Sequence[Unit]) -> list[str]:
+    """How a reader cites each unit of a block: "3.2 标题 一、询价与报价 第 2 项"."""
+    out: list[str] = []
+    sub = ""
+    paragraphs = items_in_list = 0
+    caption = ""
+    for unit in items:
+        if isinstance(unit, Table):
+            out.append(f"{block.heading} {caption}".strip())
+            continue
+        if unit.style in ("Heading3", "Heading4"):
+            sub, paragraphs, items_in_list = plain(unit.segments), 0, 0
+            out.append(f"{block.heading} {sub}")
+            continue
+        if unit.style == "TableCaption":
+            caption = plain(unit.segments)
+            out.append(f"{block.heading} {caption}")
+            continue
+        if unit.style == "ListParagraph":
+            items_in_list += unit.num is not None
+            where = f"第 {max(items_in_list, 1)} 项"
+        else:
+            paragraphs += 1
+            items_in_list = 0
+            where = f"第 {paragraphs} 段"
+        out.append(" ".join(x for x in (block.heading, sub, where) if x))
+    return out
+
+
+def _text(unit: Unit) -> str:
+    if isinstance(unit, Table):
+        return "\n".join(" | ".join(plain(c.segments) for c in row.cells) for row in unit.rows)
+    return plain(unit.segments)
+
+
+def comparison_rows(old: Manual, new: Manual, requests: Mapping[str, Sequence[Request]]) -> list[ComparisonRow]:
+    """The rows of the 修订对照表 from ``old`` to ``new``; ``requests`` gives, per section id (or
+    "ch3" for a chapter's own text), the change requests that changed it."""
+    rows: list[tuple[str, str, str, str]] = []  # clause, before, after, key
+    olds, news = blocks_of(old), blocks_of(new)
+    matcher = difflib.SequenceMatcher(None, [b.key for b in olds], [b.key for b in news], autojunk=False)
+
+    counters: dict[tuple[int, int], list[int]] = {}  # (side, chapter) → tables so far: 表 X-X as in each version
+
+    def unit_list(block: Block, side: int) -> list[Unit]:
+        return units(parse(block.body), [], block.chapter, counters.setdefault((side, block.chapter), [0]))
+
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op != "equal":
+            for o in olds[i1:i2]:
+                body = "\n".join(_text(u) for u in unit_list(o, 0))
+                rows.append((o.heading, f"{o.heading}\n{body}".strip(), REMOVED, o.key))
+            for n in news[j1:j2]:
+                body = "\n".join(_text(u) for u in unit_list(n, 1))
+                rows.append((n.heading, ADDED, f"{n.heading}\n{body}".strip(), n.key))
+            continue
+        for o, n in zip(olds[i1:i2], news[j1:j2], strict=True):
+            if o.heading == n.heading and o.body == n.body:
+                continue
+            if o.heading != n.heading:
+                rows.append((n.heading, o.heading, n.heading, n.key))
+            a, b = unit_list(o, 0), unit_list(n, 1)
+            la, lb = _labels(o, a), _labels(n, b)
+            units_matcher = difflib.SequenceMatcher(None, [unit_text(u) for u in a], [unit_text(u) for u in b], autojunk=False)
+            for uop, a1, a2, b1, b2 in units_matcher.get_opcodes():
+                if uop == "equal":
+                    continue
+                pairs = min(a2 - a1, b2 - b1)
+                for k in range(pairs):
+                    rows += _paired_rows(a[a1 + k], b[b1 + k], lb[b1 + k], n.key)
+                for k in range(a1 + pairs, a2):
+                    rows.append((la[k], _text(a[k]), REMOVED, n.key))
+                for k in range(b1 + pairs, b2):
+                    rows.append((lb[k], ADDED, _text(b[k]), n.key))
+    out = []
+    for number, (clause, before, after, key) in enumerate(rows, start=1):
+        found = requests.get(key, ())
+        explanation = "；".join(dict.fromkeys(r.reason for r in found if r.reason)) or "—"
+        ids = "、".join(dict.fromkeys(r.id for r in found)) or "（无）"
+        out.append(ComparisonRow(number, clause, before, after, explanation, ids))
+    return out
+
+
+def _paired_rows(old: Unit, new: Unit, label: str, key: str) -> list[tuple[str, str, str, str]]:
+    if isinstance(old, Table) and isinstance(new, Table):
+        a, b = _row_texts(old), _row_texts(new)
+        out = []
+        for op, a1, a2, b1, b2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+            if op == "equal":
+                continue
+            pairs = min(a2 - a1, b2 - b1)
+            for k in range(pairs):
+                out.append((f"{label} 第 {b1 + k + 1} 行", a[a1 + k], b[b1 + k], key))
+            out += [(f"{label} 原第 {k + 1} 行", a[k], REMOVED, key) for k in range(a1 + pairs, a2)]
+            out += [(f"{label} 第 {k + 1} 行", ADDED, b[k], key) for k in range(b1 + pairs, b2)]
+        return out
+    if isinstance(old, Paragraph) and isinstance(new, Paragraph) and old.style == new.style:
+        return [(label, _text(old), _text(new), key)]
+    return [(label, _text(old), REMOVED, key), (label, ADDED, _text(new), key)]
+
+
+def _row_texts(table: Table) -> list[str]:
+    return [" | ".join(plain(c.segments) for c in row.cells) for row in table.rows]
+
+
+# --------------------------------------------------------------------------- renderings
+
+
+def table_markdown(rows: Sequence[ComparisonRow], title: str) -> str:
+    def cell(text: str) -> str:
+        return html.escape(text, quote=False).replace("|", "\\|").replace("\n", "<br>") or "—"
+
+    lines = [f"# {title}", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in rows:
+        lines.append("| " + " | ".join(cell(str(v)) for v in r) + " |")
+    if not rows:
+        lines.append("| — | 两个版本之间没有修订 | — | — | — | — |")
+    return "\n".join(lines) + "\n"
+
+
+def table_html(rows: Sequence[ComparisonRow], *, css_class: str = "mk-comparison") -> str:
+    """The table as an HTML fragment (every text escaped), for a page of its own or the site."""
+    def cell(text: str, kind: str = "") -> str:
+        marked = f' class="{kind}"' if kind else ""
+        return f"<td{marked}>{html.escape(text).replace(chr(10), '<br>')}</td>"
+
+    head = "".join(f"<th>{c}</th>" for c in COLUMNS)
+    body = []
+    for r in rows:
+        before_kind = "mk-added" if r.before == ADDED else ""
+        after_kind = "mk-removed" if r.after == REMOVED else ""
+        body.append(
+            f"<tr>{cell(str(r.number))}{cell(r.clause)}{cell(r.before, before_kind)}{cell(r.after, after_kind)}"
+            f"{cell(r.explanation)}{cell(r.requests)}</tr>"
+        )
+    if not rows:
+        body.append(f'<tr><td colspan="{len(COLUMNS)}">两个版本之间没有修订</td></tr>')
+    return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def table_page(rows: Sequence[ComparisonRow], title: str) -> str:
+    style = (
+        "body{font-family:'Noto Serif CJK SC','SimSun',serif;margin:2em}"
+        "table{border-collapse:collapse;width:100%}th,td{border:1px solid #444;padding:4px 6px;vertical-align:top}"
+        "th{background:#d9d9d9;font-family:'Noto Sans CJK SC','SimHei',sans-serif}td:first-child{text-align:center}"
+        ".mk-added,.mk-removed{color:#c00000;font-weight:bold}"
+    )
+    return (
+        f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{style}</style></head><body><h1>{html.escape(title)}</h1>{table_html(rows)}</body></html>\n"
+    )
+
+
+def table_docx(
+    rows: Sequence[ComparisonRow], *, manual: Manual, title: str, intro: Sequence[str], header: str, created: dt.datetime
+) -> bytes:
+    """The table as a DOCX on landscape A4, by the release document's renderer (styles, header,
+    page numbers, repeated header row)."""
+    from manualkit.documents.docx.body import LANDSCAPE_TEXT_WIDTH, Body
+    from manualkit.documents.docx.package import finish, new_document
+    from manualkit.documents.docx.xml import RED, SZ_CHAPTER, run, size, utc_naive
+    from manualkit.records.edition import Edition, Status
+
+    document = new_document(manual.metadata.company)
+    body = Body(manual, Edition(version="", status=Status.DRAFT, published=None, effective=None), document.part, {})
+    body.para("Title", run(title, f"<w:rPr>{size(SZ_CHAPTER)}</w:rPr>"), bar=None)
+    for line in intro:
+        body.para("FrontNote", run(line), bar=None)
+    red = f'<w:rPr><w:b/><w:color w:val="{RED}"/></w:rPr>'
+
+    def lines(text: str) -> str:
+        if text in (ADDED, REMOVED):
+            return run(text, red)
+        return "<w:r><w:br/></w:r>".join(run(line) for line in text.split("\n"))
+
+    cells = [[(c, run(c), "center") for c in COLUMNS]]
+    for r in rows:
+        cells.append([
+            (str(r.number), run(str(r.number)), "center"), (r.clause, lines(r.clause), ""), (r.before, lines(r.before), ""),
+            (r.after, lines(r.after), ""), (r.explanation, lines(r.explanation), ""), (r.requests, lines(r.requests.replace("、", "\n")), "center"),
+        ])  # fmt: skip
+    widths = [560, 2200, 4000, 4000, 1900]
+    widths.append(LANDSCAPE_TEXT_WIDTH - sum(widths))
+    body.out.append(body.table(cells, header_rows=1, columns=len(COLUMNS), widths=widths, compact=True))
+    body.end_mark()
+    xml = body.body_xml(landscape=True)
+    props = document.core_properties
+    props.title = title
+    props.author = manual.metadata.company
+    props.language = "zh-CN"
+    props.created = props.modified = utc_naive(created)
+    props.revision = 1
+    return finish(document, xml, body.lists, header_text=header, marks=["非受控"], watermark_text=None)

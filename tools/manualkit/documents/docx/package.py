@@ -1,0 +1,253 @@
+"""The package around a rendered body: styles, numbering, settings, fonts, header and footer,
+document properties, and deterministic serialisation.
+
+python-docx provides the package (parts, relationships, headers and footers, core properties);
+every part's XML is written here as text and swapped in, so that no style is looked up by name and
+no run goes through the python-docx object API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import docx
+from docx.document import Document
+from docx.opc.constants import CONTENT_TYPE as CT
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.package import OpcPackage
+from docx.opc.packuri import PackURI
+from docx.opc.part import Part
+from docx.oxml.parser import parse_xml
+from docx.oxml.xmlchemy import BaseOxmlElement
+
+from manualkit.documents.docx.numbering import numbering_xml
+from manualkit.documents.docx.styles import styles_xml
+from manualkit.documents.docx.xml import ALL_DECLS, HEI, RED, W_DECL, esc, field, run
+from manualkit.documents.ooxml_package import write_package
+
+FONT_TABLE = (
+    f"<w:fonts {W_DECL}>"
+    '<w:font w:name="宋体"><w:altName w:val="SimSun"/><w:panose1 w:val="02010600030101010101"/><w:charset w:val="86"/>'
+    '<w:family w:val="roman"/><w:pitch w:val="variable"/></w:font>'
+    '<w:font w:name="黑体"><w:altName w:val="SimHei"/><w:panose1 w:val="02010609060101010101"/><w:charset w:val="86"/>'
+    '<w:family w:val="modern"/><w:pitch w:val="fixed"/></w:font>'
+    '<w:font w:name="楷体"><w:altName w:val="KaiTi"/><w:panose1 w:val="02010609060101010101"/><w:charset w:val="86"/>'
+    '<w:family w:val="modern"/><w:pitch w:val="fixed"/></w:font>'
+    '<w:font w:name="Times New Roman"><w:panose1 w:val="02020603050405020304"/><w:charset w:val="00"/>'
+    '<w:family w:val="roman"/><w:pitch w:val="variable"/></w:font>'
+    '<w:font w:name="Arial"><w:panose1 w:val="020B0604020202020204"/><w:charset w:val="00"/>'
+    '<w:family w:val="swiss"/><w:pitch w:val="variable"/></w:font>'
+    '<w:font w:name="Consolas"><w:panose1 w:val="020B0609020204030204"/><w:charset w:val="00"/>'
+    '<w:family w:val="modern"/><w:pitch w:val="fixed"/></w:font>'
+    "</w:fonts>"
+)
+
+def settings_xml(*, track_revisions: bool = False) -> str:
+    """``w:settings``. No ``updateFields``: the table of contents carries its page numbers, and an
+    update on opening would both prompt the reader and change a signed file. A redline turns on
+    ``trackRevisions`` so that further edits are tracked too."""
+    track = "<w:trackRevisions/>" if track_revisions else ""
+    return (
+        f"<w:settings {W_DECL}>"
+        '<w:zoom w:percent="100"/>'
+        f"{track}"
+        '<w:defaultTabStop w:val="420"/>'
+        '<w:characterSpacingControl w:val="compressPunctuation"/>'
+        '<w:compat><w:useFELayout/><w:compatSetting w:name="compatibilityMode" '
+        'w:uri="http://schemas.microsoft.com/office/word" w:val="15"/></w:compat>'
+        '<w:themeFontLang w:val="en-US" w:eastAsia="zh-CN"/>'
+        '<w:decimalSymbol w:val="."/><w:listSeparator w:val=","/>'
+        "</w:settings>"
+    )
+
+
+# Word's own shape type for WordArt watermarks ("PowerPlusWaterMarkObject").
+_WATERMARK_SHAPETYPE = (
+    '<v:shapetype id="_x0000_t136" coordsize="21600,21600" o:spt="136" adj="10800" '
+    'path="m@7,l@8,m@5,21600l@6,21600e"><v:formulas>'
+    + "".join(
+        f'<v:f eqn="{eqn}"/>'
+        for eqn in (
+            "sum #0 0 10800", "prod #0 2 1", "sum 21600 0 @1", "sum 0 0 @2", "sum 21600 0 @3",
+            "if @0 @3 0", "if @0 21600 @1", "if @0 0 @2", "if @0 @4 21600", "mid @5 @6",
+            "mid @8 @5", "mid @7 @8", "mid @6 @7", "sum @6 0 @5",
+        )
+    )
+    + '</v:formulas><v:path textpathok="t" o:connecttype="custom" '
+    'o:connectlocs="@9,0;@10,10800;@11,21600;@12,10800" o:connectangles="270,180,90,0"/>'
+    '<v:textpath on="t" fitshape="t"/><v:handles><v:h position="#0,bottomRight" xrange="6629,14971"/></v:handles>'
+    '<o:lock v:ext="edit" text="t" shapetype="t"/></v:shapetype>'
+)  # fmt: skip
+
+
+def watermark(text: str, index: int) -> str:
+    """A large pale diagonal text behind the page, anchored in the header (Word's watermark)."""
+    return (
+        f"<w:r><w:rPr><w:noProof/></w:rPr><w:pict>{_WATERMARK_SHAPETYPE}"
+        f'<v:shape id="PowerPlusWaterMarkObject{index}" o:spid="_x0000_s{2048 + index}" type="#_x0000_t136" '
+        'style="position:absolute;margin-left:0;margin-top:0;width:415pt;height:207pt;rotation:315;'
+        "z-index:-251657216;mso-position-horizontal:center;mso-position-horizontal-relative:margin;"
+        'mso-position-vertical:center;mso-position-vertical-relative:margin" o:allowincell="f" '
+        'fillcolor="#d8d8d8" stroked="f"><v:fill opacity=".5"/>'
+        f'<v:textpath style="font-family:&quot;{HEI}&quot;;font-size:1pt" string="{esc(text)}"/>'
+        '<w10:wrap anchorx="margin" anchory="margin"/></v:shape></w:pict></w:r>'
+    )
+
+
+def app_xml(company: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+        'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+        f"<Application>manualkit</Application><DocSecurity>0</DocSecurity><ScaleCrop>false</ScaleCrop>"
+        f"<Company>{esc(company)}</Company><LinksUpToDate>false</LinksUpToDate><SharedDoc>false</SharedDoc>"
+        "<HyperlinksChanged>false</HyperlinksChanged></Properties>"
+    ).encode()
+
+
+def custom_xml(properties: Sequence[tuple[str, str]]) -> bytes:
+    items = "".join(
+        '<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" '
+        f'pid="{pid}" name="{esc(name)}"><vt:lpwstr>{esc(value)}</vt:lpwstr></property>'
+        for pid, (name, value) in enumerate(properties, start=2)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
+        f'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">{items}</Properties>'
+    ).encode()
+
+
+def replace_children(target: BaseOxmlElement, xml: str) -> None:
+    """Swap the children of a python-docx part element for those of ``xml`` (same root tag)."""
+    for child in list(target):
+        target.remove(child)
+    target.extend(list(parse_xml(xml)))
+
+
+_STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
+
+
+def strip_template(document: Document, company: str) -> None:
+    """Drop what python-docx's default template carries that a controlled copy must not: a
+    thumbnail of another document, Word's bibliography store, a second copy of the styles, and
+    an app.xml naming another application."""
+    part = document.part
+    package = part.package
+    assert package is not None
+    for rid, rel in list(part.rels.items()):
+        if rel.reltype in (RT.CUSTOM_XML, _STYLES_WITH_EFFECTS, RT.FONT_TABLE):
+            del part.rels[rid]
+    for rid, rel in list(package.rels.items()):
+        if rel.reltype in (RT.THUMBNAIL, RT.EXTENDED_PROPERTIES):
+            del package.rels[rid]
+    fonts = Part(PackURI("/word/fontTable.xml"), CT.WML_FONT_TABLE, xml_bytes(FONT_TABLE), package)
+    part.relate_to(fonts, RT.FONT_TABLE)
+    app = Part(PackURI("/docProps/app.xml"), CT.OFC_EXTENDED_PROPERTIES, app_xml(company), package)
+    package.relate_to(app, RT.EXTENDED_PROPERTIES)
+
+
+def xml_bytes(xml: str) -> bytes:
+    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + xml.encode()
+
+
+def package_bytes(package: OpcPackage) -> bytes:
+    """Serialise the package deterministically: content types, package relationships, then each
+    part (with its relationships) in relationship-graph order."""
+    parts = list(package.iter_parts())
+    defaults = {"rels": "application/vnd.openxmlformats-package.relationships+xml", "xml": "application/xml"}
+    overrides: list[str] = []
+    for part in parts:
+        ext = part.partname.ext.lower()
+        if ext not in ("rels", "xml") and ext not in defaults:
+            defaults[ext] = part.content_type
+        if defaults.get(ext) != part.content_type:
+            overrides.append(f'<Override PartName="{esc(str(part.partname))}" ContentType="{part.content_type}"/>')
+    types = "".join(f'<Default Extension="{ext}" ContentType="{ct}"/>' for ext, ct in defaults.items())
+    content_types = xml_bytes(
+        f'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">{types}{"".join(overrides)}</Types>'
+    )
+    items: list[tuple[str, bytes]] = [
+        ("[Content_Types].xml", content_types),
+        ("_rels/.rels", _rels_bytes(package.rels.xml)),
+    ]
+    for part in parts:
+        items.append((part.partname.membername, part.blob))
+        if len(part.rels):
+            items.append((part.partname.rels_uri.membername, _rels_bytes(part.rels.xml)))
+    return write_package(items)
+
+
+def _rels_bytes(xml: str | bytes) -> bytes:
+    return xml if isinstance(xml, bytes) else xml.encode()
+
+
+# --------------------------------------------------------------------------- header and footer
+
+
+def header_xml(text: str, marks: Sequence[str], watermark_text: str | None, *, first: bool) -> str:
+    """The running header: ``text`` and the copy's status ``marks`` in red; on the cover (``first``)
+    only the marks. ``watermark_text`` (作废, 草稿) is drawn large and pale behind every page."""
+    red = f'<w:rPr><w:b/><w:color w:val="{RED}"/></w:rPr>'
+    runs = []
+    if first:
+        if marks:
+            runs.append(run("　".join(marks), red))
+    else:
+        runs.append(run(text))
+        if marks:
+            runs.append(run("　【" + " · ".join(marks) + "】", red))
+    mark = watermark(watermark_text, 1 if first else 2) if watermark_text else ""
+    # The cover's header has no rule under it.
+    rule = '<w:pBdr><w:bottom w:val="nil"/></w:pBdr><w:jc w:val="right"/>' if first else ""
+    return f'<w:p><w:pPr><w:pStyle w:val="Header"/>{rule}</w:pPr>{mark}{"".join(runs)}</w:p>'
+
+
+def footer_xml() -> str:
+    return (
+        '<w:p><w:pPr><w:pStyle w:val="Footer"/></w:pPr>'
+        f"{run('第 ')}{field('PAGE', '1')}{run(' 页 共 ')}{field('NUMPAGES', '1')}{run(' 页')}</w:p>"
+    )
+
+
+def new_document(company: str) -> Document:
+    """python-docx's package with our styles and without what its template carries."""
+    document = docx.Document()
+    strip_template(document, company)
+    replace_children(document.styles.element, styles_xml())
+    return document
+
+
+def finish(
+    document: Document,
+    body_xml: str,
+    lists: Sequence[tuple[bool, int, int]],
+    *,
+    header_text: str,
+    marks: Sequence[str],
+    watermark_text: str | None,
+    track_revisions: bool = False,
+) -> bytes:
+    """Put ``body_xml`` (a ``w:body``), the numbering of ``lists``, the header and footer into
+    ``document`` and serialise it; the caller has set the document properties."""
+    replace_children(document.settings.element, settings_xml(track_revisions=track_revisions))
+    element = document.element
+    element.replace(element.body, parse_xml(body_xml))
+    replace_children(document.part.numbering_part.element, numbering_xml(lists))
+    section = document.sections[0]
+    section.different_first_page_header_footer = True
+    for header, first in ((section.header, False), (section.first_page_header, True)):
+        header.is_linked_to_previous = False
+        xml = header_xml(header_text, marks, watermark_text, first=first)
+        replace_children(header.part.element, f"<w:hdr {ALL_DECLS}>{xml}</w:hdr>")
+    footer = section.footer
+    footer.is_linked_to_previous = False
+    replace_children(footer.part.element, f"<w:ftr {ALL_DECLS}>{footer_xml()}</w:ftr>")
+    first_footer = section.first_page_footer
+    first_footer.is_linked_to_previous = False
+    replace_children(
+        first_footer.part.element, f'<w:ftr {ALL_DECLS}><w:p><w:pPr><w:pStyle w:val="Footer"/></w:pPr></w:p></w:ftr>'
+    )
+    package = document.part.package
+    assert package is not None
+    return package_bytes(package)

@@ -1,0 +1,124 @@
+"""The DOCX copy of one edition of the manual (受控文件的 Word 版本).
+
+:func:`render_docx` turns a :class:`~manualkit.text.manual.Manual` and the
+:class:`~manualkit.records.edition.Edition` it belongs to into the bytes of an unsigned DOCX: cover,
+sign-off page (签署页), 修订记录, a table of contents, then the chapters and the end mark. The body
+is rendered from the same markdown-it tokens that ``manual check`` inspects
+(:func:`manualkit.text.markup.parse`), so what the check accepts is exactly what appears in the
+document. The table of contents shows :data:`~manualkit.documents.docx.front.TOC_PLACEHOLDER` as
+each page until :mod:`manualkit.documents.toc` fills in the pages the layout engine found.
+
+The output is reproducible: the same manual, edition and ``generated`` time give the same bytes
+(zip entries get fixed timestamps, see :func:`manualkit.documents.ooxml_package.write_package`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from docx.document import Document
+from docx.opc.constants import CONTENT_TYPE as CT
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.packuri import PackURI
+from docx.opc.part import Part
+
+from manualkit.documents.docx.body import Body
+from manualkit.documents.docx.package import custom_xml, finish, new_document
+from manualkit.documents.docx.xml import date_text, utc_naive
+from manualkit.records.edition import Edition, Status
+from manualkit.text.manual import Manual
+
+__all__ = ["CUSTOM_PROPERTY_NAMES", "IDENTITY_PROPERTY_NAMES", "copy_marks", "render_docx", "signers_property"]
+
+#: Names of the custom document properties (docProps/custom.xml) a verifier reads.
+CUSTOM_PROPERTY_NAMES = ("version", "digest", "document_number", "status", "controlled", "generated", "published", "effective", "signers")
+#: The properties that name a release (its signed identity, compared by manual verify and by
+#: manual audit --witness): not the status or the moment the file was made.
+IDENTITY_PROPERTY_NAMES = ("version", "digest", "document_number", "published", "effective", "signers")
+
+
+def copy_marks(edition: Edition) -> list[str]:
+    """The red status marks of a copy that is not controlled, for the header of every page."""
+    if edition.status is Status.SUPERSEDED:
+        successor = ""
+        if edition.superseded_by and edition.superseded_on:
+            successor = f"（{edition.superseded_on.isoformat()} 起由 {edition.superseded_by} 替代）"
+        return [f"作废{successor}", "非受控"]
+    if edition.status is Status.DRAFT:
+        return [Status.DRAFT.value, "非受控"]
+    return []
+
+
+def header_text(manual: Manual, edition: Edition) -> str:
+    meta = manual.metadata
+    if edition.status is Status.SUPERSEDED:  # the marks name the successor instead: one line
+        return f"{meta.title} · {meta.document_number} · 版本 {edition.version}"
+    effective = date_text(edition.effective) if edition.effective else "未定"
+    return f"{meta.title} · {meta.document_number} · 版本 {edition.version} · 实施日期 {effective}"
+
+
+def render_docx(
+    manual: Manual,
+    edition: Edition,
+    *,
+    generated: dt.datetime,
+    images: Mapping[str, bytes] | None = None,
+) -> bytes:
+    """The unsigned DOCX of ``manual`` as ``edition`` (table of contents pages not yet filled).
+
+    ``generated`` becomes the created/modified time of the document properties (naive times are
+    taken as UTC), so equal inputs give byte-identical output. ``images`` maps repository paths
+    (``manual/images/x.png``) to their bytes; an image without bytes is shown as its alt text.
+    """
+    document = new_document(manual.metadata.company)
+    body = Body(manual, edition, document.part, images or {})
+    xml = body.document()
+    _properties(document, manual, edition, generated)
+    watermark = {Status.SUPERSEDED: "作废", Status.DRAFT: "草稿"}.get(edition.status)
+    marks = copy_marks(edition) + ([f"分发号 {edition.copy_number}"] if edition.copy_number else [])
+    return finish(document, xml, body.lists, header_text=header_text(manual, edition), marks=marks, watermark_text=watermark)
+
+
+def _properties(document: Document, manual: Manual, edition: Edition, generated: dt.datetime) -> None:
+    meta = manual.metadata
+    digest = edition.content_digest
+    props = document.core_properties
+    moment = utc_naive(generated)
+    props.title = meta.title
+    props.subject = f"{meta.document_number} 版本 {edition.version} 内容摘要 {digest}"
+    props.identifier = f"{meta.document_number}/{edition.version}/{digest}"
+    props.keywords = f"version={edition.version}; digest={digest}"
+    props.version = edition.version
+    props.category = "受控文件"
+    props.content_status = edition.status.value
+    props.author = meta.company
+    props.last_modified_by = meta.company
+    props.comments = f"{meta.company}《{meta.title}》（{meta.document_number}）{edition.version} 版"
+    props.language = "zh-CN"
+    props.revision = max(1, len(edition.revisions))
+    props.created = moment
+    props.modified = moment
+    package = document.part.package
+    assert package is not None
+    custom = (
+        ("version", edition.version),
+        ("digest", digest),
+        ("document_number", meta.document_number),
+        ("status", edition.status.value),
+        ("controlled", "受控" if edition.controlled else "非受控"),
+        ("generated", moment.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        ("published", edition.published.isoformat() if edition.published else ""),
+        ("effective", edition.effective.isoformat() if edition.effective else ""),
+        ("signers", signers_property(edition)),
+        *((("copy_number", edition.copy_number),) if edition.copy_number else ()),
+    )
+    part = Part(PackURI("/docProps/custom.xml"), CT.OFC_CUSTOM_PROPERTIES, custom_xml(custom), package)
+    package.relate_to(part, RT.CUSTOM_PROPERTIES)
+
+
+
+
+def signers_property(edition: Edition) -> str:
+    """The signatures of a release as one line: ``CR 角色 姓名 时间`` joined by ``；``."""
+    return "；".join(f"{s.change_request} {s.role} {s.signer} {s.signed_at.isoformat()}" for s in edition.signoffs if s.valid)

@@ -1,0 +1,185 @@
+"""The layout engine: LibreOffice headless lays a DOCX out into pages (PDF).
+
+LibreOffice is the reference renderer of the release DOCX (see ``docs/documents.md``): the page
+numbers of the table of contents are the pages LibreOffice puts each heading on, and the PDF/A of
+a release is LibreOffice's export of the same DOCX, so the two always agree.
+
+Every run is isolated and repeatable: a fresh user profile in a temporary folder (no user
+settings, no dialogs), and a fontconfig file that maps the document's Chinese fonts to the Noto
+CJK fonts (SIL Open Font License, embeddable): 宋体 and 楷体 → Noto Serif CJK SC, 黑体 → Noto Sans
+CJK SC, and Times New Roman / Arial / Consolas → Liberation Serif / Sans / Mono (metric-compatible,
+SIL OFL), so that the layout does not depend on which fonts happen to be installed first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from manualkit.base.diagnostics import ManualError, diagnostic
+
+#: The exact command that installs the layout engine and the fonts on Debian/Ubuntu.
+INSTALL_COMMAND = "sudo apt-get install -y libreoffice-writer-nogui fonts-noto-cjk fonts-liberation2 faketime"
+TIMEOUT_SECONDS = 300
+MAX_PDF_BYTES = 256 * 1024 * 1024
+
+_FONT_ALIASES = (
+    (("宋体", "SimSun", "NSimSun", "楷体", "KaiTi", "仿宋", "FangSong"), "Noto Serif CJK SC"),
+    (("黑体", "SimHei", "微软雅黑", "Microsoft YaHei"), "Noto Sans CJK SC"),
+    (("Times New Roman",), "Liberation Serif"),  # metric-compatible with the fonts Word uses
+    (("Arial",), "Liberation Sans"),
+    (("Consolas",), "Liberation Mono"),
+)
+
+#: Export options of LibreOffice's PDF filter: PDF/A-2b, headings as bookmarks and as named
+#: destinations (so the page of each heading can be read back), no extra viewer preferences.
+PDFA_OPTIONS: Mapping[str, object] = {
+    "SelectPdfVersion": 2,  # PDF/A-2b
+    "ExportBookmarks": True,
+    "ExportBookmarksToPDFDestination": True,
+    "UseTaggedPDF": True,
+    "EmbedStandardFonts": True,
+    "ExportNotes": False,
+    "IsSkipEmptyPages": False,
+}
+
+
+class LayoutError(ManualError):
+    """The layout engine is missing or failed."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(diagnostic("LibreOffice", 0, 0, code, message))
+        self.code = code
+
+
+def soffice() -> str:
+    """The LibreOffice executable, or a :class:`LayoutError` naming the command that installs it."""
+    for name in ("soffice", "libreoffice"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise LayoutError("DOC540", f"未安装排版引擎 LibreOffice（生成页码和 PDF 需要它）；请先运行：{INSTALL_COMMAND}")
+
+
+def require_engine(*, reproducible: bool = False) -> None:
+    """Stop with the install command unless LibreOffice (and, for a reproducible build, faketime)
+    is present."""
+    soffice()
+    if reproducible and shutil.which("faketime") is None:
+        raise LayoutError("DOC542", f"SOURCE_DATE_EPOCH 要求可复现的 PDF，需要 faketime 固定排版引擎的时钟；请先运行：{INSTALL_COMMAND}")
+
+
+def fontconfig_xml() -> str:
+    """A fontconfig file: the system configuration plus the aliases of the document's fonts."""
+    aliases = "".join(
+        f"<alias binding=\"same\"><family>{family}</family><prefer><family>{target}</family></prefer></alias>"
+        for families, target in _FONT_ALIASES
+        for family in families
+    )
+    return f'<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig><include ignore_missing="yes">/etc/fonts/fonts.conf</include>{aliases}</fontconfig>'
+
+
+def _filter(options: Mapping[str, object]) -> str:
+    typed = {
+        name: {"type": "boolean" if isinstance(value, bool) else "long" if isinstance(value, int) else "string", "value": str(value).lower() if isinstance(value, bool) else str(value)}
+        for name, value in options.items()
+    }
+    return "pdf:writer_pdf_Export:" + json.dumps(typed, separators=(",", ":"))
+
+
+def docx_to_pdf(docx: bytes, options: Mapping[str, object] = PDFA_OPTIONS, *, frozen_at: dt.datetime | None = None) -> bytes:
+    """The PDF LibreOffice makes of ``docx`` with the PDF filter ``options``.
+
+    With ``frozen_at``, LibreOffice runs under ``faketime`` with its clock stopped at that moment
+    (UTC), so the dates it writes (creation date, the ICC profile's date, the file identifier
+    derived from them) and hence the PDF's bytes are the same on every run."""
+    program = soffice()
+    prefix: list[str] = []
+    if frozen_at is not None:
+        faketime = shutil.which("faketime")
+        if faketime is None:
+            raise LayoutError("DOC542", f"SOURCE_DATE_EPOCH 要求可复现的 PDF，需要 faketime 固定排版引擎的时钟；请先运行：{INSTALL_COMMAND}")
+        moment = frozen_at.astimezone(dt.UTC) if frozen_at.tzinfo else frozen_at
+        prefix = [faketime, "-f", moment.strftime("%Y-%m-%d %H:%M:%S")]
+    with tempfile.TemporaryDirectory(prefix="manualkit-layout-") as tmp:
+        work = Path(tmp)
+        (work / "in").mkdir()
+        source = work / "in" / "document.docx"
+        source.write_bytes(docx)
+        fonts = work / "fonts.conf"
+        fonts.write_text(fontconfig_xml(), encoding="utf-8")
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(work),
+            "LANG": "C.UTF-8",
+            "TZ": "UTC",
+            "FONTCONFIG_FILE": str(fonts),
+            "SAL_USE_VCLPLUGIN": "svp",
+        }
+        command = [
+            *prefix,
+            program,
+            f"-env:UserInstallation={(work / 'profile').as_uri()}",
+            "--headless", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+            "--convert-to", _filter(options), "--outdir", str(work / "out"), str(source),
+        ]  # fmt: skip
+        try:
+            proc = subprocess.run(command, env=env, capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise LayoutError("DOC541", f"LibreOffice 排版失败：{exc}") from None
+        result = work / "out" / "document.pdf"
+        if proc.returncode != 0 or not result.is_file():
+            message = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["没有生成 PDF"]
+            raise LayoutError("DOC541", f"LibreOffice 排版失败（退出状态 {proc.returncode}）：{message[0]}")
+        if result.stat().st_size > MAX_PDF_BYTES:
+            raise LayoutError("DOC541", "LibreOffice 生成的 PDF 超过大小上限")
+        return result.read_bytes()
+
+
+def destination_name(bookmark: str) -> str:
+    """The name LibreOffice gives a Word bookmark as a PDF destination: every character other
+    than a letter or digit written as its two hex digits (``sec_3_2`` → ``sec5F35F2``)."""
+    return "".join(ch if ch.isascii() and ch.isalnum() else f"{ord(ch):02X}" for ch in bookmark)
+
+
+def destination_pages(pdf: bytes) -> dict[str, int]:
+    """Named destination → page number (1 = first page) of a PDF LibreOffice exported with
+    ``ExportBookmarksToPDFDestination``."""
+    import io
+
+    from pyhanko.pdf_utils.generic import IndirectObject
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    root = reader.root
+    page_numbers: dict[int, int] = {}
+    stack = [root.raw_get("/Pages")]
+    order: list[int] = []
+    while stack:  # the page tree, depth first, left to right
+        ref = stack.pop()
+        node = ref.get_object()
+        if node.get("/Type") == "/Pages":
+            stack.extend(reversed(list(node.raw_get("/Kids"))))
+        elif isinstance(ref, IndirectObject):
+            order.append(ref.idnum)
+    for number, idnum in enumerate(order, start=1):
+        page_numbers[idnum] = number
+    out: dict[str, int] = {}
+    if "/Dests" not in root:
+        return out
+    dests = root["/Dests"]
+    for name in list(dests.keys()):
+        target = dests.raw_get(name)
+        array = target.get_object() if isinstance(target, IndirectObject) else target
+        if isinstance(array, dict) or hasattr(array, "keys"):
+            array = array["/D"]
+        page = array.raw_get(0) if hasattr(array, "raw_get") else array[0]
+        if isinstance(page, IndirectObject) and page.idnum in page_numbers:
+            out[str(name).lstrip("/")] = page_numbers[page.idnum]
+    return out

@@ -1,0 +1,183 @@
+"""The signed PDF/A of a release: LibreOffice's PDF/A-2b export of the release DOCX, signed with
+a PAdES signature (pyHanko) by the same release key that signs the DOCX.
+
+The PDF is laid out by the same engine, from the same DOCX (table of contents filled), as the
+page numbers of the DOCX's contents, so the two agree page for page. Chinese text is set in the
+Noto CJK fonts (SIL Open Font License, which allows embedding), embedded as subsets.
+
+Reproducible: with ``SOURCE_DATE_EPOCH`` (the signing time) the layout engine runs under
+``faketime`` frozen at that moment, so the creation dates, the ICC profile's date and the file
+identifier LibreOffice derives from them are the same on every run; the signature's incremental
+update uses the same moment and a file identifier derived from the first one. RSA signatures
+(PKCS#1 v1.5) are deterministic, so the whole file is byte-identical; an ECDSA key signs
+differently each time, and then only the signature's bytes differ.
+
+Verifying reads the document's one signature, checks that it is intact, cryptographically valid,
+covers the whole file (no update appended after signing), and names its certificate; the caller
+decides whether the certificate is trusted and whether the version and content digest that the
+signed document states (its Keywords, ``version=…, digest=…``) are those of a release in git.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from manualkit.documents.signing_key import SigningKey
+
+PdfStatus = Literal["valid", "tampered", "unsigned", "damaged"]
+
+MAX_PDF_BYTES = 256 * 1024 * 1024
+SIGNATURE_FIELD = "发布签名"
+SIGNATURE_BYTES = 32 * 1024
+_KEYWORDS_RE = re.compile(r"version=([^,;\s]+)[,;]\s*digest=([0-9a-f]{40,64})")
+
+
+@dataclass
+class PdfSignatureReport:
+    status: PdfStatus
+    certificate: bytes | None = None  # DER of the signer's certificate
+    version: str | None = None
+    digest: str | None = None
+    signed_at: dt.datetime | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def _signer(key: SigningKey) -> Any:
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+    from pyhanko.sign.signers import SimpleSigner
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    certificate = asn1_x509.Certificate.load(key.certificate.public_bytes(Encoding.DER))
+    chain = [asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in key.chain]
+    private = asn1_keys.PrivateKeyInfo.load(key.private_key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption()))
+
+    class _Signer(SimpleSigner):
+        """Signs with the loaded key (pyHanko would load it again from DER for every signature,
+        checking the RSA key each time)."""
+
+        def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+            algorithm = {"sha384": hashes.SHA384(), "sha512": hashes.SHA512()}.get(digest_algorithm, hashes.SHA256())
+            mechanism = str(self.get_signature_mechanism_for_digest(digest_algorithm)["algorithm"].native)
+            if isinstance(key.private_key, rsa.RSAPrivateKey) and "pss" not in mechanism:
+                return key.private_key.sign(data, padding.PKCS1v15(), algorithm)
+            if isinstance(key.private_key, ec.EllipticCurvePrivateKey):
+                return key.private_key.sign(data, ec.ECDSA(algorithm))
+            result: bytes = super().sign_raw(data, digest_algorithm)
+            return result
+
+    return _Signer(signing_cert=certificate, signing_key=private, cert_registry=SimpleCertificateStore.from_certs([certificate, *chain]))
+
+
+def sign_pdf(pdf: bytes, key: SigningKey, signing_time: dt.datetime, *, reason: str) -> bytes:
+    """``pdf`` with a PAdES baseline (B-B) signature by ``key`` at ``signing_time``, appended as an
+    incremental update (the PDF/A document itself is left byte for byte as it was)."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.metadata.model import DocumentMetadata
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.fields import SigSeedSubFilter
+
+    moment = signing_time if signing_time.tzinfo else signing_time.replace(tzinfo=dt.UTC)
+    moment = moment.replace(microsecond=0)
+
+    class _Writer(IncrementalPdfFileWriter):
+        """Deterministic incremental update: the modification date is the signing time and the
+        second file identifier is derived from the first (pyHanko would use now and random)."""
+
+        @classmethod
+        def _handle_id(cls, prev: Any) -> Any:
+            ids = super()._handle_id(prev)
+            first = bytes(ids[0])
+            return generic.ArrayObject([ids[0], generic.ByteStringObject(hashlib.sha256(first + b"manualkit-signed").digest()[:16])])
+
+    class _Meta(DocumentMetadata):
+        def __setattr__(self, name: str, value: object) -> None:
+            super().__setattr__(name, moment if name == "last_modified" and value == "now" else value)
+
+    writer = _Writer(io.BytesIO(pdf), strict=False)
+    writer._meta = _Meta()
+    metadata = signers.PdfSignatureMetadata(
+        field_name=SIGNATURE_FIELD,
+        md_algorithm="sha256",
+        subfilter=SigSeedSubFilter.PADES,
+        reason=reason,
+    )
+
+    class _Signer(signers.PdfSigner):
+        """Signs at ``signing_time`` (pyHanko would take the clock)."""
+
+        def init_signing_session(self, *args: Any, **kwargs: Any) -> Any:
+            session = super().init_signing_session(*args, **kwargs)
+            session.system_time = moment
+            return session
+
+    signer = _Signer(metadata, signer=_signer(key), new_field_spec=fields.SigFieldSpec(sig_field_name=SIGNATURE_FIELD))
+    out = io.BytesIO()
+    # A fixed reservation for the signature container (a certificate chain and an RSA-4096 or
+    # ECDSA signature fit) spares pyHanko a trial signature to measure it.
+    signer.sign_pdf(writer, output=out, bytes_reserved=SIGNATURE_BYTES)
+    return out.getvalue()
+
+
+def verify_pdf(data: bytes) -> PdfSignatureReport:
+    """What the signature of ``data`` says; never raises for a bad file."""
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    if not data.startswith(b"%PDF-"):
+        return PdfSignatureReport("damaged", problems=["文件不以 %PDF- 开头"])
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        signatures = list(reader.embedded_signatures)
+    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        return PdfSignatureReport("damaged", problems=[f"PDF 无法解析：{exc}"])
+    if not signatures:
+        return PdfSignatureReport("unsigned", problems=["PDF 中没有签名"])
+    if len(signatures) > 1:
+        return PdfSignatureReport("tampered", problems=["PDF 中有多个签名：发布文件只应有一个发布签名"])
+    return _check(reader, signatures[0])
+
+
+def _check(reader: Any, signature: Any) -> PdfSignatureReport:
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.errors import SignatureValidationError
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        certificate: asn1_x509.Certificate = signature.signer_cert
+        context = ValidationContext(trust_roots=[certificate], allow_fetching=False)
+        status = validate_pdf_signature(signature, context, key_usage_settings=KeyUsageConstraints())
+    except (PdfError, SignatureValidationError, ValueError, KeyError, TypeError) as exc:
+        return PdfSignatureReport("tampered", problems=[f"签名无法验证：{exc}"])
+    report = PdfSignatureReport("valid", certificate.dump(), signed_at=status.signer_reported_dt)
+    if not status.intact:
+        report.problems.append("签名所覆盖的内容已被改动（摘要不符）")
+    if not status.valid:
+        report.problems.append("签名值无效")
+    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        report.problems.append("签名没有覆盖整个文件（签署后追加了内容）")
+    if report.problems:
+        report.status = "tampered"
+        return report
+    try:
+        keywords = str(reader.trailer["/Info"].get("/Keywords", ""))
+    except (KeyError, TypeError, AttributeError, PdfError):
+        keywords = ""
+    m = _KEYWORDS_RE.search(keywords)
+    if m:
+        report.version, report.digest = m.group(1), m.group(2)
+    return report

@@ -199,7 +199,6 @@ UNIT_MODULES = frozenset(
         "test_dependencies.py",
         "test_git.py",
         "test_ooxml_package.py",
-        "test_signing_config.py",
     }
 )
 

@@ -28,6 +28,7 @@ IMPORT_NAMES = {
     "ruff": set(),
     "types-pyyaml": set(),  # stubs read by mypy
     "playwright": {"playwright"},
+    "websockets": {"websockets"},
 }
 
 

@@ -135,9 +135,9 @@ def test_header_block_escapes_and_links_its_change_requests() -> None:
     fields = {text_of(dt_): text_of(dd) for dt_, dd in zip(tree.iter("dt"), tree.iter("dd"), strict=True)}
     assert fields["文件编号"] == "XS-QM-01"
     assert fields["版本"].startswith("B/0")
-    assert fields["实施日期"] == "2026-07-01"
+    assert fields["实施日期"] == "2026年7月1日"  # dates are written one way on every page
     assert fields["负责部门"] == "销售<管理>部"
-    assert "CR-2026-001" in fields["最近修订"] and "2026-03-16" in fields["最近修订"]
+    assert "CR-2026-001" in fields["最近修订"] and "2026年3月16日" in fields["最近修订"]
     assert tree.xpath("//dd//a/@href") == ["../../requests/CR-2026-001.html"]
     assert "非受控（打印件）" in text_of(tree.find_class("mk-print-mark")[0])
 
@@ -201,7 +201,7 @@ def test_the_site_shows_the_version_in_force_read_from_git(tmp_path_factory: pyt
 def test_every_page_shows_document_version_date_department_and_last_change(built: RevisionRepo) -> None:
     site = built.root / "site"
     number = yaml.safe_load((built.root / "manual" / "manual.yml").read_text(encoding="utf-8"))["document_number"]
-    effective = {str(r["version"]): str(r["effective"]) for r in records(built)}
+    effective = {str(r["version"]): prose_date(dt.date.fromisoformat(str(r["effective"]))) for r in records(built)}
     pages = site_pages(site)
     assert len(pages) > 20
     for path in pages:
@@ -233,6 +233,9 @@ def test_every_page_of_the_version_in_force_announces_the_approved_version(built
         banners = html_of(path).find_class("mk-banner--upcoming")
         if path.relative_to(site).parts[0] == "archive" and path.name != "archive.html":
             assert not banners, path  # superseded versions carry 已作废 instead
+            continue
+        if path.relative_to(site).parts[0] == "upcoming" and path.name != "upcoming.html":
+            assert len(banners) == 1 and "已批准待实施" in text_of(banners[0]), path  # B/1 in full
             continue
         assert len(banners) == 1, path
         assert expected in text_of(banners[0])
@@ -348,11 +351,12 @@ def test_each_change_request_has_a_page_with_its_verified_approvals(built: Revis
         assert str(data["title"]) in text_of(tree.find_class("mk-cover")[0])
 
 
-def test_search_indexes_the_chapters_only_and_leaves_chinese_to_the_browser(built: RevisionRepo) -> None:
+def test_search_indexes_chapters_requests_and_revisions_and_leaves_chinese_to_the_browser(built: RevisionRepo) -> None:
     site = built.root / "site"
     index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
     chapters = {chapter_page(p.name) for p in (built.root / "manual").glob("0*.md")}
-    assert {d["location"].split("#")[0] for d in index["docs"]} == chapters
+    requests = {f"requests/{p.stem}.html" for p in (built.root / "changelog" / "requests").glob("CR-*.yml")}
+    assert {d["location"].split("#")[0] for d in index["docs"]} == chapters | requests | {"revisions.html"}
     assert not any("\u200b" in d["text"] for d in index["docs"])  # jieba stayed out of the build
     assert any("sec-3-2" in d["location"] for d in index["docs"])  # section anchors {#sec-3-2} kept
     config = html_of(site / "index.html").get_element_by_id("__config").text or ""
@@ -391,7 +395,8 @@ def test_switch_over_on_the_effective_date_rebuilds_only_the_newly_superseded_ve
     # the archived versions in the site are links to the cache, keyed by content digest
     cache = repo.root / ".git" / "manualkit" / "site-cache"
     entries = sorted(cache.glob("archive-*"))
-    assert len(entries) == 3
+    built_versions = sorted((e / ".complete").read_text().strip() for e in entries)
+    assert built_versions == ["A/0", "A/1", "B/0", "B/1"]  # B/1 from the builds before, in full as approved
     cached = next(e for e in entries if (e / ".complete").read_text().strip() == "A/0")
     assert (cached / "03-execution.html").stat().st_ino == (site / "archive" / "A-0" / "03-execution.html").stat().st_ino
     build(repo, "--site-only")  # and back: every page built again from the cache
@@ -506,10 +511,13 @@ def serving(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Revision
     repo = copy_of(tmp_path_factory, "site-serve")
     port = _free_port()
     log = repo.base / "serve.log"
+    temporary = repo.base / "tmp"  # the preview's own TMPDIR: empty again once it has stopped
+    temporary.mkdir()
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [*manual_command(), "serve", "--dev-addr", f"127.0.0.1:{port}"],
-            cwd=repo.root, env=repo.env(site_env(repo)), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=repo.root, env=repo.env(site_env(repo, TMPDIR=str(temporary))), stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )  # fmt: skip
         try:
             yield repo, f"http://127.0.0.1:{port}/"
@@ -523,6 +531,8 @@ def serving(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Revision
     text = log.read_text(encoding="utf-8", errors="replace")
     assert "Traceback" not in text, text
     assert f"http://127.0.0.1:{port}/" in text
+    assert proc.returncode is not None
+    assert not list(temporary.iterdir()), "manual serve left temporary folders behind"
 
 
 def test_serve_previews_the_working_tree_as_a_draft(serving: tuple[RevisionRepo, str]) -> None:
@@ -531,6 +541,8 @@ def test_serve_previews_the_working_tree_as_a_draft(serving: tuple[RevisionRepo,
     assert "mk-banner--draft" in home
     chapter = _wait_for(base + "03-execution.html", "草稿（未生效）")
     assert "mk-banner--upcoming" not in chapter
+    version = lxml.html.fromstring(chapter).xpath('//dl[@class="mk-meta"]/div[dt="版本"]/dd')[0]
+    assert text_of(version) == "草稿（未生效）"  # the badge says it once, not 草稿 草稿（未生效）
     repo.append_to_section("3.2", "（编辑中的草稿）预览应当立即显示这一段。")
     page = _wait_for(base + "03-execution.html", "编辑中的草稿")
     assert "草稿（未生效）" in page

@@ -3,15 +3,26 @@
 The chapters under ``manual/`` are rendered as they are now (not as released), with the same
 template, banners and search as the staff site, plus the redline of the draft against the latest
 released version; the preview rebuilds whenever a file under ``manual/`` changes.
+
+Everything the preview writes — the draft docs folder, and the folder MkDocs builds into — lives in
+one temporary folder, removed when the preview stops, by Ctrl+C or by ``kill`` (SIGTERM, SIGHUP).
 """
 
 from __future__ import annotations
 
 import shutil
+import signal
 import tempfile
 from pathlib import Path
+from types import FrameType
 
 from manualkit.site.draft import draft_site
+
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # MkDocs' server stops on it, and every finally: below runs
 
 
 def serve(root: Path, dev_addr: str, *, open_browser: bool = False) -> None:
@@ -19,8 +30,16 @@ def serve(root: Path, dev_addr: str, *, open_browser: bool = False) -> None:
     from mkdocs.commands.serve import serve as mkdocs_serve
 
     work = Path(tempfile.mkdtemp(prefix="manual-serve-"))
+    saved_tempdir = tempfile.tempdir
+    saved_handlers = {s: signal.getsignal(s) for s in _STOP_SIGNALS}
     try:
+        for s in _STOP_SIGNALS:
+            signal.signal(s, _stop)
+        tempfile.tempdir = str(work)  # MkDocs makes its own site folder with tempfile: inside ours
         config = draft_site(root.resolve(), work)
         mkdocs_serve(config_file=str(config), livereload=True, dev_addr=dev_addr, open_in_browser=open_browser)
     finally:
+        tempfile.tempdir = saved_tempdir
+        for s, handler in saved_handlers.items():
+            signal.signal(s, handler)
         shutil.rmtree(work, ignore_errors=True)

@@ -8,8 +8,9 @@
 - :mod:`manualkit.site.draft` — the draft preview of ``manual serve`` (the working tree);
 - :mod:`manualkit.site.render` — the MkDocs adapter: the configuration and one build;
 - :mod:`manualkit.site.hooks` — the MkDocs hooks (thin);
-- ``overrides/`` — the theme overrides: the page template, CSS (screen and print), the print-date
-  script and the Chinese search worker.
+- ``overrides/`` — the theme overrides: the page and 404 templates, CSS (every screen width, and
+  print: the 非受控（打印件） mark on every sheet without script), ``site.js`` (the print date and the
+  date picker 查看某日有效的版本) and the Chinese search worker.
 
 Nothing here prints or exits; the commands ``manual build`` and ``manual serve`` do.
 """

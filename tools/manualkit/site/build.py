@@ -20,7 +20,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
+import json
 import os
+import posixpath
 import re
 import shutil
 import tempfile
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manualkit.base import git
+from manualkit.base import clock, git
 from manualkit.base.diagnostics import ManualError, fail
 from manualkit.records.change_request import REQUESTS_DIR, ChangeRequest
 from manualkit.records.edition import Status
@@ -49,7 +51,6 @@ from manualkit.site.model import (
     UPCOMING,
     LastChange,
     SiteVersion,
-    archive_prefix,
     chapter_page,
     diff_page,
     in_force_index,
@@ -58,9 +59,10 @@ from manualkit.site.model import (
     request_page,
     site_versions,
     source_path,
+    version_prefix,
 )
 from manualkit.site.redlines import SectionRedline, manual_changes
-from manualkit.site.render import Docs, mkdocs_config, run_mkdocs
+from manualkit.site.render import SITE_DATE_CSS, VERSIONS_JS, Docs, mkdocs_config, run_mkdocs, site_date_css
 from manualkit.text.chapter import Chapter, split_front_matter
 from manualkit.text.manual import MANUAL_DIR, Manual, ManualFiles, decode
 from manualkit.text.markup import scan
@@ -208,6 +210,7 @@ def chapter_pages(
     header: Callable[[str, str, LastChange | None], pages.PageHeader],
     searchable: bool,
     noindex: bool,
+    in_force: Callable[[str], str] | None = None,
 ) -> tuple[list[pages.Page], list[pages.ChapterEntry]]:
     """The chapter pages of ``versions[index]`` under ``prefix``, with their entries for the cover."""
     made: list[pages.Page] = []
@@ -216,9 +219,10 @@ def chapter_pages(
         path = chapter_page(chapter.path, prefix)
         changed = last_change(versions, index, [s.id for s in chapter.sections])
         heading = chapter_heading(chapter)
-        made.append(
-            pages.Page(path, heading, chapter_body(content.files, chapter), header(path, chapter.owner, changed), searchable, noindex)
-        )
+        top = header(path, chapter.owner, changed)
+        body = chapter_body(content.files, chapter).rstrip("\n") + "\n"
+        others = pages.other_versions_html(path, top.versions, top.version, in_force=in_force(path) if in_force else None)
+        made.append(pages.Page(path, heading, body + (f"\n{others}\n" if others else ""), top, searchable, noindex))
         entries.append(pages.ChapterEntry(chapter.number, heading, path, chapter.owner, changed))
     return made, entries
 
@@ -248,12 +252,61 @@ class Context:
     class_names: Mapping[str, str]
     role_titles: Mapping[str, str]
     retention_years: int
+    generated: dt.date  # the day the pages are written (the print date of a copy printed without script)
     requests: dict[str, list[ChangeRequest]] = field(default_factory=dict)
+    chapters: dict[str, frozenset[str]] = field(default_factory=dict)  # version → its chapter pages
     procedure: ProcedureView | None = None  # chapter 8's other records at HEAD (issue #11)
 
     @property
     def in_force(self) -> SiteVersion:
         return self.versions[self.current]
+
+    def chapter_pages_of(self) -> dict[str, frozenset[str]]:
+        """Each version's chapter pages (``03-execution.html``), read from git trees in one batch."""
+        if not self.chapters:
+            trees = self.releases.reader.objects.files([v.commit for v in self.versions], MANUAL_DIR)
+            for v in self.versions:
+                names = (i.path.removeprefix(MANUAL_DIR + "/") for i in trees.get(v.commit, []))
+                self.chapters[v.name] = frozenset(chapter_page(n) for n in names if "/" not in n and n.endswith(".md"))
+        return self.chapters
+
+    def version_links(self, path: str) -> tuple[pages.VersionLink, ...]:
+        """Every version, linking to the page at ``path`` (a site path under any version's prefix) in
+        that version when it is a chapter the version has, otherwise to the version's first page."""
+        name = posixpath.basename(path)
+        chapters = self.chapter_pages_of()
+        return tuple(
+            pages.VersionLink(
+                v.name, v.status, v.effective, v.effective_to,
+                version_prefix(v) + (name if name in chapters[v.name] else HOME),
+            )
+            for v in self.versions
+        )  # fmt: skip
+
+    def in_force_target(self, path: str) -> str:
+        """The page at ``path`` in the version in force: the same chapter, or the first page."""
+        name = posixpath.basename(path)
+        return name if name in self.chapter_pages_of()[self.in_force.name] else HOME
+
+    def site_name(self, title: str, version: SiteVersion) -> str:
+        """The end of every ``<title>`` of a version's pages: the manual, the version and its status."""
+        return f"{title} {version.name} 版（{pages.STATUS_LABEL[version.status]}）"
+
+    def versions_script(self) -> bytes:
+        """``assets/manualkit/versions.js``: every version, its period, status, place and chapter pages,
+        for the date picker and 本章的其他版本 of pages built once and kept (superseded versions)."""
+        chapters = self.chapter_pages_of()
+        data = [
+            {
+                "name": v.name, "status": pages.STATUS_LABEL[v.status], "css": pages.STATUS_CLASS[v.status],
+                "from": v.effective.isoformat(), "until": v.effective_to.isoformat() if v.effective_to else "",
+                "period": pages.period_text(pages.VersionLink(v.name, v.status, v.effective, v.effective_to, "")),
+                "prefix": version_prefix(v), "chapters": sorted(chapters[v.name]),
+            }
+            for v in self.versions
+        ]  # fmt: skip
+        text = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+        return f"window.manualkitVersions = {text}\n".encode()
 
     def requests_of(self, version: SiteVersion) -> list[ChangeRequest]:
         if version.name not in self.requests:
@@ -288,25 +341,31 @@ def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[Downlo
     def header(path: str, department: str, changed: LastChange | None) -> pages.PageHeader:
         trained = ctx.procedure.trained if ctx.procedure else {}
         banners = tuple(pages.upcoming_banner(path, u.version, u.training, trained.get(u.version.name)) for u in upcoming)
-        return pages.PageHeader(metadata.document_number, version.name, version.status, version.effective, department, changed, banners)
+        return pages.PageHeader(
+            metadata.document_number, version.name, version.status, version.effective, department, changed, banners,
+            versions=ctx.version_links(path),
+        )  # fmt: skip
 
-    def generated(path: str, title: str, markdown: str, changed: LastChange | None = None) -> pages.Page:
-        return pages.Page(path, title, markdown, header(path, metadata.issuing_department, changed or release_change(version)))
+    def generated(
+        path: str, title: str, markdown: str, changed: LastChange | None = None, *, searchable: bool = False, wide: bool = False
+    ) -> pages.Page:
+        top = header(path, metadata.issuing_department, changed or release_change(version))
+        return pages.Page(path, title, markdown, top, searchable=searchable, wide=wide)
 
     docs = Docs()
     made, entries = chapter_pages(ctx.versions, ctx.current, content, prefix="", header=header, searchable=True, noindex=False)
     links = [("修订记录", REVISIONS), ("版本归档", ARCHIVE), ("下载", DOWNLOADS)]
     if upcoming:
         links.insert(0, (f"即将生效：{upcoming[0].version.name} 版（{upcoming[0].version.effective.isoformat()}）", UPCOMING))
-    docs.add(generated(HOME, metadata.title, pages.cover_markdown(HOME, metadata, version, entries, links)))
+    docs.add(generated(HOME, "首页", pages.cover_markdown(HOME, metadata, version, entries, links)))
     chapters_nav = add_chapters(docs, made, content, "")
     history_nav: list[dict[str, str]] = []
     if upcoming:
         history_nav.append({"即将生效": docs.add(generated(UPCOMING, "即将生效的修订", pages.upcoming_markdown(UPCOMING, upcoming)))})
-    history_nav.append({"修订记录": docs.add(generated(REVISIONS, "修订记录", pages.revisions_markdown(REVISIONS, ctx.versions)))})
-    history_nav.append(
-        {"版本归档": docs.add(generated(ARCHIVE, "版本归档", pages.archive_markdown(ARCHIVE, ctx.versions, ctx.retention_years)))}
-    )
+    revisions = pages.revisions_markdown(REVISIONS, ctx.versions)
+    history_nav.append({"修订记录": docs.add(generated(REVISIONS, "修订记录", revisions, searchable=True, wide=True))})
+    archive = pages.archive_markdown(ARCHIVE, ctx.versions, ctx.retention_years)
+    history_nav.append({"版本归档": docs.add(generated(ARCHIVE, "版本归档", archive, wide=True))})
     files = [pages.Download(f.name, f.description, len(f.data), f.sha256) for f in downloads]
     history_nav.append({"下载": docs.add(generated(DOWNLOADS, "下载", pages.downloads_markdown(DOWNLOADS, version, files)))})
     for f in downloads:
@@ -321,10 +380,12 @@ def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[Downlo
         for cr in ctx.requests_of(v):
             path = request_page(cr.id)
             markdown = pages.request_markdown(path, cr, v, ctx.class_names, ctx.role_titles)
-            docs.add(generated(path, f"{cr.id} {cr.title}", markdown, LastChange(v.name, v.effective, (cr.id,))))
+            docs.add(generated(path, f"{cr.id} {cr.title}", markdown, LastChange(v.name, v.effective, (cr.id,)), searchable=True))
     if ctx.procedure is not None:
         history_nav += add_procedure_pages(docs, ctx.procedure, ctx.class_names, generated)
     docs.nav = [{"首页": source_path(HOME)}, {"手册正文": chapters_nav}, {"修订与版本": history_nav}]
+    docs.files[SITE_DATE_CSS] = site_date_css(pages.day_text(ctx.generated))
+    docs.files[VERSIONS_JS] = ctx.versions_script()
     return docs
 
 
@@ -373,46 +434,64 @@ def add_procedure_pages(docs: Docs, view: ProcedureView, class_names: Mapping[st
     return [{"义务与证据": docs.add(generated(OBLIGATIONS, "第八章的义务与证据", obligations_markdown(view.obligations, [cr for cr, *_ in view.returned])))}]
 
 
-def archived_docs(ctx: Context, index: int) -> tuple[Docs, ManualMetadata]:
-    """The docs folder of superseded ``versions[index]``: its cover and chapters, each marked 已作废."""
+def version_docs(ctx: Context, index: int) -> tuple[Docs, ManualMetadata]:
+    """The docs folder of ``versions[index]`` other than the one in force, in full: a superseded one,
+    every page marked 已作废; an approved one still to come, every page marked 已批准待实施."""
     version = ctx.versions[index]
     content = ctx.releases.content(version)
     metadata = content.manual.metadata
-    prefix = archive_prefix(version)
+    prefix = version_prefix(version)
+    superseded = version.status is Status.SUPERSEDED
 
     def header(path: str, department: str, changed: LastChange | None) -> pages.PageHeader:
-        banners = (pages.superseded_banner(path, version),)
-        return pages.PageHeader(metadata.document_number, version.name, Status.SUPERSEDED, version.effective, department, changed, banners)
+        target = ctx.in_force_target(path)
+        banner = (
+            pages.superseded_banner(path, version, target)
+            if superseded
+            else pages.approved_banner(path, version, ctx.in_force.name, target)
+        )
+        return pages.PageHeader(
+            metadata.document_number, version.name, version.status, version.effective, department, changed, (banner,),
+            shared_versions=True,
+        )  # fmt: skip
 
     docs = Docs()
-    made, entries = chapter_pages(ctx.versions, index, content, prefix=prefix, header=header, searchable=False, noindex=True)
+    made, entries = chapter_pages(
+        ctx.versions, index, content, prefix=prefix, header=header, searchable=False, noindex=True, in_force=ctx.in_force_target
+    )  # fmt: skip
     links = [("现行有效版本", HOME), ("版本归档", ARCHIVE), ("修订记录", REVISIONS)]
     if index > 0:
         links.append((f"{version.name} 版的修订内容", diff_page(ctx.versions[index - 1], version)))
     cover = pages.cover_markdown(prefix + HOME, metadata, version, entries, links)
+    state = pages.STATUS_LABEL[version.status]
     home = pages.Page(
-        prefix + HOME, f"{metadata.title}（{version.name} 版，已作废）", cover,
+        prefix + HOME, "首页", cover,
         header(prefix + HOME, metadata.issuing_department, release_change(version)), False, True,
     )  # fmt: skip
     docs.add(home, prefix)
-    docs.nav = [{"首页": source_path(HOME)}, {f"{version.name} 版正文（已作废）": add_chapters(docs, made, content, prefix)}]
+    docs.nav = [{"首页": source_path(HOME)}, {f"{version.name} 版正文（{state}）": add_chapters(docs, made, content, prefix)}]
     return docs, metadata
 
 
 def _archived_site(ctx: Context, index: int, cache: Path | None, work: Path, target: Path) -> bool:
     """Put the site of archived ``versions[index]`` at ``target``; True when it had to be built."""
-    entry = cache / f"archive-{archive_key(ctx.versions, index, site_fingerprint())}" if cache else None
+    entry = cache / f"archive-{archive_key(ctx.versions, index, site_fingerprint(), sorted(ctx.chapter_pages_of()[ctx.in_force.name]))}" if cache else None
     if entry is not None and (entry / COMPLETE).is_file():
         os.utime(entry / COMPLETE)
         shutil.copytree(entry, target, copy_function=link_or_copy, ignore=shutil.ignore_patterns(COMPLETE))
         return False
-    docs, metadata = archived_docs(ctx, index)
+    docs, metadata = version_docs(ctx, index)
     slug = ctx.versions[index].slug
     docs_dir = work / f"archive-{slug}" / "docs"
     docs_dir.mkdir(parents=True)
     docs.write(docs_dir)
     out = target if entry is None else entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
-    run_mkdocs(mkdocs_config(metadata, docs_dir, out, docs, search=False, cache_dir=cache), docs_dir.parent)
+    version = ctx.versions[index]
+    root = "../" * version_prefix(version).count("/")
+    config = mkdocs_config(
+        metadata, docs_dir, out, docs, search=False, cache_dir=cache, site_name=ctx.site_name(metadata.title, version), root=root
+    )
+    run_mkdocs(config, docs_dir.parent)
     if entry is not None:
         (out / ".complete").write_text(ctx.versions[index].name + "\n", encoding="utf-8")
         try:
@@ -481,7 +560,7 @@ def build_site(
     redlines = ContentCache.open(root, "site-redlines") if cache is not None else None
     ctx = Context(
         root, day, versions, current, Releases(root), redlines, class_names, role_titles,
-        head_policy.retention_years if head_policy else 3,
+        head_policy.retention_years if head_policy else 3, clock.today(env),
     )  # fmt: skip
     ctx.procedure = procedure_view(root)
     ctx.releases.prefetch(versions)
@@ -503,14 +582,18 @@ def build_site(
             if redlines is not None:
                 redlines.save()
             seconds["pages"] = time.perf_counter() - started - sum(seconds.values())
-            run_mkdocs(mkdocs_config(metadata, docs_dir, out, docs, search=True, cache_dir=cache), docs_dir.parent)
+            config = mkdocs_config(
+                metadata, docs_dir, out, docs, search=True, cache_dir=cache, site_name=ctx.site_name(metadata.title, ctx.in_force)
+            )
+            run_mkdocs(config, docs_dir.parent)
             seconds["mkdocs"] = time.perf_counter() - started - sum(seconds.values())
             used: set[str] = set()
             for i, version in enumerate(versions):
-                if version.archived:
-                    if _archived_site(ctx, i, cache, work, out / archive_prefix(version)):
+                if version.status in (Status.SUPERSEDED, Status.APPROVED):
+                    built = _archived_site(ctx, i, cache, work, out / version_prefix(version))
+                    if built and version.archived:
                         rebuilt.append(version.name)
-                    used.add(f"archive-{archive_key(versions, i, site_fingerprint())}")
+                    used.add(f"archive-{archive_key(versions, i, site_fingerprint(), sorted(ctx.chapter_pages_of()[ctx.in_force.name]))}")
             if cache is not None:
                 prune(cache, used)
             seconds["archive"] = time.perf_counter() - started - sum(seconds.values())

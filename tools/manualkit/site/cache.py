@@ -32,10 +32,15 @@ CACHE_KEEP_DAYS = 30  # archived builds not used for this long are removed from 
 COMPLETE = ".complete"  # written last: an entry without it is not used
 
 
-def archive_key(versions: Sequence[SiteVersion], index: int, fingerprint: str) -> str:
-    """The cache key of an archived version's site: its content digest and everything else its pages say."""
+def archive_key(versions: Sequence[SiteVersion], index: int, fingerprint: str, links: object = None) -> str:
+    """The cache key of an archived (or approved, still to come) version's site: its content digest
+    and everything else its pages say, ``links`` being the chapter pages of the version in force (its
+    banner links to the same chapter there). The list of all versions is not part of its pages: they
+    read it from the site's ``versions.js``, so a new release does not invalidate them."""
     version = versions[index]
     payload = {
+        "status": version.status.value,
+        "links": links,
         "fingerprint": fingerprint,
         "digest": version.digest,
         "version": version.name,

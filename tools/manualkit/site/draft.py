@@ -8,9 +8,11 @@ they are now, with the redline of the draft against the latest released version.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
+from manualkit.base import clock
 from manualkit.base.diagnostics import ManualError, Severity, fail
 from manualkit.records.edition import Status
 from manualkit.records.history import release_history
@@ -18,7 +20,7 @@ from manualkit.site import pages
 from manualkit.site.build import IMAGE_SUFFIXES, MAX_IMAGE_BYTES, Releases, VersionContent, add_chapters, chapter_pages
 from manualkit.site.model import HOME, LastChange, site_versions, source_path
 from manualkit.site.redlines import manual_changes
-from manualkit.site.render import Docs, mkdocs_config, write_config
+from manualkit.site.render import SITE_DATE_CSS, VERSIONS_JS, Docs, mkdocs_config, site_date_css, write_config
 from manualkit.text.manual import MANUAL_DIR
 from manualkit.text.metadata import ManualMetadata
 
@@ -66,6 +68,8 @@ def draft_docs(root: Path) -> tuple[Docs, ManualMetadata]:
         if rel.lower().endswith(IMAGE_SUFFIXES) and local.is_file() and not local.is_symlink() and local.stat().st_size <= MAX_IMAGE_BYTES:
             docs.files[rel.removeprefix(MANUAL_DIR + "/")] = local.read_bytes()
     docs.nav = nav
+    docs.files[SITE_DATE_CSS] = site_date_css(pages.day_text(clock.today(os.environ)))
+    docs.files[VERSIONS_JS] = b"window.manualkitVersions = []\n"
     return docs, metadata
 
 
@@ -75,7 +79,9 @@ def draft_site(root: Path, work: Path) -> Path:
     docs_dir = work / "docs"
     docs_dir.mkdir(parents=True, exist_ok=True)
     docs.write(docs_dir)
-    config = mkdocs_config(metadata, docs_dir, work / "site", docs, search=True, cache_dir=None, draft_root=root)
+    config = mkdocs_config(
+        metadata, docs_dir, work / "site", docs, search=True, cache_dir=None, draft_root=root, site_name=f"{metadata.title}（草稿）"
+    )
     return write_config(config, work / "mkdocs.yml")
 
 

@@ -13,7 +13,12 @@ A thin adapter: the text and the header block of every page are made by
   keeps them for the next run);
 - let MkDocs list the theme's static files without walking Material's ``.icons`` folder (14 000
   files, which MkDocs lists and then filters out again: it never copies dot-folders);
-- in ``manual serve``, regenerate the draft docs folder from the working tree before each rebuild.
+- in ``manual serve``, regenerate the draft docs folder from the working tree before each rebuild;
+- make the 404 page's links relative (MkDocs makes them absolute from the host root, which breaks
+  a site served from a subfolder);
+- after Markdown: give chapter tables their column labels for narrow screens, and keep
+  identifiers (CR-2026-004, XS-QM-01) whole (:func:`manualkit.site.pages.label_tables`,
+  :func:`manualkit.site.pages.mark_identifiers`).
 """
 
 from __future__ import annotations
@@ -115,3 +120,17 @@ def on_pre_build(config: Any) -> None:
         from manualkit.site.draft import refresh_draft
 
         settings["pages"] = refresh_draft(Path(root), Path(config.docs_dir))
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
+    from manualkit.site.pages import label_tables, mark_identifiers
+
+    return mark_identifiers(label_tables(html))
+
+
+def on_template_context(context: Any, template_name: str, config: Any) -> Any:
+    if template_name == "404.html":  # relative to the site's top folder, wherever it is served from
+        context["base_url"] = "."
+        context["extra_css"] = [url.lstrip("/") for url in context["extra_css"]]
+        context["extra_javascript"] = [url.lstrip("/") if isinstance(url, str) else url for url in context["extra_javascript"]]
+    return context

@@ -46,6 +46,16 @@ def archive_prefix(version: SiteVersion) -> str:
     return f"archive/{version.slug}/"
 
 
+def version_prefix(version: SiteVersion) -> str:
+    """Where a version's pages live: the version in force at the top of the site, a superseded one
+    under ``archive/A-0/``, an approved one still to come, in full, under ``upcoming/B-1/``."""
+    if version.status is Status.SUPERSEDED:
+        return archive_prefix(version)
+    if version.status is Status.APPROVED:
+        return f"upcoming/{version.slug}/"
+    return ""
+
+
 def source_path(page: str) -> str:
     """The Markdown file of a page in a docs folder: ``requests/CR-1.html`` → ``requests/CR-1.md``."""
     return posixpath.splitext(page)[0] + ".md"

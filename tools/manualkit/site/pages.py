@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,16 +22,17 @@ from manualkit.base.clock import CST, prose_date
 from manualkit.records.change_request import ChangeRequest
 from manualkit.records.edition import Status
 from manualkit.site.model import (
+    ARCHIVE,
     CHECKSUMS,
     DOWNLOADS_DIR,
     HOME,
     UPCOMING,
     LastChange,
     SiteVersion,
-    archive_prefix,
     diff_page,
     relative,
     request_page,
+    version_prefix,
 )
 from manualkit.site.redlines import SectionRedline
 from manualkit.text.metadata import ManualMetadata
@@ -59,16 +61,45 @@ def md_escape(text: str) -> str:
     return re.sub(r"([\\`*_\[\]#{}])", r"\\\1", html.escape(text, quote=False))
 
 
-def link(page: str, target: str, text: str) -> str:
-    return f'<a href="{esc(relative(page, target))}">{esc(text)}</a>'
+def link(page: str, target: str, text: str, *, ident: bool = False) -> str:
+    """A relative link; ``ident``: its text is an identifier (CR-2026-004, B/0), never broken."""
+    inner = f'<span class="mk-id">{esc(text)}</span>' if ident else esc(text)
+    return f'<a href="{esc(relative(page, target))}">{inner}</a>'
+
+
+def ident(text: str) -> str:
+    """An identifier (document number, file name, user id), never broken across lines."""
+    return f'<span class="mk-id">{esc(text)}</span>'
+
+
+def day_text(day: dt.date) -> str:
+    """A date as every page writes it: 2026年3月16日 (one way on every page of the site)."""
+    return prose_date(day)
+
+
+def day_html(day: dt.date) -> str:
+    return f'<span class="mk-date">{esc(day_text(day))}</span>'
+
+
+def hash_html(digest: str, group: int = 8) -> str:
+    """A hash sum that wraps only between groups of ``group`` characters."""
+    parts = [esc(digest[i : i + group]) for i in range(0, len(digest), group)]
+    return '<code class="mk-hash">' + "<wbr>".join(f'<span class="mk-id">{p}</span>' for p in parts) + "</code>"
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], css: str = "") -> str:
-    """An HTML table on one line (a Markdown HTML block); ``headers`` are text, cells are HTML."""
-    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    wrapper = f' class="{css}"' if css else ""
-    return f"<div{wrapper}><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    """An HTML table on one line (a Markdown HTML block); ``headers`` are text, cells are HTML.
+
+    Each cell carries its column's header as ``data-label``: on a narrow screen a table of three
+    or more columns shows each row as a card of “label value” lines (``mk-stack``), and on a wide
+    one it fits the page (``mk-fit``)."""
+    head = "".join(f'<th scope="col">{esc(h)}</th>' for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f'<td data-label="{esc(h)}">{c}</td>' for h, c in zip(headers, row, strict=True)) + "</tr>"
+        for row in rows
+    )
+    classes = " ".join(c for c in (css, "mk-fit", "mk-stack" if len(headers) >= 3 else "") if c)
+    return f'<div class="{classes}"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def pairs_table(pairs: Sequence[tuple[str, str]], css: str, per_row: int = 2) -> str:
@@ -82,13 +113,15 @@ def pairs_table(pairs: Sequence[tuple[str, str]], css: str, per_row: int = 2) ->
     return f'<div class="{css}"><table><tbody>{"".join(rows)}</tbody></table></div>'
 
 
-def front_matter(title: str, *, searchable: bool) -> str:
+def front_matter(title: str, *, searchable: bool, wide: bool = False) -> str:
     """YAML front matter (JSON strings are YAML): the page title, and whether search indexes it."""
     import json
 
     lines = ["---", f"title: {json.dumps(title, ensure_ascii=False)}"]
     if not searchable:
         lines += ["search:", "  exclude: true"]
+    if wide:  # a wide table: the page gives it the width of the navigation and the table of contents
+        lines += ["hide:", "  - navigation", "  - toc"]
     return "\n".join([*lines, "---", "", ""])
 
 
@@ -109,30 +142,118 @@ def upcoming_banner(page: str, version: SiteVersion, training: bool | None, trai
         note = f"（需要培训：已于 {prose_date(trained_on)} 完成）" if trained_on else "（需要培训：尚未完成）"
     return Banner(
         "upcoming",
-        f'<div class="mk-banner mk-banner--upcoming" role="note"><strong>{esc(version.name)} 版将于 {esc(prose_date(version.effective))} 生效</strong>'
+        f'<div class="mk-banner mk-banner--upcoming" role="note"><strong>{esc(version.name)} 版将于 {day_html(version.effective)} 生效</strong>'
         f"（已批准，{esc(version.class_name)}）。{link(page, UPCOMING, '查看将要修订的内容')}{esc(note)}</div>",
     )
 
 
-def superseded_banner(page: str, version: SiteVersion) -> Banner:
-    """已作废: a superseded version, kept for reference only."""
+def superseded_banner(page: str, version: SiteVersion, in_force: str = HOME) -> Banner:
+    """已作废: a superseded version, kept for reference only; links to ``in_force`` (the same
+    chapter in the version in force, or its first page)."""
     replaced = ""
     if version.superseded_by and version.effective_to:
-        replaced = f"已于 {esc(prose_date(version.effective_to))} 由 {esc(version.superseded_by)} 版替代，"
+        replaced = f"已于 {day_html(version.effective_to)} 由 {ident(version.superseded_by)} 版替代，"
+    target = "查看现行有效版本的本章" if in_force != HOME else "查看现行有效版本"
     return Banner(
         "superseded",
-        f'<div class="mk-banner mk-banner--superseded" role="note"><strong>已作废</strong>：本页为 {esc(version.name)} 版，'
-        f"{replaced}仅供查阅，不得作为执行依据。{link(page, HOME, '查看现行有效版本')}</div>",
+        f'<div class="mk-banner mk-banner--superseded" role="note"><strong>已作废</strong>：本页为 {ident(version.name)} 版，'
+        f"{replaced}仅供查阅，不得作为执行依据。{link(page, in_force, target)}</div>",
+    )
+
+
+def approved_banner(page: str, version: SiteVersion, in_force_name: str, in_force: str = HOME) -> Banner:
+    """已批准待实施: the full text of an approved version before its effective date."""
+    target = "查看现行有效版本的本章" if in_force != HOME else "查看现行有效版本"
+    return Banner(
+        "upcoming",
+        f'<div class="mk-banner mk-banner--upcoming" role="note"><strong>已批准待实施</strong>：本页为 {ident(version.name)} 版，'
+        f"将于 {day_html(version.effective)} 起施行；在此之前仍执行 {ident(in_force_name)} 版。{link(page, in_force, target)}</div>",
     )
 
 
 def draft_banner(based_on: str | None) -> Banner:
-    basis = f"（以 {esc(based_on)} 版为基础）" if based_on else ""
+    basis = f"（以 {ident(based_on)} 版为基础）" if based_on else ""
     return Banner(
         "draft",
         f'<div class="mk-banner mk-banner--draft" role="note"><strong>草稿（未生效）</strong>：本页为工作区中尚未发布的内容{basis}，'
         "仅供编辑预览，不得作为执行依据。</div>",
     )
+
+
+@dataclass(frozen=True)
+class VersionLink:
+    """A released version as the date picker and 本章的其他版本 list it: its period and where to read it."""
+
+    name: str
+    status: Status
+    effective: dt.date
+    until: dt.date | None  # the next version's effective date (the first day it no longer applies)
+    target: str  # site path: the same chapter in that version, or its first page
+
+
+def period_text(link_: VersionLink) -> str:
+    """2026年1月1日 至 2026年3月15日; 2026年7月1日 起."""
+    if link_.until is None:
+        return f"{day_text(link_.effective)} 起"
+    return f"{day_text(link_.effective)} 至 {day_text(link_.until - dt.timedelta(days=1))}"
+
+
+def version_items(page: str, links: Sequence[VersionLink], current: str) -> str:
+    """The versions as list items carrying their periods as data (the date picker reads them)."""
+    items = []
+    for v in links:
+        until = v.until.isoformat() if v.until else ""
+        label = f"{v.name} 版"
+        text = f'<span class="mk-id">{esc(label)}</span>'
+        anchor = f'<strong class="mk-this-version">{text}（本页）</strong>' if v.name == current else f'<a href="{esc(relative(page, v.target))}">{text}</a>'
+        items.append(
+            f'<li data-mk-from="{v.effective.isoformat()}" data-mk-until="{until}" data-mk-href="{esc(relative(page, v.target))}" data-mk-version="{esc(v.name)}">'
+            f'{anchor}：{esc(period_text(v))}，<span class="mk-status mk-status--{STATUS_CLASS[v.status]}">{esc(STATUS_LABEL[v.status])}</span></li>'
+        )
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _shared_list(page: str, current: str) -> str:
+    """A list that site.js fills from the versions of the whole site (``assets/manualkit/versions.js``
+    at the top of the site): for the pages of a superseded or approved version, which are built once
+    and kept, while the list of versions grows with each release."""
+    root = "../" * page.count("/")
+    name = posixpath.basename(page)
+    return f'<ul data-mk-list data-mk-root="{esc(root)}" data-mk-page="{esc(name)}" data-mk-current="{esc(current)}"></ul>'
+
+
+def date_picker_html(page: str, links: Sequence[VersionLink], current: str, *, shared: bool = False) -> str:
+    """查看某日有效的版本: a date field (shown when script runs) over the list of versions and periods."""
+    if links:
+        versions = version_items(page, links, current)
+    elif shared:
+        versions = _shared_list(page, current) + f'<p class="mk-pit__fallback">各版本及其有效期间见{link(page, ARCHIVE, "版本归档")}。</p>'
+    else:
+        return ""
+    return (
+        '<details class="mk-pit"><summary>查看某日有效的版本</summary>'
+        '<form class="mk-pit__form" hidden><label for="mk-pit-date">日期</label>'
+        '<input type="date" id="mk-pit-date" name="date" required>'
+        '<button type="submit">查看该日有效的版本</button><output class="mk-pit__result" for="mk-pit-date" role="status"></output></form>'
+        f"{versions}</details>"
+    )
+
+
+def other_versions_html(page: str, links: Sequence[VersionLink], current: str, *, in_force: str | None = None) -> str:
+    """本章的其他版本: the same chapter in every version, with the period each was (or will be) in force.
+
+    Pages of the version in force list them here; the pages of another version (``in_force``: the
+    same chapter in the version in force) link to that chapter and to 版本归档, and site.js lists
+    every version from the data of the whole site."""
+    heading = '<h2 id="mk-versions-title">本章的其他版本</h2>'
+    if links:
+        if len(links) < 2:
+            return ""
+        return f'<section class="mk-versions" aria-labelledby="mk-versions-title">{heading}{version_items(page, links, current)}</section>'
+    if in_force is None:
+        return ""
+    static = f"<p>{link(page, in_force, '现行有效版本的本章')} · {link(page, ARCHIVE, '版本归档（全部版本及其有效期间）')}</p>"
+    return f'<section class="mk-versions" aria-labelledby="mk-versions-title">{heading}{static}{_shared_list(page, current)}</section>'
 
 
 @dataclass(frozen=True)
@@ -147,36 +268,43 @@ class PageHeader:
     last_change: LastChange | None
     banners: tuple[Banner, ...] = ()
     link_requests: bool = True  # the site has a page per change request (not in a draft preview)
+    versions: tuple[VersionLink, ...] = ()  # for the date picker (the same page in each version where it exists)
+    shared_versions: bool = False  # the date picker lists the versions from the site's data (see _shared_list)
 
 
 def last_change_html(page: str, change: LastChange | None, link_requests: bool = True) -> str:
     if change is None:
         return "—"
-    requests = "、".join(link(page, request_page(cr), cr) if link_requests else esc(cr) for cr in change.change_requests)
-    return f"{esc(change.version)} 版（{esc(change.effective.isoformat())} 实施）" + (f"，{requests}" if requests else "")
+    requests = "、".join(link(page, request_page(cr), cr, ident=True) if link_requests else ident(cr) for cr in change.change_requests)
+    return f"{ident(change.version)} 版（{day_html(change.effective)} 实施）" + (f"，{requests}" if requests else "")
 
 
 def header_html(page: str, header: PageHeader) -> str:
-    """Banners, the metadata block and the print mark of ``page`` (a site path)."""
-    effective = header.effective.isoformat() if header.effective else "未定"
+    """Banners, the metadata block, the date picker and the print mark of ``page`` (a site path)."""
+    effective = day_html(header.effective) if header.effective else "未定"
     status = STATUS_CLASS[header.status]
+    label = STATUS_LABEL[header.status]
+    badge = f'<span class="mk-status mk-status--{status}">{esc(label)}</span>'
+    draft = header.status is Status.DRAFT
     items = (
-        ("文件编号", esc(header.document_number)),
-        ("版本", f'{esc(header.version)} <span class="mk-status mk-status--{status}">{esc(STATUS_LABEL[header.status])}</span>'),
-        ("实施日期", esc(effective)),
+        ("文件编号", ident(header.document_number)),
+        ("版本", badge if draft else f"{ident(header.version)} {badge}"),
+        ("实施日期", effective),
         ("负责部门", esc(header.department)),
         ("最近修订", last_change_html(page, header.last_change, header.link_requests)),
     )
     meta = "".join(f'<div class="mk-meta__item"><dt>{esc(k)}</dt><dd>{v}</dd></div>' for k, v in items)
     banners = "".join(b.html for b in header.banners)
+    version = esc(label) if draft else f"版本 {esc(header.version)}（{esc(label)}）"
     mark = (
         f'<div class="mk-print-mark" aria-hidden="true"><strong>非受控（打印件）</strong>'
-        f"<span>{esc(header.document_number)}</span><span>版本 {esc(header.version)}（{esc(STATUS_LABEL[header.status])}）</span>"
-        f'<span>打印日期 <span class="mk-print-date">____年__月__日</span></span></div>'
+        f'<span class="mk-id">{esc(header.document_number)}</span><span>{version}</span>'
+        '<span class="mk-print-date"></span></div>'
     )
+    picker = date_picker_html(page, header.versions, header.version, shared=header.shared_versions)
     return (
         f'<div class="mk-page-header" data-mk-version="{esc(header.version)}" data-mk-status="{status}">'
-        f'{banners}<dl class="mk-meta">{meta}</dl></div>{mark}'
+        f'{banners}<dl class="mk-meta">{meta}</dl>{picker}</div>{mark}'
     )
 
 
@@ -191,8 +319,9 @@ class Page:
     title: str
     markdown: str  # without front matter
     header: PageHeader
-    searchable: bool = False  # only the chapters are searched
+    searchable: bool = False  # the chapters, 修订记录 and the change requests are searched
     noindex: bool = False  # superseded versions: <meta name="robots" content="noindex">
+    wide: bool = False  # a wide table: no navigation or table of contents beside it
 
 
 @dataclass(frozen=True)
@@ -222,11 +351,11 @@ def cover_markdown(
     }[version.status]
     rows = [
         ("文件名称", esc(meta.title)),
-        ("文件编号", esc(meta.document_number)),
-        ("版本", esc(version.name)),
+        ("文件编号", ident(meta.document_number)),
+        ("版本", ident(version.name)),
         ("受控状态", esc(controlled)),
-        ("发布日期", esc(version.published.isoformat())),
-        ("实施日期", esc(version.effective.isoformat())),
+        ("发布日期", day_html(version.published)),
+        ("实施日期", day_html(version.effective)),
         ("发布部门", esc(meta.issuing_department)),
         ("解释部门", esc(meta.interpreting_department)),
     ]
@@ -238,7 +367,7 @@ def cover_markdown(
     ]
     parts = [
         f"# {md_escape(meta.title)}",
-        f"<p>{esc(meta.company)} · {esc(meta.document_number)} · {esc(version.name)} 版，自 {esc(prose_date(version.effective))}起施行。</p>",
+        f"<p>{esc(meta.company)} · {esc(meta.document_number)} · {esc(version.name)} 版，自 {day_html(version.effective)}起施行。</p>",
         cover,
         "## 各章 {#chapters}",
         table(("章", "标题", "负责部门", "最近修订"), chapter_rows, "mk-toc-table"),
@@ -249,12 +378,8 @@ def cover_markdown(
 
 
 def _version_target(version: SiteVersion) -> str:
-    """Where a version can be read: the site itself, its archive, or the page of what is coming."""
-    if version.status is Status.SUPERSEDED:
-        return archive_prefix(version) + HOME
-    if version.status is Status.APPROVED:
-        return UPCOMING
-    return HOME
+    """Where a version can be read in full: the site itself, its archive, or the approved version to come."""
+    return version_prefix(version) + HOME
 
 
 def revisions_markdown(page: str, versions: Sequence[SiteVersion]) -> str:
@@ -262,13 +387,13 @@ def revisions_markdown(page: str, versions: Sequence[SiteVersion]) -> str:
     rows = []
     for number, v in enumerate(versions, start=1):
         sections = "全文" if v.first else "、".join(v.sections)
-        requests = "、".join(link(page, request_page(cr), cr) for cr in v.change_requests)
+        requests = "、".join(link(page, request_page(cr), cr, ident=True) for cr in v.change_requests)
         status = f'<span class="mk-status mk-status--{STATUS_CLASS[v.status]}">{esc(STATUS_LABEL[v.status])}</span>'
         rows.append(
             (
-                esc(number), link(page, _version_target(v), v.name), esc(sections), esc(v.summary), requests,
+                esc(number), link(page, _version_target(v), v.name, ident=True), esc(sections), esc(v.summary), requests,
                 esc(v.signers("编制")), esc(v.signers("审核")), esc(v.signers("批准")),
-                esc(v.published.isoformat()), esc(v.effective.isoformat()), status,
+                day_html(v.published), day_html(v.effective), status,
             )
         )  # fmt: skip
     headers = ("序号", "版本", "修订章节", "修订内容摘要", "修订申请单号", "编制", "审核", "批准", "发布日期", "实施日期", "状态")
@@ -280,12 +405,12 @@ def archive_markdown(page: str, versions: Sequence[SiteVersion], retention_years
     """版本归档: every version with its period of validity, where to read it, and what changed."""
     rows = []
     for i, v in enumerate(versions):
-        until = v.effective_to.isoformat() if v.effective_to and v.status is Status.SUPERSEDED else "—"
+        until = day_html(v.effective_to) if v.effective_to and v.status is Status.SUPERSEDED else "—"
         read = link(page, _version_target(v), "查阅")
         changes = link(page, diff_page(versions[i - 1], v), f"与 {versions[i - 1].name} 版的差异") if i > 0 else "首次发布"
-        requests = "、".join(link(page, request_page(cr), cr) for cr in v.change_requests)
+        requests = "、".join(link(page, request_page(cr), cr, ident=True) for cr in v.change_requests)
         status = f'<span class="mk-status mk-status--{STATUS_CLASS[v.status]}">{esc(STATUS_LABEL[v.status])}</span>'
-        rows.append((esc(v.name), status, esc(v.effective.isoformat()), esc(until), requests, read, changes))
+        rows.append((ident(v.name), status, day_html(v.effective), until, requests, read, changes))
     intro = (
         f"<p>被新版本替代的版本即行作废，按修订政策至少保留 {esc(retention_years)} 年（本网站保留全部版本）。"
         "作废版本的每一页都标有“已作废”，仅供查阅，不得作为执行依据。</p>"
@@ -317,15 +442,15 @@ def _changes_markdown(changes: Sequence[SectionRedline], level: str = "##") -> l
 
 
 def _summary_table(page: str, version: SiteVersion, previous: SiteVersion) -> str:
-    requests = "、".join(link(page, request_page(cr), cr) for cr in version.change_requests)
+    requests = "、".join(link(page, request_page(cr), cr, ident=True) for cr in version.change_requests)
     rows = [
-        ("版本", f"{esc(previous.name)} → {esc(version.name)}"),
+        ("版本", f"{ident(previous.name)} → {ident(version.name)}"),
         ("修订类别", esc(version.class_name)),
         ("修订内容摘要", esc(version.summary)),
         ("修订章节", esc("、".join(version.sections) or "—")),
         ("修订申请单", requests),
-        ("发布日期", esc(version.published.isoformat())),
-        ("实施日期", esc(version.effective.isoformat())),
+        ("发布日期", day_html(version.published)),
+        ("实施日期", day_html(version.effective)),
     ]
     return table(("项目", "内容"), rows, "mk-cover")
 
@@ -356,16 +481,16 @@ def upcoming_markdown(page: str, items: Sequence[Upcoming]) -> str:
     for item in items:
         v = item.version
         training = "需要培训" if item.training else "无需培训"
-        parts.append(f"## {md_escape(v.name)} 版：{esc(prose_date(v.effective))}起施行 {{#version-{v.slug}}}")
+        parts.append(f"## {md_escape(v.name)} 版：{esc(day_text(v.effective))}起施行 {{#version-{v.slug}}}")
         parts.append(
-            f'<p class="mk-upcoming-lead">{esc(v.name)} 版已经批准，将于 <strong>{esc(prose_date(v.effective))}</strong> 生效，'
+            f'<p class="mk-upcoming-lead">{esc(v.name)} 版已经批准，将于 <strong>{day_html(v.effective)}</strong> 生效，'
             f"届时替代 {esc(item.previous.name)} 版。<strong class=\"mk-training mk-training--{'yes' if item.training else 'no'}\">{training}</strong>："
             + ("相关人员须在实施日期前完成培训。" if item.training else "各部门自行组织学习即可。")
             + "</p>"
         )
         parts.append(_summary_table(page, v, item.previous))
         rows = [
-            (link(page, request_page(cr.id), cr.id), esc(cr.title), esc(cr.department), esc("需要" if cr.training_required else "不需要"))
+            (link(page, request_page(cr.id), cr.id, ident=True), esc(cr.title), esc(cr.department), esc("需要" if cr.training_required else "不需要"))
             for cr in item.requests
         ]
         parts.append(table(("修订申请单", "标题", "申请部门", "是否需要培训"), rows, "mk-requests"))
@@ -390,11 +515,11 @@ def downloads_markdown(page: str, version: SiteVersion, files: Sequence[Download
         parts.append("<p>本次构建未生成下载文件（<code>manual build --site-only</code>）。</p>")
         return "\n\n".join(parts) + "\n"
     rows = [
-        (link(page, f"{DOWNLOADS_DIR}/{f.name}", f.name), esc(f.description), esc(f"{f.size / 1024:.1f} KB"), f"<code>{esc(f.sha256)}</code>")
+        (link(page, f"{DOWNLOADS_DIR}/{f.name}", f.name, ident=True), esc(f.description), ident(f"{f.size / 1024:.1f} KB"), hash_html(f.sha256))
         for f in files
     ]
     parts += [
-        f"<p>{esc(version.name)} 版（现行有效，{esc(version.effective.isoformat())} 起实施）的正式文件。"
+        f"<p>{esc(version.name)} 版（现行有效，{day_html(version.effective)} 起实施）的正式文件。"
         "DOCX 文件带有数字签名：文件被改动后签名即失效，可用 <code>manual verify</code> 或 Word 的“签名”窗格核验。</p>",
         table(("文件", "说明", "大小", "SHA-256"), rows, "mk-downloads"),
         f"<p>全部文件的校验值见 {link(page, f'{DOWNLOADS_DIR}/{CHECKSUMS}', CHECKSUMS)}（可用 <code>sha256sum -c {CHECKSUMS}</code> 校验）。"
@@ -424,7 +549,7 @@ def request_markdown(page: str, cr: ChangeRequest, version: SiteVersion, class_n
         day = data.get("date") if isinstance(data, Mapping) else None
         consultation = f"已协商并公示（{day}）：{record}" if cr.consultation_done else "未记录"
     rows = [
-        ("申请单号", esc(cr.id)),
+        ("申请单号", ident(cr.id)),
         ("修订标题", esc(cr.title)),
         ("修订类别", esc(class_names.get(cr.class_key, cr.class_key))),
         ("修订原因", esc(cr.reason)),
@@ -432,10 +557,10 @@ def request_markdown(page: str, cr: ChangeRequest, version: SiteVersion, class_n
         ("修订内容摘要", esc(cr.summary)),
         ("申请部门", esc(cr.department)),
         ("申请人", esc(cr.applicant)),
-        ("申请日期", esc(cr.date.isoformat())),
+        ("申请日期", day_html(cr.date)),
         ("是否需要培训", esc("需要" if cr.training_required else "不需要")),
         ("职工协商（劳动合同法第四条）", esc(consultation)),
-        ("发布版本", link(page, _version_target(version), version.name) + f"（{esc(version.effective.isoformat())} 实施）"),
+        ("发布版本", link(page, _version_target(version), version.name, ident=True) + f"（{day_html(version.effective)} 实施）"),
     ]
     valid = {(a.role, a.signer): a.valid for a in version.approvals if a.change_request == cr.id}
     revoked = {(a.role, a.signer): a.key_revoked_at for a in version.approvals if a.change_request == cr.id and a.key_revoked_at}
@@ -455,7 +580,7 @@ def request_markdown(page: str, cr: ChangeRequest, version: SiteVersion, class_n
             else '<span class="mk-sig mk-sig--unknown">未纳入发布</span>'
         )  # fmt: skip
         signatures.append(
-            (esc(role_titles.get(a.role, a.role)), f"{esc(a.name)}（<code>{esc(a.signer)}</code>）", esc(a.meaning), esc(_signed_time(a.signed_at)), state, f"<code>{esc(a.digest[:23])}…</code>")
+            (esc(role_titles.get(a.role, a.role)), f"{esc(a.name)}（<code class=\"mk-id\">{esc(a.signer)}</code>）", esc(a.meaning), esc(_signed_time(a.signed_at)), state, f"<code class=\"mk-id\">{esc(a.digest[:23])}…</code>")
         )
     parts = [
         f"# {md_escape(cr.id)} {md_escape(cr.title)}",
@@ -469,7 +594,7 @@ def request_markdown(page: str, cr: ChangeRequest, version: SiteVersion, class_n
 
 def draft_cover_markdown(page: str, meta: ManualMetadata, chapters: Sequence[ChapterEntry], based_on: SiteVersion | None) -> str:
     """The first page of ``manual serve``: the draft's chapters and what it is based on."""
-    basis = f"以 {esc(based_on.name)} 版（{esc(based_on.effective.isoformat())} 实施）为基础" if based_on else "尚无已发布的版本"
+    basis = f"以 {esc(based_on.name)} 版（{day_html(based_on.effective)} 实施）为基础" if based_on else "尚无已发布的版本"
     rows = [
         (esc(c.heading.split(" ")[0]), link(page, c.page, c.heading.partition(" ")[2] or c.heading), esc(c.owner), last_change_html(page, c.last_change, False))
         for c in chapters
@@ -489,3 +614,53 @@ def draft_changes_markdown(based_on: SiteVersion, changes: Sequence[SectionRedli
     """The redline of the working tree against the latest released version."""
     parts = [f"# 草稿相对 {md_escape(based_on.name)} 版的修改", _legend()]
     return "\n\n".join(parts + _changes_markdown(changes)) + "\n"
+
+
+# --- the HTML of a chapter, after Markdown: tables for narrow screens, identifiers kept whole ------------
+
+_TABLE = re.compile(r"<table>(.*?)</table>", re.S)
+_HEAD_CELL = re.compile(r"<th\b[^>]*>(.*?)</th>", re.S)
+_BODY = re.compile(r"<tbody>(.*?)</tbody>", re.S)
+_ROW = re.compile(r"<tr>(.*?)</tr>", re.S)
+_CELL = re.compile(r"<td\b")
+_TAG = re.compile(r"(<[^>]+>)")
+# CR-2026-004, XS-QM-01, XS-QM-01_B-0.docx, SHA256SUMS: letters and digits joined by - _ . that a
+# browser would otherwise break after a hyphen
+IDENTIFIER = re.compile(r"(?<![\w.-])[A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)+(?:\.[a-z]{2,4})?(?![\w-])")
+
+
+def label_tables(content: str) -> str:
+    """Give each cell of a Markdown table of three or more columns its column's header as
+    ``data-label``, inside a ``mk-stack`` wrapper: on a narrow screen each row becomes a card."""
+
+    def one(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        labels = [esc(html.unescape(_TAG.sub("", h)).strip()) for h in _HEAD_CELL.findall(inner)]
+        if len(labels) < 3 or "<thead>" not in inner or "data-label" in inner:  # narrow, no header row, or made by table()
+            return match.group(0)
+
+        def row(r: re.Match[str]) -> str:
+            count = iter(range(len(labels)))
+            cells = _CELL.sub(lambda _: f'<td data-label="{labels[min(next(count), len(labels) - 1)]}"', r.group(1))
+            return f"<tr>{cells}</tr>"
+
+        body = _BODY.sub(lambda b: "<tbody>" + _ROW.sub(row, b.group(1)) + "</tbody>", inner)
+        return f'<div class="mk-stack"><table>{body}</table></div>'
+
+    return _TABLE.sub(one, content)
+
+
+def mark_identifiers(content: str) -> str:
+    """Wrap identifiers in running text in ``<span class="mk-id">`` (never broken across lines)."""
+    parts = _TAG.split(content)
+    inside_id = 0
+    for i, part in enumerate(parts):
+        if part.startswith("<"):
+            if 'class="mk-id"' in part:
+                inside_id += 1
+            elif inside_id and part.startswith("</span"):
+                inside_id -= 1
+            continue
+        if not inside_id:
+            parts[i] = IDENTIFIER.sub(lambda m: f'<span class="mk-id">{m.group(0)}</span>', part)
+    return "".join(parts)

@@ -10,7 +10,7 @@ from manualkit.records.change_request import ChangeRequest
 from manualkit.records.obligation_map import ObligationReport
 from manualkit.records.procedure import SignedRecord
 from manualkit.site.model import request_page
-from manualkit.site.pages import esc, link, md_escape, table
+from manualkit.site.pages import day_html, esc, link, md_escape, table
 
 OBLIGATIONS = "obligations.html"
 KIND_LABEL = {"check": "自动检查", "command": "命令与记录", "people": "由人执行"}
@@ -52,7 +52,7 @@ def returned_request_markdown(cr: ChangeRequest, record: SignedRecord, valid: bo
         ("修订类别", esc(class_names.get(cr.class_key, cr.class_key))),
         ("修订章节", esc("、".join(cr.sections))),
         ("申请部门", esc(cr.department)),
-        ("申请日期", esc(cr.date.isoformat())),
+        ("申请日期", day_html(cr.date)),
         ("退回角色", esc(f["role"])),
         ("退回人", f"{esc(record.name)}（<code>{esc(f['by'])}</code>）"),
         ("退回时间", esc(f["returned_at"])),

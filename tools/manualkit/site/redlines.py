@@ -234,7 +234,7 @@ def render(rows: Sequence[Row]) -> str:
 
     def flush() -> None:
         if table:
-            parts.append('<div class="mk-rl-table"><table><tbody>' + "".join(table) + "</tbody></table></div>")
+            parts.append('<div class="mk-rl-table mk-fit"><table><tbody>' + "".join(table) + "</tbody></table></div>")
             table.clear()
 
     for row in rows:

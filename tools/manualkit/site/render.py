@@ -27,7 +27,10 @@ OVERRIDES = PACKAGE / "overrides"
 HOOKS = PACKAGE / "hooks.py"
 # Material's separator for Chinese (its zh translation), given here so the plugin need not render
 # a template to look it up; the Chinese text itself is indexed by the site's search worker.
-SEARCH_SEPARATOR = "[\\s\\u200b\\u3000\\-、。，．？！；]+"
+# Fullwidth punctuation separates words too: （ERP） is found by ERP.
+SEARCH_SEPARATOR = "[\\s\\u200b\\u3000\\-、。，．？！；：（）【】《》〈〉「」『』“”‘’·…—～]+"
+SITE_DATE_CSS = "assets/manualkit/site-date.css"
+VERSIONS_JS = "assets/manualkit/versions.js"  # every version of the site, for the date picker
 FEATURES = ("navigation.sections", "navigation.top", "search.highlight", "toc.follow")
 
 
@@ -42,7 +45,7 @@ class Docs:
     def add(self, page: pages.Page, prefix: str = "") -> str:
         """Add ``page`` (its site path under ``prefix``); returns its docs path."""
         path = source_path(page.path.removeprefix(prefix))
-        self.files[path] = (pages.front_matter(page.title, searchable=page.searchable) + page.markdown).encode("utf-8")
+        self.files[path] = (pages.front_matter(page.title, searchable=page.searchable, wide=page.wide) + page.markdown).encode("utf-8")
         self.headers[path] = {"header": pages.header_html(page.path, page.header), "noindex": page.noindex}
         return path
 
@@ -60,6 +63,12 @@ class Docs:
 
 
 
+def site_date_css(day_text: str) -> bytes:
+    """The print date of a site without script: the day it was generated, labelled as such."""
+    text = f"网页生成日期 {day_text}".replace("\\", "\\\\").replace('"', '\\"')
+    return f'@charset "utf-8";\n:root {{ --mk-print-date: "{text}"; }}\n'.encode()
+
+
 def mkdocs_config(
     metadata: ManualMetadata,
     docs_dir: Path,
@@ -69,15 +78,21 @@ def mkdocs_config(
     search: bool,
     cache_dir: Path | None,
     draft_root: Path | None = None,
+    site_name: str | None = None,
+    root: str = "",
 ) -> dict[str, Any]:
-    """The MkDocs configuration of one site (declared once, here): Material in Chinese, no web fonts."""
+    """The MkDocs configuration of one site (declared once, here): Material in Chinese, no web fonts.
+
+    ``site_name`` (the manual's title, its version and status) ends every ``<title>``; ``root`` is
+    the way from this site to the top of the staff site (``../../`` from ``archive/A-0/``), where
+    :data:`SITE_DATE_CSS` says the date the site was generated (the print date without script)."""
     extra: dict[str, Any] = {"pages": docs.headers}
     if cache_dir is not None:
         extra["cache_dir"] = str(cache_dir)
     if draft_root is not None:
         extra["draft_root"] = str(draft_root)
     config: dict[str, Any] = {
-        "site_name": metadata.title,
+        "site_name": site_name or metadata.title,
         "site_description": f"{metadata.company} {metadata.document_number}",
         "docs_dir": str(docs_dir),
         "site_dir": str(site_dir),
@@ -94,8 +109,8 @@ def mkdocs_config(
         "markdown_extensions": ["attr_list", "tables", "admonition", {"toc": {"permalink": True}}],
         "plugins": [{"search": {"lang": ["zh"], "separator": SEARCH_SEPARATOR, "pipeline": []}}] if search else [],
         "hooks": [str(HOOKS)],
-        "extra_css": ["assets/manualkit/site.css"],
-        "extra_javascript": ["assets/manualkit/site.js"],
+        "extra_css": ["assets/manualkit/site.css", root + SITE_DATE_CSS],
+        "extra_javascript": [root + VERSIONS_JS, "assets/manualkit/site.js"],
         "extra": {"manualkit": extra, "generator": False},
     }
     if draft_root is not None:

@@ -2,8 +2,9 @@
 
 Times the whole `manual check` process (median of several runs) on the real manual and on a
 generated 25x manual (200 chapters), next to `mkdocs build --strict` of the same content, and
-prints the figures and their ratios against the targets of the foundation issue:
-≤ 0.3 s on the manual, ≤ 2 s on the 25x manual, ≤ 0.25x the mkdocs build time.
+prints the figures and their ratios against the targets: ≤ 0.25 s on the manual (issue 14; the
+foundation issue asked ≤ 0.3 s), ≤ 2 s on the 25x manual, ≤ 0.25x the mkdocs build time. The
+package's bytecode is compiled first, as ``make`` does after installing.
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ def make_copy(dest: Path, factor: int) -> None:
 
 
 def main() -> int:
+    import compileall
+
+    import manualkit
+
+    compileall.compile_dir(str(Path(manualkit.__file__).parent), quiet=1)
     print(f"manual check benchmark (median of {RUNS} whole-process runs)")
     results = {}
     for label, factor in (("manual (8 chapters)", 1), ("25x manual (200 chapters)", 25)):
@@ -77,7 +83,7 @@ def main() -> int:
             print(f"  {label:28s} manual check {check:6.3f} s   mkdocs build --strict {mkdocs:6.3f} s   ratio {check / mkdocs:5.2f}x")
     one, many = results["manual (8 chapters)"], results["25x manual (200 chapters)"]
     print("targets:")
-    print(f"  manual check on the manual      {one[0]:.3f} s  (target ≤ 0.3 s)   {'met' if one[0] <= 0.3 else 'MISSED'}")
+    print(f"  manual check on the manual      {one[0]:.3f} s  (target ≤ 0.25 s)  {'met' if one[0] <= 0.25 else 'MISSED'}")
     print(f"  manual check on the 25x manual  {many[0]:.3f} s  (target ≤ 2 s)     {'met' if many[0] <= 2 else 'MISSED'}")
     print(f"  ratio to mkdocs build --strict  {one[0] / one[1]:.2f}x / {many[0] / many[1]:.2f}x  (target ≤ 0.25x)")
     return 0

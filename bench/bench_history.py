@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 RUNS = 11
 PAIR_RUNS = 21  # the ratio is the target: more runs, a steadier median
+COLD_RUNS = 3  # the first command in a new clone: every release verified, every chapter read
 COMMITS_PER_RELEASE = 10
 NAMESPACE = "manual-approval@xs-qm-01"
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -431,7 +432,7 @@ def run(repo: Path, releases: int) -> int:
         [manual, "diff", "--from", v_lo, "--to", v_hi], ["git", "diff", "--stat", commit_lo, commit_hi], repo, env, runs=PAIR_RUNS
     )
     figures = {
-        "manual history (cold, no cache)": timed([manual, "history"], repo, env, runs=1, before=drop_cache),
+        "manual history (cold, no cache)": timed([manual, "history"], repo, env, runs=COLD_RUNS, before=drop_cache),
         "manual history": timed([manual, "history"], repo, env),
         f"manual show --as-of {middle}": timed([manual, "show", "--as-of", middle.isoformat()], repo, env),
         f"manual diff {v_lo} → {v_hi} ({hi - lo} releases)": diff_far,
@@ -439,7 +440,7 @@ def run(repo: Path, releases: int) -> int:
         "git diff --stat (same two commits)": git_far,
         "manual --help (interpreter + CLI start)": timed([manual, "--help"], repo, env),
     }
-    print(f"\ntimes (median of {RUNS} whole-process runs, {PAIR_RUNS} for the diff and git, run alternately; cold: 1 run):")
+    print(f"\ntimes (median of {RUNS} whole-process runs, {PAIR_RUNS} for the diff and git, run alternately; cold: {COLD_RUNS} runs):")
     for label, seconds in figures.items():
         print(f"  {label:55s} {seconds:7.3f} s")
     git_time = figures["git diff --stat (same two commits)"]
@@ -449,8 +450,10 @@ def run(repo: Path, releases: int) -> int:
     for label, seconds in figures.items():
         if label.startswith("manual") and "cold" not in label and "--help" not in label:
             print(f"  {label:55s} {seconds:7.3f} s  (≤ 1 s)  {'met' if seconds <= 1 else 'MISSED'}")
+    cold = figures["manual history (cold, no cache)"]
+    print(f"  {'first command in a new clone (cold history)':55s} {cold:7.3f} s  (≤ 2 s)  {'met' if cold <= 2 else 'MISSED'}")
     ratio = diff_far / git_time
-    print(f"  manual diff / git diff --stat                           {ratio:7.1f}x   (≤ 3x)   {'met' if ratio <= 3 else 'MISSED'}")
+    print(f"  manual diff / git diff --stat                           {ratio:7.1f}x   (≤ 2x)   {'met' if ratio <= 2 else 'MISSED'}")
     print(f"    without the interpreter and CLI start ({start_cost:.3f} s):        {(diff_far - start_cost) / git_time:7.1f}x")
     print(f"  diff over {hi - lo} releases / over 10 releases                {diff_far / diff_near:7.2f}x   (flat: ≈ 1x)")
     return 0

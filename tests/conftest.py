@@ -185,3 +185,42 @@ def release_commit(root: Path, version: str) -> str:
     ).stdout.split()
     assert len(out) == 1, f"{record} was added by {len(out)} commits"
     return out[0]
+
+
+# --- make test-fast --------------------------------------------------------------------------------
+
+# Modules whose tests run in-process on small inputs: no signed history built, no site, no browser,
+# no LibreOffice (at most a tiny git repository). ``make test-fast`` runs them (``pytest -m unit``) in a few seconds for the edit
+# loop; ``make test`` runs everything.
+UNIT_MODULES = frozenset(
+    {
+        "test_architecture.py",
+        "test_check_properties.py",
+        "test_dependencies.py",
+        "test_git.py",
+        "test_ooxml_package.py",
+    }
+)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under ``-m unit`` the other modules are not even imported (collecting them all costs more
+    than running the unit tests)."""
+    name = collection_path.name
+    if config.getoption("markexpr") == "unit" and name.startswith("test_") and name.endswith(".py"):
+        return name not in UNIT_MODULES or None
+    return None
+
+
+# Modules whose module-scoped fixtures are expensive (a built site, a browser, a published DOCX, a
+# LibreOffice run): under ``pytest -n … --dist loadgroup`` (``make test``) each runs on one worker,
+# so its fixtures are made once; every other test goes to whichever worker is free.
+GROUPED_MODULES = frozenset({"test_site.py", "test_site_browser.py", "test_publish.py", "test_diff.py"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in UNIT_MODULES:
+            item.add_marker(pytest.mark.unit)
+        if item.path.name in GROUPED_MODULES:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))

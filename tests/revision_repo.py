@@ -31,12 +31,16 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 GIT_NAME = "测试编制人"
 GIT_EMAIL = "author@example.com"
 GIT_DATE = "2026-01-01T09:00:00+08:00"
+if TYPE_CHECKING:
+    from pytest import TempPathFactory
+
 TODAY = "2026-12-01"  # default MANUAL_TODAY: after B/1 was published, before it takes effect
 ALL_SECTIONS = tuple(f"{c}.{s}" for c in range(1, 9) for s in range(1, 5))
 
@@ -442,3 +446,26 @@ class RevisionRepo:
 
 def plus_days(day: str, days: int) -> str:
     return (dt.date.fromisoformat(day) + dt.timedelta(days=days)).isoformat()
+
+
+# --- histories shared by the whole test session ---------------------------------------------------
+
+_shared: dict[tuple[Path, str], RevisionRepo] = {}
+
+
+def shared_history(factory: TempPathFactory, kind: Literal["released", "demo"]) -> RevisionRepo:
+    """A history built once per test session (once per pytest-xdist worker) for every module that
+    needs it: ``"released"`` is A/0 (:meth:`RevisionRepo.first_release`), ``"demo"`` adds A/1, B/0
+    and B/1 (:meth:`RevisionRepo.demo_history`). Never run a command in it (commands leave caches
+    under ``.git/manualkit/``): take a :meth:`RevisionRepo.copy_to`, which is much cheaper than
+    signing a history again."""
+    key = (factory.getbasetemp(), kind)
+    if key not in _shared:
+        if kind == "released":
+            repo = RevisionRepo(factory.mktemp("shared-released"))
+            repo.first_release()
+        else:
+            repo = shared_history(factory, "released").copy_to(factory.mktemp("shared-demo") / "t")
+            repo.demo_history()
+        _shared[key] = repo
+    return _shared[key]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PROJECT_ROOT, base_env, run_manual
-from revision_repo import Result, RevisionRepo
+from revision_repo import Result, RevisionRepo, shared_history
 
 CHECKS = ["records", "signatures", "digests", "dates", "timeline", "text", "reviews", "obligations"]
 A1_MINOR = "CR-2026-001"  # A/1: 3.2 (minor, signed 编制, 审核, 批准)
@@ -32,10 +32,9 @@ class Templates:
 
     @property
     def demo(self) -> RevisionRepo:
+        """The session's demo history (only copied, never changed)."""
         if self._demo is None:
-            repo = RevisionRepo(self.factory.mktemp("audit-demo"))
-            repo.demo_history()
-            self._demo = repo
+            self._demo = shared_history(self.factory, "demo")
         return self._demo
 
 

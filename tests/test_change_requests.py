@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from revision_repo import RevisionRepo
+from revision_repo import RevisionRepo, shared_history
 
 from manualkit.base.diagnostics import ManualError
 from manualkit.records.change_request import write_request
@@ -14,10 +14,8 @@ from manualkit.records.version import Version
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
-    """A repository with its first release, built once for this module."""
-    repo = RevisionRepo(tmp_path_factory.mktemp("template"))
-    repo.first_release()
-    return repo
+    """A repository with its first release, built once per test session (only copied)."""
+    return shared_history(tmp_path_factory, "released")
 
 
 @pytest.fixture

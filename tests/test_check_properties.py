@@ -8,6 +8,7 @@ they load holds manual.yml and one chapter; the other listed chapters are simply
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
 
 import yaml
@@ -27,8 +28,9 @@ FRONT_END = REAL_CHAPTER.index("\n---\n", 4) + 1  # index of the closing ---
 REAL_FRONT = REAL_CHAPTER[4:FRONT_END]
 REAL_BODY = REAL_CHAPTER[FRONT_END + 4 :]
 
+# ``make test-fast`` sets PROPERTY_EXAMPLES lower for the edit loop; ``make test`` runs 200.
 PROPERTY_SETTINGS = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 
 # Pieces of the manual's own syntax, so that generated text often comes close to valid input.
@@ -145,3 +147,58 @@ def test_any_text_inserted_into_a_section(position: int, inserted: str) -> None:
 @given(texts)
 def test_any_text_as_manual_yml(text: str) -> None:
     _load(metadata=text.encode("utf-8"))
+
+
+# --- the headings of a released chapter, read without the Markdown parser -------------------------
+# Verifying a long history reads each released chapter's sections with ``plain_headings`` instead
+# of markdown-it (``parse_chapter(check_body=False)``); it must find exactly the headings the parser
+# finds, or decline (None) and leave the body to the parser.
+
+LINES = [
+    "", "# 第三章 业务流程执行与实施", "## 3.2 业务流程实施步骤 {#sec-3-2}", "## 3.1 x ##", "### 一、要求", "#### 四级", "##### 五级",
+    "####### 七个", "#x", "#", "## ", " ## 缩进", "   # 三格", "    ## 代码", "\t# 制表", "- ## 列表中", "1. # 有序", "> ## 引用",
+    "- 列表项", "    - 嵌套", "1. 第一", "> 引用文字", "| a | b |", "|---|---|", "| 1 | 2 |", "```", "~~~", "<div>", "</div>",
+    "<!-- x -->", "===", "---", "- - -", "***", "  ---", "> ===", "段落文字", "见 3.2", "**加粗**", "## 标题 #", "## 标题 \\#",
+    "## \u3000全角空格\u3000", "##\u00a0不换行", "# \ufeff", "## a\u2028", "## 结尾 ###   ",
+]  # fmt: skip
+bodies = st.one_of(
+    st.lists(st.sampled_from(LINES), max_size=30).map("\n".join),
+    st.lists(st.one_of(st.sampled_from(LINES), printable.map(lambda t: t[:15])), max_size=30).map("\n".join),
+    markdownish,
+)
+
+
+@PROPERTY_SETTINGS
+@given(bodies, st.integers(min_value=1, max_value=50))
+def test_plain_headings_are_the_parsers_headings_or_none(body: str, offset: int) -> None:
+    from manualkit.text.markup import plain_headings, scan
+
+    plain = plain_headings(body, offset)
+    if plain is not None:
+        assert plain == scan(body, CHAPTER, offset, REAL.names).headings
+
+
+@PROPERTY_SETTINGS
+@given(st.integers(min_value=0), bodies)
+def test_a_chapter_read_for_verification_is_the_checked_chapter(position: int, inserted: str) -> None:
+    from manualkit.text.chapter import parse_chapter
+
+    lines = REAL_CHAPTER.split("\n")
+    first_body_line = REAL_CHAPTER[:FRONT_END].count("\n") + 1
+    lines.insert(first_body_line + position % (len(lines) - first_body_line), inserted)
+    text = "\n".join(lines)
+    departments = load_manual(_files()).manual.metadata.departments  # type: ignore[union-attr]
+    checked = parse_chapter(CHAPTER, text, 3, departments, REAL.names)
+    assert parse_chapter(CHAPTER, text, 3, departments, REAL.names, check_body=False).chapter == checked.chapter
+
+
+def test_every_chapter_of_the_manual_is_read_without_the_parser() -> None:
+    """The fast reading applies to the manual as written (else verifying a history would be slow)."""
+    from manualkit.text.chapter import split_front_matter
+    from manualkit.text.markup import plain_headings, scan
+
+    for path in sorted(p for p in REAL.names if p.endswith(".md") and p in REAL.contents):
+        split = split_front_matter(REAL.contents[path].decode("utf-8"))
+        assert split is not None, path
+        _, body, line = split
+        assert plain_headings(body, line) == scan(body, path, line, REAL.names).headings, path

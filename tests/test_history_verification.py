@@ -6,16 +6,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
-from revision_repo import RevisionRepo
+from revision_repo import RevisionRepo, shared_history
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
-    repo = RevisionRepo(tmp_path_factory.mktemp("history"))
-    repo.first_release()
-    return repo
+    return shared_history(tmp_path_factory, "released")
 
 
 @pytest.fixture
@@ -142,3 +141,38 @@ def test_a_record_changed_as_the_cache_was_written_is_not_trusted(repo: Revision
     os.utime(path, ns=(moment, moment))
     _, entries = cached_history(repo)
     assert entries[0]["summary"] != "来自缓存的摘要"
+
+
+# --- many releases are verified on every core -------------------------------------------------------
+
+
+def test_verifying_in_worker_processes_gives_the_same_answer(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long history (PARALLEL_MIN releases or more) is verified in forked workers; here the
+    threshold is lowered so that the demo history, with one release made invalid, takes that path."""
+    from manualkit.records import history as history_module
+
+    repo = shared_history(tmp_path_factory, "demo").copy_to(tmp_path / "demo")
+    (repo.root / "changelog" / "releases" / "A-2.yml").write_text(forged_record(repo, "A/2", "CR-2099-001"), encoding="utf-8")
+    monkeypatch.chdir(repo.root)
+    for key, value in repo.env({"MANUAL_NO_CACHE": "1"}).items():
+        monkeypatch.setenv(key, value)
+    serial = history_module.release_history(repo.root, use_cache=False)
+    verify = history_module.verify_release
+    pids = tmp_path / "pids"
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        with pids.open("a") as out:
+            out.write(f"{os.getpid()}\n")
+        return verify(*args, **kwargs)
+
+    monkeypatch.setattr(history_module, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(history_module, "verify_release", recording)
+    parallel = history_module.release_history(repo.root, use_cache=False)
+    assert parallel == serial
+    assert [e.valid for e in serial].count(False) == 1 and len(serial) == 5
+    seen = pids.read_text().split()
+    assert len(seen) == 5
+    if len(os.sched_getaffinity(0)) > 1:
+        assert str(os.getpid()) not in seen and len(set(seen)) >= 2, "the releases were not verified in worker processes"

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from revision_repo import PEOPLE, TODAY, RepoState, Result, RevisionRepo, plus_days
+from revision_repo import PEOPLE, TODAY, RepoState, Result, RevisionRepo, plus_days, shared_history
 
 # --- templates and assertions ------------------------------------------------------------------
 
@@ -38,18 +38,15 @@ class Templates:
     def released(self) -> RevisionRepo:
         """A/0 released (2025-12-01, effective 2026-01-01)."""
         if self._released is None:
-            repo = RevisionRepo(self.factory.mktemp("released"))
-            repo.first_release()
-            self._released = repo
+            self._released = shared_history(self.factory, "released")  # only copied, never changed
         return self._released
 
     @property
     def demo(self) -> RevisionRepo:
         """A/0, A/1, B/0 and B/1 (B/1 takes effect 2027-01-15, after TODAY)."""
         if self._demo is None:
-            repo = self.released.copy_to(self.factory.mktemp("demo") / "t")
-            repo.demo_history()
-            self._demo = repo
+            # A copy of the session's demo history: read-only tests run commands in this one.
+            self._demo = shared_history(self.factory, "demo").copy_to(self.factory.mktemp("demo") / "t")
         return self._demo
 
     def ready(self, class_key: str) -> RevisionRepo:

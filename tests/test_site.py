@@ -24,7 +24,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 import yaml
-from revision_repo import RevisionRepo
+from revision_repo import RevisionRepo, shared_history
 
 from manualkit.base.clock import prose_date
 from manualkit.base.diagnostics import ManualError
@@ -45,8 +45,7 @@ def demo_repository(factory: pytest.TempPathFactory) -> RevisionRepo:
     """The demo history (built once per session; do not modify it: take :func:`copy_of`)."""
     base = factory.getbasetemp()
     if base not in _demo:
-        repo = RevisionRepo(factory.mktemp("site-demo") / "demo")
-        repo.demo_history()
+        repo = shared_history(factory, "demo").copy_to(factory.mktemp("site-demo") / "demo")
         repo.today = FIXTURE_TODAY
         _demo[base] = repo
     return _demo[base]

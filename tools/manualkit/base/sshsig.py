@@ -9,9 +9,11 @@ anyone can run without our code.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import struct
 from pathlib import Path
+from typing import Any
 
 from manualkit.base.diagnostics import fail
 
@@ -146,9 +148,8 @@ def _verify_raw(public_key: str, sig_type: bytes, sig_value: bytes, signed: byte
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
     from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-    from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
-    key = load_ssh_public_key(" ".join(public_key.split()[:2]).encode())
+    key = _public_key(" ".join(public_key.split()[:2]))
     try:
         if isinstance(key, ed25519.Ed25519PublicKey) and sig_type == b"ssh-ed25519":
             key.verify(sig_value, signed)
@@ -167,3 +168,12 @@ def _verify_raw(public_key: str, sig_type: bytes, sig_value: bytes, signed: byte
     except InvalidSignature:
         return False
     return False
+
+
+@functools.lru_cache(maxsize=64)
+def _public_key(openssh: str) -> Any:
+    """The key object of an OpenSSH public key line (a history of a thousand releases verifies
+    thousands of signatures by the same few signers)."""
+    from cryptography.hazmat.primitives.serialization import load_ssh_public_key
+
+    return load_ssh_public_key(openssh.encode())

@@ -62,6 +62,9 @@ class Seq(list[Any]):
 MAX_NODES = 100_000  # aliases can make a small text expand enormously ("billion laughs")
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 class _TooComplex(Exception):
     pass
 
@@ -182,6 +185,8 @@ def _build(loader: Any, node: Any, budget: list[int]) -> Any:
         seq.line, seq.col = node.start_mark.line, node.start_mark.column
         seq.item_pos = [(item.start_mark.line, item.start_mark.column) for item in node.value]
         return seq
+    if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
+        return node.value  # what the constructor gives a string, without its bookkeeping
     try:
         value = loader.construct_object(node, deep=True)
     except ValueError:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -149,16 +149,19 @@ def release_history(
     # Parsed chapters are not kept here: the verdicts are, and they make the texts unnecessary.
     reader = reader or ReleaseReader(root, cached=False)
     reader.prefetch([(added[r.path], r) for r in records if r.path in added and cached.get(r.path) is None])
+    effective_to = [records[i + 1].effective if i + 1 < len(records) else None for i in range(len(records))]
+    # Each release is judged by the policy in force before it: the previous release's (A/0: its own, the root).
+    judges = [added.get(records[i - 1].path) if i > 0 else added.get(r.path) for i, r in enumerate(records)]
+    todo = [(r, added.get(r.path), effective_to[i], judges[i]) for i, r in enumerate(records) if cached.get(r.path) is None]
+    reader.prefetch_controlled(c for _, commit, _, judge in todo for c in (commit, judge))
+    verified = {entry.record.path: entry for entry in verify_releases(root, todo, head, reader)}
     entries: list[ReleaseEntry] = []
     for i, record in enumerate(records):
-        effective_to = records[i + 1].effective if i + 1 < len(records) else None
         hit = cached.get(record.path)
         if hit is not None:
-            entries.append(_entry_from_json(record, added[record.path], effective_to, hit))
+            entries.append(_entry_from_json(record, added[record.path], effective_to[i], hit))
             continue
-        # Judged by the policy in force before it: the previous release's (A/0: its own, the root).
-        judge = added.get(records[i - 1].path) if i > 0 else added.get(record.path)
-        entry = verify_release(root, record, added.get(record.path), head, effective_to, reader=reader, judge=judge)
+        entry = verified[record.path]
         entries.append(entry)
         verdict_key = keys[record.path]
         if cache is not None and verdict_key is not None:
@@ -309,6 +312,47 @@ def _entry_from_json(record: ReleaseRecord, commit: str | None, effective_to: dt
     )  # fmt: skip
 
 
+# Verifying is done on every core when there are many releases to verify (the first command in a
+# new clone of a long history): each worker process, forked after the batch reads, verifies one
+# contiguous run of releases, so that the chapter texts consecutive releases share are parsed once
+# per worker.
+PARALLEL_MIN = 64
+Task = tuple[ReleaseRecord, str | None, dt.date | None, str | None]  # record, its commit, effective to, judge
+_job: tuple[Path, Sequence[Task], Snapshot, ReleaseReader] | None = None
+
+
+def verify_releases(root: Path, todo: Sequence[Task], head: Snapshot, reader: ReleaseReader) -> list[ReleaseEntry]:
+    """:func:`verify_release` of each ``(record, commit, effective_to, judge)``, in order, with the same
+    answers whether done here or, for ``PARALLEL_MIN`` releases or more, in forked workers."""
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
+    if len(todo) < PARALLEL_MIN or workers < 2 or not hasattr(os, "fork"):
+        return [_verify(root, task, head, reader) for task in todo]
+    import multiprocessing
+
+    global _job
+    step = -(-len(todo) // workers)
+    runs = [(start, min(start + step, len(todo))) for start in range(0, len(todo), step)]
+    _job = (root, todo, head, reader)
+    try:
+        with multiprocessing.get_context("fork").Pool(len(runs)) as pool:
+            parts = pool.map(_verify_run, runs, chunksize=1)
+    finally:
+        _job = None
+    return [entry for part in parts for entry in part]
+
+
+def _verify_run(run: tuple[int, int]) -> list[ReleaseEntry]:
+    """In a forked worker: verify ``todo[start:end]`` of the job the parent set up before forking."""
+    assert _job is not None
+    root, todo, head, reader = _job
+    return [_verify(root, task, head, reader) for task in todo[run[0] : run[1]]]
+
+
+def _verify(root: Path, task: Task, head: Snapshot, reader: ReleaseReader) -> ReleaseEntry:
+    record, commit, effective_to, judge = task
+    return verify_release(root, record, commit, head, effective_to, reader=reader, judge=judge)
+
+
 def verify_release(
     root: Path,
     record: ReleaseRecord,
@@ -410,6 +454,18 @@ class ReleaseReader:
         found = self.objects.resolve(names)
         self.objects.read([i.sha for i in found.values() if i is not None and i.kind == "blob" and i.size <= 1024 * 1024])
 
+    def prefetch_controlled(self, commits: Iterable[str | None]) -> None:
+        """Read what :func:`~manualkit.records.trust.controlled_at` needs at these commits (the
+        policy and the ``certs/`` listing) in one batch, not one git process per release."""
+        from manualkit.records.policy import POLICY_PATH
+        from manualkit.records.trust import CERTS_DIR
+
+        wanted = list(dict.fromkeys(c for c in commits if c))
+        if not wanted:
+            return
+        found = self.objects.resolve([f"{c}:{path}" for c in wanted for path in (POLICY_PATH, CERTS_DIR)])
+        self.objects.read([i.sha for i in found.values() if i is not None and i.size <= 1024 * 1024])
+
     def files_at(self, commits: Sequence[str]) -> list[ManualFiles]:
         missing = [c for c in commits if c not in self._files]
         if missing:
@@ -474,7 +530,7 @@ class ReleaseReader:
         data_of = self._blobs([sha for _, _, sha, _ in todo], known)
         for key, path, sha, position in todo:
             text, _ = decode(path, data_of[sha]) if sha in data_of else (None, [])
-            parsed = parse_chapter(path, text, position, departments, names).chapter if text is not None else None
+            parsed = parse_chapter(path, text, position, departments, names, check_body=False).chapter if text is not None else None
             self._remember(key, parsed, chapter_to_json)
         chapters = [c for key, _, _, _ in wanted if isinstance(c := self._parsed[key], Chapter)]
         return Manual(metadata, tuple(chapters))

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -100,12 +101,17 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
 
 
 def parse_chapter(
-    path: str, text: str, position: int, departments: Sequence[str], files: frozenset[str]
+    path: str, text: str, position: int, departments: Sequence[str], files: frozenset[str], *, check_body: bool = True
 ) -> ChapterParse:
-    """Parse chapter ``position`` (1-based order in manual.yml) from ``text``."""
+    """Parse chapter ``position`` (1-based order in manual.yml) from ``text``.
+
+    ``check_body=False`` gives the same chapter (or ``None``) but not the findings about its body
+    (the Markdown subset, links, references, placeholder sections): verifying a release needs
+    only its chapters' sections, and reading those from plain headings skips the Markdown parser.
+    """
     # Imported here: commands that read chapters parsed before (from the cache) never load the
     # Markdown parser (see history.ReleaseReader).
-    from manualkit.text.markup import Scan, scan
+    from manualkit.text.markup import Scan, plain_headings, scan
 
     diags: list[Diagnostic] = []
     if not text.startswith("---"):
@@ -116,15 +122,8 @@ def parse_chapter(
         d = diagnostic(path, 1, 1, "MAN102", "前置元数据没有结束标记；请在 YAML 块后加一行 ---")
         return ChapterParse(None, (), Scan(), [d], body_read=False)
     yaml_text, body, body_line = split
-    data, yaml_diags = yamlfile.parse(yaml_text, path, 2)
-    diags += yaml_diags
-    meta: dict[str, Any] = {}
-    if not yaml_diags:
-        if not isinstance(data, dict):
-            diags.append(diagnostic(path, 2, 1, "MAN104", "前置元数据应为键值映射（key: value）"))
-        else:
-            meta = data
-            diags += validate(data, front_matter_schema(departments), path, 2)
+    meta, front_diags = _front_matter(yaml_text, path, tuple(departments))
+    diags += front_diags
     outline = outline_chapter(position)
     number: int = meta["chapter"] if isinstance(meta.get("chapter"), int) else position
     if isinstance(meta.get("chapter"), int) and meta["chapter"] != position:
@@ -136,9 +135,10 @@ def parse_chapter(
         line, col = yamlfile.position(meta, "title")
         diags.append(diagnostic(path, 2 + line, col + 1, "MAN202", f"章标题应为“{outline.title}”（大纲规定），实际为“{meta['title']}”"))
 
-    body_scan = scan(body, path, body_line, files)
+    headings = None if check_body else plain_headings(body, body_line)
+    body_scan = scan(body, path, body_line, files) if headings is None else Scan(headings=headings)
     diags += body_scan.diagnostics
-    sections, structure_diags = _structure(path, body, body_line, body_scan, outline, position)
+    sections, structure_diags = _structure(path, body, body_line, body_scan, outline, position, check_body)
     diags += structure_diags
     diags += _front_matter_sections(path, meta, sections)
 
@@ -150,7 +150,7 @@ def parse_chapter(
         # Text outside every section could be changed without any change request naming it.
         at = h1.line + 1 + next(i for i, line in enumerate(body.split("\n")[pre_start:]) if line.strip())
         diags.append(diagnostic(path, at, 1, "MAN214", "章标题与第一节之间不得有正文：每段内容都须属于某一节，修订才能追溯；请移入相应的节"))
-    if yaml_diags or any(d.code in ("MAN103", "MAN104", "MAN105", "MAN107", "MAN108", "MAN109", "MAN110", "MAN111") for d in diags):
+    if not meta or any(d.code in ("MAN103", "MAN104", "MAN105", "MAN107", "MAN108", "MAN109", "MAN110", "MAN111") for d in diags):
         return ChapterParse(None, tuple(sections), body_scan, diags)
     review = meta["review"]
     last = as_date(review["last_reviewed"])
@@ -171,8 +171,20 @@ def parse_chapter(
     return ChapterParse(chapter, tuple(sections), body_scan, diags)
 
 
+@functools.lru_cache(maxsize=256)
+def _front_matter(yaml_text: str, path: str, departments: tuple[str, ...]) -> tuple[dict[str, Any], tuple[Diagnostic, ...]]:
+    """The front matter read and validated, or ``{}``, and the findings. Kept for the process
+    (read-only): the thousand released versions of a chapter mostly share their front matter."""
+    data, yaml_diags = yamlfile.parse(yaml_text, path, 2)
+    if yaml_diags:
+        return {}, tuple(yaml_diags)
+    if not isinstance(data, dict):
+        return {}, (diagnostic(path, 2, 1, "MAN104", "前置元数据应为键值映射（key: value）"),)
+    return data, tuple(validate(data, front_matter_schema(departments), path, 2))
+
+
 def _structure(
-    path: str, body: str, body_line: int, body_scan: Scan, outline: OutlineChapter | None, position: int
+    path: str, body: str, body_line: int, body_scan: Scan, outline: OutlineChapter | None, position: int, check_body: bool = True
 ) -> tuple[list[Section], list[Diagnostic]]:
     diags: list[Diagnostic] = []
     headings = body_scan.headings
@@ -243,7 +255,7 @@ def _structure(
         raw_lines = lines[h.line - body_line + 1 : end - body_line]
         leading = next((i for i, text in enumerate(raw_lines) if text.strip()), len(raw_lines))
         section_body = "\n".join(raw_lines[leading:]).rstrip("\n")
-        if _is_placeholder(section_body):
+        if check_body and _is_placeholder(section_body):
             diags.append(diagnostic(path, h.line, 1, "MAN213", f"{sid} 没有正式内容（为空、过短或含占位文字）；请写完本节"))
         sections.append(Section(sid, title, anchor, h.line, section_body, h.line + 1 + leading))
     if outline is not None:

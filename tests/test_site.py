@@ -287,6 +287,56 @@ def test_a_redline_between_each_pair_of_consecutive_versions(built: RevisionRepo
             assert text in built.git("show", f"release/{new.replace('/', '-')}:manual/{_chapter_of(built, text, new)}")
 
 
+def test_a_comparison_table_for_each_release_linked_from_the_records_and_the_banner(built: RevisionRepo) -> None:
+    site = built.root / "site"
+    versions = [str(r["version"]) for r in records(built)]
+    for old, new in itertools.pairwise(versions):
+        name = f"comparison/{old.replace('/', '-')}_{new.replace('/', '-')}.html"
+        tree = html_of(site / name)
+        table = tree.xpath('//div[contains(@class, "mk-comparison")]/table')
+        assert len(table) == 1, name
+        assert "mk-stack" in table[0].getparent().get("class")  # a card per row on a narrow screen
+        assert [text_of(th) for th in table[0].xpath(".//thead//th")] == ["序号", "条款", "修订前", "修订后", "修订说明", "修订申请单"]
+        rows = table[0].xpath(".//tbody/tr")
+        assert rows and [text_of(r.xpath("td")[0]) for r in rows] == [str(i) for i in range(1, len(rows) + 1)], name
+        assert all(td.get("data-label") for r in rows for td in r.xpath("td"))
+        record = next(r for r in records(built) if r["version"] == new)
+        for cr in record["change_requests"]:  # type: ignore[union-attr]
+            assert any(text_of(r.xpath("td")[5]) == cr for r in rows), (name, cr)
+        for page in ("revisions.html", "archive.html", f"diff/{old.replace('/', '-')}_{new.replace('/', '-')}.html"):
+            links = [(site / page).parent / h for h in html_of(site / page).xpath("//a/@href")]
+            assert (site / name).resolve() in [link.resolve() for link in links], (page, name)
+    b0 = [[text_of(td) for td in r.xpath("td")] for r in html_of(site / "comparison/A-1_B-0.html").xpath('//div[contains(@class, "mk-comparison")]//tbody/tr')]
+    reason = " ".join(str(request(built, "CR-2026-003")["reason"]).split())
+    for section in ("5.1 ", "6.2 "):
+        found = [r for r in b0 if r[1].startswith(section)]
+        assert found and all(r[5] == "CR-2026-003" and " ".join(r[4].split()) == reason for r in found), section
+        assert all(r[2] != r[3] for r in found)
+    banner = html_of(site / "index.html").find_class("mk-banner--upcoming")[0]
+    assert "comparison/B-0_B-1.html" in banner.xpath(".//a/@href")
+
+
+def test_the_comparison_page_escapes_every_text() -> None:
+    from manualkit.documents.comparison_table import ComparisonRow
+    from manualkit.records.edition import Status
+    from manualkit.site.model import SiteVersion
+    from manualkit.site.pages import comparison_markdown
+
+    hostile = "<script>alert(1)</script>"
+
+    def version(name: str) -> SiteVersion:
+        return SiteVersion(
+            name, name.replace("/", "-"), Status.IN_FORCE, "一般修订", dt.date(2026, 1, 1), dt.date(2026, 2, 1), None, None,
+            ("CR-2026-009",), ("3.2",), f"摘要 {hostile}", False, (), (), "0" * 40, "0" * 40,
+        )  # fmt: skip
+
+    rows = [ComparisonRow(1, f"3.2 {hostile}", "新增", hostile, f"原因 {hostile} & <b>", "CR-2026-009")]
+    page = comparison_markdown("comparison/A-0_A-1.html", version("A/0"), version("A/1"), rows)
+    assert "<script>" not in page and "<b>" not in page
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 4  # clause, after, reason, summary
+    assert '<td data-label="修订前" class="mk-added">新增</td>' in page
+
+
 def _chapter_of(repo: RevisionRepo, text: str, version: str) -> str:
     for path in sorted((repo.root / "manual").glob("0*.md")):
         if text in repo.git("show", f"release/{version.replace('/', '-')}:manual/{path.name}"):

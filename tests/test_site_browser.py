@@ -440,6 +440,17 @@ def test_revisions_show_every_column_inside_the_screen(screen: Watched, site: Si
         assert min(room) > 0, room
 
 
+def test_the_comparison_table_fits_every_screen(screen: Watched, site: Site) -> None:
+    page = _load(screen, site, "comparison/A-1_B-0.html")
+    width = page.viewport_size["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing behind a sideways scroll
+    boxes = page.eval_on_selector_all(".mk-comparison td", "tds => tds.map(td => { const b = td.getBoundingClientRect(); return [b.left, b.right]; })")
+    assert boxes and all(left >= 0 and right <= width + 0.5 for left, right in boxes), boxes
+    if width < 1000:  # narrow: a card per row, each value under its column's name
+        labels = page.eval_on_selector_all(".mk-comparison td", "tds => tds.map(td => getComputedStyle(td, '::before').content)")
+        assert '"修订前"' in labels and '"修订后"' in labels and '"修订说明"' in labels
+
+
 def test_identifiers_are_never_broken_and_the_identity_table_is_two_columns_wide(screen: Watched, site: Site) -> None:
     for path in ("index.html", "03-execution.html", "revisions.html", "downloads.html", "requests/CR-2026-004.html", "archive/A-0/03-execution.html"):
         page = _load(screen, site, path)

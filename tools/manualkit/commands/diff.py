@@ -145,24 +145,22 @@ def redline(comparison: Comparison) -> bytes:
 def comparison_table(comparison: Comparison) -> list[ComparisonRow]:
     """The rows of the 修订对照表 between the two versions, each with the reason (修订说明) and number
     of the change requests that changed its section, read from the "to" release's commit."""
-    from manualkit.documents.comparison_table import Request, comparison_rows
+    from manualkit.documents.comparison_table import ReleasedRequest, release_comparison, released_requests
 
     c = comparison
     commit = c.entries[c.to_index].commit
     departments = tuple(c.new.metadata.departments)
-    reasons: dict[str, str] = {}
-    requests: dict[str, list[Request]] = {}
-    for change in c.diff.changes:
-        for rc in change.change_requests:
-            if rc.id not in reasons:
-                cr = c.reader.request(commit, rc.id, departments) if commit is not None else None
-                reasons[rc.id] = cr.reason.strip() if cr is not None else rc.title
-            for key in {change.id, change.from_id or change.id}:
-                requests.setdefault(key, []).append(Request(rc.id, reasons[rc.id]))
-    return comparison_rows(c.old, c.new, requests)
+    released: list[ReleasedRequest] = []
+    for entry in c.entries[c.from_index + 1 : c.to_index + 1]:
+        r = entry.record
+        found = (c.reader.request(commit, cr_id, departments) if commit is not None else None for cr_id in r.change_requests)
+        reasons = {cr.id: cr.reason.strip() for cr in found if cr is not None}
+        released += released_requests(r.change_requests, entry.requests, reasons, r.sections, r.summary)
+    return release_comparison(c.old, c.new, released)
 
 
 def comparison_table_title(comparison: Comparison) -> str:
-    meta = comparison.new.metadata
+    from manualkit.documents.comparison_table import table_title
+
     d = comparison.diff
-    return f"《{meta.title}》（{meta.document_number}）修订对照表　{d.from_point.version} → {d.to_point.version}"
+    return table_title(comparison.new.metadata, d.from_point.version, d.to_point.version)

@@ -21,8 +21,11 @@ from typing import NamedTuple
 
 from manualkit.documents.docx.model import Paragraph, Table, Unit, plain, unit_text, units
 from manualkit.documents.docx.redline import Block, blocks_of
+from manualkit.records.history import RequestView
+from manualkit.records.manual_diff import match_sections, section_texts
 from manualkit.text.manual import Manual
 from manualkit.text.markup import parse
+from manualkit.text.metadata import ManualMetadata
 
 COLUMNS = ("序号", "条款", "修订前", "修订后", "修订说明", "修订申请单")
 ADDED = "新增"
@@ -32,6 +35,15 @@ REMOVED = "删除"
 class Request(NamedTuple):
     id: str
     reason: str
+
+
+class ReleasedRequest(NamedTuple):
+    """A change request released between the two versions: its reason (修订说明) and the sections
+    it lists (the release record's sections when the request as released does not say)."""
+
+    id: str
+    reason: str
+    sections: tuple[str, ...]
 
 
 class ComparisonRow(NamedTuple):
@@ -126,6 +138,47 @@ def comparison_rows(old: Manual, new: Manual, requests: Mapping[str, Sequence[Re
     return out
 
 
+def released_requests(
+    ids: Sequence[str], views: Sequence[RequestView], reasons: Mapping[str, str], sections: Sequence[str], summary: str
+) -> list[ReleasedRequest]:
+    """The change requests ``ids`` of one release, in its order: each with its reason (from
+    ``reasons``, else its title, else the release's summary) and the sections it lists as released
+    (``views``; the release's ``sections`` when it does not say)."""
+    by_id = {v.id: v for v in views}
+    out = []
+    for cr_id in ids:
+        view = by_id.get(cr_id)
+        reason = reasons.get(cr_id) or (view.title if view else summary)
+        out.append(ReleasedRequest(cr_id, reason, tuple(view.sections if view else sections)))
+    return out
+
+
+def clause_requests(old: Manual, new: Manual, released: Sequence[ReleasedRequest]) -> dict[str, list[Request]]:
+    """Per section id, the change requests (oldest first) that changed it: a section that differs
+    between ``old`` and ``new`` (paired as ``manual diff`` pairs them) is credited to each request
+    listing its number in either version."""
+    out: dict[str, list[Request]] = {}
+    for status, before, after in match_sections(section_texts(old), section_texts(new)):
+        if status == "unchanged":
+            continue
+        ids = {s.id for s in (before, after) if s is not None}
+        for r in released:
+            if ids & set(r.sections):
+                for key in ids:
+                    out.setdefault(key, []).append(Request(r.id, r.reason))
+    return out
+
+
+def release_comparison(old: Manual, new: Manual, released: Sequence[ReleasedRequest]) -> list[ComparisonRow]:
+    """The 修订对照表 from ``old`` to ``new``, each row with the requests among ``released`` that
+    changed its section (``manual diff --layout table``, the staff site and the DOCX appendix)."""
+    return comparison_rows(old, new, clause_requests(old, new, released))
+
+
+def table_title(metadata: ManualMetadata, from_version: str, to_version: str) -> str:
+    return f"《{metadata.title}》（{metadata.document_number}）修订对照表　{from_version} → {to_version}"
+
+
 def _paired_rows(old: Unit, new: Unit, label: str, key: str) -> list[tuple[str, str, str, str]]:
     if isinstance(old, Table) and isinstance(new, Table):
         a, b = _row_texts(old), _row_texts(new)
@@ -163,24 +216,29 @@ def table_markdown(rows: Sequence[ComparisonRow], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def table_html(rows: Sequence[ComparisonRow], *, css_class: str = "mk-comparison") -> str:
-    """The table as an HTML fragment (every text escaped), for a page of its own or the site."""
-    def cell(text: str, kind: str = "") -> str:
-        marked = f' class="{kind}"' if kind else ""
-        return f"<td{marked}>{html.escape(text).replace(chr(10), '<br>')}</td>"
+def table_html(rows: Sequence[ComparisonRow], *, css_class: str = "mk-comparison", labels: bool = False) -> str:
+    """The table as an HTML fragment (every text escaped), for a page of its own or the site;
+    ``labels``: each cell carries its column's name as ``data-label`` (the site shows each row as
+    a card on a narrow screen); ``css_class=""``: a table without a class."""
 
-    head = "".join(f"<th>{c}</th>" for c in COLUMNS)
+    def cell(text: str, column: int, kind: str = "") -> str:
+        marked = f' class="{kind}"' if kind else ""
+        label = f' data-label="{COLUMNS[column]}"' if labels else ""
+        return f"<td{label}{marked}>{html.escape(text).replace(chr(10), '<br>')}</td>"
+
+    head = "".join(f'<th scope="col">{c}</th>' for c in COLUMNS)
     body = []
     for r in rows:
         before_kind = "mk-added" if r.before == ADDED else ""
         after_kind = "mk-removed" if r.after == REMOVED else ""
         body.append(
-            f"<tr>{cell(str(r.number))}{cell(r.clause)}{cell(r.before, before_kind)}{cell(r.after, after_kind)}"
-            f"{cell(r.explanation)}{cell(r.requests)}</tr>"
+            f"<tr>{cell(str(r.number), 0)}{cell(r.clause, 1)}{cell(r.before, 2, before_kind)}{cell(r.after, 3, after_kind)}"
+            f"{cell(r.explanation, 4)}{cell(r.requests, 5)}</tr>"
         )
     if not rows:
         body.append(f'<tr><td colspan="{len(COLUMNS)}">两个版本之间没有修订</td></tr>')
-    return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    table_class = f' class="{css_class}"' if css_class else ""
+    return f'<table{table_class}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
 def table_page(rows: Sequence[ComparisonRow], title: str) -> str:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from manualkit.base import clock, git
 from manualkit.base.diagnostics import Diagnostic, ManualError, fail
+from manualkit.documents.comparison_table import ComparisonRow, release_comparison, released_requests
 from manualkit.records.change_request import REQUESTS_DIR, ChangeRequest
 from manualkit.records.edition import Status
 from manualkit.records.history import ReleaseEntry, ReleaseReader, release_history
@@ -52,6 +53,7 @@ from manualkit.site.model import (
     LastChange,
     SiteVersion,
     chapter_page,
+    comparison_page,
     diff_page,
     in_force_index,
     last_change,
@@ -329,6 +331,24 @@ class Context:
         return changes
 
 
+    def comparison(self, old: SiteVersion, new: SiteVersion) -> list[ComparisonRow]:
+        """The 修订对照表 of ``new`` against ``old``, with the reasons of ``new``'s change requests as
+        released, cached by the two release commits (text and requests are fixed there)."""
+        key = f"comparison\0{old.commit}\0{new.commit}"
+        hit = self.redlines.get(key) if self.redlines else None
+        if isinstance(hit, list):
+            try:
+                return [ComparisonRow(*row) for row in hit]
+            except TypeError:
+                pass
+        reasons = {cr.id: cr.reason.strip() for cr in self.requests_of(new)}
+        released = released_requests(new.change_requests, new.requests, reasons, new.sections, new.summary)
+        rows = release_comparison(self.releases.content(old).manual, self.releases.content(new).manual, released)
+        if self.redlines is not None:
+            self.redlines.put(key, [list(r) for r in rows])
+        return rows
+
+
 def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[DownloadFile]) -> Docs:
     """The docs folder of the version in force: chapters and every generated page."""
     version = ctx.in_force
@@ -341,7 +361,7 @@ def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[Downlo
 
     def header(path: str, department: str, changed: LastChange | None) -> pages.PageHeader:
         trained = ctx.procedure.trained if ctx.procedure else {}
-        banners = tuple(pages.upcoming_banner(path, u.version, u.training, trained.get(u.version.name)) for u in upcoming)
+        banners = tuple(pages.upcoming_banner(path, u.version, u.training, trained.get(u.version.name), u.previous) for u in upcoming)
         return pages.PageHeader(
             metadata.document_number, version.name, version.status, version.effective, department, changed, banners,
             versions=ctx.version_links(path),
@@ -378,6 +398,9 @@ def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[Downlo
         path = diff_page(old, new)
         markdown = pages.diff_markdown(path, old, new, ctx.changes(old, new))
         docs.add(generated(path, f"{new.name} 版的修订内容", markdown, release_change(new)))
+        path = comparison_page(old, new)
+        markdown = pages.comparison_markdown(path, old, new, ctx.comparison(old, new))
+        docs.add(generated(path, f"{new.name} 版修订对照表", markdown, release_change(new), wide=True))
     for v in ctx.versions:
         for cr in ctx.requests_of(v):
             path = request_page(cr.id)
@@ -459,6 +482,7 @@ def version_docs(ctx: Context, index: int) -> tuple[Docs, ManualMetadata]:
     links = [("现行有效版本", HOME), ("版本归档", ARCHIVE), ("修订记录", REVISIONS)]
     if index > 0:
         links.append((f"{version.name} 版的修订内容", diff_page(ctx.versions[index - 1], version)))
+        links.append((f"{version.name} 版修订对照表", comparison_page(ctx.versions[index - 1], version)))
     cover = pages.cover_markdown(prefix + HOME, metadata, version, entries, links)
     state = pages.STATUS_LABEL[version.status]
     home = pages.Page(

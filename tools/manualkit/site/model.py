@@ -41,6 +41,11 @@ def diff_page(old: SiteVersion, new: SiteVersion) -> str:
     return f"diff/{old.slug}_{new.slug}.html"
 
 
+def comparison_page(old: SiteVersion, new: SiteVersion) -> str:
+    """The 修订对照表 of ``new`` against the version before it."""
+    return f"comparison/{old.slug}_{new.slug}.html"
+
+
 def archive_prefix(version: SiteVersion) -> str:
     """Where a superseded version's own pages live: ``archive/A-0/``."""
     return f"archive/{version.slug}/"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from manualkit.base.clock import CST, prose_date
+from manualkit.documents.comparison_table import ComparisonRow, table_html
 from manualkit.records.change_request import ChangeRequest
 from manualkit.records.edition import Status
 from manualkit.records.revision_table import section_names
@@ -30,6 +31,7 @@ from manualkit.site.model import (
     UPCOMING,
     LastChange,
     SiteVersion,
+    comparison_page,
     diff_page,
     relative,
     request_page,
@@ -139,17 +141,21 @@ class Banner:
     html: str
 
 
-def upcoming_banner(page: str, version: SiteVersion, training: bool | None, trained_on: dt.date | None = None) -> Banner:
-    """“B/1 版将于 2027年1月15日 生效”, linking to what will change, and whether the training it
-    needs has been recorded (``trained_on``: the date of its training record)."""
+def upcoming_banner(
+    page: str, version: SiteVersion, training: bool | None, trained_on: dt.date | None = None, previous: SiteVersion | None = None
+) -> Banner:
+    """“B/1 版将于 2027年1月15日 生效”, linking to what will change (and to its 修订对照表 against
+    ``previous``), and whether the training it needs has been recorded (``trained_on``: the date
+    of its training record)."""
     note = "" if training is None else "（需要培训）" if training else "（无需培训）"
     if training:
         note = f"（需要培训：已于 {prose_date(trained_on)} 完成）" if trained_on else "（需要培训：尚未完成）"
     voided = f"。{voided_html(page, version.voided_requests)}" if version.voided_requests else ""
+    table = f"、{link(page, comparison_page(previous, version), '修订对照表')}" if previous is not None else ""
     return Banner(
         "upcoming",
         f'<div class="mk-banner mk-banner--upcoming" role="note"><strong>{esc(version.name)} 版将于 {day_html(version.effective)} 生效</strong>'
-        f"（已批准，{esc(version.class_name)}）。{link(page, UPCOMING, '查看将要修订的内容')}{esc(note)}{voided}</div>",
+        f"（已批准，{esc(version.class_name)}）。{link(page, UPCOMING, '查看将要修订的内容')}{table}{esc(note)}{voided}</div>",
     )
 
 
@@ -404,11 +410,14 @@ def revisions_markdown(page: str, versions: Sequence[SiteVersion]) -> str:
     rows = []
     for number, v in enumerate(versions, start=1):
         sections = "全文" if v.first else section_names(v.sections)
+        summary = esc(v.summary)
+        if number > 1:
+            summary += f"<br>{link(page, comparison_page(versions[number - 2], v), '修订对照表')}"
         requests = "、".join(link(page, request_page(cr), cr, ident=True) for cr in v.change_requests)
         status = f'<span class="mk-status mk-status--{STATUS_CLASS[v.status]}">{esc(STATUS_LABEL[v.status])}</span>'
         rows.append(
             (
-                esc(number), link(page, _version_target(v), v.name, ident=True), esc(sections), esc(v.summary), requests,
+                esc(number), link(page, _version_target(v), v.name, ident=True), esc(sections), summary, requests,
                 esc(v.signers("编制")), esc(v.signers("审核")), esc(v.signers("批准")),
                 day_html(v.published), day_html(v.effective), status,
             )
@@ -424,7 +433,10 @@ def archive_markdown(page: str, versions: Sequence[SiteVersion], retention_years
     for i, v in enumerate(versions):
         until = day_html(v.effective_to) if v.effective_to and v.status is Status.SUPERSEDED else "—"
         read = link(page, _version_target(v), "查阅")
-        changes = link(page, diff_page(versions[i - 1], v), f"与 {versions[i - 1].name} 版的差异") if i > 0 else "首次发布"
+        changes = "首次发布"
+        if i > 0:
+            changes = link(page, diff_page(versions[i - 1], v), f"与 {versions[i - 1].name} 版的差异")
+            changes += f"<br>{link(page, comparison_page(versions[i - 1], v), '修订对照表')}"
         requests = "、".join(link(page, request_page(cr), cr, ident=True) for cr in v.change_requests)
         status = f'<span class="mk-status mk-status--{STATUS_CLASS[v.status]}">{esc(STATUS_LABEL[v.status])}</span>'
         if v.voided_requests:
@@ -476,8 +488,26 @@ def _summary_table(page: str, version: SiteVersion, previous: SiteVersion) -> st
 
 def diff_markdown(page: str, old: SiteVersion, new: SiteVersion, changes: Sequence[SectionRedline]) -> str:
     """The redline of ``new`` against the version before it, section by section."""
-    parts = [f"# {md_escape(new.name)} 版相对 {md_escape(old.name)} 版的修订内容", _summary_table(page, new, old), _legend()]
+    parts = [
+        f"# {md_escape(new.name)} 版相对 {md_escape(old.name)} 版的修订内容",
+        _summary_table(page, new, old),
+        f"<p>逐条对照见{link(page, comparison_page(old, new), '修订对照表')}。</p>",
+        _legend(),
+    ]
     return "\n\n".join(parts + _changes_markdown(changes)) + "\n"
+
+
+def comparison_markdown(page: str, old: SiteVersion, new: SiteVersion, rows: Sequence[ComparisonRow]) -> str:
+    """修订对照表 of ``new`` against the version before it: one row per changed clause, with the
+    text before and after and the reason of the change request (every text escaped)."""
+    parts = [
+        f"# {md_escape(new.name)} 版修订对照表（相对 {md_escape(old.name)} 版）",
+        _summary_table(page, new, old),
+        f"<p>逐条列出修订的条款，未修订的条款不列；修订说明为修订申请单所述的修订原因。"
+        f"逐节标出增删的文字见{link(page, diff_page(old, new), f'{new.name} 版的修订内容')}。</p>",
+        f'<div class="mk-comparison mk-fit mk-stack">{table_html(rows, css_class="", labels=True)}</div>',
+    ]
+    return "\n\n".join(parts) + "\n"
 
 
 @dataclass(frozen=True)
@@ -513,7 +543,9 @@ def upcoming_markdown(page: str, items: Sequence[Upcoming]) -> str:
             for cr in item.requests
         ]
         parts.append(table(("修订申请单", "标题", "申请部门", "是否需要培训"), rows, "mk-requests"))
-        parts.append(f"<p>{link(page, diff_page(item.previous, v), '在单独页面查看全部修订内容')}</p>")
+        parts.append(
+            f"<p>{link(page, diff_page(item.previous, v), '在单独页面查看全部修订内容')} · {link(page, comparison_page(item.previous, v), '修订对照表')}</p>"
+        )
         parts.append(_legend())
         parts += _changes_markdown(item.changes, "###")
     return "\n\n".join(parts) + "\n"

@@ -220,7 +220,9 @@ def cmd_docx(args: argparse.Namespace) -> int:
     from manualkit.commands.docx import build_release_docx, write_docx
 
     root = _root(args.root)
-    document = build_release_docx(root, version=args.version, as_of=args.as_of, today=today(os.environ, _zone(args)), env=os.environ)
+    document = build_release_docx(
+        root, version=args.version, as_of=args.as_of, today=today(os.environ, _zone(args)), env=os.environ, with_comparison=args.with_comparison
+    )
     out = Path(args.output) if args.output else root / "dist" / document.file_name
     write_docx(out, document)
     dev = "；使用开发签名（非正式），请配置 MANUAL_SIGNING_KEY 以使用正式发布证书" if document.development else ""
@@ -234,7 +236,7 @@ def cmd_pdf(args: argparse.Namespace) -> int:
     from manualkit.commands.pdf import build_release_pdf
 
     root = _root(args.root)
-    document = build_release_pdf(root, version=args.version, as_of=args.as_of, today=today(os.environ), env=os.environ)
+    document = build_release_pdf(root, version=args.version, as_of=args.as_of, today=today(os.environ), env=os.environ, with_comparison=args.with_comparison)
     out = Path(args.output) if args.output else root / "dist" / document.file_name
     write_atomic(out, document.data)
     dev = "；使用开发签名（非正式），请配置 MANUAL_SIGNING_KEY 以使用正式发布证书" if document.development else ""
@@ -603,12 +605,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         which.add_argument("--version", help="版本，如 B/0")
         which.add_argument("--as-of", type=_date, help="该日期现行有效的版本")
         p.add_argument("-o", "--output", help="输出文件（默认 dist/XS-QM-01_<版本>.docx）")
+        p.add_argument("--with-comparison", action="store_true", help="附上与上一版本的修订对照表（附录）")
 
     if p := command("pdf", cmd_pdf, help="生成某一发布版本的签名 PDF/A（默认：今天现行有效的版本）"):
         which = p.add_mutually_exclusive_group()
         which.add_argument("--version", help="版本，如 B/0")
         which.add_argument("--as-of", type=_date, help="该日期现行有效的版本")
         p.add_argument("-o", "--output", help="输出文件（默认 dist/XS-QM-01_<版本>.pdf）")
+        p.add_argument("--with-comparison", action="store_true", help="附上与上一版本的修订对照表（附录）")
 
     if p := command(
         "verify", cmd_verify, help="验证 DOCX 或 PDF 是否为真实、未被篡改的发布文件",

@@ -224,6 +224,8 @@ _TABLE: tuple[Code, ...] = (
     Code("DOC540", E, "未安装排版引擎 LibreOffice（页码与 PDF 需要它）：按提示的 apt-get 命令安装"),
     Code("DOC541", E, "LibreOffice 排版失败或生成的 PDF 无效"),
     Code("DOC542", E, "SOURCE_DATE_EPOCH 要求可复现的 PDF，但未安装 faketime"),
+    # 修订对照表 as an appendix of the release DOCX (documents issue: MAN780-MAN789)
+    Code("MAN780", E, "首次发布没有上一版本，无法附上修订对照表：去掉 --with-comparison"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}

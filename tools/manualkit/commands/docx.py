@@ -14,6 +14,7 @@ from manualkit.records.edition import Status, release_edition, status_on
 from manualkit.records.history import ReleaseEntry, ReleaseReader, in_force, release_history
 
 if TYPE_CHECKING:
+    from manualkit.documents.docx.body import Appendix
     from manualkit.documents.signing_key import SigningKey
     from manualkit.records.release import ReleaseRecord
 
@@ -70,11 +71,13 @@ def render_release(
     env: Mapping[str, str],
     pages: Mapping[str, int] | None = None,
     copy_number: str = "",
+    with_comparison: bool = False,
 ) -> bytes:
     """The unsigned DOCX of release ``index`` as ``status`` (deterministic: same input, same bytes),
     its table of contents numbered with ``pages`` (bookmark → page), or by the layout engine
     (LibreOffice, cached by the draft's digest) when ``pages`` is None; ``copy_number`` is the
-    分发号 of a numbered controlled copy."""
+    分发号 of a numbered controlled copy; ``with_comparison``: the 修订对照表 against the release
+    before it as an appendix (附录)."""
     from manualkit.base import git
     from manualkit.documents.docx.release import render_docx
     from manualkit.documents.toc import fill_toc, laid_out_pages
@@ -101,8 +104,21 @@ def render_release(
         if blob is not None
     }
     generated = start_of_day(entry.record.published)
-    draft = render_docx(manual, edition, generated=generated, images=images)
+    appendix = comparison_appendix(root, entries, index) if with_comparison else None
+    draft = render_docx(manual, edition, generated=generated, images=images, appendix=appendix)
     return fill_toc(draft, laid_out_pages(draft, env) if pages is None else pages)
+
+
+def comparison_appendix(root: Path, entries: Sequence[ReleaseEntry], index: int) -> Appendix:
+    """附录 修订对照表 of release ``index`` against the release before it."""
+    from manualkit.commands.diff import compare_versions, comparison_table
+    from manualkit.documents.comparison_table import appendix
+
+    if index == 0:
+        record = entries[0].record
+        raise fail(record.path, 0, 0, "MAN780", f"{record.version} 是首次发布，没有上一版本可对照；请去掉 --with-comparison")
+    old, new = str(entries[index - 1].record.version), str(entries[index].record.version)
+    return appendix(comparison_table(compare_versions(root, old, new)), from_version=old, to_version=new)
 
 
 class UnsignedRelease(NamedTuple):
@@ -114,9 +130,12 @@ class UnsignedRelease(NamedTuple):
     key: SigningKey
 
 
-def unsigned_release(root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str]) -> UnsignedRelease:
+def unsigned_release(
+    root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str], with_comparison: bool = False
+) -> UnsignedRelease:
     """The release named by ``version`` (or in force on ``as_of``, default today), rendered with
-    its table of contents numbered, and the release (or development) key."""
+    its table of contents numbered (and ``with_comparison``, the 修订对照表 as an appendix), and
+    the release (or development) key."""
     from manualkit.documents.signing_key import SigningKeyError, load_signing_key
 
     entries = release_history(root)
@@ -127,17 +146,18 @@ def unsigned_release(root: Path, *, version: str | None, as_of: dt.date | None, 
         raise fail("MANUAL_SIGNING_KEY", 0, 0, exc.code, exc.message) from None
     # The copy is marked by its status today: a version exported "as of" a past date is 作废 now.
     status = status_on(entries, index, today)
-    docx = render_release(root, entries, index, status, key.development, env=env)
+    docx = render_release(root, entries, index, status, key.development, env=env, with_comparison=with_comparison)
     return UnsignedRelease(docx, entries[index].record, status, key)
 
 
 def build_release_docx(
-    root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str]
+    root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str], with_comparison: bool = False
 ) -> ReleaseDocument:
-    """Render the release from git, then sign it with the release (or development) key."""
+    """Render the release from git (``with_comparison``: with 附录 修订对照表), then sign it with
+    the release (or development) key."""
     from manualkit.documents.package_signature import sign_package
 
-    release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env)
+    release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env, with_comparison=with_comparison)
     signed = sign_package(release.docx, release.key, signing_time(env))
     return ReleaseDocument(signed, str(release.record.version), release.status, release.key.development)
 

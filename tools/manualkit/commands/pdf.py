@@ -14,12 +14,15 @@ from pathlib import Path
 from manualkit.commands.docx import ReleaseDocument, signing_time, unsigned_release
 
 
-def build_release_pdf(root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str]) -> ReleaseDocument:
-    """Render the release from git, lay it out as PDF/A-2b, sign it with the release key."""
+def build_release_pdf(
+    root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str], with_comparison: bool = False
+) -> ReleaseDocument:
+    """Render the release from git (``with_comparison``: with 附录 修订对照表), lay it out as
+    PDF/A-2b, sign it with the release key."""
     from manualkit.documents.layout import docx_to_pdf
     from manualkit.documents.pdf_release import sign_pdf
 
-    release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env)
+    release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env, with_comparison=with_comparison)
     moment = signing_time(env)
     reproducible = bool(env.get("SOURCE_DATE_EPOCH", "").strip())
     pdf = docx_to_pdf(release.docx, frozen_at=moment if reproducible else None)

@@ -264,6 +264,7 @@ def _compare_with_release(
 ) -> Verification:
     from manualkit.base.diagnostics import ManualError
     from manualkit.commands.docx import find_release, render_release
+    from manualkit.documents.docx.body import APPENDIX_BOOKMARK
     from manualkit.documents.ooxml_package import read_package
     from manualkit.documents.toc import toc_page_numbers
     from manualkit.records.history import release_history
@@ -277,7 +278,10 @@ def _compare_with_release(
         # The page numbers of the contents are layout, not text: they are taken from the signed
         # file itself (the signature covers them), so verifying needs no layout engine.
         pages = toc_page_numbers(data)
-        expected = read_package(render_release(root, entries, index, status, development, env=env, pages=pages, copy_number=copy_number))
+        with_comparison = APPENDIX_BOOKMARK in pages  # a release DOCX made with --with-comparison
+        expected = read_package(
+            render_release(root, entries, index, status, development, env=env, pages=pages, copy_number=copy_number, with_comparison=with_comparison)
+        )
     except (ValueError, ManualError) as exc:
         return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法在 git 历史中找到版本 {version} 的发布：{exc}", version)
     actual = read_package(data)

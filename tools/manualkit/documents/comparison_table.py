@@ -17,7 +17,7 @@ import datetime as dt
 import difflib
 import html
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from manualkit.documents.docx.model import Paragraph, Table, Unit, plain, unit_text, units
 from manualkit.documents.docx.redline import Block, blocks_of
@@ -26,6 +26,9 @@ from manualkit.records.manual_diff import match_sections, section_texts
 from manualkit.text.manual import Manual
 from manualkit.text.markup import parse
 from manualkit.text.metadata import ManualMetadata
+
+if TYPE_CHECKING:
+    from manualkit.documents.docx.body import Appendix, Body
 
 COLUMNS = ("序号", "条款", "修订前", "修订后", "修订说明", "修订申请单")
 ADDED = "新增"
@@ -261,7 +264,7 @@ def table_docx(
     page numbers, repeated header row)."""
     from manualkit.documents.docx.body import LANDSCAPE_TEXT_WIDTH, Body
     from manualkit.documents.docx.package import finish, new_document
-    from manualkit.documents.docx.xml import RED, SZ_CHAPTER, run, size, utc_naive
+    from manualkit.documents.docx.xml import SZ_CHAPTER, run, size, utc_naive
     from manualkit.records.edition import Edition, Status
 
     document = new_document(manual.metadata.company)
@@ -269,6 +272,28 @@ def table_docx(
     body.para("Title", run(title, f"<w:rPr>{size(SZ_CHAPTER)}</w:rPr>"), bar=None)
     for line in intro:
         body.para("FrontNote", run(line), bar=None)
+    write_table(body, rows, LANDSCAPE_TEXT_WIDTH, LANDSCAPE_WIDTHS)
+    body.end_mark()
+    xml = body.body_xml(landscape=True)
+    props = document.core_properties
+    props.title = title
+    props.author = manual.metadata.company
+    props.language = "zh-CN"
+    props.created = props.modified = utc_naive(created)
+    props.revision = 1
+    return finish(document, xml, body.lists, header_text=header, marks=["非受控"], watermark_text=None)
+
+
+#: Column widths (twips) but the last, which takes the rest: A4 across (``manual diff --layout
+#: table``) and down (the appendix), where 序号 and a request number (CR-2026-003) stay whole.
+LANDSCAPE_WIDTHS = (560, 2200, 4000, 4000, 1900)
+PORTRAIT_WIDTHS = (600, 1450, 2300, 2300, 1150)
+
+
+def write_table(body: Body, rows: Sequence[ComparisonRow], text_width: int, widths: Sequence[int]) -> None:
+    """The table into ``body``, ``text_width`` (twips) wide, its header row repeated on each page."""
+    from manualkit.documents.docx.xml import RED, run
+
     red = f'<w:rPr><w:b/><w:color w:val="{RED}"/></w:rPr>'
 
     def lines(text: str) -> str:
@@ -282,15 +307,22 @@ def table_docx(
             (str(r.number), run(str(r.number)), "center"), (r.clause, lines(r.clause), ""), (r.before, lines(r.before), ""),
             (r.after, lines(r.after), ""), (r.explanation, lines(r.explanation), ""), (r.requests, lines(r.requests.replace("、", "\n")), "center"),
         ])  # fmt: skip
-    widths = [560, 2200, 4000, 4000, 1900]
-    widths.append(LANDSCAPE_TEXT_WIDTH - sum(widths))
-    body.out.append(body.table(cells, header_rows=1, columns=len(COLUMNS), widths=widths, compact=True))
-    body.end_mark()
-    xml = body.body_xml(landscape=True)
-    props = document.core_properties
-    props.title = title
-    props.author = manual.metadata.company
-    props.language = "zh-CN"
-    props.created = props.modified = utc_naive(created)
-    props.revision = 1
-    return finish(document, xml, body.lists, header_text=header, marks=["非受控"], watermark_text=None)
+    if not rows:
+        cells.append([("—", run("—"), "center"), *[("", run("两个版本之间没有修订" if i == 0 else ""), "") for i in range(len(COLUMNS) - 1)]])
+    columns = [*widths, text_width - sum(widths)]
+    body.out.append(body.table(cells, header_rows=1, columns=len(COLUMNS), widths=columns, compact=True))
+
+
+APPENDIX_TITLE = "附录　修订对照表"
+
+
+def appendix(rows: Sequence[ComparisonRow], *, from_version: str, to_version: str) -> Appendix:
+    """附录 修订对照表 of a release DOCX: the table against ``from_version``, on the page's width."""
+    from manualkit.documents.docx.body import Appendix
+    from manualkit.documents.docx.xml import TEXT_WIDTH, run
+
+    def write(body: Body) -> None:
+        body.para("FrontNote", run(f"本附录逐条列出 {to_version} 版相对 {from_version} 版修订的条款；未修订的条款不列。修订说明为修订申请单所述的修订原因。"), bar=None)
+        write_table(body, rows, TEXT_WIDTH, PORTRAIT_WIDTHS)
+
+    return Appendix(APPENDIX_TITLE, write)

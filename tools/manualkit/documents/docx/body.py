@@ -11,7 +11,8 @@ redline look the same.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from docx.parts.document import DocumentPart
 
@@ -51,8 +52,22 @@ LANDSCAPE_SECTION_PROPERTIES = (
 LANDSCAPE_TEXT_WIDTH = PAGE_HEIGHT - 2 * MARGIN
 
 
+@dataclass(frozen=True)
+class Appendix:
+    """An appendix after the chapters (附录), listed in the table of contents: its heading and
+    what writes its content into the body."""
+
+    title: str
+    write: Callable[[Body], None]
+
+
+APPENDIX_BOOKMARK = "appendix_1"
+
+
 class Body(FrontMatter, Blocks, Notes):
     """Writes the document body as WordprocessingML text, one block at a time."""
+
+    appendix: Appendix | None = None
 
     def __init__(self, manual: Manual, edition: Edition, part: DocumentPart, images: Mapping[str, bytes]) -> None:
         self.manual = manual
@@ -86,12 +101,18 @@ class Body(FrontMatter, Blocks, Notes):
                 self.blocks(parse(section.body), chapter.number, tables)
             self.bar = None
 
+    def appendix_entries(self) -> list[tuple[str, str, str]]:
+        return [("TOC1", self.appendix.title, APPENDIX_BOOKMARK)] if self.appendix is not None else []
+
     def document(self) -> str:
         self.cover()
         self.signoff_page()
         self.revision_page()
         self.toc()
         self.chapters()
+        if self.appendix is not None:
+            self.para("Heading1", self.bookmark(APPENDIX_BOOKMARK, run(self.appendix.title)), bar=None)
+            self.appendix.write(self)
         self.end_mark()
         return self.body_xml()
 

@@ -78,6 +78,10 @@ class FrontMatter(Paragraphs, Tables):
     edition: Edition
     out: list[str]
 
+    def appendix_entries(self) -> list[tuple[str, str, str]]:
+        """(style, text, bookmark) of the appendices' lines of the table of contents."""
+        return []
+
     def cover(self) -> None:
         meta = self.manual.metadata
         edition = self.edition
@@ -232,7 +236,7 @@ class FrontMatter(Paragraphs, Tables):
             '<w:r><w:instrText xml:space="preserve"> TOC \\o "1-2" \\h \\z \\u </w:instrText></w:r>'
             '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
         )
-        entries = toc_entries(self.manual)
+        entries = toc_entries(self.manual) + self.appendix_entries()
         for index, (style, text, bookmark) in enumerate(entries):
             page = field(f"PAGEREF {bookmark} \\h", TOC_PLACEHOLDER)
             link = f'<w:hyperlink w:anchor="{bookmark}" w:history="1">{run(text)}<w:r><w:tab/></w:r>{page}</w:hyperlink>'

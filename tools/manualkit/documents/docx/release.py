@@ -23,7 +23,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.packuri import PackURI
 from docx.opc.part import Part
 
-from manualkit.documents.docx.body import Body
+from manualkit.documents.docx.body import Appendix, Body
 from manualkit.documents.docx.package import custom_xml, finish, new_document
 from manualkit.documents.docx.xml import date_text, utc_naive
 from manualkit.records.edition import Edition, Status
@@ -64,8 +64,10 @@ def render_docx(
     *,
     generated: dt.datetime,
     images: Mapping[str, bytes] | None = None,
+    appendix: Appendix | None = None,
 ) -> bytes:
-    """The unsigned DOCX of ``manual`` as ``edition`` (table of contents pages not yet filled).
+    """The unsigned DOCX of ``manual`` as ``edition`` (table of contents pages not yet filled),
+    with ``appendix`` after the chapters (the 修订对照表, :func:`manualkit.documents.comparison_table.appendix`).
 
     ``generated`` becomes the created/modified time of the document properties (naive times are
     taken as UTC), so equal inputs give byte-identical output. ``images`` maps repository paths
@@ -73,6 +75,7 @@ def render_docx(
     """
     document = new_document(manual.metadata.company)
     body = Body(manual, edition, document.part, images or {})
+    body.appendix = appendix
     xml = body.document()
     _properties(document, manual, edition, generated)
     watermark = {Status.SUPERSEDED: "作废", Status.DRAFT: "草稿"}.get(edition.status)

@@ -186,13 +186,14 @@ def _build(loader: Any, node: Any, budget: list[int]) -> Any:
         seq.item_pos = [(item.start_mark.line, item.start_mark.column) for item in node.value]
         return seq
     if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
-        return node.value  # what the constructor gives a string, without its bookkeeping
-    try:
-        value = loader.construct_object(node, deep=True)
-    except ValueError:
-        if node.tag == "tag:yaml.org,2002:timestamp":
-            return node.value  # an impossible date: the schema reports it (MAN108) at its line
-        raise
+        value = node.value  # what the constructor gives a string, without its bookkeeping
+    else:
+        try:
+            value = loader.construct_object(node, deep=True)
+        except ValueError:
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                return node.value  # an impossible date: the schema reports it (MAN108) at its line
+            raise
     if isinstance(value, str) and not value.isascii():
         # an escape ("\uFFFE", "\x07") gets past the check of the file's text: check the value
         from manualkit.base.characters import first_disallowed

@@ -172,7 +172,8 @@ def test_home_page_announces_the_approved_version(watched: Watched, site: Site, 
     assert expected in banner.inner_text()
     assert "现行有效" in page.locator(".mk-meta").inner_text()
     page.screenshot(path=str(tmp_path / "home.png"))
-    banner.locator("a").click()
+    assert banner.locator("a", has_text="修订对照表").get_attribute("href") == "comparison/B-0_B-1.html"
+    banner.locator("a", has_text="查看将要修订的内容").click()
     page.wait_for_load_state("networkidle")
     assert page.url.split("#")[0].endswith("/upcoming.html")
     assert page.locator(".mk-redline ins").first.is_visible()

@@ -405,12 +405,12 @@ def test_a_second_writer_waits_then_is_refused(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from manualkit.base.record_lock import records_lock
+    from manualkit.base.lock import repository_lock
 
     probe = (
         "import sys\nfrom pathlib import Path\nfrom manualkit.base.diagnostics import ManualError\n"
-        "from manualkit.base.record_lock import records_lock\ntry:\n"
-        "    with records_lock(Path(sys.argv[1]), timeout=0.2):\n        print('held')\n"
+        "from manualkit.base.lock import repository_lock\ntry:\n"
+        "    with repository_lock(Path(sys.argv[1]), 'recall', {'MANUAL_LOCK_WAIT': '0.2'}):\n        print('held')\n"
         "except ManualError as e:\n    print(e.diagnostics[0].code)\n"
     )
 
@@ -419,7 +419,7 @@ def test_a_second_writer_waits_then_is_refused(tmp_path: Path) -> None:
         return proc.stdout.strip()
 
     (tmp_path / ".git").mkdir()
-    with records_lock(tmp_path):
+    with repository_lock(tmp_path, "return"):
         assert second_writer() == "MAN760"
     assert second_writer() == "held"  # free again
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from manualkit.base.atomic import write_atomic
 from manualkit.base.diagnostics import fail
-from manualkit.base.record_lock import records_lock
+from manualkit.base.lock import repository_lock
 from manualkit.records.change_request import approval_digest, request_path
 from manualkit.records.copies import COPIES_DIR, ControlledCopy, copy_path, copy_text, load_copies, next_numbers
 from manualkit.records.procedure import (
@@ -50,7 +50,7 @@ def return_request(
 ) -> SignedRecord:
     """8.2 三 4: the signer of the role the request waits for returns it, with the reason."""
     reason = clean_text(reason, "--reason")
-    with records_lock(root):
+    with repository_lock(root, "return"):
         snap = worktree_snapshot(root)
         manual, policy = snap.require()
         cr = snap.requests.get(cr_id)
@@ -110,7 +110,7 @@ def return_request(
 def revoke_key(root: Path, signer: str, at: dt.datetime, reason: str, key_path: Path, now: dt.datetime) -> SignedRecord:
     """8.2 四: stop a signer's key at once, signed by its owner or by a holder of 批准."""
     reason = clean_text(reason, "--reason")
-    with records_lock(root):
+    with repository_lock(root, "revoke-key"):
         snap = worktree_snapshot(root)
         manual, policy = snap.require()
         owner = policy.approver(signer)
@@ -166,7 +166,7 @@ def record_training(
 ) -> SignedRecord:
     """8.4 二 and 6.4: the signed record that the affected staff were trained on ``version``."""
     record = clean_text(record, "--record")
-    with records_lock(root):
+    with repository_lock(root, "training"):
         snap = worktree_snapshot(root)
         manual, policy = snap.require()
         versions = {str(r.version): r for r in snap.records}
@@ -227,7 +227,7 @@ def distribute(
     holder = clean_text(holder, "--holder", 60)
     if not 1 <= count <= MAX_COPIES:
         raise fail("--copies", 0, 0, "MAN820", f"份数应为 1 至 {MAX_COPIES}")
-    with records_lock(root):
+    with repository_lock(root, "distribute"):
         snap = worktree_snapshot(root)
         manual, _ = snap.require()
         if department not in manual.metadata.departments:
@@ -292,7 +292,7 @@ def distribute(
 
 def recall(root: Path, number: str, day: dt.date, retained: bool, today: dt.date) -> ControlledCopy:
     """8.4 三: record that copy ``number`` came back (or is kept marked 作废留存)."""
-    with records_lock(root):
+    with repository_lock(root, "recall"):
         snap = worktree_snapshot(root)
         snap.require()
         copies, problems = load_copies(snap.changelog_files(COPIES_DIR))

@@ -258,6 +258,14 @@ def key_position(node: Any, key: str) -> tuple[int, int]:
         return position(node)
 
 
+def quoted(value: str) -> str:
+    """``value`` as a double-quoted YAML scalar (JSON's string syntax is valid YAML): how records
+    written line by line (releases, signed records, copies, reviews) write free text."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
 def dump(data: Any) -> str:
     """Serialise round-trip data; untouched parts come out as they went in.
 

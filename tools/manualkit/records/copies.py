@@ -10,13 +10,13 @@ be recalled within 5 working days.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from manualkit.base import yamlfile
 from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.base.yamlfile import quoted
 
 COPIES_DIR = "changelog/copies"
 NUMBER_RE = re.compile(r"^([A-Z])-(\d{1,3})-(\d{3})$")  # A-1-001: version A/1, copy 1
@@ -55,18 +55,16 @@ def next_numbers(copies: Mapping[str, ControlledCopy], version: str, count: int)
 
 
 def copy_text(c: ControlledCopy) -> str:
-    def q(value: str) -> str:
-        return json.dumps(value, ensure_ascii=False)
 
     lines = [
         "# 受控副本分发记录: written by `manual distribute` / `manual recall`; never edit by hand.",
-        f"number: {q(c.number)}",
-        f"version: {q(c.version)}",
-        f"holder: {q(c.holder)}",
-        f"department: {q(c.department)}",
+        f"number: {quoted(c.number)}",
+        f"version: {quoted(c.version)}",
+        f"holder: {quoted(c.holder)}",
+        f"department: {quoted(c.department)}",
         f"issued: {c.issued.isoformat()}",
-        f"file: {q(c.file)}",
-        f"sha256: {q(c.sha256)}",
+        f"file: {quoted(c.file)}",
+        f"sha256: {quoted(c.sha256)}",
         f"recalled: {c.recalled.isoformat() if c.recalled else 'null'}",
         f"retained: {'true' if c.retained else 'false'}",
     ]

@@ -16,7 +16,6 @@ by a signer of the registry in ``manual/policy.yml``:
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -25,6 +24,7 @@ from manualkit.base import sshsig, yamlfile
 from manualkit.base.atomic import write_atomic
 from manualkit.base.characters import require_field
 from manualkit.base.diagnostics import Diagnostic, diagnostic, fail
+from manualkit.base.yamlfile import quoted
 from manualkit.records.change_request import request_path
 from manualkit.records.revocation import REVOCATIONS_DIR, Revocation, moment, revoked_at, signed_after_revocation
 from manualkit.records.workdays import WorkCalendar, load_calendar
@@ -111,15 +111,13 @@ def write_signed(
 
 
 def record_text(record: SignedRecord) -> str:
-    def q(value: str) -> str:
-        return json.dumps(value, ensure_ascii=False)
 
     lines = [
         f"# {TITLES[record.kind]}: written by `manual`; never edit (the signature covers it).",
         f"kind: {record.kind}",
     ]
-    lines += [f"{k}: {q(record.fields[k])}" for k in KINDS[record.kind]]
-    lines += [f"name: {q(record.name)}", "signature: |", *("  " + line for line in record.signature.splitlines())]
+    lines += [f"{k}: {quoted(record.fields[k])}" for k in KINDS[record.kind]]
+    lines += [f"name: {quoted(record.name)}", "signature: |", *("  " + line for line in record.signature.splitlines())]
     return "\n".join(lines) + "\n"
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from manualkit.base import git, yamlfile
 from manualkit.base.diagnostics import Diagnostic, ManualError, Severity, diagnostic, fail
+from manualkit.base.yamlfile import quoted
 from manualkit.records.version import Version
 from manualkit.text.manual import MANUAL_DIR, Manual, decode
 from manualkit.text.schema import Field, as_date, validate
@@ -145,8 +146,6 @@ def parse_record(path: str, raw: bytes) -> tuple[ReleaseRecord | None, list[Diag
 
 def record_text(record: ReleaseRecord) -> str:
     """The YAML of a new release record (written once, never edited)."""
-    def q(value: str) -> str:
-        return json.dumps(value, ensure_ascii=False)
 
     lines = [
         f"# 发布记录 {record.version}: written by `manual release`; never edit a released record.",
@@ -161,8 +160,8 @@ def record_text(record: ReleaseRecord) -> str:
         lines.append(f"previous_release: {record.previous_release}")
     lines += [
         f"change_requests: [{', '.join(record.change_requests)}]",
-        f"sections: [{', '.join(q(s) for s in record.sections)}]",
-        f"summary: {q(record.summary)}",
+        f"sections: [{', '.join(quoted(s) for s in record.sections)}]",
+        f"summary: {quoted(record.summary)}",
         f"content_digest: {record.content_digest}",
         "approvals:",
     ]
@@ -171,8 +170,8 @@ def record_text(record: ReleaseRecord) -> str:
             f"  - change_request: {a.change_request}",
             f"    role: {a.role}",
             f"    signer: {a.signer}",
-            f"    name: {q(a.name)}",
-            f"    signed_at: {q(a.signed_at)}",
+            f"    name: {quoted(a.name)}",
+            f"    signed_at: {quoted(a.signed_at)}",
             f"    digest: {a.digest}",
         ]
     return "\n".join(lines) + "\n"

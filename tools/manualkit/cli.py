@@ -600,19 +600,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     command("publish", cmd_publish, help="主任务：检查手册并构建站点和签名 DOCX")
 
-    if p := command("docx", cmd_docx, help="生成某一发布版本的签名 DOCX（默认：今天现行有效的版本）"):
-        which = p.add_mutually_exclusive_group()
-        which.add_argument("--version", help="版本，如 B/0")
-        which.add_argument("--as-of", type=_date, help="该日期现行有效的版本")
-        p.add_argument("-o", "--output", help="输出文件（默认 dist/XS-QM-01_<版本>.docx）")
-        p.add_argument("--with-comparison", action="store_true", help="附上与上一版本的修订对照表（附录）")
-
-    if p := command("pdf", cmd_pdf, help="生成某一发布版本的签名 PDF/A（默认：今天现行有效的版本）"):
-        which = p.add_mutually_exclusive_group()
-        which.add_argument("--version", help="版本，如 B/0")
-        which.add_argument("--as-of", type=_date, help="该日期现行有效的版本")
-        p.add_argument("-o", "--output", help="输出文件（默认 dist/XS-QM-01_<版本>.pdf）")
-        p.add_argument("--with-comparison", action="store_true", help="附上与上一版本的修订对照表（附录）")
+    for name, handler, kind, suffix in (("docx", cmd_docx, "DOCX", "docx"), ("pdf", cmd_pdf, "PDF/A", "pdf")):
+        if p := command(name, handler, help=f"生成某一发布版本的签名 {kind}（默认：今天现行有效的版本）"):
+            which = p.add_mutually_exclusive_group()
+            which.add_argument("--version", help="版本，如 B/0")
+            which.add_argument("--as-of", type=_date, help="该日期现行有效的版本")
+            p.add_argument("-o", "--output", help=f"输出文件（默认 dist/XS-QM-01_<版本>.{suffix}）")
+            p.add_argument("--with-comparison", action="store_true", help="附上与上一版本的修订对照表（附录）")
 
     if p := command(
         "verify", cmd_verify, help="验证 DOCX 或 PDF 是否为真实、未被篡改的发布文件",

@@ -236,7 +236,7 @@ def cmd_pdf(args: argparse.Namespace) -> int:
     from manualkit.commands.pdf import build_release_pdf
 
     root = _root(args.root)
-    document = build_release_pdf(root, version=args.version, as_of=args.as_of, today=today(os.environ), env=os.environ, with_comparison=args.with_comparison)
+    document = build_release_pdf(root, version=args.version, as_of=args.as_of, today=today(os.environ, _zone(args)), env=os.environ, with_comparison=args.with_comparison)
     out = Path(args.output) if args.output else root / "dist" / document.file_name
     write_atomic(out, document.data)
     dev = "；使用开发签名（非正式），请配置 MANUAL_SIGNING_KEY 以使用正式发布证书" if document.development else ""

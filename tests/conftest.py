@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from revision_repo import LAYOUT_CACHE_VARIABLE, layout_cache
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MANUAL_DIR = PROJECT_ROOT / "manual"
 
 PINNED_TODAY = "2026-06-01"
-LAYOUT_CACHE = os.path.join(tempfile.gettempdir(), f"manualkit-test-layout-{os.getuid()}")
 GIT_AUTHOR_NAME = "测试编制人"
 GIT_AUTHOR_EMAIL = "author@example.com"
 PINNED_GIT_DATE = "2026-01-01T09:00:00+08:00"
@@ -63,9 +63,7 @@ def base_env(home: Path, **extra: str) -> dict[str, str]:
         "GIT_CONFIG_GLOBAL": os.devnull,
         "GIT_TERMINAL_PROMPT": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
-        # Page numbers of the table of contents, laid out once per content digest and shared by
-        # every test (and xdist worker) of a run: the cache is keyed by the draft DOCX's digest.
-        "MANUAL_LAYOUT_CACHE": LAYOUT_CACHE,
+        "MANUAL_LAYOUT_CACHE": layout_cache(),  # one for the run (see revision_repo)
     }
     env.update(extra)
     return env
@@ -156,6 +154,24 @@ def make_git_repo(
         repo.git("config", "--local", key, value)
     repo.commit(message, date=date)
     return repo
+
+
+_OWN_LAYOUT_CACHE = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's layout cache, made by the controller before xdist starts its workers (which
+    inherit the variable) and removed when the run ends."""
+    if LAYOUT_CACHE_VARIABLE not in os.environ:
+        os.environ[LAYOUT_CACHE_VARIABLE] = tempfile.mkdtemp(prefix="manualkit-layout-")
+        config.stash[_OWN_LAYOUT_CACHE] = os.environ[LAYOUT_CACHE_VARIABLE]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    path = config.stash.get(_OWN_LAYOUT_CACHE, None)
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
+        del os.environ[LAYOUT_CACHE_VARIABLE]
 
 
 def is_shallow(root: Path) -> bool:

@@ -11,10 +11,11 @@ The repository is then driven the way people drive the real one (see ``git log``
 the four releases A/0, A/1, B/0 and B/1 that later tests (site, audit) can reuse.
 
 Building keys and releases costs time, so tests build a repository once and copy it
-(:meth:`RevisionRepo.copy_to`). :meth:`RevisionRepo.manual` always runs the installed ``manual``
-console script in a subprocess; the building steps (``propose``, ``approve``, ``release``, …)
-call the same CLI entry point in this process by default, which saves the interpreter start
-(set ``in_process=False`` to run them as subprocesses too).
+(:meth:`RevisionRepo.copy_to`). :meth:`RevisionRepo.manual` runs the ``manual``
+CLI's ``main`` in this process, in the repository and with exactly the repository's environment,
+which saves the interpreter start; ``process=True`` runs the installed console script in a
+subprocess instead, and the building steps (:meth:`RevisionRepo.run`) do so for every call with
+``in_process=False``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +45,17 @@ if TYPE_CHECKING:
 
 TODAY = "2026-12-01"  # default MANUAL_TODAY: after B/1 was published, before it takes effect
 ALL_SECTIONS = tuple(f"{c}.{s}" for c in range(1, 9) for s in range(1, 5))
+
+
+# Page numbers of the tables of contents are laid out by LibreOffice once per draft DOCX and
+# kept in a cache keyed by the draft's digest (documents/toc.py). One cache serves every test and
+# xdist worker of a run: tests/conftest.py makes it when the run starts and removes it at the end,
+# so a run on a developer's machine lays out as much as one on a fresh CI machine.
+LAYOUT_CACHE_VARIABLE = "MANUALKIT_TEST_LAYOUT_CACHE"
+
+
+def layout_cache() -> str:
+    return os.environ.get(LAYOUT_CACHE_VARIABLE) or os.path.join(tempfile.gettempdir(), f"manualkit-test-layout-{os.getuid()}")
 
 
 @dataclass(frozen=True)
@@ -211,6 +224,7 @@ class RevisionRepo:
             "GIT_AUTHOR_DATE": GIT_DATE,
             "GIT_COMMITTER_DATE": GIT_DATE,
             "MANUAL_TODAY": self.today,
+            "MANUAL_LAYOUT_CACHE": layout_cache(),
         }
         if extra:
             env.update(extra)
@@ -225,30 +239,44 @@ class RevisionRepo:
             raise CommandFailed(f"git {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr.decode('utf-8', 'replace')}")
         return out
 
-    def manual(self, *args: str, env: Mapping[str, str] | None = None, check: bool = False, timeout: float = 120) -> Result:
-        """Run the real ``manual`` CLI in a subprocess with cwd = the repository."""
-        proc = subprocess.run(
-            [*manual_command(), *args],
-            cwd=self.root, env=self.env(env), capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        result = Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+    def manual(
+        self, *args: str, env: Mapping[str, str] | None = None, check: bool = False, timeout: float | None = None, process: bool = False
+    ) -> Result:
+        """The real ``manual`` CLI with cwd = the repository and exactly :meth:`env` as the
+        environment: its ``main`` in this process (the interpreter start is most of a short
+        command's time), or the installed console script in a subprocess with ``process=True``, a
+        ``timeout`` or a fault to inject, for what only a whole process shows (a hang, a kill)."""
+        if process or timeout is not None or "MANUAL_FAULT_INJECT" in (env or {}):
+            proc = subprocess.run(
+                [*manual_command(), *args],
+                cwd=self.root, env=self.env(env), capture_output=True, timeout=timeout or 120, check=False, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+            result = Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+        else:
+            result = self._main(args, env)
         if check and result.code != 0:
             raise CommandFailed(f"manual {' '.join(args)} exited {result.code}:\n{result.output}")
         return result
 
-    def run(self, *args: str, env: Mapping[str, str] | None = None, check: bool = True) -> Result:
-        """A building step: the CLI's ``main`` in this process (or a subprocess, see ``in_process``)."""
-        if not self.in_process:
-            return self.manual(*args, env=env, check=check)
+    def _main(self, args: Sequence[str], env: Mapping[str, str] | None) -> Result:
+        """``manual.cli.main(args)`` in this process, in the repository, with :meth:`env` as ``os.environ``."""
         from manualkit.cli import main
 
         out, err = io.StringIO(), io.StringIO()
+        cwd = os.getcwd()
         with _environment(self.env(env)), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(["--root", str(self.root), *args])
-        result = Result(code, out.getvalue(), err.getvalue())
-        if check and result.code != 0:
-            raise CommandFailed(f"manual {' '.join(args)} exited {result.code}:\n{result.output}")
-        return result
+            os.chdir(self.root)
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # as the interpreter turns it into an exit status
+                code = exc.code if isinstance(exc.code, int) else 1
+            finally:
+                os.chdir(cwd)
+        return Result(code, out.getvalue(), err.getvalue())
+
+    def run(self, *args: str, env: Mapping[str, str] | None = None, check: bool = True) -> Result:
+        """A building step (checked by default), in this process unless ``in_process`` is off."""
+        return self.manual(*args, env=env, check=check, process=not self.in_process)
 
     # --- people --------------------------------------------------------------------------------
 
@@ -366,7 +394,9 @@ class RevisionRepo:
 
     def release_cli(self, published: str, effective: str, *, env: Mapping[str, str] | None = None) -> Result:
         """``manual release`` run as a process on the publication day (today = ``published``)."""
-        return self.manual("release", "--published", published, "--effective", effective, env={"MANUAL_TODAY": published, **(env or {})})
+        return self.manual(
+            "release", "--published", published, "--effective", effective, env={"MANUAL_TODAY": published, **(env or {})}, process=True
+        )
 
     def prepared(self, class_key: str, sections: Sequence[str], *, day: str, text: str | None = None, consultation: str | None = None) -> str:
         """propose → edit every listed section → approve all roles → commit; returns the CR id."""

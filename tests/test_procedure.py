@@ -302,6 +302,14 @@ def test_distribute_recall_and_verify_a_numbered_copy(repo: RevisionRepo, tmp_pa
     cover = "\n".join(c.text for t in document.tables for r in t.rows for c in r.cells)
     header = "\n".join(p.text for s in document.sections for p in s.header.paragraphs)
     assert "A-1-001" in cover and "分发号 A-1-001" in header
+    # The copies share one layout (laid out once): the contents of each list the pages that
+    # LibreOffice puts that copy's headings on.
+    from manualkit.documents.layout import destination_name, destination_pages, docx_to_pdf
+    from manualkit.documents.toc import toc_page_numbers
+
+    second = (out / files[1]).read_bytes()
+    listed, laid_out = toc_page_numbers(second), destination_pages(docx_to_pdf(second))
+    assert len(listed) == 8 + 32 and listed == {bookmark: laid_out[destination_name(bookmark)] for bookmark in listed}
     verify = repo.manual("verify", str(out / files[0]), env=env)
     assert verify.code == 0, verify.output
     assert "A-1-001" in verify.output and "王五" in verify.output

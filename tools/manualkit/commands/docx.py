@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -92,10 +93,6 @@ def render_release(
     if manual is None or policy is None:
         raise fail(entry.record.path, 0, 0, "MAN683", f"{entry.record.version} 发布时的手册或修订政策无法加载")
     edition = release_edition(entries, index, status, policy, development_signature=development)
-    if copy_number:
-        from dataclasses import replace
-
-        edition = replace(edition, copy_number=copy_number)
     images = {
         e.path: blob
         for e in git.list_tree(root, entry.commit, "manual/")
@@ -105,8 +102,17 @@ def render_release(
     }
     generated = start_of_day(entry.record.published)
     appendix = comparison_appendix(root, entries, index) if with_comparison else None
-    draft = render_docx(manual, edition, generated=generated, images=images, appendix=appendix)
-    return fill_toc(draft, laid_out_pages(draft, env) if pages is None else pages)
+
+    def draft(number: str) -> bytes:
+        return render_docx(manual, replace(edition, copy_number=number), generated=generated, images=images, appendix=appendix)
+
+    # Every copy of a version is laid out alike: its 分发号 (cover and header) has one shape and
+    # never wraps. Its pages are those of the draft with the number's digits set to 0, laid out
+    # once for all the copies of the version (the layout cache is keyed by that draft).
+    final, neutral = draft(copy_number), re.sub(r"[0-9]", "0", copy_number)
+    if pages is None:
+        pages = laid_out_pages(final if neutral == copy_number else draft(neutral), env)
+    return fill_toc(final, pages)
 
 
 def comparison_appendix(root: Path, entries: Sequence[ReleaseEntry], index: int) -> Appendix:

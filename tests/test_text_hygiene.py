@@ -146,3 +146,17 @@ def test_a_request_title_yaml_cannot_carry_is_refused_and_the_history_stays_whol
     assert repo.state() == before
     history = repo.manual("history", "--json")
     assert history.code == 0 and '"A/0"' in history.stdout, history.output
+
+
+def test_the_printable_shortcut_never_lets_a_refused_character_through() -> None:
+    """``first_disallowed`` answers "none" without its search for a text Python counts printable:
+    sound only while every character the search refuses is one Python counts unprintable (the
+    Unicode database of a newer Python moves characters between categories)."""
+    from manualkit.base.characters import _DISALLOWED_RE, first_disallowed
+
+    refused = [chr(c) for c in range(0x110000) if _DISALLOWED_RE.match(chr(c))]
+    assert len(refused) > 2000 and not [c for c in refused if c.isprintable()]
+    for c in refused[:: max(1, len(refused) // 500)]:
+        assert first_disallowed(f"第一行\n销售{c}订单") is not None
+    assert first_disallowed("第一行\n销售订单") is None
+    assert first_disallowed("销售\n订单", multiline=False) is not None and first_disallowed("销售　订单", multiline=False) is None

@@ -60,6 +60,11 @@ class Disallowed(NamedTuple):
 
 def first_disallowed(text: str, *, multiline: bool = True) -> Disallowed | None:
     """The first character ``text`` may not hold; ``multiline=False`` also refuses tabs and line breaks."""
+    if (text.replace("\n", "") if multiline else text).isprintable():
+        # Every character refused here is one Python does not count as printable (categories
+        # Cc, Cf, Zl, Zp, Cs and Cn): a text that is all printable (but for its line feeds, where
+        # they are allowed) holds none of them, and is known so without the slower search.
+        return None
     m = _DISALLOWED_RE.search(text)
     if not multiline:
         b = _LINE_BREAK_RE.search(text)

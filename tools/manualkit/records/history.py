@@ -147,13 +147,14 @@ def release_history(
     keys = {r.path: _verdict_key(added.get(r.path), r, head, added.get(records[i - 1].path) if i else None) for i, r in enumerate(records)}
     cached = {path: cache.get(key) for path, key in keys.items() if key is not None} if cache else {}
     # Parsed chapters are not kept here: the verdicts are, and they make the texts unnecessary.
+    shared = reader is not None
     reader = reader or ReleaseReader(root, cached=False)
-    reader.prefetch([(added[r.path], r) for r in records if r.path in added and cached.get(r.path) is None])
     effective_to = [records[i + 1].effective if i + 1 < len(records) else None for i in range(len(records))]
     # Each release is judged by the policy in force before it: the previous release's (A/0: its own, the root).
     judges = [added.get(records[i - 1].path) if i > 0 else added.get(r.path) for i, r in enumerate(records)]
     todo = [(r, added.get(r.path), effective_to[i], judges[i]) for i, r in enumerate(records) if cached.get(r.path) is None]
-    reader.prefetch_controlled(c for _, commit, _, judge in todo for c in (commit, judge))
+    if shared:  # read here, before any worker is forked, what the caller reads again afterwards
+        _prefetch(reader, todo)
     verified = {entry.record.path: entry for entry in verify_releases(root, todo, head, reader)}
     entries: list[ReleaseEntry] = []
     for i, record in enumerate(records):
@@ -313,9 +314,9 @@ def _entry_from_json(record: ReleaseRecord, commit: str | None, effective_to: dt
 
 
 # Verifying is done on every core when there are many releases to verify (the first command in a
-# new clone of a long history): each worker process, forked after the batch reads, verifies one
-# contiguous run of releases, so that the chapter texts consecutive releases share are parsed once
-# per worker.
+# new clone of a long history): each worker process reads, in a few batches, what its contiguous
+# run of releases needs and verifies them, so that the reads are made side by side and the chapter
+# texts consecutive releases share are read and parsed once per worker.
 PARALLEL_MIN = 64
 Task = tuple[ReleaseRecord, str | None, dt.date | None, str | None]  # record, its commit, effective to, judge
 _job: tuple[Path, Sequence[Task], Snapshot, ReleaseReader] | None = None
@@ -326,7 +327,7 @@ def verify_releases(root: Path, todo: Sequence[Task], head: Snapshot, reader: Re
     answers whether done here or, for ``PARALLEL_MIN`` releases or more, in forked workers."""
     workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
     if len(todo) < PARALLEL_MIN or workers < 2 or not hasattr(os, "fork"):
-        return [_verify(root, task, head, reader) for task in todo]
+        return _verify_all(root, todo, head, reader)
     import multiprocessing
 
     global _job
@@ -345,12 +346,21 @@ def _verify_run(run: tuple[int, int]) -> list[ReleaseEntry]:
     """In a forked worker: verify ``todo[start:end]`` of the job the parent set up before forking."""
     assert _job is not None
     root, todo, head, reader = _job
-    return [_verify(root, task, head, reader) for task in todo[run[0] : run[1]]]
+    return _verify_all(root, todo[run[0] : run[1]], head, reader)
 
 
-def _verify(root: Path, task: Task, head: Snapshot, reader: ReleaseReader) -> ReleaseEntry:
-    record, commit, effective_to, judge = task
-    return verify_release(root, record, commit, head, effective_to, reader=reader, judge=judge)
+def _prefetch(reader: ReleaseReader, tasks: Sequence[Task]) -> None:
+    reader.prefetch([(commit, record) for record, commit, _, _ in tasks if commit is not None])
+    reader.prefetch_controlled(c for _, commit, _, judge in tasks for c in (commit, judge))
+
+
+def _verify_all(root: Path, tasks: Sequence[Task], head: Snapshot, reader: ReleaseReader) -> list[ReleaseEntry]:
+    """:func:`verify_release` of each task, after reading what they all need in a few batches."""
+    _prefetch(reader, tasks)
+    return [
+        verify_release(root, record, commit, head, effective_to, reader=reader, judge=judge)
+        for record, commit, effective_to, judge in tasks
+    ]
 
 
 def verify_release(
@@ -455,15 +465,15 @@ class ReleaseReader:
         self.objects.read([i.sha for i in found.values() if i is not None and i.kind == "blob" and i.size <= 1024 * 1024])
 
     def prefetch_controlled(self, commits: Iterable[str | None]) -> None:
-        """Read what :func:`~manualkit.records.trust.controlled_at` needs at these commits (the
-        policy and the ``certs/`` listing) in one batch, not one git process per release."""
-        from manualkit.records.policy import POLICY_PATH
-        from manualkit.records.trust import CERTS_DIR
+        """Read what :func:`~manualkit.records.trust.controlled_at` needs at these commits (every
+        controlled path: the policy, the ``certs/`` listing, the calendar) in one batch, not one
+        git process per release."""
+        from manualkit.records.trust import CONTROLLED_PATH
 
         wanted = list(dict.fromkeys(c for c in commits if c))
         if not wanted:
             return
-        found = self.objects.resolve([f"{c}:{path}" for c in wanted for path in (POLICY_PATH, CERTS_DIR)])
+        found = self.objects.resolve([f"{c}:{path}" for c in wanted for path in CONTROLLED_PATH.values()])
         self.objects.read([i.sha for i in found.values() if i is not None and i.size <= 1024 * 1024])
 
     def files_at(self, commits: Sequence[str]) -> list[ManualFiles]:

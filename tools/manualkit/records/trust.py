@@ -28,6 +28,7 @@ predecessor.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -74,9 +75,11 @@ def _blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
+@functools.lru_cache(maxsize=64)
 def calendar_digest(raw: bytes | None) -> str:
     """sha256 of the calendar ``manual/calendar.yml`` defines (its years and company rest days,
-    sorted), "" when it defines nothing (absent or empty); of the bytes when it does not load."""
+    sorted), "" when it defines nothing (absent or empty); of the bytes when it does not load.
+    Kept for the process: a long history's releases mostly share one calendar."""
     if raw is None:
         return ""
     calendar, problems = load_calendar({CALENDAR_PATH: raw})

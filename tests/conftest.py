@@ -164,6 +164,8 @@ def pytest_configure(config: pytest.Config) -> None:
     inherit the variable) and removed when the run ends."""
     if LAYOUT_CACHE_VARIABLE not in os.environ:
         os.environ[LAYOUT_CACHE_VARIABLE] = tempfile.mkdtemp(prefix="manualkit-layout-")
+        # Like /tmp: test_os_faults runs commands as ``nobody``, who lays out and reads there too.
+        os.chmod(os.environ[LAYOUT_CACHE_VARIABLE], 0o1777)
         config.stash[_OWN_LAYOUT_CACHE] = os.environ[LAYOUT_CACHE_VARIABLE]
 
 

@@ -11,10 +11,7 @@ holds the exact characters that were typed.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +19,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 from revision_repo import RevisionRepo
-from test_site_browser import CHROMIUM, CHROMIUM_ARGS, _QuietHandler, _require_chromium
+from test_site_browser import CHROMIUM, CHROMIUM_ARGS, _require_chromium, serving
 
 # Each field gets its own marker so a finding names the field it came from.
 PAYLOAD = "<script>window.__pwned='{0}'</script><img src=x onerror=\"window.__pwned='{0}'\">\"'&amp;</title><b>{0}</b>"
@@ -115,45 +112,36 @@ def test_headless_chromium_runs_nothing_and_shows_the_text(hostile_repo: Hostile
     _require_chromium()
     from playwright.sync_api import sync_playwright
 
-    root = hostile_repo.repo.root / "site"
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
     requested: list[str] = []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            context = browser.new_context(locale="zh-CN")
-            page = context.new_page()
-            dialogs: list[str] = []
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.on("request", lambda r: requested.append(r.url))
-            for path in _site_pages(hostile_repo.repo):
-                rel = path.relative_to(root).as_posix()
-                response = page.goto(base + rel)
-                assert response is not None and response.status == 200, rel
-                page.wait_for_load_state("networkidle")
-                assert page.evaluate("window.__pwned") is None, f"script from a record ran on {rel}"
-                assert page.locator("img[src='x']").count() == 0, rel
-            # the change request's page shows the title literally, in the tab title and the heading
-            page.goto(base + f"requests/{hostile_repo.cr}.html")
-            assert hostile("title") in page.title()
-            body = page.locator("body").inner_text()
-            for field in ("title", "reason", "summary", "applicant", "department", "approver"):
-                assert hostile(field) in body, field
-            # search shows the hostile title as text too
-            box = page.locator("input[data-md-component=search-query]")
-            box.click()
-            box.fill("报价单")
-            page.keyboard.press("End")
-            page.wait_for_selector(".md-search-result__item")
-            assert page.evaluate("window.__pwned") is None
-            browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    dialogs: list[str] = []
+    with serving(hostile_repo.repo.root / "site") as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="zh-CN")
+        page = context.new_page()
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on("request", lambda r: requested.append(r.url))
+        for path in _site_pages(hostile_repo.repo):
+            rel = path.relative_to(hostile_repo.repo.root / "site").as_posix()
+            # goto returns after the load event: by then every script in the page has run and
+            # every image has loaded or failed (an onerror handler included).
+            response = page.goto(base + rel)
+            assert response is not None and response.status == 200, rel
+            assert page.evaluate("window.__pwned") is None, f"script from a record ran on {rel}"
+            assert page.locator("img[src='x']").count() == 0, rel
+        # the change request's page shows the title literally, in the tab title and the heading
+        page.goto(base + f"requests/{hostile_repo.cr}.html")
+        assert hostile("title") in page.title()
+        body = page.locator("body").inner_text()
+        for field in ("title", "reason", "summary", "applicant", "department", "approver"):
+            assert hostile(field) in body, field
+        # search shows the hostile title as text too
+        box = page.locator("input[data-md-component=search-query]")
+        box.click()
+        box.fill("报价单")
+        page.keyboard.press("End")
+        page.wait_for_selector(".md-search-result__item")
+        assert page.evaluate("window.__pwned") is None
+        browser.close()
     assert not dialogs
     assert not [u for u in requested if u.endswith("/x")], "an <img src=x> from a record was requested"
 

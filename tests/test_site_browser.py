@@ -14,6 +14,7 @@ to ``docs/site-screenshot.png`` (the README shows it).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -23,6 +24,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -65,6 +67,29 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):  # the browser went on before the answer was sent
+            return
+        super().handle_error(request, client_address)
+
+
+@contextlib.contextmanager
+def serving(directory: Path) -> Iterator[str]:
+    """``directory`` served from a thread; yields its address, ``http://127.0.0.1:PORT/``."""
+    server = _QuietServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(directory)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 @dataclass
 class Site:
     repo: RevisionRepo
@@ -81,15 +106,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     repo = copy_of(tmp_path_factory, "browser-site")
     build(repo)
     root = repo.root / "site"
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Site(repo, root, f"http://127.0.0.1:{server.server_address[1]}/")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(root) as base:
+        yield Site(repo, root, base)
 
 
 @pytest.fixture(scope="module")
@@ -340,28 +358,22 @@ def test_the_site_of_this_repositorys_own_demo_history(browser: Any, tmp_path: P
 
     upcoming = yaml.safe_load((clone / "changelog" / "releases" / "B-1.yml").read_text(encoding="utf-8"))
     expected = f"{upcoming['version']} 版将于 {prose_date(upcoming['effective'])} 生效"
-    root = clone / "site"
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    context = browser.new_context(viewport={"width": 1280, "height": 760}, locale="zh-CN")
-    try:
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
-        page.wait_for_load_state("networkidle")
-        assert expected in page.locator(".mk-banner--upcoming").inner_text()
-        assert "B/0" in page.locator(".mk-meta").inner_text() and "现行有效" in page.locator(".mk-meta").inner_text()
-        assert not errors, errors
-        page.screenshot(path=str(tmp_path / "home.png"))
-        if os.environ.get("MANUAL_UPDATE_SCREENSHOT") == "1":
-            shutil.copyfile(tmp_path / "home.png", SCREENSHOT)
-    finally:
-        context.close()
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(clone / "site") as base:
+        context = browser.new_context(viewport={"width": 1280, "height": 760}, locale="zh-CN")
+        try:
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(base + "index.html")
+            page.wait_for_load_state("networkidle")
+            assert expected in page.locator(".mk-banner--upcoming").inner_text()
+            assert "B/0" in page.locator(".mk-meta").inner_text() and "现行有效" in page.locator(".mk-meta").inner_text()
+            assert not errors, errors
+            page.screenshot(path=str(tmp_path / "home.png"))
+            if os.environ.get("MANUAL_UPDATE_SCREENSHOT") == "1":
+                shutil.copyfile(tmp_path / "home.png", SCREENSHOT)
+        finally:
+            context.close()
 
 
 # --- every screen and paper, point in time, search over records (issue 13) ------------------------------
@@ -564,25 +576,19 @@ def test_search_finds_change_requests_revisions_and_words_in_fullwidth_brackets(
 
 
 def test_the_404_page_works_from_a_subfolder(browser: Any, site: Site) -> None:
-    parent = site.root.parent
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(parent)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    context = browser.new_context(locale="zh-CN")
-    try:
-        page = context.new_page()
-        failed: list[str] = []
-        page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
-        page.goto(f"http://127.0.0.1:{server.server_address[1]}/{site.root.name}/404.html")
-        page.wait_for_load_state("networkidle")
-        assert not failed, failed
-        assert "PingFang SC" in page.evaluate("getComputedStyle(document.body).fontFamily")
-        assert "页面不存在" in page.locator("article").inner_text()
-    finally:
-        context.close()
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(site.root.parent) as base:
+        context = browser.new_context(locale="zh-CN")
+        try:
+            page = context.new_page()
+            failed: list[str] = []
+            page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+            page.goto(f"{base}{site.root.name}/404.html")
+            page.wait_for_load_state("networkidle")
+            assert not failed, failed
+            assert "PingFang SC" in page.evaluate("getComputedStyle(document.body).fontFamily")
+            assert "页面不存在" in page.locator("article").inner_text()
+        finally:
+            context.close()
 
 
 def _axe() -> str:

@@ -2,8 +2,11 @@
 
 Everything a test touches lives in its own temporary folder: a copy of the real manual
 (``repo_copy``), an isolated environment (``isolated_env``), and git repositories made with a
-fixed author and pinned dates (``make_git_repo``). Commands run as real subprocesses of the
-installed ``manual`` console script (``run_manual``), the way users and CI run them.
+fixed author and pinned dates (``make_git_repo``). ``run_manual`` runs the CLI's ``main`` in the
+test's process, in the test's folder and with exactly the test's environment; what only a whole
+process shows (a kill, a hang, a lock held by another process, two commands at once, the console
+script itself) is tested with the installed ``manual`` script as a subprocess (``process=True``,
+test_os_faults, test_concurrency).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from revision_repo import LAYOUT_CACHE_VARIABLE, layout_cache
+from revision_repo import LAYOUT_CACHE_VARIABLE, layout_cache, main_in_process
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MANUAL_DIR = PROJECT_ROOT / "manual"
@@ -37,16 +40,15 @@ def manual_command() -> list[str]:
     return [sys.executable, "-m", "manualkit.cli"]
 
 
-def run_manual(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
-    """Run ``manual <args>`` in ``cwd``; return ``(exit status, stdout, stderr)``."""
-    proc = subprocess.run(
-        [*manual_command(), *args],
-        cwd=cwd,
-        env=dict(os.environ if env is None else env),
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+def run_manual(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, *, process: bool = False) -> tuple[int, str, str]:
+    """Run ``manual <args>`` in ``cwd``; return ``(exit status, stdout, stderr)``: the CLI's ``main``
+    in this process (the interpreter start is most of a short command's time), or with
+    ``process=True`` the installed console script as a subprocess."""
+    environment = dict(os.environ if env is None else env)
+    if not process:
+        result = main_in_process(args, cwd, environment)
+        return result.code, result.stdout, result.stderr
+    proc = subprocess.run([*manual_command(), *args], cwd=cwd, env=environment, capture_output=True, timeout=120, check=False)
     return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
 
 

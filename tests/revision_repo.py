@@ -116,6 +116,26 @@ def manual_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "manualkit.cli"]
 
 
+def main_in_process(args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Result:
+    """The ``manual`` CLI's ``main(args)`` in this process, as the console script runs it in ``cwd``
+    with exactly ``env`` as its environment: what it prints and the exit status it returns (or
+    exits with). Nothing the package reads is fixed when it is imported: the time zone is the
+    policy's, ``os.environ`` is read when a command runs, and git runs as a process with it."""
+    from manualkit.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    before = os.getcwd()
+    with _environment(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        os.chdir(cwd)
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # as the interpreter turns it into an exit status
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            os.chdir(before)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
 @contextlib.contextmanager
 def _environment(env: Mapping[str, str]) -> Iterator[None]:
     """``os.environ`` is exactly ``env`` inside (for a building step run in this process)."""
@@ -253,26 +273,10 @@ class RevisionRepo:
             )  # fmt: skip
             result = Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
         else:
-            result = self._main(args, env)
+            result = main_in_process(args, self.root, self.env(env))
         if check and result.code != 0:
             raise CommandFailed(f"manual {' '.join(args)} exited {result.code}:\n{result.output}")
         return result
-
-    def _main(self, args: Sequence[str], env: Mapping[str, str] | None) -> Result:
-        """``manual.cli.main(args)`` in this process, in the repository, with :meth:`env` as ``os.environ``."""
-        from manualkit.cli import main
-
-        out, err = io.StringIO(), io.StringIO()
-        cwd = os.getcwd()
-        with _environment(self.env(env)), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            os.chdir(self.root)
-            try:
-                code = main(list(args))
-            except SystemExit as exc:  # as the interpreter turns it into an exit status
-                code = exc.code if isinstance(exc.code, int) else 1
-            finally:
-                os.chdir(cwd)
-        return Result(code, out.getvalue(), err.getvalue())
 
     def run(self, *args: str, env: Mapping[str, str] | None = None, check: bool = True) -> Result:
         """A building step (checked by default), in this process unless ``in_process`` is off."""

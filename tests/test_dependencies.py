@@ -85,7 +85,7 @@ def test_every_test_dependency_is_used() -> None:
         modules = IMPORT_NAMES[dist]
         if modules:
             assert modules & imported, f"{dist} is declared but no test imports it"
-    assert "pytest -q -n auto" in makefile  # pytest-xdist runs the suite
+    assert "pytest -q -n $(TEST_WORKERS)" in makefile  # pytest-xdist runs the suite
     assert "$(BIN)/mypy" in makefile and "$(BIN)/ruff" in makefile
 
 

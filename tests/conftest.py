@@ -235,7 +235,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 # Modules whose module-scoped fixtures are expensive (a built site, a browser, a published DOCX, a
 # LibreOffice run): under ``pytest -n … --dist loadgroup`` (``make test``) each runs on one worker,
 # so its fixtures are made once; every other test goes to whichever worker is free.
-GROUPED_MODULES = frozenset({"test_site.py", "test_site_browser.py", "test_publish.py", "test_diff.py"})
+GROUPED_MODULES = frozenset({"test_site.py", "test_site_browser.py", "test_site_screens.py", "test_publish.py", "test_diff.py"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

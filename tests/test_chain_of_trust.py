@@ -397,7 +397,7 @@ def test_release_in_the_evening_utc_passes_its_own_audit(clone: Callable[[], Rev
 
 
 def test_policy_names_the_company_time_zone(clone: Callable[[], RevisionRepo]) -> None:
-    from manualkit.base.clock import today
+    from manualkit.base.clock import CST, today
 
     repo = clone()
     edit_policy(repo, "signing_namespace:", "time_zone: Mars/Olympus\nsigning_namespace:")
@@ -407,7 +407,7 @@ def test_policy_names_the_company_time_zone(clone: Callable[[], RevisionRepo]) -
 
     zone = declared_time_zone(repo.root)
     assert today({"MANUAL_NOW": "2026-03-03T03:00:00+08:00"}, zone).isoformat() == "2026-03-02"
-    assert today({"MANUAL_NOW": "2026-03-03T03:00:00+08:00"}).isoformat() == "2026-03-03"
+    assert today({"MANUAL_NOW": "2026-03-03T03:00:00+08:00"}, CST).isoformat() == "2026-03-03"
 
 
 # --- 5. certificates --------------------------------------------------------------------------------------

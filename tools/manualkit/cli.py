@@ -135,7 +135,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     from manualkit.commands.release import release
 
     published = args.published or today(os.environ, _zone(args))
-    record = release(_root(args.root), effective=args.effective, published=published, env=_author_env(), today=today(os.environ, _zone(args)))
+    record = release(_root(args.root), effective=args.effective, published=published, env=_author_env(args), today=today(os.environ, _zone(args)))
     print(
         f"已发布 {record.version}（{'、'.join(record.change_requests)}），发布日期 {record.published}，实施日期 {record.effective}；"
         f"已提交并打标签 release/{record.version.slug}"
@@ -143,11 +143,11 @@ def cmd_release(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _author_env() -> dict[str, str]:
+def _author_env(args: argparse.Namespace) -> dict[str, str]:
     from manualkit.base.clock import now
 
     if os.environ.get("MANUAL_NOW") or os.environ.get("MANUAL_TODAY"):
-        stamp = now(os.environ).isoformat()
+        stamp = now(os.environ, _zone(args)).isoformat()
         return {"GIT_AUTHOR_DATE": os.environ.get("GIT_AUTHOR_DATE", stamp), "GIT_COMMITTER_DATE": os.environ.get("GIT_COMMITTER_DATE", stamp)}
     return {}
 

@@ -4,7 +4,9 @@ The company keeps its records in its own time zone (``time_zone`` of the policy;
 Time, UTC+8, by default), so "today" is today in that zone whatever the machine's zone is.
 ``MANUAL_NOW`` (ISO 8601, in the company's zone unless an offset is given) sets the signing time
 and today's date; ``MANUAL_TODAY=YYYY-MM-DD`` sets only the date, for audits, demos and tests.
-Every other module asks this one.
+Every other module asks this one, and always says in which zone: the caller passes the policy's
+(commands read it with ``records.policy.declared_time_zone``), so no command can fall back on
+China Standard Time by forgetting it.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def zone(name: str | None) -> dt.tzinfo:
         raise ValueError(f"未知的时区 {name!r}") from exc
 
 
-def today(env: Mapping[str, str], company_zone: dt.tzinfo = CST) -> dt.date:
+def today(env: Mapping[str, str], company_zone: dt.tzinfo) -> dt.date:
     """The company's today: the date of ``MANUAL_NOW`` when set, else ``MANUAL_TODAY``, else
     today on the clock, always in the company's time zone (not the machine's)."""
     if env.get("MANUAL_NOW"):
@@ -68,7 +70,7 @@ def today(env: Mapping[str, str], company_zone: dt.tzinfo = CST) -> dt.date:
     return day
 
 
-def now(env: Mapping[str, str], company_zone: dt.tzinfo = CST) -> dt.datetime:
+def now(env: Mapping[str, str], company_zone: dt.tzinfo) -> dt.datetime:
     """The signing time: ``MANUAL_NOW``, else 09:00 on ``MANUAL_TODAY``, else the clock, in the
     company's time zone (a ``MANUAL_NOW`` without an offset is read in that zone)."""
     value = env.get("MANUAL_NOW")
@@ -84,7 +86,7 @@ def now(env: Mapping[str, str], company_zone: dt.tzinfo = CST) -> dt.datetime:
     return dt.datetime.now(company_zone).replace(microsecond=0)
 
 
-def company_day(moment: str, company_zone: dt.tzinfo = CST) -> dt.date | None:
+def company_day(moment: str, company_zone: dt.tzinfo) -> dt.date | None:
     """The company's date of an ISO 8601 time (a signature's ``signed_at``); None if unreadable.
     A time without an offset is read in the company's zone."""
     try:

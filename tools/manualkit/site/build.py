@@ -588,7 +588,7 @@ def build_site(
     redlines = ContentCache.open(root, "site-redlines") if cache is not None else None
     ctx = Context(
         root, day, versions, current, Releases(root), redlines, class_names, role_titles,
-        head_policy.retention_years if head_policy else 3, clock.today(env),
+        head_policy.retention_years if head_policy else 3, clock.today(env, clock.zone(head_policy.time_zone if head_policy else None)),
     )  # fmt: skip
     ctx.procedure = procedure_view(root)
     ctx.releases.prefetch(versions)

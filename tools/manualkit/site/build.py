@@ -38,7 +38,7 @@ from manualkit.documents.comparison_table import ComparisonRow, release_comparis
 from manualkit.records.change_request import REQUESTS_DIR, ChangeRequest
 from manualkit.records.edition import Status
 from manualkit.records.history import ReleaseEntry, ReleaseReader, release_history
-from manualkit.records.policy import Policy
+from manualkit.records.policy import Policy, declared_time_zone
 from manualkit.records.repository import ContentCache, commit_snapshot, require_full_history
 from manualkit.site import pages
 from manualkit.site.cache import COMPLETE, archive_key, cache_root, link_or_copy, prune, site_fingerprint
@@ -588,7 +588,7 @@ def build_site(
     redlines = ContentCache.open(root, "site-redlines") if cache is not None else None
     ctx = Context(
         root, day, versions, current, Releases(root), redlines, class_names, role_titles,
-        head_policy.retention_years if head_policy else 3, clock.today(env, clock.zone(head_policy.time_zone if head_policy else None)),
+        head_policy.retention_years if head_policy else 3, clock.today(env, declared_time_zone(root)),
     )  # fmt: skip
     ctx.procedure = procedure_view(root)
     ctx.releases.prefetch(versions)

@@ -16,6 +16,7 @@ from manualkit.base import clock
 from manualkit.base.diagnostics import ManualError, Severity, fail
 from manualkit.records.edition import Status
 from manualkit.records.history import release_history
+from manualkit.records.policy import declared_time_zone
 from manualkit.site import pages
 from manualkit.site.build import IMAGE_SUFFIXES, MAX_IMAGE_BYTES, Releases, VersionContent, add_chapters, chapter_pages
 from manualkit.site.model import HOME, LastChange, site_versions, source_path
@@ -68,7 +69,7 @@ def draft_docs(root: Path) -> tuple[Docs, ManualMetadata]:
         if rel.lower().endswith(IMAGE_SUFFIXES) and local.is_file() and not local.is_symlink() and local.stat().st_size <= MAX_IMAGE_BYTES:
             docs.files[rel.removeprefix(MANUAL_DIR + "/")] = local.read_bytes()
     docs.nav = nav
-    docs.files[SITE_DATE_CSS] = site_date_css(pages.day_text(clock.today(os.environ, clock.zone(policy.time_zone if policy else None))))
+    docs.files[SITE_DATE_CSS] = site_date_css(pages.day_text(clock.today(os.environ, declared_time_zone(root))))
     docs.files[VERSIONS_JS] = b"window.manualkitVersions = []\n"
     return docs, metadata
 

@@ -9,7 +9,7 @@ from a tree are bounded in size like files read from the working tree.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -47,6 +47,36 @@ def run(root: Path, *args: str, input: bytes | None = None, env: Mapping[str, st
 
 def text(root: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
     return run(root, *args, env=env).decode("utf-8").strip()
+
+
+def started(root: Path, *args: str) -> Callable[[], bytes]:
+    """``git args`` started now, to run while the caller does other work; the function returned
+    waits for it and gives its output as :func:`run` would (or raises the same errors). The output
+    goes to a temporary file, so git never waits for a reader."""
+    import subprocess
+    import tempfile
+
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    try:
+        proc = subprocess.Popen(["git", "-C", str(root), *args], stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=_env())
+    except FileNotFoundError:
+        out.close()
+        err.close()
+        raise fail("git", 0, 0, "MAN601", "找不到 git 命令；请先安装 git") from None
+
+    def result() -> bytes:
+        try:
+            code = proc.wait()
+            out.seek(0)
+            err.seek(0)
+            if code != 0:
+                raise GitError(err.read().decode("utf-8", "replace").strip() or f"git {' '.join(args)} failed")
+            return out.read()
+        finally:
+            out.close()
+            err.close()
+
+    return result
 
 
 class RepositoryFacts(NamedTuple):
@@ -193,7 +223,16 @@ def show(root: Path, commit: str, path: str) -> bytes | None:
 
 def commits_adding(root: Path, prefix: str, ref: str = "HEAD") -> dict[str, str]:
     """For each file ever added under ``prefix``: the commit that added it (first-parent history)."""
-    out = text(root, "log", "--first-parent", "--diff-filter=A", "--name-only", "--format=%x00%H", ref, "--", prefix)
+    return commits_adding_started(root, prefix, ref)()
+
+
+def commits_adding_started(root: Path, prefix: str, ref: str = "HEAD") -> Callable[[], dict[str, str]]:
+    """:func:`commits_adding`, started now and read when the function returned is called."""
+    pending = started(root, "log", "--first-parent", "--diff-filter=A", "--name-only", "--format=%x00%H", ref, "--", prefix)
+    return lambda: _adding(pending().decode("utf-8").strip())
+
+
+def _adding(out: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for block in out.split("\0"):
         lines = [line for line in block.strip().splitlines() if line]

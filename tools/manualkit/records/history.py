@@ -138,12 +138,13 @@ def release_history(
         # was written could change again without its stat showing it, so it is not trusted.
         if isinstance(hit, list) and newest < timeline.written_ns() - RACY_NS:
             return _with_revocations(root, head, _timeline_from_json(hit))
+    cache = ContentCache.open(root, "history") if use_cache else None
+    adding = release_commits(root, cache)  # git walks the history while the records are read
     head = head or worktree_snapshot(root)
     records = head.records
+    added = adding()
     if not records:
         return []
-    cache = ContentCache.open(root, "history") if use_cache else None
-    added = release_commits(root, cache)
     keys = {r.path: _verdict_key(added.get(r.path), r, head, added.get(records[i - 1].path) if i else None) for i, r in enumerate(records)}
     cached = {path: cache.get(key) for path, key in keys.items() if key is not None} if cache else {}
     # Parsed chapters are not kept here: the verdicts are, and they make the texts unnecessary.
@@ -266,16 +267,24 @@ def _timeline_from_json(rows: list[Any]) -> list[ReleaseEntry]:
     ]
 
 
-def release_commits(root: Path, cache: ContentCache | None = None) -> dict[str, str]:
-    """For each release record ever added: the commit that added it (first-parent history of HEAD)."""
+def release_commits(root: Path, cache: ContentCache | None = None) -> Callable[[], dict[str, str]]:
+    """For each release record ever added: the commit that added it (first-parent history of
+    HEAD), from the cache or from git; git is started at once and the function returned waits
+    for its answer."""
     head = git.head(root)
     key = f"adding\0{head}"
     hit = cache.get(key) if cache and head else None
     if isinstance(hit, dict):
-        return {str(k): str(v) for k, v in hit.items()}
-    added = git.commits_adding(root, RELEASES_DIR + "/")
-    if cache is not None and head:
-        cache.put(key, added)
+        found = {str(k): str(v) for k, v in hit.items()}
+        return lambda: found
+    pending = git.commits_adding_started(root, RELEASES_DIR + "/")
+
+    def added() -> dict[str, str]:
+        answer = pending()
+        if cache is not None and head:
+            cache.put(key, answer)
+        return answer
+
     return added
 
 

@@ -86,3 +86,18 @@ def test_a_linked_worktree_asks_git(repo: GitRepo, tmp_path: Path) -> None:
 def test_outside_a_repository(tmp_path: Path) -> None:
     (tmp_path / "plain").mkdir()
     assert git.facts(tmp_path / "plain") is None
+
+
+def test_a_git_process_read_later_answers_as_one_read_at_once(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``git.started``: the output of more than a pipe holds (git never waits for its reader), and
+    a failure is the same GitError as from ``git.run``."""
+    for n in range(3000):
+        (repo.root / f"f{n:04d}.txt").write_text("二\n", encoding="utf-8")
+    repo.commit("many files")
+    for name, value in repo.env.items():
+        monkeypatch.setenv(name, value)
+    pending = git.started(repo.root, "ls-tree", "-r", "HEAD")
+    assert pending() == git.run(repo.root, "ls-tree", "-r", "HEAD") and len(git.run(repo.root, "ls-tree", "-r", "HEAD")) > 65536
+    assert git.commits_adding(repo.root, "f0001.txt") == {"f0001.txt": repo.head()}
+    with pytest.raises(git.GitError, match="no-such-ref"):
+        git.started(repo.root, "log", "no-such-ref")()

@@ -16,9 +16,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from revision_repo import LAYOUT_CACHE_VARIABLE, layout_cache, main_in_process
@@ -176,6 +177,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if path:
         shutil.rmtree(path, ignore_errors=True)
         del os.environ[LAYOUT_CACHE_VARIABLE]
+
+
+# --- the browser tests (test_site_browser, test_site_screens) ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The demo history's site, built by the real ``manual build`` and served: one per module."""
+    from test_site_browser import served_site
+
+    yield from served_site(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def browser(site: Any) -> Iterator[Any]:
+    """Headless Chromium, launched once per module (after its site is up)."""
+    from test_site_browser import launched_chromium
+
+    yield from launched_chromium()
 
 
 def is_shallow(root: Path) -> bool:

@@ -101,8 +101,8 @@ class Site:
 
 
 def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """A copy of the demo history, its site built by the real ``manual build`` and served: the
-    ``site`` of this module and of test_site_screens (each module has its own)."""
+    """A copy of the demo history, its site built by the real ``manual build`` and served (the
+    ``site`` fixture of tests/conftest.py, one per browser test module)."""
     _require_chromium()
     repo = copy_of(tmp_path_factory, "browser-site")
     build(repo)
@@ -118,16 +118,6 @@ def launched_chromium() -> Iterator[Any]:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    yield from served_site(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def browser(site: Site) -> Iterator[Any]:
-    yield from launched_chromium()
 
 
 @dataclass

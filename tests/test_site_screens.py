@@ -3,8 +3,9 @@ tables inside a 390-pixel screen, identifiers never broken, every printed sheet 
 and Firefox, script on and off), the point-in-time picker, links between versions, search over
 records, the 404 page, axe-core, and screenshots at 1366 and 390 pixels.
 
-Same browser, site and rules as ``test_site_browser`` (whose fixtures these tests use); a module of
-its own so that ``make test`` runs the two halves on two workers at once.
+Same browser, site and rules as ``test_site_browser`` (the ``site`` and ``browser`` fixtures of
+tests/conftest.py, made once per module); a module of its own so that ``make test`` runs the two
+halves on two workers at once.
 """
 
 from __future__ import annotations
@@ -22,19 +23,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from revision_repo import PROJECT_ROOT
-from test_site_browser import Site, Watched, _listen, _open, _record, _search, launched_chromium, served_site, serving
+from test_site_browser import Site, Watched, _listen, _open, _record, _search, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    yield from served_site(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def browser(site: Site) -> Iterator[Any]:
-    yield from launched_chromium()
 
 
 VIEWPORTS = {"wide": (1366, 900), "narrow": (390, 844)}

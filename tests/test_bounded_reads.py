@@ -14,14 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from revision_repo import RevisionRepo
+from revision_repo import RevisionRepo, shared_history
 
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
-    repo = RevisionRepo(tmp_path_factory.mktemp("bounded") / "r")
-    repo.first_release()
-    return repo
+    return shared_history(tmp_path_factory, "released")  # only copied, never changed
 
 
 @pytest.fixture

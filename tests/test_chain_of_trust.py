@@ -18,17 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from revision_repo import Result, RevisionRepo, _environment
+from revision_repo import Result, RevisionRepo, _environment, shared_history
 
 # --- repositories and helpers --------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
-    """A/0 released (2025-12-01, effective 2026-01-01), built once for the module."""
-    repo = RevisionRepo(tmp_path_factory.mktemp("trust-released"))
-    repo.first_release()
-    return repo
+    """A/0 released (2025-12-01, effective 2026-01-01), signed once per worker and shared."""
+    return shared_history(tmp_path_factory, "released")  # only copied, never changed
 
 
 @pytest.fixture

@@ -16,16 +16,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from revision_repo import SIGNER, RevisionRepo, manual_command
+from revision_repo import SIGNER, RevisionRepo, manual_command, shared_history
 
 ROUNDS = 4
 
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
-    repo = RevisionRepo(tmp_path_factory.mktemp("concurrency") / "r", in_process=True)
-    repo.first_release()
-    return repo
+    return shared_history(tmp_path_factory, "released")  # only copied, never changed
 
 
 def _start(repo: RevisionRepo, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:

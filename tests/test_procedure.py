@@ -11,16 +11,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from revision_repo import RevisionRepo
+from revision_repo import RevisionRepo, shared_history
 
 from manualkit.records.workdays import load_calendar
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
-    repo = RevisionRepo(tmp_path_factory.mktemp("procedure") / "base")
-    repo.demo_history()
-    return repo
+    return shared_history(tmp_path_factory, "demo")  # only copied, never changed
 
 
 @pytest.fixture

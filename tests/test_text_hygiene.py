@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_manual
-from revision_repo import RevisionRepo, manual_command
+from revision_repo import RevisionRepo, manual_command, shared_history
 
 CHAPTER = "03-execution.md"
 
@@ -69,9 +69,7 @@ def test_fullwidth_section_numbers_and_references_are_refused_with_the_ascii_for
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
-    repo = RevisionRepo(tmp_path_factory.mktemp("hygiene") / "r")
-    repo.first_release()
-    return repo
+    return shared_history(tmp_path_factory, "released")  # only copied, never changed
 
 
 

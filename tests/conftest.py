@@ -269,10 +269,6 @@ def _longest_first(item: pytest.Item) -> int:
     return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
-# tryfirst: pytest-xdist's worker turns the xdist_group marks into the group it schedules by in its
-# own pytest_collection_modifyitems, which otherwise runs before this one (the marks came too late
-# and the tests of a grouped module were spread over every worker).
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=_longest_first)  # stable: each module keeps its own order
     for item in items:

@@ -242,12 +242,19 @@ def test_the_404_page_works_from_a_subfolder(browser: Any, site: Site) -> None:
 
 
 def _axe() -> str:
-    if not AXE.is_file():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is missing (axe-core)") if os.environ.get("CI") == "true" else pytest.skip("npm is missing")
-        subprocess.run([npm, "ci", "--silent", "--no-audit", "--no-fund"], cwd=AXE.parents[2], check=True, capture_output=True)
-    return AXE.read_text(encoding="utf-8")
+    """axe-core, installed by npm on first use. The tests of one module may run on several xdist
+    workers at once: the install is made under a lock, so that no worker reads a half-written file."""
+    import fcntl
+
+    support = AXE.parents[2]
+    with open(support / ".npm-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not AXE.is_file():
+            npm = shutil.which("npm")
+            if npm is None:
+                pytest.fail("npm is missing (axe-core)") if os.environ.get("CI") == "true" else pytest.skip("npm is missing")
+            subprocess.run([npm, "ci", "--silent", "--no-audit", "--no-fund"], cwd=support, check=True, capture_output=True)
+        return AXE.read_text(encoding="utf-8")
 
 
 def test_axe_finds_no_serious_violation_in_the_sites_own_markup(screen: Watched, site: Site) -> None:

@@ -160,6 +160,72 @@ def test_the_signed_pdf_is_reproducible_with_source_date_epoch(pdf: Path, projec
     assert hashlib.sha256(again.read_bytes()).hexdigest() == hashlib.sha256(pdf.read_bytes()).hexdigest()
 
 
+def _first_revision(signed: bytes) -> bytes:
+    """The PDF as it was before the signature's incremental update was appended."""
+    ends = [m.end() for m in re.finditer(rb"%%EOF\r?\n?", signed)]
+    return signed[: ends[-2]]
+
+
+def _shuffled(pdf: bytes, seed: int) -> bytes:
+    """The same document with its objects renumbered at random and every Type 1 font's UniqueID
+    changed: what LibreOffice writes when it emits the fonts in another order."""
+    import io
+    import random
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.writer import copy_into_new_writer
+
+    from manualkit.documents.pdf_canonical import renumbered_type1
+
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    writer = copy_into_new_writer(reader)
+    writer._update_meta = lambda: None
+    writer._document_id = generic.ArrayObject(list(reader.trailer["/ID"]))
+    writer.output_version = reader.input_version
+    keys = sorted(writer.objects)
+    order = keys[:]
+    random.Random(seed).shuffle(order)
+    moved = {old[1]: new[1] for old, new in zip(keys, order, strict=True)}
+
+    def renumber(obj: object) -> object:
+        if isinstance(obj, generic.IndirectObject):
+            return generic.IndirectObject(moved[obj.idnum], obj.generation, writer)
+        if isinstance(obj, generic.StreamObject):
+            entries = {k: generic.NumberObject(0) if k == "/Length" else renumber(v) for k, v in obj.items()}  # the writer sets /Length
+            if "/Length1" not in obj or b"/UniqueID" not in obj.data[: int(obj["/Length1"])]:
+                return generic.StreamObject(entries, encoded_data=obj.encoded_data)
+            data = renumbered_type1(obj.data, int(obj["/Length1"]), int(obj["/Length2"]), 4100090 - int(obj["/Length1"]) % 80)
+            entries.pop("/Filter", None)
+            entries.pop("/DecodeParms", None)
+            stream = generic.StreamObject(entries, stream_data=data)
+            stream.compress()
+            return stream
+        if isinstance(obj, generic.DictionaryObject):
+            return generic.DictionaryObject({k: renumber(v) for k, v in obj.items()})
+        if isinstance(obj, generic.ArrayObject):
+            return generic.ArrayObject([renumber(v) for v in obj])
+        return obj
+
+    writer.objects = {(gen, moved[idnum]): renumber(obj) for (gen, idnum), obj in writer.objects.items()}
+    writer._root = generic.IndirectObject(moved[writer._root.idnum], 0, writer)
+    writer._info = generic.IndirectObject(moved[writer._info.idnum], 0, writer) if writer._info is not None else None
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_the_canonical_form_does_not_depend_on_the_order_libreoffice_emits_objects_in(pdf: Path) -> None:
+    from manualkit.documents.pdf_canonical import canonical_pdf
+
+    canonical = _first_revision(pdf.read_bytes())  # the release PDF was written in canonical form
+    assert canonical_pdf(canonical) == canonical
+    for seed in (1, 2):
+        shuffled = _shuffled(canonical, seed)
+        assert hashlib.sha256(shuffled).digest() != hashlib.sha256(canonical).digest()
+        assert hashlib.sha256(canonical_pdf(shuffled)).hexdigest() == hashlib.sha256(canonical).hexdigest()
+
+
 def _path_with(tmp_path: Path, *tools: str) -> str:
     """A PATH holding only ``tools`` (as found on this machine)."""
     folder = tmp_path / "bin"

@@ -26,6 +26,10 @@ def build_release_pdf(
     moment = signing_time(env)
     reproducible = bool(env.get("SOURCE_DATE_EPOCH", "").strip())
     pdf = docx_to_pdf(release.docx, frozen_at=moment if reproducible else None)
+    if reproducible:  # LibreOffice orders the fonts it embeds by memory address
+        from manualkit.documents.pdf_canonical import canonical_pdf
+
+        pdf = canonical_pdf(pdf)
     reason = f"XS-QM-01 {release.record.version} 版发布（{release.status.value}）"
     signed = sign_pdf(pdf, release.key, moment, reason=reason)
     return ReleaseDocument(signed, str(release.record.version), release.status, release.key.development, "pdf")

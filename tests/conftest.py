@@ -253,12 +253,14 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 # Modules whose module-scoped fixtures are expensive (a built site, a browser, a published DOCX, a
-# LibreOffice run): under ``pytest -n … --dist loadgroup`` (``make test``) each is meant to run on one
-# worker, so that its fixtures are made once; every other test goes to whichever worker is free.
-# Not in effect today: the marks are added after pytest-xdist reads them, and with pytest 9.2
-# pytest-xdist 3.8 cannot tag node ids at all (pytest-xdist#1386), so a grouped module's tests are
-# spread over the workers, each making its own fixtures (see the open issue on the suite's speed).
-GROUPED_MODULES = frozenset({"test_site.py", "test_site_browser.py", "test_site_screens.py", "test_publish.py", "test_diff.py"})
+# LibreOffice run): under ``pytest -n … --dist loadgroup`` (``make test``) each runs on one worker, so
+# that its fixtures are made once; every other test goes to whichever worker is free. Two conditions
+# (see pytest_collection_modifyitems and pyproject.toml): the marks are added before pytest-xdist
+# reads them, and pytest stays below 9.2 (pytest-xdist#1386).
+GROUPED_MODULES = frozenset({
+    "test_site.py", "test_site_browser.py", "test_site_screens.py", "test_publish.py", "test_diff.py",
+    "test_demo_reenactment.py", "test_hostile_text.py", "test_pdf_release.py", "test_verify_status.py", "test_comparison_appendix.py",
+})  # fmt: skip
 
 
 # The longest modules start first, so that no worker begins one of them while the others run out
@@ -272,6 +274,10 @@ def _longest_first(item: pytest.Item) -> int:
     return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
+# tryfirst: pytest-xdist's worker turns the xdist_group marks into the group it schedules by in its
+# own pytest_collection_modifyitems, which otherwise runs before this one (the marks came too late
+# and the tests of a grouped module were spread over every worker).
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=_longest_first)  # stable: each module keeps its own order
     for item in items:

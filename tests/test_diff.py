@@ -161,15 +161,15 @@ SYSTEM_PYTHON = Path("/usr/bin/python3")
 UNO_PARAGRAPHS = Path(__file__).with_name("uno_paragraphs.py")
 
 
-def _lo_paragraphs(mode: str, *files: Path) -> dict[str, list[str]]:
-    """Paragraph texts LibreOffice sees in each file after accepting / rejecting all changes."""
+def _lo_paragraphs(*actions: tuple[str, Path]) -> list[list[str]]:
+    """Paragraph texts LibreOffice sees in each file after each action (accept or reject all
+    changes, or none), in one LibreOffice session."""
     _soffice_available()
-    proc = subprocess.run(
-        [str(SYSTEM_PYTHON), str(UNO_PARAGRAPHS), mode, *map(str, files)], capture_output=True, timeout=300, check=False
-    )  # fmt: skip
+    argv = [str(part) for action in actions for part in action]
+    proc = subprocess.run([str(SYSTEM_PYTHON), str(UNO_PARAGRAPHS), *argv], capture_output=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr.decode()
     result: dict[str, list[str]] = json.loads(proc.stdout)
-    return result
+    return [result[f"{mode} {path}"] for mode, path in actions]
 
 
 def _body(paragraphs: list[str]) -> list[str]:
@@ -194,11 +194,11 @@ def test_redline_accept_all_gives_the_to_text_and_reject_all_the_from_text(redli
         releases[version] = tmp_path / f"{version.replace('/', '-')}.docx"
         code, out, err = run_manual(["docx", "--version", version, "-o", str(releases[version])], clone, env)
         assert code == 0, out + err
-    plain = _lo_paragraphs("none", *releases.values())
-    accepted = _lo_paragraphs("accept", redline_file)[str(redline_file)]
-    rejected = _lo_paragraphs("reject", redline_file)[str(redline_file)]
-    assert _body(accepted) == _body(plain[str(releases["B/1"])])
-    assert _body(rejected) == _body(plain[str(releases["A/0"])])
+    accepted, rejected, to_text, from_text = _lo_paragraphs(
+        ("accept", redline_file), ("reject", redline_file), ("none", releases["B/1"]), ("none", releases["A/0"])
+    )
+    assert _body(accepted) == _body(to_text)
+    assert _body(rejected) == _body(from_text)
     assert len(_body(accepted)) > 1000  # the whole manual, tables cell by cell
     assert _body(accepted) != _body(rejected)
 

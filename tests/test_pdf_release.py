@@ -220,10 +220,9 @@ def test_the_canonical_form_does_not_depend_on_the_order_libreoffice_emits_objec
 
     canonical = _first_revision(pdf.read_bytes())  # the release PDF was written in canonical form
     assert canonical_pdf(canonical) == canonical
-    for seed in (1, 2):
-        shuffled = _shuffled(canonical, seed)
-        assert hashlib.sha256(shuffled).digest() != hashlib.sha256(canonical).digest()
-        assert hashlib.sha256(canonical_pdf(shuffled)).hexdigest() == hashlib.sha256(canonical).hexdigest()
+    shuffled = _shuffled(canonical, seed=20261202)
+    assert hashlib.sha256(shuffled).digest() != hashlib.sha256(canonical).digest()
+    assert hashlib.sha256(canonical_pdf(shuffled)).hexdigest() == hashlib.sha256(canonical).hexdigest()
 
 
 def _path_with(tmp_path: Path, *tools: str) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from revision_repo import LAYOUT_CACHE_VARIABLE, layout_cache, main_in_process
+from revision_repo import LAYOUT_CACHE_VARIABLE, SHARED_VARIABLE, layout_cache, main_in_process
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MANUAL_DIR = PROJECT_ROOT / "manual"
@@ -162,21 +162,29 @@ def make_git_repo(
 _OWN_LAYOUT_CACHE = pytest.StashKey[str]()
 
 
+_OWN_SHARED = pytest.StashKey[str]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """The run's layout cache, made by the controller before xdist starts its workers (which
-    inherit the variable) and removed when the run ends."""
+    """The run's layout cache and its folder of histories built once (revision_repo.built_once),
+    made by the controller before xdist starts its workers (which inherit the variables) and
+    removed when the run ends."""
     if LAYOUT_CACHE_VARIABLE not in os.environ:
         os.environ[LAYOUT_CACHE_VARIABLE] = tempfile.mkdtemp(prefix="manualkit-layout-")
         # Like /tmp: test_os_faults runs commands as ``nobody``, who lays out and reads there too.
         os.chmod(os.environ[LAYOUT_CACHE_VARIABLE], 0o1777)
         config.stash[_OWN_LAYOUT_CACHE] = os.environ[LAYOUT_CACHE_VARIABLE]
+    if SHARED_VARIABLE not in os.environ:
+        os.environ[SHARED_VARIABLE] = tempfile.mkdtemp(prefix="manualkit-shared-")
+        config.stash[_OWN_SHARED] = os.environ[SHARED_VARIABLE]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    path = config.stash.get(_OWN_LAYOUT_CACHE, None)
-    if path:
-        shutil.rmtree(path, ignore_errors=True)
-        del os.environ[LAYOUT_CACHE_VARIABLE]
+    for key, variable in ((_OWN_LAYOUT_CACHE, LAYOUT_CACHE_VARIABLE), (_OWN_SHARED, SHARED_VARIABLE)):
+        path = config.stash.get(key, None)
+        if path:
+            shutil.rmtree(path, ignore_errors=True)
+            del os.environ[variable]
 
 
 # --- the browser tests (test_site_browser, test_site_screens) ---------------------------------------

@@ -30,7 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -486,20 +486,48 @@ def plus_days(day: str, days: int) -> str:
 
 _shared: dict[tuple[Path, str], RevisionRepo] = {}
 
+#: A folder for the whole run, shared by every pytest-xdist worker (made by tests/conftest.py).
+SHARED_VARIABLE = "MANUALKIT_TEST_SHARED"
+
+
+def built_once(name: str, make: Callable[[Path], None]) -> Path | None:
+    """``<run folder>/<name>``, made by ``make(folder)`` once for the whole run: the first worker
+    to ask makes it under a lock while the others wait, then every worker reads the same folder
+    (take a copy; never change it). ``None`` outside a run that set up the folder."""
+    top = os.environ.get(SHARED_VARIABLE)
+    if not top:
+        return None
+    import fcntl
+
+    done = Path(top) / name
+    with open(Path(top) / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.is_dir():
+            work = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=top))
+            make(work)
+            work.rename(done)  # complete or absent: a worker that failed half-way leaves no "done"
+    return done
+
 
 def shared_history(factory: TempPathFactory, kind: Literal["released", "demo"]) -> RevisionRepo:
-    """A history built once per test session (once per pytest-xdist worker) for every module that
-    needs it: ``"released"`` is A/0 (:meth:`RevisionRepo.first_release`), ``"demo"`` adds A/1, B/0
-    and B/1 (:meth:`RevisionRepo.demo_history`). Never run a command in it (commands leave caches
-    under ``.git/manualkit/``): take a :meth:`RevisionRepo.copy_to`, which is much cheaper than
-    signing a history again."""
+    """A history built once per test run for every module that needs it: ``"released"`` is A/0
+    (:meth:`RevisionRepo.first_release`), ``"demo"`` adds A/1, B/0 and B/1
+    (:meth:`RevisionRepo.demo_history`). Under pytest-xdist one worker signs it and the others
+    wait for it (:func:`built_once`). Never run a command in it (commands leave caches under
+    ``.git/manualkit/``): take a :meth:`RevisionRepo.copy_to`, which is much cheaper than signing a
+    history again."""
     key = (factory.getbasetemp(), kind)
     if key not in _shared:
-        if kind == "released":
-            repo = RevisionRepo(factory.mktemp("shared-released"))
-            repo.first_release()
-        else:
-            repo = shared_history(factory, "released").copy_to(factory.mktemp("shared-demo") / "t")
-            repo.demo_history()
-        _shared[key] = repo
+
+        def make(base: Path) -> None:
+            if kind == "released":
+                RevisionRepo(base).first_release()
+            else:
+                shared_history(factory, "released").copy_to(base / "t").demo_history()
+
+        folder = built_once(f"history-{kind}", make)
+        if folder is None:  # no run folder: this process only
+            folder = factory.mktemp(f"shared-{kind}")
+            make(folder)
+        _shared[key] = RevisionRepo.open(folder if kind == "released" else folder / "t")
     return _shared[key]

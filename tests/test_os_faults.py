@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from revision_repo import Result, RevisionRepo, manual_command
+from revision_repo import Result, RevisionRepo, manual_command, shared_history
 
 NOBODY = 65534
 AS_ROOT = os.geteuid() == 0
@@ -32,8 +32,7 @@ CODE_RE = re.compile(r"\b(MAN|DOC)\d{3}\b")
 @pytest.fixture(scope="module")
 def ready(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
     """A/0 released, a minor change request approved and committed (ready for release), a built site."""
-    repo = RevisionRepo(tmp_path_factory.mktemp("faults") / "r")
-    repo.first_release()
+    repo = shared_history(tmp_path_factory, "released").copy_to(tmp_path_factory.mktemp("faults") / "r")
     cr = repo.propose("minor", ["3.2"], today="2026-02-10")
     repo.append_to_section("3.2", "报价单的有效期为 15 日。")
     repo.approve_all(cr, "2026-02-20")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from revision_repo import RevisionRepo
+from revision_repo import RevisionRepo, shared_history
 
 from manualkit.documents.ooxml_package import PackageError, parse_xml
 from manualkit.documents.signing_key import SigningKeyError, load_signing_key
@@ -17,9 +17,7 @@ from manualkit.documents.signing_key import SigningKeyError, load_signing_key
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
-    repo = RevisionRepo(tmp_path_factory.mktemp("signing"))
-    repo.first_release()
-    return repo
+    return shared_history(tmp_path_factory, "released").copy_to(tmp_path_factory.mktemp("signing") / "r")
 
 
 def test_a_too_weak_key_is_refused(released: RevisionRepo, tmp_path: Path) -> None:

@@ -34,13 +34,14 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import lxml.html
 import pytest
-from revision_repo import PROJECT_ROOT, RevisionRepo
-from test_site import build, copy_of, site_env
+from revision_repo import PROJECT_ROOT, RevisionRepo, built_once
+from test_site import build, copy_of, demo_repository, site_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # no request leaves this machine
 ]  # fmt: skip
 SCREENSHOT = PROJECT_ROOT / "docs" / "site-screenshot.png"
 
@@ -104,8 +105,17 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A copy of the demo history, its site built by the real ``manual build`` and served (the
     ``site`` fixture of tests/conftest.py, one per browser test module)."""
     _require_chromium()
-    repo = copy_of(tmp_path_factory, "browser-site")
-    build(repo)
+
+    def make(folder: Path) -> None:
+        build(copy_of(tmp_path_factory, "browser-site").copy_to(folder / "demo"))
+
+    built = built_once("browser-site", make)  # one build for the run: the modules take copies
+    if built is None:
+        repo = copy_of(tmp_path_factory, "browser-site")
+        build(repo)
+    else:
+        repo = RevisionRepo.open(built / "demo").copy_to(tmp_path_factory.mktemp("browser-site") / "demo")
+        repo.today = demo_repository(tmp_path_factory).today
     root = repo.root / "site"
     with serving(root) as base:
         yield Site(repo, root, base)
@@ -142,15 +152,13 @@ def watched(browser: Any, site: Site) -> Iterator[Watched]:
     w = Watched(page)
     local = urlsplit(site.base).netloc
 
-    def route(r: Any) -> None:
-        url = r.request.url
-        if urlsplit(url).scheme in ("http", "https") and urlsplit(url).netloc != local:
-            w.outside.append(url)
-            r.abort()
-        else:
-            r.continue_()
+    def request(r: Any) -> None:
+        if urlsplit(r.url).scheme in ("http", "https") and urlsplit(r.url).netloc != local:
+            w.outside.append(r.url)  # and Chromium resolves no other host (CHROMIUM_ARGS)
 
-    context.route("**/*", route)
+    # Watched, not intercepted: Playwright turns the HTTP cache off for a routed context, and every
+    # page would fetch the theme's scripts, styles and fonts again through this process.
+    page.on("request", request)
     _listen(w)
     page.on("requestfailed", lambda r: w.errors.append(f"request failed: {r.url} {r.failure}"))
     try:

@@ -8,13 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from revision_repo import RevisionRepo
+from revision_repo import RevisionRepo, shared_history
 
 
 @pytest.fixture(scope="module")
 def two_releases(tmp_path_factory: pytest.TempPathFactory) -> tuple[RevisionRepo, Path, Path]:
-    repo = RevisionRepo(tmp_path_factory.mktemp("verify-status") / "r")
-    repo.first_release()  # A/0: published 2025-12-01, effective 2026-01-01
+    repo = shared_history(tmp_path_factory, "released").copy_to(tmp_path_factory.mktemp("verify-status") / "r")  # A/0: published 2025-12-01, effective 2026-01-01
     env = {"MANUAL_HOME": str(repo.base / "mh")}
     a0 = repo.base / "A-0.docx"
     result = repo.manual("docx", "--version", "A/0", "-o", str(a0), env={**env, "MANUAL_TODAY": "2026-02-01"})

@@ -81,6 +81,20 @@ def test_the_toc_of_the_docx_lists_the_page_libreoffice_puts_each_heading_on(doc
     assert sorted(pages.values()) == [int(re.search(r"(\d+)\s*$", line).group(1)) for line in toc_lines]  # type: ignore[union-attr]
 
 
+def test_a_kept_libreoffice_profile_gives_the_same_pdf_as_a_new_one(docx: Path, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from manualkit.documents.layout import docx_to_pdf
+
+    frozen = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
+    cache = tmp_path / "cache"
+    first = docx_to_pdf(docx.read_bytes(), frozen_at=frozen, profile_cache=cache)  # empty profile, then kept
+    kept = list(cache.glob("libreoffice-profile-*"))
+    assert len(kept) == 1 and (kept[0] / "user").is_dir()
+    again = docx_to_pdf(docx.read_bytes(), frozen_at=frozen, profile_cache=cache)  # starts from the kept profile
+    assert hashlib.sha256(again).hexdigest() == hashlib.sha256(first).hexdigest()
+
+
 def test_the_docx_never_asks_to_update_fields(docx: Path) -> None:
     import zipfile
 
@@ -133,13 +147,8 @@ def test_one_changed_byte_makes_the_signature_invalid(pdf: Path, project_clone: 
 
 
 def test_verify_gives_the_same_statuses_for_pdfs_as_for_docx(pdf: Path, project_clone: Path, env: dict[str, str], tmp_path: Path) -> None:
-    from manualkit.documents.layout import docx_to_pdf
-
     unsigned = tmp_path / "unsigned.pdf"
-    docx_path = project_clone / "dist" / "unsigned-source.docx"
-    code, out, err = run_manual(["docx", "--version", "B/0", "-o", str(docx_path)], project_clone, env)
-    assert code == 0, out + err
-    unsigned.write_bytes(docx_to_pdf(docx_path.read_bytes()))
+    unsigned.write_bytes(_first_revision(pdf.read_bytes()))  # the release PDF/A as laid out, before signing
     assert run_manual(["verify", str(unsigned)], project_clone, env)[0] == 5
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.7\n" + b"\x00garbage" * 100)
@@ -268,26 +277,23 @@ def test_a_failing_layout_engine_is_a_diagnostic(tmp_path: Path, monkeypatch: py
     assert found.code == "DOC541" and "81" in found.message and "could not be loaded" in found.message
 
 
-def test_a_validly_signed_pdf_stating_another_content_is_not_the_release(project_clone: Path, env: dict[str, str], tmp_path: Path) -> None:
+def test_a_validly_signed_pdf_stating_another_content_is_not_the_release(pdf: Path, project_clone: Path, env: dict[str, str], tmp_path: Path) -> None:
     """Signed with the trusted key, but its signed Keywords name a content digest B/0 does not have."""
     from manualkit.commands.docx import signing_time
-    from manualkit.documents.layout import docx_to_pdf
     from manualkit.documents.pdf_release import sign_pdf
     from manualkit.documents.signing_key import load_signing_key
 
-    source = tmp_path / "B-0.docx"
-    code, out, err = run_manual(["docx", "--version", "B/0", "-o", str(source)], project_clone, env)
-    assert code == 0, out + err
-    pdf = docx_to_pdf(source.read_bytes())
-    digest = re.search(rb"digest=([0-9a-f]{40})", pdf)
+    laid_out = _first_revision(pdf.read_bytes())  # the release PDF/A before signing
+    digest = re.search(rb"digest=([0-9a-f]{40})", laid_out)
     assert digest is not None
     real = digest.group(1).decode()
     forged = "0" * 40
-    pdf = pdf.replace(real.encode(), forged.encode())
-    pdf = pdf.replace(real.upper().encode("utf-16-be").hex().upper().encode(), forged.encode("utf-16-be").hex().upper().encode())
-    pdf = pdf.replace(real.encode("utf-16-be").hex().upper().encode(), forged.encode("utf-16-be").hex().upper().encode())
+    laid_out = laid_out.replace(real.encode(), forged.encode())
+    laid_out = laid_out.replace(real.upper().encode("utf-16-be").hex().upper().encode(), forged.encode("utf-16-be").hex().upper().encode())
+    laid_out = laid_out.replace(real.encode("utf-16-be").hex().upper().encode(), forged.encode("utf-16-be").hex().upper().encode())
+    assert real.encode() not in laid_out
     target = tmp_path / "forged.pdf"
-    target.write_bytes(sign_pdf(pdf, load_signing_key(env), signing_time(env), reason="forged"))
+    target.write_bytes(sign_pdf(laid_out, load_signing_key(env), signing_time(env), reason="forged"))
     code, out, err = run_manual(["verify", str(target)], project_clone, env)
     assert code == 7, out + err
     assert forged in err

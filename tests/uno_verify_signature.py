@@ -79,7 +79,7 @@ def connect(office: subprocess.Popen[bytes], pipe: str):  # type: ignore[no-unty
                 raise RuntimeError(f"soffice exited with status {office.returncode}") from None
             if time.monotonic() > deadline:
                 raise RuntimeError("soffice did not answer in time") from None
-            time.sleep(0.5)
+            time.sleep(0.1)
 
 
 def package_storage(ctx, path: Path):  # type: ignore[no-untyped-def]

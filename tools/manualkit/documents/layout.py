@@ -4,8 +4,9 @@ LibreOffice is the reference renderer of the release DOCX (see ``docs/documents.
 numbers of the table of contents are the pages LibreOffice puts each heading on, and the PDF/A of
 a release is LibreOffice's export of the same DOCX, so the two always agree.
 
-Every run is isolated and repeatable: a fresh user profile in a temporary folder (no user
-settings, no dialogs), and a fontconfig file that maps the document's Chinese fonts to the Noto
+Every run is isolated and repeatable: its own user profile in a temporary folder (no user
+settings, no dialogs; copied from the profile an earlier run kept in the layout cache, which spares
+LibreOffice setting up an empty profile and restarting itself), and a fontconfig file that maps the document's Chinese fonts to the Noto
 CJK fonts (SIL Open Font License, embeddable): 宋体 and 楷体 → Noto Serif CJK SC, 黑体 → Noto Sans
 CJK SC, and Times New Roman / Arial / Consolas → Liberation Serif / Sans / Mono (metric-compatible,
 SIL OFL), so that the layout does not depend on which fonts happen to be installed first.
@@ -14,6 +15,7 @@ SIL OFL), so that the layout does not depend on which fonts happen to be install
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -93,13 +95,53 @@ def _filter(options: Mapping[str, object]) -> str:
     return "pdf:writer_pdf_Export:" + json.dumps(typed, separators=(",", ":"))
 
 
-def docx_to_pdf(docx: bytes, options: Mapping[str, object] = PDFA_OPTIONS, *, frozen_at: dt.datetime | None = None) -> bytes:
+def _profile_template(program: str, cache: Path) -> Path:
+    """Where the user profile of this LibreOffice installation is kept between runs: keyed by the
+    installed program, so that another LibreOffice version starts from a profile of its own."""
+    real = Path(os.path.realpath(program))
+    binary = real.with_name("soffice.bin")
+    stat = (binary if binary.is_file() else real).stat()
+    key = hashlib.sha256(f"{real}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    return cache / f"libreoffice-profile-{key}"
+
+
+def _start_profile(profile: Path, template: Path | None) -> None:
+    """Seed ``profile`` from ``template``: LibreOffice starting on an empty profile creates it and
+    then restarts itself, which costs about 0.4 s of each run. Without a usable template (none yet,
+    or unreadable, e.g. made by another user) LibreOffice starts on an empty profile as before."""
+    if template is None or not template.is_dir():
+        return
+    try:
+        shutil.copytree(template, profile, symlinks=True)
+    except OSError:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _keep_profile(profile: Path, template: Path | None) -> None:
+    """Keep the profile a run created as the template of later runs (complete or not at all: it is
+    copied aside and renamed into place; a run that loses the race to another keeps nothing)."""
+    if template is None or template.is_dir() or not profile.is_dir():
+        return
+    aside = template.with_name(f".{template.name}.{os.getpid()}.tmp")
+    try:
+        template.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(profile, aside, symlinks=True)
+        os.rename(aside, template)
+    except OSError:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def docx_to_pdf(
+    docx: bytes, options: Mapping[str, object] = PDFA_OPTIONS, *, frozen_at: dt.datetime | None = None, profile_cache: Path | None = None
+) -> bytes:
     """The PDF LibreOffice makes of ``docx`` with the PDF filter ``options``.
 
     With ``frozen_at``, LibreOffice runs under ``faketime`` with its clock stopped at that moment
     (UTC), so the dates it writes (creation date, the ICC profile's date, the file identifier
-    derived from them) and hence the PDF's bytes are the same on every run."""
+    derived from them) and hence the PDF's bytes are the same on every run. With
+    ``profile_cache`` (a folder), each run starts from a copy of a user profile kept there."""
     program = soffice()
+    template = _profile_template(program, profile_cache) if profile_cache is not None else None
     prefix: list[str] = []
     if frozen_at is not None:
         faketime = shutil.which("faketime")
@@ -114,6 +156,7 @@ def docx_to_pdf(docx: bytes, options: Mapping[str, object] = PDFA_OPTIONS, *, fr
         source.write_bytes(docx)
         fonts = work / "fonts.conf"
         fonts.write_text(fontconfig_xml(), encoding="utf-8")
+        _start_profile(work / "profile", template)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(work),
@@ -139,6 +182,7 @@ def docx_to_pdf(docx: bytes, options: Mapping[str, object] = PDFA_OPTIONS, *, fr
             raise LayoutError("DOC541", f"LibreOffice 排版失败（退出状态 {proc.returncode}）：{message[0]}")
         if result.stat().st_size > MAX_PDF_BYTES:
             raise LayoutError("DOC541", "LibreOffice 生成的 PDF 超过大小上限")
+        _keep_profile(work / "profile", template)
         return result.read_bytes()
 
 

@@ -89,7 +89,7 @@ def laid_out_pages(draft: bytes, env: Mapping[str, str]) -> dict[str, int]:
                 return {str(k): int(v) for k, v in cached.items()}
     except (OSError, ValueError):
         pass
-    found = destination_pages(docx_to_pdf(draft))
+    found = destination_pages(docx_to_pdf(draft, profile_cache=layout_cache_dir(env)))
     pages = {bookmark: found[destination_name(bookmark)] for bookmark in _bookmarks(draft) if destination_name(bookmark) in found}
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)

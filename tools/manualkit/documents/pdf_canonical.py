@@ -4,7 +4,8 @@ LibreOffice 7.4 does not write the same PDF twice for the same DOCX, even with i
 its PDF writer keeps the fonts to embed in a map ordered by the *memory address* of each font
 face, so the order in which it emits the fonts (and so their object numbers) can change from one
 run to the next; and it numbers the Type 1 fonts it converts from CFF (the Noto CJK fonts) with a
-counter, ``/UniqueID 4100001…``, in that same order. Seen here: one run in a few dozen, under load.
+counter, ``/UniqueID 4100001…``, in that same order. Seen here now and then (a few times in a day of
+test runs), more often under load.
 
 The canonical form removes both: every object is renumbered in the order a walk from the document
 catalog and then the document information dictionary first reaches it (the walk follows each

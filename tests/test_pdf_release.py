@@ -96,6 +96,11 @@ def test_a_kept_libreoffice_profile_gives_the_same_pdf_as_a_new_one(docx: Path, 
     # compared in canonical form, as the reproducible build writes it: LibreOffice itself may emit
     # the fonts in another order on any run (see documents/pdf_canonical.py)
     assert hashlib.sha256(canonical_pdf(again)).hexdigest() == hashlib.sha256(canonical_pdf(first)).hexdigest()
+    # A damaged kept profile (its user folder a file) does not break the layout, and is replaced.
+    shutil.rmtree(kept[0] / "user")
+    (kept[0] / "user").write_text("damaged", encoding="utf-8")
+    assert docx_to_pdf(docx.read_bytes(), profile_cache=cache).startswith(b"%PDF-")
+    assert (kept[0] / "user").is_dir()
 
 
 def test_the_docx_never_asks_to_update_fields(docx: Path) -> None:

@@ -105,16 +105,18 @@ def _profile_template(program: str, cache: Path) -> Path:
     return cache / f"libreoffice-profile-{key}"
 
 
-def _start_profile(profile: Path, template: Path | None) -> None:
+def _start_profile(profile: Path, template: Path | None) -> bool:
     """Seed ``profile`` from ``template``: LibreOffice starting on an empty profile creates it and
     then restarts itself, which costs about 0.4 s of each run. Without a usable template (none yet,
     or unreadable, e.g. made by another user) LibreOffice starts on an empty profile as before."""
     if template is None or not template.is_dir():
-        return
+        return False
     try:
         shutil.copytree(template, profile, symlinks=True)
     except OSError:
         shutil.rmtree(profile, ignore_errors=True)
+        return False
+    return True
 
 
 def _keep_profile(profile: Path, template: Path | None) -> None:
@@ -156,7 +158,7 @@ def docx_to_pdf(
         source.write_bytes(docx)
         fonts = work / "fonts.conf"
         fonts.write_text(fontconfig_xml(), encoding="utf-8")
-        _start_profile(work / "profile", template)
+        seeded = _start_profile(work / "profile", template)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(work),
@@ -174,9 +176,16 @@ def docx_to_pdf(
         ]  # fmt: skip
         try:
             proc = subprocess.run(command, env=env, capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
+            result = work / "out" / "document.pdf"
+            if (proc.returncode != 0 or not result.is_file()) and seeded and template is not None:
+                # A kept profile that LibreOffice cannot start from (damaged, say) never breaks a
+                # build: once more on an empty profile, which then replaces the kept one.
+                shutil.rmtree(work / "profile", ignore_errors=True)
+                proc = subprocess.run(command, env=env, capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
+                if proc.returncode == 0 and result.is_file():
+                    shutil.rmtree(template, ignore_errors=True)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise LayoutError("DOC541", f"LibreOffice 排版失败：{exc}") from None
-        result = work / "out" / "document.pdf"
         if proc.returncode != 0 or not result.is_file():
             message = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["没有生成 PDF"]
             raise LayoutError("DOC541", f"LibreOffice 排版失败（退出状态 {proc.returncode}）：{message[0]}")

@@ -60,13 +60,19 @@ def canonical_pdf(pdf: bytes) -> bytes:
     from pyhanko.pdf_utils.writer import copy_into_new_writer
 
     generic: Any = pdf_generic  # pyHanko's object model is untyped
+
+    def copied(source: Any, document_id: Any, version: tuple[int, int]) -> Any:
+        """A new writer holding every object of ``source``, numbered in the order the walk from
+        the catalog reaches them. It keeps LibreOffice's metadata (pyHanko would stamp its producer
+        and the time into it), identifier (pyHanko would draw a random one) and PDF version."""
+        writer: Any = copy_into_new_writer(source)
+        writer._update_meta = lambda: None
+        writer._document_id = document_id
+        writer.output_version = version
+        return writer
+
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-    writer: Any = copy_into_new_writer(reader)
-    # Keep LibreOffice's metadata (pyHanko would stamp its producer and the time into it) and
-    # identifier (pyHanko would draw a random one); keep the version PDF/A-2b was written as.
-    writer._update_meta = lambda: None
-    writer._document_id = generic.ArrayObject(list(reader.trailer["/ID"]))
-    writer.output_version = reader.input_version
+    writer = copied(reader, generic.ArrayObject(list(reader.trailer["/ID"])), reader.input_version)
     type1: list[tuple[str, Any]] = []
     lengths: set[tuple[int, int]] = set()
     for obj in writer.objects.values():
@@ -90,10 +96,6 @@ def canonical_pdf(pdf: bytes) -> bytes:
         writer.objects.pop(key, None)
     # Number again, without the gaps the length objects left: the numbering must not depend on
     # whether the input wrote its stream lengths as objects of their own.
-    final: Any = copy_into_new_writer(writer)
-    final._update_meta = lambda: None
-    final._document_id = writer._document_id
-    final.output_version = writer.output_version
     out = io.BytesIO()
-    final.write(out)
+    copied(writer, writer._document_id, writer.output_version).write(out)
     return out.getvalue()

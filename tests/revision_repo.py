@@ -490,13 +490,16 @@ _shared: dict[tuple[Path, str], RevisionRepo] = {}
 SHARED_VARIABLE = "MANUALKIT_TEST_SHARED"
 
 
-def built_once(name: str, make: Callable[[Path], None]) -> Path | None:
+def built_once(name: str, make: Callable[[Path], None], factory: TempPathFactory) -> Path:
     """``<run folder>/<name>``, made by ``make(folder)`` once for the whole run: the first worker
     to ask makes it under a lock while the others wait, then every worker reads the same folder
-    (take a copy; never change it). ``None`` outside a run that set up the folder."""
+    (take a copy; never change it). Outside a run that set up the folder (tests/conftest.py), a
+    folder of this process, made on every call."""
     top = os.environ.get(SHARED_VARIABLE)
     if not top:
-        return None
+        folder = factory.mktemp(name)
+        make(folder)
+        return folder
     import fcntl
 
     done = Path(top) / name
@@ -525,9 +528,6 @@ def shared_history(factory: TempPathFactory, kind: Literal["released", "demo"]) 
             else:
                 shared_history(factory, "released").copy_to(base / "t").demo_history()
 
-        folder = built_once(f"history-{kind}", make)
-        if folder is None:  # no run folder: this process only
-            folder = factory.mktemp(f"shared-{kind}")
-            make(folder)
+        folder = built_once(f"history-{kind}", make, factory)
         _shared[key] = RevisionRepo.open(folder if kind == "released" else folder / "t")
     return _shared[key]

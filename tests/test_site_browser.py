@@ -35,7 +35,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import lxml.html
 import pytest
 from revision_repo import PROJECT_ROOT, RevisionRepo, built_once
-from test_site import build, copy_of, demo_repository, site_env
+from test_site import build, demo_repository, site_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -107,15 +107,11 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     _require_chromium()
 
     def make(folder: Path) -> None:
-        build(copy_of(tmp_path_factory, "browser-site").copy_to(folder / "demo"))
+        build(demo_repository(tmp_path_factory).copy_to(folder / "demo"))
 
-    built = built_once("browser-site", make)  # one build for the run: the modules take copies
-    if built is None:
-        repo = copy_of(tmp_path_factory, "browser-site")
-        build(repo)
-    else:
-        repo = RevisionRepo.open(built / "demo").copy_to(tmp_path_factory.mktemp("browser-site") / "demo")
-        repo.today = demo_repository(tmp_path_factory).today
+    built = built_once("browser-site", make, tmp_path_factory)  # one build for the run: the modules take copies
+    repo = RevisionRepo.open(built / "demo").copy_to(tmp_path_factory.mktemp("browser-site") / "demo")
+    repo.today = demo_repository(tmp_path_factory).today
     root = repo.root / "site"
     with serving(root) as base:
         yield Site(repo, root, base)

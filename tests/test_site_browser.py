@@ -1,9 +1,10 @@
-"""The staff website in a real browser: headless Chromium (Debian's ``/usr/bin/chromium``) driven by
-Playwright, over ``http://127.0.0.1`` from a Python ``http.server`` thread.
+"""The staff website in a real browser: headless Chromium (Debian's ``chromium-headless-shell``, else
+its ``chromium``) driven by Playwright, over ``http://127.0.0.1`` from a Python ``http.server`` thread.
 
 The site is built by the real ``manual build`` (DOCX included) from a copy of the demo history of
-:class:`revision_repo.RevisionRepo`. Every test runs in a fresh browser context that aborts and
-records any request to another host, and fails on any console error or uncaught page error.
+:class:`revision_repo.RevisionRepo`. Every test runs in a fresh browser context that records any
+request to another host (Chromium resolves no other host), and fails on any console error or
+uncaught page error.
 Without Chromium the tests are skipped, except under ``CI=true`` where they fail.
 
 The last test builds the site of this repository's own demo history (a clone, as ``make publish``
@@ -37,7 +38,11 @@ import pytest
 from revision_repo import PROJECT_ROOT, RevisionRepo, built_once
 from test_site import build, demo_repository, site_env
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's headless-only build of Chromium first (the build Playwright itself runs headless tests
+# in): the full browser run headless spends about half as much CPU again on the same pages (the
+# browser modules alone, one process: 72 s against 48 s). Same Blink, same layout, same fonts.
+CHROMIUM_BUILDS = (Path("/usr/bin/chromium-headless-shell"), Path("/usr/bin/chromium"))
+CHROMIUM = next((p for p in CHROMIUM_BUILDS if p.is_file()), CHROMIUM_BUILDS[0])
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",

@@ -202,3 +202,43 @@ def test_every_chapter_of_the_manual_is_read_without_the_parser() -> None:
         assert split is not None, path
         _, body, line = split
         assert plain_headings(body, line) == scan(body, path, line, REAL.names).headings, path
+
+
+def _with_link_and_image(text: str) -> str:
+    """Chapter 3 with a link to ``09-new.md`` and an image ``images/new.png`` in its last section."""
+    return text.rstrip("\n") + "\n\n另见[新章节](09-new.md)。\n\n![流程图](images/new.png)\n"
+
+
+def test_a_parse_kept_for_the_same_text_follows_the_files_its_links_name() -> None:
+    """One process may parse the same text again after a linked file came or went (``manual
+    serve``): the kept parse is used only when every file it asked about gives the same answer."""
+    from manualkit.text.chapter import _parse_chapter, parse_chapter
+
+    text = _with_link_and_image(REAL_CHAPTER)
+    departments = load_manual(_files()).manual.metadata.departments  # type: ignore[union-attr]
+    with_files = REAL.names | {"manual/09-new.md", "manual/images/new.png"}
+    with_link_only = REAL.names | {"manual/09-new.md"}
+    unrelated = REAL.names | {"manual/images/unrelated.png"}
+    steps = [(REAL.names, {"MAN403", "MAN311"}), (with_files, set()), (with_link_only, {"MAN311"}), (REAL.names, {"MAN403", "MAN311"}),
+             (with_files, set()), (unrelated, {"MAN403", "MAN311"})]  # fmt: skip
+    for files, expected in steps:
+        parsed = parse_chapter(CHAPTER, text, 3, departments, files)
+        assert {d.code for d in parsed.diagnostics} & {"MAN403", "MAN311"} == expected, sorted(files - REAL.names)
+        assert parsed == _parse_chapter(CHAPTER, text, 3, departments, files, True)  # what a first parse gives
+
+
+def test_each_caller_gets_its_own_copy_of_a_kept_parse() -> None:
+    from manualkit.base.diagnostics import diagnostic
+    from manualkit.text.chapter import parse_chapter
+
+    text = _with_link_and_image(REAL_CHAPTER)
+    departments = load_manual(_files()).manual.metadata.departments  # type: ignore[union-attr]
+    first = parse_chapter(CHAPTER, text, 3, departments, REAL.names)
+    expected = (list(first.diagnostics), list(first.scan.headings), list(first.scan.links), list(first.scan.diagnostics))
+    assert expected[0] and expected[1]
+    first.diagnostics.append(diagnostic(CHAPTER, 1, 1, "MAN403", "added by a caller"))
+    first.scan.headings.clear()
+    first.scan.links.clear()
+    first.scan.diagnostics.clear()
+    again = parse_chapter(CHAPTER, text, 3, departments, REAL.names)
+    assert (again.diagnostics, again.scan.headings, again.scan.links, again.scan.diagnostics) == expected

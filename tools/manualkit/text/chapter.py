@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Container, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from manualkit.base import yamlfile
@@ -108,7 +110,54 @@ def parse_chapter(
     ``check_body=False`` gives the same chapter (or ``None``) but not the findings about its body
     (the Markdown subset, links, references, placeholder sections): verifying a release needs
     only its chapters' sections, and reading those from plain headings skips the Markdown parser.
+
+    The same text gives the same parse, and one process often asks again: ``check`` reads each
+    chapter of the working tree and of the last release (mostly the same text), an audit or a site
+    build every released version (most chapters unchanged from one to the next), ``manual serve``
+    the whole manual after each edit. The last parses are kept with the files each one asked about
+    (links and images): one is used again when those files are still there or still missing, and
+    each caller gets its own copy of its lists.
     """
+    key = (path, text, position, tuple(departments), check_body)
+    with _KEPT_LOCK:
+        for asked, kept in _KEPT.get(key, ()):
+            if all((name in files) is there for name, there in asked):
+                _KEPT.move_to_end(key)
+                return kept._replace(diagnostics=list(kept.diagnostics), scan=kept.scan.copy())
+    queries = _FileQueries(files)
+    parsed = _parse_chapter(path, text, position, departments, queries, check_body)
+    with _KEPT_LOCK:
+        variants = _KEPT.setdefault(key, [])
+        variants.append((tuple(queries.asked.items()), parsed))
+        del variants[:-_KEPT_VARIANTS]
+        _KEPT.move_to_end(key)
+        while len(_KEPT) > _KEPT_TEXTS:
+            _KEPT.popitem(last=False)
+    return parsed._replace(diagnostics=list(parsed.diagnostics), scan=parsed.scan.copy())
+
+
+_KEPT_TEXTS = 64  # chapter texts kept: every chapter of several versions
+_KEPT_VARIANTS = 4  # parses kept of one text, for other answers about its links and images
+_KEPT: OrderedDict[tuple[str, str, int, tuple[str, ...], bool], list[tuple[tuple[tuple[str, bool], ...], ChapterParse]]] = OrderedDict()
+_KEPT_LOCK = threading.Lock()
+
+
+class _FileQueries:
+    """The repository's files as one parse sees them: each path it asked about, and the answer."""
+
+    def __init__(self, files: frozenset[str]) -> None:
+        self.files = files
+        self.asked: dict[str, bool] = {}
+
+    def __contains__(self, name: object) -> bool:
+        there = name in self.files
+        self.asked[str(name)] = there
+        return there
+
+
+def _parse_chapter(
+    path: str, text: str, position: int, departments: Sequence[str], files: Container[str], check_body: bool
+) -> ChapterParse:
     # Imported here: commands that read chapters parsed before (from the cache) never load the
     # Markdown parser (see history.ReleaseReader).
     from manualkit.text.markup import Scan, plain_headings, scan

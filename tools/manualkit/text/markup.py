@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
@@ -117,6 +117,10 @@ class Scan:
     section_refs: list[SectionRef] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
+    def copy(self) -> Scan:
+        """The same findings in lists of its own (the items themselves are immutable)."""
+        return Scan(list(self.headings), list(self.links), list(self.section_refs), list(self.diagnostics))
+
 
 @dataclass
 class _Walk:
@@ -124,7 +128,7 @@ class _Walk:
     lines: Sequence[str]
     offset: int  # file line of body line 0
     manual_dir: str
-    files: frozenset[str]
+    files: Container[str]
     scan: Scan = field(default_factory=Scan)
 
     def add(self, line: int, col: int, code: str, message: str) -> None:
@@ -145,10 +149,11 @@ class _Walk:
         return self.offset + start, 1
 
 
-def scan(body: str, path: str, offset: int, files: frozenset[str], manual_dir: str = "manual") -> Scan:
+def scan(body: str, path: str, offset: int, files: Container[str], manual_dir: str = "manual") -> Scan:
     """Parse ``body`` (starting at file line ``offset``) and check it against the subset.
 
-    ``files`` are the repository-relative paths that exist (for links and images).
+    ``files`` are the repository-relative paths that exist (for links and images); the scan asks
+    it only whether a path it resolved is there.
     """
     w = _Walk(path, body.split("\n"), offset, manual_dir, files)
     tokens = parse(body)

@@ -156,6 +156,31 @@ def test_a_read_only_output_folder_is_a_diagnostic(box: Sandbox, folder: str, ar
     assert _files(box.root) == before
 
 
+LAID_OUT = [
+    (".", ("publish",)),
+    ("dist", ("docx",)),
+    ("OUT", ("pdf", "-o", "OUT/x.pdf")),
+    ("OUT", ("distribute", "A/0", "--holder", "王五", "--department", "销售管理部", "-o", "OUT")),
+]
+
+
+@pytest.mark.parametrize(("folder", "args"), LAID_OUT, ids=[f"{f}-{a[0]}" for f, a in LAID_OUT])
+def test_a_read_only_output_folder_is_refused_before_the_layout(box: Sandbox, folder: str, args: Sequence[str]) -> None:
+    """What lays a document out (LibreOffice, seconds) refuses at once when it could not write the
+    result: the layout engine never ran, so its cache folder is still empty."""
+    cache = box.top / "layout-cache"
+    cache.mkdir()
+    if AS_ROOT:
+        os.lchown(cache, NOBODY, NOBODY)
+    if folder == ".":
+        box.read_only(box.root / "site")
+    box.read_only(box.out / "ro" if folder == "OUT" else box.root / folder)
+    run = box.manual(*_args(box, args), MANUAL_LAYOUT_CACHE=str(cache))
+    _clean_failure(run)
+    assert "MAN766" in run.stderr, run.output
+    assert not list(cache.iterdir())
+
+
 # --- folders that are missing or cannot be made --------------------------------------------------
 
 

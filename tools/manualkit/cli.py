@@ -216,10 +216,12 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_docx(args: argparse.Namespace) -> int:
+    from manualkit.base.atomic import check_writable
     from manualkit.base.clock import today
     from manualkit.commands.docx import build_release_docx, write_docx
 
     root = _root(args.root)
+    check_writable(Path(args.output).parent if args.output else root / "dist")  # before the layout's seconds
     document = build_release_docx(
         root, version=args.version, as_of=args.as_of, today=today(os.environ, _zone(args)), env=os.environ, with_comparison=args.with_comparison
     )
@@ -231,11 +233,12 @@ def cmd_docx(args: argparse.Namespace) -> int:
 
 
 def cmd_pdf(args: argparse.Namespace) -> int:
-    from manualkit.base.atomic import write_atomic
+    from manualkit.base.atomic import check_writable, write_atomic
     from manualkit.base.clock import today
     from manualkit.commands.pdf import build_release_pdf
 
     root = _root(args.root)
+    check_writable(Path(args.output).parent if args.output else root / "dist")  # before the layout's seconds
     document = build_release_pdf(root, version=args.version, as_of=args.as_of, today=today(os.environ, _zone(args)), env=os.environ, with_comparison=args.with_comparison)
     out = Path(args.output) if args.output else root / "dist" / document.file_name
     write_atomic(out, document.data)

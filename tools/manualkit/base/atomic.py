@@ -33,6 +33,25 @@ def write_atomic(path: Path, data: bytes | str, mode: int | None = None) -> None
         raise
 
 
+def check_writable(folder: Path) -> None:
+    """Raise the :class:`OSError` a write in ``folder`` would meet, before the work that precedes
+    the write: a build, a PDF or numbered copies take seconds, and a read-only or misnamed output
+    folder must not cost that wait. ``folder`` need not exist yet; then the nearest folder above it
+    that exists must let it be made. Nothing is created here, and the write itself still reports
+    what this cannot foresee (a full disk)."""
+    import errno
+
+    probe = folder
+    while not os.path.lexists(probe) and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(probe))
+    if os.statvfs(probe).f_flag & os.ST_RDONLY:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(probe))
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(probe))
+
+
 def _refuse_special(path: Path) -> None:
     import stat
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from manualkit.base.atomic import write_atomic
+from manualkit.base.atomic import check_writable, write_atomic
 from manualkit.site.build import DownloadFile, SiteBuild, build_site, checksums
 from manualkit.site.model import CHECKSUMS, SiteVersion
 from manualkit.text.metadata import ManualMetadata
@@ -31,10 +31,12 @@ def build(root: Path, day: dt.date, env: Mapping[str, str], *, site_only: bool =
     """Build ``site/`` (and, unless ``site_only``, ``dist/``) as they stand on ``day``."""
     if not site_only:
         # The signed DOCX's page numbers and the PDF/A need the layout engine: stop before writing
-        # anything, with the command that installs it, when it is missing.
+        # anything, with the command that installs it, when it is missing; and before the seconds
+        # they take when dist/ cannot be written.
         from manualkit.documents.layout import require_engine
 
         require_engine(reproducible=bool(env.get("SOURCE_DATE_EPOCH", "").strip()))
+        check_writable(root / DIST_DIR)
 
     def signed_docx(version: SiteVersion, metadata: ManualMetadata) -> Sequence[DownloadFile]:
         # Imported here: the DOCX writer and the signing code load only when a DOCX is made.

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from manualkit.base.atomic import write_atomic
+from manualkit.base.atomic import check_writable, write_atomic
 from manualkit.base.diagnostics import fail
 from manualkit.base.lock import repository_lock
 from manualkit.records.change_request import approval_digest, request_path
@@ -262,6 +262,8 @@ def distribute(
         from manualkit.commands.docx import signing_time
 
         directory = out_dir or root / "dist" / "copies"
+        check_writable(directory)  # before the seconds each copy takes
+        check_writable(root / COPIES_DIR)
         issued: list[tuple[ControlledCopy, Path, bytes]] = []
         for number in next_numbers(copies, version, count):
             data = sign_package(

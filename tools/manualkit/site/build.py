@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from manualkit.base import clock, git
+from manualkit.base.atomic import check_writable
 from manualkit.base.diagnostics import Diagnostic, ManualError, fail
 from manualkit.documents.comparison_table import ComparisonRow, release_comparison, released_requests
 from manualkit.records.change_request import REQUESTS_DIR, ChangeRequest
@@ -571,6 +572,7 @@ def build_site(
     site_dir = (site_dir or root / "site").resolve()
     if site_dir == root.resolve() or (site_dir / MANUAL_DIR).is_dir():
         raise fail(str(site_dir), 0, 0, "MAN731", "站点输出目录不能是仓库根目录或含有 manual/ 的目录")
+    check_writable(site_dir.parent)  # site/ is replaced whole, next to itself
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     entries, head_policy = verified_history(root)

@@ -38,9 +38,10 @@ from manualkit.records.policy import CLASS_ORDER, Policy
 from manualkit.records.release import RELEASES_DIR, open_requests, section_label, tag_name
 from manualkit.records.repository import Snapshot, require_full_history, worktree_snapshot
 from manualkit.records.review import REVIEWER_ROLE, REVIEWS_DIR, chapter_digest, review_message
-from manualkit.records.trust import CERTS_DIR, controlled_at, controlled_in_worktree
+from manualkit.records.trust import CERTS_DIR, controlled_at, controlled_in_worktree, prefetch_controlled
 from manualkit.text.manual import MANUAL_DIR, Manual, decode
 from manualkit.text.schema import Field, as_date, validate
+from manualkit.text.worktree import MAX_FILE_BYTES
 
 AREAS: tuple[tuple[str, str], ...] = (
     ("records", "发布记录完整"),
@@ -455,7 +456,9 @@ def _text(a: _Audit) -> None:
     first = a.order[released[0].commit or ""]
     touching = git.text(a.root, "log", "--first-parent", "--reverse", "--format=%H", git.head(a.root) or "HEAD", "--", MANUAL_DIR + "/", CERTS_DIR + "/").split()
     commits = [c for c in touching if a.order.get(c, -1) > first]
-    a.reader.files_at([*(e.commit or "" for e in released), *commits])
+    compared = [*(e.commit or "" for e in released), *commits]
+    a.reader.files_at(compared)
+    prefetch_controlled(a.reader.objects, compared, MAX_FILE_BYTES)
     positions = [a.order[e.commit or ""] for e in released]
 
     def sections_at(commit: str) -> dict[str, tuple[str, str]]:

@@ -59,6 +59,13 @@ class _Objects(Protocol):
 
     def files(self, commits: Iterable[str], prefix: str) -> dict[str, list[Any]]: ...
 
+
+class _BatchObjects(_Objects, Protocol):
+    def resolve(self, names: Iterable[str]) -> Mapping[str, Any]: ...
+
+    def read(self, shas: Iterable[str]) -> Mapping[str, bytes]: ...
+
+
 CERTS_DIR = "certs"
 APPROVING_ROLE = "批准"
 MAX_CERT_BYTES = 256 * 1024
@@ -132,6 +139,15 @@ def controlled_at(objects: _Objects, commit: str) -> dict[str, str]:
     items = objects.files([commit], CERTS_DIR)[commit]
     blobs = ((i.path, i.sha) for i in items if i.path.endswith(".pem"))
     return controlled_digests(policy_raw, blobs, objects.blob(commit, CALENDAR_PATH))
+
+
+def prefetch_controlled(objects: _BatchObjects, commits: Sequence[str], limit: int) -> None:
+    """Read what :func:`controlled_at` reads, for every one of ``commits`` at once: three git
+    processes in all instead of three for each commit (an audit compares each release and each
+    later commit). Files larger than ``limit`` are left to :func:`controlled_at` to refuse."""
+    found = objects.resolve(f"{c}:{path}" for c in commits for path in (POLICY_PATH, CALENDAR_PATH))
+    objects.read(i.sha for i in found.values() if i is not None and i.kind == "blob" and i.size <= limit)
+    objects.files(commits, CERTS_DIR)
 
 
 def trusted_certificates_at(root: Path, commit: str) -> list[bytes]:

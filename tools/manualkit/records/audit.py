@@ -41,7 +41,6 @@ from manualkit.records.review import REVIEWER_ROLE, REVIEWS_DIR, chapter_digest,
 from manualkit.records.trust import CERTS_DIR, controlled_at, controlled_in_worktree, prefetch_controlled
 from manualkit.text.manual import MANUAL_DIR, Manual, decode
 from manualkit.text.schema import Field, as_date, validate
-from manualkit.text.worktree import MAX_FILE_BYTES
 
 AREAS: tuple[tuple[str, str], ...] = (
     ("records", "发布记录完整"),
@@ -458,7 +457,7 @@ def _text(a: _Audit) -> None:
     commits = [c for c in touching if a.order.get(c, -1) > first]
     compared = [*(e.commit or "" for e in released), *commits]
     a.reader.files_at(compared)
-    prefetch_controlled(a.reader.objects, compared, MAX_FILE_BYTES)
+    prefetch_controlled(a.reader.objects, compared)
     positions = [a.order[e.commit or ""] for e in released]
 
     def sections_at(commit: str) -> dict[str, tuple[str, str]]:

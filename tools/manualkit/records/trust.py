@@ -40,6 +40,7 @@ from manualkit.base.diagnostics import Diagnostic, diagnostic
 from manualkit.records.change_request import CONTROLLED
 from manualkit.records.policy import CLASS_ORDER, POLICY_PATH, Policy, load_policy
 from manualkit.records.workdays import CALENDAR_PATH, load_calendar
+from manualkit.text.worktree import MAX_FILE_BYTES
 
 if TYPE_CHECKING:
     from manualkit.records.change_request import ChangeRequest
@@ -55,12 +56,12 @@ class _Record(Protocol):
 
 
 class _Objects(Protocol):
+    """What the controlled digests are read through (records.repository.ObjectReader)."""
+
     def blob(self, commit: str, path: str, limit: int = ...) -> bytes | None: ...
 
     def files(self, commits: Iterable[str], prefix: str) -> dict[str, list[Any]]: ...
 
-
-class _BatchObjects(_Objects, Protocol):
     def resolve(self, names: Iterable[str]) -> Mapping[str, Any]: ...
 
     def read(self, shas: Iterable[str]) -> Mapping[str, bytes]: ...
@@ -135,18 +136,20 @@ def controlled_in_worktree(root: Path) -> dict[str, str]:
 
 def controlled_at(objects: _Objects, commit: str) -> dict[str, str]:
     """The controlled digests recorded in ``commit``."""
+    prefetch_controlled(objects, [commit])  # nothing more to read when an audit prefetched them all
     policy_raw = objects.blob(commit, POLICY_PATH)
     items = objects.files([commit], CERTS_DIR)[commit]
     blobs = ((i.path, i.sha) for i in items if i.path.endswith(".pem"))
     return controlled_digests(policy_raw, blobs, objects.blob(commit, CALENDAR_PATH))
 
 
-def prefetch_controlled(objects: _BatchObjects, commits: Sequence[str], limit: int) -> None:
-    """Read what :func:`controlled_at` reads, for every one of ``commits`` at once: three git
-    processes in all instead of three for each commit (an audit compares each release and each
-    later commit). Files larger than ``limit`` are left to :func:`controlled_at` to refuse."""
-    found = objects.resolve(f"{c}:{path}" for c in commits for path in (POLICY_PATH, CALENDAR_PATH))
-    objects.read(i.sha for i in found.values() if i is not None and i.kind == "blob" and i.size <= limit)
+def prefetch_controlled(objects: _Objects, commits: Sequence[str]) -> None:
+    """Read what :func:`controlled_at` reads, for every one of ``commits`` at once: two git
+    processes in all (more only for folders inside certs/) instead of about six for each commit;
+    an audit compares each release and each later commit. Files too large for
+    :func:`controlled_at` are left for it to refuse."""
+    found = objects.resolve(f"{c}:{path}" for c in commits for path in (POLICY_PATH, CALENDAR_PATH, CERTS_DIR))
+    objects.read(i.sha for i in found.values() if i is not None and (i.kind == "tree" or (i.kind == "blob" and i.size <= MAX_FILE_BYTES)))
     objects.files(commits, CERTS_DIR)
 
 

@@ -120,19 +120,19 @@ def parse_chapter(
     """
     key = (path, text, position, tuple(departments), check_body)
     with _KEPT_LOCK:
-        for asked, kept in _KEPT.get(key, ()):
-            if all((name in files) is there for name, there in asked):
-                _KEPT.move_to_end(key)
-                return kept._replace(diagnostics=list(kept.diagnostics), scan=kept.scan.copy())
-    queries = _FileQueries(files)
-    parsed = _parse_chapter(path, text, position, departments, queries, check_body)
-    with _KEPT_LOCK:
-        variants = _KEPT.setdefault(key, [])
-        variants.append((tuple(queries.asked.items()), parsed))
-        del variants[:-_KEPT_VARIANTS]
-        _KEPT.move_to_end(key)
-        while len(_KEPT) > _KEPT_TEXTS:
-            _KEPT.popitem(last=False)
+        parsed = next((kept for asked, kept in _KEPT.get(key, ()) if all((name in files) is there for name, there in asked)), None)
+        if parsed is not None:
+            _KEPT.move_to_end(key)
+    if parsed is None:
+        queries = _FileQueries(files)
+        parsed = _parse_chapter(path, text, position, departments, queries, check_body)
+        with _KEPT_LOCK:
+            variants = _KEPT.setdefault(key, [])
+            variants.append((tuple(queries.asked.items()), parsed))
+            del variants[:-_KEPT_VARIANTS]
+            _KEPT.move_to_end(key)
+            while len(_KEPT) > _KEPT_TEXTS:
+                _KEPT.popitem(last=False)
     return parsed._replace(diagnostics=list(parsed.diagnostics), scan=parsed.scan.copy())
 
 

@@ -11,6 +11,7 @@ test_os_faults, test_concurrency).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -86,6 +87,27 @@ def repo_copy(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     shutil.copytree(MANUAL_DIR, root / "manual", symlinks=True)
     return root
+
+
+# --- LibreOffice as a reader ---------------------------------------------------------------------
+
+
+@functools.cache
+def _libreoffice_version() -> str | None:
+    from manualkit.documents.layout import engine_version, soffice
+
+    return engine_version(soffice(), {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"})
+
+
+def new_libreoffice_profile(folder: Path) -> Path:
+    """A new LibreOffice user profile in ``folder`` for a test that opens a document in LibreOffice
+    itself, made as the layout engine makes one (``documents.layout.new_profile``): it says which
+    LibreOffice last started it, so LibreOffice skips its graphics self-tests (about 0.7 s of CPU
+    at each start) and is otherwise as new."""
+    from manualkit.documents.layout import new_profile
+
+    new_profile(folder, _libreoffice_version())
+    return folder
 
 
 # --- git -------------------------------------------------------------------------------------

@@ -13,11 +13,12 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import base_env, run_manual
+from conftest import base_env, new_libreoffice_profile, run_manual
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -166,7 +167,9 @@ def _lo_paragraphs(*actions: tuple[str, Path]) -> list[list[str]]:
     changes, or none), in one LibreOffice session."""
     _soffice_available()
     argv = [str(part) for action in actions for part in action]
-    proc = subprocess.run([str(SYSTEM_PYTHON), str(UNO_PARAGRAPHS), *argv], capture_output=True, timeout=300, check=False)
+    with tempfile.TemporaryDirectory(prefix="uno-profile-") as folder:
+        env = {**os.environ, "UNO_PROFILE": str(new_libreoffice_profile(Path(folder) / "profile"))}
+        proc = subprocess.run([str(SYSTEM_PYTHON), str(UNO_PARAGRAPHS), *argv], env=env, capture_output=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr.decode()
     result: dict[str, list[str]] = json.loads(proc.stdout)
     return [result[f"{mode} {path}"] for mode, path in actions]
@@ -252,7 +255,7 @@ def _soffice_available() -> bool:
 @pytest.mark.libreoffice
 def test_libreoffice_opens_the_redline_with_its_tracked_changes(redline_file: Path, tmp_path: Path) -> None:
     _soffice_available()
-    profile = (tmp_path / "profile").as_uri()
+    profile = new_libreoffice_profile(tmp_path / "profile").as_uri()
     for target in ("pdf", "odt"):
         proc = subprocess.run(
             [str(SOFFICE), f"-env:UserInstallation={profile}", "--headless", "--convert-to", target, "--outdir", str(tmp_path), str(redline_file)],

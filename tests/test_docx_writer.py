@@ -21,7 +21,7 @@ from typing import Any
 
 import docx
 import pytest
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, new_libreoffice_profile
 from lxml import etree
 
 from manualkit.documents.docx.front import TOC_PLACEHOLDER
@@ -612,7 +612,7 @@ def test_libreoffice_renders_the_manual(tmp_path: Path, real_manual: Manual, ren
         pytest.skip(message)
     source = tmp_path / "manual.docx"
     source.write_bytes(rendered.data)
-    profile = tmp_path / "lo-profile"
+    profile = new_libreoffice_profile(tmp_path / "lo-profile")
     proc = subprocess.run(
         [SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "pdf",
          "--outdir", str(tmp_path), str(source)],

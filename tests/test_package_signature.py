@@ -22,6 +22,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from conftest import new_libreoffice_profile
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -714,7 +715,8 @@ def libreoffice_verdicts(files: dict[str, bytes], directory: Path) -> dict[str, 
         capture_output=True,
         timeout=600,
         check=False,
-        env={key: value for key, value in os.environ.items() if not key.startswith("PYTHON")},
+        env={key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
+        | {"UNO_PROFILE": str(new_libreoffice_profile(directory / "lo-profile"))},
     )
     if done.returncode != 0 and os.environ.get("CI") != "true" and b"No module named 'uno'" in done.stderr:
         pytest.skip("the system Python has no uno module (Debian package python3-uno)")

@@ -81,21 +81,37 @@ def test_the_toc_of_the_docx_lists_the_page_libreoffice_puts_each_heading_on(doc
     assert sorted(pages.values()) == [int(re.search(r"(\d+)\s*$", line).group(1)) for line in toc_lines]  # type: ignore[union-attr]
 
 
-def test_a_kept_libreoffice_profile_gives_the_same_pdf_as_a_new_one(docx: Path, tmp_path: Path) -> None:
+def test_a_kept_libreoffice_profile_gives_the_same_pdf_as_a_new_one(docx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import datetime as dt
 
+    from manualkit.documents import layout
     from manualkit.documents.layout import docx_to_pdf
     from manualkit.documents.pdf_canonical import canonical_pdf
 
+    def digest(pdf: bytes) -> str:
+        # compared in canonical form, as the reproducible build writes it: LibreOffice itself may
+        # emit the fonts in another order on any run (see documents/pdf_canonical.py)
+        return hashlib.sha256(canonical_pdf(pdf)).hexdigest()
+
     frozen = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
+    version = layout.engine_version(layout.soffice(), {"PATH": os.environ["PATH"]})
+    assert version and re.fullmatch(r"\d+\.\d+", version)
+    # A LibreOffice that did not say its version: a new profile that says nothing, on which
+    # LibreOffice runs its graphics self-tests (they leave GraphicsRenderTests.log behind).
+    with monkeypatch.context() as m:
+        m.setattr(layout, "engine_version", lambda program, env: None)
+        unmarked = docx_to_pdf(docx.read_bytes(), frozen_at=frozen, profile_cache=tmp_path / "unmarked")
+    assert [p.name for p in (tmp_path / "unmarked").glob("*/user/GraphicsRenderTests.log")] == ["GraphicsRenderTests.log"]
+    # The new profile says which LibreOffice last started it: no self-tests, and the same PDF.
     cache = tmp_path / "cache"
-    first = docx_to_pdf(docx.read_bytes(), frozen_at=frozen, profile_cache=cache)  # empty profile, then kept
+    first = docx_to_pdf(docx.read_bytes(), frozen_at=frozen, profile_cache=cache)  # a new profile, then kept
     kept = list(cache.glob("libreoffice-profile-*"))
     assert len(kept) == 1 and (kept[0] / "user").is_dir()
+    assert not (kept[0] / "user" / "GraphicsRenderTests.log").exists()
+    assert f"<value>{version}</value>" in (kept[0] / "user" / "registrymodifications.xcu").read_text(encoding="utf-8")
+    assert digest(first) == digest(unmarked)
     again = docx_to_pdf(docx.read_bytes(), frozen_at=frozen, profile_cache=cache)  # starts from the kept profile
-    # compared in canonical form, as the reproducible build writes it: LibreOffice itself may emit
-    # the fonts in another order on any run (see documents/pdf_canonical.py)
-    assert hashlib.sha256(canonical_pdf(again)).hexdigest() == hashlib.sha256(canonical_pdf(first)).hexdigest()
+    assert digest(again) == digest(first)
     # A damaged kept profile (its user folder a file) does not break the layout, and is replaced.
     shutil.rmtree(kept[0] / "user")
     (kept[0] / "user").write_text("damaged", encoding="utf-8")

@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import base_env, release_commit, run_manual
+from conftest import base_env, new_libreoffice_profile, release_commit, run_manual
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +192,7 @@ def test_a_date_before_the_first_version_and_an_unknown_version_are_clear_errors
 
 @pytest.mark.skipif(shutil.which("soffice") is None and not __import__("os").environ.get("CI"), reason="LibreOffice is not installed")
 def test_libreoffice_opens_the_signed_release(published: Path, tmp_path: Path) -> None:
-    profile = tmp_path / "lo-profile"
+    profile = new_libreoffice_profile(tmp_path / "lo-profile")
     proc = subprocess.run(
         ["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(published)],
         capture_output=True, timeout=240, check=False,

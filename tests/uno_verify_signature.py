@@ -44,7 +44,11 @@ READ = 1  # com.sun.star.embed.ElementModes.READ
 
 
 def start_office(profile: Path, pipe: str) -> subprocess.Popen[bytes]:
-    """Start soffice headless in its own process group, listening on a named pipe."""
+    """Start soffice headless in its own process group, listening on a named pipe; on a copy of
+    the profile ``UNO_PROFILE`` names, if set (the tests make one that spares LibreOffice its
+    graphics self-tests: conftest.new_libreoffice_profile)."""
+    if os.environ.get("UNO_PROFILE"):
+        shutil.copytree(os.environ["UNO_PROFILE"], profile)
     command = [
         SOFFICE,
         "--headless",

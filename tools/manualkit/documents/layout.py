@@ -6,7 +6,8 @@ a release is LibreOffice's export of the same DOCX, so the two always agree.
 
 Every run is isolated and repeatable: its own user profile in a temporary folder (no user
 settings, no dialogs; copied from the profile an earlier run kept in the layout cache, which spares
-LibreOffice setting up an empty profile and restarting itself), and a fontconfig file that maps the document's Chinese fonts to the Noto
+LibreOffice setting up an empty profile and restarting itself; a new profile says which version of
+LibreOffice last started it, see :func:`new_profile`), and a fontconfig file that maps the document's Chinese fonts to the Noto
 CJK fonts (SIL Open Font License, embeddable): 宋体 and 楷体 → Noto Serif CJK SC, 黑体 → Noto Sans
 CJK SC, and Times New Roman / Arial / Consolas → Liberation Serif / Sans / Mono (metric-compatible,
 SIL OFL), so that the layout does not depend on which fonts happen to be installed first.
@@ -18,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -95,20 +97,61 @@ def _filter(options: Mapping[str, object]) -> str:
     return "pdf:writer_pdf_Export:" + json.dumps(typed, separators=(",", ":"))
 
 
+#: The kind of profile kept in the layout cache; a kept profile of another kind is not used.
+#: 2: it says which LibreOffice version last started it (:func:`new_profile`).
+_PROFILE_KIND = 2
+
+_LAST_VERSION_ITEM = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"'
+    ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+    '<item oor:path="/org.openoffice.Setup/Product"><prop oor:name="ooSetupLastVersion" oor:op="fuse">'
+    "<value>{version}</value></prop></item>\n"
+    "</oor:items>\n"
+)
+
+
+def engine_version(program: str, env: Mapping[str, str]) -> str | None:
+    """``major.minor`` of the LibreOffice at ``program`` (``soffice --version`` prints, e.g.,
+    ``LibreOffice 7.4.7.2 40(Build:2)``), or None when it does not say."""
+    try:
+        proc = subprocess.run([program, "--version"], env=dict(env), capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(rb"\b(\d{1,3})\.(\d{1,3})\.\d", proc.stdout)
+    return f"{int(found.group(1))}.{int(found.group(2))}" if found else None
+
+
+def new_profile(profile: Path, version: str | None) -> None:
+    """Make ``profile`` a new LibreOffice user profile that says LibreOffice ``version`` (``7.4``)
+    last started it.
+
+    LibreOffice runs its graphics self-tests (some 100 drawings, about 0.7 s of CPU) whenever the
+    profile's last version (``/org.openoffice.Setup/Product/ooSetupLastVersion``) is older than
+    itself, and only its first-start dialogs, which a headless conversion never shows, record
+    the version: without this, every run on a new or kept profile would pay for the tests. They
+    decide which screen drawing back end to use, which plays no part in writing a PDF (the same
+    bytes either way; test_pdf_release). With ``version`` None the profile is left empty."""
+    profile.mkdir(parents=True, exist_ok=True)
+    if version is not None:
+        (profile / "user").mkdir(exist_ok=True)
+        (profile / "user" / "registrymodifications.xcu").write_text(_LAST_VERSION_ITEM.format(version=version), encoding="utf-8")
+
+
 def _profile_template(program: str, cache: Path) -> Path:
     """Where the user profile of this LibreOffice installation is kept between runs: keyed by the
     installed program, so that another LibreOffice version starts from a profile of its own."""
     real = Path(os.path.realpath(program))
     binary = real.with_name("soffice.bin")
     stat = (binary if binary.is_file() else real).stat()
-    key = hashlib.sha256(f"{real}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{real}\0{stat.st_size}\0{stat.st_mtime_ns}\0{_PROFILE_KIND}".encode()).hexdigest()[:16]
     return cache / f"libreoffice-profile-{key}"
 
 
 def _start_profile(profile: Path, template: Path | None) -> bool:
     """Seed ``profile`` from ``template``: LibreOffice starting on an empty profile creates it and
     then restarts itself, which costs about 0.4 s of each run. Without a usable template (none yet,
-    or unreadable, e.g. made by another user) LibreOffice starts on an empty profile as before."""
+    or unreadable, e.g. made by another user) LibreOffice starts on a new one (:func:`new_profile`)."""
     if template is None or not template.is_dir():
         return False
     try:
@@ -167,6 +210,8 @@ def docx_to_pdf(
             "FONTCONFIG_FILE": str(fonts),
             "SAL_USE_VCLPLUGIN": "svp",
         }
+        if not seeded:
+            new_profile(work / "profile", engine_version(program, env))
         command = [
             *prefix,
             program,
@@ -179,8 +224,9 @@ def docx_to_pdf(
             result = work / "out" / "document.pdf"
             if (proc.returncode != 0 or not result.is_file()) and seeded and template is not None:
                 # A kept profile that LibreOffice cannot start from (damaged, say) never breaks a
-                # build: once more on an empty profile, which then replaces the kept one.
+                # build: once more on a new profile, which then replaces the kept one.
                 shutil.rmtree(work / "profile", ignore_errors=True)
+                new_profile(work / "profile", engine_version(program, env))
                 proc = subprocess.run(command, env=env, capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
                 if proc.returncode == 0 and result.is_file():
                     shutil.rmtree(template, ignore_errors=True)

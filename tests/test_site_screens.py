@@ -33,9 +33,19 @@ SCREENSHOTS = {"home": "index.html", "chapter": "03-execution.html", "revisions"
 AXE = PROJECT_ROOT / "tests" / "support" / "node_modules" / "axe-core" / "axe.min.js"
 
 
-def _at(browser: Any, site: Site, size: str, *, script: bool = True) -> Iterator[Watched]:
+#: Material's search worker builds the search index in the background of every page it starts on,
+#: the most expensive thing a page of the site does (about 0.3 s of CPU). A test that never
+#: searches and opens dozens of pages may leave it out: the page's own scripts all run, and the
+#: tests that search (here and in test_site_browser) and those that watch a page to the end for
+#: errors keep it.
+NO_SEARCH_WORKER = "window.Worker = class { postMessage() {} addEventListener() {} removeEventListener() {} terminate() {} }"
+
+
+def _at(browser: Any, site: Site, size: str, *, script: bool = True, search: bool = True) -> Iterator[Watched]:
     width, height = VIEWPORTS[size]
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", java_script_enabled=script)
+    if not search:
+        context.add_init_script(NO_SEARCH_WORKER)
     w = Watched(context.new_page())
     _listen(w)
     try:
@@ -47,12 +57,17 @@ def _at(browser: Any, site: Site, size: str, *, script: bool = True) -> Iterator
 
 @pytest.fixture(params=list(VIEWPORTS))
 def screen(request: pytest.FixtureRequest, browser: Any, site: Site) -> Iterator[Watched]:
-    yield from _at(browser, site, request.param)
+    yield from _at(browser, site, request.param, search=False)
 
 
 @pytest.fixture
 def wide(browser: Any, site: Site) -> Iterator[Watched]:
     yield from _at(browser, site, "wide")
+
+
+@pytest.fixture
+def wide_without_search(browser: Any, site: Site) -> Iterator[Watched]:
+    yield from _at(browser, site, "wide", search=False)
 
 
 @pytest.fixture
@@ -161,14 +176,19 @@ def _versions(site: Site) -> list[tuple[str, dt.date]]:
 
 
 def _picked(page: Any, day: str) -> str:
+    """The address the picker goes to for ``day``: read once the browser has committed to it (the
+    page that loads there is another test's matter; the next case opens its own page)."""
     page.locator(".mk-pit > summary").click()
     page.fill("#mk-pit-date", day)
-    with page.expect_navigation(wait_until="load"):
+    with page.expect_navigation(wait_until="commit") as navigation:
         page.locator(".mk-pit__form button").click()
+    response = navigation.value
+    assert response is not None and response.status == 200, page.url
     return str(page.url)
 
 
-def test_the_date_picker_goes_to_the_version_in_force_that_day(wide: Watched, site: Site) -> None:
+def test_the_date_picker_goes_to_the_version_in_force_that_day(wide_without_search: Watched, site: Site) -> None:
+    wide = wide_without_search
     versions = _versions(site)
     assert [v for v, _ in versions] == ["A/0", "A/1", "B/0", "B/1"]
     where = {"A/0": "archive/A-0/", "A/1": "archive/A-1/", "B/0": "", "B/1": "upcoming/B-1/"}

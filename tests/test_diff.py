@@ -298,11 +298,14 @@ def test_text_diff_gives_back_both_texts(old: str, new: str) -> None:
 
 # The speed target of `manual diff` (bench/bench_history.py: at most 3x `git diff --stat`) rests on a
 # warm diff loading none of these: the Markdown and YAML parsers, the signature and policy code,
-# the dataclasses module (its import of `inspect` alone costs more than the diff's own work), and
-# subprocess: a diff answered from the caches starts no git process at all.
+# the dataclasses module (its import of `inspect` alone costs more than the diff's own work),
+# subprocess (a diff answered from the caches starts no git process at all), shutil (which
+# argparse's help formatter would import, with bz2, lzma and zlib, to ask for the terminal's
+# width) and threading: each costs a millisecond or more of every command's start.
 NOT_LOADED_BY_A_WARM_DIFF = (
-    "markdown_it", "yaml", "ruamel", "cryptography", "dataclasses", "subprocess",
+    "markdown_it", "yaml", "ruamel", "cryptography", "dataclasses", "subprocess", "shutil", "threading",
     "manualkit.records.approval", "manualkit.records.change_request", "manualkit.records.policy", "manualkit.text.markup",
+    "manualkit.base.sshsig",
 )  # fmt: skip
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import signal
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -398,6 +397,8 @@ ROLE_INDEX = {"编制": 0, "审核": 1, "会签": 2, "批准": 3}
 def _fault(point: str) -> None:
     """Fault injection for the atomicity tests: ``MANUAL_FAULT_INJECT=<point>`` kills us there."""
     if os.environ.get("MANUAL_FAULT_INJECT") == point:
+        import signal
+
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manualkit.base import sshsig, yamlfile
+from manualkit.base import yamlfile
 from manualkit.base.atomic import write_atomic
 from manualkit.base.diagnostics import fail
 from manualkit.text.chapter import Chapter, split_front_matter
@@ -32,6 +32,8 @@ def chapter_digest(chapter: Chapter) -> str:
 
 def review_message(document_number: str, chapter: int, reviewer: str, reviewed_on: str, digest: str, conclusion: str) -> bytes:
     """The exact bytes a reviewer signs."""
+    from manualkit.base import sshsig  # not loaded by the commands that only read the history
+
     return sshsig.signed_text(
         "manual-review/1",
         [("document", document_number), ("chapter", chapter), ("reviewer", reviewer), ("reviewed-on", reviewed_on), ("digest", digest), ("conclusion", conclusion)],
@@ -56,6 +58,8 @@ def record_review(root: Path, manual: Manual, policy: Policy, number: int, key_p
     chapter = next((c for c in manual.chapters if c.number == number), None)
     if chapter is None:
         raise fail("manual", 0, 0, "MAN646", f"第 {number} 章不存在")
+    from manualkit.base import sshsig
+
     public = sshsig.public_key_of(key_path)
     approver = next((a for a in policy.approvers if " ".join(a.public_key.split()[:2]) == public), None)
     if approver is None:

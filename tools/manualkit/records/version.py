@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import string
 from typing import NamedTuple
 
 from manualkit.base.diagnostics import fail
 
 _RE = re.compile(r"^([A-Z])/([0-9]{1,3})$")
+EDITION_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # A/0, B/0 … Z/0
 
 
 _PARSED: dict[str, Version] = {}
@@ -50,7 +50,7 @@ class Version(NamedTuple):
         has reached ``revision_limit``; otherwise the revision count goes up by one.
         """
         if step == "edition" or self.revision >= revision_limit:
-            letters = string.ascii_uppercase
+            letters = EDITION_LETTERS
             index = letters.index(self.edition)
             if index + 1 >= len(letters):
                 raise fail("version", 0, 0, "MAN630", "版次已用到 Z，无法再换版；请启用新的文件编号")

@@ -248,11 +248,11 @@ def cmd_docx(args: argparse.Namespace) -> int:
     from manualkit.commands.docx import build_release_docx, write_docx
 
     root = _root(args.root)
-    check_writable(Path(args.output).parent if args.output else root / "dist")  # before the layout's seconds
+    check_writable(_output_folder(root, args.output))  # before the layout's seconds
     document = build_release_docx(
         root, version=args.version, as_of=args.as_of, today=today(os.environ, _zone(args)), env=os.environ, with_comparison=args.with_comparison
     )
-    out = Path(args.output) if args.output else root / "dist" / document.file_name
+    out = _output_path(root, args.output, document.file_name)
     write_docx(out, document)
     dev = "；使用开发签名（非正式），请配置 MANUAL_SIGNING_KEY 以使用正式发布证书" if document.development else ""
     print(f"已生成 {document.version} 版（{document.status.value}）的签名 DOCX：{out}{dev}")
@@ -265,9 +265,9 @@ def cmd_pdf(args: argparse.Namespace) -> int:
     from manualkit.commands.pdf import build_release_pdf
 
     root = _root(args.root)
-    check_writable(Path(args.output).parent if args.output else root / "dist")  # before the layout's seconds
+    check_writable(_output_folder(root, args.output))  # before the layout's seconds
     document = build_release_pdf(root, version=args.version, as_of=args.as_of, today=today(os.environ, _zone(args)), env=os.environ, with_comparison=args.with_comparison)
-    out = Path(args.output) if args.output else root / "dist" / document.file_name
+    out = _output_path(root, args.output, document.file_name)
     write_atomic(out, document.data)
     dev = "；使用开发签名（非正式），请配置 MANUAL_SIGNING_KEY 以使用正式发布证书" if document.development else ""
     print(f"已生成 {document.version} 版（{document.status.value}）的签名 PDF/A：{out}{dev}")
@@ -286,6 +286,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return int(result.verdict)
 
 
+def _output_folder(root: Path, output: str | None) -> Path:
+    """The folder a command writes its document into: that of ``-o``, else ``dist/``."""
+    return Path(output).parent if output else root / "dist"
+
+
+def _output_path(root: Path, output: str | None, default_name: str) -> Path:
+    """Where a command writes its document: ``-o``, else ``dist/<default_name>``."""
+    return Path(output) if output else _output_folder(root, None) / default_name
+
+
 def _write_output(root: Path, output: str | None, default_name: str, data: bytes | str) -> Path | None:
     """Write ``data`` to ``output`` (or ``dist/<default_name>`` for binary data); None: print it."""
     from manualkit.base.atomic import write_atomic
@@ -293,7 +303,7 @@ def _write_output(root: Path, output: str | None, default_name: str, data: bytes
     if output is None and isinstance(data, str):
         sys.stdout.write(data)
         return None
-    path = Path(output) if output else root / "dist" / default_name
+    path = _output_path(root, output, default_name)
     write_atomic(path, data)
     return path
 

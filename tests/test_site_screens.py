@@ -188,7 +188,6 @@ def _picked(page: Any, day: str) -> str:
 
 
 def test_the_date_picker_goes_to_the_version_in_force_that_day(wide_without_search: Watched, site: Site) -> None:
-    wide = wide_without_search
     versions = _versions(site)
     assert [v for v, _ in versions] == ["A/0", "A/1", "B/0", "B/1"]
     where = {"A/0": "archive/A-0/", "A/1": "archive/A-1/", "B/0": "", "B/1": "upcoming/B-1/"}
@@ -201,7 +200,7 @@ def test_the_date_picker_goes_to_the_version_in_force_that_day(wide_without_sear
     switch_overs = [c for c in cases if c[1] is None or c[0] in (effective for _, effective in versions)]
     for start, days in (("03-execution.html", cases), ("archive/A-1/03-execution.html", switch_overs), ("revisions.html", switch_overs)):
         for day, expected in days:
-            page = _load(wide, site, start)
+            page = _load(wide_without_search, site, start)
             if expected is None:
                 page.locator(".mk-pit > summary").click()
                 page.fill("#mk-pit-date", day.isoformat())

@@ -101,3 +101,25 @@ def test_removed_dependencies_stay_removed() -> None:
     mdit-py-plugins never imported. The package must not start importing them unannounced."""
     imported = _imported(("tools/manualkit",))
     assert not {"git", "jieba", "mdit_py_plugins"} & imported
+
+
+def test_pyhanko_loads_without_a_warning_and_other_warnings_still_show() -> None:
+    """cryptography deprecates DSA and pyHanko imports the DSA key type: that one warning, raised
+    while pyHanko loads, must not reach the person running ``manual pdf`` (a fresh process with
+    every warning an error loads it); any other warning still does."""
+    import subprocess
+    import sys
+
+    program = (
+        "from manualkit.documents.pyhanko_import import load_pyhanko_sign\n"
+        "load_pyhanko_sign()\n"
+        "import pyhanko.sign.validation, pyhanko.sign.fields\n"
+        "import warnings\n"
+        "try:\n"
+        "    warnings.warn('DSA is deprecated elsewhere', DeprecationWarning)\n"
+        "except DeprecationWarning:\n"
+        "    print('still shown')\n"
+    )
+    run = subprocess.run([sys.executable, "-W", "error", "-c", program], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "still shown\n" and run.stderr == ""

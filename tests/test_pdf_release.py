@@ -206,6 +206,9 @@ def _shuffled(pdf: bytes, seed: int) -> bytes:
     import io
     import random
 
+    from manualkit.documents.pyhanko_import import load_pyhanko_sign
+
+    load_pyhanko_sign()  # pyHanko's writer imports its signer lazily
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.pdf_utils.writer import copy_into_new_writer

@@ -55,6 +55,9 @@ def renumbered_type1(program: bytes, clear_length: int, encrypted_length: int, u
 
 def canonical_pdf(pdf: bytes) -> bytes:
     """The canonical form of a PDF LibreOffice exported (see the module's docstring)."""
+    from manualkit.documents.pyhanko_import import load_pyhanko_sign
+
+    load_pyhanko_sign()  # pyHanko's reader and writer import its signer lazily
     from pyhanko.pdf_utils import generic as pdf_generic
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.pdf_utils.writer import copy_into_new_writer

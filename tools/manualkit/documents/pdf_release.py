@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from manualkit.documents.pyhanko_import import load_pyhanko_sign
 from manualkit.documents.signing_key import SigningKey
 
 PdfStatus = Literal["valid", "tampered", "unsigned", "damaged"]
@@ -51,6 +52,7 @@ def _signer(key: SigningKey) -> Any:
     from asn1crypto import keys as asn1_keys
     from asn1crypto import x509 as asn1_x509
     from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+    load_pyhanko_sign()
     from pyhanko.sign.signers import SimpleSigner
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -81,6 +83,7 @@ def _signer(key: SigningKey) -> Any:
 def sign_pdf(pdf: bytes, key: SigningKey, signing_time: dt.datetime, *, reason: str) -> bytes:
     """``pdf`` with a PAdES baseline (B-B) signature by ``key`` at ``signing_time``, appended as an
     incremental update (the PDF/A document itself is left byte for byte as it was)."""
+    load_pyhanko_sign()
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.pdf_utils.metadata.model import DocumentMetadata
@@ -150,6 +153,7 @@ def verify_pdf(data: bytes) -> PdfSignatureReport:
 
 def _check(reader: Any, signature: Any) -> PdfSignatureReport:
     from asn1crypto import x509 as asn1_x509
+    load_pyhanko_sign()
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.errors import SignatureValidationError

@@ -599,6 +599,9 @@ def test_a_company_adopts_the_tool_with_its_own_signers(tmp_path: Path) -> None:
     assert_ok(repo.release_cli("2026-03-10", "2026-04-10"))
     assert "version: A/0" in repo.read("changelog/releases/A-0.yml")
     assert_audit_clean(repo)
+    # The release's files are named by the company's own document number, not this project's.
+    assert_ok(repo.manual("docx"))
+    assert [p.name for p in (repo.root / "dist").iterdir()] == ["YH-QM-01_A-0.docx"]
 
 
 # --- the working calendar is controlled like the policy -------------------------------------------------

@@ -645,7 +645,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             which = p.add_mutually_exclusive_group()
             which.add_argument("--version", help="版本，如 B/0")
             which.add_argument("--as-of", type=_date, help="该日期现行有效的版本")
-            p.add_argument("-o", "--output", help=f"输出文件（默认 dist/XS-QM-01_<版本>.{suffix}）")
+            p.add_argument("-o", "--output", help=f"输出文件（默认 dist/<文件编号>_<版本>.{suffix}）")
             p.add_argument("--with-comparison", action="store_true", help="附上与上一版本的修订对照表（附录）")
 
     if p := command(

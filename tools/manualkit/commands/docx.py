@@ -28,11 +28,12 @@ class ReleaseDocument:
     version: str
     status: Status
     development: bool
+    document_number: str  # 文件编号 of the release (manual.yml at its commit)
     suffix: str = "docx"
 
     @property
     def file_name(self) -> str:
-        return f"XS-QM-01_{self.version.replace('/', '-')}.{self.suffix}"
+        return f"{self.document_number}_{self.version.replace('/', '-')}.{self.suffix}"
 
 
 def find_release(entries: Sequence[ReleaseEntry], version: str | None, as_of: dt.date | None, today: dt.date) -> int:
@@ -134,6 +135,7 @@ class UnsignedRelease(NamedTuple):
     record: ReleaseRecord
     status: Status
     key: SigningKey
+    document_number: str
 
 
 def unsigned_release(
@@ -153,7 +155,15 @@ def unsigned_release(
     # The copy is marked by its status today: a version exported "as of" a past date is 作废 now.
     status = status_on(entries, index, today)
     docx = render_release(root, entries, index, status, key.development, env=env, with_comparison=with_comparison)
-    return UnsignedRelease(docx, entries[index].record, status, key)
+    return UnsignedRelease(docx, entries[index].record, status, key, release_document_number(root, entries[index]))
+
+
+def release_document_number(root: Path, entry: ReleaseEntry) -> str:
+    """文件编号 of a release, from the manual.yml of the commit that recorded it."""
+    manual = ReleaseReader(root).manual(entry.commit) if entry.commit else None
+    if manual is None:
+        raise fail(entry.record.path, 0, 0, "MAN683", f"{entry.record.version} 发布时的手册或修订政策无法加载")
+    return manual.metadata.document_number
 
 
 def build_release_docx(
@@ -165,7 +175,7 @@ def build_release_docx(
 
     release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env, with_comparison=with_comparison)
     signed = sign_package(release.docx, release.key, signing_time(env))
-    return ReleaseDocument(signed, str(release.record.version), release.status, release.key.development)
+    return ReleaseDocument(signed, str(release.record.version), release.status, release.key.development, release.document_number)
 
 
 def release_docx(root: Path, version: str, today: dt.date, env: Mapping[str, str]) -> bytes:

@@ -31,9 +31,9 @@ def build_release_pdf(
         from manualkit.documents.pdf_canonical import canonical_pdf
 
         pdf = canonical_pdf(pdf)
-    reason = f"XS-QM-01 {release.record.version} 版发布（{release.status.value}）"
+    reason = f"{release.document_number} {release.record.version} 版发布（{release.status.value}）"
     signed = sign_pdf(pdf, release.key, moment, reason=reason)
-    return ReleaseDocument(signed, str(release.record.version), release.status, release.key.development, "pdf")
+    return ReleaseDocument(signed, str(release.record.version), release.status, release.key.development, release.document_number, "pdf")
 
 
 def release_pdf(root: Path, version: str, today: dt.date, env: Mapping[str, str]) -> bytes:

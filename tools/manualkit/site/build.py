@@ -79,9 +79,11 @@ if TYPE_CHECKING:
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_TEXT_BYTES = 1024 * 1024
-UNSAFE_MARKUP = frozenset({"MAN301", "MAN302", "MAN303", "MAN304"})  # raw HTML, script, bad link scheme, outside image
-# Text without these cannot hold raw HTML, an entity-encoded scheme, a link scheme or an image.
-_MAYBE_UNSAFE = re.compile(r"[<&]|!\[|[A-Za-z][A-Za-z0-9+.-]*:")
+# raw HTML, script, bad link scheme, outside image, attribute list
+UNSAFE_MARKUP = frozenset({"MAN301", "MAN302", "MAN303", "MAN304", "MAN870"})
+# Text without these cannot hold raw HTML, an entity-encoded scheme, a link scheme, an image or an
+# attribute list (a brace other than a heading's trailing {#anchor}).
+_MAYBE_UNSAFE = re.compile(r"[<&]|!\[|[A-Za-z][A-Za-z0-9+.-]*:|\{(?!#[A-Za-z][A-Za-z0-9_-]*\}[ \t]*$)", re.MULTILINE)
 
 
 @dataclass(frozen=True)

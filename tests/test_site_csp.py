@@ -124,8 +124,15 @@ def test_without_the_policy_the_same_page_runs_every_handler(browser: Any, site:
 def _wait_until(page: Any, expression: str, seconds: float = 10) -> None:
     """Poll ``expression`` from outside the page (Playwright's wait_for_function evaluates a string
     in the page, which the policy rightly refuses as eval)."""
+    from playwright.sync_api import Error
+
     deadline = time.monotonic() + seconds
-    while not page.evaluate(expression):
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except Error:  # the live reload navigated while the expression ran: ask the new page
+            pass
         assert time.monotonic() < deadline, f"{expression} stayed false"
         page.wait_for_timeout(200)
 

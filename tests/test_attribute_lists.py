@@ -6,6 +6,7 @@ rendered. A heading's trailing ``{#id}`` is the one form that stays (its anchor)
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import lxml.html
@@ -96,3 +97,20 @@ def test_a_release_carrying_an_attribute_list_is_refused_before_it_is_made(relea
     assert "Traceback" not in result.output
     assert released.tags() == tags  # nothing released
     assert released.git("rev-parse", "HEAD~1").strip() == head
+
+
+def test_audit_reports_an_attribute_list_in_a_released_version(released: RevisionRepo) -> None:
+    """A release made past the check (its commit rewritten to carry the trick) is reported by
+    the audit afterwards, with the version it is in."""
+    message = released.git("log", "-1", "--format=%B").strip()
+    tag = next(t for t in released.tags() if released.git("rev-list", "-n", "1", t).strip() == released.head())
+    released.git("reset", "--soft", "HEAD~1")
+    released.append_to_section("3.2", TRICKS["handler"])
+    released.commit(message)
+    released.git("tag", "-f", tag)
+    released.git("checkout", "HEAD~1", "--", "manual/03-execution.md")  # today's text is clean again
+    released.commit("3.2 without the attribute list")
+    result = released.manual("audit", "--json")
+    assert result.code == 1 and result.stdout.startswith("{"), result.output
+    findings = [f for c in json.loads(result.stdout)["checks"] if c["key"] == "text" for f in c["findings"]]
+    assert any(f["code"] == "MAN870" and f["message"].startswith("A/0 版：") for f in findings), findings

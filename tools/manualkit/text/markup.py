@@ -401,3 +401,19 @@ def _image(w: _Walk, block: Token, src: str) -> None:
         w.add(line, col, "MAN304", f"图片 {src} 位于 manual/ 之外；请把图片放入 manual/images/")
     elif resolved not in w.files:
         w.add(line, col, "MAN311", f"图片文件 {src} 不存在")
+
+
+# What could run script in a reader's browser or hide text from a reader: raw HTML, a script, a
+# bad link scheme, an outside image, an attribute list. Refused by check before a release; the
+# site does not render, and the audit reports, a released version holding any.
+UNSAFE_CODES = frozenset({"MAN301", "MAN302", "MAN303", "MAN304", "MAN870"})
+# Text without these cannot hold raw HTML, an entity-encoded scheme, a link scheme, an image or an
+# attribute list (a brace other than a heading's trailing {#anchor}).
+_MAYBE_UNSAFE = re.compile(r"[<&]|!\[|[A-Za-z][A-Za-z0-9+.-]*:|\{(?!#[A-Za-z][A-Za-z0-9_-]*\}[ \t]*$)", re.MULTILINE)
+
+
+def unsafe_findings(body: str, path: str, offset: int, files: Container[str] = frozenset()) -> list[Diagnostic]:
+    """The findings of :data:`UNSAFE_CODES` in ``body`` (parsed only when it could hold one)."""
+    if not _MAYBE_UNSAFE.search(body):
+        return []
+    return [d for d in scan(body, path, offset, files).diagnostics if d.code in UNSAFE_CODES]

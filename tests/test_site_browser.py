@@ -220,7 +220,8 @@ def _search(w: Watched, site: Site, term: str) -> set[str]:
     box.fill(term)
     page.keyboard.press("End")  # Material reads the query on key events
     page.wait_for_selector(".md-search-result__item")
-    page.wait_for_function("document.querySelector('.md-search-result__meta').textContent.includes('个符合条件的结果')")
+    # a selector, not wait_for_function: the site's Content-Security-Policy refuses Playwright's eval
+    page.wait_for_selector(".md-search-result__meta:has-text('个符合条件的结果')")
     links = page.eval_on_selector_all("a.md-search-result__link", "links => links.map(a => a.href)")
     return {re.sub(r"\?h=[^#]*", "", link).removeprefix(site.base) for link in links}
 

@@ -26,6 +26,27 @@ class UsageError(Exception):
     pass
 
 
+# The one place where text reaches the terminal: everything printed, diagnostics and the commands'
+# answers alike, goes through these, which show control and escape sequences (from file names,
+# titles, reasons) instead of letting the terminal obey them (base/characters.inert).
+def _write(text: str, stream: Any = None, *, flush: bool = False) -> None:
+    from manualkit.base.characters import inert
+
+    out = sys.stdout if stream is None else stream
+    out.write(inert(text))
+    if flush:
+        out.flush()
+
+
+def _err(text: str) -> None:
+    _write(text, sys.stderr)
+
+
+def _say(*parts: object, flush: bool = False) -> None:
+    """``print`` through :func:`_write`."""
+    _write(" ".join(str(p) for p in parts) + "\n", flush=flush)
+
+
 def _terminal_columns() -> int:
     """The terminal's width as ``shutil.get_terminal_size`` gives it: ``COLUMNS``, else the width of
     standard output's terminal, else 80."""
@@ -98,7 +119,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     report = check(_root(args.root), today(os.environ, _zone(args)), strict_mode=args.strict, base=args.base)
     summary = "" if args.format == "json" else summary_line(report.errors, report.warnings, report.chapters, report.sections)
-    sys.stdout.write(render(report.diagnostics, args.format, summary))
+    _write(render(report.diagnostics, args.format, summary))
     return EXIT_FINDINGS if report.errors else EXIT_OK
 
 
@@ -126,7 +147,7 @@ def cmd_propose(args: argparse.Namespace) -> int:
         today=today(os.environ, _zone(args)),
         replaces=args.replaces,
     )
-    print(f"已创建修订申请单 {path.relative_to(root)}；请修改相关章节，补全申请单，并发起合并请求（pull request）")
+    _say(f"已创建修订申请单 {path.relative_to(root)}；请修改相关章节，补全申请单，并发起合并请求（pull request）")
     return EXIT_OK
 
 
@@ -141,7 +162,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
     from manualkit.commands.approve import approve
 
     approval = approve(_root(args.root), args.change_request, args.role, Path(args.key), now(os.environ, _zone(args)))
-    print(f"{approval.name}（{approval.signer}）已以“{approval.role}”角色签署 {args.change_request}，时间 {approval.signed_at}，摘要 {approval.digest[:19]}…")
+    _say(f"{approval.name}（{approval.signer}）已以“{approval.role}”角色签署 {args.change_request}，时间 {approval.signed_at}，摘要 {approval.digest[:19]}…")
     return EXIT_OK
 
 
@@ -152,8 +173,8 @@ def cmd_export_approval(args: argparse.Namespace) -> int:
     from manualkit.records.repository import worktree_snapshot
 
     namespace = worktree_snapshot(_root(args.root)).require()[1].signing_namespace
-    print(f"已导出签署内容 {message}、签名 {signature} 和签署人名录 {allowed}。不依赖本工具的验证命令：")
-    print(f"ssh-keygen -Y verify -f {allowed} -I {signer} -n {namespace} -s {signature} < {message}")
+    _say(f"已导出签署内容 {message}、签名 {signature} 和签署人名录 {allowed}。不依赖本工具的验证命令：")
+    _say(f"ssh-keygen -Y verify -f {allowed} -I {signer} -n {namespace} -s {signature} < {message}")
     return EXIT_OK
 
 
@@ -163,7 +184,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
     published = args.published or today(os.environ, _zone(args))
     record = release(_root(args.root), effective=args.effective, published=published, env=_author_env(args), today=today(os.environ, _zone(args)))
-    print(
+    _say(
         f"已发布 {record.version}（{'、'.join(record.change_requests)}），发布日期 {record.published}，实施日期 {record.effective}；"
         f"已提交并打标签 release/{record.version.slug}"
     )
@@ -185,7 +206,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     root = _root(args.root)
     path = review(root, args.chapter, Path(args.key), today(os.environ, _zone(args)), now(os.environ, _zone(args)), args.conclusion)
-    print(f"已记录第 {args.chapter} 章的定期评审：{path.relative_to(root)}；版本不变。请提交该记录。")
+    _say(f"已记录第 {args.chapter} 章的定期评审：{path.relative_to(root)}；版本不变。请提交该记录。")
     return EXIT_OK
 
 
@@ -194,7 +215,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from manualkit.commands.status import render_status, render_status_json, status
 
     result = status(_root(args.root), today(os.environ, _zone(args)))
-    sys.stdout.write(render_status_json(result) if args.json else render_status(result))
+    _write(render_status_json(result) if args.json else render_status(result))
     return EXIT_OK
 
 
@@ -212,9 +233,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     entries = history(root)
     returns = returned(root)
     if args.json:
-        sys.stdout.write(render_json(entries, returns))
+        _write(render_json(entries, returns))
     else:
-        sys.stdout.write(render_table(entries, worktree_policy(root)) + returned_requests_text(returns))
+        _write(render_table(entries, worktree_policy(root)) + returned_requests_text(returns))
     return EXIT_OK if all(e.valid for e in entries) else EXIT_FINDINGS
 
 
@@ -222,7 +243,7 @@ def cmd_allowed_signers(args: argparse.Namespace) -> int:
     from manualkit.records.repository import worktree_snapshot
 
     _, policy = worktree_snapshot(_root(args.root)).require()
-    sys.stdout.write(policy.allowed_signers())
+    _write(policy.allowed_signers())
     return EXIT_OK
 
 
@@ -234,9 +255,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
     day = today(os.environ, _zone(args))
     result = publish(_root(args.root), day, os.environ)
     report = result.report
-    sys.stdout.write(render(report.diagnostics, "text", summary_line(report.errors, report.warnings, report.chapters, report.sections)))
+    _write(render(report.diagnostics, "text", summary_line(report.errors, report.warnings, report.chapters, report.sections)))
     if result.build is None:
-        sys.stderr.write("manual publish：手册检查未通过，未发布\n")
+        _err("manual publish：手册检查未通过，未发布\n")
         return EXIT_FINDINGS
     _print_build(result.build, day)
     return EXIT_OK
@@ -255,7 +276,7 @@ def cmd_docx(args: argparse.Namespace) -> int:
     out = _output_path(root, args.output, document.file_name)
     write_docx(out, document)
     dev = "；使用开发签名（非正式），请配置 MANUAL_SIGNING_KEY 以使用正式发布证书" if document.development else ""
-    print(f"已生成 {document.version} 版（{document.status.value}）的签名 DOCX：{out}{dev}")
+    _say(f"已生成 {document.version} 版（{document.status.value}）的签名 DOCX：{out}{dev}")
     return EXIT_OK
 
 
@@ -270,7 +291,7 @@ def cmd_pdf(args: argparse.Namespace) -> int:
     out = _output_path(root, args.output, document.file_name)
     write_atomic(out, document.data)
     dev = "；使用开发签名（非正式），请配置 MANUAL_SIGNING_KEY 以使用正式发布证书" if document.development else ""
-    print(f"已生成 {document.version} 版（{document.status.value}）的签名 PDF/A：{out}{dev}")
+    _say(f"已生成 {document.version} 版（{document.status.value}）的签名 PDF/A：{out}{dev}")
     return EXIT_OK
 
 
@@ -301,7 +322,7 @@ def _write_output(root: Path, output: str | None, default_name: str, data: bytes
     from manualkit.base.atomic import write_atomic
 
     if output is None and isinstance(data, str):
-        sys.stdout.write(data)
+        _write(data)
         return None
     path = _output_path(root, output, default_name)
     write_atomic(path, data)
@@ -318,15 +339,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.format == "docx":
         name = f"{shown.manual.metadata.document_number}_{record.version.slug}.docx"
         path = _write_output(root, args.output, name, render_word(shown, os.environ))
-        print(f"已生成 {record.version} 版（{shown.status_today.value}）的 DOCX（未签名，读取自发布提交）：{path}")
+        _say(f"已生成 {record.version} 版（{shown.status_today.value}）的 DOCX（未签名，读取自发布提交）：{path}")
     else:
         path = _write_output(root, args.output, "", render_markdown(shown))
         if path is not None:
-            print(f"已写出 {record.version} 版的 Markdown：{path}")
+            _say(f"已写出 {record.version} 版的 Markdown：{path}")
     if not shown.entry.valid:
-        sys.stderr.write(f"manual show：警告：{record.version} 版的验证未通过，请运行 manual audit\n")
+        _err(f"manual show：警告：{record.version} 版的验证未通过，请运行 manual audit\n")
         for d in shown.entry.problems:
-            sys.stderr.write(d.render() + "\n")
+            _err(d.render() + "\n")
         return EXIT_FINDINGS
     return EXIT_OK
 
@@ -346,7 +367,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     elif args.format == "docx":
         name = f"{comparison.new.metadata.document_number}_{d.from_point.version.replace('/', '-')}_{d.to_point.version.replace('/', '-')}_修订对照.docx"
         path = _write_output(root, args.output, name, redline(comparison))
-        print(f"已生成修订对照 DOCX（{d.from_point.version} → {d.to_point.version}，Word 修订模式，可逐项接受或拒绝）：{path}")
+        _say(f"已生成修订对照 DOCX（{d.from_point.version} → {d.to_point.version}，Word 修订模式，可逐项接受或拒绝）：{path}")
     else:
         title = comparison.new.metadata.title
         if args.format == "html":
@@ -358,10 +379,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
             text = render_text(d) if args.format == "text" else render_json(d)
         path = _write_output(root, args.output, "", text)
         if path is not None:
-            print(f"已写出修订对照：{path}")
+            _say(f"已写出修订对照：{path}")
     invalid = [p.version for p in (d.from_point, d.to_point) if not p.valid]
     if invalid:
-        sys.stderr.write(f"manual diff：警告：{'、'.join(invalid)} 版的验证未通过，请运行 manual audit\n")
+        _err(f"manual diff：警告：{'、'.join(invalid)} 版的验证未通过，请运行 manual audit\n")
         return EXIT_FINDINGS
     return EXIT_OK
 
@@ -387,12 +408,12 @@ def _write_comparison_table(root: Path, args: argparse.Namespace, comparison: An
         data = table_docx(rows, manual=comparison.new, title=title, intro=intro, header=header, created=created)
         name = f"{meta.document_number}_{d.from_point.version.replace('/', '-')}_{d.to_point.version.replace('/', '-')}_修订对照表.docx"
         path = _write_output(root, args.output, name, data)
-        print(f"已生成修订对照表 DOCX（{d.from_point.version} → {d.to_point.version}，{len(rows)} 处修订）：{path}")
+        _say(f"已生成修订对照表 DOCX（{d.from_point.version} → {d.to_point.version}，{len(rows)} 处修订）：{path}")
         return
     text = table_markdown(rows, title) if fmt == "md" else table_page(rows, title)
     path = _write_output(root, args.output, "", text)
     if path is not None:
-        print(f"已写出修订对照表：{path}")
+        _say(f"已写出修订对照表：{path}")
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -403,9 +424,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         root, source=Path(args.source), company=args.company, document_number=args.document_number, title=args.title,
         approvers=[parse_approver(a) for a in args.approver], time_zone=args.time_zone,
     )  # fmt: skip
-    print(f"已在 {root} 建立手册（{len(written)} 个文件）与签署人名录。发布首版 A/0（信任根）的步骤：")
+    _say(f"已在 {root} 建立手册（{len(written)} 个文件）与签署人名录。发布首版 A/0（信任根）的步骤：")
     for step in next_steps(root):
-        print(f"  {step}")
+        _say(f"  {step}")
     return EXIT_OK
 
 
@@ -418,9 +439,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     text = render_json(report) if args.json else render_html(report) if args.format == "html" else render_markdown(report)
     path = _write_output(root, args.output, "", text)
     if path is not None:
-        print(f"已写出审计报告：{path}")
+        _say(f"已写出审计报告：{path}")
     if not report.passed:
-        sys.stderr.write(f"manual audit：发现 {sum(1 for d in report.findings if d.severity == 'error')} 项问题，审计未通过\n")
+        _err(f"manual audit：发现 {sum(1 for d in report.findings if d.severity == 'error')} 项问题，审计未通过\n")
         return EXIT_FINDINGS
     return EXIT_OK
 
@@ -437,17 +458,17 @@ def cmd_build(args: argparse.Namespace) -> int:
 def _print_build(result: BuildResult, day: dt.date) -> None:
     site = result.site
     upcoming = "；".join(f"{v.name} 版已批准，将于 {v.effective.isoformat()} 生效" for v in site.upcoming)
-    print(
+    _say(
         f"已构建站点 {site.site_dir}：{day.isoformat()} 现行有效的 {site.in_force.name} 版（{site.in_force.effective.isoformat()} 起实施），"
         f"{site.pages} 页" + (f"；{upcoming}" if upcoming else "")
     )
     if site.archived:
         cached = len(site.archived) - len(site.rebuilt)
-        print(f"已归档的作废版本：{'、'.join(v.name for v in site.archived)}（本次构建 {len(site.rebuilt)} 个，取自缓存 {cached} 个）")
+        _say(f"已归档的作废版本：{'、'.join(v.name for v in site.archived)}（本次构建 {len(site.rebuilt)} 个，取自缓存 {cached} 个）")
     for path in result.dist:
-        print(f"已写出 {path}")
+        _say(f"已写出 {path}")
     for d in site.invalid_signatures:  # built nevertheless: staff must see the manual (8.2 四)
-        sys.stderr.write(d.render() + "（站点照常构建，该签署标为无效）\n")
+        _err(d.render() + "（站点照常构建，该签署标为无效）\n")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -456,7 +477,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from manualkit.commands.serve import serve
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    print(f"草稿预览：http://{args.dev_addr}/（修改 manual/ 中的文件后自动刷新；按 Ctrl+C 停止）", flush=True)
+    _say(f"草稿预览：http://{args.dev_addr}/（修改 manual/ 中的文件后自动刷新；按 Ctrl+C 停止）", flush=True)
     serve(_root(args.root), args.dev_addr, open_browser=args.open)
     return EXIT_OK
 
@@ -464,7 +485,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_codes(args: argparse.Namespace) -> int:
     from manualkit.base.codes import codes_markdown
 
-    sys.stdout.write(codes_markdown())
+    _write(codes_markdown())
     return EXIT_OK
 
 
@@ -486,7 +507,7 @@ def cmd_return(args: argparse.Namespace) -> int:
     from manualkit.commands.procedure import return_request
 
     record = return_request(_root(args.root), args.change_request, args.role, Path(args.key), args.reason, now(os.environ, _zone(args)), today(os.environ, _zone(args)))
-    print(f"{record.name} 已以“{args.role}”角色退回 {args.change_request}（{record.path}）；请提交该记录。重新提交时：manual propose --replaces {args.change_request} …")
+    _say(f"{record.name} 已以“{args.role}”角色退回 {args.change_request}（{record.path}）；请提交该记录。重新提交时：manual propose --replaces {args.change_request} …")
     return EXIT_OK
 
 
@@ -495,7 +516,7 @@ def cmd_revoke_key(args: argparse.Namespace) -> int:
     from manualkit.commands.procedure import revoke_key
 
     record = revoke_key(_root(args.root), args.signer, args.at, args.reason, Path(args.key), now(os.environ, _zone(args)))
-    print(
+    _say(
         f"已停用 {args.signer} 的密钥，自 {record.fields['revoked_at']} 起生效（{record.path}，由 {record.name} 签署）；"
         "此后用该密钥所作的签署一律无效。请提交该记录，并经正常修订程序在 policy.yml 中更换密钥。"
     )
@@ -510,7 +531,7 @@ def cmd_training(args: argparse.Namespace) -> int:
     record = record_training(
         _root(args.root), args.version, args.date, departments, args.attendees, args.record, Path(args.key), today(os.environ, _zone(args)), now(os.environ, _zone(args))
     )
-    print(f"已记录 {args.version} 版的培训（{args.date.isoformat()}，{record.fields['departments']}，{args.attendees} 人）：{record.path}；请提交该记录。")
+    _say(f"已记录 {args.version} 版的培训（{args.date.isoformat()}，{record.fields['departments']}，{args.attendees} 人）：{record.path}；请提交该记录。")
     return EXIT_OK
 
 
@@ -521,8 +542,8 @@ def cmd_distribute(args: argparse.Namespace) -> int:
     root = _root(args.root)
     issued = distribute(root, args.version, args.holder, args.department, args.copies, Path(args.output) if args.output else None, today(os.environ, _zone(args)), os.environ)
     for copy, path in issued:
-        print(f"已分发受控副本 {copy.number}（{copy.version} 版）给 {copy.holder}（{copy.department}）：{path}")
-    print(f"分发记录在 {issued[0][0].path.rsplit('/', 1)[0]}/；请提交这些记录。")
+        _say(f"已分发受控副本 {copy.number}（{copy.version} 版）给 {copy.holder}（{copy.department}）：{path}")
+    _say(f"分发记录在 {issued[0][0].path.rsplit('/', 1)[0]}/；请提交这些记录。")
     return EXIT_OK
 
 
@@ -532,7 +553,7 @@ def cmd_recall(args: argparse.Namespace) -> int:
 
     copy = recall(_root(args.root), args.copy, args.date, args.retained, today(os.environ, _zone(args)))
     how = "作废留存（加注“作废留存”标识，不得用于指导业务）" if copy.retained else "已收回"
-    print(f"受控副本 {copy.number}（{copy.version} 版，{copy.holder}）于 {args.date.isoformat()} {how}：{copy.path}；请提交该记录。")
+    _say(f"受控副本 {copy.number}（{copy.version} 版，{copy.holder}）于 {args.date.isoformat()} {how}：{copy.path}；请提交该记录。")
     return EXIT_OK
 
 
@@ -540,7 +561,7 @@ def cmd_obligations(args: argparse.Namespace) -> int:
     from manualkit.commands.obligations import obligations, render_json, render_text
 
     report = obligations(_root(args.root))
-    sys.stdout.write(render_json(report) if args.json else render_text(report))
+    _write(render_json(report) if args.json else render_text(report))
     return EXIT_FINDINGS if report.unmapped else EXIT_OK
 
 
@@ -741,15 +762,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         func: Callable[[argparse.Namespace], int] = args.func
         return func(args)
     except UsageError as exc:
-        sys.stderr.write(f"manual: MAN000 用法错误：{exc}{_suggest(argv, parser)}\n")
-        sys.stderr.write("请运行 manual --help 查看用法\n")
+        _err(f"manual: MAN000 用法错误：{exc}{_suggest(argv, parser)}\n")
+        _err("请运行 manual --help 查看用法\n")
         return EXIT_USAGE
     except ManualError as exc:
         for d in exc.diagnostics:
-            sys.stderr.write(d.render() + "\n")
+            _err(d.render() + "\n")
         return EXIT_USAGE if any(d.code == "MAN000" for d in exc.diagnostics) else EXIT_FINDINGS
     except KeyboardInterrupt:
-        sys.stderr.write("manual: 已中断\n")
+        _err("manual: 已中断\n")
         return 130
     except Exception as exc:  # OS, git and anything unforeseen: a coded diagnostic, never a traceback
         return _failure(exc)
@@ -773,7 +794,7 @@ def _failure(exc: Exception) -> int:
     else:
         d = internal_failure(exc)
     try:
-        sys.stderr.write(d.render() + "\n")
+        _err(d.render() + "\n")
     except OSError:  # stderr itself is gone: the exit status still says it
         pass
     return EXIT_FINDINGS

@@ -113,3 +113,16 @@ def has_fullwidth_digits(text: str) -> bool:
 def ascii_digits(text: str) -> str:
     """``text`` with fullwidth digits (and the fullwidth full stop) written in ASCII."""
     return text.translate(_TO_ASCII)
+
+
+# What a terminal obeys instead of showing, or shows other than the text says: every C0 control
+# but line feed and tab (ESC starts the escape sequences that move the cursor, clear the screen,
+# set the window title or write a hyperlink; CR overwrites a line), DEL, every C1 control (CSI,
+# OSC), and the bidirectional and invisible characters that reorder or hide text.
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def inert(text: str) -> str:
+    """``text`` as a terminal shows it and never interprets: each character a terminal would obey
+    (above) is written as its escape ``\\u001b``, which also reads the same inside a JSON string."""
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

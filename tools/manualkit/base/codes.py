@@ -201,6 +201,9 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN831", W, "义务登记表中的条目已找不到对应的语句"),
     Code("MAN832", E, "义务登记表文件无效"),
     Code("MAN840", E, "输入文本含有不允许的字符或超过长度上限"),
+    Code("MAN870", E, "正文中不允许使用属性列表 {: …}（网站会把它当作 HTML 属性）；只有标题末尾的 {#锚点} 可用"),
+    Code("MAN871", E, "找不到 pdftotext（poppler-utils），无法核对 PDF 的内容"),
+    Code("MAN872", E, "pdftotext 无法读取 PDF 的文字"),
     # DOCX packages and their signing keys (raised by ooxml_package / signing_key)
     Code("DOC501", E, "文件不是有效的 ZIP/OPC 包或已损坏"),
     Code("DOC502", E, "包内条目数超过上限"),

@@ -22,13 +22,58 @@ class GitError(Exception):
     pass
 
 
+# What every git process is given, so that nothing but the repository's objects and refs decides
+# what a reader sees (docs/threat-model.md, "Git itself cannot be used to lie"; each is tested in
+# tests/test_git_isolation.py). Configuration on the command line wins over every config file
+# (system, global, the repository's own .git/config and what they include).
+ISOLATING_CONFIG = (
+    "core.useReplaceRefs=false",  # refs/replace/* would substitute any object, blob or commit
+    "core.commitGraph=false",  # a commit-graph file states parents and root trees unchecked
+    "core.fsmonitor=false",  # a monitor program decides which files status reports as changed
+    "core.untrackedCache=false",  # a stale cache would hide untracked files from status
+    "core.hooksPath=" + os.devnull,  # a hook could rewrite a release commit's message
+    "core.excludesFile=" + os.devnull,  # ignore rules outside the repository hide new files
+    "core.quotePath=true",
+    "diff.renames=false",  # a record moved into place is added there, never "renamed"
+    "log.showSignature=false",  # gpg output would be interleaved with the parsed log
+    "log.mailmap=false",  # the names a commit carries, not what .mailmap maps them to
+    "log.decorate=false",
+    "color.ui=false",  # escape sequences in parsed output
+    "i18n.logOutputEncoding=UTF-8",
+    "advice.graftFileDeprecated=false",
+)
+# The only GIT_* variables of the caller's environment a git process sees: who writes a commit
+# and when (tests and `manual release` pin them), which user configuration is read (the
+# isolating configuration above overrides what matters in it) and that git never prompts.
+# Every other one (GIT_DIR, GIT_WORK_TREE, GIT_OBJECT_DIRECTORY, GIT_ALTERNATE_OBJECT_DIRECTORIES,
+# GIT_INDEX_FILE, GIT_NAMESPACE, GIT_REPLACE_REF_BASE, GIT_CONFIG_PARAMETERS, GIT_CONFIG_COUNT,
+# GIT_SHALLOW_FILE, GIT_EXTERNAL_DIFF, …) is dropped.
+KEPT_GIT_VARIABLES = frozenset(
+    {
+        "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE",
+        "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE",
+        "GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM", "GIT_TERMINAL_PROMPT",
+    }
+)  # fmt: skip
+# Set on every git process: no replace refs (the variable as well as the configuration), and the
+# deprecated graft file of the repository (.git/info/grafts, which rewrites parents) read from an
+# empty file instead.
+FIXED_GIT_VARIABLES = {"GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull, "GIT_ATTR_NOSYSTEM": "1"}
+
+
 def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in KEPT_GIT_VARIABLES}
     env.setdefault("GIT_TERMINAL_PROMPT", "0")
     env["LC_ALL"] = "C"
-    if extra:
+    env.update(FIXED_GIT_VARIABLES)
+    if extra:  # the tool's own settings (a release's private index file, its pinned dates)
         env.update(extra)
     return env
+
+
+def _command(root: Path, args: Sequence[str]) -> list[str]:
+    config = [item for setting in ISOLATING_CONFIG for item in ("-c", setting)]
+    return ["git", *config, "-C", str(root), *args]
 
 
 def run(root: Path, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None, check: bool = True) -> bytes:
@@ -36,7 +81,7 @@ def run(root: Path, *args: str, input: bytes | None = None, env: Mapping[str, st
 
     try:
         proc = subprocess.run(
-            ["git", "-C", str(root), *args], input=input, capture_output=True, env=_env(env), check=False
+            _command(root, args), input=input, capture_output=True, env=_env(env), check=False
         )
     except FileNotFoundError:
         raise fail("git", 0, 0, "MAN601", "找不到 git 命令；请先安装 git") from None
@@ -58,7 +103,7 @@ def started(root: Path, *args: str) -> Callable[[], bytes]:
 
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     try:
-        proc = subprocess.Popen(["git", "-C", str(root), *args], stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=_env())
+        proc = subprocess.Popen(_command(root, args), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=_env())
     except FileNotFoundError:
         out.close()
         err.close()
@@ -93,7 +138,8 @@ def facts(root: Path) -> RepositoryFacts | None:
 
     In the common layout (``root/.git`` a directory with loose or packed refs) they are read from
     the files, as git itself would, without starting a process; anything else (a linked worktree,
-    a submodule, ``GIT_DIR``, reftable refs) asks ``git rev-parse``.
+    a submodule, reftable refs) asks ``git rev-parse``. ``GIT_DIR`` and the other variables that
+    point git elsewhere are ignored, as every git process here ignores them.
     """
     found = _facts_from_files(root)
     if found is not None:
@@ -111,8 +157,6 @@ def _is_object_id(text: str) -> bool:
 
 
 def _facts_from_files(root: Path) -> RepositoryFacts | None:
-    if any(name in os.environ for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")):
-        return None
     git_dir = Path(os.path.abspath(root)) / ".git"
     try:
         if not git_dir.is_dir() or (git_dir / "commondir").exists() or (git_dir / "reftable").exists():
@@ -216,7 +260,7 @@ def show(root: Path, commit: str, path: str) -> bytes | None:
     import subprocess
 
     out = subprocess.run(
-        ["git", "-C", str(root), "cat-file", "blob", f"{commit}:{path}"], capture_output=True, env=_env(), check=False
+        _command(root, ("cat-file", "blob", f"{commit}:{path}")), capture_output=True, env=_env(), check=False
     )
     return out.stdout if out.returncode == 0 else None
 

@@ -164,14 +164,56 @@ def verify_pdf_file(root: Path, path: Path, env: Mapping[str, str], today: dt.da
             Verdict.NOT_THE_RELEASE, f"签名有效，但 PDF 所载内容摘要与 git 中 {version} 版的发布不一致", version, development,
             [f"PDF：{report.digest}", f"发布记录：{record.content_digest}"],
         )  # fmt: skip
+    try:
+        differing = _pdf_content_differences(root, data, entries, index, development, env)
+    except ManualError as exc:
+        return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法核对 PDF 的内容：{exc.diagnostics[0].message}", version, development)
+    if differing:
+        return Verification(
+            Verdict.NOT_THE_RELEASE, f"签名有效，但 PDF 的内容与 git 中 {version} 版的发布不一致", version, development, differing
+        )
     note = "（开发签名，非正式：仅在持有开发密钥的本机可信）" if development else ""
     return Verification(
         Verdict.GENUINE,
         f"真实有效：{version} 版 PDF/A，{record.published.isoformat()} 发布，{record.effective.isoformat()} 起实施，"
-        f"所载内容摘要与 git 中的发布一致{note}；截至 {today.isoformat()}：{status_today(entries, index, today)}",
+        f"内容与 git 中的发布逐页一致{note}；截至 {today.isoformat()}：{status_today(entries, index, today)}",
         version,
         development,
     )
+
+
+def _pdf_content_differences(
+    root: Path, data: bytes, entries: Sequence[ReleaseEntry], index: int, development: bool, env: Mapping[str, str]
+) -> list[str]:
+    """What the PDF's pages say that the release, laid out again from git by the same engine, does
+    not: one line per differing page (and one if the page counts differ); empty when every page
+    reads the same. The status printed on the cover (as of the day the PDF was made) is read from
+    the PDF and must be one a release can carry; the layout engine lays the release out with it."""
+    from manualkit.commands.docx import render_release
+    from manualkit.documents.docx.body import APPENDIX_BOOKMARK
+    from manualkit.documents.layout import destination_name, destination_pages, docx_to_pdf
+    from manualkit.documents.pdf_release import page_texts
+    from manualkit.documents.toc import layout_cache_dir
+
+    actual = page_texts(data)
+    printed = next((s for s in Status if actual and f"文件状态： {s.value}" in actual[0]), None)
+    if printed is None:
+        return ["第 1 页：封面没有印出发布文件的文件状态（现行有效、已批准待实施或已作废）"]
+    with_comparison = destination_name(APPENDIX_BOOKMARK) in destination_pages(data)
+    docx = render_release(root, entries, index, printed, development, env=env, with_comparison=with_comparison)
+    expected = page_texts(docx_to_pdf(docx, profile_cache=layout_cache_dir(env)))
+    out = []
+    if len(actual) != len(expected):
+        out.append(f"页数不一致：文件中为 {len(actual)} 页，按 git 中的发布排版为 {len(expected)} 页")
+    for number, (have, want) in enumerate(zip(actual, expected, strict=False), start=1):
+        if have != want:
+            at = next((i for i, (a, b) in enumerate(zip(have, want, strict=False)) if a != b), min(len(have), len(want)))
+            start = max(0, at - 20)
+            out.append(f"第 {number} 页的文字不一致：文件中为“…{have[start : at + 40]}…”，发布中为“…{want[start : at + 40]}…”")
+        if len(out) >= 10:
+            out.append("……（其余不一致的页从略）")
+            break
+    return out
 
 
 def _unreadable(exc: ManualError) -> Verification:
@@ -197,6 +239,11 @@ def _verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date)
     signer = _signer_verdict(root, env, "DOCX", report.status, report.problems, report.certificate)
     if isinstance(signer, Verification):
         return signer
+    from manualkit.documents.package_bounds import bytes_outside_the_zip
+
+    outside = bytes_outside_the_zip(data)
+    if outside:
+        return Verification(Verdict.TAMPERED, "文件中有数字签名未覆盖的内容：不是发布的原始文件", details=outside)
     match = signer
     version = properties.get("version")
     status_text = properties.get("status", "")

@@ -148,10 +148,10 @@ def verify_pdf(data: bytes) -> PdfSignatureReport:
         return PdfSignatureReport("unsigned", problems=["PDF 中没有签名"])
     if len(signatures) > 1:
         return PdfSignatureReport("tampered", problems=["PDF 中有多个签名：发布文件只应有一个发布签名"])
-    return _check(reader, signatures[0])
+    return _check(reader, signatures[0], len(data))
 
 
-def _check(reader: Any, signature: Any) -> PdfSignatureReport:
+def _check(reader: Any, signature: Any, size: int) -> PdfSignatureReport:
     from asn1crypto import x509 as asn1_x509
     load_pyhanko_sign()
     from pyhanko.pdf_utils.misc import PdfError
@@ -168,11 +168,12 @@ def _check(reader: Any, signature: Any) -> PdfSignatureReport:
     except (PdfError, SignatureValidationError, ValueError, KeyError, TypeError) as exc:
         return PdfSignatureReport("tampered", problems=[f"签名无法验证：{exc}"])
     report = PdfSignatureReport("valid", certificate.dump(), signed_at=status.signer_reported_dt)
+    report.problems += _outside_the_signature(reader, signature, size)
     if not status.intact:
         report.problems.append("签名所覆盖的内容已被改动（摘要不符）")
     if not status.valid:
         report.problems.append("签名值无效")
-    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE and not report.problems:
         report.problems.append("签名没有覆盖整个文件（签署后追加了内容）")
     if report.problems:
         report.status = "tampered"
@@ -185,3 +186,48 @@ def _check(reader: Any, signature: Any) -> PdfSignatureReport:
     if m:
         report.version, report.digest = m.group(1), m.group(2)
     return report
+
+
+def _outside_the_signature(reader: Any, signature: Any, size: int) -> list[str]:
+    """Every byte the signature does not cover, and every revision a release never has: the file
+    is LibreOffice's PDF/A (one revision) and the signature's incremental update, nothing else."""
+    problems = []
+    byte_range = [int(n) for n in signature.byte_range]
+    if len(byte_range) == 4:
+        start, _, second, length = byte_range
+        if start != 0:
+            problems.append(f"签名范围之前有 {start} 个字节未被签名覆盖")
+        after = size - (second + length)
+        if after > 0:
+            problems.append(f"签名范围之后有 {after} 个字节未被签名覆盖（签署后追加了内容）")
+    revisions = reader.xrefs.total_revisions
+    if signature.signed_revision != revisions - 1:
+        problems.append(f"签名之后还有 {revisions - 1 - signature.signed_revision} 次增量更新")
+    if signature.signed_revision != 1:
+        problems.append(f"签名之前有 {signature.signed_revision - 1} 次增量更新：发布文件只有一次版面导出和一次签名")
+    return problems
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    """The text of each page as poppler's ``pdftotext`` reads it, white space collapsed: what a
+    reader of the file sees, page by page, for comparing two PDFs laid out by the same engine."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from manualkit.base.diagnostics import fail
+
+    program = shutil.which("pdftotext")
+    if program is None:
+        raise fail("pdftotext", 0, 0, "MAN871", "找不到 pdftotext，无法核对 PDF 的内容；请安装 poppler-utils（apt-get install poppler-utils）")
+    with tempfile.TemporaryDirectory(prefix="manual-pdftext-") as work:
+        source = f"{work}/in.pdf"
+        with open(source, "wb") as out:
+            out.write(pdf)
+        proc = subprocess.run([program, "-enc", "UTF-8", "-q", source, "-"], capture_output=True, timeout=300, check=False)
+    if proc.returncode != 0:
+        raise fail("pdftotext", 0, 0, "MAN872", "pdftotext 无法读取该 PDF 的文字；文件已损坏或不是发布的 PDF")
+    pages = proc.stdout.decode("utf-8", "replace").split("\f")
+    if pages and not pages[-1].strip():
+        pages.pop()  # pdftotext ends every page with a form feed
+    return [" ".join(page.split()) for page in pages]

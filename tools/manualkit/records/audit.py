@@ -40,6 +40,7 @@ from manualkit.records.repository import Snapshot, require_full_history, worktre
 from manualkit.records.review import REVIEWER_ROLE, REVIEWS_DIR, chapter_digest, review_message
 from manualkit.records.trust import CERTS_DIR, controlled_at, controlled_in_worktree, prefetch_controlled
 from manualkit.text.manual import MANUAL_DIR, Manual, decode
+from manualkit.text.markup import unsafe_findings
 from manualkit.text.schema import Field, as_date, validate
 
 AREAS: tuple[tuple[str, str], ...] = (
@@ -477,6 +478,11 @@ def _text(a: _Audit) -> None:
             return open_sections[0]
         return {s for v in entry.requests for s in v.sections} | set(entry.record.sections)
 
+    for entry in released:  # what check refused before a release, found in one made all the same
+        manual = a.reader.manual(entry.commit or "")
+        for chapter in manual.chapters if manual is not None else ():
+            for d in unsafe_findings(chapter.body, chapter.path, chapter.body_line):
+                a.add(d._replace(message=f"{entry.record.version} 版：{d.message}"), "text")
     reported: set[tuple[str, str]] = set()
     for commit in commits:
         at = a.order[commit]

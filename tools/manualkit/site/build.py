@@ -23,7 +23,6 @@ import itertools
 import json
 import os
 import posixpath
-import re
 import shutil
 import tempfile
 import time
@@ -68,7 +67,7 @@ from manualkit.site.redlines import SectionRedline, manual_changes
 from manualkit.site.render import SITE_DATE_CSS, VERSIONS_JS, Docs, mkdocs_config, run_mkdocs, site_date_css
 from manualkit.text.chapter import Chapter, split_front_matter
 from manualkit.text.manual import MANUAL_DIR, Manual, ManualFiles, decode
-from manualkit.text.markup import scan
+from manualkit.text.markup import unsafe_findings
 from manualkit.text.metadata import METADATA_PATH, ManualMetadata, parse_metadata
 from manualkit.text.outline import chinese_numeral
 
@@ -79,9 +78,6 @@ if TYPE_CHECKING:
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_TEXT_BYTES = 1024 * 1024
-UNSAFE_MARKUP = frozenset({"MAN301", "MAN302", "MAN303", "MAN304"})  # raw HTML, script, bad link scheme, outside image
-# Text without these cannot hold raw HTML, an entity-encoded scheme, a link scheme or an image.
-_MAYBE_UNSAFE = re.compile(r"[<&]|!\[|[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 @dataclass(frozen=True)
@@ -149,9 +145,7 @@ def refuse_unsafe_markup(version: str, manual: Manual, files: ManualFiles) -> No
     ``manual approve`` and ``manual release`` refuse such text long before it is released."""
     found = []
     for chapter in manual.chapters:
-        if _MAYBE_UNSAFE.search(chapter.body):  # only then is the chapter worth parsing again
-            diagnostics = scan(chapter.body, chapter.path, chapter.body_line, files.names).diagnostics
-            found += [d for d in diagnostics if d.code in UNSAFE_MARKUP]
+        found += unsafe_findings(chapter.body, chapter.path, chapter.body_line, files.names)
     if found:
         raise ManualError([d._replace(message=f"{version} 版：{d.message}；站点不渲染此版本") for d in found])
 

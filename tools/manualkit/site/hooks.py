@@ -16,6 +16,9 @@ A thin adapter: the text and the header block of every page are made by
 - in ``manual serve``, regenerate the draft docs folder from the working tree before each rebuild;
 - make the 404 page's links relative (MkDocs makes them absolute from the host root, which breaks
   a site served from a subfolder);
+- move the theme's inline scripts into files of the site, so that every page obeys its
+  Content-Security-Policy (``script-src 'self'``, :mod:`manualkit.site.csp`), and in ``manual
+  serve`` send that policy as a header too, with the live-reload script served as a file;
 - after Markdown: give chapter tables their column labels for narrow screens, and keep
   identifiers (CR-2026-004, XS-QM-01) whole (:func:`manualkit.site.pages.label_tables`,
   :func:`manualkit.site.pages.mark_identifiers`).
@@ -134,3 +137,38 @@ def on_template_context(context: Any, template_name: str, config: Any) -> Any:
         context["extra_css"] = [url.lstrip("/") for url in context["extra_css"]]
         context["extra_javascript"] = [url.lstrip("/") if isinstance(url, str) else url for url in context["extra_javascript"]]
     return context
+
+
+def _write_scripts(config: Any, files: dict[str, str]) -> None:
+    for name, body in files.items():
+        target = Path(config.site_dir) / name
+        if target.is_file():  # named by its digest: an existing file holds the same code
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".part")
+        partial.write_text(body, encoding="utf-8")
+        partial.replace(target)
+
+
+def on_post_page(output: str, page: Any, config: Any) -> str:
+    from manualkit.site.csp import externalise_inline_scripts, to_top
+
+    html, files = externalise_inline_scripts(output, to_top(page.url))
+    _write_scripts(config, files)
+    return html
+
+
+def on_post_template(output_content: str, template_name: str, config: Any) -> str:
+    if not template_name.endswith(".html"):
+        return output_content
+    from manualkit.site.csp import externalise_inline_scripts
+
+    html, files = externalise_inline_scripts(output_content, "")  # 404.html: at the top folder
+    _write_scripts(config, files)
+    return html
+
+
+def on_serve(server: Any, config: Any, builder: Any) -> Any:
+    from manualkit.site.csp import live_reload_server
+
+    return live_reload_server(server)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from manualkit.base.diagnostics import fail
-from manualkit.site import pages
+from manualkit.site import csp, pages
 from manualkit.site.model import source_path
 from manualkit.text.manual import MANUAL_DIR
 from manualkit.text.metadata import ManualMetadata
@@ -86,7 +86,7 @@ def mkdocs_config(
     ``site_name`` (the manual's title, its version and status) ends every ``<title>``; ``root`` is
     the way from this site to the top of the staff site (``../../`` from ``archive/A-0/``), where
     :data:`SITE_DATE_CSS` says the date the site was generated (the print date without script)."""
-    extra: dict[str, Any] = {"pages": docs.headers}
+    extra: dict[str, Any] = {"pages": docs.headers, "csp": csp.POLICY}
     if cache_dir is not None:
         extra["cache_dir"] = str(cache_dir)
     if draft_root is not None:
@@ -107,7 +107,9 @@ def mkdocs_config(
             "custom_dir": str(OVERRIDES),
             "features": list(FEATURES),
         },
-        "markdown_extensions": ["attr_list", "tables", "admonition", {"toc": {"permalink": True}}],
+        # The Markdown `manual check` checked (text/markup.py): tables, headings with their
+        # {#id}; no attribute lists, no admonitions (which the check and the DOCX read as text).
+        "markdown_extensions": ["tables", "manualkit.site.heading_ids", {"toc": {"permalink": True}}],
         "plugins": [{"search": {"lang": ["zh"], "separator": SEARCH_SEPARATOR, "pipeline": []}}] if search else [],
         "hooks": [str(HOOKS)],
         "extra_css": ["assets/manualkit/site.css", root + SITE_DATE_CSS],

@@ -33,6 +33,12 @@ SECTION_REF_RE = re.compile(
 FULLWIDTH_REF_RE = re.compile(
     r"(?:(?:参|详)?见\s*(?:第\s*)?|第\s*)([0-9０-９]+[.．][0-9０-９]+)"
 )
+# Python-Markdown's attribute list (``{: onfocus="…" }``, ``{ .class }``, ``{#id}``), as its
+# ``attr_list`` extension finds one: the site does not enable that extension, and the one form it
+# renders instead is a heading's trailing ``{#id}`` (ANCHOR_RE, by site/heading_ids.py); any other
+# text of this shape is refused (MAN870), so that nothing reads as attributes to one renderer and
+# as text to another.
+ATTRIBUTE_LIST_RE = re.compile(r"\{:?[ ]*[^}\n ][^\n]*?\}")
 SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 _SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 
@@ -162,7 +168,7 @@ def scan(body: str, path: str, offset: int, files: Container[str], manual_dir: s
     for position, token in enumerate(tokens):
         t = token.type
         if t == "inline":
-            _inline(w, token)
+            _inline(w, token, heading=position > 0 and tokens[position - 1].type == "heading_open")
             continue
         if t not in BLOCK_TYPES:
             _unsupported_block(w, token)
@@ -271,9 +277,11 @@ def _unsupported_block(w: _Walk, token: Token) -> None:
         w.add(line, 1, "MAN310", f"不受支持的写法（{token.type}）；请参照 docs/authoring.md")
 
 
-def _inline(w: _Walk, block: Token) -> None:
+def _inline(w: _Walk, block: Token, *, heading: bool = False) -> None:
     # ``block`` is the inline token; its map is that of its paragraph/heading/cell.
-    for child in block.children or []:
+    children = block.children or []
+    _attribute_lists(w, block, "".join(_as_text(child) for child in children), anchor_allowed=heading)
+    for child in children:
         t = child.type
         if t == "text":
             _section_refs(w, block, child.content)
@@ -292,6 +300,36 @@ def _inline(w: _Walk, block: Token) -> None:
         elif t not in INLINE_TYPES:
             line, col = w.find(block, child.markup or child.content)
             w.add(line, col, "MAN310", f"不受支持的行内写法（{t}）；请参照 docs/authoring.md")
+
+
+def _as_text(child: Token) -> str:
+    """What Python-Markdown's attribute lists would see of an inline child: its text (an entity
+    or an escape splits text tokens, not the attribute list), a line break as one, a code span as
+    nothing it could read."""
+    if child.type in ("softbreak", "hardbreak"):
+        return "\n"
+    if child.type == "code_inline":
+        return "\0"
+    return child.content if child.type == "text" else ""
+
+
+def _attribute_lists(w: _Walk, block: Token, text: str, *, anchor_allowed: bool) -> None:
+    """``{: …}`` / ``{ … }``: attributes to a renderer with Python-Markdown's ``attr_list`` (an
+    event handler, a ``javascript:`` href, a style that hides signed text), refused in every
+    place; a heading's own trailing ``{#id}`` is its anchor (:func:`split_anchor`)."""
+    if anchor_allowed:
+        anchor = ANCHOR_RE.search(text)
+        if anchor is not None:
+            text = text[: anchor.start()]
+    m = ATTRIBUTE_LIST_RE.search(text)
+    if m is not None:
+        line, col = w.find(block, m.group(0))
+        shown = m.group(0) if len(m.group(0)) <= 40 else m.group(0)[:40] + "…"
+        w.add(
+            line, col, "MAN870",
+            f"不允许使用属性列表 {shown}：网站会把它当作 HTML 属性（可执行脚本或隐藏文字）；"
+            "只有标题末尾的锚点 {#sec-N-M} 可用，文字中的花括号请改用全角“｛｝”",
+        )  # fmt: skip
 
 
 def _unrendered_strong(w: _Walk, block: Token, text: str) -> None:
@@ -363,3 +401,19 @@ def _image(w: _Walk, block: Token, src: str) -> None:
         w.add(line, col, "MAN304", f"图片 {src} 位于 manual/ 之外；请把图片放入 manual/images/")
     elif resolved not in w.files:
         w.add(line, col, "MAN311", f"图片文件 {src} 不存在")
+
+
+# What could run script in a reader's browser or hide text from a reader: raw HTML, a script, a
+# bad link scheme, an outside image, an attribute list. Refused by check before a release; the
+# site does not render, and the audit reports, a released version holding any.
+UNSAFE_CODES = frozenset({"MAN301", "MAN302", "MAN303", "MAN304", "MAN870"})
+# Text without these cannot hold raw HTML, an entity-encoded scheme, a link scheme, an image or an
+# attribute list (a brace other than a heading's trailing {#anchor}).
+_MAYBE_UNSAFE = re.compile(r"[<&]|!\[|[A-Za-z][A-Za-z0-9+.-]*:|\{(?!#[A-Za-z][A-Za-z0-9_-]*\}[ \t]*$)", re.MULTILINE)
+
+
+def unsafe_findings(body: str, path: str, offset: int, files: Container[str] = frozenset()) -> list[Diagnostic]:
+    """The findings of :data:`UNSAFE_CODES` in ``body`` (parsed only when it could hold one)."""
+    if not _MAYBE_UNSAFE.search(body):
+        return []
+    return [d for d in scan(body, path, offset, files).diagnostics if d.code in UNSAFE_CODES]

@@ -190,6 +190,11 @@ def record_training(
             raise fail(
                 "--date", 0, 0, "MAN816", f"培训日期 {day.isoformat()} 晚于今天 {today.isoformat()}；请在培训完成后记录"
             )
+        if day < versions[version].published:
+            raise fail(
+                "--date", 0, 0, "MAN854",
+                f"培训日期 {day.isoformat()} 早于 {version} 版的发布日期 {versions[version].published.isoformat()}；只能就已发布的版本记录培训",
+            )  # fmt: skip
         approver = approver_for_key(policy, key_path)
         _refuse_revoked(procedure_state(snap).revocations, approver.id, approver.public_key, now, key_path)
         fields = {

@@ -24,7 +24,7 @@ from manualkit.text.manual import Manual, decode
 from manualkit.text.schema import Field, as_date, validate
 
 REQUESTS_DIR = "changelog/requests"
-CONTROLLED = ("policy", "certs", "calendar")  # not sections: the policy file, the trusted certificates and the working calendar (records.trust)
+CONTROLLED = ("policy", "certs", "calendar", "manual.yml")  # not sections: the policy file, the trusted certificates and the working calendar (records.trust)
 
 
 def chapter_of(section_id: str) -> int | None:

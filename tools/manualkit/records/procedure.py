@@ -26,7 +26,15 @@ from manualkit.base.characters import require_field
 from manualkit.base.diagnostics import Diagnostic, diagnostic, fail
 from manualkit.base.yamlfile import quoted
 from manualkit.records.change_request import request_path
-from manualkit.records.revocation import REVOCATIONS_DIR, Revocation, moment, revoked_at, signed_after_revocation
+from manualkit.records.revocation import (
+    REVOCATIONS_DIR,
+    Revocation,
+    committed_later,
+    moment,
+    revoked_at,
+    signed_after_revocation,
+    with_history,
+)
 from manualkit.records.workdays import WorkCalendar, load_calendar
 
 __all__ = ["REVOCATIONS_DIR", "Revocation", "revoked_at", "signed_after_revocation"]
@@ -174,7 +182,7 @@ def signature_valid(
     keys = [key or approver.public_key]
     if key is None and signed_at:
         by = record.fields["by"]
-        keys += [r.key for r in revocations if r.signer == by and signed_after_revocation(r, signed_at) is False]
+        keys += [r.key for r in revocations if r.signer == by and signed_after_revocation(r, signed_at, record.signature) is False]
     message = record.message(document_number)
     return any(sshsig.verify(message, record.signature, k, policy.signing_namespace) for k in dict.fromkeys(keys))
 
@@ -323,7 +331,15 @@ def released_after_revocation(
             except sshsig.SignatureFormatError:
                 continue  # an unreadable signature is reported as such (MAN650)
             revocation = revoked_at(revocations, a.signer, key)
-            if revocation is not None and signed_after_revocation(revocation, a.signed_at):
+            if revocation is not None and committed_later(revocation, a.signature):
+                out.append(
+                    diagnostic(
+                        cr.path, a.line, 1, "MAN852",
+                        f"已发布的{cr.id}上的“{a.role}”签署（{a.name}）所用密钥已由 {revocation.path} 停用，而该签署在停用记录提交之后才加入："
+                        f"所称签署时间 {a.signed_at} 不可信，签署无效；请以新的修订申请重新批准该版本的内容",
+                    )
+                )  # fmt: skip
+            elif revocation is not None and signed_after_revocation(revocation, a.signed_at):
                 out.append(
                     diagnostic(
                         cr.path, a.line, 1, "MAN812",
@@ -349,8 +365,14 @@ class Training(NamedTuple):
 
 
 def verified_training(
-    contents: Mapping[str, bytes], policy: Policy, document_number: str, revocations: Sequence[Revocation] = ()
+    contents: Mapping[str, bytes],
+    policy: Policy,
+    document_number: str,
+    revocations: Sequence[Revocation] = (),
+    published: Mapping[str, dt.date] | None = None,
 ) -> tuple[list[Training], list[Diagnostic]]:
+    """The valid training records; MAN816 for a broken or forged one, MAN854 for one dated before
+    its version was published (``published``: version → 发布日期), which trains nothing."""
     records, problems = load_signed(contents, TRAINING_DIR, "manual-training/1")
     out: list[Training] = []
     for r in records:
@@ -364,6 +386,15 @@ def verified_training(
             problems.append(
                 diagnostic(r.path, 1, 1, "MAN816", "培训记录的电子签名无效：签名被伪造、签署人不在名录中或记录被改动")
             )
+            continue
+        released = (published or {}).get(r.fields["version"])
+        if released is not None and day < released:
+            problems.append(
+                diagnostic(
+                    r.path, 1, 1, "MAN854",
+                    f"培训记录的日期 {day} 早于 {r.fields['version'][:20]} 版的发布日期 {released}：不能就尚未发布的版本培训，该记录无效",
+                )
+            )  # fmt: skip
             continue
         departments = tuple(d for d in r.fields["departments"].split("、") if d)
         out.append(
@@ -387,7 +418,9 @@ class ProcedureState(NamedTuple):
     problems: list[Diagnostic]
 
 
-def procedure_state(snap: Snapshot) -> ProcedureState:
+def procedure_state(snap: Snapshot, root: Path | None = None) -> ProcedureState:
+    """The verified records of ``snap``; with ``root`` (the repository), each committed revocation
+    also voids every signature with its key added in a later commit (records.revocation)."""
     calendar, problems = load_calendar(snap.files.contents)
     manual, policy = snap.manual, snap.policy
     if manual is None or policy is None:
@@ -395,9 +428,12 @@ def procedure_state(snap: Snapshot) -> ProcedureState:
     doc = manual.metadata.document_number
     revocations, more = verified_revocations(snap.changelog_files(REVOCATIONS_DIR), policy, doc)
     problems += more
+    if root is not None:
+        revocations = with_history(root, revocations)
     returns, more = verified_returns(snap.changelog_files(RETURNS_DIR), policy, doc, snap.requests, revocations)
     problems += more
-    training, more = verified_training(snap.changelog_files(TRAINING_DIR), policy, doc, revocations)
+    published = {str(r.version): r.published for r in snap.records}
+    training, more = verified_training(snap.changelog_files(TRAINING_DIR), policy, doc, revocations, published)
     problems += more
     return ProcedureState(returns, revocations, training, calendar, problems)
 

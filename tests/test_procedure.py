@@ -290,7 +290,7 @@ def test_training_before_effect(repo: RevisionRepo) -> None:
 def test_distribute_recall_and_verify_a_numbered_copy(repo: RevisionRepo, tmp_path: Path) -> None:
     env = {"MANUAL_HOME": str(tmp_path / "mh"), "MANUAL_TODAY": "2026-03-20"}
     out = tmp_path / "copies"
-    result = repo.run("distribute", "A/1", "--holder", "王五", "--department", "销售管理部", "--copies", "2", "-o", str(out), env=env)
+    result = repo.run("distribute", "A/1", "--holder", "王五", "--department", "销售管理部", "--copies", "2", "-o", str(out), "--key", str(repo.key("zhao")), env=env)
     assert result.code == 0, result.output
     files = sorted(p.name for p in out.iterdir())
     assert files == ["XS-QM-01_A-1-001.docx", "XS-QM-01_A-1-002.docx"]
@@ -317,12 +317,13 @@ def test_distribute_recall_and_verify_a_numbered_copy(repo: RevisionRepo, tmp_pa
     assert {c["due"] for c in status["copies_not_recalled"]} == {"2026-07-08"}
     audit = repo.manual("audit", "--json", env={"MANUAL_TODAY": "2026-07-09"})
     assert "MAN823" in audit.codes()
-    assert repo.run("recall", "A-1-001", "--date", "2026-07-02", env={"MANUAL_TODAY": "2026-07-09"}).code == 0
-    assert repo.run("recall", "A-1-002", "--date", "2026-07-03", "--retained", env={"MANUAL_TODAY": "2026-07-09"}).code == 0
-    twice = repo.run("recall", "A-1-001", "--date", "2026-07-04", check=False, env={"MANUAL_TODAY": "2026-07-09"})
+    assert repo.run("recall", "A-1-001", "--date", "2026-07-02", "--key", str(repo.key("zhao")), env={"MANUAL_TODAY": "2026-07-09"}).code == 0
+    assert repo.run("recall", "A-1-002", "--date", "2026-07-03", "--retained", "--key", str(repo.key("zhao")), env={"MANUAL_TODAY": "2026-07-09"}).code == 0
+    twice = repo.run("recall", "A-1-001", "--date", "2026-07-04", "--key", str(repo.key("zhao")), check=False, env={"MANUAL_TODAY": "2026-07-09"})
     assert twice.code == 1 and "MAN822" in twice.codes()
     assert "MAN823" not in repo.manual("audit", "--json", env={"MANUAL_TODAY": "2026-07-09"}).codes()
-    assert "retained: true" in repo.read("changelog/copies/A-1-002.yml")
+    assert "retained: true" in repo.read("changelog/copies/A-1-002-recall.yml")
+    assert "recalled" not in repo.read("changelog/copies/A-1-002.yml")  # the copy's record is never edited
 
 
 def test_distribute_bad_input_writes_nothing(repo: RevisionRepo, tmp_path: Path) -> None:
@@ -335,7 +336,7 @@ def test_distribute_bad_input_writes_nothing(repo: RevisionRepo, tmp_path: Path)
         (("distribute", "B/0", "--holder", "  ", "--department", "销售管理部"), "MAN840"),  # empty
         (("recall", "A-1-009", "--date", "2026-07-02"), "MAN821"),
     ):
-        result = repo.run(*args, env=env, check=False)
+        result = repo.run(*args, "--key", str(repo.key("zhao")), env=env, check=False)
         assert result.code == 1 and code in result.codes(), (args, result.output)
     assert repo.state() == before
 

@@ -191,7 +191,7 @@ def _with_revocations(root: Path, head: Snapshot | None, entries: list[ReleaseEn
     if not files or head.policy is None or head.manual is None:
         return entries
     from manualkit.records.procedure import verified_revocations
-    from manualkit.records.revocation import revoked_at, signed_after_revocation, with_history
+    from manualkit.records.revocation import committed_later, revoked_at, signed_after_revocation, with_history
 
     revocations, _ = verified_revocations(files, head.policy, head.manual.metadata.document_number)
     revocations = with_history(root, revocations)
@@ -214,7 +214,15 @@ def _with_revocations(root: Path, head: Snapshot | None, entries: list[ReleaseEn
                 views.append(v)
                 continue
             views.append(v._replace(valid=v.valid and not after, key_revoked_at=revocation.at.isoformat()))
-            if after:
+            if after and revocation.held is not None and committed_later(revocation, _signature(reader, e.commit, v)):
+                problems.append(
+                    diagnostic(
+                        e.record.path, 0, 0, "MAN852",
+                        f"{e.record.version}：{v.change_request} 的“{v.role}”签署（{v.name}）所用密钥已由 {revocation.path} 停用，"
+                        f"而该签署在停用记录提交之后才加入：所称签署时间 {v.signed_at} 不可信，签署无效",
+                    )
+                )  # fmt: skip
+            elif after:
                 problems.append(
                     diagnostic(
                         e.record.path, 0, 0, "MAN812",

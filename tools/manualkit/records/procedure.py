@@ -26,6 +26,7 @@ from manualkit.base.characters import require_field
 from manualkit.base.diagnostics import Diagnostic, diagnostic, fail
 from manualkit.base.yamlfile import quoted
 from manualkit.records.change_request import request_path
+from manualkit.records.copies import COPIES_DIR, NUMBER_RE, RECALL_SUFFIX, ControlledCopy, copy_path, recall_path
 from manualkit.records.revocation import (
     REVOCATIONS_DIR,
     Revocation,
@@ -41,7 +42,6 @@ __all__ = ["REVOCATIONS_DIR", "Revocation", "revoked_at", "signed_after_revocati
 
 if TYPE_CHECKING:
     from manualkit.records.change_request import ChangeRequest
-    from manualkit.records.copies import ControlledCopy
     from manualkit.records.policy import Approver, Policy
     from manualkit.records.repository import Snapshot
 
@@ -54,8 +54,14 @@ KINDS: dict[str, tuple[str, ...]] = {
     "manual-return/1": ("change_request", "role", "by", "returned_at", "reason", "digest"),
     "manual-key-revocation/1": ("signer", "key", "revoked_at", "reason", "by", "signed_at"),
     "manual-training/1": ("version", "date", "departments", "attendees", "record", "by", "signed_at"),
+    "manual-controlled-copy/1": ("number", "version", "holder", "department", "issued", "file", "sha256", "by", "signed_at"),
+    "manual-copy-recall/1": ("number", "recalled", "retained", "by", "signed_at"),
 }
-TITLES = {"manual-return/1": "退回记录", "manual-key-revocation/1": "密钥停用记录", "manual-training/1": "培训记录"}
+TITLES = {
+    "manual-return/1": "退回记录", "manual-key-revocation/1": "密钥停用记录", "manual-training/1": "培训记录",
+    "manual-controlled-copy/1": "受控副本分发记录", "manual-copy-recall/1": "受控副本回收记录",
+}  # fmt: skip
+COPY_KIND, RECALL_KIND = "manual-controlled-copy/1", "manual-copy-recall/1"
 
 
 class SignedRecord(NamedTuple):
@@ -130,7 +136,7 @@ def record_text(record: SignedRecord) -> str:
 
 
 def parse_signed(path: str, raw: bytes, kind: str) -> tuple[SignedRecord | None, list[Diagnostic]]:
-    code = {"manual-return/1": "MAN802", "manual-key-revocation/1": "MAN811", "manual-training/1": "MAN816"}[kind]
+    code = {"manual-return/1": "MAN802", "manual-key-revocation/1": "MAN811", "manual-training/1": "MAN816"}.get(kind, "MAN855")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -405,6 +411,52 @@ def verified_training(
     return out, problems
 
 
+# --- controlled copies (受控副本) and their recall ------------------------------------------------
+
+
+def verified_copies(
+    contents: Mapping[str, bytes], policy: Policy, document_number: str, revocations: Sequence[Revocation] = ()
+) -> tuple[dict[str, ControlledCopy], list[Diagnostic]]:
+    """The valid copy records by 分发号, each with its status derived from its valid recall
+    record (records.copies); MAN855 for a record that is forged, altered or misplaced, MAN825 for
+    a recall dated before the copy was issued. An invalid record issues or recalls nothing."""
+    issued = {p: v for p, v in contents.items() if not p.endswith(RECALL_SUFFIX)}
+    recalled = {p: v for p, v in contents.items() if p.endswith(RECALL_SUFFIX)}
+    records, problems = load_signed(issued, COPIES_DIR, COPY_KIND)
+    recalls, more = load_signed(recalled, COPIES_DIR, RECALL_KIND)
+    problems += more
+    copies: dict[str, ControlledCopy] = {}
+    for r in records:
+        number = r.fields["number"]
+        try:
+            day = dt.date.fromisoformat(r.fields["issued"])
+        except ValueError:
+            day = None
+        if r.path != copy_path(number) or not NUMBER_RE.match(number) or day is None:
+            problems.append(diagnostic(r.path, 1, 1, "MAN855", f"受控副本分发记录的分发号 {number[:30]!r} 或分发日期无效，或与文件名不符"))
+        elif not signature_valid(r, policy, document_number, None, revocations, r.fields["signed_at"]):
+            problems.append(diagnostic(r.path, 1, 1, "MAN855", "受控副本分发记录的电子签名无效：签名被伪造、签署人不在名录中或记录被改动（领用人、部门等）"))
+        else:
+            f = r.fields
+            copies[number] = ControlledCopy(number, f["version"], f["holder"], f["department"], day, f["file"], f["sha256"], None, False, r.path)
+    for r in recalls:
+        number = r.fields["number"]
+        copy = copies.get(number)
+        try:
+            day = dt.date.fromisoformat(r.fields["recalled"])
+        except ValueError:
+            day = None
+        if r.path != recall_path(number) or copy is None or day is None or r.fields["retained"] not in ("true", "false"):
+            problems.append(diagnostic(r.path, 1, 1, "MAN855", f"受控副本回收记录所指的分发号 {number[:30]!r} 没有有效的分发记录，或回收日期、作废留存标记无效"))
+        elif not signature_valid(r, policy, document_number, None, revocations, r.fields["signed_at"]):
+            problems.append(diagnostic(r.path, 1, 1, "MAN855", "受控副本回收记录的电子签名无效：签名被伪造、签署人不在名录中或记录被改动"))
+        elif day < copy.issued:
+            problems.append(diagnostic(r.path, 1, 1, "MAN825", f"受控副本 {number} 的回收日期 {day} 早于分发日期 {copy.issued}"))
+        else:
+            copies[number] = copy._replace(recalled=day, retained=r.fields["retained"] == "true")
+    return copies, problems
+
+
 # --- everything at once ------------------------------------------------------------------------
 
 
@@ -416,6 +468,7 @@ class ProcedureState(NamedTuple):
     training: list[Training]
     calendar: WorkCalendar
     problems: list[Diagnostic]
+    copies: Mapping[str, ControlledCopy] | None = None  # the valid controlled copies, by 分发号
 
 
 def procedure_state(snap: Snapshot, root: Path | None = None) -> ProcedureState:
@@ -435,7 +488,9 @@ def procedure_state(snap: Snapshot, root: Path | None = None) -> ProcedureState:
     published = {str(r.version): r.published for r in snap.records}
     training, more = verified_training(snap.changelog_files(TRAINING_DIR), policy, doc, revocations, published)
     problems += more
-    return ProcedureState(returns, revocations, training, calendar, problems)
+    copies, more = verified_copies(snap.changelog_files(COPIES_DIR), policy, doc, revocations)
+    problems += more
+    return ProcedureState(returns, revocations, training, calendar, problems, copies)
 
 
 # --- deadlines of open requests (8.2 三 2–4: 5 个工作日) ----------------------------------------
@@ -573,12 +628,10 @@ def training_due(snap: Snapshot, state: ProcedureState, today: dt.date) -> list[
 
 def copies_due(snap: Snapshot, state: ProcedureState, today: dt.date) -> tuple[list[CopyDue], list[Diagnostic]]:
     """Copies of superseded versions not yet recalled, with their 5-working-day due date."""
-    from manualkit.records.copies import COPIES_DIR, load_copies
-
-    copies, problems = load_copies(snap.changelog_files(COPIES_DIR))
+    problems: list[Diagnostic] = []  # the records' own problems are the state's
     records = sorted(snap.records, key=lambda r: r.effective)
     out = []
-    for copy in copies.values():
+    for copy in (state.copies or {}).values():
         if copy.recalled is not None:
             continue
         index = next((i for i, r in enumerate(records) if str(r.version) == copy.version), None)

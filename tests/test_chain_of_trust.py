@@ -488,7 +488,9 @@ def test_record_deleted_and_released_again_is_a_finding(clone: Callable[[], Revi
     repo.git("rm", "--quiet", "changelog/releases/A-1.yml")
     repo.commit("remove A/1")
     repo.git("tag", "-d", "release/A-1")
-    released_a1(repo, "2026-01-16", "2026-01-23")
+    # release itself now refuses after a deleted record (records.immutability); made by hand:
+    refused_and_unchanged(repo, "2026-01-16", "2026-01-23", "MAN748")
+    forge_release(repo, "A/1", "minor", "2026-01-16", "2026-01-23")
     result = repo.manual("audit")
     assert_codes(result, "MAN748")
     assert "删除" in result.output and "重新添加" in result.output

@@ -205,7 +205,6 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN850", E, "签署含义与修订政策中该角色的含义不符（签署记录在签署后被改动）"),
     Code("MAN851", E, "changelog/ 下的记录在历史中被删除、修改或以不同内容重新添加"),
     Code("MAN852", E, "已停用的密钥在停用记录提交之后的提交中签署，所称签署时间不可信"),
-    Code("MAN853", E, "密钥停用时间早于该密钥在已发布版本上的签署，但停用记录未声明作废已发布签署或未经批准人签署"),
     Code("MAN854", E, "培训记录的日期早于该版本的发布日期"),
     Code("MAN855", E, "受控副本分发或回收记录无效（签名无效、签署人不在名录中或字段错误）"),
     # DOCX packages and their signing keys (raised by ooxml_package / signing_key)

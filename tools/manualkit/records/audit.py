@@ -61,7 +61,7 @@ _AREA_OF_CODE = {
     "MAN710": "text",
     "MAN690": "reviews", "MAN720": "reviews", "MAN721": "reviews", "MAN722": "reviews",
     "MAN812": "signatures",
-    "MAN850": "signatures", "MAN851": "records", "MAN852": "signatures", "MAN853": "obligations", "MAN854": "obligations", "MAN855": "obligations",
+    "MAN850": "signatures", "MAN851": "records", "MAN852": "signatures", "MAN854": "obligations", "MAN855": "obligations",
 }  # fmt: skip
 SIGNATURE_CODES = ("MAN650", "MAN651", "MAN652", "MAN653", "MAN654", "MAN655", "MAN656", "MAN660", "MAN673", "MAN713", "MAN714")
 

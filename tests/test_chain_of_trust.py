@@ -91,11 +91,12 @@ def sign_by_hand(repo: RevisionRepo, cr: str, role: str, signer_id: str, name: s
         digest = approval_digest(request, manual, controlled_in_worktree(repo.root))
         message = approval_message(manual.metadata.document_number, cr, role, signer_id, when, digest)
         signature = sshsig.sign(message, key, policy.signing_namespace)
+        meaning = policy.roles[role].meaning if role in policy.roles else "签署"  # derived: the policy's meaning
     path = repo.request_path(cr)
     text = re.sub(r"^approvals: \[\].*$", "approvals:", path.read_text(encoding="utf-8"), count=1, flags=re.M)
     indented = "\n".join("      " + line for line in signature.strip().split("\n"))
     text = text.rstrip("\n") + (
-        f"\n  - role: {role}\n    signer: {signer_id}\n    name: {name}\n    meaning: 签署\n"
+        f"\n  - role: {role}\n    signer: {signer_id}\n    name: {name}\n    meaning: {meaning}\n"
         f"    signed_at: '{when}'\n    digest: {digest}\n    signature: |\n{indented}\n"
     )
     path.write_text(text, encoding="utf-8")
@@ -487,7 +488,9 @@ def test_record_deleted_and_released_again_is_a_finding(clone: Callable[[], Revi
     repo.git("rm", "--quiet", "changelog/releases/A-1.yml")
     repo.commit("remove A/1")
     repo.git("tag", "-d", "release/A-1")
-    released_a1(repo, "2026-01-16", "2026-01-23")
+    # release itself now refuses after a deleted record (records.immutability); made by hand:
+    refused_and_unchanged(repo, "2026-01-16", "2026-01-23", "MAN748")
+    forge_release(repo, "A/1", "minor", "2026-01-16", "2026-01-23")
     result = repo.manual("audit")
     assert_codes(result, "MAN748")
     assert "删除" in result.output and "重新添加" in result.output

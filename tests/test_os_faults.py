@@ -119,7 +119,7 @@ READ_ONLY = [
     ("OUT", ("diff", "--from", "A/0", "--to", "A/0", "--format", "html", "-o", "OUT/diff.html")),
     ("OUT", ("show", "-o", "OUT/show.md")),
     ("OUT", ("export-approval", "CR-2026-001", "--role", "审核", "--dir", "OUT")),
-    ("OUT", ("distribute", "A/0", "--holder", "王五", "--department", "销售管理部", "-o", "OUT")),
+    ("OUT", ("distribute", "A/0", "--holder", "王五", "--department", "销售管理部", "-o", "OUT", "--key", "KEY:zhao")),
 ]
 
 
@@ -160,7 +160,7 @@ LAID_OUT = [
     (".", ("publish",)),
     ("dist", ("docx",)),
     ("OUT", ("pdf", "-o", "OUT/x.pdf")),
-    ("OUT", ("distribute", "A/0", "--holder", "王五", "--department", "销售管理部", "-o", "OUT")),
+    ("OUT", ("distribute", "A/0", "--holder", "王五", "--department", "销售管理部", "-o", "OUT", "--key", "KEY:zhao")),
 ]
 
 
@@ -211,7 +211,7 @@ EVERY_COMMAND: list[tuple[str, ...]] = [
     ("return", "CR-2026-001", "--role", "审核", "--key", "k", "--reason", "r"),
     ("revoke-key", "li.na", "--at", "2026-02-01T10:00:00+08:00", "--reason", "遗失", "--key", "k"),
     ("training", "A/0", "--date", "2026-01-05", "--departments", "销售管理部", "--attendees", "3", "--record", "r", "--key", "k"),
-    ("distribute", "A/0", "--holder", "王五", "--department", "销售管理部"), ("recall", "A-0-001", "--date", "2026-02-01"),
+    ("distribute", "A/0", "--holder", "王五", "--department", "销售管理部", "--key", "k"), ("recall", "A-0-001", "--date", "2026-02-01", "--key", "k"),
     ("obligations",),
 ]  # fmt: skip
 

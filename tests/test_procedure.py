@@ -290,7 +290,7 @@ def test_training_before_effect(repo: RevisionRepo) -> None:
 def test_distribute_recall_and_verify_a_numbered_copy(repo: RevisionRepo, tmp_path: Path) -> None:
     env = {"MANUAL_HOME": str(tmp_path / "mh"), "MANUAL_TODAY": "2026-03-20"}
     out = tmp_path / "copies"
-    result = repo.run("distribute", "A/1", "--holder", "王五", "--department", "销售管理部", "--copies", "2", "-o", str(out), env=env)
+    result = repo.run("distribute", "A/1", "--holder", "王五", "--department", "销售管理部", "--copies", "2", "-o", str(out), "--key", str(repo.key("zhao")), env=env)
     assert result.code == 0, result.output
     files = sorted(p.name for p in out.iterdir())
     assert files == ["XS-QM-01_A-1-001.docx", "XS-QM-01_A-1-002.docx"]
@@ -317,12 +317,13 @@ def test_distribute_recall_and_verify_a_numbered_copy(repo: RevisionRepo, tmp_pa
     assert {c["due"] for c in status["copies_not_recalled"]} == {"2026-07-08"}
     audit = repo.manual("audit", "--json", env={"MANUAL_TODAY": "2026-07-09"})
     assert "MAN823" in audit.codes()
-    assert repo.run("recall", "A-1-001", "--date", "2026-07-02", env={"MANUAL_TODAY": "2026-07-09"}).code == 0
-    assert repo.run("recall", "A-1-002", "--date", "2026-07-03", "--retained", env={"MANUAL_TODAY": "2026-07-09"}).code == 0
-    twice = repo.run("recall", "A-1-001", "--date", "2026-07-04", check=False, env={"MANUAL_TODAY": "2026-07-09"})
+    assert repo.run("recall", "A-1-001", "--date", "2026-07-02", "--key", str(repo.key("zhao")), env={"MANUAL_TODAY": "2026-07-09"}).code == 0
+    assert repo.run("recall", "A-1-002", "--date", "2026-07-03", "--retained", "--key", str(repo.key("zhao")), env={"MANUAL_TODAY": "2026-07-09"}).code == 0
+    twice = repo.run("recall", "A-1-001", "--date", "2026-07-04", "--key", str(repo.key("zhao")), check=False, env={"MANUAL_TODAY": "2026-07-09"})
     assert twice.code == 1 and "MAN822" in twice.codes()
     assert "MAN823" not in repo.manual("audit", "--json", env={"MANUAL_TODAY": "2026-07-09"}).codes()
-    assert "retained: true" in repo.read("changelog/copies/A-1-002.yml")
+    assert 'retained: "true"' in repo.read("changelog/copies/A-1-002-recall.yml")
+    assert "recalled" not in repo.read("changelog/copies/A-1-002.yml")  # the copy's record is never edited
 
 
 def test_distribute_bad_input_writes_nothing(repo: RevisionRepo, tmp_path: Path) -> None:
@@ -335,7 +336,7 @@ def test_distribute_bad_input_writes_nothing(repo: RevisionRepo, tmp_path: Path)
         (("distribute", "B/0", "--holder", "  ", "--department", "销售管理部"), "MAN840"),  # empty
         (("recall", "A-1-009", "--date", "2026-07-02"), "MAN821"),
     ):
-        result = repo.run(*args, env=env, check=False)
+        result = repo.run(*args, "--key", str(repo.key("zhao")), env=env, check=False)
         assert result.code == 1 and code in result.codes(), (args, result.output)
     assert repo.state() == before
 
@@ -396,12 +397,12 @@ def test_training_due_before_an_upcoming_major_version(repo: RevisionRepo) -> No
 
 def test_recall_refuses_bad_dates_and_damaged_records(repo: RevisionRepo, tmp_path: Path) -> None:
     env = {"MANUAL_HOME": str(tmp_path / "mh"), "MANUAL_TODAY": "2026-07-10"}
-    repo.run("distribute", "B/0", "--holder", "赵六", "--department", "财务部", "-o", str(tmp_path / "c"), env=env)
-    early = repo.run("recall", "B-0-001", "--date", "2026-07-01", env=env, check=False)
+    repo.run("distribute", "B/0", "--holder", "赵六", "--department", "财务部", "-o", str(tmp_path / "c"), "--key", str(repo.key("zhao")), env=env)
+    early = repo.run("recall", "B-0-001", "--date", "2026-07-01", "--key", str(repo.key("zhao")), env=env, check=False)
     assert early.code == 1 and "MAN825" in early.codes()
     path = repo.root / "changelog/copies/B-0-001.yml"
-    path.write_text(path.read_text(encoding="utf-8").replace("retained: false", "retained: maybe"), encoding="utf-8")
-    damaged = repo.run("recall", "B-0-001", "--date", "2026-07-10", env=env, check=False)
+    path.write_text(path.read_text(encoding="utf-8").replace("赵六", "赵七"), encoding="utf-8")
+    damaged = repo.run("recall", "B-0-001", "--date", "2026-07-10", "--key", str(repo.key("zhao")), env=env, check=False)
     assert damaged.code == 1 and "MAN824" in damaged.codes()
 
 
@@ -497,7 +498,7 @@ def test_two_distributions_at_once_get_distinct_numbers(repo: RevisionRepo, tmp_
     repo.manual("docx", "--version", "B/0", "-o", str(tmp_path / "warm.docx"), env={"MANUAL_HOME": str(tmp_path / "mh")}, check=True)
     procs = []
     for who in ("甲", "乙"):
-        args = [*manual_command(), "distribute", "B/0", "--holder", who, "--department", "财务部", "-o", str(tmp_path / who)]
+        args = [*manual_command(), "distribute", "B/0", "--holder", who, "--department", "财务部", "-o", str(tmp_path / who), "--key", str(repo.key("zhao"))]
         procs.append(subprocess.Popen(args, cwd=repo.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs

@@ -373,19 +373,22 @@ def training(demo: Demo, version: str, departments: Sequence[str]) -> None:
     demo.commit(f"{version} training recorded ({day})", now)
 
 
+COPIES_SIGNER = "zhao.min"  # 销售管理部 issues and recalls the controlled copies, signing each record
+
+
 def distribute(demo: Demo) -> None:
     for holder, department, count in COPIES:
-        demo.manual("distribute", "A/1", "--holder", holder, "--department", department, "--copies", str(count), at=DISTRIBUTED)
+        demo.manual("distribute", "A/1", "--holder", holder, "--department", department, "--copies", str(count), "--key", str(demo.key(COPIES_SIGNER)), at=DISTRIBUTED)
     demo.commit("Controlled copies of A/1 issued", DISTRIBUTED)
 
 
 def recall(demo: Demo) -> None:
-    numbers = sorted(p.stem for p in (demo.root / "changelog" / "copies").glob("A-1-*.yml"))
+    numbers = sorted(p.stem for p in (demo.root / "changelog" / "copies").glob("A-1-*.yml") if not p.stem.endswith("-recall"))
     if len(numbers) != len(RECALLS):
         raise Failed(f"expected {len(RECALLS)} copies of A/1, found {numbers}")
     for number, (day, retained) in zip(numbers, RECALLS, strict=True):
         now = at(day, "16:00:00")
-        demo.manual("recall", number, "--date", day, *(["--retained"] if retained else []), at=now)
+        demo.manual("recall", number, "--date", day, *(["--retained"] if retained else []), "--key", str(demo.key(COPIES_SIGNER)), at=now)
         demo.commit(f"{number} {'kept as 作废留存' if retained else 'recalled'}", now)
 
 

@@ -540,7 +540,12 @@ def cmd_distribute(args: argparse.Namespace) -> int:
     from manualkit.commands.procedure import distribute
 
     root = _root(args.root)
-    issued = distribute(root, args.version, args.holder, args.department, args.copies, Path(args.output) if args.output else None, today(os.environ, _zone(args)), os.environ)
+    from manualkit.base.clock import now
+
+    issued = distribute(
+        root, args.version, args.holder, args.department, args.copies, Path(args.output) if args.output else None, today(os.environ, _zone(args)), os.environ,
+        Path(args.key), now(os.environ, _zone(args)),
+    )  # fmt: skip
     for copy, path in issued:
         _say(f"已分发受控副本 {copy.number}（{copy.version} 版）给 {copy.holder}（{copy.department}）：{path}")
     _say(f"分发记录在 {issued[0][0].path.rsplit('/', 1)[0]}/；请提交这些记录。")
@@ -548,10 +553,10 @@ def cmd_distribute(args: argparse.Namespace) -> int:
 
 
 def cmd_recall(args: argparse.Namespace) -> int:
-    from manualkit.base.clock import today
+    from manualkit.base.clock import now, today
     from manualkit.commands.procedure import recall
 
-    copy = recall(_root(args.root), args.copy, args.date, args.retained, today(os.environ, _zone(args)))
+    copy = recall(_root(args.root), args.copy, args.date, args.retained, today(os.environ, _zone(args)), Path(args.key), now(os.environ, _zone(args)))
     how = "作废留存（加注“作废留存”标识，不得用于指导业务）" if copy.retained else "已收回"
     _say(f"受控副本 {copy.number}（{copy.version} 版，{copy.holder}）于 {args.date.isoformat()} {how}：{copy.path}；请提交该记录。")
     return EXIT_OK
@@ -709,11 +714,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--department", required=True, help="领用部门")
         p.add_argument("--copies", type=int, default=1, help="份数（默认 1）")
         p.add_argument("-o", "--output", help="输出目录（默认 dist/copies/）")
+        p.add_argument("--key", required=True, help="分发人本人的 SSH 私钥文件（签署分发记录）")
 
     if p := command("recall", cmd_recall, help="记录受控副本的回收（或作废留存）"):
         p.add_argument("copy", metavar="COPY", help="分发号，如 A-1-001")
         p.add_argument("--date", required=True, type=_date, help="回收日期")
         p.add_argument("--retained", action="store_true", help="不收回，加注“作废留存”标识保留")
+        p.add_argument("--key", required=True, help="回收人本人的 SSH 私钥文件（签署回收记录）")
 
     if p := command("obligations", cmd_obligations, help="第八章的每项义务及其执行方式（检查、命令与记录，或由人执行）"):
         p.add_argument("--json", action="store_true", help="输出 JSON")

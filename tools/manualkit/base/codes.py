@@ -201,6 +201,12 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN831", W, "义务登记表中的条目已找不到对应的语句"),
     Code("MAN832", E, "义务登记表文件无效"),
     Code("MAN840", E, "输入文本含有不允许的字符或超过长度上限"),
+    # Record integrity: signed or derived, immutable history, time the signer cannot choose (issue 26)
+    Code("MAN850", E, "签署含义与修订政策中该角色的含义不符（签署记录在签署后被改动）"),
+    Code("MAN851", E, "changelog/ 下的记录在历史中被删除、修改或以不同内容重新添加"),
+    Code("MAN852", E, "已停用的密钥在停用记录提交之后的提交中签署，所称签署时间不可信"),
+    Code("MAN854", E, "培训记录的日期早于该版本的发布日期"),
+    Code("MAN855", E, "受控副本分发或回收记录无效（签名无效、签署人不在名录中或字段错误）"),
     Code("MAN870", E, "正文中不允许使用属性列表 {: …}（网站会把它当作 HTML 属性）；只有标题末尾的 {#锚点} 可用"),
     Code("MAN871", E, "找不到 pdftotext（poppler-utils），无法核对 PDF 的内容"),
     Code("MAN872", E, "pdftotext 无法读取 PDF 的文字"),

@@ -29,7 +29,7 @@ def approve(root: Path, cr_id: str, role: str, key_path: Path, now: dt.datetime)
             raise fail("--role", 0, 0, "MAN000", f"角色应为 {'、'.join(policy.roles)} 之一")
         from manualkit.records.procedure import procedure_state
 
-        state = procedure_state(snap)
+        state = procedure_state(snap, root)
         returned = state.returns.get(cr_id)
         if returned is not None:
             raise fail(cr.path, 0, 0, "MAN800", f"{cr_id} 已于 {returned.fields['returned_at']} 被退回（{returned.path}），不能再签署；请用 manual propose --replaces {cr_id} 重新提交")

@@ -59,7 +59,7 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
             from manualkit.records.obligation_map import obligation_findings
             from manualkit.records.procedure import procedure_state
 
-            state = procedure_state(head)
+            state = procedure_state(head, root)
             diags += state.problems
             from manualkit.records.procedure import released_after_revocation
 
@@ -67,6 +67,7 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
             diags += released_after_revocation(head.requests, released, state.revocations)
             diags += obligation_findings(manual, head.files.contents)
             procedure = (frozenset(state.returns), tuple(state.revocations))
+    diags += _record_history(root, head)
     if base is not None:
         diags += _change_set(root, base, head, procedure)
     elif manual is not None and policy is not None:
@@ -75,6 +76,17 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
         diags = strict(diags)
     diags = sorted(set(diags), key=lambda d: (d.path, d.line, d.col, d.code, d.message))
     return CheckReport(diags, len(manual.chapters) if manual else 0, sum(len(c.sections) for c in manual.chapters) if manual else 0)
+
+
+def _record_history(root: Path, head: Snapshot) -> list[Diagnostic]:
+    """Records under changelog/ deleted, edited or re-added in history or in the working tree
+    (records.immutability), so that what audit refuses is refused before it is committed."""
+    from manualkit.base import git
+    from manualkit.records.immutability import immutability_findings
+
+    if git.facts(root) is None:
+        return []
+    return immutability_findings(root, head.records)
 
 
 def _since_release(root: Path, head: Snapshot, policy: Policy, procedure: tuple[frozenset[str], tuple[Revocation, ...]]) -> list[Diagnostic]:

@@ -17,8 +17,10 @@ from manualkit.base.atomic import check_writable, write_atomic
 from manualkit.base.diagnostics import fail
 from manualkit.base.lock import repository_lock
 from manualkit.records.change_request import approval_digest, request_path
-from manualkit.records.copies import COPIES_DIR, ControlledCopy, copy_path, copy_text, load_copies, next_numbers
+from manualkit.records.copies import COPIES_DIR, ControlledCopy, copy_path, next_numbers, recall_path
 from manualkit.records.procedure import (
+    COPY_KIND,
+    RECALL_KIND,
     REVOCATIONS_DIR,
     TRAINING_DIR,
     SignedRecord,
@@ -190,6 +192,11 @@ def record_training(
             raise fail(
                 "--date", 0, 0, "MAN816", f"培训日期 {day.isoformat()} 晚于今天 {today.isoformat()}；请在培训完成后记录"
             )
+        if day < versions[version].published:
+            raise fail(
+                "--date", 0, 0, "MAN854",
+                f"培训日期 {day.isoformat()} 早于 {version} 版的发布日期 {versions[version].published.isoformat()}；只能就已发布的版本记录培训",
+            )  # fmt: skip
         approver = approver_for_key(policy, key_path)
         _refuse_revoked(procedure_state(snap).revocations, approver.id, approver.public_key, now, key_path)
         fields = {
@@ -216,8 +223,11 @@ def distribute(
     out_dir: Path | None,
     today: dt.date,
     env: Mapping[str, str],
+    key_path: Path,
+    now: dt.datetime,
 ) -> list[tuple[ControlledCopy, Path]]:
-    """8.1 一: issue ``count`` numbered controlled copies of ``version`` to ``holder``."""
+    """8.1 一: issue ``count`` numbered controlled copies of ``version`` to ``holder``; each
+    record is signed with ``key_path`` by the registered signer who issues it."""
     from manualkit.commands.docx import find_release, render_release
     from manualkit.documents.package_signature import sign_package
     from manualkit.documents.signing_key import SigningKeyError, load_signing_key
@@ -252,9 +262,14 @@ def distribute(
             raise fail(
                 entries[index].record.path, 0, 0, "MAN820", f"{version} 的发布未通过验证，不能分发；请运行 manual audit"
             )
-        copies, problems = load_copies(snap.changelog_files(COPIES_DIR))
-        if problems:
-            raise fail(problems[0].path, problems[0].line, problems[0].col, "MAN824", problems[0].message)
+        state = procedure_state(snap, root)
+        copies = dict(state.copies or {})
+        bad = next((p for p in state.problems if p.path.startswith(COPIES_DIR + "/")), None)
+        if bad is not None:
+            raise fail(bad.path, bad.line, bad.col, "MAN824", bad.message)
+        policy = snap.require()[1]
+        approver = approver_for_key(policy, key_path)
+        _refuse_revoked(state.revocations, approver.id, approver.public_key, now, key_path)
         try:
             key = load_signing_key(env)
         except SigningKeyError as exc:
@@ -287,20 +302,27 @@ def distribute(
             issued.append((copy, directory / name, data))
         for _, path, data in issued:
             write_atomic(path, data)
+        signed_at = now.isoformat(timespec="seconds")
         for copy, _, _ in issued:
-            write_atomic(root / copy.path, copy_text(copy))
+            fields = {
+                "number": copy.number, "version": copy.version, "holder": copy.holder, "department": copy.department,
+                "issued": copy.issued.isoformat(), "file": copy.file, "sha256": copy.sha256, "by": approver.id, "signed_at": signed_at,
+            }  # fmt: skip
+            write_signed(root, copy.path, COPY_KIND, fields, approver.name, key_path, policy, manual.metadata.document_number)
         return [(c, p) for c, p, _ in issued]
 
 
-def recall(root: Path, number: str, day: dt.date, retained: bool, today: dt.date) -> ControlledCopy:
-    """8.4 三: record that copy ``number`` came back (or is kept marked 作废留存)."""
+def recall(root: Path, number: str, day: dt.date, retained: bool, today: dt.date, key_path: Path, now: dt.datetime) -> ControlledCopy:
+    """8.4 三: record that copy ``number`` came back (or is kept marked 作废留存), in a signed
+    recall record beside the copy's record (which is never edited)."""
     with repository_lock(root, "recall"):
         snap = worktree_snapshot(root)
-        snap.require()
-        copies, problems = load_copies(snap.changelog_files(COPIES_DIR))
+        manual, policy = snap.require()
+        state = procedure_state(snap, root)
+        copies = state.copies or {}
         copy = copies.get(number)
         if copy is None:
-            bad = next((p for p in problems if p.path == copy_path(number)), None)
+            bad = next((p for p in state.problems if p.path == copy_path(number)), None)
             if bad is not None:
                 raise fail(bad.path, bad.line, bad.col, "MAN824", bad.message)
             raise fail(
@@ -323,6 +345,11 @@ def recall(root: Path, number: str, day: dt.date, retained: bool, today: dt.date
                 "MAN825",
                 f"回收日期 {day.isoformat()} 应在分发日期 {copy.issued.isoformat()} 与今天 {today.isoformat()} 之间",
             )
-        updated = copy._replace(recalled=day, retained=retained)
-        write_atomic(root / copy.path, copy_text(updated))
-        return updated
+        approver = approver_for_key(policy, key_path)
+        _refuse_revoked(state.revocations, approver.id, approver.public_key, now, key_path)
+        fields = {
+            "number": number, "recalled": day.isoformat(), "retained": "true" if retained else "false",
+            "by": approver.id, "signed_at": now.isoformat(timespec="seconds"),
+        }  # fmt: skip
+        write_signed(root, recall_path(number), RECALL_KIND, fields, approver.name, key_path, policy, manual.metadata.document_number)
+        return copy._replace(recalled=day, retained=retained, path=recall_path(number))

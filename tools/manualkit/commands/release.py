@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from manualkit.base import git
-from manualkit.base.diagnostics import fail
+from manualkit.base.diagnostics import ManualError, fail
 from manualkit.base.lock import repository_lock
 from manualkit.records.release import ReleaseContext, ReleaseRecord, commit_release, plan_release
 from manualkit.records.repository import ObjectReader, commit_snapshot, require_full_history, worktree_snapshot
@@ -22,7 +22,6 @@ def refuse_locked_index(root: Path) -> None:
     found = git.facts(root)
     lock = found.git_dir / "index.lock" if found else None
     if lock is not None and lock.exists():
-        from manualkit.base.diagnostics import ManualError
         from manualkit.base.failures import git_failure
 
         raise ManualError(git_failure(f"Unable to create '{lock}': File exists (index.lock)")._replace(path=str(lock)))
@@ -46,13 +45,18 @@ def release(
             shown = "、".join(dirty[:5]) + ("……" if len(dirty) > 5 else "")
             raise fail(".", 0, 0, "MAN661", f"工作区有未提交的修改（{shown}）；请先提交或撤销后再发布")
         manual, policy = snap.require()
+        from manualkit.records.immutability import immutability_findings
+
+        altered = immutability_findings(root, snap.records, worktree=False)
+        if altered:
+            raise ManualError(altered)
         head = git.head(root)
         digest = git.tree_hash(root, head, "manual") if head else None
         if digest is None:
             raise fail(".", 0, 0, "MAN661", "仓库中还没有提交的 manual/；请先提交手册")
         from manualkit.records.procedure import procedure_state
 
-        state = procedure_state(snap)
+        state = procedure_state(snap, root)
         judge, before, changed, last = policy, None, frozenset[str](), None
         if snap.records:
             last = release_commit(root, snap.records[-1])

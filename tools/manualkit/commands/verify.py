@@ -255,11 +255,12 @@ def _verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date)
 
 def _copy_note(root: Path, number: str, version: str | None) -> str:
     """A numbered controlled copy (manual distribute): whose it is, and whether it was recalled."""
-    from manualkit.records.copies import COPIES_DIR, load_copies
+    from manualkit.records.procedure import procedure_state
     from manualkit.records.repository import worktree_snapshot
 
-    copies, _ = load_copies(worktree_snapshot(root).changelog_files(COPIES_DIR))
-    copy = copies.get(number)
+    # Only a copy record that verifies (signed, unaltered) names a holder; its status comes from
+    # its signed recall record.
+    copy = (procedure_state(worktree_snapshot(root), root).copies or {}).get(number)
     if copy is None or copy.version != version:
         return f"；受控副本分发号 {number}，但分发记录中没有该副本"
     back = f"，已于 {copy.recalled.isoformat()} {'作废留存' if copy.retained else '回收'}" if copy.recalled else ""

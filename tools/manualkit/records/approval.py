@@ -24,6 +24,7 @@ from manualkit.records.change_request import (
     content_findings,
 )
 from manualkit.records.policy import Approver, Policy, key_identity
+from manualkit.records.revocation import committed_later
 from manualkit.text.manual import Manual
 
 if TYPE_CHECKING:
@@ -50,11 +51,13 @@ def check_approval(
 ) -> ApprovalCheck:
     approver = policy.approver(approval.signer)
     message = approval_message(manual.metadata.document_number, cr.id, approval.role, approval.signer, approval.signed_at, approval.digest)
-    # The name is not part of the signed message, yet records and sign-off pages print it: it
-    # must be the registry's name of the signer, or the record was altered after signing.
+    # The name and the meaning are not part of the signed message, yet records and sign-off
+    # pages print them: they are derived (the registry's name of the signer, the policy's meaning
+    # of the role), and a stored value that differs means the record was altered after signing.
     signature_valid = (
         approver is not None
         and approval.name == approver.name
+        and meaning_derived(approval, policy)
         and sshsig.verify(message, approval.signature, approver.public_key, policy.signing_namespace)
     )
     current = approval.digest == (digest or approval_digest(cr, manual))
@@ -63,8 +66,14 @@ def check_approval(
         from manualkit.records.revocation import revoked_at, signed_after_revocation
 
         revocation = revoked_at(revocations, approver.id, approver.public_key)
-        check = replace(check, revoked=revocation, after_revocation=bool(signed_after_revocation(revocation, approval.signed_at)))
+        check = replace(check, revoked=revocation, after_revocation=bool(signed_after_revocation(revocation, approval.signed_at, approval.signature)))
     return check
+
+
+def meaning_derived(approval: Approval, policy: Policy) -> bool:
+    """The approval's 签署含义 is the judge policy's meaning of its role (derived, never trusted as written)."""
+    role = policy.roles.get(approval.role)
+    return role is None or approval.meaning == role.meaning
 
 
 def missing_roles(cr: ChangeRequest, checks: list[ApprovalCheck], policy: Policy) -> list[str]:
@@ -98,11 +107,21 @@ def approval_findings(
         a = c.approval
         if not c.known_signer:
             out.append(diagnostic(cr.path, a.line, 1, "MAN651", f"签署人 {a.signer} 不在 policy.yml 的签署人名录中"))
+        elif not c.signature_valid and not meaning_derived(a, policy):
+            meaning = policy.roles[a.role].meaning
+            out.append(diagnostic(cr.path, a.line, 1, "MAN850", f"{a.role}签署（{a.name}）的签署含义“{a.meaning[:60]}”不是修订政策中该角色的含义“{meaning}”：签署记录在签署后被改动，该签署无效"))
         elif not c.signature_valid:
             out.append(diagnostic(cr.path, a.line, 1, "MAN650", f"{a.role}签署（{a.name}）的电子签名无效：签名被伪造、复用或签署记录被改动"))
         if c.known_signer and not c.holds_role:
             out.append(diagnostic(cr.path, a.line, 1, "MAN652", f"{a.name}（{a.signer}）在签署人名录中无权签署“{a.role}”"))
-        if c.after_revocation and c.revoked is not None:
+        if c.after_revocation and c.revoked is not None and committed_later(c.revoked, a.signature):
+            out.append(
+                diagnostic(
+                    cr.path, a.line, 1, "MAN852",
+                    f"{a.role}签署（{a.name}）所用密钥已由 {c.revoked.path} 停用，而该签署是在停用记录提交之后才加入的：所称签署时间 {a.signed_at} 不可信，该签署无效；请用新登记的密钥重新签署",
+                )
+            )  # fmt: skip
+        elif c.after_revocation and c.revoked is not None:
             out.append(
                 diagnostic(
                     cr.path, a.line, 1, "MAN812",

@@ -32,10 +32,9 @@ from manualkit.base import git, sshsig, yamlfile
 from manualkit.base.clock import add_months, company_day, zone
 from manualkit.base.diagnostics import Diagnostic, Severity, diagnostic
 from manualkit.records.approval import approval_findings
-from manualkit.records.change_request import REQUESTS_DIR
 from manualkit.records.history import ReleaseEntry, ReleaseReader, release_history
 from manualkit.records.policy import CLASS_ORDER, Policy
-from manualkit.records.release import RELEASES_DIR, open_requests, section_label, tag_name
+from manualkit.records.release import FRONT, RELEASES_DIR, front_matter_covered, open_requests, section_label, tag_name
 from manualkit.records.repository import Snapshot, require_full_history, worktree_snapshot
 from manualkit.records.review import REVIEWER_ROLE, REVIEWS_DIR, chapter_digest, review_message
 from manualkit.records.trust import CERTS_DIR, controlled_at, controlled_in_worktree, prefetch_controlled
@@ -63,6 +62,7 @@ _AREA_OF_CODE = {
     "MAN710": "text",
     "MAN690": "reviews", "MAN720": "reviews", "MAN721": "reviews", "MAN722": "reviews",
     "MAN812": "signatures",
+    "MAN850": "signatures", "MAN851": "records", "MAN852": "signatures", "MAN854": "obligations", "MAN855": "obligations",
 }  # fmt: skip
 SIGNATURE_CODES = ("MAN650", "MAN651", "MAN652", "MAN653", "MAN654", "MAN655", "MAN656", "MAN660", "MAN673", "MAN713", "MAN714")
 
@@ -236,46 +236,15 @@ def _release_chain(a: _Audit) -> str:
 
 
 def _record_history(a: _Audit) -> None:
-    """Released records are immutable in history, not only at the tip: every first-parent commit
-    that added, changed or deleted a release record, a review record or a released change request
-    is read; after the commit that first recorded it, any deletion, edit or re-adding is MAN748."""
-    head = git.head(a.root)
-    if head is None or not a.order:
+    """Every record under changelog/ is immutable in history, not only at the tip
+    (records.immutability): after the commit that first recorded it, any deletion, edit or
+    re-adding is MAN748 (releases, reviews, released requests) or MAN851 (every other kind)."""
+    from manualkit.records.immutability import immutability_findings
+
+    if not a.order:
         return
-    log = git.text(
-        a.root, "log", "--first-parent", "--reverse", "--no-renames", "--name-status", "--format=%x00%H",
-        head, "--", RELEASES_DIR + "/", REVIEWS_DIR + "/", REQUESTS_DIR + "/",
-    )  # fmt: skip
-    released_at: dict[str, int] = {}  # change request path → position of the release that froze it
-    for e in a.entries:
-        if e.commit in a.order:
-            for cr_id in e.record.change_requests:
-                released_at.setdefault(f"{REQUESTS_DIR}/{cr_id}.yml", a.order[e.commit or ""])
-    recorded: dict[str, str] = {}  # release or review record → the commit that first added it
-    what = {"D": "删除", "M": "修改", "A": "以不同内容重新添加", "T": "改变了文件类型"}
-    for block in log.split("\0"):
-        lines = [line for line in block.strip().splitlines() if line]
-        if not lines:
-            continue
-        commit, changes = lines[0], [line.split("\t", 1) for line in lines[1:] if "\t" in line]
-        for status, path in changes:
-            if not path.endswith(".yml"):
-                continue
-            kind = status[:1]
-            if path.startswith(REQUESTS_DIR + "/"):
-                frozen = released_at.get(path)
-                if frozen is None or a.order.get(commit, -1) <= frozen:
-                    continue
-                subject = "已发布的修订申请单"
-            else:
-                first = recorded.setdefault(path, commit) if kind == "A" else recorded.get(path)
-                if first is None or first == commit:
-                    continue
-                if kind == "A" and a.reader.objects.blob(first, path) == a.reader.objects.blob(commit, path):
-                    continue  # re-added as it was: the deletion before it is the finding
-                subject = "发布记录" if path.startswith(RELEASES_DIR + "/") else "定期评审记录"
-            when = git.text(a.root, "show", "-s", "--format=%h %cs %s", commit)
-            a.add(diagnostic(path, 0, 0, "MAN748", f"{subject} {path} 在提交 {when} 中被{what.get(kind, '改动')}；已发布的记录在历史中不可改动"), "records")
+    for d in immutability_findings(a.root, [e.record for e in a.entries]):
+        a.add(d, "records")
 
 
 # --- signatures ------------------------------------------------------------------------------
@@ -321,7 +290,7 @@ def _signatures(a: _Audit) -> None:
             a.add(diagnostic(current.path, 0, 0, "MAN673", f"{cr_id} 已随 {r.version} 发布（提交 {e.commit[:10]}），此后被修改"), "signatures")
             # What the file says now, checked against the text it claims to approve.
             for d in approval_findings(current, manual, policy)[1]:
-                if d.code in ("MAN650", "MAN651", "MAN652", "MAN655"):
+                if d.code in ("MAN650", "MAN651", "MAN652", "MAN655", "MAN850"):
                     a.add(diagnostic(d.path, d.line, d.col, d.code, f"（当前文件）{d.message}"), "signatures")
     a.scope["signatures"] = f"{len(a.entries)} 个版本、{approvals} 项签署"
 
@@ -422,11 +391,14 @@ def _class_name(policy: Policy | None, key: str) -> str:
 
 
 def section_map(manual: Manual | None) -> dict[str, tuple[str, str]]:
-    """Section id → (title, body); ``N.0`` is a chapter's text before its first section."""
+    """Section id → (title, body); ``N.0`` is a chapter's text before its first section and
+    ``N.front`` its front matter (title, 负责部门, review cycle; the review date is proven by the
+    signed review records instead)."""
     out: dict[str, tuple[str, str]] = {}
     if manual is None:
         return out
     for chapter in manual.chapters:
+        out[f"{chapter.number}{FRONT}"] = ("", f"{chapter.title}\n{chapter.owner}\n{chapter.review_cycle_months}")
         if chapter.preamble:
             out[f"{chapter.number}.0"] = ("", chapter.preamble)
         for s in chapter.sections:
@@ -474,9 +446,11 @@ def _text(a: _Audit) -> None:
                 from manualkit.records.procedure import procedure_state  # a returned request allows no change
 
                 returned = procedure_state(a.snap).returns if a.snap.policy is not None and a.snap.manual is not None else {}
-                open_sections.append({s for cr in open_requests(a.snap.requests, a.snap.records, returned) for s in cr.sections})
+                listed = {s for cr in open_requests(a.snap.requests, a.snap.records, returned) for s in cr.sections}
+                open_sections.append(listed | front_matter_covered(listed))
             return open_sections[0]
-        return {s for v in entry.requests for s in v.sections} | set(entry.record.sections)
+        listed = {s for v in entry.requests for s in v.sections} | set(entry.record.sections)
+        return listed | front_matter_covered(listed)
 
     for entry in released:  # what check refused before a release, found in one made all the same
         manual = a.reader.manual(entry.commit or "")
@@ -660,7 +634,7 @@ def _obligations(a: _Audit) -> None:
 
     if a.snap.manual is None or a.snap.policy is None:
         return
-    state = procedure_state(a.snap)
+    state = procedure_state(a.snap, a.root)
     for d in obligation_findings(a.snap, state, a.today):
         a.add(d, "obligations")
     a.scope["obligations"] = f"{len(state.returns)} 份退回、{len(state.revocations)} 份密钥停用、{len(state.training)} 份培训记录"

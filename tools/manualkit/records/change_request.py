@@ -24,7 +24,7 @@ from manualkit.text.manual import Manual, decode
 from manualkit.text.schema import Field, as_date, validate
 
 REQUESTS_DIR = "changelog/requests"
-CONTROLLED = ("policy", "certs", "calendar")  # not sections: the policy file, the trusted certificates and the working calendar (records.trust)
+CONTROLLED = ("policy", "certs", "calendar", "manual.yml")  # not sections: the policy file, the trusted certificates, the working calendar and the manual's identity (records.trust)
 
 
 def chapter_of(section_id: str) -> int | None:
@@ -97,7 +97,7 @@ def _schema(departments: Sequence[str]) -> Field:
             Field("title", str, "修订标题"),
             Field("class", str, "修订类别", choices=lambda: list(CLASS_ORDER)),
             Field("reason", str, "修订原因"),
-            Field("sections", list, "修订章节", items=Field("", str, "节编号，或 policy / certs / calendar", pattern=r"[0-9]+\.[0-9]+|policy|certs|calendar")),
+            Field("sections", list, "修订章节", items=Field("", str, "节编号，或 policy / certs / calendar / manual.yml", pattern=r"[0-9]+\.[0-9]+|policy|certs|calendar|manual\.yml")),
             Field("summary", str, "修订前后内容摘要"),
             Field("department", str, "申请部门", choices=depts),
             Field("applicant", str, "申请人"),

@@ -191,9 +191,10 @@ def _with_revocations(root: Path, head: Snapshot | None, entries: list[ReleaseEn
     if not files or head.policy is None or head.manual is None:
         return entries
     from manualkit.records.procedure import verified_revocations
-    from manualkit.records.revocation import revoked_at, signed_after_revocation
+    from manualkit.records.revocation import committed_later, revoked_at, signed_after_revocation, with_history
 
     revocations, _ = verified_revocations(files, head.policy, head.manual.metadata.document_number)
+    revocations = with_history(root, revocations)
     signers = {r.signer for r in revocations}
     if not signers:
         return entries
@@ -208,12 +209,20 @@ def _with_revocations(root: Path, head: Snapshot | None, entries: list[ReleaseEn
         for v in e.approvals:
             approver = policy.approver(v.signer) if policy and v.signer in signers else None
             revocation = revoked_at(revocations, v.signer, approver.public_key) if approver else None
-            after = signed_after_revocation(revocation, v.signed_at)
+            after = signed_after_revocation(revocation, v.signed_at, _signature(reader, e.commit, v) if revocation else "")
             if revocation is None or after is None:
                 views.append(v)
                 continue
             views.append(v._replace(valid=v.valid and not after, key_revoked_at=revocation.at.isoformat()))
-            if after:
+            if after and revocation.held is not None and committed_later(revocation, _signature(reader, e.commit, v)):
+                problems.append(
+                    diagnostic(
+                        e.record.path, 0, 0, "MAN852",
+                        f"{e.record.version}：{v.change_request} 的“{v.role}”签署（{v.name}）所用密钥已由 {revocation.path} 停用，"
+                        f"而该签署在停用记录提交之后才加入：所称签署时间 {v.signed_at} 不可信，签署无效",
+                    )
+                )  # fmt: skip
+            elif after:
                 problems.append(
                     diagnostic(
                         e.record.path, 0, 0, "MAN812",
@@ -224,6 +233,13 @@ def _with_revocations(root: Path, head: Snapshot | None, entries: list[ReleaseEn
         out.append(e._replace(approvals=tuple(views), problems=tuple(problems)))
     return out
 
+
+def _signature(reader: ReleaseReader, commit: str, view: ApprovalView) -> str:
+    """The signature of ``view`` as released in ``commit`` ("" when it cannot be read)."""
+    manual = reader.manual(commit)
+    cr = reader.request(commit, view.change_request, manual.metadata.departments) if manual else None
+    found = next((a for a in (cr.approvals if cr else ()) if a.role == view.role and a.signer == view.signer), None)
+    return found.signature if found else ""
 
 
 RACY_NS = 100_000_000  # well above the tick of a file system's timestamps (a few ms)

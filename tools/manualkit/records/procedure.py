@@ -26,14 +26,22 @@ from manualkit.base.characters import require_field
 from manualkit.base.diagnostics import Diagnostic, diagnostic, fail
 from manualkit.base.yamlfile import quoted
 from manualkit.records.change_request import request_path
-from manualkit.records.revocation import REVOCATIONS_DIR, Revocation, moment, revoked_at, signed_after_revocation
+from manualkit.records.copies import COPIES_DIR, NUMBER_RE, RECALL_SUFFIX, ControlledCopy, copy_path, recall_path
+from manualkit.records.revocation import (
+    REVOCATIONS_DIR,
+    Revocation,
+    committed_later,
+    moment,
+    revoked_at,
+    signed_after_revocation,
+    with_history,
+)
 from manualkit.records.workdays import WorkCalendar, load_calendar
 
 __all__ = ["REVOCATIONS_DIR", "Revocation", "revoked_at", "signed_after_revocation"]
 
 if TYPE_CHECKING:
     from manualkit.records.change_request import ChangeRequest
-    from manualkit.records.copies import ControlledCopy
     from manualkit.records.policy import Approver, Policy
     from manualkit.records.repository import Snapshot
 
@@ -46,8 +54,14 @@ KINDS: dict[str, tuple[str, ...]] = {
     "manual-return/1": ("change_request", "role", "by", "returned_at", "reason", "digest"),
     "manual-key-revocation/1": ("signer", "key", "revoked_at", "reason", "by", "signed_at"),
     "manual-training/1": ("version", "date", "departments", "attendees", "record", "by", "signed_at"),
+    "manual-controlled-copy/1": ("number", "version", "holder", "department", "issued", "file", "sha256", "by", "signed_at"),
+    "manual-copy-recall/1": ("number", "recalled", "retained", "by", "signed_at"),
 }
-TITLES = {"manual-return/1": "退回记录", "manual-key-revocation/1": "密钥停用记录", "manual-training/1": "培训记录"}
+TITLES = {
+    "manual-return/1": "退回记录", "manual-key-revocation/1": "密钥停用记录", "manual-training/1": "培训记录",
+    "manual-controlled-copy/1": "受控副本分发记录", "manual-copy-recall/1": "受控副本回收记录",
+}  # fmt: skip
+COPY_KIND, RECALL_KIND = "manual-controlled-copy/1", "manual-copy-recall/1"
 
 
 class SignedRecord(NamedTuple):
@@ -122,7 +136,7 @@ def record_text(record: SignedRecord) -> str:
 
 
 def parse_signed(path: str, raw: bytes, kind: str) -> tuple[SignedRecord | None, list[Diagnostic]]:
-    code = {"manual-return/1": "MAN802", "manual-key-revocation/1": "MAN811", "manual-training/1": "MAN816"}[kind]
+    code = {"manual-return/1": "MAN802", "manual-key-revocation/1": "MAN811", "manual-training/1": "MAN816"}.get(kind, "MAN855")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -174,7 +188,7 @@ def signature_valid(
     keys = [key or approver.public_key]
     if key is None and signed_at:
         by = record.fields["by"]
-        keys += [r.key for r in revocations if r.signer == by and signed_after_revocation(r, signed_at) is False]
+        keys += [r.key for r in revocations if r.signer == by and signed_after_revocation(r, signed_at, record.signature) is False]
     message = record.message(document_number)
     return any(sshsig.verify(message, record.signature, k, policy.signing_namespace) for k in dict.fromkeys(keys))
 
@@ -323,7 +337,15 @@ def released_after_revocation(
             except sshsig.SignatureFormatError:
                 continue  # an unreadable signature is reported as such (MAN650)
             revocation = revoked_at(revocations, a.signer, key)
-            if revocation is not None and signed_after_revocation(revocation, a.signed_at):
+            if revocation is not None and committed_later(revocation, a.signature):
+                out.append(
+                    diagnostic(
+                        cr.path, a.line, 1, "MAN852",
+                        f"已发布的{cr.id}上的“{a.role}”签署（{a.name}）所用密钥已由 {revocation.path} 停用，而该签署在停用记录提交之后才加入："
+                        f"所称签署时间 {a.signed_at} 不可信，签署无效；请以新的修订申请重新批准该版本的内容",
+                    )
+                )  # fmt: skip
+            elif revocation is not None and signed_after_revocation(revocation, a.signed_at):
                 out.append(
                     diagnostic(
                         cr.path, a.line, 1, "MAN812",
@@ -349,8 +371,14 @@ class Training(NamedTuple):
 
 
 def verified_training(
-    contents: Mapping[str, bytes], policy: Policy, document_number: str, revocations: Sequence[Revocation] = ()
+    contents: Mapping[str, bytes],
+    policy: Policy,
+    document_number: str,
+    revocations: Sequence[Revocation] = (),
+    published: Mapping[str, dt.date] | None = None,
 ) -> tuple[list[Training], list[Diagnostic]]:
+    """The valid training records; MAN816 for a broken or forged one, MAN854 for one dated before
+    its version was published (``published``: version → 发布日期), which trains nothing."""
     records, problems = load_signed(contents, TRAINING_DIR, "manual-training/1")
     out: list[Training] = []
     for r in records:
@@ -365,6 +393,15 @@ def verified_training(
                 diagnostic(r.path, 1, 1, "MAN816", "培训记录的电子签名无效：签名被伪造、签署人不在名录中或记录被改动")
             )
             continue
+        released = (published or {}).get(r.fields["version"])
+        if released is not None and day < released:
+            problems.append(
+                diagnostic(
+                    r.path, 1, 1, "MAN854",
+                    f"培训记录的日期 {day} 早于 {r.fields['version'][:20]} 版的发布日期 {released}：不能就尚未发布的版本培训，该记录无效",
+                )
+            )  # fmt: skip
+            continue
         departments = tuple(d for d in r.fields["departments"].split("、") if d)
         out.append(
             Training(
@@ -372,6 +409,52 @@ def verified_training(
             )
         )
     return out, problems
+
+
+# --- controlled copies (受控副本) and their recall ------------------------------------------------
+
+
+def verified_copies(
+    contents: Mapping[str, bytes], policy: Policy, document_number: str, revocations: Sequence[Revocation] = ()
+) -> tuple[dict[str, ControlledCopy], list[Diagnostic]]:
+    """The valid copy records by 分发号, each with its status derived from its valid recall
+    record (records.copies); MAN855 for a record that is forged, altered or misplaced, MAN825 for
+    a recall dated before the copy was issued. An invalid record issues or recalls nothing."""
+    issued = {p: v for p, v in contents.items() if not p.endswith(RECALL_SUFFIX)}
+    recalled = {p: v for p, v in contents.items() if p.endswith(RECALL_SUFFIX)}
+    records, problems = load_signed(issued, COPIES_DIR, COPY_KIND)
+    recalls, more = load_signed(recalled, COPIES_DIR, RECALL_KIND)
+    problems += more
+    copies: dict[str, ControlledCopy] = {}
+    for r in records:
+        number = r.fields["number"]
+        try:
+            day = dt.date.fromisoformat(r.fields["issued"])
+        except ValueError:
+            day = None
+        if r.path != copy_path(number) or not NUMBER_RE.match(number) or day is None:
+            problems.append(diagnostic(r.path, 1, 1, "MAN855", f"受控副本分发记录的分发号 {number[:30]!r} 或分发日期无效，或与文件名不符"))
+        elif not signature_valid(r, policy, document_number, None, revocations, r.fields["signed_at"]):
+            problems.append(diagnostic(r.path, 1, 1, "MAN855", "受控副本分发记录的电子签名无效：签名被伪造、签署人不在名录中或记录被改动（领用人、部门等）"))
+        else:
+            f = r.fields
+            copies[number] = ControlledCopy(number, f["version"], f["holder"], f["department"], day, f["file"], f["sha256"], None, False, r.path)
+    for r in recalls:
+        number = r.fields["number"]
+        copy = copies.get(number)
+        try:
+            day = dt.date.fromisoformat(r.fields["recalled"])
+        except ValueError:
+            day = None
+        if r.path != recall_path(number) or copy is None or day is None or r.fields["retained"] not in ("true", "false"):
+            problems.append(diagnostic(r.path, 1, 1, "MAN855", f"受控副本回收记录所指的分发号 {number[:30]!r} 没有有效的分发记录，或回收日期、作废留存标记无效"))
+        elif not signature_valid(r, policy, document_number, None, revocations, r.fields["signed_at"]):
+            problems.append(diagnostic(r.path, 1, 1, "MAN855", "受控副本回收记录的电子签名无效：签名被伪造、签署人不在名录中或记录被改动"))
+        elif day < copy.issued:
+            problems.append(diagnostic(r.path, 1, 1, "MAN825", f"受控副本 {number} 的回收日期 {day} 早于分发日期 {copy.issued}"))
+        else:
+            copies[number] = copy._replace(recalled=day, retained=r.fields["retained"] == "true")
+    return copies, problems
 
 
 # --- everything at once ------------------------------------------------------------------------
@@ -385,9 +468,12 @@ class ProcedureState(NamedTuple):
     training: list[Training]
     calendar: WorkCalendar
     problems: list[Diagnostic]
+    copies: Mapping[str, ControlledCopy] | None = None  # the valid controlled copies, by 分发号
 
 
-def procedure_state(snap: Snapshot) -> ProcedureState:
+def procedure_state(snap: Snapshot, root: Path | None = None) -> ProcedureState:
+    """The verified records of ``snap``; with ``root`` (the repository), each committed revocation
+    also voids every signature with its key added in a later commit (records.revocation)."""
     calendar, problems = load_calendar(snap.files.contents)
     manual, policy = snap.manual, snap.policy
     if manual is None or policy is None:
@@ -395,11 +481,16 @@ def procedure_state(snap: Snapshot) -> ProcedureState:
     doc = manual.metadata.document_number
     revocations, more = verified_revocations(snap.changelog_files(REVOCATIONS_DIR), policy, doc)
     problems += more
+    if root is not None:
+        revocations = with_history(root, revocations)
     returns, more = verified_returns(snap.changelog_files(RETURNS_DIR), policy, doc, snap.requests, revocations)
     problems += more
-    training, more = verified_training(snap.changelog_files(TRAINING_DIR), policy, doc, revocations)
+    published = {str(r.version): r.published for r in snap.records}
+    training, more = verified_training(snap.changelog_files(TRAINING_DIR), policy, doc, revocations, published)
     problems += more
-    return ProcedureState(returns, revocations, training, calendar, problems)
+    copies, more = verified_copies(snap.changelog_files(COPIES_DIR), policy, doc, revocations)
+    problems += more
+    return ProcedureState(returns, revocations, training, calendar, problems, copies)
 
 
 # --- deadlines of open requests (8.2 三 2–4: 5 个工作日) ----------------------------------------
@@ -537,12 +628,10 @@ def training_due(snap: Snapshot, state: ProcedureState, today: dt.date) -> list[
 
 def copies_due(snap: Snapshot, state: ProcedureState, today: dt.date) -> tuple[list[CopyDue], list[Diagnostic]]:
     """Copies of superseded versions not yet recalled, with their 5-working-day due date."""
-    from manualkit.records.copies import COPIES_DIR, load_copies
-
-    copies, problems = load_copies(snap.changelog_files(COPIES_DIR))
+    problems: list[Diagnostic] = []  # the records' own problems are the state's
     records = sorted(snap.records, key=lambda r: r.effective)
     out = []
-    for copy in copies.values():
+    for copy in (state.copies or {}).values():
         if copy.recalled is not None:
             continue
         index = next((i for i, r in enumerate(records) if str(r.version) == copy.version), None)

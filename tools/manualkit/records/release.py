@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -336,6 +336,7 @@ def plan_release(
         problems += trust_findings(RELEASES_DIR, "", pending, context.before, context.after, policy, context.new_policy, signed_roles)
         if previous is not None:
             listed = {s for cr in pending for s in cr.sections}
+            listed |= front_matter_covered(listed)
             for sid in sorted(context.changed - listed - set(CONTROLLED), key=section_sort_key):  # those: MAN740
                 problems.append(
                     diagnostic(
@@ -378,6 +379,15 @@ def round_trip(record: ReleaseRecord) -> None:
         raise fail(record.path, 0, 0, "MAN745", f"发布记录 {record.version} 无法原样写入并读回（{where}）；请检查修订申请单标题等字段中的特殊字符")
 
 
+FRONT = ".front"  # a chapter's front matter, compared like a section: ``N.front``
+
+
+def front_matter_covered(sections: Iterable[str]) -> set[str]:
+    """The front matter a request may change: that of every chapter one of its sections is in
+    (``manual.yml`` and the other controlled items are not chapters)."""
+    return {f"{sid.split('.')[0]}{FRONT}" for sid in sections if sid.split(".")[0].isdigit()}
+
+
 def section_sort_key(sid: str) -> tuple[int, ...]:
     """Sections in numeric order; ``policy`` and ``certs`` after them."""
     return tuple(int(p) if p.isdigit() else 10_000 for p in sid.split("."))
@@ -388,6 +398,8 @@ def section_label(sid: str) -> str:
 
     if sid in CONTROLLED_LABEL:
         return CONTROLLED_LABEL[sid]
+    if sid.endswith(".front"):
+        return f"第{sid.split('.')[0]}章的前置元数据（章标题、负责部门或评审周期）"
     return f"第{sid.split('.')[0]}章章首文字" if sid.endswith(".0") else f"第 {sid} 节"
 
 

@@ -14,7 +14,7 @@ REVISION_COLUMNS = ("序号", "版本", "修订章节", "修订内容摘要", "�
 
 #: How the 修订章节 column names what is not a section of the text: the controlled files a change
 #: request may list (records.change_request.CONTROLLED), as a reader of the 修订记录 knows them.
-CONTROLLED_NAMES = {"policy": "修订政策（policy.yml）", "certs": "受信证书（certs/）", "calendar": "工作日历（calendar.yml）"}
+CONTROLLED_NAMES = {"policy": "修订政策（policy.yml）", "certs": "受信证书（certs/）", "calendar": "工作日历（calendar.yml）", "manual.yml": "手册标识（manual.yml）"}
 
 
 def section_name(sid: str) -> str:

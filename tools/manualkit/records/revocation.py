@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 REVOCATIONS_DIR = "changelog/revocations"
@@ -21,6 +22,10 @@ class Revocation(NamedTuple):
     reason: str
     by: str
     path: str
+    #: Every signature under changelog/ when the revocation was committed (whitespace removed),
+    #: None while it is not committed. A signature with this key that is not among them was
+    #: added in a later commit, so it was made after the revocation whatever time it claims.
+    held: str | None = None
 
 
 def moment(value: str) -> dt.datetime | None:
@@ -39,9 +44,46 @@ def revoked_at(revocations: Sequence[Revocation], signer: str, key: str) -> Revo
     return min(found, key=lambda r: r.at) if found else None
 
 
-def signed_after_revocation(revocation: Revocation | None, signed_at: str) -> bool | None:
-    """True: signed when the key was already revoked; False: before; None: no revocation."""
+def compact(text: str) -> str:
+    return "".join(text.split())
+
+
+def committed_later(revocation: Revocation, signature: str) -> bool:
+    """The signature was not in the repository when the revocation was committed (MAN852)."""
+    return revocation.held is not None and bool(signature) and compact(signature) not in revocation.held
+
+
+def signed_after_revocation(revocation: Revocation | None, signed_at: str, signature: str = "") -> bool | None:
+    """True: signed when the key was already revoked (at or after ``revoked_at``, or carried by a
+    commit after the one that recorded the revocation, whatever ``signed_at`` claims); False:
+    before; None: no revocation."""
     if revocation is None:
         return None
+    if committed_later(revocation, signature):
+        return True
     when = moment(signed_at)
     return when is None or when >= revocation.at
+
+
+def with_history(root: Path, revocations: Sequence[Revocation]) -> list[Revocation]:
+    """The revocations with what the repository held when each was committed (first-parent
+    history of HEAD); an uncommitted revocation is judged by its time alone."""
+    if not revocations:
+        return list(revocations)
+    from manualkit.base import git
+
+    if git.facts(root) is None:
+        return list(revocations)
+    added = git.commits_adding(root, REVOCATIONS_DIR + "/")
+    held: dict[str, str] = {}
+    out = []
+    for r in revocations:
+        commit = added.get(r.path)
+        if commit is None:
+            out.append(r)
+            continue
+        if commit not in held:
+            contents, _ = git.read_tree_files(root, commit, "changelog/")
+            held[commit] = compact("\n".join(v.decode("utf-8", "replace") for v in contents.values()))
+        out.append(r._replace(held=held[commit]))
+    return out

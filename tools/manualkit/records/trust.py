@@ -40,6 +40,7 @@ from manualkit.base.diagnostics import Diagnostic, diagnostic
 from manualkit.records.change_request import CONTROLLED
 from manualkit.records.policy import CLASS_ORDER, POLICY_PATH, Policy, load_policy
 from manualkit.records.workdays import CALENDAR_PATH, load_calendar
+from manualkit.text.metadata import METADATA_PATH
 from manualkit.text.worktree import MAX_FILE_BYTES
 
 if TYPE_CHECKING:
@@ -74,9 +75,10 @@ CONTROLLED_LABEL = {
     "policy": "修订政策与签署人名录（manual/policy.yml）",
     "certs": "受信任的发布证书（certs/）",
     "calendar": "工作日历（manual/calendar.yml）",
+    "manual.yml": "手册标识（manual/manual.yml：公司、文件名称、发布部门等）",
 }
 #: Where a finding about each controlled item points.
-CONTROLLED_PATH = {"policy": POLICY_PATH, "certs": CERTS_DIR, "calendar": CALENDAR_PATH}
+CONTROLLED_PATH = {"policy": POLICY_PATH, "certs": CERTS_DIR, "calendar": CALENDAR_PATH, "manual.yml": METADATA_PATH}
 
 
 def _blob_id(data: bytes) -> str:
@@ -101,15 +103,18 @@ def calendar_digest(raw: bytes | None) -> str:
 
 
 def controlled_digests(
-    policy_raw: bytes | None, certs: Iterable[tuple[str, str]], calendar_raw: bytes | None = None
+    policy_raw: bytes | None, certs: Iterable[tuple[str, str]], calendar_raw: bytes | None = None, metadata_raw: bytes | None = None
 ) -> dict[str, str]:
     """``{"policy": sha256 of policy.yml, "certs": sha256 of the sorted (path, blob id) list,
-    "calendar": see calendar_digest}``."""
+    "calendar": see calendar_digest, "manual.yml": sha256 of manual.yml}``. The manual's
+    identity (company, title, issuing department: printed on every page) is controlled like the
+    rules: a change is listed by a request as ``manual.yml`` and judged by the policy in force."""
     listing = "".join(f"{path} {blob}\n" for path, blob in sorted(certs))
     return {
         "policy": hashlib.sha256(policy_raw).hexdigest() if policy_raw is not None else "",
         "certs": hashlib.sha256(listing.encode("utf-8")).hexdigest(),
         "calendar": calendar_digest(calendar_raw),
+        "manual.yml": hashlib.sha256(metadata_raw).hexdigest() if metadata_raw is not None else "",
     }
 
 
@@ -131,7 +136,7 @@ def controlled_in_worktree(root: Path) -> dict[str, str]:
 
     certs, _ = read_dir_files(root, CERTS_DIR, (".pem",))
     blobs = ((path, _blob_id(data)) for path, data in certs.items())
-    return controlled_digests(_read(root, POLICY_PATH), blobs, _read(root, CALENDAR_PATH))
+    return controlled_digests(_read(root, POLICY_PATH), blobs, _read(root, CALENDAR_PATH), _read(root, METADATA_PATH))
 
 
 def controlled_at(objects: _Objects, commit: str) -> dict[str, str]:
@@ -140,7 +145,7 @@ def controlled_at(objects: _Objects, commit: str) -> dict[str, str]:
     policy_raw = objects.blob(commit, POLICY_PATH)
     items = objects.files([commit], CERTS_DIR)[commit]
     blobs = ((i.path, i.sha) for i in items if i.path.endswith(".pem"))
-    return controlled_digests(policy_raw, blobs, objects.blob(commit, CALENDAR_PATH))
+    return controlled_digests(policy_raw, blobs, objects.blob(commit, CALENDAR_PATH), objects.blob(commit, METADATA_PATH))
 
 
 def prefetch_controlled(objects: _Objects, commits: Sequence[str]) -> None:
@@ -148,7 +153,7 @@ def prefetch_controlled(objects: _Objects, commits: Sequence[str]) -> None:
     processes in all (more only for folders inside certs/) instead of about six for each commit;
     an audit compares each release and each later commit. Files too large for
     :func:`controlled_at` are left for it to refuse."""
-    found = objects.resolve(f"{c}:{path}" for c in commits for path in (POLICY_PATH, CALENDAR_PATH, CERTS_DIR))
+    found = objects.resolve(f"{c}:{path}" for c in commits for path in (POLICY_PATH, CALENDAR_PATH, METADATA_PATH, CERTS_DIR))
     objects.read(i.sha for i in found.values() if i is not None and (i.kind == "tree" or (i.kind == "blob" and i.size <= MAX_FILE_BYTES)))
     objects.files(commits, CERTS_DIR)
 

@@ -21,6 +21,7 @@ IMPORT_NAMES = {
     "cryptography": {"cryptography"},
     "chinese-calendar": {"chinese_calendar"},
     "pyhanko": {"pyhanko", "pyhanko_certvalidator"},
+    "webauthn": {"webauthn"},
     "pytest": {"pytest"},
     "pytest-xdist": set(),  # a pytest plugin, loaded by `-n`
     "hypothesis": {"hypothesis"},

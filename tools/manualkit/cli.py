@@ -152,6 +152,9 @@ def cmd_export_approval(args: argparse.Namespace) -> int:
     from manualkit.records.repository import worktree_snapshot
 
     namespace = worktree_snapshot(_root(args.root)).require()[1].signing_namespace
+    if signature.name.endswith(".webauthn.json"):
+        print(f"已导出签署内容 {message}、WebAuthn 签名及所登记的凭据 {signature}（签署台的签名）。验证：挑战为 SHA-256(签署内容 + “nonce: ” + nonce + 换行)，用任一 WebAuthn 库按 docs/desk.md 核验")
+        return EXIT_OK
     print(f"已导出签署内容 {message}、签名 {signature} 和签署人名录 {allowed}。不依赖本工具的验证命令：")
     print(f"ssh-keygen -Y verify -f {allowed} -I {signer} -n {namespace} -s {signature} < {message}")
     return EXIT_OK

@@ -201,6 +201,12 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN831", W, "义务登记表中的条目已找不到对应的语句"),
     Code("MAN832", E, "义务登记表文件无效"),
     Code("MAN840", E, "输入文本含有不允许的字符或超过长度上限"),
+    # the signing desk (manual desk, WebAuthn): MAN900-MAN919
+    Code("MAN900", E, "签署记录的签名形式无效（须且只能含 SSH 签名或 WebAuthn 签名之一）"),
+    Code("MAN901", E, "签名所用的挑战不是签署台为本次签署签发的（重放、已用过或属于另一申请单）"),
+    Code("MAN902", E, "页面显示之后申请单内容已被修改，签名所签的不是现在的内容"),
+    Code("MAN903", E, "所用的 WebAuthn 凭据不在现行签署人名录中"),
+    Code("MAN904", E, "WebAuthn 签名无效"),
     # DOCX packages and their signing keys (raised by ooxml_package / signing_key)
     Code("DOC501", E, "文件不是有效的 ZIP/OPC 包或已损坏"),
     Code("DOC502", E, "包内条目数超过上限"),

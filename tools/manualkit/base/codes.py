@@ -207,6 +207,10 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN902", E, "页面显示之后申请单内容已被修改，签名所签的不是现在的内容"),
     Code("MAN903", E, "所用的 WebAuthn 凭据不在现行签署人名录中"),
     Code("MAN904", E, "WebAuthn 签名无效"),
+    Code("MAN905", E, "所用的 SSH 密钥不是签署人登记的密钥"),
+    Code("MAN906", E, "签署台拒绝了请求：缺少或错误的访问令牌、主机名或来源"),
+    Code("MAN907", E, "签署台的请求缺少签名或格式无效"),
+    Code("MAN908", E, "签署台无法与远程仓库同步（取得或推送）"),
     # DOCX packages and their signing keys (raised by ooxml_package / signing_key)
     Code("DOC501", E, "文件不是有效的 ZIP/OPC 包或已损坏"),
     Code("DOC502", E, "包内条目数超过上限"),

@@ -15,7 +15,7 @@ import pytest
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "tools" / "manualkit"
 
 #: Each floor may import the floors below it and, without circles, its own modules.
-FLOORS = ("base", "text", "records", "documents", "site", "commands", "cli")
+FLOORS = ("base", "text", "records", "documents", "site", "commands", "desk", "cli")
 
 
 def module_name(path: Path) -> str:
@@ -128,3 +128,17 @@ def test_one_module_owns_time() -> None:
         text = path.read_text(encoding="utf-8")
         offenders += [f"{path.relative_to(PACKAGE_DIR)}: {n}" for n in needles if n in text]
     assert not offenders, "the clock is read outside base/clock.py:\n" + "\n".join(offenders)
+
+
+def test_only_the_cli_imports_the_desk_and_only_its_entry_point() -> None:
+    """The signing desk is a floor beside the CLI: it may import commands and below; the CLI may
+    import its entry point (desk.server); nothing else imports it."""
+    wrong = [
+        f"{module} -> {target}"
+        for module, targets in import_graph().items()
+        for target in targets
+        if target.startswith("manualkit.desk")
+        and not module.startswith("manualkit.desk")
+        and (module, target) not in {("manualkit.cli", "manualkit.desk.server"), ("manualkit.cli", "manualkit.desk")}
+    ]
+    assert not wrong, "the desk is imported from outside:\n" + "\n".join(sorted(wrong))

@@ -21,6 +21,10 @@ IMPORT_NAMES = {
     "cryptography": {"cryptography"},
     "chinese-calendar": {"chinese_calendar"},
     "pyhanko": {"pyhanko", "pyhanko_certvalidator"},
+    "webauthn": {"webauthn"},
+    "starlette": {"starlette"},
+    "uvicorn": {"uvicorn"},
+    "jinja2": {"jinja2"},
     "pytest": {"pytest"},
     "pytest-xdist": set(),  # a pytest plugin, loaded by `-n`
     "hypothesis": {"hypothesis"},

@@ -173,6 +173,9 @@ def cmd_export_approval(args: argparse.Namespace) -> int:
     from manualkit.records.repository import worktree_snapshot
 
     namespace = worktree_snapshot(_root(args.root)).require()[1].signing_namespace
+    if signature.name.endswith(".webauthn.json"):
+        _say(f"已导出签署内容 {message}、WebAuthn 签名及所登记的凭据 {signature}（签署台的签名）。验证：挑战为 SHA-256(签署内容 + “nonce: ” + nonce + 换行)，用任一 WebAuthn 库按 docs/desk.md 核验")
+        return EXIT_OK
     _say(f"已导出签署内容 {message}、签名 {signature} 和签署人名录 {allowed}。不依赖本工具的验证命令：")
     _say(f"ssh-keygen -Y verify -f {allowed} -I {signer} -n {namespace} -s {signature} < {message}")
     return EXIT_OK
@@ -482,6 +485,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_desk(args: argparse.Namespace) -> int:
+    from manualkit.desk.server import prepare, serve
+
+    desk = prepare(
+        _root(args.root), host=args.host, port=args.port, origin=args.origin, remote=args.remote,
+        key=Path(args.key) if args.key else None,
+    )  # fmt: skip
+    _say(f"签署台：{desk.address}（按 Ctrl+C 停止）", flush=True)
+    if not args.no_browser:
+        import webbrowser
+
+        webbrowser.open(desk.address)
+    serve(desk)
+    return EXIT_OK
+
+
 def cmd_codes(args: argparse.Namespace) -> int:
     from manualkit.base.codes import codes_markdown
 
@@ -687,6 +706,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     if p := command("serve", cmd_serve, help="预览工作区中的草稿（每页标注“草稿（未生效）”），修改后自动刷新"):
         p.add_argument("--dev-addr", default="127.0.0.1:8000", help="监听地址（默认 127.0.0.1:8000）")
         p.add_argument("--open", action="store_true", help="启动后在浏览器中打开")
+
+    if p := command("desk", cmd_desk, help="签署台：在浏览器中阅读、签署或退回修订申请单（通行密钥或 SSH 密钥）"):
+        p.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1，本机模式；服务器模式用 0.0.0.0）")
+        p.add_argument("--port", type=int, default=0, help="端口（默认随机空闲端口）")
+        p.add_argument("--origin", help="签署人访问的地址（服务器模式必填，如 https://desk.example.com；也是 WebAuthn 依赖方）")
+        p.add_argument("--remote", help="服务器模式：每页前从该远程仓库取得最新内容，每项新签署推送到其分支")
+        p.add_argument("--key", help="本机模式：用此 SSH 私钥文件签署（默认经 ssh-agent）")
+        p.add_argument("--no-browser", action="store_true", help="不自动打开浏览器")
 
     if p := command("return", cmd_return, help="退回修订申请单（由所等待角色的签署人签署，写明理由）"):
         p.add_argument("change_request", metavar="CR", help="修订申请单号")

@@ -210,6 +210,16 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN870", E, "正文中不允许使用属性列表 {: …}（网站会把它当作 HTML 属性）；只有标题末尾的 {#锚点} 可用"),
     Code("MAN871", E, "找不到 pdftotext（poppler-utils），无法核对 PDF 的内容"),
     Code("MAN872", E, "pdftotext 无法读取 PDF 的文字"),
+    # the signing desk (manual desk, WebAuthn): MAN900-MAN919
+    Code("MAN900", E, "签署记录的签名形式无效（须且只能含 SSH 签名或 WebAuthn 签名之一）"),
+    Code("MAN901", E, "签名所用的挑战不是签署台为本次签署签发的（重放、已用过或属于另一申请单）"),
+    Code("MAN902", E, "页面显示之后申请单内容已被修改，签名所签的不是现在的内容"),
+    Code("MAN903", E, "所用的 WebAuthn 凭据不在现行签署人名录中"),
+    Code("MAN904", E, "WebAuthn 签名无效"),
+    Code("MAN905", E, "所用的 SSH 密钥不是签署人登记的密钥"),
+    Code("MAN906", E, "签署台拒绝了请求：缺少或错误的访问令牌、主机名或来源"),
+    Code("MAN907", E, "签署台的请求缺少签名或格式无效"),
+    Code("MAN908", E, "签署台无法与远程仓库同步（取得或推送）"),
     # DOCX packages and their signing keys (raised by ooxml_package / signing_key)
     Code("DOC501", E, "文件不是有效的 ZIP/OPC 包或已损坏"),
     Code("DOC502", E, "包内条目数超过上限"),

@@ -4,37 +4,59 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from manualkit.base.diagnostics import fail
 from manualkit.base.lock import repository_lock
 from manualkit.records.approval import approve as sign_request
-from manualkit.records.change_request import Approval, request_path
+from manualkit.records.change_request import Approval, ChangeRequest, request_path
+from manualkit.records.policy import Policy
 from manualkit.records.repository import worktree_snapshot
+from manualkit.records.revocation import Revocation
 from manualkit.records.trust import controlled_in_worktree, judging
+from manualkit.text.manual import Manual
 
 SIGNER_ID_RE = re.compile(r"[a-z][a-z0-9.-]*")  # as policy.yml declares an approver id
 
 
+@dataclass(frozen=True)
+class OpenRequest:
+    """A change request that may still be signed, with what judges its signatures."""
+
+    manual: Manual
+    cr: ChangeRequest
+    judge: Policy
+    revocations: Sequence[Revocation]
+    controlled: Mapping[str, str]
+
+
+def open_request(root: Path, cr_id: str, role: str) -> OpenRequest:
+    """The request ``cr_id`` as it is now, if it may be signed in ``role``; ManualError otherwise."""
+    snap = worktree_snapshot(root)
+    manual, policy = snap.require()
+    cr = snap.requests.get(cr_id)
+    if cr is None:
+        raise fail(request_path(cr_id), 0, 0, "MAN646", f"找不到修订申请单 {cr_id}；现有：{', '.join(sorted(snap.requests)) or '无'}")
+    if any(cr_id in r.change_requests for r in snap.records):
+        raise fail(cr.path, 0, 0, "MAN673", f"{cr_id} 已发布，不能再签署")
+    if role not in policy.roles:
+        raise fail("--role", 0, 0, "MAN000", f"角色应为 {'、'.join(policy.roles)} 之一")
+    from manualkit.records.procedure import procedure_state
+
+    state = procedure_state(snap, root)
+    returned = state.returns.get(cr_id)
+    if returned is not None:
+        raise fail(cr.path, 0, 0, "MAN800", f"{cr_id} 已于 {returned.fields['returned_at']} 被退回（{returned.path}），不能再签署；请用 manual propose --replaces {cr_id} 重新提交")
+    judge = judging(root, snap.records, policy)
+    return OpenRequest(manual, cr, judge, state.revocations, controlled_in_worktree(root))
+
+
 def approve(root: Path, cr_id: str, role: str, key_path: Path, now: dt.datetime) -> Approval:
     with repository_lock(root, "approve"):
-        snap = worktree_snapshot(root)
-        manual, policy = snap.require()
-        cr = snap.requests.get(cr_id)
-        if cr is None:
-            raise fail(request_path(cr_id), 0, 0, "MAN646", f"找不到修订申请单 {cr_id}；现有：{', '.join(sorted(snap.requests)) or '无'}")
-        if any(cr_id in r.change_requests for r in snap.records):
-            raise fail(cr.path, 0, 0, "MAN673", f"{cr_id} 已发布，不能再签署")
-        if role not in policy.roles:
-            raise fail("--role", 0, 0, "MAN000", f"角色应为 {'、'.join(policy.roles)} 之一")
-        from manualkit.records.procedure import procedure_state
-
-        state = procedure_state(snap, root)
-        returned = state.returns.get(cr_id)
-        if returned is not None:
-            raise fail(cr.path, 0, 0, "MAN800", f"{cr_id} 已于 {returned.fields['returned_at']} 被退回（{returned.path}），不能再签署；请用 manual propose --replaces {cr_id} 重新提交")
-        judge = judging(root, snap.records, policy)
-        return sign_request(root, cr, role, key_path, manual, judge, now, state.revocations, controlled_in_worktree(root))
+        o = open_request(root, cr_id, role)
+        return sign_request(root, o.cr, role, key_path, o.manual, o.judge, now, o.revocations, o.controlled)
 
 
 def export_approval(root: Path, cr_id: str, role: str, directory: Path) -> tuple[Path, Path, Path, str]:
@@ -59,7 +81,32 @@ def export_approval(root: Path, cr_id: str, role: str, directory: Path) -> tuple
         raise fail(cr.path, found.line, 1, "MAN107", f"签署人标识 {found.signer!r} 或申请单号 {cr.id!r} 无效；拒绝导出")
     stem = f"{cr.id}-{found.signer}"
     paths = (directory / f"{stem}.txt", directory / f"{stem}.txt.sig", directory / "allowed_signers")
+    if found.webauthn is not None:
+        paths = (paths[0], directory / f"{stem}.webauthn.json", paths[2])
     write_atomic(paths[0], message)
-    write_atomic(paths[1], found.signature.strip() + "\n")
+    if found.webauthn is not None:
+        write_atomic(paths[1], _webauthn_evidence(message, found, policy))
+    else:
+        write_atomic(paths[1], found.signature.strip() + "\n")
     write_atomic(paths[2], policy.allowed_signers())
     return (*paths, found.signer)
+
+
+def _webauthn_evidence(message: bytes, approval: Approval, policy: Policy) -> bytes:
+    """A browser-made approval as an auditor checks it with any WebAuthn library: the assertion,
+    the challenge it must carry and the credential registered for the signer."""
+    import json
+    from dataclasses import asdict
+
+    from manualkit.records.webauthn_signature import b64url, challenge, find_credential
+
+    assert approval.webauthn is not None
+    approver = policy.approver(approval.signer)
+    credential = find_credential(approver.webauthn, approval.webauthn.credential_id) if approver else None
+    evidence = {
+        "format": "manual-approval/1 + webauthn",
+        "challenge": b64url(challenge(message, approval.webauthn.nonce)),
+        "assertion": approval.webauthn.as_dict(),
+        "credential": asdict(credential) if credential else None,
+    }
+    return (json.dumps(evidence, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

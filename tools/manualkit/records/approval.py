@@ -29,6 +29,7 @@ from manualkit.text.manual import Manual
 
 if TYPE_CHECKING:
     from manualkit.records.revocation import Revocation
+    from manualkit.records.webauthn_signature import Assertion
 
 
 @dataclass(frozen=True)
@@ -58,15 +59,17 @@ def check_approval(
         approver is not None
         and approval.name == approver.name
         and meaning_derived(approval, policy)
-        and sshsig.verify(message, approval.signature, approver.public_key, policy.signing_namespace)
+        and signed_by(message, approval, approver, policy)
     )
     current = approval.digest == (digest or approval_digest(cr, manual))
     check = ApprovalCheck(approval, signature_valid, current, approver is not None and approval.role in approver.roles, approver is not None)
     if revocations and approver is not None and signature_valid:
         from manualkit.records.revocation import revoked_at, signed_after_revocation
 
-        revocation = revoked_at(revocations, approver.id, approver.public_key)
-        check = replace(check, revoked=revocation, after_revocation=bool(signed_after_revocation(revocation, approval.signed_at, approval.signature)))
+        revoked_key = approval.webauthn.credential_id if approval.webauthn else approver.public_key
+        signature = approval.webauthn.signature if approval.webauthn else approval.signature
+        revocation = revoked_at(revocations, approver.id, revoked_key)
+        check = replace(check, revoked=revocation, after_revocation=bool(signed_after_revocation(revocation, approval.signed_at, signature)))
     return check
 
 
@@ -74,6 +77,15 @@ def meaning_derived(approval: Approval, policy: Policy) -> bool:
     """The approval's 签署含义 is the judge policy's meaning of its role (derived, never trusted as written)."""
     role = policy.roles.get(approval.role)
     return role is None or approval.meaning == role.meaning
+
+
+def signed_by(message: bytes, approval: Approval, approver: Approver, policy: Policy) -> bool:
+    """The approval's signature (SSH, or WebAuthn made at the desk) verifies with ``approver``'s registered key."""
+    if approval.webauthn is not None:
+        from manualkit.records.webauthn_signature import verify
+
+        return verify(message, approval.webauthn, approver.webauthn)
+    return sshsig.verify(message, approval.signature, approver.public_key, policy.signing_namespace)
 
 
 def missing_roles(cr: ChangeRequest, checks: list[ApprovalCheck], policy: Policy) -> list[str]:
@@ -166,9 +178,28 @@ def approve(
     """Sign ``cr`` in ``role`` with the key at ``key_path`` and append the approval to its file.
 
     ``policy`` is the policy in force (the last release's): who may sign is decided by it."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-    from ruamel.yaml.scalarstring import LiteralScalarString
+    approver = _approver_for_key(policy, key_path)
+    digest = approvable(cr, role, approver, approver.public_key, str(key_path), manual, policy, now, revocations, controlled)
+    signed_at = now.isoformat(timespec="seconds")
+    message = approval_message(manual.metadata.document_number, cr.id, role, approver.id, signed_at, digest)
+    signature = sshsig.sign(message, key_path, policy.signing_namespace)
+    return append_approval(root, cr, role, approver, policy, signed_at, digest, signature=signature)
 
+
+def approvable(
+    cr: ChangeRequest,
+    role: str,
+    approver: Approver,
+    key: str,
+    where: str,
+    manual: Manual,
+    policy: Policy,
+    now: dt.datetime,
+    revocations: Sequence[Revocation] = (),
+    controlled: Mapping[str, str] | None = None,
+) -> str:
+    """The digest ``approver`` signs when approving ``cr`` in ``role`` now with ``key`` (an SSH
+    key line, or a WebAuthn credential id); ManualError when the policy in force refuses it."""
     change_class = policy.change_class(cr.class_key)
     if change_class is None or role not in change_class.roles:
         roles = "、".join(change_class.roles) if change_class else ""
@@ -176,25 +207,38 @@ def approve(
     problems = content_findings(cr, manual, policy)
     if has_errors(problems):
         raise ManualError([d for d in problems if d.severity is Severity.ERROR])
-    approver = _approver_for_key(policy, key_path)
     if role not in approver.roles:
         raise fail(cr.path, 0, 0, "MAN652", f"{approver.name}（{approver.id}）在签署人名录中无权签署“{role}”")
     if revocations:
         from manualkit.records.revocation import revoked_at
 
-        revocation = revoked_at(revocations, approver.id, approver.public_key)
+        revocation = revoked_at(revocations, approver.id, key)
         if revocation is not None and now >= revocation.at:
-            raise fail(str(key_path), 0, 0, "MAN812", f"{approver.name} 的该密钥已于 {revocation.at.isoformat()} 停用（{revocation.path}）；请先在签署人名录中登记新密钥")
+            raise fail(where, 0, 0, "MAN812", f"{approver.name} 的该密钥已于 {revocation.at.isoformat()} 停用（{revocation.path}）；请先在签署人名录中登记新密钥")
     checks, _ = approval_findings(cr, manual, policy, revocations, controlled)
     for c in checks:
         if c.approval.signer == approver.id and c.approval.role != role:
             raise fail(cr.path, c.approval.line, 1, "MAN654", f"{approver.name} 已签署“{c.approval.role}”，同一人不得在同一申请单上签署两个角色")
         if c.approval.role == role and c.valid:
             raise fail(cr.path, c.approval.line, 1, "MAN656", f"“{role}”已由 {c.approval.name} 有效签署")
-    digest = approval_digest(cr, manual, controlled)
-    signed_at = now.isoformat(timespec="seconds")
-    message = approval_message(manual.metadata.document_number, cr.id, role, approver.id, signed_at, digest)
-    signature = sshsig.sign(message, key_path, policy.signing_namespace)
+    return approval_digest(cr, manual, controlled)
+
+
+def append_approval(
+    root: Path,
+    cr: ChangeRequest,
+    role: str,
+    approver: Approver,
+    policy: Policy,
+    signed_at: str,
+    digest: str,
+    *,
+    signature: str = "",
+    webauthn: Assertion | None = None,
+) -> Approval:
+    """Append one signed approval (an SSH ``signature`` or a WebAuthn assertion) to ``cr``'s file."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import LiteralScalarString
 
     data, problems = yamlfile.parse_roundtrip(cr.raw.decode("utf-8"), cr.path)
     if problems or not isinstance(data, dict):
@@ -206,7 +250,10 @@ def approve(
     entry["meaning"] = policy.roles[role].meaning
     entry["signed_at"] = signed_at
     entry["digest"] = digest
-    entry["signature"] = LiteralScalarString(signature + "\n")
+    if webauthn is not None:
+        entry["webauthn"] = CommentedMap(webauthn.as_dict())
+    else:
+        entry["signature"] = LiteralScalarString(signature + "\n")
     # Void approvals of this role are replaced; everything else stays byte-identical.
     kept = [a for a in data["approvals"] if a["role"] != role]
     approvals = data["approvals"]
@@ -219,5 +266,4 @@ def approve(
             approvals.remove(item)
     approvals.append(entry)
     write_atomic(root / cr.path, yamlfile.dump(data))
-    return Approval(role, approver.id, approver.name, entry["meaning"], signed_at, digest, signature, 0)
-
+    return Approval(role, approver.id, approver.name, entry["meaning"], signed_at, digest, signature, 0, webauthn)

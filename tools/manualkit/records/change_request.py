@@ -20,6 +20,7 @@ from manualkit.base import yamlfile
 from manualkit.base.atomic import write_atomic
 from manualkit.base.diagnostics import Diagnostic, diagnostic, fail
 from manualkit.records.policy import CLASS_ORDER, ROLE_ORDER, Policy
+from manualkit.records.webauthn_signature import ASSERTION_FIELDS, BASE64URL, Assertion, assertion_from
 from manualkit.text.manual import Manual, decode
 from manualkit.text.schema import Field, as_date, validate
 
@@ -45,6 +46,7 @@ class Approval:
     digest: str  # sha256:<hex> of what was approved
     signature: str  # armored SSH signature of :func:`approval_message`
     line: int  # file line of this entry
+    webauthn: Assertion | None = None  # signed in a browser instead (then ``signature`` is empty)
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,14 @@ def _schema(departments: Sequence[str]) -> Field:
                         Field("meaning", str, "签署含义"),
                         Field("signed_at", str, "签署时间"),
                         Field("digest", str, "所批准内容的摘要", pattern=r"sha256:[0-9a-f]{64}"),
-                        Field("signature", str, "SSH 签名"),
+                        Field("signature", str, "SSH 签名", required=False),
+                        Field(
+                            "webauthn",
+                            dict,
+                            "WebAuthn 签名（签署台）",
+                            required=False,
+                            fields=tuple(Field(k, str, k, pattern=BASE64URL) for k in ASSERTION_FIELDS),
+                        ),
                     ),
                 ),
             ),
@@ -156,11 +165,16 @@ def parse_change_request(path: str, raw: bytes, departments: Sequence[str]) -> t
     if data["id"] != expected_id:
         line, col = yamlfile.position(data, "id")
         return None, [diagnostic(path, line + 1, col + 1, "MAN641", f"申请单号 {data['id']} 与文件名 {expected_id} 不一致")]
+    for i, a in enumerate(data["approvals"]):
+        if ("signature" in a) == ("webauthn" in a):
+            line, col = yamlfile.position(data["approvals"], i)
+            return None, [diagnostic(path, line + 1, col + 1, "MAN900", "每项签署须且只能含 signature（SSH 签名）或 webauthn（签署台的 WebAuthn 签名）之一；请用 manual approve 或签署台重新签署")]
     approvals = tuple(
         Approval(
             role=str(a["role"]), signer=str(a["signer"]), name=str(a["name"]), meaning=str(a["meaning"]),
-            signed_at=str(a["signed_at"]), digest=str(a["digest"]), signature=str(a["signature"]),
+            signed_at=str(a["signed_at"]), digest=str(a["digest"]), signature=str(a.get("signature") or ""),
             line=yamlfile.position(data["approvals"], i)[0] + 1,
+            webauthn=assertion_from(a["webauthn"]) if "webauthn" in a else None,
         )
         for i, a in enumerate(data["approvals"])
     )  # fmt: skip

@@ -16,6 +16,7 @@ from typing import Any
 
 from manualkit.base import yamlfile
 from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.records.webauthn_signature import BASE64URL, Credential, credential_from
 from manualkit.text.manual import Manual, decode
 from manualkit.text.markup import parse
 from manualkit.text.schema import Field, validate
@@ -55,6 +56,7 @@ class Approver:
     department: str
     roles: tuple[str, ...]
     public_key: str  # OpenSSH public key line
+    webauthn: tuple[Credential, ...] = ()  # passkeys / security keys for the desk (records.webauthn_signature)
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,24 @@ def _schema() -> Field:
                         Field("department", str, "部门"),
                         Field("roles", list, "可签署的角色", items=Field("", str, "角色", choices=role_keys)),
                         Field("key", str, "OpenSSH 公钥", pattern=r"(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+( .*)?"),
+                        Field(
+                            "webauthn",
+                            list,
+                            "WebAuthn 凭据（通行密钥或安全密钥，供签署台使用）",
+                            required=False,
+                            items=Field(
+                                "",
+                                dict,
+                                "WebAuthn 凭据",
+                                fields=(
+                                    Field("credential_id", str, "凭据标识（base64url）", pattern=BASE64URL),
+                                    Field("public_key", str, "COSE 公钥（base64url）", pattern=BASE64URL),
+                                    Field("rp_id", str, "依赖方标识（签署台的域名）", pattern=r"[A-Za-z0-9.-]+"),
+                                    Field("origin", str, "签署台的来源（https://域名[:端口]）", pattern=r"https?://[A-Za-z0-9.-]+(:[0-9]+)?"),
+                                    Field("enrolled", dt.date, "登记日期"),
+                                ),
+                            ),
+                        ),
                     ),
                 ),
             ),
@@ -174,7 +194,10 @@ def parse_policy(text: str) -> tuple[Policy | None, list[Diagnostic]]:
     }
     roles = {k: Role(k, str(v["title"]), str(v["meaning"])) for k, v in data["roles"].items()}
     approvers = tuple(
-        Approver(str(a["id"]), str(a["name"]), str(a["department"]), tuple(str(r) for r in a["roles"]), str(a["key"]).strip())
+        Approver(
+            str(a["id"]), str(a["name"]), str(a["department"]), tuple(str(r) for r in a["roles"]), str(a["key"]).strip(),
+            tuple(credential_from(c) for c in a.get("webauthn") or ()),
+        )
         for a in data["approvers"]
     )
     return (

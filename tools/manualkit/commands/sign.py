@@ -1,0 +1,113 @@
+"""Approving with a passkey or security key (WebAuthn), as the signing desk does it.
+
+Two steps around the browser: :func:`prepare_approval` fixes what will be signed — the
+``manual-approval/1`` text for the request's current content digest, the signer, the time — and
+a server nonce; :func:`finish_approval` checks again, under the repository lock, that the request
+still has that digest, that the assertion verifies with a credential the registry in force holds
+for that signer, and writes the approval through :func:`manualkit.records.approval.append_approval`,
+the same writer ``manual approve`` uses. The record is then read like any other approval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from manualkit.base.diagnostics import fail
+from manualkit.base.lock import repository_lock
+from manualkit.commands.approve import open_request
+from manualkit.records.approval import append_approval, approvable
+from manualkit.records.change_request import Approval, approval_message
+from manualkit.records.webauthn_signature import Assertion, challenge, find_credential, verify
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    """What a WebAuthn approval will sign; the desk keeps it until the assertion comes back."""
+
+    change_request: str
+    role: str
+    signer: str
+    signed_at: str
+    digest: str
+    nonce: str
+    message: bytes
+
+    @property
+    def challenge(self) -> bytes:
+        return challenge(self.message, self.nonce)
+
+
+def prepare_approval(
+    root: Path, cr_id: str, role: str, signer_id: str, nonce: str, now: dt.datetime, *, method: str = "webauthn"
+) -> PendingApproval:
+    """The approval ``signer_id`` may make now (``method``: webauthn or ssh); ManualError when the
+    registry in force refuses it."""
+    opened = open_request(root, cr_id, role)
+    approver = opened.judge.approver(signer_id)
+    if approver is None:
+        raise fail(opened.cr.path, 0, 0, "MAN651", f"签署人 {signer_id} 不在现行签署人名录中")
+    if method == "webauthn" and not approver.webauthn:
+        raise fail(opened.cr.path, 0, 0, "MAN651", f"签署人 {signer_id} 不在现行签署人名录中，或未登记 WebAuthn 凭据；请先通过 policy 修订申请登记凭据")
+    digest = approvable(opened.cr, role, approver, "", "webauthn", opened.manual, opened.judge, now, opened.revocations, opened.controlled)
+    signed_at = now.isoformat(timespec="seconds")
+    message = approval_message(opened.manual.metadata.document_number, cr_id, role, approver.id, signed_at, digest)
+    return PendingApproval(cr_id, role, approver.id, signed_at, digest, nonce, message)
+
+
+def finish_approval(root: Path, pending: PendingApproval, assertion: Assertion, now: dt.datetime) -> Approval:
+    """Write ``pending`` signed by ``assertion``; nothing is written unless every check passes."""
+    if assertion.nonce != pending.nonce:
+        raise fail(pending.change_request, 0, 0, "MAN901", "签名所用的挑战不是签署台为本次签署签发的挑战；请刷新页面后重新签署")
+    with repository_lock(root, "approve"):
+        opened = open_request(root, pending.change_request, pending.role)
+        approver = opened.judge.approver(pending.signer)
+        if approver is None:
+            raise fail(opened.cr.path, 0, 0, "MAN651", f"签署人 {pending.signer} 不在现行签署人名录中")
+        credential = find_credential(approver.webauthn, assertion.credential_id)
+        if credential is None:
+            raise fail(opened.cr.path, 0, 0, "MAN903", f"所用的 WebAuthn 凭据不是现行签署人名录中 {approver.name}（{approver.id}）登记的凭据")
+        digest = approvable(
+            opened.cr, pending.role, approver, credential.credential_id, "webauthn", opened.manual, opened.judge, now,
+            opened.revocations, opened.controlled,
+        )  # fmt: skip
+        if digest != pending.digest:
+            raise fail(opened.cr.path, 0, 0, "MAN902", f"页面显示之后 {pending.change_request} 的内容已被修改，本次签名所签的不是现在的内容；请刷新页面，阅读修改后的内容再签署")
+        if not verify(pending.message, assertion, [credential]):
+            raise fail(opened.cr.path, 0, 0, "MAN904", "WebAuthn 签名无效：签名与所签内容、来源或登记的公钥不符；未写入任何记录")
+        return append_approval(root, opened.cr, pending.role, approver, opened.judge, pending.signed_at, pending.digest, webauthn=assertion)
+
+
+def finish_ssh_approval(root: Path, pending: PendingApproval, key_path: Path | None, now: dt.datetime) -> Approval:
+    """Sign ``pending`` with SSH: ``key_path`` is the signer's private key file (as ``manual
+    approve --key`` takes it), or None to sign through ssh-agent with the key the registry holds
+    for the signer (``ssh-keygen -Y sign -f <public key>`` asks the agent: the private key never
+    reaches the desk). The signature must verify with the registry's key."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="manual-desk-") as tmp:
+        return _ssh_approval(root, pending, key_path, Path(tmp), now)
+
+
+def _ssh_approval(root: Path, pending: PendingApproval, key_path: Path | None, tmp: Path, now: dt.datetime) -> Approval:
+    from manualkit.base import sshsig
+
+    with repository_lock(root, "approve"):
+        opened = open_request(root, pending.change_request, pending.role)
+        approver = opened.judge.approver(pending.signer)
+        if approver is None:
+            raise fail(opened.cr.path, 0, 0, "MAN651", f"签署人 {pending.signer} 不在现行签署人名录中")
+        digest = approvable(
+            opened.cr, pending.role, approver, approver.public_key, str(key_path or "ssh-agent"), opened.manual, opened.judge, now,
+            opened.revocations, opened.controlled,
+        )  # fmt: skip
+        if digest != pending.digest:
+            raise fail(opened.cr.path, 0, 0, "MAN902", f"页面显示之后 {pending.change_request} 的内容已被修改，本次签名所签的不是现在的内容；请刷新页面，阅读修改后的内容再签署")
+        if key_path is None:
+            key_path = tmp / "signer.pub"
+            key_path.write_text(approver.public_key + "\n", encoding="ascii")
+        signature = sshsig.sign(pending.message, key_path, opened.judge.signing_namespace)
+        if not sshsig.verify(pending.message, signature, approver.public_key, opened.judge.signing_namespace):
+            raise fail(str(key_path), 0, 0, "MAN905", f"所用的 SSH 密钥不是现行签署人名录中 {approver.name}（{approver.id}）登记的密钥；未写入任何记录")
+        return append_approval(root, opened.cr, pending.role, approver, opened.judge, pending.signed_at, pending.digest, signature=signature)

@@ -1,0 +1,64 @@
+"""The server mode's clone: fetched before every page, and each new signature record committed
+and pushed to the branch the desk serves (the change request's pull-request branch). Pushes are
+made under the repository lock; a push refused because another desk pushed first is retried on
+top of the remote's new tip, so two signers signing at once both land."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from manualkit.base import git
+from manualkit.base.diagnostics import fail
+from manualkit.base.lock import repository_lock
+from manualkit.records.change_request import request_path
+
+PUSH_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Remote:
+    root: Path
+    name: str
+
+    def branch(self) -> str:
+        name = git.text(self.root, "symbolic-ref", "--quiet", "--short", "HEAD")
+        if not name:
+            raise fail(".git/HEAD", 0, 0, "MAN908", "签署台的克隆不在任何分支上；请检出修订申请单所在的分支")
+        return name
+
+    def fetch(self) -> None:
+        """Bring the served branch up to the remote's (fast-forward only; nothing local is lost)."""
+        with repository_lock(self.root, "desk-fetch"):
+            self._update()
+
+    def _update(self) -> None:
+        branch = self.branch()
+        try:
+            git.run(self.root, "fetch", "--quiet", self.name, branch)
+            git.run(self.root, "merge", "--quiet", "--ff-only", "FETCH_HEAD")
+        except git.GitError as e:
+            raise fail(self.name, 0, 0, "MAN908", f"无法从 {self.name} 取得分支 {branch} 的最新内容：{str(e)[:200]}") from e
+
+    def publish(self, cr_id: str, message: str) -> str:
+        """Commit the request's file and push it; returns the commit pushed."""
+        path = request_path(cr_id)
+        with repository_lock(self.root, "desk-push"):
+            git.run(self.root, "add", "--", path)
+            git.run(self.root, "commit", "--quiet", "--no-verify", "-m", message, "--", path)
+            branch = self.branch()
+            for _ in range(PUSH_ATTEMPTS):
+                if git.run(self.root, "push", "--quiet", self.name, f"HEAD:refs/heads/{branch}", check=False) == b"" and self._pushed(branch):
+                    return git.text(self.root, "rev-parse", "HEAD")
+                git.run(self.root, "fetch", "--quiet", self.name, branch)
+                try:
+                    git.run(self.root, "rebase", "--quiet", "FETCH_HEAD")
+                except git.GitError as e:
+                    git.run(self.root, "rebase", "--abort", check=False)
+                    raise fail(path, 0, 0, "MAN908", f"签名已写入本地，但与 {self.name} 上的修改冲突，未能推送：{str(e)[:200]}") from e
+            raise fail(path, 0, 0, "MAN908", f"签名已写入本地，但多次推送到 {self.name} 均被拒绝；请稍后重试")
+
+    def _pushed(self, branch: str) -> bool:
+        here = git.text(self.root, "rev-parse", "HEAD")
+        there = git.run(self.root, "ls-remote", self.name, f"refs/heads/{branch}", check=False).decode().split()
+        return bool(there) and there[0] == here

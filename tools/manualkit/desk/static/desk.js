@@ -1,0 +1,80 @@
+// The signing desk's only script (served by the desk itself; the CSP allows no inline script).
+// It asks the desk for a single-use challenge bound to the request's digest, has the browser's
+// authenticator sign it (WebAuthn), and posts the assertion back; or asks for an SSH signature.
+"use strict";
+
+function b64urlToBytes(text) {
+  const base64 = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
+
+function bytesToB64url(buffer) {
+  let binary = "";
+  for (const b of new Uint8Array(buffer)) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function post(path, body) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  return response.json();
+}
+
+function say(form, text, ok) {
+  const out = form.querySelector(".desk-result");
+  out.textContent = text;
+  out.dataset.state = ok ? "ok" : "error";
+}
+
+function problems(answer) {
+  return (answer.diagnostics || []).map((d) => d.code + " " + d.message).join("；");
+}
+
+async function sign(form, method) {
+  const cr = form.dataset.cr;
+  const signer = form.elements.signer.value;
+  const role = form.elements.role.value;
+  const challenge = await post("/api/challenge", { change_request: cr, role, signer, method, digest: form.dataset.digest });
+  if (!challenge.ok) return say(form, problems(challenge), false);
+  const body = { change_request: cr, nonce: challenge.nonce };
+  if (method === "webauthn") {
+    let credential;
+    try {
+      credential = await navigator.credentials.get({
+        publicKey: {
+          challenge: b64urlToBytes(challenge.challenge),
+          rpId: challenge.rp_id,
+          allowCredentials: challenge.credentials.map((id) => ({ type: "public-key", id: b64urlToBytes(id) })),
+          userVerification: "preferred",
+          timeout: challenge.timeout,
+        },
+      });
+    } catch (error) {
+      return say(form, "通行密钥未完成签名：" + error.name, false);
+    }
+    body.credential_id = bytesToB64url(credential.rawId);
+    body.response = {
+      authenticator_data: bytesToB64url(credential.response.authenticatorData),
+      client_data_json: bytesToB64url(credential.response.clientDataJSON),
+      signature: bytesToB64url(credential.response.signature),
+    };
+  }
+  const answer = await post("/api/sign", body);
+  if (!answer.ok) return say(form, problems(answer), false);
+  say(form, "已签署：" + answer.role + " " + answer.name + " " + answer.signed_at, true);
+  window.setTimeout(() => window.location.reload(), 800);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("desk-sign");
+  if (!form) return;
+  for (const button of form.querySelectorAll("button[data-method]")) {
+    button.addEventListener("click", () => {
+      sign(form, button.dataset.method).catch((error) => say(form, "签署失败：" + error, false));
+    });
+  }
+});

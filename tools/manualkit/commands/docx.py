@@ -17,7 +17,9 @@ from manualkit.records.history import ReleaseEntry, ReleaseReader, in_force, rel
 if TYPE_CHECKING:
     from manualkit.documents.docx.body import Appendix
     from manualkit.documents.signing_key import SigningKey
+    from manualkit.records.policy import Policy
     from manualkit.records.release import ReleaseRecord
+    from manualkit.text.manual import Manual
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ def render_release(
     pages: Mapping[str, int] | None = None,
     copy_number: str = "",
     with_comparison: bool = False,
+    reader: ReleaseReader | None = None,
 ) -> bytes:
     """The unsigned DOCX of release ``index`` as ``status`` (deterministic: same input, same bytes),
     its table of contents numbered with ``pages`` (bookmark → page), or by the layout engine
@@ -85,14 +88,8 @@ def render_release(
     from manualkit.documents.toc import fill_toc, laid_out_pages
 
     entry = entries[index]
-    if entry.commit is None:
-        raise fail(entry.record.path, 0, 0, "MAN680", f"{entry.record.version} 的发布记录不在 git 历史中")
-    # The release's manual, parsed through the history's reader: a chapter text already parsed
-    # for verification (or cached under .git/manualkit/) is not parsed again.
-    reader = ReleaseReader(root)
-    manual, policy = reader.manual(entry.commit), reader.policy(entry.commit)
-    if manual is None or policy is None:
-        raise fail(entry.record.path, 0, 0, "MAN683", f"{entry.record.version} 发布时的手册或修订政策无法加载")
+    assert entry.commit is not None  # release_texts refuses a release outside git
+    manual, policy = release_texts(reader or ReleaseReader(root), entry)
     edition = release_edition(entries, index, status, policy, development_signature=development)
     images = {
         e.path: blob
@@ -114,6 +111,18 @@ def render_release(
     if pages is None:
         pages = laid_out_pages(final if neutral == copy_number else draft(neutral), env)
     return fill_toc(final, pages)
+
+
+def release_texts(reader: ReleaseReader, entry: ReleaseEntry) -> tuple[Manual, Policy]:
+    """The manual and policy of the commit that recorded ``entry``, parsed through the history's
+    reader: a chapter text already parsed for verification (or cached under .git/manualkit/) is
+    not parsed again."""
+    if entry.commit is None:
+        raise fail(entry.record.path, 0, 0, "MAN680", f"{entry.record.version} 的发布记录不在 git 历史中")
+    manual, policy = reader.manual(entry.commit), reader.policy(entry.commit)
+    if manual is None or policy is None:
+        raise fail(entry.record.path, 0, 0, "MAN683", f"{entry.record.version} 发布时的手册或修订政策无法加载")
+    return manual, policy
 
 
 def comparison_appendix(root: Path, entries: Sequence[ReleaseEntry], index: int) -> Appendix:
@@ -154,16 +163,11 @@ def unsigned_release(
         raise fail("MANUAL_SIGNING_KEY", 0, 0, exc.code, exc.message) from None
     # The copy is marked by its status today: a version exported "as of" a past date is 作废 now.
     status = status_on(entries, index, today)
-    docx = render_release(root, entries, index, status, key.development, env=env, with_comparison=with_comparison)
-    return UnsignedRelease(docx, entries[index].record, status, key, release_document_number(root, entries[index]))
-
-
-def release_document_number(root: Path, entry: ReleaseEntry) -> str:
-    """文件编号 of a release, from the manual.yml of the commit that recorded it."""
-    manual = ReleaseReader(root).manual(entry.commit) if entry.commit else None
-    if manual is None:
-        raise fail(entry.record.path, 0, 0, "MAN683", f"{entry.record.version} 发布时的手册或修订政策无法加载")
-    return manual.metadata.document_number
+    # One reader for the file's name (the release's own 文件编号) and its text.
+    reader = ReleaseReader(root)
+    manual, _ = release_texts(reader, entries[index])
+    docx = render_release(root, entries, index, status, key.development, env=env, with_comparison=with_comparison, reader=reader)
+    return UnsignedRelease(docx, entries[index].record, status, key, manual.metadata.document_number)
 
 
 def build_release_docx(

@@ -1,8 +1,8 @@
 """pyHanko's signing and validation modules, imported with one warning of theirs silenced.
 
-cryptography 47 and later deprecate DSA keys, and pyHanko imports the DSA key type at import
-time, so every ``manual pdf``, ``manual publish`` and ``manual verify X.pdf`` would print that
-warning, with a path into the virtualenv, before its answer. The release key is never DSA: the
+cryptography deprecates DSA keys (release 51 warns), and pyHanko imports the DSA key type at
+import time, so every ``manual pdf``, ``manual publish`` and ``manual verify X.pdf`` would print
+that warning, with a path into the virtualenv, before its answer. The release key is never DSA: the
 warning says nothing to the person running the command. Only that warning, raised while pyHanko's
 own modules load, is silenced; every other warning still shows.
 """

@@ -87,10 +87,15 @@ def test_reenacted_demo_carries_the_four_records(demo: tuple[Path, Path, subproc
     training = sorted(p.name for p in (root / "changelog/training").glob("*.yml"))
     assert any(n.startswith("A-0-2025-12") for n in training) and any(n.startswith("B-0-2026-06") for n in training)
     # Numbered copies of A/1, recalled within 5 working days of B/0 taking effect (one kept).
-    copies = {p.stem: p.read_text(encoding="utf-8") for p in (root / "changelog/copies").glob("A-1-*.yml")}
+    # Each copy is a signed issue record; its recall is a second, separate signed record (both write-once).
+    records = {p.stem: p.read_text(encoding="utf-8") for p in (root / "changelog/copies").glob("A-1-*.yml")}
+    copies = {k: v for k, v in records.items() if not k.endswith("-recall")}
+    recalls = {k: v for k, v in records.items() if k.endswith("-recall")}
     assert sorted(copies) == ["A-1-001", "A-1-002", "A-1-003"]
-    assert sum("retained: true" in text for text in copies.values()) == 1
-    assert all("recalled: 2026-07-0" in text or "recalled: '2026-07-0" in text for text in copies.values()), copies
+    assert sorted(recalls) == [f"{n}-recall" for n in sorted(copies)]
+    assert all("kind: manual-controlled-copy/1" in text and "signature:" in text for text in copies.values())
+    assert sum('retained: "true"' in text for text in recalls.values()) == 1, recalls
+    assert all('recalled: "2026-07-0' in text and "signature:" in text for text in recalls.values()), recalls
     assert sorted(p.name for p in (root / "dist/copies").glob("*.docx")) == [f"XS-QM-01_A-1-00{i}.docx" for i in (1, 2, 3)]
     # A revoked key: 李娜's, after B/1; her earlier signatures stay valid, her new key is registered.
     (revocation,) = (root / "changelog/revocations").glob("li.na-*.yml")

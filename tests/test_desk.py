@@ -197,3 +197,42 @@ def test_ssh_signing_through_the_agent(desk_repo: tuple[RevisionRepo, dict[str, 
     assert_ok(repo.manual("check"))
     approvals = json.loads(repo.manual("status", "--json").stdout)["requests"]
     assert next(r for r in approvals if r["id"] == cr)["waiting_for"] == "批准"
+
+
+def test_a_key_file_that_is_not_the_signers_is_refused(desk_repo: tuple[RevisionRepo, dict[str, SoftAuthenticator], int]) -> None:
+    repo, _, port = desk_repo
+    cr = open_request(repo)
+    before = repo.request_path(cr).read_bytes()
+    # The desk was started with 赵敏's key; 李娜 is the one asked to sign: the signature made does
+    # not verify with her registered key, so nothing is written.
+    with running_desk(repo, "--port", str(port), "--key", str(repo.key("zhao.min")), env=NOW) as desk:
+        _, challenge = desk.post("/api/challenge", {"change_request": cr, "role": "审核", "signer": "li.na", "method": "ssh"})
+        assert challenge["ok"], challenge
+        _, answer = desk.post("/api/sign", {"change_request": cr, "nonce": challenge["nonce"]})
+        coded(answer, "MAN905")
+    assert repo.request_path(cr).read_bytes() == before
+
+
+def test_server_mode_pushes_each_signature_to_the_request_branch(desk_repo: tuple[RevisionRepo, dict[str, SoftAuthenticator], int], tmp_path: Path) -> None:
+    repo, auths, port = desk_repo
+    cr = open_request(repo)
+    repo.commit(f"{cr}: submitted")
+    branch = repo.git("symbolic-ref", "--short", "HEAD").strip()
+    bare = tmp_path / "company.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(repo.root), str(bare)], check=True, capture_output=True)
+    repo.git("remote", "add", "company", str(bare))
+    with running_desk(repo, "--port", str(port), "--remote", "company", env=NOW) as desk:
+        status, answer = webauthn_sign(desk, auths["li.na"], cr, "审核", "li.na")
+        assert status == 200 and answer["ok"], answer
+    pushed = subprocess.run(["git", "--git-dir", str(bare), "show", f"{branch}:changelog/requests/{cr}.yml"], check=True, capture_output=True, text=True).stdout
+    assert "signer: li.na" in pushed and "webauthn:" in pushed
+    assert subprocess.run(["git", "--git-dir", str(bare), "rev-parse", branch], check=True, capture_output=True, text=True).stdout.strip() == repo.head()
+
+
+def test_server_mode_without_its_remote_says_so(desk_repo: tuple[RevisionRepo, dict[str, SoftAuthenticator], int]) -> None:
+    repo, _, port = desk_repo
+    before = unchanged(repo)
+    with running_desk(repo, "--port", str(port), "--remote", "nowhere", env=NOW) as desk:
+        status, _, text = desk.request("GET", "/")
+    assert status == 500 and "MAN908" in text and "nowhere" in text
+    assert unchanged(repo) == before

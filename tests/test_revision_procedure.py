@@ -641,16 +641,18 @@ def test_existing_tag_of_the_next_version_is_refused(clone: Callable[[str], Revi
 
 
 def test_ref_update_rejected_midway_changes_nothing(clone: Callable[[str], RevisionRepo]) -> None:
-    """The branch and tag move in one transaction; if git refuses it (a concurrent update), nothing moves."""
+    """The branch and tag move in one transaction; if git refuses it (a concurrent update), nothing moves.
+    Another git process holding the tag's lock is what a concurrent update looks like to git (hooks
+    cannot stand in for it: manual runs git with core.hooksPath emptied)."""
     repo = clone("minor")
-    hook = repo.root / ".git" / "hooks" / "reference-transaction"
-    hook.write_text('#!/bin/sh\n[ "$1" = prepared ] && grep -q refs/tags/release/ && exit 1\nexit 0\n', encoding="utf-8")
-    hook.chmod(0o755)
+    lock = repo.root / ".git" / "refs" / "tags" / "release" / "A-1.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_bytes(b"")
     before = repo.state()
     result = repo.release_cli("2026-02-01", "2026-02-08")
     assert_refused(result, "MAN666", "在发布期间被改动", "重新运行 manual release")
     assert_unchanged(repo, before)
-    hook.unlink()
+    lock.unlink()
     assert_clean_exit(repo.release_cli("2026-02-01", "2026-02-08"))
 
 

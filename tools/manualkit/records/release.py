@@ -462,7 +462,8 @@ def commit_release(root: Path, plan: ReleasePlan, records: Sequence[ReleaseRecor
         git.run(root, "update-ref", "--stdin", input=transaction.encode())
     except git.GitError as exc:  # the branch or the tag changed meanwhile: nothing was updated
         pending.unlink(missing_ok=True)
-        raise fail(".", 0, 0, "MAN666", f"分支或标签 {tag} 在发布期间被改动（{exc}）；仓库未作任何修改，请重新运行 manual release") from None
+        said = next((line.strip() for line in str(exc).splitlines() if line.strip()), "git update-ref")  # git's advice runs on for lines
+        raise fail(".", 0, 0, "MAN666", f"分支或标签 {tag} 在发布期间被改动（{said}）；仓库未作任何修改，请重新运行 manual release") from None
     _fault("after-ref")
     finish_pending_release(root)
     return new

@@ -69,13 +69,21 @@ class _Formatter(argparse.HelpFormatter):
     def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None) -> None:
         super().__init__(prog, indent_increment, max_help_position, _terminal_columns() - 2 if width is None else width)
 
+    def add_usage(self, usage: str | None, actions: Any, groups: Any, prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse with Chinese messages, exit status 2 and "did you mean" for commands."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
+        kwargs["add_help"] = False  # argparse's own -h says it in English
         super().__init__(*args, **kwargs)
+        # argparse's section titles are English words; the help is read by Chinese staff.
+        self._positionals.title = "位置参数"
+        self._optionals.title = "选项"
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本帮助并退出")
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(_translate(message))
@@ -612,7 +620,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--base", metavar="REF", help="与该 git 引用比较（合并请求检查）：修改的节须有修订申请单，已发布记录不可修改")
 
     if p := command("propose", cmd_propose, help="提出修订申请（创建文件修订申请单）"):
-        p.add_argument("--class", dest="change_class", required=True, choices=("major", "minor", "editorial"), help="修订类别")
+        p.add_argument("--class", dest="change_class", required=True, metavar="类别", help="修订类别：重大修订、一般修订、编辑性修订（或 major、minor、editorial）")
         p.add_argument("--title", required=True, help="修订标题")
         p.add_argument("--sections", required=True, help="修订的节，逗号分隔，如 3.2,5.1")
         p.add_argument("--reason", required=True, help="修订原因")
@@ -753,7 +761,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="输出 JSON")
 
     if p := command("codes", cmd_codes, help="列出全部诊断代码"):
-        p.add_argument("--format", choices=("md",), default="md")
+        p.add_argument("--format", choices=("md",), default="md", help="输出格式（md：Markdown 表格）")
     if only is not None and not built:  # not a command: the whole parser, to list them all
         return build_parser()
     return parser

@@ -46,7 +46,7 @@ def propose(
                 raise fail("--replaces", 0, 0, "MAN803", f"{replaces} 不存在或没有被退回；只有已退回的申请单才能以新申请单重新提交")
         change_class = policy.change_class(class_key)
         if change_class is None:
-            raise fail("--class", 0, 0, "MAN000", f"修订类别应为 {'、'.join(CLASS_ORDER)} 之一")
+            raise fail("--class", 0, 0, "MAN000", f"修订类别应为 {'、'.join(c.name for c in policy.classes.values())}（或 {'、'.join(CLASS_ORDER)}）之一")
         # Every value written into the request holds only characters a record may hold.
         require_field("--title", title)
         require_field("--reason", reason, multiline=True)

@@ -72,8 +72,10 @@ class Policy:
     time_zone: str = "Asia/Shanghai"  # the company's time zone (IANA name)
 
     def change_class(self, key_or_name: str) -> ChangeClass | None:
+        """The class by its key (``major``) or its name (重大修订); 修订 and 修改 at the end of a
+        name are one word here (chapter 8 says 编辑性修订 where the policy names 编辑性修改)."""
         return self.classes.get(key_or_name) or next(
-            (c for c in self.classes.values() if c.name == key_or_name), None
+            (c for c in self.classes.values() if _class_word(c.name) == _class_word(key_or_name)), None
         )
 
     def approver(self, approver_id: str) -> Approver | None:
@@ -386,3 +388,7 @@ def rule_table_findings(manual: Manual, policy: Policy) -> list[Diagnostic]:
             if key not in seen:
                 out.append(diagnostic(chapter.path, section.line, 1, "MAN511", f"{section_id} 规则表缺少“{key}”一行（policy.yml 中有）"))
     return out
+
+
+def _class_word(name: str) -> str:
+    return name[: -len("修改")] + "修订" if name.endswith("修改") else name

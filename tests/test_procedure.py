@@ -176,9 +176,18 @@ def test_revoked_key_voids_later_signatures_and_keeps_earlier_ones(repo: Revisio
     outsider = repo.run("revoke-key", "li.na", "--at", "2026-11-30T12:00", "--reason", "遗失", "--key", str(repo.key("zhang")), check=False)
     assert outsider.code == 1 and "MAN811" in outsider.codes()
     assert not (repo.root / "changelog/revocations").exists()
-    # 李娜 (审核) signed B/1's request on 2026-11-10; her key is revoked on 2026-11-05 (it leaked before).
-    result = repo.run("revoke-key", "li.na", "--at", "2026-11-05T00:00:00+08:00", "--reason", "笔记本电脑遗失", "--key", str(repo.key("li")))
+    # 李娜 (审核) signed B/1's request on 2026-11-10; her key is revoked on 2026-11-05 (it leaked
+    # before). A time before a released signature voids it: only explicitly, and only by 批准.
+    args = ("revoke-key", "li.na", "--at", "2026-11-05T00:00:00+08:00", "--reason", "笔记本电脑遗失")
+    unsaid = repo.run(*args, "--key", str(repo.key("li")), check=False)
+    assert unsaid.code == 1 and unsaid.codes() == {"MAN856"} and "CR-" in unsaid.output and "--void-released" in unsaid.output, unsaid.output
+    not_approver = repo.run(*args, "--key", str(repo.key("li")), "--void-released", check=False)
+    assert not_approver.code == 1 and not_approver.codes() == {"MAN856"}, not_approver.output
+    assert not (repo.root / "changelog/revocations").exists()
+    result = repo.run(*args, "--key", str(repo.key("chen")), "--void-released")
     assert result.code == 0, result.output
+    (record,) = (repo.root / "changelog/revocations").iterdir()
+    assert 'voids_released: "true"' in record.read_text(encoding="utf-8")
     history = json.loads(repo.manual("history", "--json").stdout)["releases"]
     b1 = next(e for e in history if e["version"] == "B/1")
     a1 = next(e for e in history if e["version"] == "A/1")
@@ -214,7 +223,7 @@ def test_revocation_by_the_approver_and_in_the_future_refused(repo: RevisionRepo
 
 def test_site_shows_a_signature_voided_by_a_revoked_key_and_the_checks_report_it(repo: RevisionRepo) -> None:
     # 李娜 signed B/1's request on 2026-11-10; her key is revoked from 2026-11-05 (it leaked before).
-    repo.run("revoke-key", "li.na", "--at", "2026-11-05T00:00:00+08:00", "--reason", "遗失", "--key", str(repo.key("chen")))
+    repo.run("revoke-key", "li.na", "--at", "2026-11-05T00:00:00+08:00", "--reason", "遗失", "--key", str(repo.key("chen")), "--void-released")
     repo.commit("revoked")
     home = {"MANUAL_HOME": str(repo.base / "manual-home")}
     # Staff must still read the manual: the site is built, the signature shown as invalid ...
@@ -248,7 +257,7 @@ def test_site_shows_a_signature_voided_by_a_revoked_key_and_the_checks_report_it
 
 
 def test_site_of_an_upcoming_version_with_a_voided_signature_says_so_in_its_banner(repo: RevisionRepo) -> None:
-    repo.run("revoke-key", "li.na", "--at", "2026-11-05T00:00:00+08:00", "--reason", "遗失", "--key", str(repo.key("chen")))
+    repo.run("revoke-key", "li.na", "--at", "2026-11-05T00:00:00+08:00", "--reason", "遗失", "--key", str(repo.key("chen")), "--void-released")
     repo.commit("revoked")
     result = repo.manual("build", "--site-only", env={"MANUAL_HOME": str(repo.base / "manual-home"), "MANUAL_TODAY": "2026-12-01"})
     assert result.code == 0, result.output

@@ -10,6 +10,7 @@ audit`` with a coded message. docs/threat-model.md names these tests.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -318,3 +319,62 @@ def test_the_signed_or_derived_table_covers_every_signed_field_and_names_real_te
     for f in ("role", "signer", "signed_at", "digest", "name", "meaning"):
         assert ("approval", f) in listed, f
 
+
+
+# --- point 3: a revocation's time is bounded by the released signatures it would void ----------
+
+
+def _handmade_revocation(repo: RevisionRepo, at: str, **extra: str) -> Path:
+    """A revocation written and signed without `manual revoke-key` (as ssh-keygen would), by 李娜
+    herself: the command's refusal (MAN856) is bypassed, the reading must still bound it."""
+    from manualkit.records.procedure import write_signed
+    from manualkit.records.repository import worktree_snapshot
+
+    manual, policy = worktree_snapshot(repo.root).require()
+    owner = policy.approver("li.na")
+    assert owner is not None
+    fields = {"signer": "li.na", "key": " ".join(owner.public_key.split()[:2]), "revoked_at": at, "reason": "笔记本电脑遗失",
+              "by": "li.na", "signed_at": "2026-01-08T10:00:00+08:00", **extra}  # fmt: skip
+    record = write_signed(repo.root, "changelog/revocations/li.na-20250101T000000Z.yml", "manual-key-revocation/1", fields, owner.name,
+                          repo.key("li.na"), policy, manual.metadata.document_number)  # fmt: skip
+    return repo.root / record.path
+
+
+def released_signers(repo: RevisionRepo) -> dict[str, bool]:
+    history = json.loads(repo.manual("history", "--json").stdout)["releases"]
+    return {f"{e['version']}:{a['signer']}": a["valid"] for e in history for a in e["approvals"]}
+
+
+def test_back_dated_revocation_voids_no_released_signature_unless_said_by_the_approver(clone: Callable[[], RevisionRepo]) -> None:
+    """A/0 is released with 李娜's signature; a revocation back-dated before it, not declaring that
+    it voids released signatures, is read as starting just after her last released signature
+    (MAN853, a warning): A/0 stays valid, and her key signs nothing from then on."""
+    repo = clone()
+    before = released_signers(repo)
+    assert before["A/0:li.na"] is True
+    refused = repo.run("revoke-key", "li.na", "--at", "2025-01-01T00:00:00+08:00", "--reason", "遗失", "--key", str(repo.key("li.na")),
+                       env={"MANUAL_NOW": "2026-01-08T10:00:00+08:00"}, check=False)  # fmt: skip
+    assert refused.code == 1 and "MAN856" in refused.codes(), refused.output
+    _handmade_revocation(repo, "2025-01-01T00:00:00+08:00")
+    repo.commit("li.na's key revoked, back-dated by hand")
+    assert released_signers(repo) == before
+    check = repo.manual("check", env={"MANUAL_TODAY": "2026-01-20"})
+    assert check.code == 0 and "MAN853" in check.codes() and "MAN812" not in check.codes(), check.output
+    audit = repo.manual("audit", "--json")
+    findings = {f["code"]: f["severity"] for c in json.loads(audit.stdout)["checks"] for f in c["findings"]}
+    assert audit.code == 0 and findings.get("MAN853") == "warning" and not {"MAN812", "MAN852"} & set(findings), audit.output
+    # bounded, not ignored: her key signs nothing after the revocation
+    cr = prepared_request(repo)
+    repo.approve(cr, "编制", now="2026-01-12T09:00:00+08:00")
+    late = repo.approve(cr, "审核", now="2026-01-12T10:00:00+08:00", check=False)
+    assert late.code == 1 and "MAN812" in late.codes(), late.output
+
+
+def test_the_void_released_statement_is_signed(clone: Callable[[], RevisionRepo]) -> None:
+    """Adding ``voids_released: "true"`` to a signed revocation afterwards breaks its signature."""
+    repo = clone()
+    path = _handmade_revocation(repo, "2025-01-01T00:00:00+08:00")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('name: "', 'voids_released: "true"\nname: "', 1), encoding="utf-8")
+    check = repo.manual("check", env={"MANUAL_TODAY": "2026-01-20"})
+    assert check.code == 1 and "MAN811" in check.codes(), check.output

@@ -542,7 +542,9 @@ def cmd_revoke_key(args: argparse.Namespace) -> int:
     from manualkit.base.clock import now
     from manualkit.commands.procedure import revoke_key
 
-    record = revoke_key(_root(args.root), args.signer, args.at, args.reason, Path(args.key), now(os.environ, _zone(args)))
+    record = revoke_key(
+        _root(args.root), args.signer, args.at, args.reason, Path(args.key), now(os.environ, _zone(args)), void_released=args.void_released
+    )
     _say(
         f"已停用 {args.signer} 的密钥，自 {record.fields['revoked_at']} 起生效（{record.path}，由 {record.name} 签署）；"
         "此后用该密钥所作的签署一律无效。请提交该记录，并经正常修订程序在 policy.yml 中更换密钥。"
@@ -734,6 +736,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--at", required=True, type=_moment, help="停用时间（ISO 8601，默认东八区），此后该密钥的签署无效")
         p.add_argument("--reason", required=True, help="停用原因（遗失、可能泄露等）")
         p.add_argument("--key", required=True, help="签署本停用记录的私钥：密钥本人或批准人")
+        p.add_argument(
+            "--void-released", action="store_true",
+            help="停用时间早于已发布版本中该密钥的签署时，明确声明这些签署一并作废（仅批准人可用，如密钥被盗后冒签）",
+        )  # fmt: skip
 
     if p := command("training", cmd_training, help="记录某版本的培训（经签署）"):
         p.add_argument("version", metavar="VERSION", help="版本，如 B/0")

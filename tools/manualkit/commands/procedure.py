@@ -32,7 +32,7 @@ from manualkit.records.procedure import (
     write_signed,
 )
 from manualkit.records.repository import worktree_snapshot
-from manualkit.records.revocation import Revocation, revoked_at
+from manualkit.records.revocation import Revocation, released_signatures, revoked_at
 
 MAX_COPIES = 200
 
@@ -109,8 +109,12 @@ def return_request(
         )
 
 
-def revoke_key(root: Path, signer: str, at: dt.datetime, reason: str, key_path: Path, now: dt.datetime) -> SignedRecord:
-    """8.2 四: stop a signer's key at once, signed by its owner or by a holder of 批准."""
+def revoke_key(
+    root: Path, signer: str, at: dt.datetime, reason: str, key_path: Path, now: dt.datetime, *, void_released: bool = False
+) -> SignedRecord:
+    """8.2 四: stop a signer's key at once, signed by its owner or by a holder of 批准. A time
+    before a signature of a released version with that key is refused (MAN856) unless
+    ``void_released`` says so explicitly and the record is signed by a holder of 批准."""
     reason = clean_text(reason, "--reason")
     with repository_lock(root, "revoke-key"):
         snap = worktree_snapshot(root)
@@ -143,10 +147,22 @@ def revoke_key(root: Path, signer: str, at: dt.datetime, reason: str, key_path: 
             raise fail(earlier.path, 0, 0, "MAN811", f"{owner.name} 的该密钥已于 {earlier.at.isoformat()} 停用")
         if by.id != owner.id:
             _refuse_revoked(state.revocations, by.id, by.public_key, now, key_path)
+        voided = sorted(s for s in released_signatures({**snap.changelog_files("changelog/releases"), **snap.changelog_files("changelog/requests")}) if s.signer == owner.id and s.key == key and s.signed_at >= at)
+        if voided and not void_released:
+            last = max(voided, key=lambda s: s.signed_at)
+            raise fail(
+                "--at", 0, 0, "MAN856",
+                f"停用时间 {at.isoformat()} 早于已发布版本中该密钥的 {len(voided)} 项签署（最后一项：{last.change_request}，{last.signed_at.isoformat()}）；"
+                f"请把 --at 设为 {last.signed_at.isoformat()} 之后，或确认这些签署系冒签时由批准人加 --void-released 明确作废",
+            )  # fmt: skip
+        if void_released and "批准" not in by.roles:
+            raise fail(str(key_path), 0, 0, "MAN856", f"{by.name} 不具有“批准”角色：只有批准人可以声明追溯作废已发布版本中的签署")
         fields = {
             "signer": owner.id, "key": key, "revoked_at": at.isoformat(timespec="seconds"), "reason": reason,
             "by": by.id, "signed_at": now.isoformat(timespec="seconds"),
         }  # fmt: skip
+        if void_released:
+            fields["voids_released"] = "true"
         rel = (
             f"{REVOCATIONS_DIR}/{re.sub(r'[^A-Za-z0-9._-]', '_', owner.id)}-{at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}.yml"
         )

@@ -637,4 +637,8 @@ def _obligations(a: _Audit) -> None:
     state = procedure_state(a.snap, a.root)
     for d in obligation_findings(a.snap, state, a.today):
         a.add(d, "obligations")
+    from manualkit.records.revocation import bound_findings
+
+    for d in bound_findings(state.revocations):  # MAN853: a back-dated revocation read as bounded
+        a.add(d, "obligations")
     a.scope["obligations"] = f"{len(state.returns)} 份退回、{len(state.revocations)} 份密钥停用、{len(state.training)} 份培训记录"

@@ -30,6 +30,7 @@ from manualkit.records.copies import COPIES_DIR, NUMBER_RE, RECALL_SUFFIX, Contr
 from manualkit.records.revocation import (
     REVOCATIONS_DIR,
     Revocation,
+    bound_findings,
     committed_later,
     moment,
     revoked_at,
@@ -57,6 +58,13 @@ KINDS: dict[str, tuple[str, ...]] = {
     "manual-controlled-copy/1": ("number", "version", "holder", "department", "issued", "file", "sha256", "by", "signed_at"),
     "manual-copy-recall/1": ("number", "recalled", "retained", "by", "signed_at"),
 }
+# Signed fields a record of the kind may carry or leave out (signed after the others when present,
+# so the records written before a field existed verify unchanged).
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    # "true": the revocation voids the signatures of released versions made after its time
+    # (8.2 四, a stolen key): only a holder of 批准 may say so (docs/threat-model.md).
+    "manual-key-revocation/1": ("voids_released",),
+}
 TITLES = {
     "manual-return/1": "退回记录", "manual-key-revocation/1": "密钥停用记录", "manual-training/1": "培训记录",
     "manual-controlled-copy/1": "受控副本分发记录", "manual-copy-recall/1": "受控副本回收记录",
@@ -74,10 +82,8 @@ class SignedRecord(NamedTuple):
     signature: str
 
     def message(self, document_number: str) -> bytes:
-        return sshsig.signed_text(
-            self.kind,
-            [("document", document_number), *((k.replace("_", "-"), self.fields[k]) for k in KINDS[self.kind])],
-        )
+        names = (*KINDS[self.kind], *(k for k in OPTIONAL.get(self.kind, ()) if k in self.fields))
+        return sshsig.signed_text(self.kind, [("document", document_number), *((k.replace("_", "-"), self.fields[k]) for k in names)])
 
 
 # --- hostile text ----------------------------------------------------------------------------
@@ -131,6 +137,7 @@ def record_text(record: SignedRecord) -> str:
         f"kind: {record.kind}",
     ]
     lines += [f"{k}: {quoted(record.fields[k])}" for k in KINDS[record.kind]]
+    lines += [f"{k}: {quoted(record.fields[k])}" for k in OPTIONAL.get(record.kind, ()) if k in record.fields]
     lines += [f"name: {quoted(record.name)}", "signature: |", *("  " + line for line in record.signature.splitlines())]
     return "\n".join(lines) + "\n"
 
@@ -154,6 +161,11 @@ def parse_signed(path: str, raw: bytes, kind: str) -> tuple[SignedRecord | None,
     if missing:
         return None, [diagnostic(path, 1, 1, code, f"{TITLES[kind]}缺少或写错了：{'、'.join(missing)}")]
     fields = {k: str(data[k]) for k in KINDS[kind]}
+    for k in OPTIONAL.get(kind, ()):
+        if k in data:
+            if not isinstance(data[k], str):
+                return None, [diagnostic(path, 1, 1, code, f"{TITLES[kind]}的 {k} 应为带引号的文本")]
+            fields[k] = data[k]
     return SignedRecord(path, kind, fields, str(data["name"]), str(data["signature"])), []
 
 
@@ -302,16 +314,14 @@ def verified_revocations(
                 )
             )
         else:
-            out.append(
-                Revocation(
-                    r.fields["signer"],
-                    " ".join(r.fields["key"].split()[:2]),
-                    at,
-                    r.fields["reason"],
-                    r.fields["by"],
-                    r.path,
+            voids = r.fields.get("voids_released") == "true"
+            if voids and "批准" not in by.roles:
+                voids = False
+                problems.append(
+                    diagnostic(r.path, 1, 1, "MAN853", f"{by.name} 不具有“批准”角色：停用记录声明的追溯作废已发布签署无效，按未声明处理")
                 )
-            )
+            key = " ".join(r.fields["key"].split()[:2])
+            out.append(Revocation(r.fields["signer"], key, at, r.fields["reason"], r.fields["by"], r.path, voids_released=voids))
     return out, problems
 
 
@@ -324,7 +334,7 @@ def released_after_revocation(
     if not revocations:
         return []
     revoked = {r.signer for r in revocations}
-    out = []
+    out = bound_findings(revocations)
     for cr_id in sorted(set(released)):
         cr = requests.get(cr_id)
         if cr is None:

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from manualkit.documents.docx.front import TOC_PLACEHOLDER
-from manualkit.documents.layout import destination_name, destination_pages, docx_to_pdf, fontconfig_xml
+from manualkit.documents.layout import destination_name, fontconfig_xml, laid_out_destinations
 from manualkit.documents.ooxml_package import read_package, write_package
 
 DOCUMENT_PART = "word/document.xml"
@@ -89,7 +89,7 @@ def laid_out_pages(draft: bytes, env: Mapping[str, str]) -> dict[str, int]:
                 return {str(k): int(v) for k, v in cached.items()}
     except (OSError, ValueError):
         pass
-    found = destination_pages(docx_to_pdf(draft, profile_cache=layout_cache_dir(env)))
+    found = laid_out_destinations(draft, profile_cache=layout_cache_dir(env))
     pages = {bookmark: found[destination_name(bookmark)] for bookmark in _bookmarks(draft) if destination_name(bookmark) in found}
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)

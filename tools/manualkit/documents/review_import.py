@@ -276,9 +276,11 @@ def _threads(comments: dict[str, Comment]) -> None:
             first_at.setdefault(span, c)
 
 
-def read_review_copy(data: bytes, own_prefix: str) -> ReviewedCopy:
+def read_review_copy(data: bytes, own_prefix: str, headers: frozenset[str] = frozenset()) -> ReviewedCopy:
     """The comments and tracked changes of a returned review copy; ``own_prefix`` begins the
-    author of the copy's own tracked changes ("CR-2026-005 ")."""
+    author of the copy's own tracked changes ("CR-2026-005 "); ``headers`` the paragraph texts of
+    the headers the copy was made with (a header paragraph with other text and no tracked change
+    was edited with track changes off, and is listed too)."""
     package = read_package(data, LIMITS)
     copy = ReviewedCopy(_properties(package))
     main = _main_part(package)
@@ -286,15 +288,25 @@ def read_review_copy(data: bytes, own_prefix: str) -> ReviewedCopy:
     walker = _Walker(own_prefix, copy, comments)
     walker.body(parse_xml(package.parts[main], main))
     for kind in ("header", "footer"):
+        what = "页眉" if kind == "header" else "页脚"
         for name in _related(package, main, kind):
             root = parse_xml(package.parts[name], name)
-            for node in _reviewer_changes(root, own_prefix):
-                walker.unmapped(node, "页眉或页脚的修改不属于手册正文，须由编辑人处理" if kind == "header" else "页脚的修改不属于手册正文", where=name)
-                copy.changes[-1].section, copy.changes[-1].paragraph = "", 0
-                copy.changes[-1].old, copy.changes[-1].new = (_text(node), "") if node.tag == f"{_W}del" else ("", _text(node))
+            tracked = list(_reviewer_changes(root, own_prefix))
+            for node in tracked:
+                walker.unmapped(node, f"{what}的修改不属于手册正文，须由编辑人处理", where=name)
+                _furniture(copy.changes[-1], *((_text(node), "") if node.tag == f"{_W}del" else ("", _text(node))))
+            if kind == "header" and headers and not tracked:
+                for p in root.iter(f"{_W}p"):
+                    text = "".join(t.text or "" for t in p.iter(f"{_W}t"))
+                    if text.strip() and text not in headers:
+                        copy.changes.append(Change("unmapped", "", 0, "", "", new=text, where=name, reason="页眉被修改（未使用修订模式），页眉不属于手册正文，须由编辑人处理"))
     _threads(comments)
-    copy.comments = sorted(comments.values(), key=lambda c: (c.position, int(c.id) if c.id.isdigit() else 0))
+    copy.comments = sorted(comments.values(), key=lambda c: (c.position, c.reply_to != "", c.date, int(c.id) if c.id.isdigit() else 0))
     return copy
+
+
+def _furniture(change: Change, old: str, new: str) -> None:
+    change.section, change.paragraph, change.old, change.new = "", 0, old, new
 
 
 def _reviewer_changes(root: Any, own_prefix: str) -> Iterator[Any]:

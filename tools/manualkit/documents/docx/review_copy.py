@@ -143,6 +143,18 @@ def render_review_copy(old: Manual, new: Manual, cover: ReviewCover, *, created:
     part = Part(PackURI("/docProps/custom.xml"), CT.OFC_CUSTOM_PROPERTIES, custom_xml(custom), package)
     package.relate_to(part, RT.CUSTOM_PROPERTIES)
     return finish(
-        document, xml, body.lists, header_text=f"{meta.title} · {meta.document_number} · 征求意见稿 {cover.request}",
-        marks=["征求意见稿", "非受控"], watermark_text=None, track_revisions=True,
+        document, xml, body.lists, header_text=_header_text(new, cover.request), marks=list(MARKS), watermark_text=None, track_revisions=True,
     )  # fmt: skip
+
+
+MARKS = ("征求意见稿", "非受控")
+
+
+def _header_text(manual: Manual, request: str) -> str:
+    return f"{manual.metadata.title} · {manual.metadata.document_number} · 征求意见稿 {request}"
+
+
+def header_texts(manual: Manual, request: str) -> frozenset[str]:
+    """The paragraph texts of the review copy's headers (the body pages', the cover's), as
+    :func:`~manualkit.documents.docx.package.header_xml` writes them."""
+    return frozenset({_header_text(manual, request) + "　【" + " · ".join(MARKS) + "】", "　".join(MARKS)})

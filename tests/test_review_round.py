@@ -1,0 +1,212 @@
+"""The review round trip (issue 22): a 征求意见稿 made by ``manual review-copy``, edited by a reviewer
+in LibreOffice (through UNO) or written as Word 365 writes it, imported by ``manual import-review``
+as a 审核意见 record, its tracked changes applied to the Markdown with ``--apply``, each opinion
+answered by ``manual answer``; and the hostile copies refused with nothing written.
+
+Real parts: a signed history (A/0) in a real git repository, LibreOffice 7.4 (the system's) saving
+the reviewer's copy, python-docx and lxml reading it back through the bounded OPC reader.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import new_libreoffice_profile
+from revision_repo import RevisionRepo, shared_history
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+UNO_REVIEW = Path(__file__).with_name("uno_review.py")
+
+QUOTE_OLD = "报价有效期一般为 15 日"
+QUOTE_NEW = "报价有效期一般为 10 日"
+COMMENTED = "报价单经审批后发送客户"
+DELETED = "考核标准由人力资源部会同销售管理部、财务部拟订，经总经理办公室审定，并履行本节第四部分规定的民主程序后执行。"
+CELL = "30 日内完善控制措施并指定责任人"
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
+    return shared_history(tmp_path_factory, "released")  # only copied, never changed
+
+
+@pytest.fixture
+def repo(released: RevisionRepo, tmp_path: Path) -> RevisionRepo:
+    return released.copy_to(tmp_path / "copy")
+
+
+def open_request(repo: RevisionRepo) -> str:
+    """A minor request for 3.2, 5.1 and 6.2 whose proposed text shortens the quotation's validity."""
+    cr = repo.propose("minor", ["3.2", "5.1", "6.2"], title="缩短报价有效期", today="2026-06-01", consultation="2026-06-01")
+    repo.replace_in_manual("03-execution.md", QUOTE_OLD, QUOTE_NEW)
+    repo.commit(f"{cr}: proposed text")
+    return cr
+
+
+def make_copy(repo: RevisionRepo, cr: str, out: Path) -> Path:
+    result = repo.manual("review-copy", cr, "-o", str(out), env={"MANUAL_NOW": "2026-06-01T10:00:00+08:00", "MANUAL_TODAY": "2026-06-01"})
+    assert result.code == 0, result.output
+    return out
+
+
+def libreoffice_review(source: Path, target: Path, edits: dict[str, object]) -> Path:
+    if not Path("/usr/bin/soffice").exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("LibreOffice is required on CI")
+        pytest.skip("LibreOffice is not installed")
+    with tempfile.TemporaryDirectory(prefix="uno-review-") as folder:
+        spec = Path(folder) / "edits.json"
+        spec.write_text(json.dumps(edits, ensure_ascii=False), encoding="utf-8")
+        env = {**os.environ, "UNO_PROFILE": str(new_libreoffice_profile(Path(folder) / "profile"))}
+        proc = subprocess.run([str(SYSTEM_PYTHON), str(UNO_REVIEW), str(source), str(target), str(spec)], env=env, capture_output=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return target
+
+
+REVIEWER_EDITS = {
+    "author": "王芳",
+    "edits": [
+        {"op": "comment", "find": COMMENTED, "text": "建议明确审批时限。", "author": "李娜", "reply": {"text": "同意，补充为 1 个工作日。", "author": "王芳"}},
+        {"op": "replace", "find": CELL, "old": "30 日", "new": "15 日"},
+        {"op": "delete", "find": DELETED},
+        {"op": "header", "text": "（审阅稿）"},
+    ],
+}
+
+
+def opinions_of(repo: RevisionRepo) -> tuple[str, dict[str, object]]:
+    files = sorted((repo.root / "changelog" / "opinions").glob("*.yml"))
+    assert len(files) == 1, files
+    return files[0].name, yaml.safe_load(files[0].read_text(encoding="utf-8"))
+
+
+@pytest.mark.libreoffice
+def test_a_libreoffice_review_is_imported_and_its_two_text_edits_applied(repo: RevisionRepo, tmp_path: Path) -> None:
+    cr = open_request(repo)
+    copy = make_copy(repo, cr, tmp_path / "copy.docx")
+    reviewed = libreoffice_review(copy, tmp_path / "reviewed.docx", REVIEWER_EDITS)
+    before = {p.name: p.read_text(encoding="utf-8") for p in (repo.root / "manual").glob("*.md")}
+
+    result = repo.manual("import-review", str(reviewed), "--cr", cr, "--reviewer", "wang.fang", env={"MANUAL_NOW": "2026-06-03T09:00:00+08:00"})
+    assert result.code == 0, result.output
+    name, record = opinions_of(repo)
+    assert name == f"{cr}-wang.fang-1.yml" and record["request"] == cr and record["base_version"] == "A/0"
+    opinions = record["opinions"]
+    comments = [o for o in opinions if o["kind"] == "comment"]
+    assert [(o["author"], o["section"], o["marked"], o["text"]) for o in comments] == [
+        ("李娜", "3.2", COMMENTED, "建议明确审批时限。"),
+        ("王芳", "3.2", COMMENTED, "同意，补充为 1 个工作日。"),
+    ]
+    assert comments[0]["date"] == "2026-12-08T10:30:00Z" and comments[1]["reply_to"] == comments[0]["number"]
+    changes = {o["kind"]: o for o in opinions if o["kind"] != "comment"}
+    assert changes["replacement"]["section"] == "6.2" and (changes["replacement"]["old"], changes["replacement"]["new"]) == ("30 日", "15 日")
+    assert changes["deletion"]["section"] == "5.1" and changes["deletion"]["old"] == DELETED
+    assert changes["unmapped"]["where"].startswith("word/header") and "（审阅稿）" in changes["unmapped"]["new"]
+    assert {o["author"] for o in changes.values()} == {"王芳"}
+    assert [o["number"] for o in opinions] == list(range(1, len(opinions) + 1))
+    # the import shows the edit, and writes nothing to the chapters
+    assert "-| 中 | 8 至 14 | 30 日内完善" in result.stdout and "+| 中 | 8 至 14 | 15 日内完善" in result.stdout
+    assert {p.name: p.read_text(encoding="utf-8") for p in (repo.root / "manual").glob("*.md")} == before
+    assert "MAN928" in result.stderr and "页眉" in result.stderr
+
+    applied = repo.manual("import-review", str(reviewed), "--cr", cr, "--reviewer", "wang.fang", "--apply")
+    assert applied.code == 0, applied.output
+    assert len(list((repo.root / "changelog" / "opinions").glob("*.yml"))) == 1  # the same copy: no second record
+    after = {p.name: p.read_text(encoding="utf-8") for p in (repo.root / "manual").glob("*.md")}
+    changed = {n for n in after if after[n] != before[n]}
+    assert changed == {"05-assessment.md", "06-compliance.md"}
+    assert after["06-compliance.md"] == before["06-compliance.md"].replace("| 30 日内完善控制措施", "| 15 日内完善控制措施", 1)
+    assert after["05-assessment.md"] == before["05-assessment.md"].replace(DELETED, "", 1)
+    assert "MAN928" in applied.stderr
+
+    check = repo.manual("check")
+    assert check.code == 0, check.output
+    diff = repo.git("diff", "--stat", "HEAD", "--", "manual/")
+    assert "05-assessment.md" in diff and "06-compliance.md" in diff
+
+
+def test_the_review_copy_says_what_it_is(repo: RevisionRepo, tmp_path: Path) -> None:
+    import docx
+
+    cr = open_request(repo)
+    copy = make_copy(repo, cr, tmp_path / "copy.docx")
+    document = docx.Document(str(copy))
+    texts = [p.text for p in document.paragraphs[:8]]
+    assert "征求意见稿" in texts and any(cr in t and "缩短报价有效期" in t for t in texts)
+    # 5 working days after Mon 2026-06-01: Mon 2026-06-08
+    assert any("2026年6月8日" in t for t in texts) and any("A/0" in t for t in texts)
+    with zipfile.ZipFile(copy) as z:
+        custom = z.read("docProps/custom.xml").decode()
+        body = z.read("word/document.xml").decode()
+    assert cr in custom and "A/0" in custom and "sha256:" in custom
+    assert 'w:name="p_3_2_1"' in body and 'w:name="p_6_2_1"' in body
+    # the proposed change is a tracked change of the request
+    assert re.search(rf'<w:del [^>]*w:author="{cr} 缩短报价有效期"', body) and "10" in body
+
+
+# --- hostile copies: each refused with its code, nothing written ------------------------------------------
+
+
+def _rewrite(source: Path, target: Path, change: dict[str, bytes], *, stored: frozenset[str] = frozenset()) -> Path:
+    with zipfile.ZipFile(source) as z:
+        parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+    parts.update(change)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in parts.items():
+            out.writestr(name, data, compress_type=zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED)
+    target.write_bytes(buffer.getvalue())
+    return target
+
+
+def _comments_part(count: int) -> bytes:
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    one = '<w:comment w:id="{}" w:author="x" w:date="2026-06-02T00:00:00Z"><w:p><w:r><w:t>c</w:t></w:r></w:p></w:comment>'
+    return f'<?xml version="1.0" encoding="UTF-8"?><w:comments xmlns:w="{w}">{"".join(one.format(i) for i in range(count))}</w:comments>'.encode()
+
+
+def _with_comments(copy: Path, target: Path, part: bytes) -> Path:
+    with zipfile.ZipFile(copy) as z:
+        rels = z.read("word/_rels/document.xml.rels").decode()
+        types = z.read("[Content_Types].xml").decode()
+    rels = rels.replace(
+        "</Relationships>",
+        '<Relationship Id="rIdC1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/comments" Target="comments.xml"/></Relationships>',
+    )
+    types = types.replace(
+        "</Types>", '<Override PartName="/word/comments.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.comments+xml"/></Types>'
+    )
+    return _rewrite(copy, target, {"word/comments.xml": part, "word/_rels/document.xml.rels": rels.encode(), "[Content_Types].xml": types.encode()})
+
+
+def test_hostile_copies_are_refused_with_their_codes_and_nothing_is_written(repo: RevisionRepo, tmp_path: Path) -> None:
+    cr = open_request(repo)
+    copy = make_copy(repo, cr, tmp_path / "copy.docx")
+    xxe = (
+        b'<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>&x;</w:t></w:r></w:p></w:body></w:document>'
+    )
+    other = repo.propose("editorial", ["7.1"], title="另一份申请", today="2026-06-01")
+    other_copy = make_copy(repo, other, tmp_path / "other.docx")
+    cases = {
+        "DOC505": _rewrite(copy, tmp_path / "bomb.docx", {"word/bomb.xml": b"<a>" + b" " * (32 * 1024 * 1024) + b"</a>"}),
+        "DOC511": _rewrite(copy, tmp_path / "xxe.docx", {"word/document.xml": xxe}),
+        "MAN925": _with_comments(copy, tmp_path / "many.docx", _comments_part(100_000)),
+        "MAN922": other_copy,
+        "MAN924": _rewrite(copy, tmp_path / "anchors.docx", {"word/document.xml": re.sub(rb'<w:bookmark(Start|End) [^>]*/>', b"", zipfile.ZipFile(copy).read("word/document.xml"))}),
+    }
+    state = repo.state()
+    for code, path in cases.items():
+        result = repo.manual("import-review", str(path), "--cr", cr, "--apply")
+        assert result.code == 1 and f" {code} " in result.output, (code, result.output)
+        assert "Traceback" not in result.output
+        assert repo.state() == state, code
+    assert not (repo.root / "changelog" / "opinions").exists()

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from conftest import new_libreoffice_profile
 from revision_repo import RevisionRepo, shared_history
+from word365_review import Comment, Replace, word365_review
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 UNO_REVIEW = Path(__file__).with_name("uno_review.py")
@@ -210,3 +211,92 @@ def test_hostile_copies_are_refused_with_their_codes_and_nothing_is_written(repo
         assert "Traceback" not in result.output
         assert repo.state() == state, code
     assert not (repo.root / "changelog" / "opinions").exists()
+
+
+# --- Word 365 -------------------------------------------------------------------------------------------
+
+WORD_COMMENTS = [Comment(COMMENTED, "李娜", "建议明确审批时限。", "张伟", "已补充，见修订。")]
+WORD_CHANGES = [Replace(CELL, "30 日", "15 日", "李娜"), Replace(DELETED, DELETED, "", "李娜")]
+
+
+def word_copy(repo: RevisionRepo, cr: str, tmp_path: Path, name: str = "word.docx") -> Path:
+    copy = make_copy(repo, cr, tmp_path / f"copy-{name}")
+    out = tmp_path / name
+    out.write_bytes(word365_review(copy.read_bytes(), WORD_COMMENTS, WORD_CHANGES, ("李娜", "（李娜审阅）")))
+    return out
+
+
+def test_a_word_365_review_is_imported_with_its_thread_and_applied(repo: RevisionRepo, tmp_path: Path) -> None:
+    cr = open_request(repo)
+    reviewed = word_copy(repo, cr, tmp_path)
+    before = {p.name: p.read_text(encoding="utf-8") for p in (repo.root / "manual").glob("*.md")}
+    result = repo.manual("import-review", str(reviewed), "--cr", cr, "--reviewer", "li.na", "--apply", env={"MANUAL_NOW": "2026-06-03T09:00:00+08:00"})
+    assert result.code == 0, result.output
+    name, record = opinions_of(repo)
+    assert name == f"{cr}-li.na-1.yml" and record["imported_at"] == "2026-06-03T09:00:00+08:00"
+    opinions = record["opinions"]
+    assert [(o["kind"], o["section"], o["author"]) for o in opinions] == [
+        ("comment", "3.2", "李娜"), ("comment", "3.2", "张伟"), ("deletion", "5.1", "李娜"), ("replacement", "6.2", "李娜"), ("unmapped", "", "李娜"),
+    ]  # fmt: skip
+    assert opinions[0]["date"] == "2026-06-02T03:15:00Z" and opinions[0]["marked"] == COMMENTED
+    assert opinions[1]["reply_to"] == 1 and opinions[1]["text"] == "已补充，见修订。"
+    assert opinions[4]["where"].startswith("word/header") and opinions[4]["new"] == "（李娜审阅）"
+    after = {p.name: p.read_text(encoding="utf-8") for p in (repo.root / "manual").glob("*.md")}
+    assert {n for n in after if after[n] != before[n]} == {"05-assessment.md", "06-compliance.md"}
+    assert after["06-compliance.md"] == before["06-compliance.md"].replace("| 30 日内完善控制措施", "| 15 日内完善控制措施", 1)
+    assert after["05-assessment.md"] == before["05-assessment.md"].replace(DELETED, "", 1)
+
+
+def test_opinions_are_answered_before_approval(repo: RevisionRepo, tmp_path: Path) -> None:
+    cr = open_request(repo)
+    reviewed = word_copy(repo, cr, tmp_path)
+    assert repo.manual("import-review", str(reviewed), "--cr", cr, "--reviewer", "li.na").code == 0
+    again = repo.manual("import-review", str(reviewed), "--cr", cr, "--reviewer", "li.na")
+    assert again.code == 1 and "MAN936" in again.codes()
+    check = repo.manual("check")
+    assert "MAN932" in check.codes() and f"{cr}#1" in check.output and f"{cr}#2" not in check.output  # a reply is answered with its thread
+    for role in ("编制", "审核"):
+        assert repo.approve(cr, role, now="2026-06-04T10:00:00+08:00").code == 0
+    refused = repo.approve(cr, "批准", now="2026-06-04T11:00:00+08:00", check=False)
+    assert refused.code == 1 and "MAN933" in refused.codes() and f"{cr}#1" in refused.output and f"{cr}#3" in refused.output
+    assert "chen.gang" not in repo.request_path(cr).read_text(encoding="utf-8")
+
+    assert repo.manual("answer", cr, "1", "--accept", "--reason", "已补充审批时限", "--editor", "张伟").code == 0
+    twice = repo.manual("answer", cr, "1", "--reject", "--reason", "改变主意", "--editor", "张伟")
+    assert twice.code == 1 and "MAN931" in twice.codes()
+    reply = repo.manual("answer", cr, "2", "--accept", "--reason", "x", "--editor", "张伟")
+    assert reply.code == 1 and "MAN930" in reply.codes()
+    missing = repo.manual("answer", cr, "99", "--accept", "--reason", "x", "--editor", "张伟")
+    assert missing.code == 1 and "MAN930" in missing.codes()
+    for n, decision in ((3, "--accept"), (4, "--reject"), (5, "--reject")):
+        assert repo.manual("answer", cr, str(n), decision, "--reason", "与考核程序一致，保留原文" if n == 4 else "已处理", "--editor", "张伟").code == 0
+    answer = yaml.safe_load((repo.root / "changelog" / "answers" / f"{cr}-4.yml").read_text(encoding="utf-8"))
+    assert answer == {"kind": "manual-answer/1", "request": cr, "opinion": 4, "decision": "reject", "reason": "与考核程序一致，保留原文", "editor": "张伟", "answered_at": answer["answered_at"]}
+    assert "MAN932" not in repo.manual("check").codes()
+    assert repo.approve(cr, "批准", now="2026-06-04T11:00:00+08:00").code == 0
+
+
+def test_a_copy_of_another_base_version_is_refused(repo: RevisionRepo, tmp_path: Path) -> None:
+    cr = open_request(repo)
+    copy = make_copy(repo, cr, tmp_path / "copy.docx")
+    with zipfile.ZipFile(copy) as z:
+        custom = z.read("docProps/custom.xml").replace(b">A/0<", b">A/1<")
+    moved = _rewrite(copy, tmp_path / "moved.docx", {"docProps/custom.xml": custom})
+    state = repo.state()
+    result = repo.manual("import-review", str(moved), "--cr", cr)
+    assert result.code == 1 and "MAN923" in result.codes() and repo.state() == state
+    bad = repo.manual("import-review", str(copy), "--cr", cr, "--reviewer", "Li Na")
+    assert bad.code == 1 and "MAN935" in bad.codes() and repo.state() == state
+
+
+def test_hostile_text_in_comments_is_kept_visible_and_the_record_stays_valid(repo: RevisionRepo, tmp_path: Path) -> None:
+    cr = open_request(repo)
+    copy = make_copy(repo, cr, tmp_path / "copy.docx")
+    hostile = "注意\u202e\u200b&lt;script&gt;alert(1)&lt;/script&gt;: |\n- x"
+    reviewed = tmp_path / "hostile.docx"
+    reviewed.write_bytes(word365_review(copy.read_bytes(), [Comment(COMMENTED, "攻击者\u202e", hostile)], [], None))
+    assert repo.manual("import-review", str(reviewed), "--cr", cr).code == 0
+    _, record = opinions_of(repo)
+    opinion = record["opinions"][0]
+    assert "⟨U+202E⟩" in opinion["text"] and "⟨U+200B⟩" in opinion["text"] and "<script>" in opinion["text"] and "\u202e" not in opinion["author"]
+    assert "MAN929" not in repo.manual("check").codes()

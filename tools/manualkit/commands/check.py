@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,6 +68,7 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
             diags += released_after_revocation(head.requests, released, state.revocations)
             diags += obligation_findings(manual, head.files.contents)
             procedure = (frozenset(state.returns), tuple(state.revocations))
+            diags += _review_findings(head, state.returns)
     diags += _record_history(root, head)
     if base is not None:
         diags += _change_set(root, base, head, procedure)
@@ -76,6 +78,16 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
         diags = strict(diags)
     diags = sorted(set(diags), key=lambda d: (d.path, d.line, d.col, d.code, d.message))
     return CheckReport(diags, len(manual.chapters) if manual else 0, sum(len(c.sections) for c in manual.chapters) if manual else 0)
+
+
+def _review_findings(head: Snapshot, returned: Mapping[str, object]) -> list[Diagnostic]:
+    """Invalid opinion or answer records, and (MAN932) open requests with unanswered opinions."""
+    from manualkit.records.answers import review_state, unanswered_findings
+    from manualkit.records.release import open_requests
+
+    records, answers, problems = review_state(head.changelog_files("changelog"))
+    pending = [cr.id for cr in open_requests(head.requests, head.records, returned)]
+    return problems + unanswered_findings(records, answers, pending)
 
 
 def _record_history(root: Path, head: Snapshot) -> list[Diagnostic]:

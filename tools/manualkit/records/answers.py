@@ -101,3 +101,39 @@ def unanswered_findings(records: Sequence[OpinionRecord], answers: Sequence[Answ
                 )
             )  # fmt: skip
     return out
+
+
+#: The role that may not sign while an opinion is unanswered (8.2 三 4: the approver decides on
+#: a revision whose review opinions have all been dealt with).
+FINAL_ROLE = "批准"
+
+
+def review_state(changelog: Mapping[str, bytes]) -> tuple[list[OpinionRecord], list[Answer], list[Diagnostic]]:
+    """The opinion and answer records under ``changelog/`` and the problems met reading them
+    (an invalid record, an answer naming no opinion)."""
+    from manualkit.records.opinions import load_opinions
+
+    records, problems = load_opinions(changelog)
+    answers, more = load_answers(changelog)
+    problems += more
+    known = {(r.request, o.number) for r in records for o in r.opinions}
+    for a in answers:
+        if (a.request, a.number) not in known:
+            problems.append(diagnostic(a.path, 1, 1, "MAN930", f"处理意见答复的 {a.request}#{a.number} 不是任何已导入的审核意见"))
+    return records, answers, problems
+
+
+def refuse_unanswered(changelog: Mapping[str, bytes], request: str, role: str, path: str) -> None:
+    """MAN933 when ``role`` is 批准 and an opinion of ``request`` is still unanswered."""
+    if role != FINAL_ROLE:
+        return
+    from manualkit.base.diagnostics import fail
+
+    records, answers, _ = review_state(changelog)
+    left = unanswered(records, answers, request)
+    if left:
+        names = "、".join(o.label(request) for o in left)
+        raise fail(
+            path, 0, 0, "MAN933",
+            f"{request} 还有 {len(left)} 条审核意见未处理：{names}；请先用 manual answer {request} N --accept|--reject --reason 理由 逐条答复，再以“批准”签署",
+        )  # fmt: skip

@@ -300,3 +300,38 @@ def test_hostile_text_in_comments_is_kept_visible_and_the_record_stays_valid(rep
     opinion = record["opinions"][0]
     assert "⟨U+202E⟩" in opinion["text"] and "⟨U+200B⟩" in opinion["text"] and "<script>" in opinion["text"] and "\u202e" not in opinion["author"]
     assert "MAN929" not in repo.manual("check").codes()
+
+
+def test_what_is_not_a_review_copy_of_this_text_is_refused(repo: RevisionRepo, tmp_path: Path) -> None:
+    import docx
+
+    released = sorted(p.stem for p in (repo.root / "changelog" / "requests").glob("*.yml"))[0]
+    done = repo.manual("review-copy", released, "-o", str(tmp_path / "released.docx"))
+    assert done.code == 1 and "MAN920" in done.codes() and not (tmp_path / "released.docx").exists()
+    cr = open_request(repo)
+    plain = tmp_path / "plain.docx"
+    docx.Document().save(str(plain))
+    state = repo.state()
+    result = repo.manual("import-review", str(plain), "--cr", cr)
+    assert result.code == 1 and "MAN921" in result.codes() and repo.state() == state
+
+    reviewed = word_copy(repo, cr, tmp_path)
+    repo.replace_in_manual("03-execution.md", QUOTE_NEW, "报价有效期一般为 12 日")  # the proposed text moves on
+    state = repo.state()
+    applied = repo.manual("import-review", str(reviewed), "--cr", cr, "--apply")
+    assert applied.code == 1 and "MAN927" in applied.codes() and repo.state() == state
+    imported = repo.manual("import-review", str(reviewed), "--cr", cr)
+    assert imported.code == 0 and "MAN926" in imported.codes()
+    assert len(list((repo.root / "changelog" / "opinions").glob("*.yml"))) == 1
+
+
+def test_an_altered_answer_record_is_reported(repo: RevisionRepo, tmp_path: Path) -> None:
+    cr = open_request(repo)
+    assert repo.manual("import-review", str(word_copy(repo, cr, tmp_path)), "--cr", cr).code == 0
+    assert repo.manual("answer", cr, "1", "--accept", "--reason", "已补充", "--editor", "张伟").code == 0
+    path = repo.root / "changelog" / "answers" / f"{cr}-1.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("decision: accept", "decision: maybe"), encoding="utf-8")
+    assert "MAN934" in repo.manual("check").codes()
+    path.write_text(path.read_text(encoding="utf-8").replace("decision: maybe", "decision: accept").replace("opinion: 1", "opinion: 77"), encoding="utf-8")
+    path.rename(path.with_name(f"{cr}-77.yml"))
+    assert "MAN930" in repo.manual("check").codes()

@@ -626,8 +626,8 @@ def cmd_import_review(args: argparse.Namespace) -> int:
         _say(f"已导入 {len(result.record.opinions)} 条审核意见：{result.record.path}；请逐条用 manual answer {args.cr} N --accept|--reject --reason 理由 答复，并提交该记录。")
     if result.diff:
         _write(inert(result.diff))
-    for opinion, reason in result.unmapped:
-        _err(f"{args.file}:0:0: MAN928 {args.cr}#{opinion.number}（{opinion.where or opinion.section or '正文之外'}）未应用：{inert(reason)}\n")
+    for unmapped in result.unmapped:
+        _err(unmapped.render() + "\n")
     if result.applied:
         _say(f"已把可对应的修订应用到：{'、'.join(result.applied)}；请检查并提交。")
     elif result.diff and not args.apply:

@@ -24,6 +24,7 @@ from manualkit.records.answers import DECISIONS, Answer, answer_path, load_answe
 from manualkit.records.answers import record_text as answer_text
 from manualkit.records.change_request import ChangeRequest, request_path
 from manualkit.records.opinions import (
+    KIND_TITLES,
     OPINIONS_DIR,
     REVIEWER_RE,
     Opinion,
@@ -95,7 +96,7 @@ class ImportResult:
     record: OpinionRecord | None  # None: the same copy was imported before (with --apply only)
     warnings: tuple[Diagnostic, ...]
     diff: str  # the edit the mappable changes make (unified diff), "" when none
-    unmapped: tuple[tuple[Opinion, str], ...]  # (the change, why it is not applied)
+    unmapped: tuple[Diagnostic, ...]  # MAN928: each change not applied, and why
     applied: tuple[str, ...]  # the chapter files written (with --apply)
 
 
@@ -172,7 +173,10 @@ def import_review(root: Path, source: Path, cr_id: str, reviewer: str | None, no
         chapters = {c.path: base.snap.files.contents[c.path].decode("utf-8") for c in base.new.chapters}
         where = {f"ch{c.number}": c.path for c in base.new.chapters} | {s.id: c.path for c in base.new.chapters for s in c.sections}
         edit = apply_changes(copy.changes, chapters, where)
-        unmapped = tuple((o, u.reason) for u in edit.unmapped for o in opinions if _same(o, u.change))
+        unmapped = tuple(
+            diagnostic(str(source), 0, 0, "MAN928", f"{cr_id}#{o.number}（{o.where or o.section or '正文之外'}，{KIND_TITLES[o.kind]}）未应用：{u.reason}")
+            for u in edit.unmapped for o in opinions if _same(o, u.change)
+        )  # fmt: skip
         diff = edit.diff(chapters)
         if apply and edit.files and warnings:
             raise fail(str(source), 0, 0, "MAN927", f"{cr_id} 的拟修订文本在生成征求意见稿之后已改动，审阅人的修订不能自动应用；请对照审核意见手工修改")

@@ -112,7 +112,7 @@ def render_review_copy(old: Manual, new: Manual, cover: ReviewCover, *, created:
     body.para("CoverMark", run("征求意见稿"), bar=None)
     intro: Sequence[str] = (
         f"文件编号：{meta.document_number}　修订申请单：{cover.request}（{cover.title}）",
-        f"基准版本：{cover.base_version}（现行有效版本）；修订处以修订标记显示。",
+        f"基准版本：{cover.base_version}（最新发布版本）；修订处以修订标记显示。",
         f"请于 {prose_date(cover.deadline)}（5 个工作日内）前反馈意见。",
         "请在本文件中以批注和修订（修订模式）提出意见，勿删除书签；反馈的文件由 manual import-review 导入修订申请单。",
         f"生成日期：{prose_date(cover.made)}",

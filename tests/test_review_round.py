@@ -292,7 +292,7 @@ def test_a_copy_of_another_base_version_is_refused(repo: RevisionRepo, tmp_path:
 def test_hostile_text_in_comments_is_kept_visible_and_the_record_stays_valid(repo: RevisionRepo, tmp_path: Path) -> None:
     cr = open_request(repo)
     copy = make_copy(repo, cr, tmp_path / "copy.docx")
-    hostile = "注意\u202e\u200b&lt;script&gt;alert(1)&lt;/script&gt;: |\n- x"
+    hostile = "注意\u202e\u200b<script>alert(1)</script>: |\n- x"
     reviewed = tmp_path / "hostile.docx"
     reviewed.write_bytes(word365_review(copy.read_bytes(), [Comment(COMMENTED, "攻击者\u202e", hostile)], [], None))
     assert repo.manual("import-review", str(reviewed), "--cr", cr).code == 0
@@ -335,3 +335,30 @@ def test_an_altered_answer_record_is_reported(repo: RevisionRepo, tmp_path: Path
     path.write_text(path.read_text(encoding="utf-8").replace("decision: maybe", "decision: accept").replace("opinion: 1", "opinion: 77"), encoding="utf-8")
     path.rename(path.with_name(f"{cr}-77.yml"))
     assert "MAN930" in repo.manual("check").codes()
+
+
+# --- the site's request page ---------------------------------------------------------------------------
+
+
+def test_the_request_page_shows_opinions_and_answers_escaped(repo: RevisionRepo, tmp_path: Path) -> None:
+    cr = open_request(repo)
+    copy = make_copy(repo, cr, tmp_path / "copy.docx")
+    hostile = "<img src=x onerror=alert(1)> 建议缩短"
+    reviewed = tmp_path / "reviewed.docx"
+    reviewed.write_bytes(word365_review(copy.read_bytes(), [Comment(COMMENTED, "李娜", hostile, "张伟", "已处理")], [Replace(CELL, "30 日", "15 日", "李娜")], None))
+    assert repo.manual("import-review", str(reviewed), "--cr", cr, "--reviewer", "li.na", "--apply").code == 0
+    assert repo.manual("answer", cr, "1", "--reject", "--reason", "<b>不采纳</b>：时限已由 3.1 规定", "--editor", "张伟").code == 0
+    assert repo.manual("answer", cr, "3", "--accept", "--reason", "改为 15 日", "--editor", "张伟").code == 0
+    repo.commit(f"{cr}: opinions imported and answered")
+    repo.approve_all(cr, "2026-06-05")
+    repo.commit(f"{cr}: approved")
+    repo.release("2026-06-08", "2026-06-15")
+    built = repo.manual("build", "--site-only", env={"MANUAL_TODAY": "2026-06-20"})
+    assert built.code == 0, built.output
+    page = (repo.root / "site" / "requests" / f"{cr}.html").read_text(encoding="utf-8")
+    section = page[page.index('id="opinions"') :]
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt; 建议缩短" in section
+    assert "&lt;b&gt;不采纳&lt;/b&gt;：时限已由 3.1 规定" in section and "↳ 张伟：已处理" in section
+    assert f"{cr}#1" in section and f"{cr}#3" in section and f"{cr}#2" not in section  # the reply sits in its thread
+    assert section.index("不采纳") < section.index("采纳</span>", section.index("不采纳") + 3)
+    assert "<del>30 日</del>" in section and "<ins>15 日</ins>" in section and "6.2 第" in section

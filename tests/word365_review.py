@@ -23,6 +23,7 @@ import io
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
@@ -161,11 +162,11 @@ def _replace(root: etree._Element, change: Replace, ids: _Ids) -> None:
 def _comment_xml(cid: str, para: str, author: str, text: str) -> str:
     initials = author[:1]
     return (
-        f'<w:comment w:id="{cid}" w:author="{author}" w:date="{DATE}" w:initials="{initials}">'
+        f'<w:comment w:id="{cid}" w:author={quoteattr(author)} w:date="{DATE}" w:initials={quoteattr(initials)}>'
         f'<w:p w14:paraId="{para}" w14:textId="77777777" w:rsidR="{RSID}" w:rsidRDefault="{RSID}">'
         '<w:pPr><w:pStyle w:val="CommentText"/></w:pPr>'
         '<w:r><w:rPr><w:rStyle w:val="CommentReference"/></w:rPr><w:annotationRef/></w:r>'
-        f"<w:r><w:t>{text}</w:t></w:r></w:p></w:comment>"
+        f"<w:r><w:t>{escape(text)}</w:t></w:r></w:p></w:comment>"
     )
 
 
@@ -249,7 +250,7 @@ def word365_review(data: bytes, comments: Iterable[Comment], changes: Iterable[R
     parts["word/commentsIds.xml"] = _ns("w16cid:commentsIds", "".join(f'<w16cid:commentId w16cid:paraId="{p}" w16cid:durableId="{d}"/>' for p, _, d in ext))
     parts["word/people.xml"] = _ns(
         "w15:people",
-        "".join(f'<w15:person w15:author="{a}"><w15:presenceInfo w15:providerId="AD" w15:userId="S::{i}@example.com::0"/></w15:person>' for i, a in enumerate(sorted(authors))),
+        "".join(f'<w15:person w15:author={quoteattr(a)}><w15:presenceInfo w15:providerId="AD" w15:userId="S::{i}@example.com::0"/></w15:person>' for i, a in enumerate(sorted(authors))),
     )
     rels = etree.fromstring(parts["word/_rels/document.xml.rels"])
     types = etree.fromstring(parts["[Content_Types].xml"])

@@ -362,3 +362,11 @@ def test_the_request_page_shows_opinions_and_answers_escaped(repo: RevisionRepo,
     assert f"{cr}#1" in section and f"{cr}#3" in section and f"{cr}#2" not in section  # the reply sits in its thread
     assert section.index("不采纳") < section.index("采纳</span>", section.index("不采纳") + 3)
     assert "<del>30 日</del>" in section and "<ins>15 日</ins>" in section and "6.2 第" in section
+    # the 修订对照表 carries the answers in its 修订说明 column, on the rows of the sections they concern
+    table = repo.manual("diff", "--from", "A/0", "--to", "A/1", "--layout", "table", "--format", "md")
+    assert table.code == 0, table.output
+    rows = [line for line in table.stdout.splitlines() if line.startswith("|")]
+    cell_row = next(line for line in rows if "15 日内完善" in line)
+    assert f"审核意见 {cr}#3 采纳：改为 15 日" in cell_row and "#1" not in cell_row
+    quote_row = next(line for line in rows if "10 日" in line)
+    assert f"审核意见 {cr}#1 不采纳" in quote_row

@@ -370,3 +370,23 @@ def test_the_request_page_shows_opinions_and_answers_escaped(repo: RevisionRepo,
     assert f"审核意见 {cr}#3 采纳：改为 15 日" in cell_row and "#1" not in cell_row
     quote_row = next(line for line in rows if "10 日" in line)
     assert f"审核意见 {cr}#1 不采纳" in quote_row
+
+
+def test_the_desk_shows_opinions_and_answers(repo: RevisionRepo, tmp_path: Path) -> None:
+    from desk_support import free_port, running_desk
+
+    cr = open_request(repo)
+    reviewed = tmp_path / "reviewed.docx"
+    copy = make_copy(repo, cr, tmp_path / "copy.docx")
+    reviewed.write_bytes(word365_review(copy.read_bytes(), [Comment(COMMENTED, "李娜", "<script>x</script>请明确时限", "张伟", "已补充")], [Replace(CELL, "30 日", "15 日", "李娜")], None))
+    assert repo.manual("import-review", str(reviewed), "--cr", cr, "--reviewer", "li.na").code == 0
+    assert repo.manual("answer", cr, "3", "--accept", "--reason", "改为 15 日", "--editor", "张伟").code == 0
+    with running_desk(repo, "--port", str(free_port()), env={"MANUAL_NOW": "2026-06-03T10:00:00+08:00"}) as desk:
+        desk.request("GET", f"/?token={desk.token}", token=False)
+        status, _, page = desk.request("GET", f"/cr/{cr}")
+    assert status == 200, page
+    section = page[page.index('id="ops"') : page.index('id="cmp"')]
+    assert "<script>x" not in page and "&lt;script&gt;x&lt;/script&gt;请明确时限" in section and "↳ 张伟：已补充" in section
+    assert f'data-opinion="{cr}#1" data-answered="no"' in section and "尚未处理" in section
+    assert f'data-opinion="{cr}#3" data-answered="yes"' in section and "采纳" in section and "改为 15 日（张伟）" in section
+    assert f"{cr}#2" not in section

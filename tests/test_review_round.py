@@ -390,3 +390,30 @@ def test_the_desk_shows_opinions_and_answers(repo: RevisionRepo, tmp_path: Path)
     assert f'data-opinion="{cr}#1" data-answered="no"' in section and "尚未处理" in section
     assert f'data-opinion="{cr}#3" data-answered="yes"' in section and "采纳" in section and "改为 15 日（张伟）" in section
     assert f"{cr}#2" not in section
+
+
+def test_two_imports_at_once_write_one_record(repo: RevisionRepo, tmp_path: Path) -> None:
+    from revision_repo import manual_command
+
+    cr = open_request(repo)
+    reviewed = word_copy(repo, cr, tmp_path)
+    argv = [*manual_command(), "import-review", str(reviewed), "--cr", cr, "--reviewer", "li.na"]
+    procs = [subprocess.Popen(argv, cwd=repo.root, env=repo.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outcomes = sorted((p.wait(timeout=120), p.stderr.read().decode() if p.stderr else "") for p in procs)
+    for p in procs:
+        for stream in (p.stdout, p.stderr):
+            if stream:
+                stream.close()
+    assert [code for code, _ in outcomes] == [0, 1] and "MAN936" in outcomes[1][1], outcomes
+    assert [p.name for p in (repo.root / "changelog" / "opinions").iterdir()] == [f"{cr}-li.na-1.yml"]
+
+
+def test_a_committed_opinion_record_is_frozen_and_an_altered_one_invalid(repo: RevisionRepo, tmp_path: Path) -> None:
+    cr = open_request(repo)
+    assert repo.manual("import-review", str(word_copy(repo, cr, tmp_path)), "--cr", cr, "--reviewer", "li.na").code == 0
+    repo.commit(f"{cr}: opinions imported")
+    path = repo.root / "changelog" / "opinions" / f"{cr}-li.na-1.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("建议明确审批时限。", "同意原文。"), encoding="utf-8")
+    assert "MAN851" in repo.manual("check").codes()
+    path.write_text(path.read_text(encoding="utf-8").replace("kind: \"comment\"", "kind: \"praise\"", 1), encoding="utf-8")
+    assert {"MAN851", "MAN929"} <= repo.manual("check").codes()

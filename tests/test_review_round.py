@@ -417,3 +417,18 @@ def test_a_committed_opinion_record_is_frozen_and_an_altered_one_invalid(repo: R
     assert "MAN851" in repo.manual("check").codes()
     path.write_text(path.read_text(encoding="utf-8").replace("kind: \"comment\"", "kind: \"praise\"", 1), encoding="utf-8")
     assert {"MAN851", "MAN929"} <= repo.manual("check").codes()
+
+
+def test_a_signed_answer_is_verified_by_check(repo: RevisionRepo, tmp_path: Path) -> None:
+    cr = open_request(repo)
+    assert repo.manual("import-review", str(word_copy(repo, cr, tmp_path)), "--cr", cr, "--reviewer", "li.na").code == 0
+    signed = repo.manual("answer", cr, "1", "--accept", "--reason", "已补充审批时限", "--key", str(repo.key("zhang.wei")))
+    assert signed.code == 0, signed.output
+    path = repo.root / "changelog" / "answers" / f"{cr}-1.yml"
+    record = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert record["by"] == "zhang.wei" and record["editor"] == "张伟" and "SSH SIGNATURE" in record["signature"]
+    assert "MAN937" not in repo.manual("check").codes()
+    path.write_text(path.read_text(encoding="utf-8").replace("decision: accept", "decision: reject"), encoding="utf-8")
+    assert "MAN937" in repo.manual("check").codes()
+    outsider = repo.manual("answer", cr, "3", "--accept", "--reason", "x", "--key", str(repo.key("outsider")))
+    assert outsider.code == 1 and "MAN651" in outsider.codes() and not (repo.root / "changelog" / "answers" / f"{cr}-3.yml").exists()

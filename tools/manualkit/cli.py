@@ -641,7 +641,8 @@ def cmd_answer(args: argparse.Namespace) -> int:
 
     root = _root(args.root)
     decision = "accept" if args.accept else "reject"
-    result = answer(root, args.change_request, args.number, decision, args.reason, args.editor or _git_user(root), now(os.environ, _zone(args)))
+    key = Path(args.key) if args.key else None
+    result = answer(root, args.change_request, args.number, decision, args.reason, args.editor or _git_user(root), now(os.environ, _zone(args)), key)
     _say(f"已答复 {result.request}#{result.number}（{'采纳' if decision == 'accept' else '不采纳'}）：{result.path}；请提交该记录。")
     return EXIT_OK
 
@@ -826,7 +827,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         which.add_argument("--accept", action="store_true", help="采纳")
         which.add_argument("--reject", action="store_true", help="不采纳")
         p.add_argument("--reason", required=True, help="处理理由")
-        p.add_argument("--editor", help="答复人（默认取 git user.name）")
+        p.add_argument("--editor", help="答复人（默认取 git user.name；用 --key 签署时为密钥登记的姓名）")
+        p.add_argument("--key", help="答复人本人的 SSH 私钥文件（可选：签署该处理意见）")
 
     if p := command("codes", cmd_codes, help="列出全部诊断代码"):
         p.add_argument("--format", choices=("md",), default="md", help="输出格式（md：Markdown 表格）")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from manualkit.base.atomic import check_writable, write_atomic
@@ -223,8 +223,11 @@ def _write_all(root: Path, files: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(sorted(files))
 
 
-def answer(root: Path, cr_id: str, number: int, decision: str, reason: str, editor: str, now: dt.datetime) -> Answer:
-    """处理意见 to opinion ``number`` of ``cr_id``: ``accept`` or ``reject``, with the reason."""
+def answer(
+    root: Path, cr_id: str, number: int, decision: str, reason: str, editor: str, now: dt.datetime, key_path: Path | None = None
+) -> Answer:
+    """处理意见 to opinion ``number`` of ``cr_id``: ``accept`` or ``reject``, with the reason;
+    signed by the editor's key when ``key_path`` is given (the editor is then the key's signer)."""
     from manualkit.records.procedure import clean_text
 
     if decision not in DECISIONS:
@@ -248,8 +251,22 @@ def answer(root: Path, cr_id: str, number: int, decision: str, reason: str, edit
         if earlier is not None:
             raise fail(earlier.path, 0, 0, "MAN931", f"{cr_id}#{number} 已于 {earlier.answered_at} 答复为“{DECISIONS[earlier.decision]}”；处理意见只写一次")
         result = Answer(answer_path(cr_id, number), cr_id, number, decision, text, who, now.isoformat(timespec="seconds"))
+        if key_path is not None:
+            result = _signed(root, base, result, key_path)
         _write_new(root, result.path, answer_text(result))
         return result
+
+
+def _signed(root: Path, base: Base, answer: Answer, key_path: Path) -> Answer:
+    from manualkit.base import sshsig
+    from manualkit.records.approval import _approver_for_key
+    from manualkit.records.trust import judging
+
+    judge = judging(root, base.snap.records, base.snap.require()[1])
+    approver = _approver_for_key(judge, key_path)
+    answer = replace(answer, by=approver.id, editor=approver.name)
+    signature = sshsig.sign(answer.message(base.new.metadata.document_number), key_path, judge.signing_namespace)
+    return replace(answer, signature=signature)
 
 
 __all__ = ["ImportResult", "answer", "import_review", "review_copy"]

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from manualkit.base import yamlfile
 from manualkit.base.diagnostics import Diagnostic, diagnostic
@@ -29,6 +30,17 @@ class Answer:
     reason: str
     editor: str
     answered_at: str
+    by: str = ""  # the signer id when the answer is signed (manual answer --key)
+    signature: str = ""  # SSH signature over message(), or "" for an unsigned answer
+
+    def message(self, document_number: str) -> bytes:
+        """What the editor signs: the ``manual-answer/1`` text of every field."""
+        from manualkit.base.sshsig import signed_text
+
+        return signed_text(KIND, [
+            ("document", document_number), ("request", self.request), ("opinion", self.number), ("decision", self.decision),
+            ("reason", self.reason), ("editor", self.editor), ("answered-at", self.answered_at), ("by", self.by),
+        ])  # fmt: skip
 
 
 def answer_path(request: str, number: int) -> str:
@@ -41,6 +53,7 @@ def record_text(answer: Answer) -> str:
         "# 处理意见: written by `manual answer`; never edit.\n"
         f"kind: {KIND}\nrequest: {answer.request}\nopinion: {answer.number}\ndecision: {answer.decision}\n"
         f"reason: {q(answer.reason)}\neditor: {q(answer.editor)}\nanswered_at: {q(answer.answered_at)}\n"
+        + (f"by: {answer.by}\nsignature: |\n" + "".join(f"  {line}\n" for line in answer.signature.splitlines()) if answer.signature else "")
     )
 
 
@@ -66,7 +79,10 @@ def parse_answer(path: str, raw: bytes) -> tuple[Answer | None, list[Diagnostic]
     number = data.get("opinion")
     if not isinstance(number, int) or isinstance(number, bool) or (data["request"], str(number)) != m.groups():
         return bad("申请单号或意见序号与文件名不符")
-    return Answer(path, data["request"], number, data["decision"], data["reason"], data["editor"], data["answered_at"]), []
+    by, signature = data.get("by", ""), data.get("signature", "")
+    if not isinstance(by, str) or not isinstance(signature, str) or bool(by) != bool(signature):
+        return bad("签名的处理意见须同时有 by 和 signature")
+    return Answer(path, data["request"], number, data["decision"], data["reason"], data["editor"], data["answered_at"], by, signature), []
 
 
 def load_answers(contents: Mapping[str, bytes]) -> tuple[list[Answer], list[Diagnostic]]:
@@ -137,3 +153,19 @@ def refuse_unanswered(changelog: Mapping[str, bytes], request: str, role: str, p
             path, 0, 0, "MAN933",
             f"{request} 还有 {len(left)} 条审核意见未处理：{names}；请先用 manual answer {request} N --accept|--reject --reason 理由 逐条答复，再以“批准”签署",
         )  # fmt: skip
+
+
+def signature_findings(answers: Sequence[Answer], policy: Any, document_number: str) -> list[Diagnostic]:
+    """MAN937 for a signed answer whose signature does not verify with its signer's registered
+    key, or whose ``editor`` is not that signer's name (``policy``: the policy that judges)."""
+    from manualkit.base import sshsig
+
+    out = []
+    for a in answers:
+        if not a.signature:
+            continue
+        approver = policy.approver(a.by)
+        ok = approver is not None and approver.name == a.editor and sshsig.verify(a.message(document_number), a.signature, approver.public_key, policy.signing_namespace)
+        if not ok:
+            out.append(diagnostic(a.path, 1, 1, "MAN937", f"{a.request}#{a.number} 的处理意见签名无效（签署人 {a.by} 的登记密钥验证不通过，或答复人不是其本人）；该记录签署后被改动"))
+    return out

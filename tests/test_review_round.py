@@ -126,7 +126,7 @@ def test_a_libreoffice_review_is_imported_and_its_two_text_edits_applied(repo: R
     assert changed == {"05-assessment.md", "06-compliance.md"}
     assert after["06-compliance.md"] == before["06-compliance.md"].replace("| 30 日内完善控制措施", "| 15 日内完善控制措施", 1)
     assert after["05-assessment.md"] == before["05-assessment.md"].replace(DELETED, "", 1)
-    assert "MAN928" in applied.stderr
+    assert "MAN928" in applied.stderr and f"{cr}#{changes['unmapped']['number']}（word/header" in applied.stderr  # numbered as recorded
 
     check = repo.manual("check")
     assert check.code == 0, check.output
@@ -207,7 +207,7 @@ def test_hostile_copies_are_refused_with_their_codes_and_nothing_is_written(repo
     state = repo.state()
     for code, path in cases.items():
         result = repo.manual("import-review", str(path), "--cr", cr, "--apply")
-        assert result.code == 1 and f" {code} " in result.output, (code, result.output)
+        assert result.code == 1 and f"{path}: {code} " in result.output, (code, result.output)
         assert "Traceback" not in result.output
         assert repo.state() == state, code
     assert not (repo.root / "changelog" / "opinions").exists()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from manualkit.base.atomic import check_writable, write_atomic
-from manualkit.base.diagnostics import Diagnostic, diagnostic, fail
+from manualkit.base.diagnostics import Diagnostic, ManualError, diagnostic, fail
 from manualkit.base.lock import repository_lock
 from manualkit.records.answers import DECISIONS, Answer, answer_path, load_answers
 from manualkit.records.answers import record_text as answer_text
@@ -153,7 +153,10 @@ def import_review(root: Path, source: Path, cr_id: str, reviewer: str | None, no
     with repository_lock(root, "import-review"):
         base = _open_request(root, cr_id)
         digest = proposed_digest(base.new)
-        copy = read_review_copy(data, f"{cr_id} ", header_texts(base.new, cr_id))
+        try:
+            copy = read_review_copy(data, f"{cr_id} ", header_texts(base.new, cr_id))
+        except ManualError as exc:  # the reader names the file "DOCX": say which one
+            raise ManualError([d._replace(path=str(source)) if d.path == "DOCX" else d for d in exc.diagnostics]) from None
         warnings = _check_copy(str(source), copy, base, digest)
         records, problems = load_opinions(base.snap.changelog_files(OPINIONS_DIR))
         if problems:
@@ -163,7 +166,7 @@ def import_review(root: Path, source: Path, cr_id: str, reviewer: str | None, no
         if earlier is not None and not apply:
             raise fail(str(source), 0, 0, "MAN936", f"这份文件已于 {earlier.imported_at} 导入为 {earlier.path}；不再重复导入（要应用其中的修订，请加 --apply）")
         sequence, first = next_numbers(records, cr_id, who)
-        opinions = _opinions(copy, first)
+        opinions = list(earlier.opinions) if earlier is not None else _opinions(copy, first)
         record = None
         if earlier is None:
             record = OpinionRecord(

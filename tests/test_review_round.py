@@ -432,3 +432,43 @@ def test_a_signed_answer_is_verified_by_check(repo: RevisionRepo, tmp_path: Path
     assert "MAN937" in repo.manual("check").codes()
     outsider = repo.manual("answer", cr, "3", "--accept", "--reason", "x", "--key", str(repo.key("outsider")))
     assert outsider.code == 1 and "MAN651" in outsider.codes() and not (repo.root / "changelog" / "answers" / f"{cr}-3.yml").exists()
+
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def test_a_copy_as_wps_writes_it_keeps_the_thread_and_lists_moves_and_formatting(repo: RevisionRepo, tmp_path: Path) -> None:
+    """No commentsExtended (WPS, LibreOffice): the reply is the later comment on the same range. A
+    moved paragraph and a formatting-only change are recorded as not mappable, and --apply leaves them."""
+    cr = open_request(repo)
+    copy = make_copy(repo, cr, tmp_path / "copy.docx")
+    data = word365_review(copy.read_bytes(), WORD_COMMENTS, [WORD_CHANGES[0]], None, extended=False)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        body = z.read("word/document.xml").decode()
+    bold = "报价单经审批后发送客户"
+    body = body.replace(
+        "<w:t>本节对 3.1 所列主要环节", f'<w:rPr><w:b/><w:rPrChange w:id="7001" w:author="李娜" w:date="2026-06-02T03:20:00Z"><w:rPr/></w:rPrChange></w:rPr><w:t>本节对 3.1 所列主要环节', 1
+    )
+    moved = "财务部根据签收回单开具发票"
+    body = re.sub(
+        rf"(<w:r>(?:(?!</w:r>).)*?<w:t>{moved})", rf'<w:moveFrom w:id="7002" w:author="李娜" w:date="2026-06-02T03:21:00Z">\1', body, count=1
+    ).replace(f"{moved}，并在系统中登记应收账款。</w:t></w:r>", f"{moved}，并在系统中登记应收账款。</w:t></w:r></w:moveFrom>", 1)
+    assert "rPrChange" in body and "moveFrom" in body and bold in body
+    wps = _rewrite_bytes(data, tmp_path / "wps.docx", {"word/document.xml": body.encode()})
+    before = {p.name: p.read_text(encoding="utf-8") for p in (repo.root / "manual").glob("*.md")}
+    result = repo.manual("import-review", str(wps), "--cr", cr, "--reviewer", "li.na", "--apply")
+    assert result.code == 0, result.output
+    _, record = opinions_of(repo)
+    opinions = record["opinions"]
+    assert opinions[1]["reply_to"] == opinions[0]["number"] and opinions[1]["author"] == "张伟"
+    unmapped = [o for o in opinions if o["kind"] == "unmapped"]
+    assert [(o["section"], "格式" in o["reason"], "移动" in o["reason"]) for o in unmapped] == [("3.2", True, False), ("3.2", False, True)], unmapped
+    assert unmapped[1]["old"].startswith(moved)
+    after = {p.name: p.read_text(encoding="utf-8") for p in (repo.root / "manual").glob("*.md")}
+    assert {n for n in after if after[n] != before[n]} == {"06-compliance.md"}  # only the cell: the move is not applied
+
+
+def _rewrite_bytes(data: bytes, target: Path, change: dict[str, bytes]) -> Path:
+    source = target.with_suffix(".orig.docx")
+    source.write_bytes(data)
+    return _rewrite(source, target, change)

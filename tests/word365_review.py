@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -207,9 +208,13 @@ def _ns(root_tag: str, inner: str) -> bytes:
     ).encode()
 
 
-def word365_review(data: bytes, comments: Iterable[Comment], changes: Iterable[Replace], header: tuple[str, str] | None) -> bytes:
+def word365_review(
+    data: bytes, comments: Iterable[Comment], changes: Iterable[Replace], header: tuple[str, str] | None, *, extended: bool = True
+) -> bytes:
     """The review copy ``data`` as Word 365 saves it after the reviewer's ``comments``, tracked
-    ``changes`` and (``header``: author, text) a tracked insertion at the end of the body pages' header."""
+    ``changes`` and (``header``: author, text) a tracked insertion at the end of the body pages' header.
+    ``extended=False`` leaves out commentsExtended, commentsIds and people, and the comments'
+    ``w14:paraId``, as WPS Office and LibreOffice write a reply: one more comment on the same range."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         parts = {i.filename: z.read(i.filename) for i in z.infolist()}
     root = etree.fromstring(parts["word/document.xml"])
@@ -254,7 +259,11 @@ def word365_review(data: bytes, comments: Iterable[Comment], changes: Iterable[R
     )
     rels = etree.fromstring(parts["word/_rels/document.xml.rels"])
     types = etree.fromstring(parts["[Content_Types].xml"])
-    for n, (target, content_type, rel_type) in enumerate(_PARTS.values(), start=900):
+    if not extended:
+        for name in ("word/commentsExtended.xml", "word/commentsIds.xml", "word/people.xml"):
+            del parts[name]
+        parts["word/comments.xml"] = re.sub(rb' w14:(paraId|textId)="[0-9A-F]+"', b"", parts["word/comments.xml"])
+    for n, (target, content_type, rel_type) in enumerate(_PARTS.values() if extended else [_PARTS["comments"]], start=900):
         rel = etree.SubElement(rels, "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship")
         rel.set("Id", f"rId{n}")
         rel.set("Type", rel_type)

@@ -153,7 +153,9 @@ class _Walker:
         for node in p.iter():
             tag = node.tag
             if tag in (f"{_W}moveFrom", f"{_W}moveTo") and not self.mine(node):
-                structural = "段落或文字的移动无法对应到 Markdown"
+                self.unmapped(node, "段落或文字的移动无法对应到 Markdown，须由编辑人处理")
+                moved = _text(node)
+                self.copy.changes[-1].old, self.copy.changes[-1].new = (moved, "") if tag == f"{_W}moveFrom" else ("", moved)
             elif tag in (f"{_W}rPrChange", f"{_W}pPrChange") and not self.mine(node):
                 self.unmapped(node, "仅格式修改（Markdown 不保存字体、字号等格式）")
             elif tag in (f"{_W}ins", f"{_W}del") and node.getparent() is not None and node.getparent().tag == f"{_W}rPr" and not self.mine(node):
@@ -194,6 +196,8 @@ class _Walker:
                     reviewer_del = ancestor
             elif ancestor.tag == f"{_W}ins" and not self.mine(ancestor) and reviewer_ins is None:
                 reviewer_ins = ancestor
+            elif ancestor.tag == f"{_W}moveTo" and not self.mine(ancestor):
+                return "gone", "", ""  # the moved text's new place: listed as a move, not proposed text
         if own_del is not None:
             return "gone", "", ""
         if reviewer_del is not None:

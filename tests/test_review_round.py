@@ -447,11 +447,11 @@ def test_a_copy_as_wps_writes_it_keeps_the_thread_and_lists_moves_and_formatting
         body = z.read("word/document.xml").decode()
     bold = "报价单经审批后发送客户"
     body = body.replace(
-        "<w:t>本节对 3.1 所列主要环节", f'<w:rPr><w:b/><w:rPrChange w:id="7001" w:author="李娜" w:date="2026-06-02T03:20:00Z"><w:rPr/></w:rPrChange></w:rPr><w:t>本节对 3.1 所列主要环节', 1
+        "<w:t>本节对 3.1 所列主要环节", '<w:rPr><w:b/><w:rPrChange w:id="7001" w:author="李娜" w:date="2026-06-02T03:20:00Z"><w:rPr/></w:rPrChange></w:rPr><w:t>本节对 3.1 所列主要环节', 1
     )
     moved = "财务部根据签收回单开具发票"
     body = re.sub(
-        rf"(<w:r>(?:(?!</w:r>).)*?<w:t>{moved})", rf'<w:moveFrom w:id="7002" w:author="李娜" w:date="2026-06-02T03:21:00Z">\1', body, count=1
+        rf"(<w:r>(?:(?!</w:r>).)*?<w:t>{moved})", r'<w:moveFrom w:id="7002" w:author="李娜" w:date="2026-06-02T03:21:00Z">\1', body, count=1
     ).replace(f"{moved}，并在系统中登记应收账款。</w:t></w:r>", f"{moved}，并在系统中登记应收账款。</w:t></w:r></w:moveFrom>", 1)
     assert "rPrChange" in body and "moveFrom" in body and bold in body
     wps = _rewrite_bytes(data, tmp_path / "wps.docx", {"word/document.xml": body.encode()})

@@ -472,3 +472,18 @@ def _rewrite_bytes(data: bytes, target: Path, change: dict[str, bytes]) -> Path:
     source = target.with_suffix(".orig.docx")
     source.write_bytes(data)
     return _rewrite(source, target, change)
+
+
+def test_a_signed_import_is_verified_by_check(repo: RevisionRepo, tmp_path: Path) -> None:
+    cr = open_request(repo)
+    copy = make_copy(repo, cr, tmp_path / "copy.docx")
+    reviewed = tmp_path / "signed.docx"
+    reviewed.write_bytes(word365_review(copy.read_bytes(), [Comment(COMMENTED, "李娜\u200b", "请核对\u202e时限")], [], None))
+    result = repo.manual("import-review", str(reviewed), "--cr", cr, "--reviewer", "li.na", "--key", str(repo.key("zhang.wei")))
+    assert result.code == 0, result.output
+    path = repo.root / "changelog" / "opinions" / f"{cr}-li.na-1.yml"
+    record = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert record["by"] == "zhang.wei" and "SSH SIGNATURE" in record["signature"] and "⟨U+202E⟩" in record["opinions"][0]["text"]
+    assert not {"MAN938", "MAN929"} & repo.manual("check").codes()
+    path.write_text(path.read_text(encoding="utf-8").replace("请核对", "请删除"), encoding="utf-8")
+    assert "MAN938" in repo.manual("check").codes()

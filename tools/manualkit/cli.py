@@ -619,7 +619,8 @@ def cmd_import_review(args: argparse.Namespace) -> int:
     from manualkit.commands.review_round import import_review
 
     root = _root(args.root)
-    result = import_review(root, Path(args.file), args.cr, args.reviewer, now(os.environ, _zone(args)), apply=args.apply)
+    key = Path(args.key) if args.key else None
+    result = import_review(root, Path(args.file), args.cr, args.reviewer, now(os.environ, _zone(args)), apply=args.apply, key_path=key)
     for warning in result.warnings:
         _err(warning.render() + "\n")
     if result.record is not None:
@@ -819,6 +820,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--cr", required=True, metavar="CR", help="修订申请单号")
         p.add_argument("--reviewer", metavar="ID", help="审阅人标识（如 li.na；默认 reviewer），用于记录文件名")
         p.add_argument("--apply", action="store_true", help="把能对应到 Markdown 的修订写入工作区（全部写入或都不写）")
+        p.add_argument("--key", help="导入人本人的 SSH 私钥文件（可选：签署该审核意见记录）")
 
     if p := command("answer", cmd_answer, help="答复一条审核意见（处理意见：采纳或不采纳，写明理由）"):
         p.add_argument("change_request", metavar="CR", help="修订申请单号")

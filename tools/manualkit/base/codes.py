@@ -239,6 +239,7 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN935", E, "审阅人标识无效"),
     Code("MAN936", E, "同一份反馈的征求意见稿已经导入过"),
     Code("MAN937", E, "处理意见的签名无效（签署后被改动，或答复人不是签署人本人）"),
+    Code("MAN938", E, "审核意见记录的签名无效（签署后被改动）"),
     # DOCX packages and their signing keys (raised by ooxml_package / signing_key)
     Code("DOC501", E, "文件不是有效的 ZIP/OPC 包或已损坏"),
     Code("DOC502", E, "包内条目数超过上限"),

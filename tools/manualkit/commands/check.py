@@ -89,14 +89,18 @@ def _review_findings(root: Path, head: Snapshot, returned: Mapping[str, object])
     records, answers, problems = review_state(head.changelog_files("changelog"))
     pending = [cr.id for cr in open_requests(head.requests, head.records, returned)]
     signed = [a for a in answers if a.signature]
-    if signed and head.manual is not None and head.policy is not None:
+    signed_records = [r for r in records if r.signature]
+    if (signed or signed_records) and head.manual is not None and head.policy is not None:
         try:
             judge = judging(root, head.records, head.policy)
         except ManualError as exc:  # the policy in force cannot be loaded: reported by its own check
             judge = None
             problems += [d for d in exc.diagnostics if d not in head.diagnostics]
         if judge is not None:
+            from manualkit.records.opinions import signature_findings as record_findings
+
             problems += signature_findings(signed, judge, head.manual.metadata.document_number)
+            problems += record_findings(signed_records, judge, head.manual.metadata.document_number)
     return problems + unanswered_findings(records, answers, pending)
 
 

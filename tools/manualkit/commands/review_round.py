@@ -138,7 +138,11 @@ def _check_copy(source: str, copy: object, base: Base, digest: str) -> list[Diag
     return []
 
 
-def import_review(root: Path, source: Path, cr_id: str, reviewer: str | None, now: dt.datetime, *, apply: bool = False) -> ImportResult:
+def import_review(
+    root: Path, source: Path, cr_id: str, reviewer: str | None, now: dt.datetime, *, apply: bool = False, key_path: Path | None = None
+) -> ImportResult:
+    """Read the returned copy ``source`` of ``cr_id`` and record its opinions (signed with the
+    importer's key when ``key_path`` is given); with ``apply``, also write the mappable changes."""
     from manualkit.documents.docx.review_copy import header_texts, proposed_digest
     from manualkit.documents.review_apply import apply_changes
     from manualkit.documents.review_import import read_review_copy
@@ -173,6 +177,8 @@ def import_review(root: Path, source: Path, cr_id: str, reviewer: str | None, no
                 opinion_path(cr_id, who, sequence), cr_id, who, sequence, base.version, str(copy.properties.get("manual_review_digest", "")),
                 source_digest, now.isoformat(timespec="seconds"), tuple(opinions),
             )  # fmt: skip
+            if key_path is not None:
+                record = _signed_record(root, base, record, key_path)
         chapters = {c.path: base.snap.files.contents[c.path].decode("utf-8") for c in base.new.chapters}
         where = {f"ch{c.number}": c.path for c in base.new.chapters} | {s.id: c.path for c in base.new.chapters for s in c.sections}
         edit = apply_changes(copy.changes, chapters, where)
@@ -258,6 +264,21 @@ def answer(
             result = _signed(root, base, result, key_path)
         _write_new(root, result.path, answer_text(result))
         return result
+
+
+def _signed_record(root: Path, base: Base, record: OpinionRecord, key_path: Path) -> OpinionRecord:
+    from manualkit.base import sshsig
+    from manualkit.records.approval import _approver_for_key
+    from manualkit.records.opinions import parse_opinions
+    from manualkit.records.trust import judging
+
+    judge = judging(root, base.snap.records, base.snap.require()[1])
+    approver = _approver_for_key(judge, key_path)
+    # signed as it will be read back: the opinions with every hidden character made visible
+    written, _ = parse_opinions(record.path, record_text(record).encode("utf-8"))
+    assert written is not None
+    written = replace(written, by=approver.id)
+    return replace(written, signature=sshsig.sign(written.message(base.new.metadata.document_number), key_path, judge.signing_namespace))
 
 
 def _signed(root: Path, base: Base, answer: Answer, key_path: Path) -> Answer:

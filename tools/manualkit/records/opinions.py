@@ -60,6 +60,21 @@ class OpinionRecord:
     source_digest: str  # sha256 of the returned DOCX
     imported_at: str
     opinions: tuple[Opinion, ...]
+    by: str = ""  # the signer id when the import is signed (manual import-review --key)
+    signature: str = ""
+
+    def message(self, document_number: str) -> bytes:
+        """What the importer signs: the record's fields and the SHA-256 of its opinions as written."""
+        import hashlib
+
+        from manualkit.base.sshsig import signed_text
+
+        digest = hashlib.sha256("\n".join(_opinion_lines(self.opinions)).encode()).hexdigest()
+        return signed_text(KIND, [
+            ("document", document_number), ("request", self.request), ("reviewer", self.reviewer), ("sequence", self.sequence),
+            ("base-version", self.base_version), ("copy-digest", self.copy_digest), ("source-digest", self.source_digest),
+            ("imported-at", self.imported_at), ("opinions", f"sha256:{digest}"), ("by", self.by),
+        ])  # fmt: skip
 
 
 def opinion_path(request: str, reviewer: str, sequence: int) -> str:
@@ -91,15 +106,24 @@ def record_text(record: OpinionRecord) -> str:
         f"source_digest: {q(record.source_digest)}",
         f"imported_at: {q(record.imported_at)}",
         "opinions:" + (" []" if not record.opinions else ""),
+        *_opinion_lines(record.opinions),
     ]
-    for o in record.opinions:
+    if record.signature:
+        lines += [f"by: {record.by}", "signature: |", *("  " + line for line in record.signature.splitlines())]
+    return "\n".join(lines) + "\n"
+
+
+def _opinion_lines(opinions: Sequence[Opinion]) -> list[str]:
+    q = yamlfile.quoted
+    lines = []
+    for o in opinions:
         lines.append(f"  - number: {o.number}")
         for name in _FIELDS:
             value = getattr(o, name)
             if value in ("", 0) and name not in ("kind", "section", "paragraph", "author"):
                 continue
             lines.append(f"    {name}: {value if isinstance(value, int) else q(visible(value))}")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def parse_opinions(path: str, raw: bytes) -> tuple[OpinionRecord | None, list[Diagnostic]]:
@@ -132,9 +156,12 @@ def parse_opinions(path: str, raw: bytes) -> tuple[OpinionRecord | None, list[Di
         if opinion is None:
             return bad(f"第 {i} 条意见的字段缺少或写错")
         opinions.append(opinion)
+    by, signature = data.get("by", ""), data.get("signature", "")
+    if not isinstance(by, str) or not isinstance(signature, str) or bool(by) != bool(signature):
+        return bad("签名的审核意见记录须同时有 by 和 signature")
     record = OpinionRecord(
         path, data["request"], data["reviewer"], int(data["sequence"]), data["base_version"], data["copy_digest"],
-        data["source_digest"], data["imported_at"], tuple(opinions),
+        data["source_digest"], data["imported_at"], tuple(opinions), by, signature,
     )  # fmt: skip
     return record, []
 
@@ -180,3 +207,18 @@ def next_numbers(records: Sequence[OpinionRecord], request: str, reviewer: str) 
     mine = [r.sequence for r in records if r.request == request and r.reviewer == reviewer]
     numbers = [o.number for _, o in of_request(records, request)]
     return max(mine, default=0) + 1, max(numbers, default=0) + 1
+
+
+def signature_findings(records: Sequence[OpinionRecord], policy: Any, document_number: str) -> list[Diagnostic]:
+    """MAN938 for a signed opinion record whose signature does not verify with its signer's
+    registered key (``policy``: the policy that judges)."""
+    from manualkit.base import sshsig
+
+    out = []
+    for r in records:
+        if not r.signature:
+            continue
+        approver = policy.approver(r.by)
+        if approver is None or not sshsig.verify(r.message(document_number), r.signature, approver.public_key, policy.signing_namespace):
+            out.append(diagnostic(r.path, 1, 1, "MAN938", f"审核意见记录的签名无效（签署人 {r.by} 的登记密钥验证不通过）；该记录签署后被改动"))
+    return out

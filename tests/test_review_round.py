@@ -487,3 +487,16 @@ def test_a_signed_import_is_verified_by_check(repo: RevisionRepo, tmp_path: Path
     assert not {"MAN938", "MAN929"} & repo.manual("check").codes()
     path.write_text(path.read_text(encoding="utf-8").replace("请核对", "请删除"), encoding="utf-8")
     assert "MAN938" in repo.manual("check").codes()
+
+
+def test_an_editorial_request_with_an_unanswered_opinion_cannot_get_its_last_signature(repo: RevisionRepo, tmp_path: Path) -> None:
+    cr = repo.propose("editorial", ["6.2"], title="更正用语", today="2026-06-01")
+    copy = make_copy(repo, cr, tmp_path / "copy.docx")
+    reviewed = tmp_path / "reviewed.docx"
+    reviewed.write_bytes(word365_review(copy.read_bytes(), [], [Replace(CELL, "30 日", "15 日", "李娜")], None))
+    assert repo.manual("import-review", str(reviewed), "--cr", cr).code == 0
+    assert repo.approve(cr, "编制", now="2026-06-02T10:00:00+08:00").code == 0
+    refused = repo.approve(cr, "审核", now="2026-06-02T11:00:00+08:00", check=False)
+    assert refused.code == 1 and "MAN933" in refused.codes() and "“审核”" in refused.output
+    assert repo.manual("answer", cr, "1", "--reject", "--reason", "编辑性修改不改时限", "--editor", "张伟").code == 0
+    assert repo.approve(cr, "审核", now="2026-06-02T11:00:00+08:00").code == 0

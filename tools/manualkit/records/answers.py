@@ -120,7 +120,8 @@ def unanswered_findings(records: Sequence[OpinionRecord], answers: Sequence[Answ
 
 
 #: The role that may not sign while an opinion is unanswered (8.2 三 4: the approver decides on
-#: a revision whose review opinions have all been dealt with).
+#: a revision whose review opinions have all been dealt with); for a class that has no 批准
+#: (编辑性修改: 编制, 审核), its last role.
 FINAL_ROLE = "批准"
 
 
@@ -139,9 +140,11 @@ def review_state(changelog: Mapping[str, bytes]) -> tuple[list[OpinionRecord], l
     return records, answers, problems
 
 
-def refuse_unanswered(changelog: Mapping[str, bytes], request: str, role: str, path: str) -> None:
-    """MAN933 when ``role`` is 批准 and an opinion of ``request`` is still unanswered."""
-    if role != FINAL_ROLE:
+def refuse_unanswered(changelog: Mapping[str, bytes], request: str, role: str, path: str, roles: Sequence[str] = ()) -> None:
+    """MAN933 when ``role`` is 批准 (or, for a class without 批准, the last of its ``roles``) and an
+    opinion of ``request`` is still unanswered."""
+    final = FINAL_ROLE if FINAL_ROLE in roles or not roles else roles[-1]
+    if role != final:
         return
     from manualkit.base.diagnostics import fail
 
@@ -151,7 +154,7 @@ def refuse_unanswered(changelog: Mapping[str, bytes], request: str, role: str, p
         names = "、".join(o.label(request) for o in left)
         raise fail(
             path, 0, 0, "MAN933",
-            f"{request} 还有 {len(left)} 条审核意见未处理：{names}；请先用 manual answer {request} N --accept|--reject --reason 理由 逐条答复，再以“批准”签署",
+            f"{request} 还有 {len(left)} 条审核意见未处理：{names}；请先用 manual answer {request} N --accept|--reject --reason 理由 逐条答复，再以“{final}”签署",
         )  # fmt: skip
 
 

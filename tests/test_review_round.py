@@ -210,6 +210,9 @@ def test_hostile_copies_are_refused_with_their_codes_and_nothing_is_written(repo
         assert result.code == 1 and f"{path}: {code} " in result.output, (code, result.output)
         assert "Traceback" not in result.output
         assert repo.state() == state, code
+    long = _comments_part(1).replace(b"<w:t>c</w:t>", b"<w:t>" + "长".encode() * 30_000 + b"</w:t>")
+    result = repo.manual("import-review", str(_with_comments(copy, tmp_path / "long.docx", long)), "--cr", cr)
+    assert result.code == 1 and "MAN925" in result.codes() and repo.state() == state
     assert not (repo.root / "changelog" / "opinions").exists()
 
 
@@ -500,3 +503,23 @@ def test_an_editorial_request_with_an_unanswered_opinion_cannot_get_its_last_sig
     assert refused.code == 1 and "MAN933" in refused.codes() and "“审核”" in refused.output
     assert repo.manual("answer", cr, "1", "--reject", "--reason", "编辑性修改不改时限", "--editor", "张伟").code == 0
     assert repo.approve(cr, "审核", now="2026-06-02T11:00:00+08:00").code == 0
+
+
+def test_changes_map_to_the_markdown_only_where_they_are_unique() -> None:
+    from manualkit.documents.review_apply import apply_changes
+    from manualkit.documents.review_import import Change
+
+    chapter = "# 第三章 执行\n\n## 3.1 流程 {#sec-3-1}\n\n甲在 2 日内办理；乙在 2 日内复核。\n\n**加粗**的条款在此。\n\n## 3.2 步骤 {#sec-3-2}\n\n在 2 日内办理。\n"
+    where = {"3.1": "manual/03.md", "3.2": "manual/03.md"}
+    changes = [
+        Change("insertion", "3.1", 1, "李娜", "", new="个工作", before="甲在 2 ", after="日内办理；乙在 2 日内复核。"),
+        Change("replacement", "3.1", 1, "李娜", "", old="2", new="3", before="甲在 2 日内办理；乙在 ", after=" 日内复核。"),
+        Change("deletion", "3.1", 2, "李娜", "", old="加粗的", before="", after="条款在此。"),
+        Change("replacement", "3.2", 0, "李娜", "", old="步骤", new="程序", before="3.2 业务流程", after=""),
+    ]
+    edit = apply_changes(changes, {"manual/03.md": chapter}, where)
+    text = edit.files["manual/03.md"]
+    assert "甲在 2 个工作日内办理；乙在 3 日内复核。" in text and "在 2 日内办理。\n" in text.split("## 3.2")[1]
+    assert [u.change.kind for u in edit.unmapped] == ["deletion", "replacement"]
+    assert "格式标记" in edit.unmapped[0].reason and "标题" in edit.unmapped[1].reason
+    assert edit.diff({"manual/03.md": chapter}).startswith("--- a/manual/03.md\n+++ b/manual/03.md\n")

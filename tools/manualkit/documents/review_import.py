@@ -26,6 +26,7 @@ W15 = "http://schemas.microsoft.com/office/word/2012/wordml"
 _W = f"{{{W}}}"
 MAX_COMMENTS = 10_000
 MAX_CHANGES = 20_000
+MAX_COMMENT_CHARS = 20_000  # one comment's text: an opinion, not a document
 LIMITS = PackageLimits(max_entries=1000, max_part_size=48 * 1024 * 1024, max_total_size=96 * 1024 * 1024)
 _HEADING_RE = re.compile(r"sec_(\d+(?:_\d+)*)|chap_(\d+)")
 
@@ -254,6 +255,8 @@ def _read_comments(package: Package, main: str) -> dict[str, Comment]:
             text = "\n".join(_text(p) for p in paragraphs)
             para_id = paragraphs[-1].get(f"{{{W14}}}paraId") or "" if paragraphs else ""
             cid = c.get(f"{_W}id") or ""
+            if len(text) > MAX_COMMENT_CHARS:
+                raise fail("DOCX", 0, 0, "MAN925", f"第 {cid} 条批注有 {len(text)} 个字符，超过上限 {MAX_COMMENT_CHARS}；拒绝导入，未写入任何文件")
             comments[cid] = Comment(cid, c.get(f"{_W}author") or "", c.get(f"{_W}date") or "", text, para_id=para_id)
     for name in _related(package, main, "commentsExtended"):
         root = parse_xml(package.parts[name], name)

@@ -210,7 +210,7 @@ def test_hostile_copies_are_refused_with_their_codes_and_nothing_is_written(repo
         assert result.code == 1 and f"{path}: {code} " in result.output, (code, result.output)
         assert "Traceback" not in result.output
         assert repo.state() == state, code
-    long = _comments_part(1).replace(b"<w:t>c</w:t>", b"<w:t>" + "长".encode() * 30_000 + b"</w:t>")
+    long = _comments_part(1).replace(b"<w:t>c</w:t>", b"<w:t>" + "".join(chr(0x4E00 + i * 7919 % 20000) for i in range(30_000)).encode() + b"</w:t>")
     result = repo.manual("import-review", str(_with_comments(copy, tmp_path / "long.docx", long)), "--cr", cr)
     assert result.code == 1 and "MAN925" in result.codes() and repo.state() == state
     assert not (repo.root / "changelog" / "opinions").exists()

@@ -317,6 +317,8 @@ def test_what_is_not_a_review_copy_of_this_text_is_refused(repo: RevisionRepo, t
     state = repo.state()
     result = repo.manual("import-review", str(plain), "--cr", cr)
     assert result.code == 1 and "MAN921" in result.codes() and repo.state() == state
+    endless = repo.manual("import-review", "/dev/zero", "--cr", cr)
+    assert endless.code == 1 and "MAN921" in endless.codes() and repo.state() == state
 
     reviewed = word_copy(repo, cr, tmp_path)
     repo.replace_in_manual("03-execution.md", QUOTE_NEW, "报价有效期一般为 12 日")  # the proposed text moves on

@@ -150,6 +150,8 @@ def import_review(
     who = reviewer or DEFAULT_REVIEWER
     if not REVIEWER_RE.fullmatch(who):
         raise fail("--reviewer", 0, 0, "MAN935", f"审阅人标识 {who!r} 无效：应以小写字母开头，只含小写字母、数字、点和连字符（至多 40 个字符），如 li.na")
+    if source.exists() and not source.is_file():  # a FIFO or a device would block or never end
+        raise fail(str(source), 0, 0, "MAN921", "不是普通文件；请导入审阅人返回的 DOCX 文件")
     with open(source, "rb") as fh:  # bounded: a returned copy is hostile input
         data = fh.read(MAX_COPY_BYTES + 1)
     if len(data) > MAX_COPY_BYTES:

@@ -22,7 +22,6 @@ LibreOffice could not be used, 3 when a ``find`` text is not in the document.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -107,11 +106,8 @@ def load(ctx, source: Path):  # type: ignore[no-untyped-def]
 
 
 def edit(ctx, source: Path, target: Path, spec: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
-    if not os.environ.get("UNO_NOUSER"):
-        set_user_name(ctx, spec["author"])
+    set_user_name(ctx, spec["author"])
     document = load(ctx, source)
-    if os.environ.get("UNO_DUMP"):
-        print(repr(document.getText().getString()[:200]), file=sys.stderr)
     try:
         document.RecordChanges = True
         for item in spec["edits"]:
@@ -137,7 +133,7 @@ def edit(ctx, source: Path, target: Path, spec: dict) -> None:  # type: ignore[n
                     header.insertString(end, item["text"], False)
             else:
                 raise ValueError(op)
-        filters = (_property("FilterName", os.environ.get("UNO_FILTER", "MS Word 2007 XML")),)
+        filters = (_property("FilterName", "MS Word 2007 XML"),)
         document.storeToURL(target.resolve().as_uri(), filters)
     finally:
         document.close(True)
@@ -172,9 +168,6 @@ def main(argv: list[str]) -> int:
         print(f"not in the document: {exc}", file=sys.stderr)
         return 3
     except Exception as exc:
-        import traceback
-
-        traceback.print_exc()
         print(f"LibreOffice failed: {exc!r}", file=sys.stderr)
         return 2
     finally:

@@ -525,3 +525,19 @@ def test_changes_map_to_the_markdown_only_where_they_are_unique() -> None:
     assert [u.change.kind for u in edit.unmapped] == ["deletion", "replacement"]
     assert "格式标记" in edit.unmapped[0].reason and "标题" in edit.unmapped[1].reason
     assert edit.diff({"manual/03.md": chapter}).startswith("--- a/manual/03.md\n+++ b/manual/03.md\n")
+
+
+def test_the_desk_refuses_approval_while_an_opinion_is_unanswered(repo: RevisionRepo, tmp_path: Path) -> None:
+    from desk_support import free_port, running_desk
+
+    cr = open_request(repo)
+    assert repo.manual("import-review", str(word_copy(repo, cr, tmp_path)), "--cr", cr, "--reviewer", "li.na").code == 0
+    for role in ("编制", "审核"):
+        assert repo.approve(cr, role, now="2026-06-04T10:00:00+08:00").code == 0
+    before = repo.request_path(cr).read_bytes()
+    key = ("--key", str(repo.key("chen.gang")))
+    with running_desk(repo, "--port", str(free_port()), *key, env={"MANUAL_NOW": "2026-06-04T11:00:00+08:00"}) as desk:
+        desk.request("GET", f"/?token={desk.token}", token=False)
+        _, challenge = desk.post("/api/challenge", {"change_request": cr, "role": "批准", "signer": "chen.gang", "method": "ssh"})
+    assert challenge["ok"] is False and challenge["diagnostics"][0]["code"] == "MAN933", challenge  # type: ignore[index]
+    assert repo.request_path(cr).read_bytes() == before

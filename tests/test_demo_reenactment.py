@@ -108,3 +108,18 @@ def test_reenacted_demo_carries_the_four_records(demo: tuple[Path, Path, subproc
     b2 = next(e for e in history["releases"] if e["version"] == "B/2")
     assert b2["valid"] and b2["change_requests"] == ["CR-2026-005"] and "policy" in b2["sections"], b2
     assert {(a["role"], a["signer"]) for a in b2["approvals"]} == {("编制", "zhang.wei"), ("审核", "zhao.min"), ("批准", "chen.gang")}
+
+
+def test_reenacted_demo_carries_the_review_round(demo: tuple[Path, Path, subprocess.CompletedProcess[str]]) -> None:
+    """Issue 22: B/1's request has two imported opinions, one accepted and one rejected with its
+    reason, answered before 审核 signed; both are committed and the request was released."""
+    import yaml
+
+    root, _, proc = demo
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    opinions = yaml.safe_load((root / "changelog" / "opinions" / "CR-2026-004-li.na-1.yml").read_text(encoding="utf-8"))
+    assert [(o["number"], o["section"], o["author"]) for o in opinions["opinions"]] == [(1, "2.2", "李娜"), (2, "4.3", "李娜")]
+    answers = [yaml.safe_load((root / "changelog" / "answers" / f"CR-2026-004-{n}.yml").read_text(encoding="utf-8")) for n in (1, 2)]
+    assert [a["decision"] for a in answers] == ["accept", "reject"] and answers[1]["reason"]
+    assert answers[1]["answered_at"] < "2026-11-03T14:20:00+08:00"
+    assert git(root, "status", "--porcelain", "--", "changelog/") == ""

@@ -83,6 +83,23 @@ REGISTRY_APPROVALS = (
 REGISTRY_RELEASE = ("2026-12-01", "2027-01-18")  # published, effective (after B/1's 2027-01-15)
 END = "2026-12-01T12:00:00+08:00"
 
+# The review round of B/1's request (issue 22): 李娜 (审核) comments in the 征求意见稿, the two
+# opinions are imported, and the editor answers them, one accepted and one rejected, before 审核 signs.
+REVIEW_ROUND = {
+    "request": "CR-2026-004",
+    "copy": "2026-10-28T11:00:00+08:00",  # after 编制 signed
+    "import": "2026-11-02T16:00:00+08:00",
+    "answers": "2026-11-03T09:00:00+08:00",  # before 审核 signs (2026-11-03 14:20)
+    "reviewer": "li.na",
+    "editor": "赵敏",
+    "opinions": (
+        ("销售合同原则上通过公司电子签名平台签署", "李娜", "2026-11-02T09:12:00Z", "请明确客户不具备电子签署条件时由谁认定。",
+         "accept", "已写明：经销售管理部负责人同意后可使用纸质合同"),
+        ("电子合同及其签署证据", "李娜", "2026-11-02T09:20:00Z", "建议电子档案由信息技术部而非法务合规部归档。",
+         "reject", "签署证据属于合同档案，由法务合规部归档；信息技术部负责可读性和完整性抽检，职责已在本节写明"),
+    ),
+}
+
 
 class Failed(Exception):
     pass
@@ -329,6 +346,8 @@ def reenact(target: Path, source: Source, secrets: Path) -> Demo:
             ((str(a["signed_at"]), cr, str(a["role"]), str(a["signer"])) for cr, o in requests.items() for a in o["approvals"]),
         )
         for signed_at, cr, role, signer in approvals:
+            if cr == REVIEW_ROUND["request"] and signed_at > str(REVIEW_ROUND["answers"]) and not (demo.root / "changelog" / "answers").exists():
+                review_round(demo, secrets)
             demo.manual("approve", cr, "--role", role, "--key", str(demo.key(signer)), at=signed_at)
         demo.commit(f"{'、'.join(ids)} approved", approvals[-1][0])
         demo.manual("release", "--published", str(record["published"]), "--effective", str(record["effective"]), at=at(record["published"]))
@@ -360,6 +379,66 @@ def returned_request(demo: Demo, source: Source, a1_commit: str, requests: Mappi
     demo.write(chapter, before)
     demo.commit(f"{cr} returned by 审核; its edit withdrawn", RETURNED["return"])
     return cr
+
+
+def review_round(demo: Demo, secrets: Path) -> None:
+    """``manual review-copy``; the reviewer's comments, written into the copy as Word writes them;
+    ``manual import-review``; ``manual answer`` for each opinion (one accepted, one rejected)."""
+    cr, opinions = str(REVIEW_ROUND["request"]), REVIEW_ROUND["opinions"]
+    assert isinstance(opinions, tuple)
+    copy = secrets / f"{cr}_征求意见稿.docx"
+    demo.manual("review-copy", cr, "-o", str(copy), at=str(REVIEW_ROUND["copy"]))
+    reviewed = secrets / f"{cr}_征求意见稿_李娜.docx"
+    reviewed.write_bytes(with_comments(copy.read_bytes(), [(find, who, when, text) for find, who, when, text, _, _ in opinions]))
+    demo.manual("import-review", str(reviewed), "--cr", cr, "--reviewer", str(REVIEW_ROUND["reviewer"]), at=str(REVIEW_ROUND["import"]))
+    demo.commit(f"{cr}: 审核意见 of 李娜 imported", str(REVIEW_ROUND["import"]))
+    for number, (_, _, _, _, decision, reason) in enumerate(opinions, start=1):
+        demo.manual("answer", cr, str(number), f"--{decision}", "--reason", reason, "--editor", str(REVIEW_ROUND["editor"]), at=str(REVIEW_ROUND["answers"]))
+    demo.commit(f"{cr}: 处理意见 to both opinions", str(REVIEW_ROUND["answers"]))
+
+
+def with_comments(docx: bytes, comments: Sequence[tuple[str, str, str, str]]) -> bytes:
+    """``docx`` with a comment on the first run holding each text (``w:commentRangeStart`` and
+    ``End`` around that run, a ``w:commentReference`` run, the comment in ``word/comments.xml``)."""
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape, quoteattr
+
+    from lxml import etree
+
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    with zipfile.ZipFile(io.BytesIO(docx)) as z:
+        parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+    body = etree.fromstring(parts["word/document.xml"])
+    items = []
+    for cid, (find, author, when, text) in enumerate(comments):
+        t = next(t for t in body.iter(f"{{{w}}}t") if t.text and find in t.text)
+        run = t.getparent()
+        parent = run.getparent()
+        start, end = etree.Element(f"{{{w}}}commentRangeStart"), etree.Element(f"{{{w}}}commentRangeEnd")
+        start.set(f"{{{w}}}id", str(cid))
+        end.set(f"{{{w}}}id", str(cid))
+        parent.insert(parent.index(run), start)
+        parent.insert(parent.index(run) + 1, end)
+        ref = etree.fromstring(f'<w:r xmlns:w="{w}"><w:commentReference w:id="{cid}"/></w:r>')
+        parent.insert(parent.index(end) + 1, ref)
+        items.append(f'<w:comment w:id="{cid}" w:author={quoteattr(author)} w:date="{when}" w:initials="李"><w:p><w:r><w:t>{escape(text)}</w:t></w:r></w:p></w:comment>')
+    parts["word/document.xml"] = etree.tostring(body, xml_declaration=True, encoding="UTF-8", standalone=True)
+    parts["word/comments.xml"] = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:comments xmlns:w="{w}">{"".join(items)}</w:comments>'.encode()
+    rels = parts["word/_rels/document.xml.rels"].decode()
+    parts["word/_rels/document.xml.rels"] = rels.replace(
+        "</Relationships>",
+        '<Relationship Id="rIdReview1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/comments" Target="comments.xml"/></Relationships>',
+    ).encode()
+    types = parts["[Content_Types].xml"].decode()
+    parts["[Content_Types].xml"] = types.replace(
+        "</Types>", '<Override PartName="/word/comments.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.comments+xml"/></Types>'
+    ).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return out.getvalue()
 
 
 def training(demo: Demo, version: str, departments: Sequence[str]) -> None:

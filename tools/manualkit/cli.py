@@ -599,6 +599,57 @@ def cmd_obligations(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if report.unmapped else EXIT_OK
 
 
+# --- the review round trip (issue #22) -------------------------------------------------------
+
+
+def cmd_review_copy(args: argparse.Namespace) -> int:
+    from manualkit.base.atomic import check_writable
+    from manualkit.base.clock import now, today
+    from manualkit.commands.review_round import review_copy
+
+    root = _root(args.root)
+    check_writable(_output_folder(root, args.output))
+    data, name = review_copy(root, args.change_request, today(os.environ, _zone(args)), now(os.environ, _zone(args)))
+    path = _write_output(root, args.output, name, data)
+    _say(f"已生成 {args.change_request} 的征求意见稿：{path}；请审阅人以批注和修订提出意见后返回，再用 manual import-review 导入")
+    return EXIT_OK
+
+
+def cmd_import_review(args: argparse.Namespace) -> int:
+    from manualkit.base.characters import inert
+    from manualkit.base.clock import now
+    from manualkit.commands.review_round import import_review
+
+    root = _root(args.root)
+    key = Path(args.key) if args.key else None
+    result = import_review(root, Path(args.file), args.cr, args.reviewer, now(os.environ, _zone(args)), apply=args.apply, key_path=key)
+    for warning in result.warnings:
+        _err(warning.render() + "\n")
+    if result.record is not None:
+        _say(f"已导入 {len(result.record.opinions)} 条审核意见：{result.record.path}；请逐条用 manual answer {args.cr} N --accept|--reject --reason 理由 答复，并提交该记录。")
+    if result.diff:
+        _write(inert(result.diff))
+    for unmapped in result.unmapped:
+        _err(unmapped.render() + "\n")
+    if result.applied:
+        _say(f"已把可对应的修订应用到：{'、'.join(result.applied)}；请检查并提交。")
+    elif result.diff and not args.apply:
+        _say("以上为可对应到 Markdown 的修订；确认无误后加 --apply 写入工作区。")
+    return EXIT_OK
+
+
+def cmd_answer(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import now
+    from manualkit.commands.review_round import answer
+
+    root = _root(args.root)
+    decision = "accept" if args.accept else "reject"
+    key = Path(args.key) if args.key else None
+    result = answer(root, args.change_request, args.number, decision, args.reason, args.editor or _git_user(root), now(os.environ, _zone(args)), key)
+    _say(f"已答复 {result.request}#{result.number}（{'采纳' if decision == 'accept' else '不采纳'}）：{result.path}；请提交该记录。")
+    return EXIT_OK
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line, or (``only``) the top level and that one command: each command's
     parser costs a few milliseconds to build, and a command should not pay for the others."""
@@ -765,6 +816,27 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if p := command("obligations", cmd_obligations, help="第八章的每项义务及其执行方式（检查、命令与记录，或由人执行）"):
         p.add_argument("--json", action="store_true", help="输出 JSON")
+
+    if p := command("review-copy", cmd_review_copy, help="生成修订申请单的征求意见稿（DOCX，修订标记显示改动，供审阅人批注）"):
+        p.add_argument("change_request", metavar="CR", help="修订申请单号，如 CR-2026-005")
+        p.add_argument("-o", "--output", help="输出文件（默认 dist/<文件编号>_<申请单号>_征求意见稿.docx）")
+
+    if p := command("import-review", cmd_import_review, help="导入审阅人返回的征求意见稿：批注和修订记为审核意见"):
+        p.add_argument("file", metavar="FILE.docx", help="审阅人返回的征求意见稿")
+        p.add_argument("--cr", required=True, metavar="CR", help="修订申请单号")
+        p.add_argument("--reviewer", metavar="ID", help="审阅人标识（如 li.na；默认 reviewer），用于记录文件名")
+        p.add_argument("--apply", action="store_true", help="把能对应到 Markdown 的修订写入工作区（全部写入或都不写）")
+        p.add_argument("--key", help="导入人本人的 SSH 私钥文件（可选：签署该审核意见记录）")
+
+    if p := command("answer", cmd_answer, help="答复一条审核意见（处理意见：采纳或不采纳，写明理由）"):
+        p.add_argument("change_request", metavar="CR", help="修订申请单号")
+        p.add_argument("number", metavar="N", type=int, help="审核意见序号（CR#N 中的 N）")
+        which = p.add_mutually_exclusive_group(required=True)
+        which.add_argument("--accept", action="store_true", help="采纳")
+        which.add_argument("--reject", action="store_true", help="不采纳")
+        p.add_argument("--reason", required=True, help="处理理由")
+        p.add_argument("--editor", help="答复人（默认取 git user.name；用 --key 签署时为密钥登记的姓名）")
+        p.add_argument("--key", help="答复人本人的 SSH 私钥文件（可选：签署该处理意见）")
 
     if p := command("codes", cmd_codes, help="列出全部诊断代码"):
         p.add_argument("--format", choices=("md",), default="md", help="输出格式（md：Markdown 表格）")

@@ -50,6 +50,10 @@ def open_request(root: Path, cr_id: str, role: str) -> OpenRequest:
     if returned is not None:
         raise fail(cr.path, 0, 0, "MAN800", f"{cr_id} 已于 {returned.fields['returned_at']} 被退回（{returned.path}），不能再签署；请用 manual propose --replaces {cr_id} 重新提交")
     judge = judging(root, snap.records, policy)
+    from manualkit.records.answers import refuse_unanswered
+
+    change_class = judge.change_class(cr.class_key)
+    refuse_unanswered(snap.changelog_files("changelog"), cr_id, role, cr.path, change_class.roles if change_class else ())
     return OpenRequest(manual, cr, judge, state.revocations, controlled_in_worktree(root))
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manualkit.base.diagnostics import Diagnostic, Severity, diagnostic, fail, strict
+from manualkit.base.diagnostics import Diagnostic, ManualError, Severity, diagnostic, fail, strict
 from manualkit.text.manual import Manual
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
             diags += released_after_revocation(head.requests, released, state.revocations)
             diags += obligation_findings(manual, head.files.contents)
             procedure = (frozenset(state.returns), tuple(state.revocations))
+            diags += _review_findings(root, head, state.returns)
     diags += _record_history(root, head)
     if base is not None:
         diags += _change_set(root, base, head, procedure)
@@ -76,6 +78,30 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
         diags = strict(diags)
     diags = sorted(set(diags), key=lambda d: (d.path, d.line, d.col, d.code, d.message))
     return CheckReport(diags, len(manual.chapters) if manual else 0, sum(len(c.sections) for c in manual.chapters) if manual else 0)
+
+
+def _review_findings(root: Path, head: Snapshot, returned: Mapping[str, object]) -> list[Diagnostic]:
+    """Invalid opinion or answer records, and (MAN932) open requests with unanswered opinions."""
+    from manualkit.records.answers import review_state, signature_findings, unanswered_findings
+    from manualkit.records.release import open_requests
+    from manualkit.records.trust import judging
+
+    records, answers, problems = review_state(head.changelog_files("changelog"))
+    pending = [cr.id for cr in open_requests(head.requests, head.records, returned)]
+    signed = [a for a in answers if a.signature]
+    signed_records = [r for r in records if r.signature]
+    if (signed or signed_records) and head.manual is not None and head.policy is not None:
+        try:
+            judge = judging(root, head.records, head.policy)
+        except ManualError as exc:  # the policy in force cannot be loaded: reported by its own check
+            judge = None
+            problems += [d for d in exc.diagnostics if d not in head.diagnostics]
+        if judge is not None:
+            from manualkit.records.opinions import signature_findings as record_findings
+
+            problems += signature_findings(signed, judge, head.manual.metadata.document_number)
+            problems += record_findings(signed_records, judge, head.manual.metadata.document_number)
+    return problems + unanswered_findings(records, answers, pending)
 
 
 def _record_history(root: Path, head: Snapshot) -> list[Diagnostic]:

@@ -156,7 +156,31 @@ def comparison_table(comparison: Comparison) -> list[ComparisonRow]:
         found = (c.reader.request(commit, cr_id, departments) if commit is not None else None for cr_id in r.change_requests)
         reasons = {cr.id: cr.reason.strip() for cr in found if cr is not None}
         released += released_requests(r.change_requests, entry.requests, reasons, r.sections, r.summary)
+    if commit is not None:
+        notes = answer_notes(c.reader.root, commit)
+        released = [q._replace(answers=notes[q.id]) if q.id in notes else q for q in released]
     return release_comparison(c.old, c.new, released)
+
+
+def answer_notes(root: Path, commit: str) -> dict[str, dict[str, str]]:
+    """Per change request and section, the 处理意见 to its 审核意见 as committed in ``commit``
+    ("审核意见 CR-2026-004#2 不采纳：理由"), for the 修订说明 column of the 修订对照表."""
+    from manualkit.base import git
+    from manualkit.records.answers import DECISIONS, review_state
+
+    contents: dict[str, bytes] = {}
+    for prefix in ("changelog/opinions/", "changelog/answers/"):
+        contents.update(git.read_tree_files(root, commit, prefix)[0])
+    records, answers, _ = review_state(contents)
+    by_number = {(a.request, a.number): a for a in answers}
+    out: dict[str, dict[str, list[str]]] = {}
+    for record in records:
+        for o in record.opinions:
+            a = by_number.get((record.request, o.number))
+            if a is None or o.reply_to or not o.section:
+                continue
+            out.setdefault(record.request, {}).setdefault(o.section, []).append(f"审核意见 {record.request}#{o.number} {DECISIONS[a.decision]}：{a.reason}")
+    return {cr: {key: "；".join(notes) for key, notes in sections.items()} for cr, sections in out.items()}
 
 
 def comparison_table_title(comparison: Comparison) -> str:

@@ -6,6 +6,7 @@ their verification and any return. HTML fragments here come from the escaping re
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +53,23 @@ class SignerChoice:
 
 
 @dataclass(frozen=True)
+class OpinionView:
+    """One 审核意见 (with its replies) and its 处理意见, for the request page."""
+
+    label: str  # CR-2026-004#2
+    where: str
+    author: str
+    date: str
+    kind: str
+    marked: str
+    text: str  # a comment's text, or a change's "old → new"
+    replies: tuple[str, ...]
+    decision: str  # 采纳 / 不采纳 / ""
+    reason: str
+    answered_by: str
+
+
+@dataclass(frozen=True)
 class RequestView:
     id: str
     title: str
@@ -78,6 +96,7 @@ class RequestView:
     returned: dict[str, str] | None
     released: bool
     signers: list[SignerChoice] = field(default_factory=list)
+    opinions: list[OpinionView] = field(default_factory=list)
 
 
 def todo(root: Path, today: dt.date) -> list[TodoItem]:
@@ -146,4 +165,29 @@ def request_view(root: Path, cr_id: str, today: dt.date) -> RequestView:
         due=deadline.due.isoformat() if deadline and deadline.due else "", overdue=bool(deadline and deadline.overdue),
         returned=dict(returned.fields, name=returned.name) if returned else None,
         released=any(cr_id in r.change_requests for r in snap.records), signers=signers,
+        opinions=opinion_views(snap.changelog_files("changelog"), cr_id),
     )  # fmt: skip
+
+
+def opinion_views(changelog: Mapping[str, bytes], cr_id: str) -> list[OpinionView]:
+    from manualkit.records.answers import DECISIONS, review_state
+    from manualkit.records.opinions import KIND_TITLES, of_request
+
+    records, answers, _ = review_state(changelog)
+    opinions = [o for _, o in of_request(records, cr_id)]
+    answered = {a.number: a for a in answers if a.request == cr_id}
+    out = []
+    for o in opinions:
+        if o.reply_to:
+            continue
+        where = f"{o.section} 第 {o.paragraph} 段" if o.section and o.paragraph else o.section or f"正文之外 {o.where}".strip()
+        text = o.text if o.kind == "comment" else " → ".join(t for t in (o.old, o.new) if t) + (f"（{o.reason}）" if o.reason else "")
+        replies = tuple(f"{r.author}：{r.text}" for r in opinions if r.reply_to == o.number)
+        a = answered.get(o.number)
+        out.append(
+            OpinionView(
+                o.label(cr_id), where, o.author, o.date[:10], KIND_TITLES.get(o.kind, o.kind), o.marked, text, replies,
+                DECISIONS[a.decision] if a else "", a.reason if a else "", a.editor if a else "",
+            )
+        )  # fmt: skip
+    return out

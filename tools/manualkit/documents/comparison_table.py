@@ -47,6 +47,8 @@ class ReleasedRequest(NamedTuple):
     id: str
     reason: str
     sections: tuple[str, ...]
+    # per section id ("3.2", "ch3"): the 处理意见 to the request's 审核意见 on it, for 修订说明
+    answers: Mapping[str, str] | None = None
 
 
 class ComparisonRow(NamedTuple):
@@ -168,7 +170,8 @@ def clause_requests(old: Manual, new: Manual, released: Sequence[ReleasedRequest
         for r in released:
             if ids & set(r.sections):
                 for key in ids:
-                    out.setdefault(key, []).append(Request(r.id, r.reason))
+                    note = (r.answers or {}).get(key, "")
+                    out.setdefault(key, []).append(Request(r.id, f"{r.reason}；{note}" if note and r.reason else note or r.reason))
     return out
 
 

@@ -72,7 +72,9 @@ from manualkit.text.metadata import METADATA_PATH, ManualMetadata, parse_metadat
 from manualkit.text.outline import chinese_numeral
 
 if TYPE_CHECKING:
+    from manualkit.records.answers import Answer
     from manualkit.records.obligation_map import ObligationReport
+    from manualkit.records.opinions import Opinion
     from manualkit.records.procedure import SignedRecord
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
@@ -400,6 +402,10 @@ def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[Downlo
         for cr in ctx.requests_of(v):
             path = request_page(cr.id)
             markdown = pages.request_markdown(path, cr, v, ctx.class_names, ctx.role_titles)
+            if ctx.procedure is not None and cr.id in ctx.procedure.opinions:
+                from manualkit.site.review_pages import opinions_markdown
+
+                markdown += "\n" + opinions_markdown(cr.id, *ctx.procedure.opinions[cr.id])
             docs.add(generated(path, f"{cr.id} {cr.title}", markdown, LastChange(v.name, v.effective, (cr.id,)), searchable=True))
     if ctx.procedure is not None:
         history_nav += add_procedure_pages(docs, ctx.procedure, ctx.class_names, generated)
@@ -416,6 +422,8 @@ class ProcedureView:
     trained: Mapping[str, dt.date]  # version → date of its first training before its effective date
     returned: Sequence[tuple[ChangeRequest, SignedRecord, bool, tuple[str, ...]]]  # request, return record, valid, resubmitted as
     obligations: ObligationReport
+    # request → (its 审核意见, the 处理意见 to them), from changelog/opinions and changelog/answers
+    opinions: Mapping[str, tuple[tuple[Opinion, ...], tuple[Answer, ...]]] = field(default_factory=dict)
 
 
 def procedure_view(root: Path) -> ProcedureView | None:
@@ -436,7 +444,14 @@ def procedure_view(root: Path) -> ProcedureView | None:
         if dates:
             trained[str(record.version)] = min(dates)
     returned = [(r.request, r.record, r.verified, r.replaced_by) for r in returned_requests(snap, state)]
-    return ProcedureView(trained, returned, obligation_report(snap.manual, snap.files.contents))
+    from manualkit.records.answers import review_state
+    from manualkit.records.opinions import of_request
+
+    records, answers, _ = review_state(snap.changelog_files("changelog"))
+    opinions = {
+        r.request: (tuple(o for _, o in of_request(records, r.request)), tuple(a for a in answers if a.request == r.request)) for r in records
+    }
+    return ProcedureView(trained, returned, obligation_report(snap.manual, snap.files.contents), opinions)
 
 
 def add_procedure_pages(docs: Docs, view: ProcedureView, class_names: Mapping[str, str], generated: Callable[..., pages.Page]) -> list[dict[str, str]]:

@@ -1,0 +1,298 @@
+"""The review round trip (issue 22): ``manual review-copy``, ``manual import-review`` and
+``manual answer``.
+
+``review-copy`` renders the proposed text of an open change request as a 征求意见稿 DOCX against
+the latest release. ``import-review`` reads a reviewer's returned copy (bounded, hostile input)
+and writes its comments and tracked changes as one 审核意见 record under ``changelog/opinions/``;
+with ``--apply`` it also edits the chapters with the changes that map cleanly to the Markdown (all
+or none). ``answer`` writes one 处理意见 record under ``changelog/answers/``. Each writer holds the
+repository lock for its whole read-check-write and writes atomically; nothing is ever edited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from manualkit.base.atomic import check_writable, write_atomic
+from manualkit.base.diagnostics import Diagnostic, ManualError, diagnostic, fail
+from manualkit.base.lock import repository_lock
+from manualkit.records.answers import DECISIONS, Answer, answer_path, load_answers
+from manualkit.records.answers import record_text as answer_text
+from manualkit.records.change_request import ChangeRequest, request_path
+from manualkit.records.opinions import (
+    KIND_TITLES,
+    OPINIONS_DIR,
+    REVIEWER_RE,
+    Opinion,
+    OpinionRecord,
+    load_opinions,
+    next_numbers,
+    of_request,
+    opinion_path,
+    record_text,
+)
+from manualkit.records.repository import Snapshot, worktree_snapshot
+from manualkit.text.manual import Manual
+
+MAX_COPY_BYTES = 64 * 1024 * 1024
+DEFAULT_REVIEWER = "reviewer"
+
+
+@dataclass(frozen=True)
+class Base:
+    """What a review copy of a request is made against and from."""
+
+    snap: Snapshot
+    cr: ChangeRequest
+    old: Manual  # the latest release
+    new: Manual  # the proposed text (the working tree)
+    version: str
+
+
+def _open_request(root: Path, cr_id: str) -> Base:
+    from manualkit.records.history import ReleaseReader
+    from manualkit.records.procedure import procedure_state
+
+    snap = worktree_snapshot(root)
+    manual, _ = snap.require()
+    cr = snap.requests.get(cr_id)
+    if cr is None:
+        raise fail(request_path(cr_id), 0, 0, "MAN646", f"找不到修订申请单 {cr_id}；现有：{', '.join(sorted(snap.requests)) or '无'}")
+    released = next((r for r in snap.records if cr_id in r.change_requests), None)
+    if released is not None:
+        raise fail(cr.path, 0, 0, "MAN920", f"{cr_id} 已随 {released.version} 发布；已发布的申请单不再征求意见")
+    if cr_id in procedure_state(snap, root).returns:
+        raise fail(cr.path, 0, 0, "MAN920", f"{cr_id} 已被退回；请用 manual propose --replaces {cr_id} 重新提交后再征求意见")
+    if not snap.records:
+        raise fail("changelog/releases", 0, 0, "MAN920", "尚无发布版本，征求意见稿无从对照；请先发布首个版本")
+    from manualkit.records.history import release_history
+
+    latest = release_history(root, snap)[-1]
+    old = ReleaseReader(root).manual(latest.commit) if latest.commit is not None else None
+    if old is None:
+        raise fail(latest.record.path, 0, 0, "MAN920", f"{latest.record.version} 发布时的手册无法从 git 中读取")
+    return Base(snap, cr, old, manual, str(latest.record.version))
+
+
+def review_copy(root: Path, cr_id: str, today: dt.date, now: dt.datetime) -> tuple[bytes, str]:
+    """The 征求意见稿 of ``cr_id`` and its file name; the reply is due 5 working days after ``today``."""
+    from manualkit.documents.docx.review_copy import ReviewCover, render_review_copy
+    from manualkit.records.workdays import load_calendar
+
+    base = _open_request(root, cr_id)
+    calendar, _ = load_calendar(base.snap.files.contents)
+    due = calendar.add_workdays(today).due
+    cover = ReviewCover(cr_id, base.cr.title, base.version, due, today)
+    data = render_review_copy(base.old, base.new, cover, created=now)
+    return data, f"{base.new.metadata.document_number}_{cr_id}_征求意见稿.docx"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    record: OpinionRecord | None  # None: the same copy was imported before (with --apply only)
+    warnings: tuple[Diagnostic, ...]
+    diff: str  # the edit the mappable changes make (unified diff), "" when none
+    unmapped: tuple[Diagnostic, ...]  # MAN928: each change not applied, and why
+    applied: tuple[str, ...]  # the chapter files written (with --apply)
+
+
+def _opinions(copy: object, first: int) -> list[Opinion]:
+    from manualkit.documents.review_import import ReviewedCopy
+
+    assert isinstance(copy, ReviewedCopy)
+    out: list[Opinion] = []
+    numbers: dict[str, int] = {}
+    number = first
+    for c in copy.comments:
+        numbers[c.id] = number
+        parent = numbers.get(c.reply_to, 0)
+        out.append(Opinion(number, "comment", c.section, c.paragraph, c.author, c.date, marked=c.marked, text=c.text, reply_to=parent))
+        number += 1
+    for ch in copy.changes:
+        out.append(Opinion(number, ch.kind, ch.section, ch.paragraph, ch.author, ch.date, old=ch.old, new=ch.new, where=ch.where if ch.kind == "unmapped" else "", reason=ch.reason))
+        number += 1
+    return out
+
+
+def _check_copy(source: str, copy: object, base: Base, digest: str) -> list[Diagnostic]:
+    """Refuse a copy of another request, of another base version, or without its anchors."""
+    from manualkit.documents.docx.review_copy import PROPERTY_BASE, PROPERTY_DIGEST, PROPERTY_REQUEST
+    from manualkit.documents.review_import import ReviewedCopy
+
+    assert isinstance(copy, ReviewedCopy)
+    props = copy.properties
+    if PROPERTY_REQUEST not in props or PROPERTY_BASE not in props:
+        raise fail(source, 0, 0, "MAN921", "文件没有标识征求意见稿的文档属性（申请单号、基准版本）；请导入由 manual review-copy 生成、经审阅后返回的文件")
+    if props[PROPERTY_REQUEST] != base.cr.id:
+        raise fail(source, 0, 0, "MAN922", f"该文件是 {props[PROPERTY_REQUEST]} 的征求意见稿，不是 {base.cr.id} 的；请检查 --cr 或所导入的文件")
+    if props[PROPERTY_BASE] != base.version:
+        raise fail(source, 0, 0, "MAN923", f"该征求意见稿以 {props[PROPERTY_BASE]} 为基准，而现在的最新版本是 {base.version}；请重新生成征求意见稿并请审阅人按新稿提出意见")
+    if copy.anchors == 0:
+        raise fail(source, 0, 0, "MAN924", "文件中没有任何段落书签（p_…），意见无法对应到章节；请让审阅人在原征求意见稿上修改，勿删除书签")
+    if props.get(PROPERTY_DIGEST) != digest:
+        return [diagnostic(source, 0, 0, "MAN926", f"生成该征求意见稿之后，{base.cr.id} 的拟修订文本已有改动：意见照常导入，但其修订不能自动应用，请对照处理")]
+    return []
+
+
+def import_review(
+    root: Path, source: Path, cr_id: str, reviewer: str | None, now: dt.datetime, *, apply: bool = False, key_path: Path | None = None
+) -> ImportResult:
+    """Read the returned copy ``source`` of ``cr_id`` and record its opinions (signed with the
+    importer's key when ``key_path`` is given); with ``apply``, also write the mappable changes."""
+    from manualkit.documents.docx.review_copy import header_texts, proposed_digest
+    from manualkit.documents.review_apply import apply_changes
+    from manualkit.documents.review_import import read_review_copy
+
+    who = reviewer or DEFAULT_REVIEWER
+    if not REVIEWER_RE.fullmatch(who):
+        raise fail("--reviewer", 0, 0, "MAN935", f"审阅人标识 {who!r} 无效：应以小写字母开头，只含小写字母、数字、点和连字符（至多 40 个字符），如 li.na")
+    if source.exists() and not source.is_file():  # a FIFO or a device would block or never end
+        raise fail(str(source), 0, 0, "MAN921", "不是普通文件；请导入审阅人返回的 DOCX 文件")
+    with open(source, "rb") as fh:  # bounded: a returned copy is hostile input
+        data = fh.read(MAX_COPY_BYTES + 1)
+    if len(data) > MAX_COPY_BYTES:
+        raise fail(str(source), 0, 0, "DOC504", f"文件超过 {MAX_COPY_BYTES // (1024 * 1024)} MiB，拒绝导入")
+    with repository_lock(root, "import-review"):
+        base = _open_request(root, cr_id)
+        digest = proposed_digest(base.new)
+        try:
+            copy = read_review_copy(data, f"{cr_id} ", header_texts(base.new, cr_id))
+        except ManualError as exc:  # the reader names the file "DOCX": say which one
+            raise ManualError([d._replace(path=str(source)) if d.path == "DOCX" else d for d in exc.diagnostics]) from None
+        warnings = _check_copy(str(source), copy, base, digest)
+        records, problems = load_opinions(base.snap.changelog_files(OPINIONS_DIR))
+        if problems:
+            raise fail(problems[0].path, problems[0].line, problems[0].col, problems[0].code, problems[0].message)
+        source_digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        earlier = next((r for r in records if r.request == cr_id and r.source_digest == source_digest), None)
+        if earlier is not None and not apply:
+            raise fail(str(source), 0, 0, "MAN936", f"这份文件已于 {earlier.imported_at} 导入为 {earlier.path}；不再重复导入（要应用其中的修订，请加 --apply）")
+        sequence, first = next_numbers(records, cr_id, who)
+        opinions = list(earlier.opinions) if earlier is not None else _opinions(copy, first)
+        record = None
+        if earlier is None:
+            record = OpinionRecord(
+                opinion_path(cr_id, who, sequence), cr_id, who, sequence, base.version, str(copy.properties.get("manual_review_digest", "")),
+                source_digest, now.isoformat(timespec="seconds"), tuple(opinions),
+            )  # fmt: skip
+            if key_path is not None:
+                record = _signed_record(root, base, record, key_path)
+        chapters = {c.path: base.snap.files.contents[c.path].decode("utf-8") for c in base.new.chapters}
+        where = {f"ch{c.number}": c.path for c in base.new.chapters} | {s.id: c.path for c in base.new.chapters for s in c.sections}
+        edit = apply_changes(copy.changes, chapters, where)
+        unmapped = tuple(
+            diagnostic(str(source), 0, 0, "MAN928", f"{cr_id}#{o.number}（{o.where or o.section or '正文之外'}，{KIND_TITLES[o.kind]}）未应用：{u.reason}")
+            for u in edit.unmapped for o in opinions if _same(o, u.change)
+        )  # fmt: skip
+        diff = edit.diff(chapters)
+        if apply and edit.files and warnings:
+            raise fail(str(source), 0, 0, "MAN927", f"{cr_id} 的拟修订文本在生成征求意见稿之后已改动，审阅人的修订不能自动应用；请对照审核意见手工修改")
+        targets = [root / p for p in edit.files] if apply else []
+        for target in targets:
+            check_writable(target.parent)
+        if record is not None:
+            check_writable((root / record.path).parent)
+            _write_new(root, record.path, record_text(record))
+        written = _write_all(root, edit.files) if apply else ()
+        return ImportResult(record, tuple(warnings), diff, unmapped, written)
+
+
+def _same(opinion: Opinion, change: object) -> bool:
+    from manualkit.documents.review_import import Change
+
+    assert isinstance(change, Change)
+    return (opinion.kind, opinion.section, opinion.paragraph, opinion.old, opinion.new, opinion.date) == (
+        change.kind, change.section, change.paragraph, change.old, change.new, change.date
+    )  # fmt: skip
+
+
+def _write_new(root: Path, rel: str, text: str) -> None:
+    path = root / rel
+    if path.exists():
+        raise fail(rel, 0, 0, "MAN851", f"{rel} 已存在；记录只写一次，不能覆盖")
+    write_atomic(path, text)
+
+
+def _write_all(root: Path, files: Mapping[str, str]) -> tuple[str, ...]:
+    """Every file or none: each is written atomically, and a failure part-way puts back the ones
+    already written."""
+    done: list[tuple[Path, bytes]] = []
+    try:
+        for rel in sorted(files):
+            path = root / rel
+            before = path.read_bytes()
+            write_atomic(path, files[rel])
+            done.append((path, before))
+    except BaseException:
+        for path, before in reversed(done):
+            write_atomic(path, before)
+        raise
+    return tuple(sorted(files))
+
+
+def answer(
+    root: Path, cr_id: str, number: int, decision: str, reason: str, editor: str, now: dt.datetime, key_path: Path | None = None
+) -> Answer:
+    """处理意见 to opinion ``number`` of ``cr_id``: ``accept`` or ``reject``, with the reason;
+    signed by the editor's key when ``key_path`` is given (the editor is then the key's signer)."""
+    from manualkit.records.procedure import clean_text
+
+    if decision not in DECISIONS:
+        raise fail("--accept/--reject", 0, 0, "MAN000", "请用 --accept 或 --reject 之一")
+    text = clean_text(reason, "--reason")
+    who = clean_text(editor, "--editor", 80)
+    with repository_lock(root, "answer"):
+        base = _open_request(root, cr_id)
+        records, problems = load_opinions(base.snap.changelog_files(OPINIONS_DIR))
+        answers, more = load_answers(base.snap.changelog_files("changelog/answers"))
+        if problems or more:
+            d = (problems + more)[0]
+            raise fail(d.path, d.line, d.col, d.code, d.message)
+        mine = {o.number: o for _, o in of_request(records, cr_id)}
+        if number not in mine:
+            have = "、".join(f"{cr_id}#{n}" for n in sorted(mine)) or "无"
+            raise fail(f"{cr_id}#{number}", 0, 0, "MAN930", f"{cr_id} 没有第 {number} 条审核意见；现有：{have}")
+        if mine[number].reply_to:
+            raise fail(f"{cr_id}#{number}", 0, 0, "MAN930", f"{cr_id}#{number} 是对 {cr_id}#{mine[number].reply_to} 的回复；请答复该讨论的第一条意见")
+        earlier = next((a for a in answers if a.request == cr_id and a.number == number), None)
+        if earlier is not None:
+            raise fail(earlier.path, 0, 0, "MAN931", f"{cr_id}#{number} 已于 {earlier.answered_at} 答复为“{DECISIONS[earlier.decision]}”；处理意见只写一次")
+        result = Answer(answer_path(cr_id, number), cr_id, number, decision, text, who, now.isoformat(timespec="seconds"))
+        if key_path is not None:
+            result = _signed(root, base, result, key_path)
+        _write_new(root, result.path, answer_text(result))
+        return result
+
+
+def _signed_record(root: Path, base: Base, record: OpinionRecord, key_path: Path) -> OpinionRecord:
+    from manualkit.base import sshsig
+    from manualkit.records.approval import _approver_for_key
+    from manualkit.records.opinions import parse_opinions
+    from manualkit.records.trust import judging
+
+    judge = judging(root, base.snap.records, base.snap.require()[1])
+    approver = _approver_for_key(judge, key_path)
+    # signed as it will be read back: the opinions with every hidden character made visible
+    written, _ = parse_opinions(record.path, record_text(record).encode("utf-8"))
+    assert written is not None
+    written = replace(written, by=approver.id)
+    return replace(written, signature=sshsig.sign(written.message(base.new.metadata.document_number), key_path, judge.signing_namespace))
+
+
+def _signed(root: Path, base: Base, answer: Answer, key_path: Path) -> Answer:
+    from manualkit.base import sshsig
+    from manualkit.records.approval import _approver_for_key
+    from manualkit.records.trust import judging
+
+    judge = judging(root, base.snap.records, base.snap.require()[1])
+    approver = _approver_for_key(judge, key_path)
+    answer = replace(answer, by=approver.id, editor=approver.name)
+    signature = sshsig.sign(answer.message(base.new.metadata.document_number), key_path, judge.signing_namespace)
+    return replace(answer, signature=signature)
+
+
+__all__ = ["ImportResult", "answer", "import_review", "review_copy"]

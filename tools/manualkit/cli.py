@@ -126,7 +126,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from manualkit.commands.check import check
 
     report = check(_root(args.root), today(os.environ, _zone(args)), strict_mode=args.strict, base=args.base)
-    summary = "" if args.format == "json" else summary_line(report.errors, report.warnings, report.chapters, report.sections)
+    summary = "" if args.format in ("json", "gitlab") else summary_line(report.errors, report.warnings, report.chapters, report.sections)
     _write(render(report.diagnostics, args.format, summary))
     return EXIT_FINDINGS if report.errors else EXIT_OK
 
@@ -509,6 +509,23 @@ def cmd_desk(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_summary(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
+    from manualkit.commands.summary import render_json, render_markdown, summary
+
+    found = summary(_root(args.root), args.base, today(os.environ, _zone(args)))
+    _write(render_json(found) if args.format == "json" else render_markdown(found, limit=args.limit, link=args.link or ""))
+    return EXIT_OK
+
+
+def cmd_comment(args: argparse.Namespace) -> int:
+    from manualkit.commands.comment import post_comment
+
+    posted = post_comment(args.host, Path(args.file), os.environ)
+    _say(f"已{'更新' if posted.updated else '发表'}{'合并请求' if args.host == 'gitlab' else '拉取请求'}评论：{posted.url}")
+    return EXIT_OK
+
+
 def cmd_codes(args: argparse.Namespace) -> int:
     from manualkit.base.codes import codes_markdown
 
@@ -668,7 +685,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         return p
 
     if p := command("check", cmd_check, help="检查手册（前置元数据、结构、Markdown 子集、引用）"):
-        p.add_argument("--format", choices=("text", "json", "github"), default="text", help="输出格式")
+        p.add_argument(
+            "--format", choices=("text", "json", "github", "gitlab"), default="text",
+            help="输出格式（github：GitHub 注释；gitlab：GitLab 代码质量报告 JSON）",
+        )  # fmt: skip
         p.add_argument("--strict", action="store_true", help="把警告视为错误")
         p.add_argument("--base", metavar="REF", help="与该 git 引用比较（合并请求检查）：修改的节须有修订申请单，已发布记录不可修改")
 
@@ -837,6 +857,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--reason", required=True, help="处理理由")
         p.add_argument("--editor", help="答复人（默认取 git user.name；用 --key 签署时为密钥登记的姓名）")
         p.add_argument("--key", help="答复人本人的 SSH 私钥文件（可选：签署该处理意见）")
+    if p := command("summary", cmd_summary, help="合并请求摘要：修订申请单、对照表、签署与待签角色、检查结果"):
+        p.add_argument("--base", required=True, metavar="REF", help="与该 git 引用比较（合并请求的目标分支，如 origin/main）")
+        p.add_argument("--format", choices=("md", "json"), default="md", help="输出格式（md：GitHub/GitLab 评论用的 Markdown）")
+        p.add_argument("--limit", type=int, default=65_000, metavar="N", help="Markdown 的最大字符数（0：不限；默认 65000）")
+        p.add_argument("--link", metavar="URL", help="对照表超出篇幅时，指向完整对照表的链接")
+
+    if p := command("comment", cmd_comment, help="把摘要发表为合并请求（GitLab）或拉取请求（GitHub）的评论，已有则原地更新"):
+        p.add_argument("--host", choices=("gitlab", "github"), required=True, help="托管平台")
+        p.add_argument("file", metavar="FILE", help="manual summary 输出的 Markdown 文件")
 
     if p := command("codes", cmd_codes, help="列出全部诊断代码"):
         p.add_argument("--format", choices=("md",), default="md", help="输出格式（md：Markdown 表格）")

@@ -267,6 +267,11 @@ _TABLE: tuple[Code, ...] = (
     Code("DOC542", E, "SOURCE_DATE_EPOCH 要求可复现的 PDF，但未安装 faketime"),
     # 修订对照表 as an appendix of the release DOCX (documents issue: MAN780-MAN789)
     Code("MAN780", E, "首次发布没有上一版本，无法附上修订对照表：去掉 --with-comparison"),
+    # Hosting: the merge-request summary posted to GitLab or GitHub (issue 25: MAN960-MAN969)
+    Code("MAN960", E, "manual comment 缺少 CI 变量或其值无效（API 地址、项目、合并请求编号、令牌）：按 docs/hosting.md 设置"),
+    Code("MAN961", E, "托管平台的 API 请求失败（HTTP 状态或网络）：检查令牌的权限和 API 地址"),
+    Code("MAN962", E, "托管平台的 API 返回了无法读取的内容：检查 API 地址"),
+    Code("MAN963", E, "摘要文件无法读取、不是 manual summary 的输出或超过评论篇幅：用 manual summary 重新生成"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}

@@ -51,6 +51,16 @@ def changed_sections(base: Manual, head: Manual) -> list[SectionChange]:
     return out
 
 
+def requests_in_set(base: Snapshot, head: Snapshot, returned: Collection[str] = ()) -> list[ChangeRequest]:
+    """The change requests of the change set from ``base`` to ``head``: added or modified, not
+    released and not returned (``manual check --base`` and ``manual summary`` agree on them)."""
+    released_ids = {cr for r in base.records for cr in r.change_requests}
+    return [
+        cr for cr_id, cr in head.requests.items()
+        if cr_id not in released_ids and cr_id not in returned and (cr_id not in base.requests or _raw(base.requests[cr_id]) != _raw(cr))
+    ]  # fmt: skip
+
+
 def change_set_findings(
     base: Snapshot,
     head: Snapshot,
@@ -87,11 +97,7 @@ def change_set_findings(
             out.append(diagnostic(new.path, 1, 1, "MAN673", f"已发布的修订申请单 {cr_id} 被修改；已发布的记录不可修改"))
     if base.manual is None or head.manual is None:
         return out
-    # The change requests of this change set: added or modified, and not released.
-    in_set: list[ChangeRequest] = [
-        cr for cr_id, cr in head.requests.items()
-        if cr_id not in released_ids and cr_id not in returned and (cr_id not in base.requests or _raw(base.requests[cr_id]) != _raw(cr))
-    ]  # fmt: skip
+    in_set = requests_in_set(base, head, returned)
     added_here = {cr.id for cr in in_set if cr.id not in base.requests}
     covered = {s for cr in in_set for s in cr.sections} | also_covered
     broken = {d.path for d in head.diagnostics if d.severity is Severity.ERROR}

@@ -269,6 +269,7 @@ UNIT_MODULES = frozenset(
         "test_dependencies.py",
         "test_git.py",
         "test_ooxml_package.py",
+        "test_reminders_messages.py",
     }
 )
 

@@ -66,6 +66,7 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
             released = (cr for record in head.records for cr in record.change_requests)
             diags += released_after_revocation(head.requests, released, state.revocations)
             diags += obligation_findings(manual, head.files.contents)
+            diags += _contact_findings(root, manual, policy)
             procedure = (frozenset(state.returns), tuple(state.revocations))
     diags += _record_history(root, head)
     if base is not None:
@@ -76,6 +77,17 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
         diags = strict(diags)
     diags = sorted(set(diags), key=lambda d: (d.path, d.line, d.col, d.code, d.message))
     return CheckReport(diags, len(manual.chapters) if manual else 0, sum(len(c.sections) for c in manual.chapters) if manual else 0)
+
+
+def _contact_findings(root: Path, manual: Manual, policy: Policy) -> list[Diagnostic]:
+    """manual/contacts.yml (manual remind), once it exists: every signer of the registry this
+    change brings has a contact, and every contact belongs to a signer or a department."""
+    from manualkit.records.contacts import contact_findings, read_contacts
+
+    contacts, problems = read_contacts(root)
+    if contacts is None:
+        return problems
+    return problems + contact_findings(contacts, [a.id for a in policy.approvers], manual.metadata.departments)
 
 
 def _record_history(root: Path, head: Snapshot) -> list[Diagnostic]:

@@ -30,9 +30,7 @@ import base64
 import hashlib
 import hmac
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -264,6 +262,15 @@ def dingtalk_url(url: str, secret: str, timestamp_ms: int) -> str:
 
 def post_robot(config: RobotConfig, text: str, mention: Mention, epoch_seconds: float) -> None:
     """POST the message; return when the robot accepted it, else raise MAN945."""
+    import urllib.error
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        """Never follow a redirect with the message (a webhook that moves is a misconfiguration)."""
+
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
     name = ROBOT_NAMES[config.kind]
     where = urllib.parse.urlsplit(config.url)
     shown = f"{where.scheme}://{where.hostname}{':' + str(where.port) if where.port else ''}{where.path}"  # never the key
@@ -277,7 +284,7 @@ def post_robot(config: RobotConfig, text: str, mention: Mention, epoch_seconds: 
         url = dingtalk_url(url, config.secret, int(epoch_seconds * 1000))
     data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"})
-    opener = urllib.request.build_opener(_NoRedirect())
+    opener = urllib.request.build_opener(NoRedirect())
     try:
         with opener.open(request, timeout=config.timeout) as response:
             status, raw = response.status, response.read(MAX_RESPONSE)
@@ -299,10 +306,3 @@ def post_robot(config: RobotConfig, text: str, mention: Mention, epoch_seconds: 
     code = answer.get("errcode", answer.get("code", answer.get("StatusCode"))) if isinstance(answer, dict) else None
     if code != 0:
         raise failed(f"错误码 {str(code)[:20]}")
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Never follow a redirect with the message (a webhook that moves is a misconfiguration)."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None

@@ -58,12 +58,10 @@ class RemindReport(NamedTuple):
 def remind(root: Path, as_of: dt.date, env: Mapping[str, str], now: dt.datetime, *, send: bool = False) -> RemindReport:
     from manualkit.base import notify
     from manualkit.records.contacts import read_contacts
-    from manualkit.records.repository import worktree_snapshot
-    from manualkit.records.trust import judging
 
-    snap = worktree_snapshot(root)
+    snap = _snapshot(root, as_of)
     _, current = snap.require()
-    policy = judging(root, snap.records, current)  # who must act, and the ladder: the policy in force
+    policy = _policy_in_force(root, snap, current)  # who must act, and the ladder: the policy in force
     ladder = policy.reminders or rm.DEFAULT_LADDER
     actions, calendar, warnings = _actions(root, snap, policy, as_of)
     contacts, problems = read_contacts(root)
@@ -109,6 +107,109 @@ def remind(root: Path, as_of: dt.date, env: Mapping[str, str], now: dt.datetime,
 
 
 # --- the actions, from what status computes ----------------------------------------------------------
+
+
+def _snapshot(root: Path, as_of: dt.date) -> Snapshot:
+    """The working tree's snapshot without the change requests that nothing open needs: those of
+    versions in force for longer than the look-back (a long history holds a thousand, and parsing
+    them is most of the time). Open requests, those of versions still to take effect or just taken
+    effect (training), and every request that resubmits another (``replaces:``) are kept."""
+    from manualkit.records.change_request import REQUESTS_DIR
+    from manualkit.records.procedure import RETURNS_DIR
+    from manualkit.records.release import RELEASES_DIR
+    from manualkit.records.repository import CHANGELOG_DIR, ContentCache, worktree_snapshot
+    from manualkit.text.worktree import read_dir_files
+
+    _ReadingSnapshot = _reading_snapshot_class()
+    base = worktree_snapshot(root)  # finishes an interrupted release first, as every reader does
+
+    def changelog() -> tuple[dict[str, bytes], list[Diagnostic]]:
+        import os
+
+        contents: dict[str, bytes] = {}
+        problems: list[Diagnostic] = []
+        try:
+            folders = sorted(e.name for e in os.scandir(root / CHANGELOG_DIR) if e.is_dir(follow_symlinks=False) and not e.name.startswith("."))
+        except OSError:
+            folders = []
+        for name in folders:
+            if f"{CHANGELOG_DIR}/{name}" in (RELEASES_DIR, REQUESTS_DIR):
+                continue  # the release records are read already; the requests below
+            found, more = read_dir_files(root, f"{CHANGELOG_DIR}/{name}")
+            contents.update(found)
+            problems += more
+        old = as_of - dt.timedelta(days=rm.LOOKBACK_DAYS)
+        done = {cr for r in snap.records if r.effective < old for cr in r.change_requests}
+        returns = any(k.startswith(RETURNS_DIR + "/") for k in contents)  # then a resubmission may be an old one
+        requests, more = read_dir_files(root, REQUESTS_DIR) if returns else _requests_except(root, done)
+        contents.update(
+            (path, data) for path, data in requests.items() if path[len(REQUESTS_DIR) + 1 : -4] not in done or b"\nreplaces:" in data
+        )
+        return contents, problems + more
+
+    snap = _ReadingSnapshot(base.files, changelog, [], ContentCache.open(root, "records"), base.records_raw, base.reviews_raw)
+    return snap
+
+
+def _requests_except(root: Path, done: set[str]) -> tuple[dict[str, bytes], list[Diagnostic]]:
+    """The change requests of ``changelog/requests`` but those in ``done`` (never read)."""
+    import os
+
+    from manualkit.records.change_request import REQUESTS_DIR
+    from manualkit.text.worktree import read_bounded
+
+    contents: dict[str, bytes] = {}
+    problems: list[Diagnostic] = []
+    try:
+        entries = sorted(os.scandir(root / REQUESTS_DIR), key=lambda e: e.name)
+    except OSError:
+        return contents, problems
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.name.endswith(".yml") or entry.name[:-4] in done:
+            continue
+        rel = f"{REQUESTS_DIR}/{entry.name}"
+        if entry.is_symlink():
+            problems.append(diagnostic(rel, 0, 0, "MAN005", "记录文件不能是符号链接"))
+            continue
+        data, problem = read_bounded(entry.path, rel)
+        if data is not None:
+            contents[rel] = data
+        elif problem is not None:
+            problems.append(problem)
+    return contents, problems
+
+
+def _reading_snapshot_class() -> type[Snapshot]:
+    from functools import cached_property
+
+    from manualkit.records.repository import Snapshot
+    from manualkit.text.manual import LoadResult, load_manual
+
+    class ReadingSnapshot(Snapshot):
+        """A snapshot whose chapters are read, not checked: their Markdown is not parsed (the
+        sections, their text and the front matter are the same; ``manual check`` checks them)."""
+
+        @cached_property
+        def _manual(self) -> LoadResult:
+            return load_manual(self.files, check_body=False)
+
+    return ReadingSnapshot
+
+
+def _policy_in_force(root: Path, snap: Snapshot, current: Policy) -> Policy:
+    """The policy of the last release (records.trust.policy_in_force), found by the one commit that
+    added its record instead of by every commit that added any."""
+    from manualkit.base import git
+    from manualkit.records.trust import policy_at
+
+    if not snap.records:
+        return current
+    path = snap.records[-1].path
+    found = git.text(root, "log", "--first-parent", "--diff-filter=A", "-1", "--format=%H", "HEAD", "--", path).strip() if git.facts(root) else ""
+    policy = policy_at(root, found) if found else None
+    if policy is None:
+        raise ManualError(diagnostic("manual/policy.yml", 0, 0, "MAN683", "上一次发布时的修订政策无法加载；请运行 manual audit"))
+    return policy
 
 
 def _actions(root: Path, snap: Snapshot, policy: Policy, as_of: dt.date) -> tuple[list[rm.Action], WorkCalendar, list[Diagnostic]]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_history import BIN, compile_bytecode, generate, git_env, timed  # noqa: E402
+from bench_history import BIN, compile_bytecode, generate, git_env, timed
 
 TARGET_SECONDS = 0.5
 

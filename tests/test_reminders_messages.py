@@ -183,3 +183,25 @@ def test_an_action_nobody_in_the_registry_may_take_is_reported_not_sent_to_someo
     assert finding.code == "MAN950" and "CR-2026-005" in finding.message
     # until it escalates to the one above, nobody is reminded: nobody else is picked instead
     assert rm.reminders_on(CAL, actions, dt.date(2026, 10, 12), rm.DEFAULT_LADDER) == []
+
+
+def test_the_daily_job_sends_reminders_with_every_documented_secret_and_no_other() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    top = Path(__file__).resolve().parent.parent
+    workflow = yaml.safe_load((top / ".github" / "workflows" / "publish.yml").read_text(encoding="utf-8"))
+    assert "schedule" in workflow[True] or "schedule" in workflow.get("on", {})
+    steps = workflow["jobs"]["publish"]["steps"]
+    (step,) = [s for s in steps if "manual remind --send" in s.get("run", "")]
+    names = [s.get("uses", s.get("run", "")) for s in steps]
+    assert names.index(step["run"]) > names.index("actions/upload-pages-artifact@v3")  # never blocks the site
+    assert step["continue-on-error"] is True
+    assert any(s.get("with", {}).get("path") == ".git/manualkit/reminders.jsonl" for s in steps)  # the ledger is kept
+    doc = (top / "docs" / "reminders.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Scheduled") :]
+    documented = set(re.findall(r"`(MANUAL_[A-Z_]+)`", section.split("For a GitLab")[0]))
+    assert set(step["env"]) == documented
+    assert all(value.startswith(("${{ secrets.", "${{ vars.")) for value in step["env"].values())

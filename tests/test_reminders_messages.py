@@ -205,3 +205,16 @@ def test_the_daily_job_sends_reminders_with_every_documented_secret_and_no_other
     documented = set(re.findall(r"`(MANUAL_[A-Z_]+)`", section.split("For a GitLab")[0]))
     assert set(step["env"]) == documented
     assert all(value.startswith(("${{ secrets.", "${{ vars.")) for value in step["env"].values())
+
+
+def test_a_copy_not_recalled_reaches_who_issued_it_and_escalates_to_the_approver() -> None:
+    copy = rm.CopyOpen("A-1-001", "A/1", "王五<script>", "销售管理部", dt.date(2026, 9, 29), dt.date(2026, 10, 12), "zhang.wei")
+    gone = copy._replace(number="A-1-002", issued_by="left.company")  # issuer no longer in the registry
+    actions = rm.open_actions(APPROVERS, CAL, copies=[copy, gone])
+    assert [(a.key, a.people, a.escalate_to) for a in actions] == [
+        ("copy/A-1-001", ("zhang.wei",), ("chen.gang",)),
+        ("copy/A-1-002", (), ("chen.gang",)),
+    ]
+    assert [f.code for f in rm.nobody_findings(actions)] == ["MAN950"]
+    text = rm.message(CAL, rm.Reminder(actions[0], rm.Rung("overdue-4", False), dt.date(2026, 10, 16), "zhang.wei", False), dt.date(2026, 10, 16), "张伟", "")
+    assert "manual recall" in text.body and "<script>" not in text.body and "＜script＞" in text.body

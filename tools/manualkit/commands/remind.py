@@ -98,7 +98,8 @@ def remind(root: Path, as_of: dt.date, env: Mapping[str, str], now: dt.datetime,
             outgoing.append(Outgoing(reminder, name, text, tuple(_dry(reminder, routes, sent))))
     else:
         outgoing = _send(root, env, now, channels, planned)
-    unreachable = {o.reminder.recipient for o in outgoing if any(d.status == "unreachable" for d in o.deliveries)}
+    # with no channel configured (a dry run on an editor's machine) nobody is "unreachable"
+    unreachable = {o.reminder.recipient for o in outgoing if channels.names and any(d.status == "unreachable" for d in o.deliveries)}
     warnings += [
         diagnostic(CONTACTS_PATH, 0, 0, "MAN948", f"{rm.recipient_name(r, names)}（{r}）没有可用于已配置渠道的联系方式，提醒未发出；请在 {CONTACTS_PATH} 中登记")
         for r in sorted(unreachable)
@@ -386,7 +387,7 @@ def _send(
 
 # --- rendering -------------------------------------------------------------------------------------
 
-STATUS_TEXT = {"pending": "将发送", "sent": "已发送", "failed": "发送失败", "already": "此前已发送", "unreachable": "无可用联系方式"}
+STATUS_TEXT = {"pending": "将发送", "sent": "已发送", "failed": "发送失败", "already": "此前已发送", "unreachable": "无可用联系方式或渠道"}
 CHANNEL_TEXT = {"mail": "邮件", "wecom": "企业微信", "dingtalk": "钉钉", "feishu": "飞书", "": "—"}
 
 
@@ -416,7 +417,8 @@ def render_remind(report: RemindReport) -> str:
     for o in report.outgoing:
         by_person.setdefault(o.reminder.recipient, []).append(o)
     for recipient, items in by_person.items():
-        lines += ["", f"{items[0].name}（{recipient}）："]
+        who = f"{items[0].name}（部门）" if recipient.startswith(rm.DEPARTMENT_PREFIX) else f"{items[0].name}（{recipient}）"
+        lines += ["", f"{who}："]
         for o in items:
             where = "；".join(f"{CHANNEL_TEXT[d.channel]} {d.address} {STATUS_TEXT[d.status]}".replace("—  ", "") for d in o.deliveries)
             lines.append(f"  {o.message.subject}  [{where}]")

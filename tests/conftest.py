@@ -270,6 +270,7 @@ UNIT_MODULES = frozenset(
         "test_git.py",
         "test_ooxml_package.py",
         "test_summary_markdown.py",
+        "test_reminders_messages.py",
     }
 )
 

@@ -33,6 +33,7 @@ IMPORT_NAMES = {
     "types-pyyaml": set(),  # stubs read by mypy
     "playwright": {"playwright"},
     "websockets": {"websockets"},
+    "aiosmtpd": {"aiosmtpd"},
 }
 
 

@@ -230,6 +230,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_remind(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import now, today
+    from manualkit.commands.remind import remind, render_remind, render_remind_json
+
+    zone = _zone(args)
+    report = remind(_root(args.root), args.as_of or today(os.environ, zone), os.environ, now(os.environ, zone), send=args.send)
+    _write(render_remind_json(report) if args.json else render_remind(report))
+    return EXIT_FINDINGS if report.failed else EXIT_OK
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from manualkit.commands.history import (
         history,
@@ -723,6 +733,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--conclusion", default="经评审，本章内容适宜，无需修订", help="评审结论")
 
     if p := command("status", cmd_status, help="现行有效版本、待实施版本、未发布的修订申请单和到期的评审"):
+        p.add_argument("--json", action="store_true", help="输出 JSON")
+
+    if p := command("remind", cmd_remind, help="提醒：把每项到期的待办（签署、培训、评审、回收副本、实施通知）发给应办理的人"):
+        p.add_argument("--as-of", type=_date, help="按该日期计算（默认今天）")
+        p.add_argument("--send", action="store_true", help="发送（邮件、企业微信、钉钉、飞书，见 docs/reminders.md）并记入提醒台账；不加则只列出")
         p.add_argument("--json", action="store_true", help="输出 JSON")
 
     if p := command("history", cmd_history, help="全部发布版本及其签署的验证结果"):

@@ -242,6 +242,18 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN936", E, "同一份反馈的征求意见稿已经导入过"),
     Code("MAN937", E, "处理意见的签名无效（签署后被改动，或答复人不是签署人本人）"),
     Code("MAN938", E, "审核意见记录的签名无效（签署后被改动）"),
+    # reminders (manual remind, manual/contacts.yml): MAN940-MAN959
+    Code("MAN940", E, "manual/contacts.yml 无效（结构、未知的联系方式或格式错误）"),
+    Code("MAN941", W, "签署人在 manual/contacts.yml 中没有联系方式，无法提醒"),
+    Code("MAN942", W, "manual/contacts.yml 中的联系方式不属于任何签署人或部门"),
+    Code("MAN943", E, "联系方式会让机器人提及群内所有人（all、@all、所有人）"),
+    Code("MAN944", E, "提醒邮件未能发出（SMTP 服务器不可达、拒绝或超时）；下次运行时重发"),
+    Code("MAN945", E, "群机器人未收下提醒（连接失败、超时、HTTP 错误或返回错误码）；下次运行时重发"),
+    Code("MAN946", E, "提醒渠道的环境配置无效或不完整"),
+    Code("MAN947", E, "提醒台账无法读取或写入"),
+    Code("MAN948", W, "应提醒的人没有可用于已配置渠道的联系方式，提醒未发出"),
+    Code("MAN949", E, "manual remind --send 没有配置任何提醒渠道"),
+    Code("MAN950", W, "待办事项没有可提醒的人（名录中无人具有该角色）"),
     # DOCX packages and their signing keys (raised by ooxml_package / signing_key)
     Code("DOC501", E, "文件不是有效的 ZIP/OPC 包或已损坏"),
     Code("DOC502", E, "包内条目数超过上限"),

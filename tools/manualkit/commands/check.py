@@ -67,6 +67,7 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
             released = (cr for record in head.records for cr in record.change_requests)
             diags += released_after_revocation(head.requests, released, state.revocations)
             diags += obligation_findings(manual, head.files.contents)
+            diags += _contact_findings(root, manual, policy)
             procedure = (frozenset(state.returns), tuple(state.revocations))
             diags += _review_findings(root, head, state.returns)
     diags += _record_history(root, head)
@@ -102,6 +103,15 @@ def _review_findings(root: Path, head: Snapshot, returned: Mapping[str, object])
             problems += signature_findings(signed, judge, head.manual.metadata.document_number)
             problems += record_findings(signed_records, judge, head.manual.metadata.document_number)
     return problems + unanswered_findings(records, answers, pending)
+def _contact_findings(root: Path, manual: Manual, policy: Policy) -> list[Diagnostic]:
+    """manual/contacts.yml (manual remind), once it exists: every signer of the registry this
+    change brings has a contact, and every contact belongs to a signer or a department."""
+    from manualkit.records.contacts import contact_findings, read_contacts
+
+    contacts, problems = read_contacts(root)
+    if contacts is None:
+        return problems
+    return problems + contact_findings(contacts, [a.id for a in policy.approvers], manual.metadata.departments)
 
 
 def _record_history(root: Path, head: Snapshot) -> list[Diagnostic]:

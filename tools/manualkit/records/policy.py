@@ -16,6 +16,7 @@ from typing import Any
 
 from manualkit.base import yamlfile
 from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.records.reminders import Ladder
 from manualkit.records.webauthn_signature import BASE64URL, Credential, credential_from
 from manualkit.text.manual import Manual, decode
 from manualkit.text.markup import parse
@@ -70,6 +71,7 @@ class Policy:
     signing_namespace: str
     approvers: tuple[Approver, ...]
     time_zone: str = "Asia/Shanghai"  # the company's time zone (IANA name)
+    reminders: Ladder | None = None  # the reminder ladder (``reminders:``); None: records.reminders.DEFAULT_LADDER
 
     def change_class(self, key_or_name: str) -> ChangeClass | None:
         """The class by its key (``major``) or its name (重大修订); 修订 and 修改 at the end of a
@@ -142,6 +144,18 @@ def _schema() -> Field:
             Field("signing_namespace", str, "SSH 签名命名空间"),
             Field("time_zone", str, "公司时区（IANA 名称，默认 Asia/Shanghai）", required=False),
             Field(
+                "reminders",
+                dict,
+                "提醒阶梯（manual remind；缺省时用默认阶梯）",
+                required=False,
+                fields=(
+                    Field("before", list, "到期前第几个工作日提醒", items=Field("", int, "工作日数", minimum=1, maximum=30)),
+                    Field("on_due", bool, "到期当日是否提醒"),
+                    Field("overdue_every", int, "逾期后每几个工作日提醒一次（0：不再提醒）", minimum=0, maximum=30),
+                    Field("escalate_after", int, "逾期超过几个工作日后同时提醒批准人（0：不上报）", minimum=0, maximum=60),
+                ),
+            ),
+            Field(
                 "approvers",
                 list,
                 "签署人名录",
@@ -213,9 +227,17 @@ def parse_policy(text: str) -> tuple[Policy | None, list[Diagnostic]]:
             signing_namespace=str(data["signing_namespace"]),
             approvers=approvers,
             time_zone=str(data.get("time_zone") or DEFAULT_ZONE),
+            reminders=_ladder(data.get("reminders")),
         ),
         [],
     )
+
+
+def _ladder(data: Any) -> Ladder | None:
+    if not isinstance(data, Mapping):
+        return None
+    before = tuple(sorted({int(n) for n in data["before"]}, reverse=True))
+    return Ladder(before, bool(data["on_due"]), int(data["overdue_every"]), int(data["escalate_after"]))
 
 
 def _registry_findings(data: Mapping[str, Any]) -> list[Diagnostic]:

@@ -79,8 +79,10 @@ def decode(path: str, data: bytes) -> tuple[str | None, list[Diagnostic]]:
     return text, diags
 
 
-def load_manual(files: ManualFiles) -> LoadResult:
-    """Load and check the whole manual from ``files``; never raises on bad content."""
+def load_manual(files: ManualFiles, *, check_body: bool = True) -> LoadResult:
+    """Load and check the whole manual from ``files``; never raises on bad content.
+    ``check_body=False``: the same manual, without the findings about the chapters' bodies
+    (their Markdown is not parsed): for a command that only reads it (``manual remind``)."""
     result = LoadResult(None, list(files.problems))
     raw = files.contents.get(METADATA_PATH)
     if raw is None:
@@ -114,7 +116,7 @@ def load_manual(files: ManualFiles) -> LoadResult:
         result.diagnostics += diags
         if chapter_text is None:
             continue
-        parsed = parse_chapter(path, chapter_text, position, metadata.departments, files.names)
+        parsed = parse_chapter(path, chapter_text, position, metadata.departments, files.names, check_body=check_body)
         result.diagnostics += parsed.diagnostics
         if parsed.body_read:
             unread.discard(position)

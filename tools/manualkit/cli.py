@@ -231,6 +231,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
     from manualkit.commands.history import (
         history,
         render_json,
@@ -246,7 +247,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.json:
         _write(render_json(entries, returns))
     else:
-        _write(render_table(entries, worktree_policy(root)) + returned_requests_text(returns))
+        table = render_table(entries, worktree_policy(root), today(os.environ, _zone(args)), wide=args.wide)
+        _write(table + returned_requests_text(returns))
     return EXIT_OK if all(e.valid for e in entries) else EXIT_FINDINGS
 
 
@@ -352,7 +354,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         path = _write_output(root, args.output, name, render_word(shown, os.environ))
         _say(f"已生成 {record.version} 版（{shown.status_today.value}）的 DOCX（未签名，读取自发布提交）：{path}")
     else:
-        path = _write_output(root, args.output, "", render_markdown(shown))
+        path = _write_output(root, args.output, "", render_markdown(shown, source=args.source))
         if path is not None:
             _say(f"已写出 {record.version} 版的 Markdown：{path}")
     if not shown.entry.valid:
@@ -654,6 +656,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if p := command("history", cmd_history, help="全部发布版本及其签署的验证结果"):
         p.add_argument("--json", action="store_true", help="输出 JSON")
+        p.add_argument("--wide", action="store_true", help="签署写在表格的一列中（默认每个版本下另起一行，表格不超过 120 列）")
 
     if p := command("show", cmd_show, help="某日现行有效（或指定版本）的手册全文，读取自发布提交"):
         which = p.add_mutually_exclusive_group()
@@ -661,6 +664,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         which.add_argument("--version", help="版本，如 A/1")
         p.add_argument("--format", choices=("md", "docx"), default="md", help="输出格式")
         p.add_argument("-o", "--output", help="输出文件（md 默认输出到终端；docx 默认 dist/）")
+        p.add_argument("--source", action="store_true", help="按存储的 Markdown 原文输出（保留标题末尾的 {#sec-x-y} 锚点）")
 
     if p := command("diff", cmd_diff, help="两个版本（或两个日期现行有效的版本）之间逐节的修订对照"):
         p.add_argument("--from", dest="from_", required=True, metavar="版本或日期", help="起点：版本（A/0）或日期")

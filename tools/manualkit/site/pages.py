@@ -22,7 +22,7 @@ from manualkit.base.clock import CST, prose_date
 from manualkit.documents.comparison_table import ComparisonRow, table_html
 from manualkit.records.change_request import ChangeRequest
 from manualkit.records.edition import Status
-from manualkit.records.revision_table import section_names
+from manualkit.records.revision_table import REVISION_COLUMNS, section_names
 from manualkit.site.model import (
     ARCHIVE,
     CHECKSUMS,
@@ -418,11 +418,11 @@ def revisions_markdown(page: str, versions: Sequence[SiteVersion]) -> str:
         rows.append(
             (
                 esc(number), link(page, _version_target(v), v.name, ident=True), esc(sections), summary, requests,
-                esc(v.signers("编制")), esc(v.signers("审核")), esc(v.signers("批准")),
+                esc(v.signers("编制")), esc(v.signers("审核")), esc(v.signers("会签")), esc(v.signers("批准")),
                 day_html(v.published), day_html(v.effective), status,
             )
         )  # fmt: skip
-    headers = ("序号", "版本", "修订章节", "修订内容摘要", "修订申请单号", "编制", "审核", "批准", "发布日期", "实施日期", "状态")
+    headers = (*REVISION_COLUMNS, "状态")
     intro = "<p>本表列出本手册已发布的全部版本。新版本自其实施日期起替代上一版本；被替代的版本即行作废，可在版本归档中查阅。</p>"
     return "\n\n".join(["# 修订记录", intro, table(headers, rows, "mk-revisions")]) + "\n"
 

@@ -12,7 +12,9 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import base_env, run_manual
+from revision_repo import RevisionRepo, shared_history
 
 from manualkit.records.history import release_history
 from manualkit.records.release import revision_history_text
@@ -111,3 +113,22 @@ def test_revision_history_has_a_cosign_column(project_clone: Path) -> None:
         cosigners = "、".join(dict.fromkeys(a.name for a in entry.record.approvals if a.role == "会签")) or "—"
         assert cells[column] == cosigners, line
     assert any(a.role == "会签" for e in entries for a in e.record.approvals)  # the demo history has some
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
+    return shared_history(tmp_path_factory, "released")
+
+
+def test_a_signer_not_in_the_registry_is_told_how_to_be_added(released: RevisionRepo, tmp_path: Path) -> None:
+    """Point 7: MAN651 names the way into the registry (a policy change request) and who signs it:
+    the roles of a 一般修订 under the policy in force."""
+    repo = released.copy_to(tmp_path / "repo")
+    cr = repo.propose("minor", ["3.2"], today="2026-01-10")
+    result = repo.manual("approve", cr, "--role", "编制", "--key", str(repo.key("outsider")))
+    assert result.code == 1 and "Traceback" not in result.output
+    line = next(line for line in result.stderr.splitlines() if "MAN651" in line)
+    policy = yaml.safe_load((repo.root / "manual" / "policy.yml").read_text(encoding="utf-8"))
+    minor = policy["change_classes"]["minor"]
+    assert f"manual propose --class {minor['name']} --sections policy" in line
+    assert f"按{minor['name']}签署（{'、'.join(minor['roles'])}）" in line and "manual release" in line

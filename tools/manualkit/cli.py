@@ -445,7 +445,14 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
-    from manualkit.commands.audit import audit_with_witnesses, render_html, render_json, render_markdown
+    from manualkit.commands.audit import (
+        audit_with_witnesses,
+        exit_status,
+        render_html,
+        render_json,
+        render_markdown,
+        verdict_text,
+    )
 
     root = _root(args.root)
     report = audit_with_witnesses(root, today(os.environ, _zone(args)), [Path(w) for w in args.witness or ()])
@@ -453,10 +460,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     path = _write_output(root, args.output, "", text)
     if path is not None:
         _say(f"已写出审计报告：{path}")
-    if not report.passed:
-        _err(f"manual audit：发现 {sum(1 for d in report.findings if d.severity == 'error')} 项问题，审计未通过\n")
-        return EXIT_FINDINGS
-    return EXIT_OK
+    status = exit_status(report, strict=args.strict)
+    if report.verdict != "pass":
+        _err(f"manual audit：{verdict_text(report)}" + ("（--strict：按不通过处理）" if status and report.passed else "") + "\n")
+    return status
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -673,8 +680,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--layout", choices=("redline", "table"), default="redline", help="redline：逐节修订对照（默认）；table：修订对照表（md/html/docx）")
         p.add_argument("-o", "--output", help="输出文件（docx 默认 dist/）")
 
-    if p := command("audit", cmd_audit, help="审计整条记录链：签署、内容摘要、公告期、时间线、发布之外的修改、定期评审"):
+    if p := command(
+        "audit", cmd_audit, help="审计整条记录链：签署、内容摘要、公告期、时间线、发布之外的修改、定期评审",
+        description="结论分三级：通过（退出状态 0）；通过（有 N 项须关注）（退出状态 0，加 --strict 为 1）；不通过（退出状态 1）。“信息”（如早于该要求）从不导致不通过。",
+    ):  # fmt: skip
         p.add_argument("--json", action="store_true", help="输出 JSON")
+        p.add_argument("--strict", action="store_true", help="有须关注的发现时也按不通过处理（退出状态 1）")
         p.add_argument("--format", choices=("md", "html"), default="md", help="报告格式")
         p.add_argument("-o", "--output", help="输出文件（默认输出到终端）")
         p.add_argument(

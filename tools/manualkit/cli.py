@@ -417,7 +417,7 @@ def _write_comparison_table(root: Path, args: argparse.Namespace, comparison: An
         meta = comparison.new.metadata
         header = f"{meta.title} · {meta.document_number} · 修订对照表 {d.from_point.version} → {d.to_point.version}"
         created = noon(comparison.entries[comparison.to_index].record.published)
-        intro = [f"比较：{d.from_point.describe()} → {d.to_point.describe()}", "逐条列出修订的条款；未修订的条款不列。修订说明为修订申请单所述的修订原因。"]
+        intro = [f"比较：{d.from_point.describe()} → {d.to_point.describe()}", "逐条列出修订的条款；未修订的条款不列。修订前栏中删除的文字加删除线，修订后栏中新增的文字加下划线。修订说明为修订申请单所述的修订原因。"]
         data = table_docx(rows, manual=comparison.new, title=title, intro=intro, header=header, created=created)
         name = f"{meta.document_number}_{d.from_point.version.replace('/', '-')}_{d.to_point.version.replace('/', '-')}_修订对照表.docx"
         path = _write_output(root, args.output, name, data)

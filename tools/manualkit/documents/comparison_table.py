@@ -431,7 +431,7 @@ def appendix(rows: Sequence[ComparisonRow], *, from_version: str, to_version: st
     from manualkit.documents.docx.xml import TEXT_WIDTH, run
 
     def write(body: Body) -> None:
-        body.para("FrontNote", run(f"本附录逐条列出 {to_version} 版相对 {from_version} 版修订的条款；未修订的条款不列。修订说明为修订申请单所述的修订原因。"), bar=None)
+        body.para("FrontNote", run(f"本附录逐条列出 {to_version} 版相对 {from_version} 版修订的条款；未修订的条款不列。修订前栏中删除的文字加删除线，修订后栏中新增的文字加下划线。修订说明为修订申请单所述的修订原因。"), bar=None)
         write_table(body, rows, TEXT_WIDTH, PORTRAIT_WIDTHS)
 
     return Appendix(APPENDIX_TITLE, write)

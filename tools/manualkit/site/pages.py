@@ -503,7 +503,7 @@ def comparison_markdown(page: str, old: SiteVersion, new: SiteVersion, rows: Seq
     parts = [
         f"# {md_escape(new.name)} 版修订对照表（相对 {md_escape(old.name)} 版）",
         _summary_table(page, new, old),
-        f"<p>逐条列出修订的条款，未修订的条款不列；修订说明为修订申请单所述的修订原因。"
+        f"<p>逐条列出修订的条款，未修订的条款不列；修订前栏中删除的文字加删除线，修订后栏中新增的文字加下划线；修订说明为修订申请单所述的修订原因。"
         f"逐节标出增删的文字见{link(page, diff_page(old, new), f'{new.name} 版的修订内容')}。</p>",
         f'<div class="mk-comparison mk-fit mk-stack">{table_html(rows, css_class="", labels=True)}</div>',
     ]

@@ -141,3 +141,20 @@ def test_the_revision_record_has_a_cosign_column(browser: Any, site: Site) -> No
             row = page.locator(".mk-revisions tbody tr", has=page.locator("td", has_text=str(entry.record.version))).first
             cosigners = "、".join(dict.fromkeys(a.name for a in entry.approvals if a.role == "会签")) or "—"
             assert row.locator("td").nth(column).inner_text().strip() == cosigners
+
+
+def test_the_banner_names_the_departments_to_train_and_what_staff_do_meanwhile(browser: Any, site: Site) -> None:
+    """B/1 (approved, training required, none recorded) changes sections whose chapters these
+    departments own: the banner names them, and says to keep to the version in force."""
+    entries = release_history(site.root)
+    b1 = next(e for e in entries if str(e.record.version) == "B/1")
+    assert b1.commit is not None
+    manual = ReleaseReader(site.root).manual(b1.commit)
+    assert manual is not None
+    owners = list(dict.fromkeys(c.owner for c in manual.chapters if any(s.id in b1.record.sections for s in c.sections)))
+    assert owners
+    for w in _at(browser, "narrow"):
+        w.page.goto(site.url("index.html"), wait_until="load")
+        banner = w.page.locator(".mk-banner--upcoming").inner_text()
+        assert f"需培训部门：{'、'.join(owners)}；培训完成前按现行版本执行" in banner, banner
+        assert "尚未完成" not in banner

@@ -358,9 +358,19 @@ def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[Downlo
         if i > ctx.current
     ]
 
+    # The departments a version's training concerns: those owning the chapters it changes.
+    concerned = {
+        u.version.name: tuple(dict.fromkeys(
+            c.owner for c in ctx.releases.content(u.version).manual.chapters if any(s.id in u.version.sections for s in c.sections)
+        ))
+        for u in upcoming
+    }  # fmt: skip
+
     def header(path: str, department: str, changed: LastChange | None) -> pages.PageHeader:
         trained = ctx.procedure.trained if ctx.procedure else {}
-        banners = tuple(pages.upcoming_banner(path, u.version, u.training, trained.get(u.version.name), u.previous) for u in upcoming)
+        banners = tuple(
+            pages.upcoming_banner(path, u.version, u.training, trained.get(u.version.name), u.previous, concerned[u.version.name]) for u in upcoming
+        )
         return pages.PageHeader(
             metadata.document_number, version.name, version.status, version.effective, department, changed, banners,
             versions=ctx.version_links(path),

@@ -142,14 +142,21 @@ class Banner:
 
 
 def upcoming_banner(
-    page: str, version: SiteVersion, training: bool | None, trained_on: dt.date | None = None, previous: SiteVersion | None = None
+    page: str,
+    version: SiteVersion,
+    training: bool | None,
+    trained_on: dt.date | None = None,
+    previous: SiteVersion | None = None,
+    departments: Sequence[str] = (),
 ) -> Banner:
     """“B/1 版将于 2027年1月15日 生效”, linking to what will change (and to its 修订对照表 against
-    ``previous``), and whether the training it needs has been recorded (``trained_on``: the date
-    of its training record)."""
-    note = "" if training is None else "（需要培训）" if training else "（无需培训）"
+    ``previous``); when it needs a training not yet recorded (``trained_on``: the date of its
+    training record), the departments it concerns and what staff do meanwhile, in words they can
+    act on; nothing about training when none is needed."""
+    note = ""
     if training:
-        note = f"（需要培训：已于 {prose_date(trained_on)} 完成）" if trained_on else "（需要培训：尚未完成）"
+        whom = f"需培训部门：{'、'.join(departments)}" if departments else "需培训"
+        note = f"（培训已于 {prose_date(trained_on)} 完成）" if trained_on else f"（{whom}；培训完成前按现行版本执行）"
     voided = f"。{voided_html(page, version.voided_requests)}" if version.voided_requests else ""
     table = f"、{link(page, comparison_page(previous, version), '修订对照表')}" if previous is not None else ""
     return Banner(

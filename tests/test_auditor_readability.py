@@ -23,6 +23,8 @@ def test_history_groups_signatures_by_change_request(project_clone: Path, tmp_pa
     env = base_env(tmp_path, MANUAL_TODAY="2026-11-27")
     code, out, err = run_manual(["history"], project_clone, env)
     assert code == 0, out + err
-    a1 = next(line for line in out.splitlines() if line.startswith("A/1 "))
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("A/1 "))
+    a1 = "".join(line.strip() for line in lines[start + 1 : start + 3])  # the signatures, below the row
     assert "CR-2026-001［编制 张伟 2026-02-11 09:10，审核 李娜 2026-02-13 14:00，批准 陈刚 2026-02-24 10:30］" in a1
     assert "CR-2026-002［编制 张伟 2026-02-11 09:20，审核 赵敏 2026-02-12 11:00］" in a1

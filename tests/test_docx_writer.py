@@ -56,6 +56,7 @@ REVISION_TITLES = [
     "修订申请单号",
     "编制",
     "审核",
+    "会签",
     "批准",
     "发布日期",
     "实施日期",
@@ -100,6 +101,7 @@ def make_edition(
                 ("CR-2025-000",),
                 "王晓明",
                 "李建国",
+                "—",
                 "张伟",
                 dt.date(2025, 6, 1),
                 dt.date(2025, 7, 1),
@@ -112,6 +114,7 @@ def make_edition(
                 ("CR-2025-001", "CR-2025-002"),
                 "王晓明",
                 "李建国",
+                "王芳",
                 "张伟",
                 dt.date(2025, 12, 20),
                 dt.date(2026, 1, 1),
@@ -463,7 +466,8 @@ def test_running_header_and_page_number_footer(rendered: Docx) -> None:
         return "word/" + str(rels.xpath(f'string(rel:Relationship[@Id="{rid}"]/@Target)', namespaces=NS))
 
     header = rendered.xml(target("header", "default"))
-    assert rendered.text(header) == "销售业务流程规范手册（标准版） · XS-QM-01 · 版本 A/1 · 实施日期 2026-01-01"
+    assert rendered.text(header) == "销售业务流程规范手册（标准版） · XS-QM-01 · 版本 A/1 · 实施日期 2026-01-01　【受控】"
+    assert rendered.text(rendered.xml(target("header", "first"))) == "受控"  # the cover's header: the mark alone
     footer = rendered.xml(target("footer", "default"))
     instructions = [t.text.strip() for t in footer.iter(f"{{{W_NS}}}instrText")]
     assert instructions == ["PAGE", "NUMPAGES"]
@@ -500,11 +504,13 @@ def test_cover_signoff_page_and_revision_record(rendered: Docx) -> None:
         "CR-2025-000",
         "王晓明",
         "李建国",
+        "—",
         "张伟",
         "2025-06-01",
         "2025-07-01",
     ]
     assert rows[2][:4] == ["2", "A/1", "3.2", "调整报价审批权限和合同评审时限"]
+    assert rows[2][7] == "王芳"  # the 会签 column
     assert "CR-2025-001" in rows[2][4] and "CR-2025-002" in rows[2][4]
 
 

@@ -452,14 +452,14 @@ def test_site_shows_training_status_returned_requests_and_the_obligations(repo: 
         return " ".join(lxml.html.fromstring((repo.root / "site" / path).read_text(encoding="utf-8")).text_content().split())
 
     repo.manual("build", "--site-only", "--as-of", "2026-06-15", env=env, check=True)
-    assert "B/0 版将于 2026年7月1日 生效" in page("index.html") and "需要培训：尚未完成" in page("index.html")
+    assert "B/0 版将于 2026年7月1日 生效" in page("index.html") and "培训完成前按现行版本执行" in page("index.html")
     training = ["training", "B/0", "--date", "2026-06-10", "--departments", "销售管理部", "--attendees", "12"]
     repo.run(*training, "--record", "签到表<script>alert(1)</script>", "--key", str(repo.key("li")), env={"MANUAL_TODAY": "2026-06-12"})
     cr = _submitted(repo)
     repo.run("return", cr, "--role", "审核", "--key", str(repo.key("li")), "--reason", "<b>时限</b>与 3.2 冲突")
     repo.commit("training and a return")
     repo.manual("build", "--site-only", "--as-of", "2026-06-15", env=env, check=True)
-    assert "需要培训：已于 2026年6月10日 完成" in page("index.html")
+    assert "培训已于 2026年6月10日 完成" in page("index.html") and "需培训部门" not in page("index.html")
     repo.manual("build", "--site-only", env=env, check=True)
     returned = page(f"requests/{cr}.html")
     assert "已退回" in returned and "<b>时限</b>与 3.2 冲突" in returned and "有效（签名已验证）" in returned

@@ -239,7 +239,8 @@ def test_every_page_of_the_version_in_force_announces_the_approved_version(built
             continue
         assert len(banners) == 1, path
         assert expected in text_of(banners[0])
-        assert ("需要培训" if training else "无需培训") in text_of(banners[0])
+        text = text_of(banners[0])
+        assert ("需培训部门" in text and "培训完成前按现行版本执行" in text) if training else "培训" not in text
         link = banners[0].xpath(".//a/@href")[0]
         assert (path.parent / link).resolve() == (site / "upcoming.html").resolve()
     page = html_of(site / "upcoming.html")
@@ -358,7 +359,7 @@ def test_redline_of_an_edit_inside_a_sentence_is_at_character_level(tmp_path_fac
     assert [text_of(e) for e in tree.xpath('//div[@class="mk-redline"]//del')] == ["5"]
     assert [text_of(e) for e in tree.xpath('//div[@class="mk-redline"]//ins')] == ["3"]
     banners = [text_of(b) for b in html_of(site / "index.html").find_class("mk-banner--upcoming")]
-    assert len(banners) == 2 and "B/2 版将于 2027年2月1日 生效" in banners[1] and "需要培训" in banners[1]
+    assert len(banners) == 2 and "B/2 版将于 2027年2月1日 生效" in banners[1] and "需培训部门" in banners[1]
 
 
 # A 1×1 PNG (a complete, valid file)

@@ -241,6 +241,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from manualkit.base.clock import today
     from manualkit.commands.history import (
         history,
         render_json,
@@ -256,7 +257,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.json:
         _write(render_json(entries, returns))
     else:
-        _write(render_table(entries, worktree_policy(root)) + returned_requests_text(returns))
+        table = render_table(entries, worktree_policy(root), today(os.environ, _zone(args)), wide=args.wide)
+        _write(table + returned_requests_text(returns))
     return EXIT_OK if all(e.valid for e in entries) else EXIT_FINDINGS
 
 
@@ -362,7 +364,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         path = _write_output(root, args.output, name, render_word(shown, os.environ))
         _say(f"已生成 {record.version} 版（{shown.status_today.value}）的 DOCX（未签名，读取自发布提交）：{path}")
     else:
-        path = _write_output(root, args.output, "", render_markdown(shown))
+        path = _write_output(root, args.output, "", render_markdown(shown, source=args.source))
         if path is not None:
             _say(f"已写出 {record.version} 版的 Markdown：{path}")
     if not shown.entry.valid:
@@ -425,7 +427,7 @@ def _write_comparison_table(root: Path, args: argparse.Namespace, comparison: An
         meta = comparison.new.metadata
         header = f"{meta.title} · {meta.document_number} · 修订对照表 {d.from_point.version} → {d.to_point.version}"
         created = noon(comparison.entries[comparison.to_index].record.published)
-        intro = [f"比较：{d.from_point.describe()} → {d.to_point.describe()}", "逐条列出修订的条款；未修订的条款不列。修订说明为修订申请单所述的修订原因。"]
+        intro = [f"比较：{d.from_point.describe()} → {d.to_point.describe()}", "逐条列出修订的条款；未修订的条款不列。修订前栏中删除的文字加删除线，修订后栏中新增的文字加下划线。修订说明为修订申请单所述的修订原因。"]
         data = table_docx(rows, manual=comparison.new, title=title, intro=intro, header=header, created=created)
         name = f"{meta.document_number}_{d.from_point.version.replace('/', '-')}_{d.to_point.version.replace('/', '-')}_修订对照表.docx"
         path = _write_output(root, args.output, name, data)
@@ -453,7 +455,14 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from manualkit.base.clock import today
-    from manualkit.commands.audit import audit_with_witnesses, render_html, render_json, render_markdown
+    from manualkit.commands.audit import (
+        audit_with_witnesses,
+        exit_status,
+        render_html,
+        render_json,
+        render_markdown,
+        verdict_text,
+    )
 
     root = _root(args.root)
     report = audit_with_witnesses(root, today(os.environ, _zone(args)), [Path(w) for w in args.witness or ()])
@@ -461,10 +470,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     path = _write_output(root, args.output, "", text)
     if path is not None:
         _say(f"已写出审计报告：{path}")
-    if not report.passed:
-        _err(f"manual audit：发现 {sum(1 for d in report.findings if d.severity == 'error')} 项问题，审计未通过\n")
-        return EXIT_FINDINGS
-    return EXIT_OK
+    status = exit_status(report, strict=args.strict)
+    if report.verdict != "pass":
+        _err(f"manual audit：{verdict_text(report)}" + ("（--strict：按不通过处理）" if status and report.passed else "") + "\n")
+    return status
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -742,6 +751,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if p := command("history", cmd_history, help="全部发布版本及其签署的验证结果"):
         p.add_argument("--json", action="store_true", help="输出 JSON")
+        p.add_argument("--wide", action="store_true", help="签署写在表格的一列中（默认每个版本下另起一行，表格不超过 120 列）")
 
     if p := command("show", cmd_show, help="某日现行有效（或指定版本）的手册全文，读取自发布提交"):
         which = p.add_mutually_exclusive_group()
@@ -749,6 +759,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         which.add_argument("--version", help="版本，如 A/1")
         p.add_argument("--format", choices=("md", "docx"), default="md", help="输出格式")
         p.add_argument("-o", "--output", help="输出文件（md 默认输出到终端；docx 默认 dist/）")
+        p.add_argument("--source", action="store_true", help="按存储的 Markdown 原文输出（保留标题末尾的 {#sec-x-y} 锚点）")
 
     if p := command("diff", cmd_diff, help="两个版本（或两个日期现行有效的版本）之间逐节的修订对照"):
         p.add_argument("--from", dest="from_", required=True, metavar="版本或日期", help="起点：版本（A/0）或日期")
@@ -757,8 +768,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--layout", choices=("redline", "table"), default="redline", help="redline：逐节修订对照（默认）；table：修订对照表（md/html/docx）")
         p.add_argument("-o", "--output", help="输出文件（docx 默认 dist/）")
 
-    if p := command("audit", cmd_audit, help="审计整条记录链：签署、内容摘要、公告期、时间线、发布之外的修改、定期评审"):
+    if p := command(
+        "audit", cmd_audit, help="审计整条记录链：签署、内容摘要、公告期、时间线、发布之外的修改、定期评审",
+        description="结论分三级：通过（退出状态 0）；通过（有 N 项须关注）（退出状态 0，加 --strict 为 1）；不通过（退出状态 1）。“信息”（如早于该要求）从不导致不通过。",
+    ):  # fmt: skip
         p.add_argument("--json", action="store_true", help="输出 JSON")
+        p.add_argument("--strict", action="store_true", help="有须关注的发现时也按不通过处理（退出状态 1）")
         p.add_argument("--format", choices=("md", "html"), default="md", help="报告格式")
         p.add_argument("-o", "--output", help="输出文件（默认输出到终端）")
         p.add_argument(

@@ -48,8 +48,8 @@ def diagnostic(path: str, line: int, col: int, code: str, message: str) -> Diagn
 
 
 def strict(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
-    """``--strict``: every warning becomes an error."""
-    return [d._replace(severity=Severity.ERROR) for d in diagnostics]
+    """``--strict``: every warning becomes an error (information stays information)."""
+    return [d._replace(severity=Severity.ERROR) if d.severity is Severity.WARNING else d for d in diagnostics]
 
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:

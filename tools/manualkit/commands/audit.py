@@ -9,9 +9,11 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from manualkit.records.audit import AuditReport, audit
+from manualkit.base.codes import Severity
+from manualkit.base.diagnostics import Diagnostic
+from manualkit.records.audit import Area, AuditReport, audit
 
-__all__ = ["audit", "audit_with_witnesses", "render_html", "render_json", "render_markdown"]
+__all__ = ["audit", "audit_with_witnesses", "exit_status", "render_html", "render_json", "render_markdown", "verdict_text"]
 
 
 def audit_with_witnesses(root: Path, today: dt.date, witnesses: Sequence[Path] = ()) -> AuditReport:
@@ -34,12 +36,45 @@ def render_json(report: AuditReport) -> str:
     return json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n"
 
 
-def _verdict(report: AuditReport) -> str:
-    if report.passed:
-        warnings = len(report.findings)
-        return "通过：全部检查均未发现问题" + (f"（{warnings} 项提示）" if warnings else "")
-    failed = [a.title for a in report.areas if not a.passed]
-    return f"未通过：{len(failed)} 项检查发现问题（{'；'.join(failed)}）"
+#: How each severity is named in the report's findings.
+LEVELS = {Severity.ERROR: "错误", Severity.WARNING: "须关注", Severity.INFO: "信息"}
+
+#: The exit statuses of ``manual audit`` (documented in docs/release-model.md and its help).
+EXIT_STATUS = {"pass": 0, "attention": 0, "fail": 1}
+
+
+def exit_status(report: AuditReport, *, strict: bool = False) -> int:
+    """0 通过, 0 通过（有 N 项须关注）(1 with ``strict``), 1 不通过; information never fails."""
+    return 1 if strict and report.verdict == "attention" else EXIT_STATUS[report.verdict]
+
+
+def verdict_text(report: AuditReport) -> str:
+    """The conclusion in three levels: 通过, 通过（有 N 项须关注）, 不通过 (which checks)."""
+    notes = report.count(Severity.INFO)
+    noted = f"；另有 {notes} 项信息" if notes else ""
+    if report.verdict == "fail":
+        failed = [a.title for a in report.areas if not a.passed]
+        return f"不通过：{len(failed)} 项检查发现错误（{'；'.join(failed)}）"
+    if report.verdict == "attention":
+        return f"通过（有 {report.count(Severity.WARNING)} 项须关注）：没有错误；须关注的第八章事项见“发现”{noted}"
+    return "通过：全部检查均未发现问题" + noted
+
+
+def _by_level(report: AuditReport) -> list[tuple[Area, Diagnostic]]:
+    """Every finding with its check: errors first, then what needs attention, then information."""
+    found = [(a, d) for a in report.areas for d in a.findings]
+    return sorted(found, key=lambda pair: list(LEVELS).index(pair[1].severity))
+
+
+def _area_result(area: Area) -> tuple[str, str]:
+    """An area's result and its class: 通过, 须关注（N 项）or 不通过（N 项）."""
+    errors = sum(d.severity is Severity.ERROR for d in area.findings)
+    warnings = sum(d.severity is Severity.WARNING for d in area.findings)
+    if errors:
+        return f"不通过（{errors} 项）", "fail"
+    if warnings:
+        return f"须关注（{warnings} 项）", "attention"
+    return "通过", "pass"
 
 
 def _timeline_rows(report: AuditReport) -> list[list[str]]:
@@ -79,20 +114,18 @@ def render_markdown(report: AuditReport) -> str:
         "",
         f"- 审计日期：{report.today.isoformat()}",
         f"- 仓库 HEAD：{report.head or '—'}",
-        f"- 结论：**{_verdict(report)}**",
+        f"- 结论：**{verdict_text(report)}**",
         "",
         "| 检查 | 结果 | 范围 |",
         "|---|---|---|",
     ]
     for a in report.areas:
-        result = "通过" if a.passed else f"**未通过**（{sum(1 for _ in a.findings)} 项）"
-        lines.append(f"| {cell(a.title)} | {result} | {cell(a.scope)} |")
+        result, kind = _area_result(a)
+        lines.append(f"| {cell(a.title)} | {f'**{result}**' if kind == 'fail' else result} | {cell(a.scope)} |")
     if report.findings:
         lines += ["", "## 发现", ""]
-        for a in report.areas:
-            for d in a.findings:
-                level = "错误" if d.severity == "error" else "提示"
-                lines.append(f"- {level} {d.code}（{a.title}）`{d.path}`：{d.message}")
+        for a, d in _by_level(report):
+            lines.append(f"- {LEVELS[d.severity]} {d.code}（{a.title}）`{d.path}`：{d.message}")
     lines += ["", "## 版本时间线", "", "| " + " | ".join(TIMELINE_HEADER) + " |", "|" + "---|" * len(TIMELINE_HEADER)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in _timeline_rows(report)]
     lines += ["", "## 签署人", "", "| " + " | ".join(SIGNERS_HEADER) + " |", "|" + "---|" * len(SIGNERS_HEADER)]
@@ -103,31 +136,31 @@ def render_markdown(report: AuditReport) -> str:
 _CSS = """
 body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif; max-width: 64em; margin: 2em auto; line-height: 1.6; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; } td, th { border: 1px solid #ccc; padding: .25em .6em; text-align: left; }
-.pass { color: #060; } .fail { color: #b00; font-weight: bold; } code { background: #f4f4f4; padding: 0 .2em; }
+.pass { color: #060; } .attention { color: #8a5a00; font-weight: bold; } .fail { color: #b00; font-weight: bold; } code { background: #f4f4f4; padding: 0 .2em; }
 """
 
 
 def render_html(report: AuditReport) -> str:
     e = html.escape
-    verdict_class = "pass" if report.passed else "fail"
+    verdict_class = report.verdict
     parts = [
         "<!DOCTYPE html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
         f"<title>审计报告：{e(report.title)}（{e(report.document)}）</title><style>{_CSS}</style></head><body>",
         f"<h1>审计报告：{e(report.title)}（{e(report.document)}）</h1>",
         f"<p>审计日期：{report.today.isoformat()}<br>仓库 HEAD：<code>{e(report.head or '—')}</code></p>",
-        f'<p class="{verdict_class}">结论：{e(_verdict(report))}</p>',
+        f'<p class="{verdict_class}">结论：{e(verdict_text(report))}</p>',
         "<table><tr><th>检查</th><th>结果</th><th>范围</th></tr>",
     ]
     for a in report.areas:
-        result = '<span class="pass">通过</span>' if a.passed else f'<span class="fail">未通过（{len(a.findings)} 项）</span>'
+        text, kind = _area_result(a)
+        result = f'<span class="{kind}">{e(text)}</span>'
         parts.append(f"<tr><td>{e(a.title)}</td><td>{result}</td><td>{e(a.scope)}</td></tr>")
     parts.append("</table>")
     if report.findings:
         parts.append("<h2>发现</h2><ul>")
-        for a in report.areas:
-            for d in a.findings:
-                parts.append(f"<li><b>{e(d.code)}</b>（{e(a.title)}）<code>{e(d.path)}</code>：{e(d.message)}</li>")
+        for a, d in _by_level(report):
+            parts.append(f"<li>{LEVELS[d.severity]} <b>{e(d.code)}</b>（{e(a.title)}）<code>{e(d.path)}</code>：{e(d.message)}</li>")
         parts.append("</ul>")
     parts.append("<h2>版本时间线</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in TIMELINE_HEADER) + "</tr>")
     for row in _timeline_rows(report):

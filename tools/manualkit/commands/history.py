@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,24 +71,62 @@ def signatures_by_request(approvals: Sequence[ApprovalView]) -> str:
     return " ".join(f"{cr}［{'，'.join(signs)}］" for cr, signs in groups.items())
 
 
-def render_table(entries: Sequence[ReleaseEntry], policy: Policy | None) -> str:
+#: The width a terminal table of ``manual history`` keeps to (without ``--wide``).
+TABLE_COLUMNS = 120
+
+
+def render_table(entries: Sequence[ReleaseEntry], policy: Policy | None, today: dt.date, *, wide: bool = False) -> str:
+    """The releases, one row each, with their 状态 on ``today``; the signatures follow each row on
+    lines of their own, indented and wrapped at :data:`TABLE_COLUMNS` (``wide``: in a 签署 column
+    of the row, as long as it takes)."""
+    from manualkit.records.edition import status_on
+
     if not entries:
         return "尚无发布记录。\n"
-    header = ["版本", "修订类别", "发布日期", "实施日期", "失效日期", "修订申请单", "签署", "验证"]
-    rows = []
-    for e in entries:
+    header = ["版本", "修订类别", "发布日期", "实施日期", "失效日期", "状态", "修订申请单", "验证"]
+    if wide:
+        header.insert(-1, "签署")
+    rows, signatures = [], []
+    for index, e in enumerate(entries):
         r = e.record
         cls = policy.change_class(r.class_key) if policy else None
-        signers = signatures_by_request(e.approvals)
         verdict = "通过" if e.valid else "失败：" + "；".join(d.code for d in e.problems)
-        rows.append(
-            [
-                str(r.version), cls.name if cls else r.class_key, r.published.isoformat(), r.effective.isoformat(),
-                e.effective_to.isoformat() if e.effective_to else "—", "、".join(r.change_requests), signers or "—",
-                verdict + ("" if e.digest_valid else "（内容摘要不符）"),
-            ]
-        )  # fmt: skip
-    return _table(header, rows) + "".join(f"  {d.render()}\n" for e in entries for d in e.problems)
+        row = [
+            str(r.version), cls.name if cls else r.class_key, r.published.isoformat(), r.effective.isoformat(),
+            e.effective_to.isoformat() if e.effective_to else "—",
+            "尚未发布" if r.published > today else status_on(entries, index, today).value,
+            "、".join(r.change_requests), verdict + ("" if e.digest_valid else "（内容摘要不符）"),
+        ]  # fmt: skip
+        if wide:
+            row.insert(-1, signatures_by_request(e.approvals) or "—")
+        rows.append(row)
+        signatures.append(_signature_lines(e.approvals))
+    lines = _table_lines(header, rows)
+    if not wide:
+        lines = lines[:2] + [part for line, signed in zip(lines[2:], signatures, strict=True) for part in (line, *signed)]
+    return "\n".join(lines) + "\n" + "".join(f"  {d.render()}\n" for e in entries for d in e.problems)
+
+
+def _signature_lines(approvals: Sequence[ApprovalView]) -> list[str]:
+    """``  签署：CR-…［编制 张伟 …，…］`` wrapped between signatures so that no line is wider than
+    :data:`TABLE_COLUMNS` (a single signature longer than that stays whole)."""
+    groups: dict[str, list[str]] = {}
+    for a in approvals:
+        groups.setdefault(a.change_request, []).append(f"{a.role} {a.name} {a.signed_at[:16].replace('T', ' ')}{'' if a.valid else '✗'}{_revoked_mark(a)}")
+    if not groups:
+        return ["  签署：—"]
+    lead, indent = "  签署：", " " * 8
+    lines: list[str] = []
+    for cr, signs in groups.items():
+        line = f"{lead if not lines else indent}{cr}［"
+        for i, sign in enumerate(signs):
+            piece = sign + ("］" if i == len(signs) - 1 else "，")
+            if _width(line) + _width(piece) > TABLE_COLUMNS and line.strip() and not line.endswith("［"):
+                lines.append(line)
+                line = indent + "  "
+            line += piece
+        lines.append(line)
+    return lines
 
 
 def _revoked_mark(a: ApprovalView) -> str:
@@ -101,8 +140,8 @@ def _width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
+def _table_lines(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
     def line(cells: list[str]) -> str:
         return "  ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)).rstrip()
-    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]) + "\n"
+    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]

@@ -8,6 +8,7 @@ asked is never the one in force.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,12 +73,35 @@ def describe(s: Shown) -> list[str]:
     return lines
 
 
-def render_markdown(s: Shown) -> str:
-    """The chapters of the release, as stored (front matter left out), under a short header."""
+def render_markdown(s: Shown, *, source: bool = False) -> str:
+    """The chapters of the release (front matter left out) under a short header: as a reader reads
+    them, headings without their ``{#sec-x-y}`` anchors, or with ``source`` exactly as stored."""
     parts = [f"# {s.manual.metadata.title}", "", *(f"> {line}" for line in describe(s))]
     for chapter in s.manual.chapters:
-        parts += ["", chapter.body.strip("\n")]
+        body = chapter.body.strip("\n")
+        parts += ["", body if source else without_anchors(body)]
     return "\n".join(parts) + "\n"
+
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_ANCHORED_HEADING = re.compile(r"^( {0,3}#{1,6}[ \t].*?)[ \t]*\{#[A-Za-z][A-Za-z0-9_-]*\}[ \t]*$")
+
+
+def without_anchors(markdown: str) -> str:
+    """Markdown with the ``{#sec-x-y}`` anchor cut from every ATX heading; fenced code, where such a
+    line is text and not a heading, is left as it is."""
+    out, fence = [], ""
+    for line in markdown.split("\n"):
+        opened = _FENCE.match(line)
+        if fence:
+            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
+                fence = ""
+        elif opened:
+            fence = opened.group(1)
+        else:
+            line = _ANCHORED_HEADING.sub(r"\1", line)
+        out.append(line)
+    return "\n".join(out)
 
 
 def render_word(s: Shown, env: Mapping[str, str]) -> bytes:

@@ -17,7 +17,7 @@ from pathlib import Path
 from manualkit.base.diagnostics import fail
 from manualkit.base.lock import repository_lock
 from manualkit.commands.approve import open_request
-from manualkit.records.approval import append_approval, approvable
+from manualkit.records.approval import append_approval, approvable, registration_hint
 from manualkit.records.change_request import Approval, approval_message
 from manualkit.records.webauthn_signature import Assertion, challenge, find_credential, verify
 
@@ -47,7 +47,7 @@ def prepare_approval(
     opened = open_request(root, cr_id, role)
     approver = opened.judge.approver(signer_id)
     if approver is None:
-        raise fail(opened.cr.path, 0, 0, "MAN651", f"签署人 {signer_id} 不在现行签署人名录中")
+        raise fail(opened.cr.path, 0, 0, "MAN651", f"签署人 {signer_id} 不在现行签署人名录中。{registration_hint(opened.judge)}")
     if method == "webauthn" and not approver.webauthn:
         raise fail(opened.cr.path, 0, 0, "MAN651", f"签署人 {signer_id} 不在现行签署人名录中，或未登记 WebAuthn 凭据；请先通过 policy 修订申请登记凭据")
     digest = approvable(opened.cr, role, approver, "", "webauthn", opened.manual, opened.judge, now, opened.revocations, opened.controlled)

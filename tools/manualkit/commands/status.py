@@ -83,9 +83,15 @@ def status(root: Path, today: dt.date) -> Status:
     deadlines = request_deadlines(snap, state, today)
     copies, problems = copies_due(snap, state, today)
     warnings = [*state.problems, *problems, *(w for d in deadlines for w in d.warnings)]
+    training = training_due(snap, state, today)
+    if any(t.late for t in training):  # judged by the rules in force at each release (records.requirements)
+        from manualkit.records.history import ReleaseReader
+        from manualkit.records.requirements import rules_at_releases
+
+        training = training_due(snap, state, today, rules_at_releases(ReleaseReader(root), entries))
     return Status(
         today, in_force(entries, today), upcoming(entries, today), requests, reviews,
-        deadlines, training_due(snap, state, today), copies, list(dict.fromkeys(warnings)),
+        deadlines, training, copies, list(dict.fromkeys(warnings)),
     )  # fmt: skip
 
 
@@ -104,6 +110,7 @@ def render_status_json(s: Status) -> str:
                 "done": t.done.date.isoformat() if t.done else None,
                 "record": t.done.path if t.done else None,
                 "late": t.late,
+                "predates_requirement": t.predates,
             }
             for t in s.training
         ],
@@ -152,6 +159,8 @@ def render_status(s: Status) -> str:
     for t in s.training:
         if t.done is not None:
             lines.append(f"培训：{t.version} 版已于 {t.done.date} 完成培训（{t.done.path}）")
+        elif t.predates:
+            lines.append(f"培训：{t.version} 版于 {t.effective} 实施，没有培训记录；其发布时尚无培训记录的要求（早于该要求）")
         elif t.late:
             lines.append(f"培训：{t.version} 版已于 {t.effective} 实施，但实施前没有培训记录！")
         else:

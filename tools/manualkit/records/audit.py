@@ -53,7 +53,7 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("obligations", "退回、签署期限、密钥停用、培训和受控副本回收符合第八章"),
 )
 _AREA_OF_CODE = {
-    "MAN672": "records", "MAN680": "records", "MAN681": "records", "MAN683": "records", "MAN684": "records", "MAN715": "records",
+    "MAN672": "records", "MAN680": "records", "MAN681": "records", "MAN683": "records", "MAN684": "records", "MAN715": "records", "MAN971": "records",
     "MAN682": "digests",
     "MAN663": "dates", "MAN643": "dates",
     "MAN740": "signatures", "MAN741": "signatures", "MAN743": "signatures", "MAN744": "signatures", "MAN748": "records", "MAN749": "records",
@@ -96,15 +96,31 @@ class AuditReport:
     def findings(self) -> list[Diagnostic]:
         return [d for a in self.areas for d in a.findings]
 
+    def count(self, severity: Severity) -> int:
+        return sum(d.severity is severity for d in self.findings)
+
+    @property
+    def verdict(self) -> str:
+        """``pass`` (nothing found but information), ``attention`` (warnings: obligations of
+        chapter 8 unmet, no error) or ``fail`` (errors): 通过 / 通过（有 N 项须关注）/ 不通过."""
+        if not self.passed:
+            return "fail"
+        return "attention" if self.count(Severity.WARNING) else "pass"
+
     def as_dict(self) -> dict[str, object]:
-        errors = sum(d.severity is Severity.ERROR for d in self.findings)
         return {
             "document": self.document,
             "title": self.title,
             "today": self.today.isoformat(),
             "head": self.head,
             "passed": self.passed,
-            "summary": {"releases": len(self.releases), "errors": errors, "warnings": len(self.findings) - errors},
+            "verdict": self.verdict,
+            "summary": {
+                "releases": len(self.releases),
+                "errors": self.count(Severity.ERROR),
+                "warnings": self.count(Severity.WARNING),
+                "notes": self.count(Severity.INFO),
+            },
             "checks": [
                 {"key": a.key, "title": a.title, "passed": a.passed, "scope": a.scope, "findings": [d.as_dict() for d in a.findings]}
                 for a in self.areas
@@ -188,7 +204,7 @@ def _records(a: _Audit) -> None:
         ref = f"refs/tags/{tag_name(e.record.version)}"
         target = tags.get(ref)
         if target is None:
-            a.add(diagnostic(e.record.path, 0, 0, "MAN715", f"{e.record.version} 没有发布标签 {ref[10:]}（若本克隆未取回标签，请运行 git fetch --tags）"))
+            a.add(diagnostic(e.record.path, 0, 0, "MAN971", f"{e.record.version} 没有发布标签 {ref[10:]}（若本克隆未取回标签，请运行 git fetch --tags）"))
         elif target != e.commit:
             a.add(
                 diagnostic(e.record.path, 0, 0, "MAN715", f"发布标签 {ref[10:]} 指向 {target[:10]}，而记录 {e.record.version} 的提交是 {e.commit[:10]}")
@@ -631,11 +647,12 @@ def _verify_review(a: _Audit, path: str, raw: bytes, manual: Manual | None, poli
 
 def _obligations(a: _Audit) -> None:
     from manualkit.records.procedure import obligation_findings, procedure_state
+    from manualkit.records.requirements import rules_at_releases
 
     if a.snap.manual is None or a.snap.policy is None:
         return
     state = procedure_state(a.snap, a.root)
-    for d in obligation_findings(a.snap, state, a.today):
+    for d in obligation_findings(a.snap, state, a.today, rules_at_releases(a.reader, a.entries)):
         a.add(d, "obligations")
     from manualkit.records.revocation import bound_findings
 

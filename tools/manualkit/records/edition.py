@@ -49,6 +49,7 @@ class RevisionRow:
     change_requests: tuple[str, ...]  # 修订申请单号
     prepared_by: str  # 编制
     reviewed_by: str  # 审核
+    cosigned_by: str  # 会签 (— when no department co-signed)
     approved_by: str  # 批准
     published: dt.date
     effective: dt.date
@@ -111,6 +112,7 @@ def release_edition(
                 prepared_by=signer_names(e.approvals, "编制"),
                 reviewed_by=signer_names(e.approvals, "审核"),
                 approved_by=signer_names(e.approvals, "批准"),
+                cosigned_by=signer_names(e.approvals, "会签"),
                 published=r.published,
                 effective=r.effective,
             )

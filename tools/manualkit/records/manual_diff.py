@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple
 
 from manualkit.records.history import ApprovalView, ReleaseEntry
+from manualkit.text.clause import Clause, SectionBody, chapter_clauses, locate
 from manualkit.text.manual import Manual
 from manualkit.text.redline import Kind, Segment, changed, inline_diff, to_html, to_text, tokenize
 
@@ -77,6 +78,7 @@ class SectionChange(NamedTuple):
     title_segments: tuple[Segment, ...]
     body_segments: tuple[Segment, ...]
     change_requests: tuple[RequestChange, ...] = ()
+    clauses: tuple[Clause, ...] = ()  # the clauses of the body shown (text.clause), to locate a change
 
     @property
     def unexplained(self) -> bool:
@@ -228,8 +230,12 @@ def compare(
     """Every section of both versions with its status, inline changes and the change requests
     among ``releases`` (those after the old version, up to the new one) that changed it."""
     by_section = requests_by_section(releases)
+    matched = match_sections(old, new)
+    located: tuple[dict[str, list[Clause]], dict[str, list[Clause]]] = ({}, {})
+    if any(status != "unchanged" for status, _, _ in matched):
+        located = tuple(chapter_clauses(SectionBody(s.id, s.body, s.chapter) for s in side) for side in (old, new))  # type: ignore[assignment]
     out = []
-    for status, o, n in match_sections(old, new):
+    for status, o, n in matched:
         shown = n or o
         assert shown is not None
         title_segments = inline_diff(o.title if o else "", n.title if n else "") if status != "unchanged" else ()
@@ -243,6 +249,7 @@ def compare(
                 id=shown.id, title=shown.title, status=status,
                 from_id=o.id if o else None, from_title=o.title if o else None,
                 title_segments=tuple(title_segments), body_segments=tuple(body_segments), change_requests=requests,
+                clauses=tuple(located[1].get(n.id, []) if n else located[0].get(shown.id, [])),
             )
         )  # fmt: skip
     return out
@@ -347,7 +354,7 @@ def render_text(d: ManualDiff) -> str:
             lines.append(f"  （整节{STATUS_TEXT[s.status]}，正文 {count} 段）")
             continue
         for number, segs in changed_lines(s.body_segments):
-            lines.append(f"  第 {number} 行：{to_text(segs)}")
+            lines.append(f"  {locate(s.clauses, number, s.id)}：{to_text(segs)}")
     return "\n".join(lines) + "\n"
 
 

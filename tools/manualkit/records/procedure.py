@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from manualkit.base import sshsig, yamlfile
 from manualkit.base.atomic import write_atomic
@@ -606,11 +606,18 @@ def request_deadlines(snap: Snapshot, state: ProcedureState, today: dt.date) -> 
 # --- training due and copies not recalled -------------------------------------------------------
 
 
+class RulesAtRelease(Protocol):
+    """What the rules in force at a release asked for (records.requirements.RulesAtRelease)."""
+
+    def introduced_after(self, version: str, code: str) -> bool: ...
+
+
 class TrainingDue(NamedTuple):
     version: str
     effective: dt.date
     done: Training | None  # the earliest training record dated before the effective date
     late: bool  # in force without a training record dated before its effective date
+    predates: bool = False  # released before the rules asked for a training record (早于该要求)
 
 
 class CopyDue(NamedTuple):
@@ -620,8 +627,10 @@ class CopyDue(NamedTuple):
     overdue: bool
 
 
-def training_due(snap: Snapshot, state: ProcedureState, today: dt.date) -> list[TrainingDue]:
-    """Every released version whose change requests require training, with its training record."""
+def training_due(snap: Snapshot, state: ProcedureState, today: dt.date, rules: RulesAtRelease | None = None) -> list[TrainingDue]:
+    """Every released version whose change requests require training, with its training record;
+    with ``rules`` (records.requirements), a version released before the rules asked for a
+    training record and in force without one is marked ``predates``."""
     out = []
     for record in snap.records:
         requests = [snap.requests.get(cr) for cr in record.change_requests]
@@ -632,7 +641,9 @@ def training_due(snap: Snapshot, state: ProcedureState, today: dt.date) -> list[
             (t for t in state.training if t.version == version and t.date < record.effective), key=lambda t: t.date
         )
         done = before[0] if before else None
-        out.append(TrainingDue(version, record.effective, done, done is None and record.effective <= today))
+        late = done is None and record.effective <= today
+        predates = late and rules is not None and rules.introduced_after(version, "MAN818")
+        out.append(TrainingDue(version, record.effective, done, late, predates))
     return out
 
 
@@ -654,7 +665,7 @@ def copies_due(snap: Snapshot, state: ProcedureState, today: dt.date) -> tuple[l
     return out, problems
 
 
-def obligation_findings(snap: Snapshot, state: ProcedureState, today: dt.date) -> list[Diagnostic]:
+def obligation_findings(snap: Snapshot, state: ProcedureState, today: dt.date, rules: RulesAtRelease | None = None) -> list[Diagnostic]:
     """What ``manual audit`` reports about chapter 8's obligations beyond the releases: invalid
     records, overdue signatures (MAN807), training missing before effect (MAN817/MAN818) and
     copies of superseded versions not recalled in time (MAN823)."""
@@ -668,8 +679,15 @@ def obligation_findings(snap: Snapshot, state: ProcedureState, today: dt.date) -
                     f"{d.id} 自 {d.since} 起等待“{d.waiting_for}”签署，应于 {d.due}（5 个工作日）前完成，已逾期",
                 )
             )  # fmt: skip
-    for t in training_due(snap, state, today):
-        if t.late:
+    for t in training_due(snap, state, today, rules):
+        if t.predates:
+            out.append(
+                diagnostic(
+                    TRAINING_DIR, 0, 0, "MAN970",
+                    f"{t.version} 版于 {t.effective} 实施，没有培训记录；该版本发布时的规则（manual/obligations.yml）尚未要求以签署的培训记录证明培训：早于该要求，不作为缺失记录",
+                )
+            )  # fmt: skip
+        elif t.late:
             out.append(
                 diagnostic(
                     TRAINING_DIR,

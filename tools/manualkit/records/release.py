@@ -186,7 +186,7 @@ def _cell(text: str) -> str:
 
 def revision_history_text(records: Sequence[ReleaseRecord], title: str) -> str:
     """``changelog/revision-history.md``: the 修订记录 of every release."""
-    from manualkit.records.revision_table import REVISION_COLUMNS, section_names, signer_names
+    from manualkit.records.revision_table import REVISION_COLUMNS, SIGNING_COLUMNS, section_names, signer_names
 
     rows = [
         f"# {title} 修订记录",
@@ -200,7 +200,7 @@ def revision_history_text(records: Sequence[ReleaseRecord], title: str) -> str:
         sections = "全文" if r.previous is None else section_names(r.sections)
         rows.append(
             f"| {n} | {r.version} | {sections} | {_cell(r.summary)} | {'、'.join(r.change_requests)} | "
-            + " | ".join(_cell(signer_names(r.approvals, role)) for role in ("编制", "审核", "批准"))
+            + " | ".join(_cell(signer_names(r.approvals, role)) for role in SIGNING_COLUMNS)
             + f" | {r.published.isoformat()} | {r.effective.isoformat()} |"
         )
     return "\n".join(rows) + "\n"

@@ -63,7 +63,9 @@ def record_review(root: Path, manual: Manual, policy: Policy, number: int, key_p
     public = sshsig.public_key_of(key_path)
     approver = next((a for a in policy.approvers if " ".join(a.public_key.split()[:2]) == public), None)
     if approver is None:
-        raise fail(str(key_path), 0, 0, "MAN651", "该私钥对应的公钥不在 policy.yml 的签署人名录中")
+        from manualkit.records.approval import registration_hint
+
+        raise fail(str(key_path), 0, 0, "MAN651", f"该私钥对应的公钥不在 policy.yml 的签署人名录中。{registration_hint(policy)}")
     if REVIEWER_ROLE not in approver.roles:
         raise fail(str(key_path), 0, 0, "MAN652", f"{approver.name} 无权签署定期评审（需要“{REVIEWER_ROLE}”角色）")
     digest = chapter_digest(chapter)

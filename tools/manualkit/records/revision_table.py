@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-#: The columns of the 修订记录 table, in the DOCX and in changelog/revision-history.md alike.
-REVISION_COLUMNS = ("序号", "版本", "修订章节", "修订内容摘要", "修订申请单号", "编制", "审核", "批准", "发布日期", "实施日期")
+#: The columns of the 修订记录 table, in the DOCX, on the site and in changelog/revision-history.md
+#: alike; 会签 is — for a change no department co-signed.
+REVISION_COLUMNS = ("序号", "版本", "修订章节", "修订内容摘要", "修订申请单号", "编制", "审核", "会签", "批准", "发布日期", "实施日期")
 
 
 #: How the 修订章节 column names what is not a section of the text: the controlled files a change
@@ -33,6 +34,10 @@ class _Signed(Protocol):
 
     @property
     def name(self) -> str: ...
+
+
+#: The signing roles a 修订记录 row names, one column each, in the order of REVISION_COLUMNS.
+SIGNING_COLUMNS = ("编制", "审核", "会签", "批准")
 
 
 def signer_names(approvals: Iterable[_Signed], role: str) -> str:

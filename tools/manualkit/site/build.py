@@ -213,14 +213,18 @@ def chapter_pages(
     in_force: Callable[[str], str] | None = None,
 ) -> tuple[list[pages.Page], list[pages.ChapterEntry]]:
     """The chapter pages of ``versions[index]`` under ``prefix``, with their entries for the cover."""
+    from manualkit.site.captions import linked_references, table_captions
+
     made: list[pages.Page] = []
     entries: list[pages.ChapterEntry] = []
+    section_pages = {s.id: posixpath.basename(c.path) for c in content.manual.chapters for s in c.sections}
     for chapter in content.manual.chapters:
         path = chapter_page(chapter.path, prefix)
         changed = last_change(versions, index, [s.id for s in chapter.sections])
         heading = chapter_heading(chapter)
         top = header(path, chapter.owner, changed)
         body = chapter_body(content.files, chapter).rstrip("\n") + "\n"
+        body = linked_references(table_captions(body, chapter.number), section_pages)
         others = pages.other_versions_html(path, top.versions, top.version, in_force=in_force(path) if in_force else None)
         made.append(pages.Page(path, heading, body + (f"\n{others}\n" if others else ""), top, searchable, noindex))
         entries.append(pages.ChapterEntry(chapter.number, heading, path, chapter.owner, changed))
@@ -356,9 +360,19 @@ def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[Downlo
         if i > ctx.current
     ]
 
+    # The departments a version's training concerns: those owning the chapters it changes.
+    concerned = {
+        u.version.name: tuple(dict.fromkeys(
+            c.owner for c in ctx.releases.content(u.version).manual.chapters if any(s.id in u.version.sections for s in c.sections)
+        ))
+        for u in upcoming
+    }  # fmt: skip
+
     def header(path: str, department: str, changed: LastChange | None) -> pages.PageHeader:
         trained = ctx.procedure.trained if ctx.procedure else {}
-        banners = tuple(pages.upcoming_banner(path, u.version, u.training, trained.get(u.version.name), u.previous) for u in upcoming)
+        banners = tuple(
+            pages.upcoming_banner(path, u.version, u.training, trained.get(u.version.name), u.previous, concerned[u.version.name]) for u in upcoming
+        )
         return pages.PageHeader(
             metadata.document_number, version.name, version.status, version.effective, department, changed, banners,
             versions=ctx.version_links(path),

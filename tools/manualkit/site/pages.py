@@ -22,7 +22,7 @@ from manualkit.base.clock import CST, prose_date
 from manualkit.documents.comparison_table import ComparisonRow, table_html
 from manualkit.records.change_request import ChangeRequest
 from manualkit.records.edition import Status
-from manualkit.records.revision_table import section_names
+from manualkit.records.revision_table import REVISION_COLUMNS, section_names
 from manualkit.site.model import (
     ARCHIVE,
     CHECKSUMS,
@@ -142,14 +142,21 @@ class Banner:
 
 
 def upcoming_banner(
-    page: str, version: SiteVersion, training: bool | None, trained_on: dt.date | None = None, previous: SiteVersion | None = None
+    page: str,
+    version: SiteVersion,
+    training: bool | None,
+    trained_on: dt.date | None = None,
+    previous: SiteVersion | None = None,
+    departments: Sequence[str] = (),
 ) -> Banner:
     """“B/1 版将于 2027年1月15日 生效”, linking to what will change (and to its 修订对照表 against
-    ``previous``), and whether the training it needs has been recorded (``trained_on``: the date
-    of its training record)."""
-    note = "" if training is None else "（需要培训）" if training else "（无需培训）"
+    ``previous``); when it needs a training not yet recorded (``trained_on``: the date of its
+    training record), the departments it concerns and what staff do meanwhile, in words they can
+    act on; nothing about training when none is needed."""
+    note = ""
     if training:
-        note = f"（需要培训：已于 {prose_date(trained_on)} 完成）" if trained_on else "（需要培训：尚未完成）"
+        whom = f"需培训部门：{'、'.join(departments)}" if departments else "需培训"
+        note = f"（培训已于 {prose_date(trained_on)} 完成）" if trained_on else f"（{whom}；培训完成前按现行版本执行）"
     voided = f"。{voided_html(page, version.voided_requests)}" if version.voided_requests else ""
     table = f"、{link(page, comparison_page(previous, version), '修订对照表')}" if previous is not None else ""
     return Banner(
@@ -418,11 +425,11 @@ def revisions_markdown(page: str, versions: Sequence[SiteVersion]) -> str:
         rows.append(
             (
                 esc(number), link(page, _version_target(v), v.name, ident=True), esc(sections), summary, requests,
-                esc(v.signers("编制")), esc(v.signers("审核")), esc(v.signers("批准")),
+                esc(v.signers("编制")), esc(v.signers("审核")), esc(v.signers("会签")), esc(v.signers("批准")),
                 day_html(v.published), day_html(v.effective), status,
             )
         )  # fmt: skip
-    headers = ("序号", "版本", "修订章节", "修订内容摘要", "修订申请单号", "编制", "审核", "批准", "发布日期", "实施日期", "状态")
+    headers = (*REVISION_COLUMNS, "状态")
     intro = "<p>本表列出本手册已发布的全部版本。新版本自其实施日期起替代上一版本；被替代的版本即行作废，可在版本归档中查阅。</p>"
     return "\n\n".join(["# 修订记录", intro, table(headers, rows, "mk-revisions")]) + "\n"
 
@@ -503,7 +510,7 @@ def comparison_markdown(page: str, old: SiteVersion, new: SiteVersion, rows: Seq
     parts = [
         f"# {md_escape(new.name)} 版修订对照表（相对 {md_escape(old.name)} 版）",
         _summary_table(page, new, old),
-        f"<p>逐条列出修订的条款，未修订的条款不列；修订说明为修订申请单所述的修订原因。"
+        f"<p>逐条列出修订的条款，未修订的条款不列；修订前栏中删除的文字加删除线，修订后栏中新增的文字加下划线；修订说明为修订申请单所述的修订原因。"
         f"逐节标出增删的文字见{link(page, diff_page(old, new), f'{new.name} 版的修订内容')}。</p>",
         f'<div class="mk-comparison mk-fit mk-stack">{table_html(rows, css_class="", labels=True)}</div>',
     ]

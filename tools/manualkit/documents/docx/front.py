@@ -40,9 +40,9 @@ ROLE_ORDER = ("编制", "审核", "会签", "批准")
 TOC_PLACEHOLDER = "00"
 
 #: 修订记录 column widths (twips, 五号 with 2 pt cell margins): 序号, 版本, 修订章节 ("3.2" per
-#: line), 修订内容摘要 (the rest), 修订申请单号 ("CR-2026-001"), 编制, 审核, 批准 (a name per line),
+#: line), 修订内容摘要 (the rest), 修订申请单号 ("CR-2026-001"), 编制, 审核, 会签, 批准 (a name per line),
 #: 发布日期 and 实施日期 ("2026-03-16"), each measured in Liberation Serif / Noto CJK with air.
-_FIXED_WIDTHS = (480, 520, 560, 0, 1260, 720, 720, 720, 1120, 1120)
+_FIXED_WIDTHS = (480, 520, 560, 0, 1260, 720, 720, 720, 720, 1120, 1120)
 REVISION_WIDTHS = tuple(w or TEXT_WIDTH - sum(_FIXED_WIDTHS) for w in _FIXED_WIDTHS)
 
 
@@ -212,7 +212,7 @@ class FrontMatter(Paragraphs, Tables):
                 (row.summary, run(row.summary), ""),
                 (max(row.change_requests, key=len, default="—"), lines(row.change_requests), "center"),
             ]
-            for value in (row.prepared_by, row.reviewed_by, row.approved_by):
+            for value in (row.prepared_by, row.reviewed_by, row.cosigned_by, row.approved_by):
                 names = [name for name in value.split("、") if name]
                 cells.append((max(names, key=len, default="—"), lines(names), "center"))
             for day in (row.published.isoformat(), row.effective.isoformat()):

@@ -34,6 +34,7 @@ class Paragraph(NamedTuple):
     segments: tuple[Segment, ...]
     num: tuple[int, int] | None = None  # (numId, level) of a list item's first paragraph
     left: int = 0  # left indent of a list item's later paragraphs (twips)
+    line: int = 0  # first line in the parsed Markdown (1-based; 0 unknown), for text.clause
 
 
 class Cell(NamedTuple):
@@ -44,11 +45,13 @@ class Cell(NamedTuple):
 class Row(NamedTuple):
     header: bool
     cells: tuple[Cell, ...]
+    line: int = 0  # its line in the parsed Markdown (1-based; 0 unknown)
 
 
 class Table(NamedTuple):
     rows: tuple[Row, ...]
     columns: int
+    line: int = 0  # its first line in the parsed Markdown (1-based; 0 unknown)
 
 
 Unit = Paragraph | Table
@@ -126,32 +129,35 @@ def units(tokens: Sequence[Token], lists: list[tuple[bool, int, int]], chapter: 
     i = 0
     n = len(tokens)
 
-    def paragraph(segs: tuple[Segment, ...]) -> None:
+    def paragraph(segs: tuple[Segment, ...], line: int = 0) -> None:
         if open_lists:
             current = open_lists[-1]
             left = LIST_STEP * (current.level + 1) + LIST_HANG
             if not current.numbered:
                 current.numbered = True
-                out.append(Paragraph("ListParagraph", segs, num=(current.num_id, current.level), left=left))
+                out.append(Paragraph("ListParagraph", segs, num=(current.num_id, current.level), left=left, line=line))
             else:
-                out.append(Paragraph("ListParagraph", segs, left=left))
+                out.append(Paragraph("ListParagraph", segs, left=left, line=line))
         elif quote:
-            out.append(Paragraph("Quote", segs))
+            out.append(Paragraph("Quote", segs, line=line))
         elif len(segs) == 1 and segs[0].kind == "image":
-            out.append(Paragraph("Figure", segs))
+            out.append(Paragraph("Figure", segs, line=line))
         else:
-            out.append(Paragraph("BodyText", segs))
+            out.append(Paragraph("BodyText", segs, line=line))
+
+    def line_of(tok: Token) -> int:
+        return tok.map[0] + 1 if tok.map else 0
 
     while i < n:
         tok = tokens[i]
         t = tok.type
         if t == "paragraph_open":
-            paragraph(segments(tokens[i + 1].children))
+            paragraph(segments(tokens[i + 1].children), line_of(tok))
             i += 3
             continue
         if t == "heading_open":
             level = min(max(int(tok.tag[1:]), 3), 4)  # sections own levels 1 and 2
-            out.append(Paragraph(f"Heading{level}", segments(tokens[i + 1].children)))
+            out.append(Paragraph(f"Heading{level}", segments(tokens[i + 1].children), line=line_of(tok)))
             i += 3
             continue
         if t in ("bullet_list_open", "ordered_list_open"):
@@ -179,8 +185,8 @@ def units(tokens: Sequence[Token], lists: list[tuple[bool, int, int]], chapter: 
             if table is not None:
                 counter[0] += 1
                 label = f"表 {chapter}-{counter[0]}" if chapter else f"表 {counter[0]}"
-                out.append(Paragraph("TableCaption", (Segment("text", label),)))
-                out.append(table)
+                out.append(Paragraph("TableCaption", (Segment("text", label),), line=line_of(tok)))
+                out.append(table._replace(line=line_of(tok)))
             i = j + 1
             continue
         elif t in ("fence", "code_block", "html_block"):
@@ -192,7 +198,7 @@ def units(tokens: Sequence[Token], lists: list[tuple[bool, int, int]], chapter: 
 
 
 def _table(tokens: Sequence[Token]) -> Table | None:
-    rows: list[tuple[bool, list[Cell]]] = []
+    rows: list[tuple[bool, list[Cell], int]] = []
     head = False
     align = ""
     for tok in tokens:
@@ -202,13 +208,13 @@ def _table(tokens: Sequence[Token]) -> Table | None:
         elif t == "thead_close":
             head = False
         elif t == "tr_open":
-            rows.append((head, []))
+            rows.append((head, [], tok.map[0] + 1 if tok.map else 0))
         elif t in ("th_open", "td_open"):
             style = str(tok.attrs.get("style", ""))
             align = {"text-align:center": "center", "text-align:right": "right"}.get(style, "")
         elif t == "inline" and rows:
             rows[-1][1].append(Cell(segments(tok.children), align))
-    columns = max((len(cells) for _, cells in rows), default=0)
+    columns = max((len(cells) for _, cells, _ in rows), default=0)
     if columns == 0:
         return None
-    return Table(tuple(Row(header, tuple(cells)) for header, cells in rows), columns)
+    return Table(tuple(Row(header, tuple(cells), line) for header, cells, line in rows), columns)

@@ -39,7 +39,8 @@ IDENTITY_PROPERTY_NAMES = ("version", "digest", "document_number", "published", 
 
 
 def copy_marks(edition: Edition) -> list[str]:
-    """The red status marks of a copy that is not controlled, for the header of every page."""
+    """The red status marks of a copy, for the header of every page: 受控 for the version in
+    force (or approved and waiting), 作废 or 草稿 and 非受控 for a copy that is not controlled."""
     if edition.status is Status.SUPERSEDED:
         successor = ""
         if edition.superseded_by and edition.superseded_on:
@@ -47,7 +48,7 @@ def copy_marks(edition: Edition) -> list[str]:
         return [f"作废{successor}", "非受控"]
     if edition.status is Status.DRAFT:
         return [Status.DRAFT.value, "非受控"]
-    return []
+    return ["受控"] if edition.controlled else []
 
 
 def header_text(manual: Manual, edition: Edition) -> str:

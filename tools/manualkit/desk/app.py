@@ -21,8 +21,19 @@ from typing import Any
 
 from manualkit.base import clock
 from manualkit.base.diagnostics import Diagnostic, ManualError, diagnostic
-from manualkit.commands.sign import PendingApproval, finish_approval, finish_ssh_approval, prepare_approval
+from manualkit.commands.sign import (
+    PendingApproval,
+    PendingReturn,
+    finish_approval,
+    finish_return,
+    finish_ssh_approval,
+    finish_ssh_return,
+    prepare_approval,
+    prepare_return,
+)
 from manualkit.desk import views
+from manualkit.records.change_request import request_path
+from manualkit.records.procedure import return_path
 from manualkit.records.webauthn_signature import BASE64URL_RE, NONCE_BYTES, Assertion, b64url
 
 HERE = Path(__file__).resolve().parent
@@ -61,14 +72,14 @@ class Pending:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: dict[str, tuple[float, PendingApproval, str]] = {}
+        self._items: dict[str, tuple[float, PendingApproval | PendingReturn, str]] = {}
 
-    def add(self, item: PendingApproval, method: str, now: float) -> None:
+    def add(self, item: PendingApproval | PendingReturn, method: str, now: float) -> None:
         with self._lock:
             self._items = {k: v for k, v in self._items.items() if v[0] > now}
             self._items[item.nonce] = (now + CHALLENGE_SECONDS, item, method)
 
-    def take(self, nonce: str, now: float) -> tuple[PendingApproval, str] | None:
+    def take(self, nonce: str, now: float) -> tuple[PendingApproval | PendingReturn, str] | None:
         with self._lock:
             found = self._items.pop(nonce, None)
         if found is None or found[0] <= now:
@@ -84,6 +95,7 @@ def create_app(config: DeskConfig) -> Any:
     """The ASGI application of the desk over the checkout at ``config.root``."""
     import jinja2
     from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
     from starlette.routing import Mount, Route
@@ -115,8 +127,8 @@ def create_app(config: DeskConfig) -> Any:
     async def todo(request: Request) -> Response:
         try:
             if config.sync is not None:
-                config.sync.fetch()
-            items = views.todo(config.root, today())
+                await run_in_threadpool(config.sync.fetch)
+            items = await run_in_threadpool(views.todo, config.root, today())
         except ManualError as e:
             return error_page(e, 500)
         role = request.query_params.get("role", "")
@@ -127,8 +139,8 @@ def create_app(config: DeskConfig) -> Any:
         cr_id = request.path_params["cr"]
         try:
             if config.sync is not None:
-                config.sync.fetch()
-            view = views.request_view(config.root, cr_id, today())
+                await run_in_threadpool(config.sync.fetch)
+            view = await run_in_threadpool(views.request_view, config.root, cr_id, today())
         except ManualError as e:
             return error_page(e, 404 if any(d.code == "MAN646" for d in e.diagnostics) else 500)
         return page("request.html", cr=view, ssh=config.ssh_agent or config.ssh_key is not None, rp_id=config.rp_id)
@@ -154,25 +166,33 @@ def create_app(config: DeskConfig) -> Any:
         return value
 
     async def challenge(request: Request) -> Response:
-        """Issue a single-use challenge for one approval (method webauthn or ssh)."""
+        """Issue a single-use challenge for one approval or return (method webauthn or ssh)."""
         try:
             data = await read_json(request)
             cr_id, role, signer = text_field(data, "change_request"), text_field(data, "role"), text_field(data, "signer")
             method = data.get("method", "webauthn")
+            action = data.get("action", "approve")
             if method not in ("webauthn", "ssh") or (method == "ssh" and not (config.ssh_agent or config.ssh_key)):
                 raise refusal("MAN907", "签名方式应为 webauthn 或（本机模式下的）ssh")
+            if action not in ("approve", "return"):
+                raise refusal("MAN907", "操作应为 approve（签署）或 return（退回）")
+            reason = data.get("reason") if action == "return" else None
+            if action == "return" and (not isinstance(reason, str) or not reason.strip()):
+                raise refusal("MAN907", "退回须填写退回理由；未写入任何记录", "reason")
             if config.sync is not None:
-                config.sync.fetch()
+                await run_in_threadpool(config.sync.fetch)
             nonce = b64url(os.urandom(NONCE_BYTES))
-            item = prepare_approval(config.root, cr_id, role, signer, nonce, now(), method=method)
+            item: PendingApproval | PendingReturn
+            if isinstance(reason, str):
+                item = await run_in_threadpool(prepare_return, config.root, cr_id, role, signer, reason, nonce, now(), method=method)
+            else:
+                item = await run_in_threadpool(prepare_approval, config.root, cr_id, role, signer, nonce, now(), method=method)
             if "digest" in data and data["digest"] != item.digest:
                 raise refusal("MAN902", f"页面显示之后 {cr_id} 的内容已被修改；请刷新页面，阅读修改后的内容再签署", cr_id)
             pending.add(item, method, clock_seconds())
         except ManualError as e:
             return error_json(e, 409)
-        from manualkit.desk.views import request_view
-
-        credentials = next((s.credentials for s in request_view(config.root, cr_id, today()).signers if s.id == signer), ())
+        credentials = await run_in_threadpool(views.signer_credentials, config.root, item.signer)
         return JSONResponse(
             {
                 "ok": True, "nonce": nonce, "challenge": b64url(item.challenge), "rp_id": config.rp_id,
@@ -191,16 +211,26 @@ def create_app(config: DeskConfig) -> Any:
             item, method = taken
             if data.get("change_request") != item.change_request:
                 raise refusal("MAN901", f"该签名的挑战属于 {item.change_request}，不是本申请单；未写入任何记录")
-            if method == "webauthn":
-                assertion = assertion_of(data)
-                approval = finish_approval(config.root, item, assertion, now())
-            else:
-                approval = finish_ssh_approval(config.root, item, config.ssh_key, now())
+            assertion = assertion_of(data) if method == "webauthn" else None
+            name = await run_in_threadpool(write_signature, item, assertion)
             if config.sync is not None:
-                config.sync.publish(item.change_request, f"{item.change_request}: {item.role} signed at the desk by {item.signer}")
+                done = "returned" if isinstance(item, PendingReturn) else "signed"
+                paths = [return_path(item.change_request)] if isinstance(item, PendingReturn) else [request_path(item.change_request)]
+                await run_in_threadpool(config.sync.publish, paths, f"{item.change_request}: {item.role} {done} at the desk by {item.signer}")
         except ManualError as e:
             return error_json(e, 409)
-        return JSONResponse({"ok": True, "role": approval.role, "signer": approval.signer, "name": approval.name, "signed_at": approval.signed_at})
+        action = "return" if isinstance(item, PendingReturn) else "approve"
+        return JSONResponse({"ok": True, "action": action, "role": item.role, "signer": item.signer, "name": name, "signed_at": item.signed_at})
+
+    def write_signature(item: PendingApproval | PendingReturn, assertion: Assertion | None) -> str:
+        """Write the approval or return ``item`` (signed by ``assertion``, or by SSH); the signer's name."""
+        if isinstance(item, PendingReturn):
+            if assertion is not None:
+                return finish_return(config.root, item, assertion, now()).name
+            return finish_ssh_return(config.root, item, config.ssh_key, now()).name
+        if assertion is not None:
+            return finish_approval(config.root, item, assertion, now()).name
+        return finish_ssh_approval(config.root, item, config.ssh_key, now()).name
 
     def assertion_of(data: Mapping[str, Any]) -> Assertion:
         response = data.get("response")

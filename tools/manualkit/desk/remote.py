@@ -5,13 +5,13 @@ top of the remote's new tip, so two signers signing at once both land."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from manualkit.base import git
 from manualkit.base.diagnostics import fail
 from manualkit.base.lock import repository_lock
-from manualkit.records.change_request import request_path
 
 PUSH_ATTEMPTS = 5
 
@@ -40,12 +40,13 @@ class Remote:
         except git.GitError as e:
             raise fail(self.name, 0, 0, "MAN908", f"无法从 {self.name} 取得分支 {branch} 的最新内容：{str(e)[:200]}") from e
 
-    def publish(self, cr_id: str, message: str) -> str:
-        """Commit the request's file and push it; returns the commit pushed."""
-        path = request_path(cr_id)
+    def publish(self, paths: Sequence[str], message: str) -> str:
+        """Commit the record files ``paths`` (the request's, or a new return) and push them;
+        returns the commit pushed."""
+        path = paths[0]
         with repository_lock(self.root, "desk-push"):
-            git.run(self.root, "add", "--", path)
-            git.run(self.root, "commit", "--quiet", "--no-verify", "-m", message, "--", path)
+            git.run(self.root, "add", "--", *paths)
+            git.run(self.root, "commit", "--quiet", "--no-verify", "-m", message, "--", *paths)
             branch = self.branch()
             for _ in range(PUSH_ATTEMPTS):
                 if git.run(self.root, "push", "--quiet", self.name, f"HEAD:refs/heads/{branch}", check=False) == b"" and self._pushed(branch):

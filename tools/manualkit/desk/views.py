@@ -144,6 +144,14 @@ def request_view(root: Path, cr_id: str, today: dt.date) -> RequestView:
         redline_html=redlines, proposed_html=proposed, section_titles=titles, signatures=signatures,
         required_roles=change_class.roles if change_class else (), waiting_for=deadline.waiting_for if deadline else None,
         due=deadline.due.isoformat() if deadline and deadline.due else "", overdue=bool(deadline and deadline.overdue),
-        returned=dict(returned.fields, name=returned.name) if returned else None,
+        returned=dict(returned.fields, name=returned.name, method="WebAuthn" if returned.webauthn else "SSH") if returned else None,
         released=any(cr_id in r.change_requests for r in snap.records), signers=signers,
     )  # fmt: skip
+
+
+def signer_credentials(root: Path, signer: str) -> tuple[str, ...]:
+    """The WebAuthn credential ids the registry in force holds for ``signer``."""
+    snap = worktree_snapshot(root)
+    _, policy = snap.require()
+    approver = judging(root, snap.records, policy).approver(signer)
+    return tuple(c.credential_id for c in approver.webauthn) if approver else ()

@@ -38,7 +38,13 @@ async function sign(form, method) {
   const cr = form.dataset.cr;
   const signer = form.elements.signer.value;
   const role = form.elements.role.value;
-  const challenge = await post("/api/challenge", { change_request: cr, role, signer, method, digest: form.dataset.digest });
+  const action = form.dataset.action || "approve";
+  const request = { change_request: cr, role, signer, method, action, digest: form.dataset.digest };
+  if (action === "return") {
+    request.reason = form.elements.reason.value;
+    if (!request.reason.trim()) return say(form, "请填写退回理由", false);
+  }
+  const challenge = await post("/api/challenge", request);
   if (!challenge.ok) return say(form, problems(challenge), false);
   const body = { change_request: cr, nonce: challenge.nonce };
   if (method === "webauthn") {
@@ -65,16 +71,17 @@ async function sign(form, method) {
   }
   const answer = await post("/api/sign", body);
   if (!answer.ok) return say(form, problems(answer), false);
-  say(form, "已签署：" + answer.role + " " + answer.name + " " + answer.signed_at, true);
+  const done = answer.action === "return" ? "已退回：" : "已签署：";
+  say(form, done + answer.role + " " + answer.name + " " + answer.signed_at, true);
   window.setTimeout(() => window.location.reload(), 800);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  const form = document.getElementById("desk-sign");
-  if (!form) return;
-  for (const button of form.querySelectorAll("button[data-method]")) {
-    button.addEventListener("click", () => {
-      sign(form, button.dataset.method).catch((error) => say(form, "签署失败：" + error, false));
-    });
+  for (const form of document.querySelectorAll("form.desk-sign")) {
+    for (const button of form.querySelectorAll("button[data-method]")) {
+      button.addEventListener("click", () => {
+        sign(form, button.dataset.method).catch((error) => say(form, "签署失败：" + error, false));
+      });
+    }
   }
 });

@@ -220,6 +220,9 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN906", E, "签署台拒绝了请求：缺少或错误的访问令牌、主机名或来源"),
     Code("MAN907", E, "签署台的请求缺少签名或格式无效"),
     Code("MAN908", E, "签署台无法与远程仓库同步（取得或推送）"),
+    Code("MAN909", E, "要登记的 WebAuthn 凭据已在签署人名录中登记过"),
+    Code("MAN910", E, "WebAuthn 凭据登记无效（证明与签署台签发的挑战、来源或依赖方不符）"),
+    Code("MAN911", E, "无法把 WebAuthn 凭据写入 policy.yml（签署人不在名录中或 policy.yml 无效）"),
     # DOCX packages and their signing keys (raised by ooxml_package / signing_key)
     Code("DOC501", E, "文件不是有效的 ZIP/OPC 包或已损坏"),
     Code("DOC502", E, "包内条目数超过上限"),

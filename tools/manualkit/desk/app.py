@@ -17,7 +17,7 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from manualkit.base import clock
 from manualkit.base.diagnostics import Diagnostic, ManualError, diagnostic
@@ -34,7 +34,7 @@ from manualkit.commands.sign import (
 from manualkit.desk import views
 from manualkit.records.change_request import request_path
 from manualkit.records.procedure import return_path
-from manualkit.records.webauthn_signature import BASE64URL_RE, NONCE_BYTES, Assertion, b64url
+from manualkit.records.webauthn_signature import BASE64URL_RE, NONCE_BYTES, Assertion, b64url, b64url_decode
 
 HERE = Path(__file__).resolve().parent
 CHALLENGE_SECONDS = 300
@@ -67,19 +67,22 @@ class DeskConfig:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
-class Pending:
+T = TypeVar("T")
+
+
+class Pending(Generic[T]):
     """The challenges issued and not yet used, by nonce (single use, expiring)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: dict[str, tuple[float, PendingApproval | PendingReturn, str]] = {}
+        self._items: dict[str, tuple[float, T, str]] = {}
 
-    def add(self, item: PendingApproval | PendingReturn, method: str, now: float) -> None:
+    def add(self, nonce: str, item: T, method: str, now: float) -> None:
         with self._lock:
             self._items = {k: v for k, v in self._items.items() if v[0] > now}
-            self._items[item.nonce] = (now + CHALLENGE_SECONDS, item, method)
+            self._items[nonce] = (now + CHALLENGE_SECONDS, item, method)
 
-    def take(self, nonce: str, now: float) -> tuple[PendingApproval | PendingReturn, str] | None:
+    def take(self, nonce: str, now: float) -> tuple[T, str] | None:
         with self._lock:
             found = self._items.pop(nonce, None)
         if found is None or found[0] <= now:
@@ -104,7 +107,8 @@ def create_app(config: DeskConfig) -> Any:
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
     )
-    pending = Pending()
+    pending: Pending[PendingApproval | PendingReturn] = Pending()
+    enrolments: Pending[tuple[str, bytes]] = Pending()  # nonce -> (signer, registration challenge)
     from manualkit.records.policy import declared_time_zone
 
     zone = declared_time_zone(config.root)
@@ -189,7 +193,7 @@ def create_app(config: DeskConfig) -> Any:
                 item = await run_in_threadpool(prepare_approval, config.root, cr_id, role, signer, nonce, now(), method=method)
             if "digest" in data and data["digest"] != item.digest:
                 raise refusal("MAN902", f"页面显示之后 {cr_id} 的内容已被修改；请刷新页面，阅读修改后的内容再签署", cr_id)
-            pending.add(item, method, clock_seconds())
+            pending.add(item.nonce, item, method, clock_seconds())
         except ManualError as e:
             return error_json(e, 409)
         credentials = await run_in_threadpool(views.signer_credentials, config.root, item.signer)
@@ -231,6 +235,67 @@ def create_app(config: DeskConfig) -> Any:
         if assertion is not None:
             return finish_approval(config.root, item, assertion, now()).name
         return finish_ssh_approval(config.root, item, config.ssh_key, now()).name
+
+    async def enrol_page(request: Request) -> Response:
+        try:
+            signers = await run_in_threadpool(views.registry_signers, config.root)
+        except ManualError as e:
+            return error_page(e, 500)
+        return page("enrol.html", signers=signers, rp_id=config.rp_id, origin=config.origin, writes=config.sync is None)
+
+    async def enrol_options(request: Request) -> Response:
+        """Issue the registration options (a single-use challenge) for ``signer``'s new credential."""
+        from webauthn import generate_registration_options, options_to_json
+        from webauthn.helpers.structs import (
+            AuthenticatorSelectionCriteria,
+            PublicKeyCredentialDescriptor,
+            ResidentKeyRequirement,
+            UserVerificationRequirement,
+        )
+
+        try:
+            data = await read_json(request)
+            signer = text_field(data, "signer")
+            known = {s.id: s for s in await run_in_threadpool(views.registry_signers, config.root)}
+            if signer not in known:
+                raise refusal("MAN911", f"签署人 {signer[:40]!r} 不在 policy.yml 的签署人名录中", "manual/policy.yml")
+        except ManualError as e:
+            return error_json(e, 409)
+        nonce = b64url(os.urandom(NONCE_BYTES))
+        options = generate_registration_options(
+            rp_id=config.rp_id, rp_name="销售业务流程规范手册 签署台", user_name=signer, user_id=signer.encode("utf-8"),
+            user_display_name=known[signer].name, challenge=os.urandom(32), timeout=CHALLENGE_SECONDS * 1000,
+            authenticator_selection=AuthenticatorSelectionCriteria(
+                resident_key=ResidentKeyRequirement.PREFERRED, user_verification=UserVerificationRequirement.PREFERRED
+            ),
+            exclude_credentials=[PublicKeyCredentialDescriptor(id=b64url_decode(c)) for c in known[signer].credentials],
+        )  # fmt: skip
+        enrolments.add(nonce, (signer, options.challenge), "webauthn", clock_seconds())
+        import json
+
+        return JSONResponse({"ok": True, "nonce": nonce, "options": json.loads(options_to_json(options))})
+
+    async def enrol_finish(request: Request) -> Response:
+        """Verify the new credential and write (local mode) or show the registry change."""
+        from manualkit.commands.enrol import enrol, verify_enrolment
+
+        try:
+            data = await read_json(request)
+            taken = enrolments.take(text_field(data, "nonce"), clock_seconds())
+            if taken is None:
+                raise refusal("MAN901", "该登记挑战不存在、已使用或已过期；请刷新页面后重新登记")
+            (signer, challenge_bytes), _ = taken
+            credential_json = data.get("credential")
+            if not isinstance(credential_json, dict):
+                raise refusal("MAN907", "请求缺少新凭据（credential）；未写入任何内容")
+            credential = verify_enrolment(credential_json, challenge_bytes, config.rp_id, config.origin, today())
+            done = await run_in_threadpool(lambda: enrol(config.root, signer, credential, write=config.sync is None))
+        except ManualError as e:
+            return error_json(e, 409)
+        return JSONResponse(
+            {"ok": True, "signer": done.signer, "name": done.name, "credential_id": done.credential.credential_id, "patch": done.patch,
+             "written": config.sync is None}
+        )  # fmt: skip
 
     def assertion_of(data: Mapping[str, Any]) -> Assertion:
         response = data.get("response")
@@ -277,6 +342,9 @@ def create_app(config: DeskConfig) -> Any:
             Route("/cr/{cr}", change_request),
             Route("/api/challenge", challenge, methods=["POST"]),
             Route("/api/sign", sign, methods=["POST"]),
+            Route("/enrol", enrol_page),
+            Route("/api/enrol/options", enrol_options, methods=["POST"]),
+            Route("/api/enrol", enrol_finish, methods=["POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)],

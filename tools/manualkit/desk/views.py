@@ -6,6 +6,7 @@ their verification and any return. HTML fragments here come from the escaping re
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,13 @@ from manualkit.records.history import ReleaseReader, release_history
 from manualkit.records.procedure import procedure_state, request_deadlines
 from manualkit.records.repository import worktree_snapshot
 from manualkit.records.trust import controlled_in_worktree, judging
+
+INDENT_STYLE = re.compile(r' style="margin-left:(\d{1,2})em"')
+
+
+def without_inline_style(html: str) -> str:
+    """The redline's list indents as a data attribute (the desk's CSP allows no inline style)."""
+    return INDENT_STYLE.sub(lambda m: f' data-indent="{min(int(m.group(1)), 12)}"', html)
 
 
 @dataclass(frozen=True)
@@ -126,8 +134,12 @@ def request_view(root: Path, cr_id: str, today: dt.date) -> RequestView:
         rows = [r for r in rows if cr.id in r.requests]
         comparison = table_html(rows)
         changes = [(s.id, s.from_id, str(s.status)) for s in compare(section_texts(old), section_texts(manual)) if s.id in listed and s.status != "unchanged"]
-        redlines = section_bodies(old, manual, changes)
-    proposed = {sid: section_html(new_sections[sid][0].body, new_sections[sid][0].body, new_sections[sid][1]) for sid in cr.sections if sid in new_sections}
+        redlines = {k: without_inline_style(v) for k, v in section_bodies(old, manual, changes).items()}
+    proposed = {
+        sid: without_inline_style(section_html(new_sections[sid][0].body, new_sections[sid][0].body, new_sections[sid][1]))
+        for sid in cr.sections
+        if sid in new_sections
+    }
     titles = {sid: new_sections[sid][0].title for sid in cr.sections if sid in new_sections}
     deadline = next((d for d in request_deadlines(snap, state, today) if d.id == cr_id), None)
     returned = state.returns.get(cr_id)
@@ -155,3 +167,9 @@ def signer_credentials(root: Path, signer: str) -> tuple[str, ...]:
     _, policy = snap.require()
     approver = judging(root, snap.records, policy).approver(signer)
     return tuple(c.credential_id for c in approver.webauthn) if approver else ()
+
+
+def registry_signers(root: Path) -> list[SignerChoice]:
+    """The signers of the working tree's registry (where an enrolment is written)."""
+    _, policy = worktree_snapshot(root).require()
+    return [SignerChoice(a.id, a.name, a.department, a.roles, tuple(c.credential_id for c in a.webauthn)) for a in policy.approvers]

@@ -76,7 +76,53 @@ async function sign(form, method) {
   window.setTimeout(() => window.location.reload(), 800);
 }
 
+async function enrolCredential(form) {
+  const signer = form.elements.signer.value;
+  const started = await post("/api/enrol/options", { signer });
+  if (!started.ok) return say(form, problems(started), false);
+  const o = started.options;
+  const publicKey = {
+    rp: o.rp,
+    user: { id: b64urlToBytes(o.user.id), name: o.user.name, displayName: o.user.displayName },
+    challenge: b64urlToBytes(o.challenge),
+    pubKeyCredParams: o.pubKeyCredParams,
+    timeout: o.timeout,
+    excludeCredentials: (o.excludeCredentials || []).map((c) => ({ type: c.type, id: b64urlToBytes(c.id) })),
+    authenticatorSelection: o.authenticatorSelection,
+    attestation: o.attestation,
+  };
+  let created;
+  try {
+    created = await navigator.credentials.create({ publicKey });
+  } catch (error) {
+    return say(form, "未能创建通行密钥：" + error.name, false);
+  }
+  const credential = {
+    id: created.id,
+    rawId: bytesToB64url(created.rawId),
+    type: created.type,
+    response: {
+      clientDataJSON: bytesToB64url(created.response.clientDataJSON),
+      attestationObject: bytesToB64url(created.response.attestationObject),
+      transports: created.response.getTransports ? created.response.getTransports() : [],
+    },
+    clientExtensionResults: created.getClientExtensionResults ? created.getClientExtensionResults() : {},
+  };
+  const answer = await post("/api/enrol", { nonce: started.nonce, credential });
+  if (!answer.ok) return say(form, problems(answer), false);
+  const where = answer.written ? "已写入 manual/policy.yml（工作副本）" : "请把下面的修改提交到 manual/policy.yml";
+  say(form, "已登记：" + answer.name + " 的凭据 " + answer.credential_id + "；" + where, true);
+  document.getElementById("desk-patch").textContent = answer.patch;
+  document.getElementById("desk-enrol-next").hidden = false;
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const enrolForm = document.getElementById("desk-enrol");
+  if (enrolForm) {
+    enrolForm.querySelector("button[data-enrol]").addEventListener("click", () => {
+      enrolCredential(enrolForm).catch((error) => say(enrolForm, "登记失败：" + error, false));
+    });
+  }
   for (const form of document.querySelectorAll("form.desk-sign")) {
     for (const button of form.querySelectorAll("button[data-method]")) {
       button.addEventListener("click", () => {

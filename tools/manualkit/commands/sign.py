@@ -223,3 +223,19 @@ def finish_ssh_return(root: Path, pending: PendingReturn, key_path: Path | None,
         if not sshsig.verify(message, signature, approver.public_key, namespace):
             raise fail(str(key_path), 0, 0, "MAN905", f"所用的 SSH 密钥不是现行签署人名录中 {approver.name}（{approver.id}）登记的密钥；未写入任何记录")
         return write_record(root, record._replace(signature=signature))
+
+
+def reappend_approval(root: Path, pending: PendingApproval, approval: Approval) -> None:
+    """Write ``approval`` (already signed) again on the request as it is now — after another
+    desk's signature on the same request moved the branch — if its role is still unsigned there.
+    The caller holds the repository lock."""
+    opened = open_request(root, pending.change_request, pending.role)
+    if any(a.role == pending.role for a in opened.cr.approvals):
+        raise fail(opened.cr.path, 0, 0, "MAN908", f"“{pending.role}”已由他人在另一签署台签署；本次签名未推送，请刷新页面")
+    approver = opened.judge.approver(pending.signer)
+    if approver is None:
+        raise fail(opened.cr.path, 0, 0, "MAN651", f"签署人 {pending.signer} 不在现行签署人名录中")
+    append_approval(
+        root, opened.cr, pending.role, approver, opened.judge, approval.signed_at, approval.digest,
+        signature=approval.signature, webauthn=approval.webauthn,
+    )  # fmt: skip

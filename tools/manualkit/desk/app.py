@@ -30,10 +30,11 @@ from manualkit.commands.sign import (
     finish_ssh_return,
     prepare_approval,
     prepare_return,
+    reappend_approval,
 )
 from manualkit.desk import views
 from manualkit.records.change_request import request_path
-from manualkit.records.procedure import return_path
+from manualkit.records.procedure import return_path, write_record
 from manualkit.records.webauthn_signature import BASE64URL_RE, NONCE_BYTES, Assertion, b64url, b64url_decode
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +53,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 TOKEN_COOKIE = "manual_desk_token"
+SIGNER_COOKIE = "manual_desk_signer"  # who the visitor says they are: a preference, never an authentication
 
 
 @dataclass
@@ -133,11 +135,31 @@ def create_app(config: DeskConfig) -> Any:
             if config.sync is not None:
                 await run_in_threadpool(config.sync.fetch)
             items = await run_in_threadpool(views.todo, config.root, today())
+            signers = await run_in_threadpool(views.in_force_signers, config.root)
         except ManualError as e:
             return error_page(e, 500)
+        me = next((s for s in signers if s.id == request.cookies.get(SIGNER_COOKIE)), None)
         role = request.query_params.get("role", "")
-        shown = [i for i in items if not role or i.waiting_for == role]
-        return page("todo.html", items=shown, role=role, today=today().isoformat())
+        mine = request.query_params.get("all") != "1" and me is not None and not role
+        shown = [i for i in items if (not role or i.waiting_for == role) and (not mine or (me is not None and i.waiting_for in me.roles))]
+        return page("todo.html", items=shown, role=role, today=today().isoformat(), me=me, mine=mine, signers=signers)
+
+    async def choose_signer(request: Request) -> Response:
+        """Remember who the visitor says they are (the 待办 filter and the forms' default signer)."""
+        try:
+            data = await read_json(request)
+            signer = data.get("signer")
+            known = {s.id for s in await run_in_threadpool(views.in_force_signers, config.root)}
+            if signer != "" and signer not in known:
+                raise refusal("MAN907", "所选签署人不在现行签署人名录中")
+        except ManualError as e:
+            return error_json(e, 409)
+        response = JSONResponse({"ok": True, "signer": signer})
+        if signer:
+            response.set_cookie(SIGNER_COOKIE, str(signer), httponly=True, samesite="strict", max_age=180 * 86400)
+        else:
+            response.delete_cookie(SIGNER_COOKIE)
+        return response
 
     async def change_request(request: Request) -> Response:
         cr_id = request.path_params["cr"]
@@ -147,7 +169,8 @@ def create_app(config: DeskConfig) -> Any:
             view = await run_in_threadpool(views.request_view, config.root, cr_id, today())
         except ManualError as e:
             return error_page(e, 404 if any(d.code == "MAN646" for d in e.diagnostics) else 500)
-        return page("request.html", cr=view, ssh=config.ssh_agent or config.ssh_key is not None, rp_id=config.rp_id)
+        me = request.cookies.get(SIGNER_COOKIE, "")
+        return page("request.html", cr=view, ssh=config.ssh_agent or config.ssh_key is not None, rp_id=config.rp_id, me=me)
 
     async def read_json(request: Request) -> dict[str, Any]:
         body = await request.body()
@@ -216,25 +239,35 @@ def create_app(config: DeskConfig) -> Any:
             if data.get("change_request") != item.change_request:
                 raise refusal("MAN901", f"该签名的挑战属于 {item.change_request}，不是本申请单；未写入任何记录")
             assertion = assertion_of(data) if method == "webauthn" else None
-            name = await run_in_threadpool(write_signature, item, assertion)
+            name, reapply = await run_in_threadpool(write_signature, item, assertion)
             if config.sync is not None:
                 done = "returned" if isinstance(item, PendingReturn) else "signed"
                 paths = [return_path(item.change_request)] if isinstance(item, PendingReturn) else [request_path(item.change_request)]
-                await run_in_threadpool(config.sync.publish, paths, f"{item.change_request}: {item.role} {done} at the desk by {item.signer}")
+                message = f"{item.change_request}: {item.role} {done} at the desk by {item.signer}"
+                await run_in_threadpool(config.sync.publish, paths, message, reapply)
         except ManualError as e:
             return error_json(e, 409)
         action = "return" if isinstance(item, PendingReturn) else "approve"
         return JSONResponse({"ok": True, "action": action, "role": item.role, "signer": item.signer, "name": name, "signed_at": item.signed_at})
 
-    def write_signature(item: PendingApproval | PendingReturn, assertion: Assertion | None) -> str:
-        """Write the approval or return ``item`` (signed by ``assertion``, or by SSH); the signer's name."""
+    def write_signature(item: PendingApproval | PendingReturn, assertion: Assertion | None) -> tuple[str, Callable[[], None]]:
+        """Write the approval or return ``item`` (signed by ``assertion``, or by SSH); the signer's
+        name, and how to write the same record again on a newer tip of the branch (server mode)."""
         if isinstance(item, PendingReturn):
             if assertion is not None:
-                return finish_return(config.root, item, assertion, now()).name
-            return finish_ssh_return(config.root, item, config.ssh_key, now()).name
+                record = finish_return(config.root, item, assertion, now())
+            else:
+                record = finish_ssh_return(config.root, item, config.ssh_key, now())
+
+            def again() -> None:
+                write_record(config.root, record)
+
+            return record.name, again
         if assertion is not None:
-            return finish_approval(config.root, item, assertion, now()).name
-        return finish_ssh_approval(config.root, item, config.ssh_key, now()).name
+            approval = finish_approval(config.root, item, assertion, now())
+        else:
+            approval = finish_ssh_approval(config.root, item, config.ssh_key, now())
+        return approval.name, lambda: reappend_approval(config.root, item, approval)
 
     async def enrol_page(request: Request) -> Response:
         try:
@@ -342,6 +375,7 @@ def create_app(config: DeskConfig) -> Any:
             Route("/cr/{cr}", change_request),
             Route("/api/challenge", challenge, methods=["POST"]),
             Route("/api/sign", sign, methods=["POST"]),
+            Route("/api/me", choose_signer, methods=["POST"]),
             Route("/enrol", enrol_page),
             Route("/api/enrol/options", enrol_options, methods=["POST"]),
             Route("/api/enrol", enrol_finish, methods=["POST"]),

@@ -173,3 +173,11 @@ def registry_signers(root: Path) -> list[SignerChoice]:
     """The signers of the working tree's registry (where an enrolment is written)."""
     _, policy = worktree_snapshot(root).require()
     return [SignerChoice(a.id, a.name, a.department, a.roles, tuple(c.credential_id for c in a.webauthn)) for a in policy.approvers]
+
+
+def in_force_signers(root: Path) -> list[SignerChoice]:
+    """The signers of the registry in force (the latest valid release's policy, else the working tree's)."""
+    snap = worktree_snapshot(root)
+    _, policy = snap.require()
+    judge = judging(root, snap.records, policy)
+    return [SignerChoice(a.id, a.name, a.department, a.roles, tuple(c.credential_id for c in a.webauthn)) for a in judge.approvers if a.roles]

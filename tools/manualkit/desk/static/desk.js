@@ -117,6 +117,13 @@ async function enrolCredential(form) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  const me = document.getElementById("desk-me");
+  if (me) {
+    me.elements.signer.addEventListener("change", async () => {
+      const answer = await post("/api/me", { signer: me.elements.signer.value });
+      if (answer.ok) window.location.assign("/");
+    });
+  }
   const enrolForm = document.getElementById("desk-enrol");
   if (enrolForm) {
     enrolForm.querySelector("button[data-enrol]").addEventListener("click", () => {

@@ -146,10 +146,10 @@ def test_enrol_sign_and_return_in_chromium_with_a_virtual_authenticator(browser_
     returned = open_request(repo, "3.3")
     with running_desk(repo, "--port", str(port), env=SIGN_NOW) as desk:
         open_desk(page, desk)
+        screenshots(page, desk, signed)  # both requests waiting for 审核
         sign_in_browser(page, desk, signed, "li.na", "审核")
         sign_in_browser(page, desk, signed, "chen.gang", "批准")
         return_in_browser(page, desk, returned, "li.na", "第 3.3 节与现行合同模板冲突，请修改后重新提交")
-        screenshots(page, desk, signed)
     assert not outside, outside
     assert not [e for e in errors if "MAN651" not in e and "409" not in e], errors
     text = repo.request_path(signed).read_text(encoding="utf-8")

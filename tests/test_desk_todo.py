@@ -42,7 +42,7 @@ def test_todo_lists_what_waits_for_the_visitors_roles_with_due_dates(desk_repo: 
         li = rows(todo_as(desk, "li.na"))
         assert list(li) == [review], li
         assert "待审核" in li[review] and "desk-overdue" in li[review] and "已逾期" in li[review]
-        assert re.search(r"<td>2026-0[12]-\d\d <strong", li[review])
+        assert re.search(r"<td data-label=\"办理期限\">2026-0[12]-\d\d <strong", li[review])
         chen = todo_as(desk, "chen.gang")
         assert list(rows(chen)) == [approve] and "陈刚" in chen and "显示全部" in chen
         everyone = rows(todo_as(desk, "chen.gang", "?all=1"))

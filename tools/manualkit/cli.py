@@ -542,7 +542,9 @@ def cmd_revoke_key(args: argparse.Namespace) -> int:
     from manualkit.base.clock import now
     from manualkit.commands.procedure import revoke_key
 
-    record = revoke_key(_root(args.root), args.signer, args.at, args.reason, Path(args.key), now(os.environ, _zone(args)))
+    record = revoke_key(
+        _root(args.root), args.signer, args.at, args.reason, Path(args.key), now(os.environ, _zone(args)), args.credential
+    )
     _say(
         f"已停用 {args.signer} 的密钥，自 {record.fields['revoked_at']} 起生效（{record.path}，由 {record.name} 签署）；"
         "此后用该密钥所作的签署一律无效。请提交该记录，并经正常修订程序在 policy.yml 中更换密钥。"
@@ -734,6 +736,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--at", required=True, type=_moment, help="停用时间（ISO 8601，默认东八区），此后该密钥的签署无效")
         p.add_argument("--reason", required=True, help="停用原因（遗失、可能泄露等）")
         p.add_argument("--key", required=True, help="签署本停用记录的私钥：密钥本人或批准人")
+        p.add_argument("--credential", metavar="凭据标识", help="停用该签署人的 WebAuthn 凭据（credential_id）而不是其 SSH 密钥")
 
     if p := command("training", cmd_training, help="记录某版本的培训（经签署）"):
         p.add_argument("version", metavar="VERSION", help="版本，如 B/0")

@@ -132,8 +132,11 @@ def return_fields(
     }  # fmt: skip
 
 
-def revoke_key(root: Path, signer: str, at: dt.datetime, reason: str, key_path: Path, now: dt.datetime) -> SignedRecord:
-    """8.2 四: stop a signer's key at once, signed by its owner or by a holder of 批准."""
+def revoke_key(
+    root: Path, signer: str, at: dt.datetime, reason: str, key_path: Path, now: dt.datetime, credential: str | None = None
+) -> SignedRecord:
+    """8.2 四: stop a signer's key at once, signed by its owner or by a holder of 批准; with
+    ``credential``, the signer's WebAuthn credential of that id instead of their SSH key."""
     reason = clean_text(reason, "--reason")
     with repository_lock(root, "revoke-key"):
         snap = worktree_snapshot(root)
@@ -161,6 +164,10 @@ def revoke_key(root: Path, signer: str, at: dt.datetime, reason: str, key_path: 
             )
         state = procedure_state(snap)
         key = " ".join(owner.public_key.split()[:2])
+        if credential is not None:
+            from manualkit.records.webauthn_return import revocable_credential
+
+            key = revocable_credential(owner, credential)
         earlier = revoked_at(state.revocations, owner.id, key)
         if earlier is not None:
             raise fail(earlier.path, 0, 0, "MAN811", f"{owner.name} 的该密钥已于 {earlier.at.isoformat()} 停用")

@@ -62,3 +62,14 @@ def webauthn_record_valid(
         return False
     revocation = revoked_at(revocations, approver.id, assertion.credential_id)
     return not signed_after_revocation(revocation, signed_at, assertion.signature)
+
+
+def revocable_credential(owner: Approver, credential_id: str) -> str:
+    """``credential_id`` if ``owner`` holds it in the registry (a revocation then names it in its
+    ``key`` field, as docs/release-model.md agrees); MAN903 otherwise."""
+    from manualkit.base.diagnostics import fail
+
+    if not any(c.credential_id == credential_id for c in owner.webauthn):
+        held = "、".join(c.credential_id[:16] + "…" for c in owner.webauthn) or "无"
+        raise fail("--credential", 0, 0, "MAN903", f"{owner.name}（{owner.id}）在签署人名录中没有凭据 {credential_id[:40]!r}；已登记：{held}")
+    return credential_id

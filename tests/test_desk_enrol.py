@@ -10,9 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from desk_support import assert_ok, free_port, running_desk
+from desk_support import assert_ok, free_port, open_request, running_desk
 from revision_repo import RevisionRepo, shared_history
-from test_desk import NOW, coded
+from test_desk import NOW, coded, unchanged
+from test_desk_return import webauthn_return
 from webauthn_authenticator import SoftAuthenticator
 
 from manualkit.records.policy import parse_policy
@@ -52,6 +53,14 @@ def test_an_enrolment_writes_the_registry_change_for_a_policy_request(repo: Revi
         _, answer = desk.post("/api/enrol", {"nonce": again["nonce"], "credential": auth.attest(b64url_decode(str(again["options"]["challenge"])))})  # type: ignore[index]
         coded(answer, "MAN909")
         assert policy_text(repo) == written
+        # written, not in force: the desk refuses to sign or return with it until it is released
+        cr = open_request(repo)
+        before_signing = unchanged(repo)
+        _, answer = desk.post("/api/challenge", {"change_request": cr, "role": "审核", "signer": "li.na", "method": "webauthn"})
+        coded(answer, "MAN651")
+        _, answer = webauthn_return(desk, auth, cr, "li.na", "不同意")
+        coded(answer, "MAN651")
+        assert unchanged(repo) == before_signing
     # only 李娜's entry changed, comments and layout kept
     assert written.replace(auth.registry_entry("2026-01-24").replace("  webauthn:\n", "  webauthn:\n", 1), "") == before
     policy, problems = parse_policy(written)

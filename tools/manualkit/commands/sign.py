@@ -166,8 +166,7 @@ def prepare_return(
     """The return ``signer_id`` may make now (``method``: webauthn or ssh), with its reason,
     checked as ``manual return`` checks it."""
     reason = clean_text(reason, "reason")
-    policy = worktree_snapshot(root).require()[1]
-    approver_now = policy.approver(signer_id)
+    approver_now = in_force(root, signer_id)
     if method == "webauthn" and approver_now is not None and not approver_now.webauthn:
         raise fail(return_path(cr_id), 0, 0, "MAN651", f"签署人 {signer_id} 未登记 WebAuthn 凭据；请先通过 policy 修订申请登记凭据")
     key = approver_now.public_key if approver_now is not None and method == "ssh" else ""
@@ -191,17 +190,27 @@ def _finish_return(root: Path, pending: PendingReturn, now: dt.datetime, key: st
     return record, approver, message, policy.signing_namespace
 
 
+def in_force(root: Path, signer_id: str) -> Approver | None:
+    """``signer_id`` in the registry in force (the latest release's policy): a credential only
+    enrolled in the working tree's policy.yml signs nothing until its policy request is released."""
+    from manualkit.records.trust import judging
+
+    snap = worktree_snapshot(root)
+    _, policy = snap.require()
+    return judging(root, snap.records, policy).approver(signer_id)
+
+
 def finish_return(root: Path, pending: PendingReturn, assertion: Assertion, now: dt.datetime) -> SignedRecord:
     """Write the return ``pending`` signed by ``assertion`` (WebAuthn); nothing unless every check passes."""
     if assertion.nonce != pending.nonce:
         raise fail(pending.change_request, 0, 0, "MAN901", "签名所用的挑战不是签署台为本次退回签发的挑战；请刷新页面后重新退回")
     with repository_lock(root, "return"):
-        approver_now = worktree_snapshot(root).require()[1].approver(pending.signer)
+        approver_now = in_force(root, pending.signer)
         if approver_now is None or find_credential(approver_now.webauthn, assertion.credential_id) is None:
             name = approver_now.name if approver_now else pending.signer
             raise fail(return_path(pending.change_request), 0, 0, "MAN903", f"所用的 WebAuthn 凭据不是现行签署人名录中 {name}（{pending.signer}）登记的凭据")
-        record, approver, message, _ = _finish_return(root, pending, now, assertion.credential_id)
-        if not verify(message, assertion, approver.webauthn):
+        record, _, message, _ = _finish_return(root, pending, now, assertion.credential_id)
+        if not verify(message, assertion, approver_now.webauthn):
             raise fail(record.path, 0, 0, "MAN904", "WebAuthn 签名无效：签名与所签内容、来源或登记的公钥不符；未写入任何记录")
         return write_record(root, record._replace(webauthn=assertion))
 

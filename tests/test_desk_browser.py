@@ -1,5 +1,6 @@
 """The signing desk in a real browser (issue 21, "Done when"): headless Chromium driven by
-Playwright, with Chrome's virtual authenticator (the DevTools WebAuthn domain) standing for the
+Playwright, with Chrome's virtual authenticator (the DevTools WebAuthn domain; one per signer, attached
+while that signer is at the keyboard) standing for the
 signers' passkeys. 李娜 and 陈刚 enrol a credential through the desk's page, the registry change
 goes through a policy change request signed by the signers in force (SSH keys), then 李娜 signs a
 request as 审核 and 陈刚 as 批准 through the page's buttons, and 李娜 returns another; the
@@ -42,15 +43,39 @@ def browser_page() -> Iterator[tuple[Any, Any]]:
         page = context.new_page()
         cdp = context.new_cdp_session(page)
         cdp.send("WebAuthn.enable", {"enableUI": False})
-        authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": AUTHENTICATOR})["authenticatorId"]
+        devices = Devices(cdp)
         outside: list[str] = []
         page.on("request", lambda r: outside.append(r.url) if not re.match(r"http://localhost:\d+/", r.url) else None)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        yield page, (cdp, authenticator, outside, errors)
+        yield page, (devices, outside, errors)
         context.close()
         chromium.close()
+
+
+class Devices:
+    """Each signer's own passkey device: one virtual authenticator at a time is attached (the one
+    of the signer at the keyboard), holding only that signer's credentials."""
+
+    def __init__(self, cdp: Any) -> None:
+        self.cdp = cdp
+        self.held: dict[str, list[dict[str, Any]]] = {}
+        self.current: tuple[str, str] | None = None
+
+    def use(self, signer: str) -> None:
+        if self.current is not None:
+            who, authenticator = self.current
+            self.held[who] = self.cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+            self.cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": authenticator})
+        authenticator = self.cdp.send("WebAuthn.addVirtualAuthenticator", {"options": AUTHENTICATOR})["authenticatorId"]
+        for credential in self.held.get(signer, []):
+            self.cdp.send("WebAuthn.addCredential", {"authenticatorId": authenticator, "credential": credential})
+        self.current = (signer, authenticator)
+
+    def credentials(self) -> dict[str, int]:
+        self.use(self.current[0] if self.current else "")
+        return {who: len(c) for who, c in self.held.items() if c}
 
 
 def open_desk(page: Any, desk: Desk) -> None:
@@ -58,9 +83,10 @@ def open_desk(page: Any, desk: Desk) -> None:
     page.wait_for_url(re.compile(r"http://localhost:\d+/$"))
 
 
-def enrol_in_browser(page: Any, desk: Desk, signer: str) -> None:
+def enrol_in_browser(page: Any, devices: Devices, desk: Desk, signer: str) -> None:
     from playwright.sync_api import expect
 
+    devices.use(signer)
     page.goto(f"{desk.origin}/enrol")
     form = page.locator("#desk-enrol")
     form.locator("select[name=signer]").select_option(signer)
@@ -70,9 +96,10 @@ def enrol_in_browser(page: Any, desk: Desk, signer: str) -> None:
     expect(page.locator("#desk-patch")).to_contain_text("+      - credential_id:")
 
 
-def sign_in_browser(page: Any, desk: Desk, cr: str, signer: str, role: str) -> None:
+def sign_in_browser(page: Any, devices: Devices, desk: Desk, cr: str, signer: str, role: str) -> None:
     from playwright.sync_api import expect
 
+    devices.use(signer)
     page.goto(f"{desk.origin}/cr/{cr}")
     form = page.locator("#desk-sign")
     form.locator("select[name=signer]").select_option(signer)
@@ -82,9 +109,10 @@ def sign_in_browser(page: Any, desk: Desk, cr: str, signer: str, role: str) -> N
     expect(page.locator(f"table.desk-signatures tr[data-role='{role}'][data-valid='yes']")).to_have_count(1)
 
 
-def return_in_browser(page: Any, desk: Desk, cr: str, signer: str, reason: str) -> None:
+def return_in_browser(page: Any, devices: Devices, desk: Desk, cr: str, signer: str, reason: str) -> None:
     from playwright.sync_api import expect
 
+    devices.use(signer)
     page.goto(f"{desk.origin}/cr/{cr}")
     form = page.locator("#desk-return")
     form.locator("select[name=signer]").select_option(signer)
@@ -110,27 +138,27 @@ def screenshots(page: Any, desk: Desk, cr: str) -> None:
 
 
 def test_enrol_sign_and_return_in_chromium_with_a_virtual_authenticator(browser_page: tuple[Any, Any], tmp_path_factory: pytest.TempPathFactory) -> None:
-    page, (cdp, authenticator, outside, errors) = browser_page
+    page, (devices, outside, errors) = browser_page
     repo = shared_history(tmp_path_factory, "released").copy_to(tmp_path_factory.mktemp("desk-browser") / "repo")
     port = free_port()
     # 1. enrolment: each signer creates a passkey on the desk's page; policy.yml changes in the working tree
     with running_desk(repo, "--port", str(port), env=ENROL_NOW) as desk:
         open_desk(page, desk)
-        enrol_in_browser(page, desk, "li.na")
-        enrol_in_browser(page, desk, "chen.gang")
-    credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
-    assert len(credentials) == 2
+        enrol_in_browser(page, devices, desk, "li.na")
+        enrol_in_browser(page, devices, desk, "chen.gang")
+    assert devices.credentials() == {"li.na": 1, "chen.gang": 1}
     policy = (repo.root / "manual" / "policy.yml").read_text(encoding="utf-8")
     assert policy.count("credential_id:") == 2 and f"origin: http://localhost:{port}" in policy and "rp_id: localhost" in policy
     # a credential is nothing until the registry change is released: the desk refuses it now
     early = open_request(repo)
+    from playwright.sync_api import expect
+
     with running_desk(repo, "--port", str(port), env=SIGN_NOW) as desk:
         open_desk(page, desk)
+        devices.use("li.na")
         page.goto(f"{desk.origin}/cr/{early}")
         page.locator("#desk-sign select[name=signer]").select_option("li.na")
         page.locator("#desk-sign button[data-method=webauthn]").click()
-        from playwright.sync_api import expect
-
         expect(page.locator("#desk-sign .desk-result")).to_contain_text("MAN651")
     repo.git("checkout", "--", str(repo.chapter_path("3.2").relative_to(repo.root)))
     repo.git("clean", "-fdq", "changelog/")
@@ -147,9 +175,9 @@ def test_enrol_sign_and_return_in_chromium_with_a_virtual_authenticator(browser_
     with running_desk(repo, "--port", str(port), env=SIGN_NOW) as desk:
         open_desk(page, desk)
         screenshots(page, desk, signed)  # both requests waiting for 审核
-        sign_in_browser(page, desk, signed, "li.na", "审核")
-        sign_in_browser(page, desk, signed, "chen.gang", "批准")
-        return_in_browser(page, desk, returned, "li.na", "第 3.3 节与现行合同模板冲突，请修改后重新提交")
+        sign_in_browser(page, devices, desk, signed, "li.na", "审核")
+        sign_in_browser(page, devices, desk, signed, "chen.gang", "批准")
+        return_in_browser(page, devices, desk, returned, "li.na", "第 3.3 节与现行合同模板冲突，请修改后重新提交")
     assert not outside, outside
     assert not [e for e in errors if "MAN651" not in e and "409" not in e], errors
     text = repo.request_path(signed).read_text(encoding="utf-8")

@@ -124,3 +124,46 @@ def test_the_return_form_is_on_the_request_page(desk_repo: DeskRepo, tmp_path: P
     with running_desk(repo, "--port", str(port), env=NOW) as desk:
         _, _, page = desk.request("GET", f"/cr/{cr}")
     assert 'id="desk-return"' in page and 'data-action="return"' in page and "退回理由" in page and 'name="reason"' in page
+
+
+def test_a_return_with_the_key_file_the_desk_was_started_with(desk_repo: DeskRepo) -> None:
+    repo, _, port = desk_repo
+    cr = open_request(repo)
+    with running_desk(repo, "--port", str(port), "--key", str(repo.key("li.na")), env=NOW) as desk:
+        _, challenge = desk.post("/api/challenge", {"change_request": cr, "role": "审核", "signer": "li.na", "method": "ssh", "action": "return", "reason": "条款需重写"})
+        _, answer = desk.post("/api/sign", {"change_request": cr, "nonce": challenge["nonce"]})
+        assert answer["ok"], answer
+    [entry] = [r for r in history_returns(repo) if r["id"] == cr]
+    assert entry["verified"] is True and entry["reason"] == "条款需重写"
+
+
+def test_two_returns_at_once_write_one_record(desk_repo: DeskRepo) -> None:
+    import threading
+
+    repo, auths, port = desk_repo
+    cr = open_request(repo)
+    li = auths["li.na"]
+    with running_desk(repo, "--port", str(port), env=NOW) as desk:
+        bodies = []
+        for reason in ("理由甲", "理由乙"):
+            _, c = desk.post("/api/challenge", {"change_request": cr, "role": "审核", "signer": "li.na", "method": "webauthn", "action": "return", "reason": reason})
+            a = li.assert_raw(b64url_decode(str(c["challenge"])), str(c["nonce"]))
+            bodies.append({"change_request": cr, "nonce": c["nonce"], "credential_id": a.credential_id, "response": {
+                "authenticator_data": a.authenticator_data, "client_data_json": a.client_data_json, "signature": a.signature}})  # fmt: skip
+        answers: list[dict[str, object]] = []
+        start = threading.Barrier(2)
+
+        def send(body: dict[str, object]) -> None:
+            start.wait()
+            answers.append(desk.post("/api/sign", body)[1])
+
+        threads = [threading.Thread(target=send, args=(b,)) for b in bodies]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert sorted(bool(a["ok"]) for a in answers) == [False, True], answers
+    refused = next(a for a in answers if not a["ok"])
+    assert refused["diagnostics"][0]["code"] in ("MAN801", "MAN645"), refused  # type: ignore[index]
+    [entry] = [r for r in history_returns(repo) if r["id"] == cr]
+    assert entry["verified"] is True and entry["reason"] in ("理由甲", "理由乙")

@@ -102,3 +102,33 @@ def test_server_mode_reads_the_remote_before_every_page(tmp_path_factory: pytest
         repo.git("push", "--quiet", str(bare), f"HEAD:refs/heads/{branch}")
         _, _, after = desk.request("GET", "/")
     assert cr not in before and cr in after and "服务器模式取得的新申请" in after
+
+
+def test_two_signatures_at_once_at_one_local_desk_both_land(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Two signers at one desk in the same instant: the repository lock serializes the two worker
+    threads, the second reads the first's approval and appends its own."""
+    from desk_support import open_request
+
+    repo = shared_history(tmp_path_factory, "released").copy_to(tmp_path_factory.mktemp("desk-local") / "repo")
+    port = free_port()
+    li, chen = SoftAuthenticator(origin=f"http://localhost:{port}"), SoftAuthenticator(origin=f"http://localhost:{port}")
+    enrol(repo, {"li.na": li, "chen.gang": chen})
+    cr = open_request(repo)
+    with running_desk(repo, "--port", str(port), env=NOW) as desk:
+        bodies = [signed_body(li, cr, challenge_for(desk, cr, "审核", "li.na")), signed_body(chen, cr, challenge_for(desk, cr, "批准", "chen.gang"))]
+        answers: list[tuple[int, dict[str, object]]] = []
+        start = threading.Barrier(2)
+
+        def sign(body: dict[str, object]) -> None:
+            start.wait()
+            answers.append(desk.post("/api/sign", body))
+
+        threads = [threading.Thread(target=sign, args=(b,)) for b in bodies]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    assert len(answers) == 2 and all(answer["ok"] for _, answer in answers), answers
+    text = repo.request_path(cr).read_text(encoding="utf-8")
+    assert text.count("webauthn:") == 2 and "signer: li.na" in text and "signer: chen.gang" in text
+    assert_ok(repo.manual("check"))

@@ -68,12 +68,16 @@ class Desk:
         return m.group(1) if m else ""
 
     def request(
-        self, method: str, path: str, body: object = None, *, host: str | None = None, token: bool = True, origin: str | None = "self"
+        self, method: str, path: str, body: object = None, *, host: str | None = None, token: bool = True, origin: str | None = "self",
+        cookies: Mapping[str, str] | None = None,
     ) -> tuple[int, dict[str, str], str]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         headers = {"Host": host or f"localhost:{self.port}"}
+        jar = dict(cookies or {})
         if token and self.token:
-            headers["Cookie"] = f"manual_desk_token={self.token}"
+            jar["manual_desk_token"] = self.token
+        if jar:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
         if origin is not None:
             headers["Origin"] = self.origin if origin == "self" else origin
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())

@@ -67,3 +67,28 @@ class SoftAuthenticator:
         """An assertion over ``message`` with the desk's challenge rule (records.webauthn_signature.challenge)."""
         nonce = nonce or b64url(os.urandom(32))
         return self.assert_raw(challenge(message, nonce), nonce, **kwargs)  # type: ignore[arg-type]
+
+    def attest(self, raw_challenge: bytes, *, origin: str | None = None, rp_id: str | None = None) -> dict[str, object]:
+        """The browser's answer to ``navigator.credentials.create`` (PublicKeyCredential JSON, "none"
+        attestation) for this credential, as the desk's enrolment page posts it."""
+        self.counter += 1
+        cose = b64url_bytes(self.cose_public_key())
+        auth_data = (
+            hashlib.sha256((rp_id or self.rp_id).encode()).digest() + bytes([FLAG_UP | FLAG_UV | 0x40]) + self.counter.to_bytes(4, "big")
+            + bytes(16) + len(self.credential_id).to_bytes(2, "big") + self.credential_id + cose
+        )  # fmt: skip
+        client_data = json.dumps(
+            {"type": "webauthn.create", "challenge": b64url(raw_challenge), "origin": origin or self.origin, "crossOrigin": False},
+            separators=(",", ":"),
+        ).encode()
+        attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
+        return {
+            "id": self.credential_b64, "rawId": self.credential_b64, "type": "public-key", "clientExtensionResults": {},
+            "response": {"clientDataJSON": b64url(client_data), "attestationObject": b64url(attestation), "transports": ["internal"]},
+        }  # fmt: skip
+
+
+def b64url_bytes(text: str) -> bytes:
+    from manualkit.records.webauthn_signature import b64url_decode
+
+    return b64url_decode(text)

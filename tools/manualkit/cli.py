@@ -579,7 +579,8 @@ def cmd_revoke_key(args: argparse.Namespace) -> int:
     from manualkit.commands.procedure import revoke_key
 
     record = revoke_key(
-        _root(args.root), args.signer, args.at, args.reason, Path(args.key), now(os.environ, _zone(args)), void_released=args.void_released
+        _root(args.root), args.signer, args.at, args.reason, Path(args.key), now(os.environ, _zone(args)), args.credential,
+        void_released=args.void_released,
     )
     _say(
         f"已停用 {args.signer} 的密钥，自 {record.fields['revoked_at']} 起生效（{record.path}，由 {record.name} 签署）；"
@@ -841,6 +842,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             "--void-released", action="store_true",
             help="停用时间早于已发布版本中该密钥的签署时，明确声明这些签署一并作废（仅批准人可用，如密钥被盗后冒签）",
         )  # fmt: skip
+        p.add_argument("--credential", metavar="凭据标识", help="停用该签署人的 WebAuthn 凭据（credential_id）而不是其 SSH 密钥")
 
     if p := command("training", cmd_training, help="记录某版本的培训（经签署）"):
         p.add_argument("version", metavar="VERSION", help="版本，如 B/0")

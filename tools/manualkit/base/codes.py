@@ -256,6 +256,9 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN948", W, "应提醒的人没有可用于已配置渠道的联系方式，提醒未发出"),
     Code("MAN949", E, "manual remind --send 没有配置任何提醒渠道"),
     Code("MAN950", W, "待办事项没有可提醒的人（名录中无人具有该角色）"),
+    Code("MAN909", E, "要登记的 WebAuthn 凭据已在签署人名录中登记过"),
+    Code("MAN910", E, "WebAuthn 凭据登记无效（证明与签署台签发的挑战、来源或依赖方不符）"),
+    Code("MAN911", E, "无法把 WebAuthn 凭据写入 policy.yml（签署人不在名录中或 policy.yml 无效）"),
     # DOCX packages and their signing keys (raised by ooxml_package / signing_key)
     Code("DOC501", E, "文件不是有效的 ZIP/OPC 包或已损坏"),
     Code("DOC502", E, "包内条目数超过上限"),

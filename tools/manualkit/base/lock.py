@@ -23,6 +23,7 @@ written nothing. Reading commands (check, status, history, show, diff, audit) ta
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,7 +60,17 @@ def wait_seconds(env: Mapping[str, str]) -> float:
     return min(max(value, 0.0), 3600.0)
 
 
-_held: set[Path] = set()  # locks this process holds: a nested writer (release → finish) re-enters
+# Locks this thread holds: a nested writer (release → finish) re-enters. Per thread, not per
+# process: the desk serves requests from worker threads, and a second thread must wait for the
+# flock (another open file description) instead of re-entering the first one's lock.
+_local = threading.local()
+
+
+def _held() -> set[Path]:
+    held: set[Path] | None = getattr(_local, "held", None)
+    if held is None:
+        held = _local.held = set()
+    return held
 
 
 @contextmanager
@@ -83,7 +94,7 @@ def _locked(root: Path, command: str, wait: float, *, required: bool) -> Iterato
     import time
 
     path = lock_path(root)
-    if path in _held:
+    if path in _held():
         yield True
         return
     try:
@@ -115,11 +126,11 @@ def _locked(root: Path, command: str, wait: float, *, required: bool) -> Iterato
                     return
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"manual {command}（进程 {os.getpid()}）".encode(), 0)
-        _held.add(path)
+        _held().add(path)
         try:
             yield True
         finally:
-            _held.discard(path)
+            _held().discard(path)
     finally:
         os.close(fd)  # closing releases the lock
 

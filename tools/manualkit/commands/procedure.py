@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from manualkit.base.atomic import check_writable, write_atomic
 from manualkit.base.diagnostics import fail
@@ -23,6 +24,7 @@ from manualkit.records.procedure import (
     RECALL_KIND,
     REVOCATIONS_DIR,
     TRAINING_DIR,
+    ProcedureState,
     SignedRecord,
     approver_for_key,
     clean_text,
@@ -33,6 +35,12 @@ from manualkit.records.procedure import (
 )
 from manualkit.records.repository import worktree_snapshot
 from manualkit.records.revocation import Revocation, released_signatures, revoked_at
+
+if TYPE_CHECKING:
+    from manualkit.records.change_request import ChangeRequest
+    from manualkit.records.policy import Approver, Policy
+    from manualkit.records.repository import Snapshot
+    from manualkit.text.manual import Manual
 
 MAX_COPIES = 200
 
@@ -54,49 +62,9 @@ def return_request(
     reason = clean_text(reason, "--reason")
     with repository_lock(root, "return"):
         snap = worktree_snapshot(root)
-        manual, policy = snap.require()
-        cr = snap.requests.get(cr_id)
-        if cr is None:
-            raise fail(
-                request_path(cr_id),
-                0,
-                0,
-                "MAN646",
-                f"找不到修订申请单 {cr_id}；现有：{', '.join(sorted(snap.requests)) or '无'}",
-            )
-        released = next((r for r in snap.records if cr_id in r.change_requests), None)
-        if released is not None:
-            raise fail(
-                cr.path, 0, 0, "MAN801", f"{cr_id} 已随 {released.version} 发布，不能退回；如需更改，请提出新的修订申请"
-            )
-        state = procedure_state(snap)
-        if cr_id in state.returns:
-            raise fail(return_path(cr_id), 0, 0, "MAN801", f"{cr_id} 已被退回，不能再次退回")
-        current = next(d for d in request_deadlines(snap, state, today) if d.id == cr_id)
-        if current.waiting_for is None:
-            raise fail(cr.path, 0, 0, "MAN801", f"{cr_id} 签署已齐全，等待发布；只有所等待角色的签署人可以退回")
-        if role != current.waiting_for:
-            raise fail(
-                "--role",
-                0,
-                0,
-                "MAN801",
-                f"{cr_id} 正在等待“{current.waiting_for}”签署；只有该角色的签署人可以退回，不能以“{role}”退回",
-            )
+        cr, manual, policy, state = open_return(snap, cr_id, role, today)
         approver = approver_for_key(policy, key_path)
-        if role not in approver.roles:
-            raise fail(
-                cr.path,
-                0,
-                0,
-                "MAN652",
-                f"{approver.name}（{approver.id}）在签署人名录中无权签署“{role}”，不能以该角色退回",
-            )
-        _refuse_revoked(state.revocations, approver.id, approver.public_key, now, key_path)
-        fields = {
-            "change_request": cr_id, "role": role, "by": approver.id, "returned_at": now.isoformat(timespec="seconds"),
-            "reason": reason, "digest": approval_digest(cr, manual),
-        }  # fmt: skip
+        fields = return_fields(cr, manual, state, role, approver, approver.public_key, str(key_path), reason, now)
         return write_signed(
             root,
             return_path(cr_id),
@@ -109,10 +77,74 @@ def return_request(
         )
 
 
+def open_return(snap: Snapshot, cr_id: str, role: str, today: dt.date) -> tuple[ChangeRequest, Manual, Policy, ProcedureState]:
+    """The request ``cr_id`` if it may be returned now as ``role`` (it waits for that role, is
+    neither released nor returned already): the checks ``manual return`` and the desk share."""
+    manual, policy = snap.require()
+    cr = snap.requests.get(cr_id)
+    if cr is None:
+        raise fail(
+            request_path(cr_id),
+            0,
+            0,
+            "MAN646",
+            f"找不到修订申请单 {cr_id}；现有：{', '.join(sorted(snap.requests)) or '无'}",
+        )
+    released = next((r for r in snap.records if cr_id in r.change_requests), None)
+    if released is not None:
+        raise fail(
+            cr.path, 0, 0, "MAN801", f"{cr_id} 已随 {released.version} 发布，不能退回；如需更改，请提出新的修订申请"
+        )
+    state = procedure_state(snap)
+    if cr_id in state.returns:
+        raise fail(return_path(cr_id), 0, 0, "MAN801", f"{cr_id} 已被退回，不能再次退回")
+    current = next(d for d in request_deadlines(snap, state, today) if d.id == cr_id)
+    if current.waiting_for is None:
+        raise fail(cr.path, 0, 0, "MAN801", f"{cr_id} 签署已齐全，等待发布；只有所等待角色的签署人可以退回")
+    if role != current.waiting_for:
+        raise fail(
+            "--role",
+            0,
+            0,
+            "MAN801",
+            f"{cr_id} 正在等待“{current.waiting_for}”签署；只有该角色的签署人可以退回，不能以“{role}”退回",
+        )
+    return cr, manual, policy, state
+
+
+def return_fields(
+    cr: ChangeRequest, manual: Manual, state: ProcedureState, role: str, approver: Approver, key: str, where: str, reason: str, now: dt.datetime
+) -> dict[str, str]:
+    """The signed fields of the return of ``cr`` by ``approver`` as ``role`` with ``key`` (an SSH
+    key or a WebAuthn credential id), after the role and revocation checks."""
+    if role not in approver.roles:
+        raise fail(
+            cr.path,
+            0,
+            0,
+            "MAN652",
+            f"{approver.name}（{approver.id}）在签署人名录中无权签署“{role}”，不能以该角色退回",
+        )
+    _refuse_revoked(state.revocations, approver.id, key, now, Path(where))
+    return {
+        "change_request": cr.id, "role": role, "by": approver.id, "returned_at": now.isoformat(timespec="seconds"),
+        "reason": reason, "digest": approval_digest(cr, manual),
+    }  # fmt: skip
+
+
 def revoke_key(
-    root: Path, signer: str, at: dt.datetime, reason: str, key_path: Path, now: dt.datetime, *, void_released: bool = False
+    root: Path,
+    signer: str,
+    at: dt.datetime,
+    reason: str,
+    key_path: Path,
+    now: dt.datetime,
+    credential: str | None = None,
+    *,
+    void_released: bool = False,
 ) -> SignedRecord:
-    """8.2 四: stop a signer's key at once, signed by its owner or by a holder of 批准. A time
+    """8.2 四: stop a signer's key at once, signed by its owner or by a holder of 批准; with
+    ``credential``, the signer's WebAuthn credential of that id instead of their SSH key. A time
     before a signature of a released version with that key is refused (MAN856) unless
     ``void_released`` says so explicitly and the record is signed by a holder of 批准."""
     reason = clean_text(reason, "--reason")
@@ -142,6 +174,10 @@ def revoke_key(
             )
         state = procedure_state(snap)
         key = " ".join(owner.public_key.split()[:2])
+        if credential is not None:
+            from manualkit.records.webauthn_return import revocable_credential
+
+            key = revocable_credential(owner, credential)
         earlier = revoked_at(state.revocations, owner.id, key)
         if earlier is not None:
             raise fail(earlier.path, 0, 0, "MAN811", f"{owner.name} 的该密钥已于 {earlier.at.isoformat()} 停用")

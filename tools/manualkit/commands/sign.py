@@ -17,8 +17,12 @@ from pathlib import Path
 from manualkit.base.diagnostics import fail
 from manualkit.base.lock import repository_lock
 from manualkit.commands.approve import open_request
+from manualkit.commands.procedure import open_return, return_fields
 from manualkit.records.approval import append_approval, approvable, registration_hint
 from manualkit.records.change_request import Approval, approval_message
+from manualkit.records.policy import Approver
+from manualkit.records.procedure import SignedRecord, clean_text, return_path, write_record
+from manualkit.records.repository import worktree_snapshot
 from manualkit.records.webauthn_signature import Assertion, challenge, find_credential, verify
 
 
@@ -111,3 +115,136 @@ def _ssh_approval(root: Path, pending: PendingApproval, key_path: Path | None, t
         if not sshsig.verify(pending.message, signature, approver.public_key, opened.judge.signing_namespace):
             raise fail(str(key_path), 0, 0, "MAN905", f"所用的 SSH 密钥不是现行签署人名录中 {approver.name}（{approver.id}）登记的密钥；未写入任何记录")
         return append_approval(root, opened.cr, pending.role, approver, opened.judge, pending.signed_at, pending.digest, signature=signature)
+
+
+# --- returns (退回) signed at the desk -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingReturn:
+    """What a return made at the desk will sign: the ``manual-return/1`` record without its signature."""
+
+    change_request: str
+    role: str
+    signer: str
+    reason: str
+    returned_at: str
+    digest: str
+    nonce: str
+    message: bytes
+    fields: tuple[tuple[str, str], ...]
+
+    @property
+    def challenge(self) -> bytes:
+        return challenge(self.message, self.nonce)
+
+    @property
+    def signed_at(self) -> str:
+        return self.returned_at
+
+
+def _return_record(
+    root: Path, cr_id: str, role: str, signer_id: str, reason: str, now: dt.datetime, key: str, returned_at: str | None = None
+) -> tuple[SignedRecord, Approver]:
+    """The unsigned return of ``cr_id`` by ``signer_id`` as ``role``, to be signed with ``key``
+    (the SSH key or the WebAuthn credential id; "" when not known yet), after every check
+    ``manual return`` makes at ``now``; ``returned_at``: the time fixed when the challenge was issued."""
+    snap = worktree_snapshot(root)
+    cr, manual, policy, state = open_return(snap, cr_id, role, now.date())
+    approver = policy.approver(signer_id)
+    if approver is None:
+        raise fail(cr.path, 0, 0, "MAN651", f"签署人 {signer_id[:40]} 不在现行签署人名录中")
+    fields = return_fields(cr, manual, state, role, approver, key, "desk", reason, now)
+    if returned_at is not None:
+        fields["returned_at"] = returned_at
+    return SignedRecord(return_path(cr_id), "manual-return/1", fields, approver.name, ""), approver
+
+
+def prepare_return(
+    root: Path, cr_id: str, role: str, signer_id: str, reason: str, nonce: str, now: dt.datetime, *, method: str = "webauthn"
+) -> PendingReturn:
+    """The return ``signer_id`` may make now (``method``: webauthn or ssh), with its reason,
+    checked as ``manual return`` checks it."""
+    reason = clean_text(reason, "reason")
+    approver_now = in_force(root, signer_id)
+    if method == "webauthn" and approver_now is not None and not approver_now.webauthn:
+        raise fail(return_path(cr_id), 0, 0, "MAN651", f"签署人 {signer_id} 未登记 WebAuthn 凭据；请先通过 policy 修订申请登记凭据")
+    key = approver_now.public_key if approver_now is not None and method == "ssh" else ""
+    record, approver = _return_record(root, cr_id, role, signer_id, reason, now, key)
+    manual, _ = worktree_snapshot(root).require()
+    message = record.message(manual.metadata.document_number)
+    f = record.fields
+    return PendingReturn(cr_id, role, approver.id, reason, f["returned_at"], f["digest"], nonce, message, tuple(f.items()))
+
+
+def _finish_return(root: Path, pending: PendingReturn, now: dt.datetime, key: str) -> tuple[SignedRecord, Approver, bytes, str]:
+    record, approver = _return_record(root, pending.change_request, pending.role, pending.signer, pending.reason, now, key, pending.returned_at)
+    if record.fields["digest"] != pending.digest:
+        raise fail(record.path, 0, 0, "MAN902", f"页面显示之后 {pending.change_request} 的内容已被修改；请刷新页面，阅读修改后的内容再退回")
+    manual, policy = worktree_snapshot(root).require()
+    message = record.message(manual.metadata.document_number)
+    if message != pending.message:
+        raise fail(record.path, 0, 0, "MAN902", f"页面显示之后 {pending.change_request} 或签署人名录已被修改；请刷新页面后重新退回")
+    if (root / record.path).exists():
+        raise fail(record.path, 0, 0, "MAN645", "该记录已存在；不会覆盖")
+    return record, approver, message, policy.signing_namespace
+
+
+def in_force(root: Path, signer_id: str) -> Approver | None:
+    """``signer_id`` in the registry in force (the latest release's policy): a credential only
+    enrolled in the working tree's policy.yml signs nothing until its policy request is released."""
+    from manualkit.records.trust import judging
+
+    snap = worktree_snapshot(root)
+    _, policy = snap.require()
+    return judging(root, snap.records, policy).approver(signer_id)
+
+
+def finish_return(root: Path, pending: PendingReturn, assertion: Assertion, now: dt.datetime) -> SignedRecord:
+    """Write the return ``pending`` signed by ``assertion`` (WebAuthn); nothing unless every check passes."""
+    if assertion.nonce != pending.nonce:
+        raise fail(pending.change_request, 0, 0, "MAN901", "签名所用的挑战不是签署台为本次退回签发的挑战；请刷新页面后重新退回")
+    with repository_lock(root, "return"):
+        approver_now = in_force(root, pending.signer)
+        if approver_now is None or find_credential(approver_now.webauthn, assertion.credential_id) is None:
+            name = approver_now.name if approver_now else pending.signer
+            raise fail(return_path(pending.change_request), 0, 0, "MAN903", f"所用的 WebAuthn 凭据不是现行签署人名录中 {name}（{pending.signer}）登记的凭据")
+        record, _, message, _ = _finish_return(root, pending, now, assertion.credential_id)
+        if not verify(message, assertion, approver_now.webauthn):
+            raise fail(record.path, 0, 0, "MAN904", "WebAuthn 签名无效：签名与所签内容、来源或登记的公钥不符；未写入任何记录")
+        return write_record(root, record._replace(webauthn=assertion))
+
+
+def finish_ssh_return(root: Path, pending: PendingReturn, key_path: Path | None, now: dt.datetime) -> SignedRecord:
+    """Sign the return ``pending`` with SSH: a key file, or ssh-agent with the registry's key."""
+    import tempfile
+
+    from manualkit.base import sshsig
+
+    with tempfile.TemporaryDirectory(prefix="manual-desk-") as tmp, repository_lock(root, "return"):
+        approver_now = worktree_snapshot(root).require()[1].approver(pending.signer)
+        public = approver_now.public_key if approver_now else ""
+        record, approver, message, namespace = _finish_return(root, pending, now, public)
+        if key_path is None:
+            key_path = Path(tmp) / "signer.pub"
+            key_path.write_text(approver.public_key + "\n", encoding="ascii")
+        signature = sshsig.sign(message, key_path, namespace)
+        if not sshsig.verify(message, signature, approver.public_key, namespace):
+            raise fail(str(key_path), 0, 0, "MAN905", f"所用的 SSH 密钥不是现行签署人名录中 {approver.name}（{approver.id}）登记的密钥；未写入任何记录")
+        return write_record(root, record._replace(signature=signature))
+
+
+def reappend_approval(root: Path, pending: PendingApproval, approval: Approval) -> None:
+    """Write ``approval`` (already signed) again on the request as it is now — after another
+    desk's signature on the same request moved the branch — if its role is still unsigned there.
+    The caller holds the repository lock."""
+    opened = open_request(root, pending.change_request, pending.role)
+    if any(a.role == pending.role for a in opened.cr.approvals):
+        raise fail(opened.cr.path, 0, 0, "MAN908", f"“{pending.role}”已由他人在另一签署台签署；本次签名未推送，请刷新页面")
+    approver = opened.judge.approver(pending.signer)
+    if approver is None:
+        raise fail(opened.cr.path, 0, 0, "MAN651", f"签署人 {pending.signer} 不在现行签署人名录中")
+    append_approval(
+        root, opened.cr, pending.role, approver, opened.judge, approval.signed_at, approval.digest,
+        signature=approval.signature, webauthn=approval.webauthn,
+    )  # fmt: skip

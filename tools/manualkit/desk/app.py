@@ -17,13 +17,25 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from manualkit.base import clock
 from manualkit.base.diagnostics import Diagnostic, ManualError, diagnostic
-from manualkit.commands.sign import PendingApproval, finish_approval, finish_ssh_approval, prepare_approval
+from manualkit.commands.sign import (
+    PendingApproval,
+    PendingReturn,
+    finish_approval,
+    finish_return,
+    finish_ssh_approval,
+    finish_ssh_return,
+    prepare_approval,
+    prepare_return,
+    reappend_approval,
+)
 from manualkit.desk import views
-from manualkit.records.webauthn_signature import BASE64URL_RE, NONCE_BYTES, Assertion, b64url
+from manualkit.records.change_request import request_path
+from manualkit.records.procedure import return_path, write_record
+from manualkit.records.webauthn_signature import BASE64URL_RE, NONCE_BYTES, Assertion, b64url, b64url_decode
 
 HERE = Path(__file__).resolve().parent
 CHALLENGE_SECONDS = 300
@@ -41,6 +53,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 TOKEN_COOKIE = "manual_desk_token"
+SIGNER_COOKIE = "manual_desk_signer"  # who the visitor says they are: a preference, never an authentication
 
 
 @dataclass
@@ -56,19 +69,22 @@ class DeskConfig:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
-class Pending:
+T = TypeVar("T")
+
+
+class Pending(Generic[T]):
     """The challenges issued and not yet used, by nonce (single use, expiring)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: dict[str, tuple[float, PendingApproval, str]] = {}
+        self._items: dict[str, tuple[float, T, str]] = {}
 
-    def add(self, item: PendingApproval, method: str, now: float) -> None:
+    def add(self, nonce: str, item: T, method: str, now: float) -> None:
         with self._lock:
             self._items = {k: v for k, v in self._items.items() if v[0] > now}
-            self._items[item.nonce] = (now + CHALLENGE_SECONDS, item, method)
+            self._items[nonce] = (now + CHALLENGE_SECONDS, item, method)
 
-    def take(self, nonce: str, now: float) -> tuple[PendingApproval, str] | None:
+    def take(self, nonce: str, now: float) -> tuple[T, str] | None:
         with self._lock:
             found = self._items.pop(nonce, None)
         if found is None or found[0] <= now:
@@ -84,6 +100,7 @@ def create_app(config: DeskConfig) -> Any:
     """The ASGI application of the desk over the checkout at ``config.root``."""
     import jinja2
     from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
     from starlette.routing import Mount, Route
@@ -92,7 +109,8 @@ def create_app(config: DeskConfig) -> Any:
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
     )
-    pending = Pending()
+    pending: Pending[PendingApproval | PendingReturn] = Pending()
+    enrolments: Pending[tuple[str, bytes]] = Pending()  # nonce -> (signer, registration challenge)
     from manualkit.records.policy import declared_time_zone
 
     zone = declared_time_zone(config.root)
@@ -115,23 +133,44 @@ def create_app(config: DeskConfig) -> Any:
     async def todo(request: Request) -> Response:
         try:
             if config.sync is not None:
-                config.sync.fetch()
-            items = views.todo(config.root, today())
+                await run_in_threadpool(config.sync.fetch)
+            items = await run_in_threadpool(views.todo, config.root, today())
+            signers = await run_in_threadpool(views.in_force_signers, config.root)
         except ManualError as e:
             return error_page(e, 500)
+        me = next((s for s in signers if s.id == request.cookies.get(SIGNER_COOKIE)), None)
         role = request.query_params.get("role", "")
-        shown = [i for i in items if not role or i.waiting_for == role]
-        return page("todo.html", items=shown, role=role, today=today().isoformat())
+        mine = request.query_params.get("all") != "1" and me is not None and not role
+        shown = [i for i in items if (not role or i.waiting_for == role) and (not mine or (me is not None and i.waiting_for in me.roles))]
+        return page("todo.html", items=shown, role=role, today=today().isoformat(), me=me, mine=mine, signers=signers)
+
+    async def choose_signer(request: Request) -> Response:
+        """Remember who the visitor says they are (the 待办 filter and the forms' default signer)."""
+        try:
+            data = await read_json(request)
+            signer = data.get("signer")
+            known = {s.id for s in await run_in_threadpool(views.in_force_signers, config.root)}
+            if signer != "" and signer not in known:
+                raise refusal("MAN907", "所选签署人不在现行签署人名录中")
+        except ManualError as e:
+            return error_json(e, 409)
+        response = JSONResponse({"ok": True, "signer": signer})
+        if signer:
+            response.set_cookie(SIGNER_COOKIE, str(signer), httponly=True, samesite="strict", max_age=180 * 86400)
+        else:
+            response.delete_cookie(SIGNER_COOKIE)
+        return response
 
     async def change_request(request: Request) -> Response:
         cr_id = request.path_params["cr"]
         try:
             if config.sync is not None:
-                config.sync.fetch()
-            view = views.request_view(config.root, cr_id, today())
+                await run_in_threadpool(config.sync.fetch)
+            view = await run_in_threadpool(views.request_view, config.root, cr_id, today())
         except ManualError as e:
             return error_page(e, 404 if any(d.code == "MAN646" for d in e.diagnostics) else 500)
-        return page("request.html", cr=view, ssh=config.ssh_agent or config.ssh_key is not None, rp_id=config.rp_id)
+        me = request.cookies.get(SIGNER_COOKIE, "")
+        return page("request.html", cr=view, ssh=config.ssh_agent or config.ssh_key is not None, rp_id=config.rp_id, me=me)
 
     async def read_json(request: Request) -> dict[str, Any]:
         body = await request.body()
@@ -154,25 +193,33 @@ def create_app(config: DeskConfig) -> Any:
         return value
 
     async def challenge(request: Request) -> Response:
-        """Issue a single-use challenge for one approval (method webauthn or ssh)."""
+        """Issue a single-use challenge for one approval or return (method webauthn or ssh)."""
         try:
             data = await read_json(request)
             cr_id, role, signer = text_field(data, "change_request"), text_field(data, "role"), text_field(data, "signer")
             method = data.get("method", "webauthn")
+            action = data.get("action", "approve")
             if method not in ("webauthn", "ssh") or (method == "ssh" and not (config.ssh_agent or config.ssh_key)):
                 raise refusal("MAN907", "签名方式应为 webauthn 或（本机模式下的）ssh")
+            if action not in ("approve", "return"):
+                raise refusal("MAN907", "操作应为 approve（签署）或 return（退回）")
+            reason = data.get("reason") if action == "return" else None
+            if action == "return" and (not isinstance(reason, str) or not reason.strip()):
+                raise refusal("MAN907", "退回须填写退回理由；未写入任何记录", "reason")
             if config.sync is not None:
-                config.sync.fetch()
+                await run_in_threadpool(config.sync.fetch)
             nonce = b64url(os.urandom(NONCE_BYTES))
-            item = prepare_approval(config.root, cr_id, role, signer, nonce, now(), method=method)
+            item: PendingApproval | PendingReturn
+            if isinstance(reason, str):
+                item = await run_in_threadpool(prepare_return, config.root, cr_id, role, signer, reason, nonce, now(), method=method)
+            else:
+                item = await run_in_threadpool(prepare_approval, config.root, cr_id, role, signer, nonce, now(), method=method)
             if "digest" in data and data["digest"] != item.digest:
                 raise refusal("MAN902", f"页面显示之后 {cr_id} 的内容已被修改；请刷新页面，阅读修改后的内容再签署", cr_id)
-            pending.add(item, method, clock_seconds())
+            pending.add(item.nonce, item, method, clock_seconds())
         except ManualError as e:
             return error_json(e, 409)
-        from manualkit.desk.views import request_view
-
-        credentials = next((s.credentials for s in request_view(config.root, cr_id, today()).signers if s.id == signer), ())
+        credentials = await run_in_threadpool(views.signer_credentials, config.root, item.signer)
         return JSONResponse(
             {
                 "ok": True, "nonce": nonce, "challenge": b64url(item.challenge), "rp_id": config.rp_id,
@@ -191,16 +238,97 @@ def create_app(config: DeskConfig) -> Any:
             item, method = taken
             if data.get("change_request") != item.change_request:
                 raise refusal("MAN901", f"该签名的挑战属于 {item.change_request}，不是本申请单；未写入任何记录")
-            if method == "webauthn":
-                assertion = assertion_of(data)
-                approval = finish_approval(config.root, item, assertion, now())
-            else:
-                approval = finish_ssh_approval(config.root, item, config.ssh_key, now())
+            assertion = assertion_of(data) if method == "webauthn" else None
+            name, reapply = await run_in_threadpool(write_signature, item, assertion)
             if config.sync is not None:
-                config.sync.publish(item.change_request, f"{item.change_request}: {item.role} signed at the desk by {item.signer}")
+                done = "returned" if isinstance(item, PendingReturn) else "signed"
+                paths = [return_path(item.change_request)] if isinstance(item, PendingReturn) else [request_path(item.change_request)]
+                message = f"{item.change_request}: {item.role} {done} at the desk by {item.signer}"
+                await run_in_threadpool(config.sync.publish, paths, message, reapply)
         except ManualError as e:
             return error_json(e, 409)
-        return JSONResponse({"ok": True, "role": approval.role, "signer": approval.signer, "name": approval.name, "signed_at": approval.signed_at})
+        action = "return" if isinstance(item, PendingReturn) else "approve"
+        return JSONResponse({"ok": True, "action": action, "role": item.role, "signer": item.signer, "name": name, "signed_at": item.signed_at})
+
+    def write_signature(item: PendingApproval | PendingReturn, assertion: Assertion | None) -> tuple[str, Callable[[], None]]:
+        """Write the approval or return ``item`` (signed by ``assertion``, or by SSH); the signer's
+        name, and how to write the same record again on a newer tip of the branch (server mode)."""
+        if isinstance(item, PendingReturn):
+            if assertion is not None:
+                record = finish_return(config.root, item, assertion, now())
+            else:
+                record = finish_ssh_return(config.root, item, config.ssh_key, now())
+
+            def again() -> None:
+                write_record(config.root, record)
+
+            return record.name, again
+        if assertion is not None:
+            approval = finish_approval(config.root, item, assertion, now())
+        else:
+            approval = finish_ssh_approval(config.root, item, config.ssh_key, now())
+        return approval.name, lambda: reappend_approval(config.root, item, approval)
+
+    async def enrol_page(request: Request) -> Response:
+        try:
+            signers = await run_in_threadpool(views.registry_signers, config.root)
+        except ManualError as e:
+            return error_page(e, 500)
+        return page("enrol.html", signers=signers, rp_id=config.rp_id, origin=config.origin, writes=config.sync is None)
+
+    async def enrol_options(request: Request) -> Response:
+        """Issue the registration options (a single-use challenge) for ``signer``'s new credential."""
+        from webauthn import generate_registration_options, options_to_json
+        from webauthn.helpers.structs import (
+            AuthenticatorSelectionCriteria,
+            PublicKeyCredentialDescriptor,
+            ResidentKeyRequirement,
+            UserVerificationRequirement,
+        )
+
+        try:
+            data = await read_json(request)
+            signer = text_field(data, "signer")
+            known = {s.id: s for s in await run_in_threadpool(views.registry_signers, config.root)}
+            if signer not in known:
+                raise refusal("MAN911", f"签署人 {signer[:40]!r} 不在 policy.yml 的签署人名录中", "manual/policy.yml")
+        except ManualError as e:
+            return error_json(e, 409)
+        nonce = b64url(os.urandom(NONCE_BYTES))
+        options = generate_registration_options(
+            rp_id=config.rp_id, rp_name="销售业务流程规范手册 签署台", user_name=signer, user_id=signer.encode("utf-8"),
+            user_display_name=known[signer].name, challenge=os.urandom(32), timeout=CHALLENGE_SECONDS * 1000,
+            authenticator_selection=AuthenticatorSelectionCriteria(
+                resident_key=ResidentKeyRequirement.PREFERRED, user_verification=UserVerificationRequirement.PREFERRED
+            ),
+            exclude_credentials=[PublicKeyCredentialDescriptor(id=b64url_decode(c)) for c in known[signer].credentials],
+        )  # fmt: skip
+        enrolments.add(nonce, (signer, options.challenge), "webauthn", clock_seconds())
+        import json
+
+        return JSONResponse({"ok": True, "nonce": nonce, "options": json.loads(options_to_json(options))})
+
+    async def enrol_finish(request: Request) -> Response:
+        """Verify the new credential and write (local mode) or show the registry change."""
+        from manualkit.commands.enrol import enrol, verify_enrolment
+
+        try:
+            data = await read_json(request)
+            taken = enrolments.take(text_field(data, "nonce"), clock_seconds())
+            if taken is None:
+                raise refusal("MAN901", "该登记挑战不存在、已使用或已过期；请刷新页面后重新登记")
+            (signer, challenge_bytes), _ = taken
+            credential_json = data.get("credential")
+            if not isinstance(credential_json, dict):
+                raise refusal("MAN907", "请求缺少新凭据（credential）；未写入任何内容")
+            credential = verify_enrolment(credential_json, challenge_bytes, config.rp_id, config.origin, today())
+            done = await run_in_threadpool(lambda: enrol(config.root, signer, credential, write=config.sync is None))
+        except ManualError as e:
+            return error_json(e, 409)
+        return JSONResponse(
+            {"ok": True, "signer": done.signer, "name": done.name, "credential_id": done.credential.credential_id, "patch": done.patch,
+             "written": config.sync is None}
+        )  # fmt: skip
 
     def assertion_of(data: Mapping[str, Any]) -> Assertion:
         response = data.get("response")
@@ -247,6 +375,10 @@ def create_app(config: DeskConfig) -> Any:
             Route("/cr/{cr}", change_request),
             Route("/api/challenge", challenge, methods=["POST"]),
             Route("/api/sign", sign, methods=["POST"]),
+            Route("/api/me", choose_signer, methods=["POST"]),
+            Route("/enrol", enrol_page),
+            Route("/api/enrol/options", enrol_options, methods=["POST"]),
+            Route("/api/enrol", enrol_finish, methods=["POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)],

@@ -5,13 +5,13 @@ top of the remote's new tip, so two signers signing at once both land."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from manualkit.base import git
 from manualkit.base.diagnostics import fail
 from manualkit.base.lock import repository_lock
-from manualkit.records.change_request import request_path
 
 PUSH_ATTEMPTS = 5
 
@@ -40,12 +40,14 @@ class Remote:
         except git.GitError as e:
             raise fail(self.name, 0, 0, "MAN908", f"无法从 {self.name} 取得分支 {branch} 的最新内容：{str(e)[:200]}") from e
 
-    def publish(self, cr_id: str, message: str) -> str:
-        """Commit the request's file and push it; returns the commit pushed."""
-        path = request_path(cr_id)
+    def publish(self, paths: Sequence[str], message: str, reapply: Callable[[], None] | None = None) -> str:
+        """Commit the record files ``paths`` (the request's, or a new return) and push them;
+        returns the commit pushed. When another desk pushed first, the commit is rebased on the
+        remote's tip; if both changed the same file (two signatures on one request), the clone
+        is moved to the remote's tip and ``reapply`` writes the signed record again there (the
+        signature covers the request without its approvals, so it stays what it is)."""
         with repository_lock(self.root, "desk-push"):
-            git.run(self.root, "add", "--", path)
-            git.run(self.root, "commit", "--quiet", "--no-verify", "-m", message, "--", path)
+            self._commit(paths, message)
             branch = self.branch()
             for _ in range(PUSH_ATTEMPTS):
                 if git.run(self.root, "push", "--quiet", self.name, f"HEAD:refs/heads/{branch}", check=False) == b"" and self._pushed(branch):
@@ -55,8 +57,16 @@ class Remote:
                     git.run(self.root, "rebase", "--quiet", "FETCH_HEAD")
                 except git.GitError as e:
                     git.run(self.root, "rebase", "--abort", check=False)
-                    raise fail(path, 0, 0, "MAN908", f"签名已写入本地，但与 {self.name} 上的修改冲突，未能推送：{str(e)[:200]}") from e
-            raise fail(path, 0, 0, "MAN908", f"签名已写入本地，但多次推送到 {self.name} 均被拒绝；请稍后重试")
+                    if reapply is None:
+                        raise fail(paths[0], 0, 0, "MAN908", f"签名已写入本地，但与 {self.name} 上的修改冲突，未能推送：{str(e)[:200]}") from e
+                    git.run(self.root, "reset", "--quiet", "--keep", "FETCH_HEAD")
+                    reapply()
+                    self._commit(paths, message)
+            raise fail(paths[0], 0, 0, "MAN908", f"签名已写入本地，但多次推送到 {self.name} 均被拒绝；请稍后重试")
+
+    def _commit(self, paths: Sequence[str], message: str) -> None:
+        git.run(self.root, "add", "--", *paths)
+        git.run(self.root, "commit", "--quiet", "--no-verify", "-m", message, "--", *paths)
 
     def _pushed(self, branch: str) -> bool:
         here = git.text(self.root, "rev-parse", "HEAD")

@@ -6,6 +6,7 @@ their verification and any return. HTML fragments here come from the escaping re
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,13 @@ from manualkit.records.history import ReleaseReader, release_history
 from manualkit.records.procedure import procedure_state, request_deadlines
 from manualkit.records.repository import worktree_snapshot
 from manualkit.records.trust import controlled_in_worktree, judging
+
+INDENT_STYLE = re.compile(r' style="margin-left:(\d{1,2})em"')
+
+
+def without_inline_style(html: str) -> str:
+    """The redline's list indents as a data attribute (the desk's CSP allows no inline style)."""
+    return INDENT_STYLE.sub(lambda m: f' data-indent="{min(int(m.group(1)), 12)}"', html)
 
 
 @dataclass(frozen=True)
@@ -145,8 +153,12 @@ def request_view(root: Path, cr_id: str, today: dt.date) -> RequestView:
         rows = [r for r in rows if cr.id in r.requests]
         comparison = table_html(rows)
         changes = [(s.id, s.from_id, str(s.status)) for s in compare(section_texts(old), section_texts(manual)) if s.id in listed and s.status != "unchanged"]
-        redlines = section_bodies(old, manual, changes)
-    proposed = {sid: section_html(new_sections[sid][0].body, new_sections[sid][0].body, new_sections[sid][1]) for sid in cr.sections if sid in new_sections}
+        redlines = {k: without_inline_style(v) for k, v in section_bodies(old, manual, changes).items()}
+    proposed = {
+        sid: without_inline_style(section_html(new_sections[sid][0].body, new_sections[sid][0].body, new_sections[sid][1]))
+        for sid in cr.sections
+        if sid in new_sections
+    }
     titles = {sid: new_sections[sid][0].title for sid in cr.sections if sid in new_sections}
     deadline = next((d for d in request_deadlines(snap, state, today) if d.id == cr_id), None)
     returned = state.returns.get(cr_id)
@@ -163,7 +175,7 @@ def request_view(root: Path, cr_id: str, today: dt.date) -> RequestView:
         redline_html=redlines, proposed_html=proposed, section_titles=titles, signatures=signatures,
         required_roles=change_class.roles if change_class else (), waiting_for=deadline.waiting_for if deadline else None,
         due=deadline.due.isoformat() if deadline and deadline.due else "", overdue=bool(deadline and deadline.overdue),
-        returned=dict(returned.fields, name=returned.name) if returned else None,
+        returned=dict(returned.fields, name=returned.name, method="WebAuthn" if returned.webauthn else "SSH") if returned else None,
         released=any(cr_id in r.change_requests for r in snap.records), signers=signers,
         opinions=opinion_views(snap.changelog_files("changelog"), cr_id),
     )  # fmt: skip
@@ -191,3 +203,23 @@ def opinion_views(changelog: Mapping[str, bytes], cr_id: str) -> list[OpinionVie
             )
         )  # fmt: skip
     return out
+def signer_credentials(root: Path, signer: str) -> tuple[str, ...]:
+    """The WebAuthn credential ids the registry in force holds for ``signer``."""
+    snap = worktree_snapshot(root)
+    _, policy = snap.require()
+    approver = judging(root, snap.records, policy).approver(signer)
+    return tuple(c.credential_id for c in approver.webauthn) if approver else ()
+
+
+def registry_signers(root: Path) -> list[SignerChoice]:
+    """The signers of the working tree's registry (where an enrolment is written)."""
+    _, policy = worktree_snapshot(root).require()
+    return [SignerChoice(a.id, a.name, a.department, a.roles, tuple(c.credential_id for c in a.webauthn)) for a in policy.approvers]
+
+
+def in_force_signers(root: Path) -> list[SignerChoice]:
+    """The signers of the registry in force (the latest valid release's policy, else the working tree's)."""
+    snap = worktree_snapshot(root)
+    _, policy = snap.require()
+    judge = judging(root, snap.records, policy)
+    return [SignerChoice(a.id, a.name, a.department, a.roles, tuple(c.credential_id for c in a.webauthn)) for a in judge.approvers if a.roles]

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from manualkit.records.change_request import ChangeRequest
     from manualkit.records.policy import Approver, Policy
     from manualkit.records.repository import Snapshot
+    from manualkit.records.webauthn_signature import Assertion
 
 RETURNS_DIR = "changelog/returns"
 TRAINING_DIR = "changelog/training"
@@ -80,6 +81,7 @@ class SignedRecord(NamedTuple):
     fields: Mapping[str, str]
     name: str
     signature: str
+    webauthn: Assertion | None = None  # a return signed at the desk (then ``signature`` is empty)
 
     def message(self, document_number: str) -> bytes:
         names = (*KINDS[self.kind], *(k for k in OPTIONAL.get(self.kind, ()) if k in self.fields))
@@ -122,10 +124,14 @@ def write_signed(
     """Sign ``fields`` with the key at ``key_path`` and write the record at ``rel`` (never over one)."""
     record = SignedRecord(rel, kind, dict(fields), name, "")
     signature = sshsig.sign(record.message(document_number), key_path, policy.signing_namespace)
-    record = record._replace(signature=signature)
-    path = root / rel
+    return write_record(root, record._replace(signature=signature))
+
+
+def write_record(root: Path, record: SignedRecord) -> SignedRecord:
+    """Write the signed ``record`` at its path (never over one); the caller holds the lock."""
+    path = root / record.path
     if path.exists():
-        raise fail(rel, 0, 0, "MAN645", "该记录已存在；不会覆盖")
+        raise fail(record.path, 0, 0, "MAN645", "该记录已存在；不会覆盖")
     write_atomic(path, record_text(record))
     return record
 
@@ -138,7 +144,12 @@ def record_text(record: SignedRecord) -> str:
     ]
     lines += [f"{k}: {quoted(record.fields[k])}" for k in KINDS[record.kind]]
     lines += [f"{k}: {quoted(record.fields[k])}" for k in OPTIONAL.get(record.kind, ()) if k in record.fields]
-    lines += [f"name: {quoted(record.name)}", "signature: |", *("  " + line for line in record.signature.splitlines())]
+    lines.append(f"name: {quoted(record.name)}")
+    if record.webauthn is not None:
+        from manualkit.records.webauthn_return import webauthn_lines
+
+        return "\n".join(lines + webauthn_lines(record.webauthn)) + "\n"
+    lines += ["signature: |", *("  " + line for line in record.signature.splitlines())]
     return "\n".join(lines) + "\n"
 
 
@@ -153,6 +164,11 @@ def parse_signed(path: str, raw: bytes, kind: str) -> tuple[SignedRecord | None,
         return None, problems
     if not isinstance(data, Mapping) or data.get("kind") != kind:
         return None, [diagnostic(path, 1, 1, code, f"{TITLES[kind]}应为键值映射，kind 为 {kind}")]
+    if kind == "manual-return/1" and "webauthn" in data:
+        from manualkit.records.webauthn_return import parse_webauthn_return
+
+        parsed, problems = parse_webauthn_return(path, data, KINDS[kind])
+        return (SignedRecord(path, kind, parsed[0], parsed[1], "", parsed[2]) if parsed else None), problems
     missing = [
         k
         for k in (*KINDS[kind], "name", "signature")
@@ -197,6 +213,10 @@ def signature_valid(
     approver = policy.approver(record.fields["by"])
     if approver is None or approver.name != record.name:
         return False
+    if record.webauthn is not None:
+        from manualkit.records.webauthn_return import webauthn_record_valid
+
+        return webauthn_record_valid(record.message(document_number), record.webauthn, approver, revocations, signed_at)
     keys = [key or approver.public_key]
     if key is None and signed_at:
         by = record.fields["by"]

@@ -566,7 +566,7 @@ def test_draft_and_development_signature_marks(real_manual: Manual) -> None:
 def test_core_properties_carry_version_and_digest(rendered: Docx) -> None:
     properties = docx.Document(io.BytesIO(rendered.data)).core_properties
     assert properties.title == "销售业务流程规范手册（标准版）"
-    assert properties.keywords == f"version=A/1; digest={DIGEST}"
+    assert properties.keywords == f"version=A/1; digest={DIGEST}; layout=2"
     assert "A/1" in properties.subject and DIGEST in properties.subject
     assert "A/1" in properties.identifier and DIGEST in properties.identifier
     assert properties.category == "受控文件"

@@ -61,7 +61,7 @@ def first_revision(signed: bytes) -> bytes:
 
 
 def keywords(pdf: bytes) -> str:
-    m = re.search(rb"version=B/0, digest=[0-9a-f]{40}", pdf)
+    m = re.search(rb"version=B/0, digest=[0-9a-f]{40}(?:, layout=[0-9]+)?", pdf)
     assert m is not None
     return m.group().decode()
 

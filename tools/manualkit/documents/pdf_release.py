@@ -36,6 +36,7 @@ MAX_PDF_BYTES = 256 * 1024 * 1024
 SIGNATURE_FIELD = "发布签名"
 SIGNATURE_BYTES = 32 * 1024
 _KEYWORDS_RE = re.compile(r"version=([^,;\s]+)[,;]\s*digest=([0-9a-f]{40,64})")
+_LAYOUT_RE = re.compile(r"[,;]\s*layout=(\d{1,4})\b")
 
 
 @dataclass
@@ -44,6 +45,7 @@ class PdfSignatureReport:
     certificate: bytes | None = None  # DER of the signer's certificate
     version: str | None = None
     digest: str | None = None
+    layout: str = ""  # the document's form (docx.release.LAYOUT) its Keywords state; "" before 2
     signed_at: dt.datetime | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -185,6 +187,8 @@ def _check(reader: Any, signature: Any, size: int) -> PdfSignatureReport:
     m = _KEYWORDS_RE.search(keywords)
     if m:
         report.version, report.digest = m.group(1), m.group(2)
+        form = _LAYOUT_RE.search(keywords)
+        report.layout = form.group(1) if form else ""
     return report
 
 
@@ -208,9 +212,15 @@ def _outside_the_signature(reader: Any, signature: Any, size: int) -> list[str]:
     return problems
 
 
-def page_texts(pdf: bytes) -> list[str]:
+#: The band of an A4 page between the running header and the footer, in points from the top
+#: (the header's text ends at about 56 pt, the footer's begins at about 788 pt).
+BODY_TOP, BODY_HEIGHT = 70, 700
+
+
+def page_texts(pdf: bytes, *, body_only: bool = False) -> list[str]:
     """The text of each page as poppler's ``pdftotext`` reads it, white space collapsed: what a
-    reader of the file sees, page by page, for comparing two PDFs laid out by the same engine."""
+    reader of the file sees, page by page, for comparing two PDFs laid out by the same engine.
+    ``body_only``: the text between the running header and the footer only."""
     import shutil
     import subprocess
     import tempfile
@@ -224,7 +234,8 @@ def page_texts(pdf: bytes) -> list[str]:
         source = f"{work}/in.pdf"
         with open(source, "wb") as out:
             out.write(pdf)
-        proc = subprocess.run([program, "-enc", "UTF-8", "-q", source, "-"], capture_output=True, timeout=300, check=False)
+        crop = ["-x", "0", "-y", str(BODY_TOP), "-W", "10000", "-H", str(BODY_HEIGHT)] if body_only else []
+        proc = subprocess.run([program, "-enc", "UTF-8", "-q", *crop, source, "-"], capture_output=True, timeout=300, check=False)
     if proc.returncode != 0:
         raise fail("pdftotext", 0, 0, "MAN872", "pdftotext 无法读取该 PDF 的文字；文件已损坏或不是发布的 PDF")
     pages = proc.stdout.decode("utf-8", "replace").split("\f")

@@ -29,10 +29,15 @@ from manualkit.documents.docx.xml import date_text, utc_naive
 from manualkit.records.edition import Edition, Status
 from manualkit.text.manual import Manual
 
-__all__ = ["CUSTOM_PROPERTY_NAMES", "IDENTITY_PROPERTY_NAMES", "copy_marks", "render_docx", "signers_property"]
+__all__ = ["CUSTOM_PROPERTY_NAMES", "IDENTITY_PROPERTY_NAMES", "LAYOUT", "copy_marks", "render_docx", "signers_property"]
 
 #: Names of the custom document properties (docProps/custom.xml) a verifier reads.
-CUSTOM_PROPERTY_NAMES = ("version", "digest", "document_number", "status", "controlled", "generated", "published", "effective", "signers")
+CUSTOM_PROPERTY_NAMES = ("version", "digest", "document_number", "status", "controlled", "generated", "published", "effective", "signers", "layout")
+#: The edition of the document's form (cover, headers, 修订记录 columns, styles), raised whenever
+#: a change of the renderer changes what a release's DOCX looks like. ``manual verify`` holds a file
+#: of this form to the exact parts it renders now; a file of an earlier form (or none: before 2)
+#: was made by an earlier version of the tool, and is held to its identity and its text.
+LAYOUT = "2"
 #: The properties that name a release (its signed identity, compared by manual verify and by
 #: manual audit --witness): not the status or the moment the file was made.
 IDENTITY_PROPERTY_NAMES = ("version", "digest", "document_number", "published", "effective", "signers")
@@ -92,7 +97,7 @@ def _properties(document: Document, manual: Manual, edition: Edition, generated:
     props.title = meta.title
     props.subject = f"{meta.document_number} 版本 {edition.version} 内容摘要 {digest}"
     props.identifier = f"{meta.document_number}/{edition.version}/{digest}"
-    props.keywords = f"version={edition.version}; digest={digest}"
+    props.keywords = f"version={edition.version}; digest={digest}; layout={LAYOUT}"
     props.version = edition.version
     props.category = "受控文件"
     props.content_status = edition.status.value
@@ -115,6 +120,7 @@ def _properties(document: Document, manual: Manual, edition: Edition, generated:
         ("published", edition.published.isoformat() if edition.published else ""),
         ("effective", edition.effective.isoformat() if edition.effective else ""),
         ("signers", signers_property(edition)),
+        ("layout", LAYOUT),
         *((("copy_number", edition.copy_number),) if edition.copy_number else ()),
     )
     part = Part(PackURI("/docProps/custom.xml"), CT.OFC_CUSTOM_PROPERTIES, custom_xml(custom), package)

@@ -100,14 +100,14 @@ def with_history(root: Path, revocations: Sequence[Revocation]) -> list[Revocati
 
 class ReleasedSignature(NamedTuple):
     signer: str
-    key: str  # "type base64" of the SSH key that made it
+    key: str  # "type base64" of the SSH key that made it, or the WebAuthn credential's id
     signed_at: dt.datetime
     change_request: str
 
 
 def released_signatures(contents: Mapping[str, bytes]) -> list[ReleasedSignature]:
-    """The SSH signatures of the change requests released in ``contents`` (changelog/ at one
-    commit): who signed, with which key, when. A WebAuthn approval has no SSH key to revoke."""
+    """The signatures of the change requests released in ``contents`` (changelog/ at one commit):
+    who signed, with which SSH key or WebAuthn credential (by its id), when."""
     from manualkit.base import sshsig, yamlfile
 
     def mapping(path: str) -> Mapping[str, object]:
@@ -123,11 +123,17 @@ def released_signatures(contents: Mapping[str, bytes]) -> list[ReleasedSignature
         for cr_id in listed if isinstance(listed, list) else ():
             approvals = mapping(f"changelog/requests/{cr_id}.yml").get("approvals")
             for a in approvals if isinstance(approvals, list) else ():
-                if not isinstance(a, Mapping) or not isinstance(a.get("signature"), str):
+                if not isinstance(a, Mapping):
                     continue
-                try:
-                    key = " ".join(sshsig.signer_key(a["signature"]).split()[:2])
-                except sshsig.SignatureFormatError:
+                passkey = a.get("webauthn")
+                if isinstance(passkey, Mapping) and isinstance(passkey.get("credential_id"), str):
+                    key = passkey["credential_id"]  # a credential is revoked by its id (--credential)
+                elif isinstance(a.get("signature"), str):
+                    try:
+                        key = " ".join(sshsig.signer_key(a["signature"]).split()[:2])
+                    except sshsig.SignatureFormatError:
+                        continue
+                else:
                     continue
                 when = moment(str(a.get("signed_at", "")))
                 if when is not None:

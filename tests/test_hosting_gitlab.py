@@ -152,3 +152,15 @@ def test_the_reminders_job_runs_only_where_manual_remind_exists(project: Revisio
     assert skipped is not has_remind, result.stdout
     if not has_remind:
         assert result.returncode == 0 and jobs(result) == ["PASS  reminders"], result.stdout
+
+
+def test_the_reminders_ledger_outlives_the_pipeline() -> None:
+    """Each scheduled pipeline starts from a fresh clone: the ledger of what was sent must be in a
+    folder the job's cache keeps, or every rung would be sent again the next day."""
+    from ruamel.yaml import YAML
+
+    job = YAML(typ="safe").load((PROJECT_ROOT / ".gitlab-ci.yml").read_text(encoding="utf-8"))["reminders"]
+    ledger = job["variables"]["MANUAL_REMIND_LEDGER"]
+    assert ledger.startswith("$CI_PROJECT_DIR/")
+    folder = ledger.removeprefix("$CI_PROJECT_DIR/").rstrip("/") + "/"
+    assert folder in job["cache"]["paths"] and job["cache"]["key"]

@@ -33,6 +33,18 @@ def test_a_request_waiting_for_review_reaches_each_holder_of_the_role_but_not_it
     assert action.due == dt.date(2026, 10, 13) and action.link == "cr/CR-2026-003"
 
 
+def test_a_request_naming_its_reviewer_reaches_that_one_person() -> None:
+    """``assigned: {审核: zhao.min}`` on the request: only 赵敏 is asked; a name that does not hold
+    the role (or signed another role) is ignored and every holder is asked, as without it."""
+    approvers = [*APPROVERS, rm.Approver("wang.qiang", "质量管理部", ("审核",))]
+    named = rm.WaitingRequest("CR-2026-006", "t", "审核", dt.date(2026, 9, 28), dt.date(2026, 10, 13), (), "zhao.min")
+    (action,) = rm.open_actions(approvers, CAL, waiting=[named])
+    assert action.people == ("zhao.min",) and action.escalate_to == ("chen.gang",)
+    for wrong in (named._replace(assignee="chen.gang"), named._replace(signed_by=("zhao.min",))):
+        (action,) = rm.open_actions(approvers, CAL, waiting=[wrong])
+        assert set(action.people) == {"li.na", "wang.qiang"} | ({"zhao.min"} if wrong.signed_by == () else set())
+
+
 def test_the_approver_of_a_request_waiting_for_approval_has_nobody_above_in_the_registry() -> None:
     waiting = rm.WaitingRequest("CR-2026-004", "t", "批准", dt.date(2026, 9, 28), dt.date(2026, 10, 13), ())
     (action,) = rm.open_actions(APPROVERS, CAL, waiting=[waiting])
@@ -218,3 +230,19 @@ def test_a_copy_not_recalled_reaches_who_issued_it_and_escalates_to_the_approver
     assert [f.code for f in rm.nobody_findings(actions)] == ["MAN950"]
     text = rm.message(CAL, rm.Reminder(actions[0], rm.Rung("overdue-4", False), dt.date(2026, 10, 16), "zhang.wei", False), dt.date(2026, 10, 16), "张伟", "")
     assert "manual recall" in text.body and "<script>" not in text.body and "＜script＞" in text.body
+
+
+@pytest.mark.parametrize(("assigned", "ok"), [("  审核: li.na\n", True), ("  审核: Li Na\n", False), ("  编制: li.na\n", False)])
+def test_the_request_names_one_signer_per_role_in_its_assigned_field(assigned: str, ok: bool) -> None:
+    from pathlib import Path
+
+    from manualkit.records.change_request import parse_change_request
+
+    path = Path(__file__).resolve().parent.parent / "changelog" / "requests" / "CR-2026-004.yml"
+    text = path.read_text(encoding="utf-8").replace("staff_consultation:", "assigned:\n" + assigned + "staff_consultation:", 1)
+    department = next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("department:"))
+    cr, problems = parse_change_request(str(path), text.encode("utf-8"), [department])
+    if ok:
+        assert cr is not None and not problems and cr.assignee("审核") == "li.na" and cr.assignee("批准") is None
+    else:
+        assert problems and all("assigned" in p.message or "编制" in p.message or "Li Na" in p.message for p in problems), problems

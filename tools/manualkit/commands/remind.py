@@ -238,7 +238,7 @@ def _actions(root: Path, snap: Snapshot, policy: Policy, as_of: dt.date) -> tupl
         warnings += d.warnings
         if d.status == "waiting" and d.waiting_for and d.due and d.since:
             signed = tuple(a.signer for a in cr.approvals if a.role != d.waiting_for)
-            waiting.append(rm.WaitingRequest(d.id, cr.title, d.waiting_for, d.since, d.due, signed))
+            waiting.append(rm.WaitingRequest(d.id, cr.title, d.waiting_for, d.since, d.due, signed, cr.assignee(d.waiting_for)))
         elif d.status == "returned" and d.since and d.id not in resubmitted:
             editors = tuple(a.signer for a in cr.approvals if a.role == rm.EDITOR_ROLE)
             returned.append(rm.ReturnedRequest(d.id, cr.title, d.since, editors))

@@ -67,6 +67,11 @@ class ChangeRequest:
     approvals: tuple[Approval, ...]
     data: Any  # the parsed YAML, for the digest
     raw: bytes  # the file as stored
+    assigned: tuple[tuple[str, str], ...] = ()  # (role, signer id) named on the request
+
+    def assignee(self, role: str) -> str | None:
+        """The one signer the request names for ``role``, if any."""
+        return next((who for r, who in self.assigned if r == role), None)
 
     def approval(self, role: str) -> Approval | None:
         return next((a for a in self.approvals if a.role == role), None)
@@ -74,6 +79,10 @@ class ChangeRequest:
 
 def request_path(cr_id: str) -> str:
     return f"{REQUESTS_DIR}/{cr_id}.yml"
+
+
+#: The roles a request may name one signer for (``assigned:``); 编制 is the editor's own step.
+ASSIGNABLE_ROLES = ("审核", "会签", "批准")
 
 
 def _schema(departments: Sequence[str]) -> Field:
@@ -107,6 +116,13 @@ def _schema(departments: Sequence[str]) -> Field:
             Field("training_required", bool, "是否需要培训"),
             Field("replaces", str, "所替代的已退回申请单（重新提交时填写）", required=False, pattern=ID_RE.pattern.strip("^$")),
             Field("affected_documents", list, "受影响文件", items=Field("", str, "文件")),
+            Field(
+                "assigned",
+                dict,
+                "指定签署人（可选：该角色由名录中的这一人签署，提醒只发给他）",
+                required=False,
+                fields=tuple(Field(role, str, f"指定的{role}签署人标识", required=False, pattern=r"[a-z][a-z0-9.-]*") for role in ASSIGNABLE_ROLES),
+            ),
             Field(
                 "staff_consultation",
                 dict,
@@ -199,6 +215,7 @@ def parse_change_request(path: str, raw: bytes, departments: Sequence[str]) -> t
             approvals=approvals,
             data=data,
             raw=raw,
+            assigned=tuple((str(r), str(who)) for r, who in (data.get("assigned") or {}).items()),
         ),
         [],
     )

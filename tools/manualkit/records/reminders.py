@@ -109,6 +109,7 @@ class WaitingRequest(NamedTuple):
     since: dt.date
     due: dt.date
     signed_by: tuple[str, ...]  # signer ids who signed another role of it (may not sign a second)
+    assignee: str | None = None  # the one signer the request names for the role (assigned:)
 
 
 class ReturnedRequest(NamedTuple):
@@ -171,6 +172,8 @@ def open_actions(
     for w in waiting:
         # one person may not sign two roles of one change: who signed another role is not asked
         people = tuple(p for p in holders(approvers, w.role) if p not in w.signed_by)
+        if w.assignee in people:  # the request names the one person who must act
+            people = (w.assignee,)
         out.append(
             Action(
                 f"request/{w.id}/{w.role}/{w.since}", "request", f"修订申请单 {w.id}", w.title,

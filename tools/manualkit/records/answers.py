@@ -64,15 +64,9 @@ def parse_answer(path: str, raw: bytes) -> tuple[Answer | None, list[Diagnostic]
     m = _NAME_RE.fullmatch(Path(path).name)
     if m is None:
         return bad("文件名应为 <申请单号>-<意见序号>.yml")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, [diagnostic(path, 0, 0, "MAN001", "文件不是有效的 UTF-8 编码")]
-    data, problems = yamlfile.parse(text, path)
-    if problems:
-        return None, problems
-    if not isinstance(data, Mapping) or data.get("kind") != KIND:
-        return bad(f"应为键值映射，kind 为 {KIND}")
+    data, problems = yamlfile.parse_record(raw, path, KIND)
+    if data is None:
+        return (None, problems) if problems else bad(f"应为键值映射，kind 为 {KIND}")
     fields = ("request", "reason", "editor", "answered_at")
     if any(not isinstance(data.get(k), str) for k in fields) or data.get("decision") not in DECISIONS:
         return bad(f"缺少或写错了：{'、'.join(fields)}、decision")

@@ -155,15 +155,9 @@ def record_text(record: SignedRecord) -> str:
 
 def parse_signed(path: str, raw: bytes, kind: str) -> tuple[SignedRecord | None, list[Diagnostic]]:
     code = {"manual-return/1": "MAN802", "manual-key-revocation/1": "MAN811", "manual-training/1": "MAN816"}.get(kind, "MAN855")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, [diagnostic(path, 0, 0, "MAN001", "文件不是有效的 UTF-8 编码")]
-    data, problems = yamlfile.parse(text, path)
-    if problems:
-        return None, problems
-    if not isinstance(data, Mapping) or data.get("kind") != kind:
-        return None, [diagnostic(path, 1, 1, code, f"{TITLES[kind]}应为键值映射，kind 为 {kind}")]
+    data, problems = yamlfile.parse_record(raw, path, kind)
+    if data is None:
+        return None, problems or [diagnostic(path, 1, 1, code, f"{TITLES[kind]}应为键值映射，kind 为 {kind}")]
     if kind == "manual-return/1" and "webauthn" in data:
         from manualkit.records.webauthn_return import parse_webauthn_return
 

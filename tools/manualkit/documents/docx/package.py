@@ -8,6 +8,7 @@ no run goes through the python-docx object API.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import docx
@@ -22,7 +23,7 @@ from docx.oxml.xmlchemy import BaseOxmlElement
 
 from manualkit.documents.docx.numbering import numbering_xml
 from manualkit.documents.docx.styles import styles_xml
-from manualkit.documents.docx.xml import ALL_DECLS, HEI, RED, W_DECL, esc, field, run
+from manualkit.documents.docx.xml import ALL_DECLS, HEI, RED, W_DECL, esc, field, run, utc_naive
 from manualkit.documents.ooxml_package import write_package
 
 FONT_TABLE = (
@@ -208,6 +209,20 @@ def footer_xml() -> str:
         '<w:p><w:pPr><w:pStyle w:val="Footer"/></w:pPr>'
         f"{run('第 ')}{field('PAGE', '1')}{run(' 页 共 ')}{field('NUMPAGES', '1')}{run(' 页')}</w:p>"
     )
+
+
+def set_authorship(document: Document, company: str, created: dt.datetime, *, revision: int = 1, comments: str | None = None) -> None:
+    """The core properties every DOCX of the manual carries after its own (title, subject, …):
+    the company as author and last editor, zh-CN, the revision, created and modified at
+    ``created`` (stored as naive UTC). Set in this order, which is the order of the XML."""
+    props = document.core_properties
+    props.author = company
+    props.last_modified_by = company
+    if comments is not None:
+        props.comments = comments
+    props.language = "zh-CN"
+    props.revision = revision
+    props.created = props.modified = utc_naive(created)
 
 
 def new_document(company: str) -> Document:

@@ -23,8 +23,8 @@ from manualkit.documents.docx.body import Body
 from manualkit.documents.docx.changes import Author
 from manualkit.documents.docx.front import chapter_heading, section_heading
 from manualkit.documents.docx.model import Segment, Table, Unit, plain, units
-from manualkit.documents.docx.package import finish, new_document
-from manualkit.documents.docx.xml import bookmark_name, chapter_bookmark, run, utc_naive
+from manualkit.documents.docx.package import finish, new_document, set_authorship
+from manualkit.documents.docx.xml import bookmark_name, chapter_bookmark, run
 from manualkit.records.edition import Edition, Status
 from manualkit.text.manual import Manual
 from manualkit.text.markup import parse
@@ -166,15 +166,8 @@ def render_redline(
     body.compare(old, new, authors, steps, fallback)
     body.end_mark()
     xml = body.body_xml()
-    props = document.core_properties
-    moment = utc_naive(created)
-    props.title = f"{title}修订对照稿 {from_version} → {to_version}"
-    props.author = meta.company
-    props.last_modified_by = meta.company
-    props.language = "zh-CN"
-    props.revision = 1
-    props.created = moment
-    props.modified = moment
+    document.core_properties.title = f"{title}修订对照稿 {from_version} → {to_version}"
+    set_authorship(document, meta.company, created)
     return finish(
         document, xml, body.lists, header_text=f"{meta.title} · {meta.document_number} · 修订对照稿 {from_version} → {to_version}",
         marks=["非受控"], watermark_text=None, track_revisions=True,

@@ -24,7 +24,7 @@ from docx.opc.packuri import PackURI
 from docx.opc.part import Part
 
 from manualkit.documents.docx.body import Appendix, Body
-from manualkit.documents.docx.package import custom_xml, finish, new_document
+from manualkit.documents.docx.package import custom_xml, finish, new_document, set_authorship
 from manualkit.documents.docx.xml import date_text, utc_naive
 from manualkit.records.edition import Edition, Status
 from manualkit.text.manual import Manual
@@ -101,13 +101,8 @@ def _properties(document: Document, manual: Manual, edition: Edition, generated:
     props.version = edition.version
     props.category = "受控文件"
     props.content_status = edition.status.value
-    props.author = meta.company
-    props.last_modified_by = meta.company
-    props.comments = f"{meta.company}《{meta.title}》（{meta.document_number}）{edition.version} 版"
-    props.language = "zh-CN"
-    props.revision = max(1, len(edition.revisions))
-    props.created = moment
-    props.modified = moment
+    comments = f"{meta.company}《{meta.title}》（{meta.document_number}）{edition.version} 版"
+    set_authorship(document, meta.company, generated, revision=max(1, len(edition.revisions)), comments=comments)
     package = document.part.package
     assert package is not None
     custom = (

@@ -23,9 +23,9 @@ from lxml import etree
 
 from manualkit.base.clock import prose_date
 from manualkit.documents.docx.changes import Author
-from manualkit.documents.docx.package import custom_xml, finish, new_document
+from manualkit.documents.docx.package import custom_xml, finish, new_document, set_authorship
 from manualkit.documents.docx.redline import _Redline, blocks_of
-from manualkit.documents.docx.xml import run, utc_naive
+from manualkit.documents.docx.xml import run
 from manualkit.records.edition import Edition, Status
 from manualkit.text.manual import Manual
 
@@ -123,15 +123,9 @@ def render_review_copy(old: Manual, new: Manual, cover: ReviewCover, *, created:
     body.end_mark()
     xml = _anchor_paragraphs(body.body_xml(), new)
     props = document.core_properties
-    moment = utc_naive(created)
     props.title = f"{meta.title}征求意见稿 {cover.request}"
     props.subject = f"{meta.document_number} {cover.request} 基准版本 {cover.base_version}"
-    props.author = meta.company
-    props.last_modified_by = meta.company
-    props.language = "zh-CN"
-    props.revision = 1
-    props.created = moment
-    props.modified = moment
+    set_authorship(document, meta.company, created)
     package = document.part.package
     assert package is not None
     custom = (

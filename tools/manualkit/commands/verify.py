@@ -202,11 +202,12 @@ def _pdf_content_differences(
     printed = next((s for s in Status if actual and f"文件状态： {s.value}" in actual[0]), None)
     if printed is None:
         return ["第 1 页：封面没有印出发布文件的文件状态（现行有效、已批准待实施或已作废）"]
-    with_comparison = destination_name(APPENDIX_BOOKMARK) in destination_pages(data)
+    destinations = destination_pages(data)
+    with_comparison = destination_name(APPENDIX_BOOKMARK) in destinations
     docx = render_release(root, entries, index, printed, development, env=env, with_comparison=with_comparison)
     laid_out = docx_to_pdf(docx, profile_cache=layout_cache_dir(env))
     if earlier_form:  # an earlier form: the chapters' text, from the first chapter to the end mark
-        have, want = _chapters_text(data), _chapters_text(laid_out)
+        have, want = _chapters_text(data, destinations), _chapters_text(laid_out, destination_pages(laid_out))
         if have == want:
             return []
         at = next((i for i, (a, b) in enumerate(zip(have, want, strict=False)) if a != b), min(len(have), len(want)))
@@ -227,14 +228,14 @@ def _pdf_content_differences(
     return out
 
 
-def _chapters_text(pdf: bytes) -> str:
+def _chapters_text(pdf: bytes, destinations: Mapping[str, int]) -> str:
     """The text between header and footer of every page from the first chapter's (its named
     destination) to the end mark （以下空白）, white space removed: what an earlier form of the
     document shares with the current one."""
-    from manualkit.documents.layout import destination_name, destination_pages
+    from manualkit.documents.layout import destination_name
     from manualkit.documents.pdf_release import page_texts
 
-    first = destination_pages(pdf).get(destination_name("chap_1"), 1)
+    first = destinations.get(destination_name("chap_1"), 1)
     text = "".join("".join(page.split()) for page in page_texts(pdf, body_only=True)[first - 1 :])
     return text.split("以下空白")[0]
 
@@ -390,9 +391,10 @@ def _compare_with_release(
     except (ValueError, ManualError) as exc:
         return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法在 git 历史中找到版本 {version} 的发布：{exc}", version)
     actual = read_package(data)
-    identity = identity_differences(custom_properties(data), identity_of(expected))
+    properties = custom_properties(data)
+    identity = identity_differences(properties, identity_of(expected))
     differing = [name for name in COMPARED_PARTS if _part(expected, name) != _part(actual, name)]
-    earlier_form = _earlier_form(custom_properties(data).get("layout", ""))
+    earlier_form = _earlier_form(properties.get("layout", ""))
     if earlier_form and differing and not identity and chapter_text(expected) == chapter_text(actual):
         # made by an earlier version of the tool: its form differs, its identity and text do not
         differing, form_note = [], [f"文件由早期版本的 manual 生成（版式 {earlier_form}）：页眉、修订记录等版式与现在不同，已逐段核对正文"]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from revision_repo import PEOPLE, RevisionRepo
+from revision_repo import PEOPLE, Result, RevisionRepo
 
 SMTP_USER, SMTP_PASSWORD = "manual-bot", "s3cret-not-in-the-repo"
 # The ladder of the scenario's policy: escalated after 2 working days overdue (the default says 3),
@@ -257,3 +257,14 @@ def robot_server() -> Iterator[Robots]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def remind(repo: RevisionRepo, day: str, env: dict[str, str], *args: str) -> Result:
+    """``manual remind`` on ``day`` (MANUAL_TODAY) with the channels' environment ``env``."""
+    return repo.manual("remind", *args, env={"MANUAL_TODAY": day, **env})
+
+
+def ledger(repo: RevisionRepo) -> list[dict[str, str]]:
+    """The lines of the repository's reminder ledger (empty before the first send)."""
+    path = repo.root / ".git" / "manualkit" / "reminders.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []

@@ -12,8 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from remind_support import DUE, SMTP_USER, email_of, scenario, smtp_server, write_contacts
-from revision_repo import Result, RevisionRepo, manual_command, shared_history
+from remind_support import DUE, SMTP_USER, email_of, ledger, remind, scenario, smtp_server, write_contacts
+from revision_repo import RevisionRepo, manual_command, shared_history
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +28,6 @@ def repo(prepared: RevisionRepo, tmp_path: Path) -> RevisionRepo:
     copy = prepared.copy_to(tmp_path / "r")
     copy.cr = prepared.cr  # type: ignore[attr-defined]
     return copy
-
-
-def remind(repo: RevisionRepo, day: str, env: dict[str, str], *args: str) -> Result:
-    return repo.manual("remind", *args, env={"MANUAL_TODAY": day, **env})
-
-
-def ledger(repo: RevisionRepo) -> list[dict[str, str]]:
-    path = repo.root / ".git" / "manualkit" / "reminders.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
 
 
 def test_the_reviewer_is_reminded_over_the_holidays_and_the_approver_from_the_escalating_day(repo: RevisionRepo, tmp_path: Path) -> None:

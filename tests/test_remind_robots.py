@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 
 import pytest
-from remind_support import DUE, email_of, mobile_of, robot_server, scenario, smtp_server
-from revision_repo import Result, RevisionRepo, shared_history
+from remind_support import DUE, email_of, ledger, mobile_of, remind, robot_server, scenario, smtp_server
+from revision_repo import RevisionRepo, shared_history
 
 HOSTILE_TITLE = '<b>报价</b> @all @所有人 <at user_id="all">所有人</at> [点我](http://evil.example) **紧急**'
 
@@ -31,15 +31,6 @@ def repo(prepared: RevisionRepo, tmp_path: Path) -> RevisionRepo:
     copy = prepared.copy_to(tmp_path / "r")
     copy.cr = prepared.cr  # type: ignore[attr-defined]
     return copy
-
-
-def remind(repo: RevisionRepo, day: str, env: dict[str, str], *args: str) -> Result:
-    return repo.manual("remind", *args, env={"MANUAL_TODAY": day, **env})
-
-
-def ledger(repo: RevisionRepo) -> list[dict[str, str]]:
-    path = repo.root / ".git" / "manualkit" / "reminders.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
 
 
 def test_each_robot_receives_its_documented_json_mentioning_the_one_person(repo: RevisionRepo) -> None:

@@ -77,23 +77,6 @@ class _BadCharacter(Exception):
         self.found, self.line, self.col = found, line, col
 
 
-def parse_record(raw: bytes, path: str, kind: str) -> tuple[Any, list[Diagnostic]]:
-    """A record file of changelog/ (``raw``, as stored at ``path``) read as a mapping whose ``kind``
-    is ``kind``: ``(data, [])``; ``(None, problems)`` when it is not UTF-8 (MAN001) or not YAML;
-    ``(None, [])`` when it is YAML but not a mapping of that kind, which the record's own module
-    reports with its own code."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, [diagnostic(path, 0, 0, "MAN001", "文件不是有效的 UTF-8 编码")]
-    data, problems = parse(text, path)
-    if problems:
-        return None, problems
-    if not isinstance(data, dict) or data.get("kind") != kind:
-        return None, []
-    return data, []
-
-
 def parse(text: str, path: str, first_line: int = 1) -> tuple[Any, list[Diagnostic]]:
     """Parse YAML ``text`` that starts at line ``first_line`` of ``path`` (read-only, fast).
 

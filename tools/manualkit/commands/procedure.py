@@ -19,6 +19,7 @@ from manualkit.base.diagnostics import fail
 from manualkit.base.lock import repository_lock
 from manualkit.records.change_request import approval_digest, request_path
 from manualkit.records.copies import COPIES_DIR, ControlledCopy, copy_path, next_numbers, recall_path
+from manualkit.records.key_revocation import released_signatures
 from manualkit.records.procedure import (
     COPY_KIND,
     RECALL_KIND,
@@ -34,7 +35,7 @@ from manualkit.records.procedure import (
     write_signed,
 )
 from manualkit.records.repository import worktree_snapshot
-from manualkit.records.revocation import Revocation, released_signatures, revoked_at
+from manualkit.records.revocation import Revocation, revoked_at
 
 if TYPE_CHECKING:
     from manualkit.records.change_request import ChangeRequest

@@ -13,11 +13,22 @@ from typing import Any
 
 from manualkit.base import yamlfile
 from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.records import signed
 from manualkit.records.opinions import Opinion, OpinionRecord, of_request
 
 ANSWERS_DIR = "changelog/answers"
 KIND = "manual-answer/1"
 DECISIONS = {"accept": "采纳", "reject": "不采纳"}
+
+RECORD_KIND = signed.register(
+    signed.RecordKind(
+        KIND, ANSWERS_DIR, "处理意见记录",
+        fields=("request", "opinion", "decision", "reason", "editor", "answered_at"),
+        optional=("by", "signature"),
+        types={"opinion": int},
+        code="MAN934", codes=("MAN930", "MAN932", "MAN933", "MAN937"), generic=False,
+    )
+)  # fmt: skip
 _NAME_RE = re.compile(r"(CR-\d{4}-\d{3})-(\d{1,6})\.yml")
 
 
@@ -64,7 +75,7 @@ def parse_answer(path: str, raw: bytes) -> tuple[Answer | None, list[Diagnostic]
     m = _NAME_RE.fullmatch(Path(path).name)
     if m is None:
         return bad("文件名应为 <申请单号>-<意见序号>.yml")
-    data, problems = yamlfile.parse_record(raw, path, KIND)
+    data, problems = signed.parse_record(raw, path, RECORD_KIND)
     if data is None:
         return (None, problems) if problems else bad(f"应为键值映射，kind 为 {KIND}")
     fields = ("request", "reason", "editor", "answered_at")
@@ -80,15 +91,7 @@ def parse_answer(path: str, raw: bytes) -> tuple[Answer | None, list[Diagnostic]
 
 
 def load_answers(contents: Mapping[str, bytes]) -> tuple[list[Answer], list[Diagnostic]]:
-    answers: list[Answer] = []
-    problems: list[Diagnostic] = []
-    for path in sorted(contents):
-        if path.startswith(ANSWERS_DIR + "/") and path.endswith(".yml"):
-            answer, more = parse_answer(path, contents[path])
-            problems += more
-            if answer is not None:
-                answers.append(answer)
-    return answers, problems
+    return signed.load(contents, RECORD_KIND, parse_answer)
 
 
 def unanswered(records: Sequence[OpinionRecord], answers: Sequence[Answer], request: str) -> list[Opinion]:

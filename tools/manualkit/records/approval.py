@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from manualkit.base import sshsig, yamlfile
 from manualkit.base.atomic import write_atomic
 from manualkit.base.diagnostics import Diagnostic, ManualError, Severity, diagnostic, fail, has_errors
+from manualkit.records import signed
 from manualkit.records.change_request import (
     Approval,
     ChangeRequest,
@@ -23,9 +24,12 @@ from manualkit.records.change_request import (
     approval_message,
     content_findings,
 )
-from manualkit.records.policy import Approver, Policy, key_identity
+from manualkit.records.policy import Approver, Policy, key_identity, registration_hint
 from manualkit.records.revocation import committed_later
+from manualkit.records.signed import approver_for_key
 from manualkit.text.manual import Manual
+
+__all__ = ["registration_hint"]  # MAN651's hint lives beside the registry (records/policy.py)
 
 if TYPE_CHECKING:
     from manualkit.records.revocation import Revocation
@@ -157,26 +161,9 @@ def approval_findings(
     return checks, out
 
 
-def registration_hint(policy: Policy) -> str:
-    """What MAN651 tells a person who is not in the registry: how one is added (a ``policy``
-    change request, at least a 一般修订 signed with 批准 under the registry in force, MAN741) and
-    who can do it: anyone proposes; the signers in force sign; it counts once released."""
-    minor = policy.change_class("minor")
-    name, roles = (minor.name, minor.roles) if minor is not None else ("一般修订", ("编制", "审核", "批准"))
-    return (
-        f"登记签署人的办法：任何编辑者可用 manual propose --class {name} --sections policy 提出修订申请，"
-        "在 manual/policy.yml 的 approvers 中加入其 id、姓名、部门、角色和 SSH 公钥（key）；"
-        f"该申请由现行名录中的签署人按{name}签署（{'、'.join(roles)}）并经 manual release 发布后，新登记的人方可签署"
-    )
-
-
 def _approver_for_key(policy: Policy, key_path: Path) -> Approver:
-    found = policy.approver_with_key(sshsig.public_key_of(key_path))
-    if found is not None:
-        return found
-    raise fail(
-        str(key_path), 0, 0, "MAN651", f"该私钥对应的公钥不在 policy.yml 的签署人名录中（现行名录，即上一次发布时的名录）。{registration_hint(policy)}"
-    )
+    """The signer of the registry in force owning the key (records/signed.approver_for_key)."""
+    return approver_for_key(policy, key_path)
 
 
 def approve(
@@ -255,7 +242,7 @@ def append_approval(
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.scalarstring import LiteralScalarString
 
-    data, problems = yamlfile.parse_roundtrip(cr.raw.decode("utf-8"), cr.path)
+    data, problems = signed.parse_for_edit(cr.path, cr.raw.decode("utf-8"))
     if problems or not isinstance(data, dict):
         raise ManualError(problems or [diagnostic(cr.path, 1, 1, "MAN104", "修订申请单应为键值映射")])
     entry = CommentedMap()

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from manualkit.base import git, sshsig, yamlfile
+from manualkit.base import git, sshsig
 from manualkit.base.clock import add_months, company_day, zone
 from manualkit.base.diagnostics import Diagnostic, Severity, diagnostic
 from manualkit.records.approval import approval_findings
@@ -36,11 +36,11 @@ from manualkit.records.history import ReleaseEntry, ReleaseReader, release_histo
 from manualkit.records.policy import CLASS_ORDER, Policy
 from manualkit.records.release import FRONT, RELEASES_DIR, front_matter_covered, open_requests, section_label, tag_name
 from manualkit.records.repository import Snapshot, require_full_history, worktree_snapshot
-from manualkit.records.review import REVIEWER_ROLE, REVIEWS_DIR, chapter_digest, review_message
+from manualkit.records.review import REVIEWER_ROLE, REVIEWS_DIR, chapter_digest, parse_review, review_message
 from manualkit.records.trust import CERTS_DIR, controlled_at, controlled_in_worktree, prefetch_controlled
-from manualkit.text.manual import MANUAL_DIR, Manual, decode
+from manualkit.text.manual import MANUAL_DIR, Manual
 from manualkit.text.markup import unsafe_findings
-from manualkit.text.schema import Field, as_date, validate
+from manualkit.text.schema import as_date
 
 AREAS: tuple[tuple[str, str], ...] = (
     ("records", "发布记录完整"),
@@ -505,24 +505,6 @@ def _sort_key(sid: str) -> tuple[int, ...]:
 # --- periodic reviews ------------------------------------------------------------------------------
 
 
-def _review_schema() -> Field:
-    return Field(
-        "",
-        dict,
-        "定期评审记录",
-        fields=(
-            Field("chapter", int, "章编号", minimum=1, maximum=999),
-            Field("reviewed_on", dt.date, "评审日期"),
-            Field("reviewer", str, "评审人标识"),
-            Field("name", str, "评审人姓名"),
-            Field("conclusion", str, "评审结论"),
-            Field("signed_at", str, "签署时间"),
-            Field("digest", str, "所评审章节的摘要", pattern=r"sha256:[0-9a-f]{64}"),
-            Field("signature", str, "SSH 签名"),
-        ),
-    )
-
-
 @dataclass(frozen=True)
 class Review:
     path: str
@@ -595,19 +577,10 @@ def _policy_in_force_at(a: _Audit, commit: str | None) -> Policy | None:
 
 
 def _verify_review(a: _Audit, path: str, raw: bytes, manual: Manual | None, policy: Policy | None) -> Review | None:
-    text, diags = decode(path, raw)
-    if text is None:
+    data, diags = parse_review(path, raw)
+    if data is None:
         for d in diags:
-            a.add(diagnostic(path, d.line, d.col, "MAN690", f"定期评审记录无法读取：{d.message}"))
-        return None
-    data, diags = yamlfile.parse(text, path)
-    if not diags and isinstance(data, dict):
-        diags = validate(data, _review_schema(), path, 1)
-    elif not diags:
-        diags = [diagnostic(path, 1, 1, "MAN104", "定期评审记录应为键值映射")]
-    if diags:
-        for d in diags:
-            a.add(diagnostic(path, d.line, d.col, "MAN690", f"定期评审记录格式无效：{d.message}"))
+            a.add(d)
         return None
     number = int(data["chapter"])
     day = as_date(data["reviewed_on"])

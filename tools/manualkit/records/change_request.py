@@ -19,12 +19,25 @@ from typing import Any
 from manualkit.base import yamlfile
 from manualkit.base.atomic import write_atomic
 from manualkit.base.diagnostics import Diagnostic, diagnostic, fail
+from manualkit.records import signed
 from manualkit.records.policy import CLASS_ORDER, ROLE_ORDER, Policy
 from manualkit.records.webauthn_signature import ASSERTION_FIELDS, BASE64URL, Assertion, assertion_from
-from manualkit.text.manual import Manual, decode
+from manualkit.text.manual import Manual
 from manualkit.text.schema import Field, as_date, validate
 
 REQUESTS_DIR = "changelog/requests"
+#: Its schema depends on the manual's departments (:func:`_schema`): checked by parse_change_request.
+KIND = signed.register(
+    signed.RecordKind(
+        "manual-change-request", REQUESTS_DIR, "修订申请单",
+        fields=(
+            "id", "document", "title", "class", "reason", "sections", "summary", "department", "applicant", "date",
+            "training_required", "affected_documents", "staff_consultation", "approvals",
+        ),
+        optional=("replaces",),
+        code="MAN104", codes=("MAN641", "MAN900"), generic=False, marked=False, max_bytes=256 * 1024,
+    )
+)  # fmt: skip
 CONTROLLED = ("policy", "certs", "calendar", "manual.yml")  # not sections: the policy file, the trusted certificates, the working calendar and the manual's identity (records.trust)
 
 
@@ -165,10 +178,10 @@ def _schema(departments: Sequence[str]) -> Field:
 
 
 def parse_change_request(path: str, raw: bytes, departments: Sequence[str]) -> tuple[ChangeRequest | None, list[Diagnostic]]:
-    text, diags = decode(path, raw)
+    text, diags = signed.decode_record(path, raw, KIND)
     if text is None:
         return None, diags
-    data, more = yamlfile.parse(text, path)
+    data, more = signed.parse_text(path, text)
     diags += more
     if more:
         return None, diags
@@ -222,15 +235,8 @@ def parse_change_request(path: str, raw: bytes, departments: Sequence[str]) -> t
 
 
 def load_change_requests(contents: Mapping[str, bytes], departments: Sequence[str]) -> tuple[dict[str, ChangeRequest], list[Diagnostic]]:
-    requests: dict[str, ChangeRequest] = {}
-    diags: list[Diagnostic] = []
-    for path in sorted(contents):
-        if path.startswith(REQUESTS_DIR + "/") and path.endswith(".yml"):
-            cr, more = parse_change_request(path, contents[path], departments)
-            diags += more
-            if cr is not None:
-                requests[cr.id] = cr
-    return requests, diags
+    found, diags = signed.load(contents, KIND, lambda path, raw: parse_change_request(path, raw, departments))
+    return {cr.id: cr for cr in found}, diags
 
 
 def content_findings(cr: ChangeRequest, manual: Manual, policy: Policy) -> list[Diagnostic]:
@@ -327,7 +333,7 @@ def new_request_text(
     replaces: str | None = None,
 ) -> str:
     """Fill the template; comments and layout of the template are kept (round-trip)."""
-    data, diags = yamlfile.parse_roundtrip(template, TEMPLATE_PATH)
+    data, diags = signed.parse_for_edit(TEMPLATE_PATH, template)  # the template is a request to be
     if diags or not isinstance(data, dict):
         raise fail(TEMPLATE_PATH, 1, 1, "MAN644", "修订申请单模板无法解析；请修复 templates/change-request.yml")
     from ruamel.yaml.comments import CommentedSeq

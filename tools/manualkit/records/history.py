@@ -190,8 +190,9 @@ def _with_revocations(root: Path, head: Snapshot | None, entries: list[ReleaseEn
     files = head.changelog_files(REVOCATIONS_DIR)
     if not files or head.policy is None or head.manual is None:
         return entries
+    from manualkit.records.key_revocation import with_history
     from manualkit.records.procedure import verified_revocations
-    from manualkit.records.revocation import committed_later, revoked_at, signed_after_revocation, with_history
+    from manualkit.records.revocation import committed_later, revoked_at, signed_after_revocation
 
     revocations, _ = verified_revocations(files, head.policy, head.manual.metadata.document_number)
     revocations = with_history(root, revocations)

@@ -17,6 +17,7 @@ from typing import Any
 from manualkit.base import yamlfile
 from manualkit.base.characters import first_disallowed
 from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.records import signed
 
 OPINIONS_DIR = "changelog/opinions"
 KIND = "manual-opinions/1"
@@ -25,6 +26,17 @@ _NAME_RE = re.compile(r"(CR-\d{4}-\d{3})-([a-z][a-z0-9.-]{0,39})-(\d{1,4})\.yml"
 OPINION_KINDS = ("comment", "insertion", "deletion", "replacement", "unmapped")
 _FIELDS = ("kind", "section", "paragraph", "author", "date", "marked", "text", "old", "new", "reply_to", "where", "reason")
 KIND_TITLES = {"comment": "批注", "insertion": "插入", "deletion": "删除", "replacement": "替换", "unmapped": "未能对应正文的修订"}
+
+RECORD_KIND = signed.register(
+    signed.RecordKind(
+        KIND, OPINIONS_DIR, "审核意见记录",
+        fields=("request", "reviewer", "sequence", "base_version", "copy_digest", "source_digest", "imported_at", "opinions"),
+        optional=("by", "signature"),
+        types={"sequence": int, "opinions": list},
+        code="MAN929", codes=("MAN938",), generic=False,
+        max_bytes=1024 * 1024,  # one reviewer's copy may carry hundreds of comments (as text/worktree bounds every file)
+    )
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -133,7 +145,7 @@ def parse_opinions(path: str, raw: bytes) -> tuple[OpinionRecord | None, list[Di
     m = _NAME_RE.fullmatch(Path(path).name)
     if m is None:
         return bad("文件名应为 <申请单号>-<审阅人>-<序号>.yml")
-    data, problems = yamlfile.parse_record(raw, path, KIND)
+    data, problems = signed.parse_record(raw, path, RECORD_KIND)
     if data is None:
         return (None, problems) if problems else bad(f"应为键值映射，kind 为 {KIND}")
     head = ("request", "reviewer", "base_version", "copy_digest", "source_digest", "imported_at")
@@ -181,15 +193,7 @@ def _opinion(item: Any) -> Opinion | None:
 
 def load_opinions(contents: Mapping[str, bytes]) -> tuple[list[OpinionRecord], list[Diagnostic]]:
     """Every opinion record under ``changelog/opinions/``, in name order."""
-    records: list[OpinionRecord] = []
-    problems: list[Diagnostic] = []
-    for path in sorted(contents):
-        if path.startswith(OPINIONS_DIR + "/") and path.endswith(".yml"):
-            record, more = parse_opinions(path, contents[path])
-            problems += more
-            if record is not None:
-                records.append(record)
-    return records, problems
+    return signed.load(contents, RECORD_KIND, parse_opinions)
 
 
 def of_request(records: Iterable[OpinionRecord], request: str) -> list[tuple[OpinionRecord, Opinion]]:

@@ -414,3 +414,16 @@ def rule_table_findings(manual: Manual, policy: Policy) -> list[Diagnostic]:
 
 def _class_word(name: str) -> str:
     return name[: -len("修改")] + "修订" if name.endswith("修改") else name
+
+
+def registration_hint(policy: Policy) -> str:
+    """What MAN651 tells a person who is not in the registry: how one is added (a ``policy``
+    change request, at least a 一般修订 signed with 批准 under the registry in force, MAN741) and
+    who can do it: anyone proposes; the signers in force sign; it counts once released."""
+    minor = policy.change_class("minor")
+    name, roles = (minor.name, minor.roles) if minor is not None else ("一般修订", ("编制", "审核", "批准"))
+    return (
+        f"登记签署人的办法：任何编辑者可用 manual propose --class {name} --sections policy 提出修订申请，"
+        "在 manual/policy.yml 的 approvers 中加入其 id、姓名、部门、角色和 SSH 公钥（key）；"
+        f"该申请由现行名录中的签署人按{name}签署（{'、'.join(roles)}）并经 manual release 发布后，新登记的人方可签署"
+    )

@@ -1,16 +1,11 @@
-"""Chapter 8's signed records beyond approvals: returns (退回), key revocations (密钥停用) and
-training records (培训记录).
+"""Chapter 8's obligations over its signed records: the state of a snapshot's returns (退回),
+key revocations (密钥停用), training records (培训记录) and controlled copies (受控副本), the
+deadlines of open requests, training due, copies to recall, and what ``audit`` reports of them.
 
-Each is a small YAML file written once by its command and never edited, signed like an approval
-(an OpenSSH signature over ``kind`` + ``key: value`` lines, :func:`manualkit.base.sshsig.signed_text`)
-by a signer of the registry in ``manual/policy.yml``:
-
-- ``changelog/returns/<CR>.yml`` (8.2 三 4): the approver of the role the request waits for
-  returns it with a reason; the request can no longer be signed or released.
-- ``changelog/revocations/<signer>-<time>.yml`` (8.2 四): the key's owner or a holder of 批准
-  stops a key at once; signatures made with it after ``revoked_at`` are invalid everywhere.
-- ``changelog/training/<A-1>-<date>.yml`` (8.4 二, 6.4): who trained which departments, when,
-  how many attended and the evidence.
+Each record kind is its own module, declared in the record registry (records/signed.py, which
+reads, checks and writes every record): records/returns.py, records/key_revocation.py,
+records/training.py, records/copies.py. The names their callers imported from here before are
+imported here still.
 """
 
 from __future__ import annotations
@@ -20,13 +15,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from manualkit.base import sshsig, yamlfile
-from manualkit.base.atomic import write_atomic
+from manualkit.base import sshsig
 from manualkit.base.characters import require_field
 from manualkit.base.diagnostics import Diagnostic, diagnostic, fail
-from manualkit.base.yamlfile import quoted
 from manualkit.records.change_request import request_path
-from manualkit.records.copies import COPIES_DIR, NUMBER_RE, RECALL_SUFFIX, ControlledCopy, copy_path, recall_path
+from manualkit.records.copies import COPIES_DIR, COPY, COPY_KIND, RECALL, RECALL_KIND, ControlledCopy, verified_copies
+from manualkit.records.key_revocation import KIND as REVOCATION
+from manualkit.records.key_revocation import verified_revocations, with_history
+from manualkit.records.returns import KIND as RETURN
+from manualkit.records.returns import RETURNS_DIR, return_path, verified_returns
 from manualkit.records.revocation import (
     REVOCATIONS_DIR,
     Revocation,
@@ -35,57 +32,42 @@ from manualkit.records.revocation import (
     moment,
     revoked_at,
     signed_after_revocation,
-    with_history,
 )
+from manualkit.records.signed import (
+    SignedRecord,
+    approver_for_key,
+    load_signed,
+    parse_signed,
+    record_text,
+    signature_valid,
+    write_record,
+    write_signed,
+)
+from manualkit.records.training import KIND as TRAINING
+from manualkit.records.training import TRAINING_DIR, Training, verified_training
 from manualkit.records.workdays import WorkCalendar, load_calendar
 
-__all__ = ["REVOCATIONS_DIR", "Revocation", "revoked_at", "signed_after_revocation"]
+# What the callers of chapter 8's records import from here (each kind is its own module now).
+__all__ = [
+    "COPY_KIND", "RECALL_KIND", "RETURNS_DIR", "REVOCATIONS_DIR", "TRAINING_DIR", "Revocation", "SignedRecord", "Training",
+    "approver_for_key", "load_signed", "parse_signed", "record_text", "return_path", "revoked_at", "signature_valid",
+    "signed_after_revocation", "verified_copies", "verified_returns", "verified_revocations", "verified_training",
+    "write_record", "write_signed",
+]  # fmt: skip
 
 if TYPE_CHECKING:
     from manualkit.records.change_request import ChangeRequest
-    from manualkit.records.policy import Approver, Policy
     from manualkit.records.repository import Snapshot
-    from manualkit.records.webauthn_signature import Assertion
 
-RETURNS_DIR = "changelog/returns"
-TRAINING_DIR = "changelog/training"
 MAX_TEXT = 500
 
-# Signed fields of each kind, in signing order (YAML key; the signed line uses '-' for '_').
-KINDS: dict[str, tuple[str, ...]] = {
-    "manual-return/1": ("change_request", "role", "by", "returned_at", "reason", "digest"),
-    "manual-key-revocation/1": ("signer", "key", "revoked_at", "reason", "by", "signed_at"),
-    "manual-training/1": ("version", "date", "departments", "attendees", "record", "by", "signed_at"),
-    "manual-controlled-copy/1": ("number", "version", "holder", "department", "issued", "file", "sha256", "by", "signed_at"),
-    "manual-copy-recall/1": ("number", "recalled", "retained", "by", "signed_at"),
-}
-# Signed fields a record of the kind may carry or leave out (signed after the others when present,
-# so the records written before a field existed verify unchanged).
-OPTIONAL: dict[str, tuple[str, ...]] = {
-    # "true": the revocation voids the signatures of released versions made after its time
-    # (8.2 四, a stolen key): only a holder of 批准 may say so (docs/threat-model.md).
-    "manual-key-revocation/1": ("voids_released",),
-}
-TITLES = {
-    "manual-return/1": "退回记录", "manual-key-revocation/1": "密钥停用记录", "manual-training/1": "培训记录",
-    "manual-controlled-copy/1": "受控副本分发记录", "manual-copy-recall/1": "受控副本回收记录",
-}  # fmt: skip
-COPY_KIND, RECALL_KIND = "manual-controlled-copy/1", "manual-copy-recall/1"
 
-
-class SignedRecord(NamedTuple):
-    """One record as stored: its kind, its signed fields, the signer's name and the signature."""
-
-    path: str
-    kind: str
-    fields: Mapping[str, str]
-    name: str
-    signature: str
-    webauthn: Assertion | None = None  # a return signed at the desk (then ``signature`` is empty)
-
-    def message(self, document_number: str) -> bytes:
-        names = (*KINDS[self.kind], *(k for k in OPTIONAL.get(self.kind, ()) if k in self.fields))
-        return sshsig.signed_text(self.kind, [("document", document_number), *((k.replace("_", "-"), self.fields[k]) for k in names)])
+_GENERIC = (RETURN, REVOCATION, TRAINING, COPY, RECALL)
+#: The generic kinds' declarations, as the registry (records/signed.py) holds them, for readers
+#: written before it: signed fields in signing order, optional fields, titles.
+KINDS: dict[str, tuple[str, ...]] = {k.kind: k.fields for k in _GENERIC}
+OPTIONAL: dict[str, tuple[str, ...]] = {k.kind: k.optional for k in _GENERIC if k.optional}
+TITLES: dict[str, str] = {k.kind: k.title for k in _GENERIC}
 
 
 # --- hostile text ----------------------------------------------------------------------------
@@ -105,153 +87,7 @@ def clean_text(value: str, where: str, limit: int = MAX_TEXT) -> str:
 # --- reading and writing ---------------------------------------------------------------------
 
 
-def approver_for_key(policy: Policy, key_path: Path) -> Approver:
-    from manualkit.records.approval import _approver_for_key
-
-    return _approver_for_key(policy, key_path)
-
-
-def write_signed(
-    root: Path,
-    rel: str,
-    kind: str,
-    fields: Mapping[str, str],
-    name: str,
-    key_path: Path,
-    policy: Policy,
-    document_number: str,
-) -> SignedRecord:
-    """Sign ``fields`` with the key at ``key_path`` and write the record at ``rel`` (never over one)."""
-    record = SignedRecord(rel, kind, dict(fields), name, "")
-    signature = sshsig.sign(record.message(document_number), key_path, policy.signing_namespace)
-    return write_record(root, record._replace(signature=signature))
-
-
-def write_record(root: Path, record: SignedRecord) -> SignedRecord:
-    """Write the signed ``record`` at its path (never over one); the caller holds the lock."""
-    path = root / record.path
-    if path.exists():
-        raise fail(record.path, 0, 0, "MAN645", "该记录已存在；不会覆盖")
-    write_atomic(path, record_text(record))
-    return record
-
-
-def record_text(record: SignedRecord) -> str:
-
-    lines = [
-        f"# {TITLES[record.kind]}: written by `manual`; never edit (the signature covers it).",
-        f"kind: {record.kind}",
-    ]
-    lines += [f"{k}: {quoted(record.fields[k])}" for k in KINDS[record.kind]]
-    lines += [f"{k}: {quoted(record.fields[k])}" for k in OPTIONAL.get(record.kind, ()) if k in record.fields]
-    lines.append(f"name: {quoted(record.name)}")
-    if record.webauthn is not None:
-        from manualkit.records.webauthn_return import webauthn_lines
-
-        return "\n".join(lines + webauthn_lines(record.webauthn)) + "\n"
-    lines += ["signature: |", *("  " + line for line in record.signature.splitlines())]
-    return "\n".join(lines) + "\n"
-
-
-def parse_signed(path: str, raw: bytes, kind: str) -> tuple[SignedRecord | None, list[Diagnostic]]:
-    code = {"manual-return/1": "MAN802", "manual-key-revocation/1": "MAN811", "manual-training/1": "MAN816"}.get(kind, "MAN855")
-    data, problems = yamlfile.parse_record(raw, path, kind)
-    if data is None:
-        return None, problems or [diagnostic(path, 1, 1, code, f"{TITLES[kind]}应为键值映射，kind 为 {kind}")]
-    if kind == "manual-return/1" and "webauthn" in data:
-        from manualkit.records.webauthn_return import parse_webauthn_return
-
-        parsed, problems = parse_webauthn_return(path, data, KINDS[kind])
-        return (SignedRecord(path, kind, parsed[0], parsed[1], "", parsed[2]) if parsed else None), problems
-    missing = [
-        k
-        for k in (*KINDS[kind], "name", "signature")
-        if not isinstance(data.get(k), str | int) or isinstance(data.get(k), bool)
-    ]
-    if missing:
-        return None, [diagnostic(path, 1, 1, code, f"{TITLES[kind]}缺少或写错了：{'、'.join(missing)}")]
-    fields = {k: str(data[k]) for k in KINDS[kind]}
-    for k in OPTIONAL.get(kind, ()):
-        if k in data:
-            if not isinstance(data[k], str):
-                return None, [diagnostic(path, 1, 1, code, f"{TITLES[kind]}的 {k} 应为带引号的文本")]
-            fields[k] = data[k]
-    return SignedRecord(path, kind, fields, str(data["name"]), str(data["signature"])), []
-
-
-def load_signed(
-    contents: Mapping[str, bytes], directory: str, kind: str
-) -> tuple[list[SignedRecord], list[Diagnostic]]:
-    records: list[SignedRecord] = []
-    problems: list[Diagnostic] = []
-    for path in sorted(contents):
-        if path.startswith(directory + "/") and path.endswith(".yml"):
-            record, more = parse_signed(path, contents[path], kind)
-            problems += more
-            if record is not None:
-                records.append(record)
-    return records, problems
-
-
-def signature_valid(
-    record: SignedRecord,
-    policy: Policy,
-    document_number: str,
-    key: str | None = None,
-    revocations: Sequence[Revocation] = (),
-    signed_at: str = "",
-) -> bool:
-    """The record is signed by its ``by`` signer (with the registry's key, or ``key`` when given)
-    and names them as the registry does. A record signed (at ``signed_at``) before the signer's
-    key was revoked and replaced in the registry stays valid with that revoked key (8.2 四)."""
-    approver = policy.approver(record.fields["by"])
-    if approver is None or approver.name != record.name:
-        return False
-    if record.webauthn is not None:
-        from manualkit.records.webauthn_return import webauthn_record_valid
-
-        return webauthn_record_valid(record.message(document_number), record.webauthn, approver, revocations, signed_at)
-    keys = [key or approver.public_key]
-    if key is None and signed_at:
-        by = record.fields["by"]
-        keys += [r.key for r in revocations if r.signer == by and signed_after_revocation(r, signed_at, record.signature) is False]
-    message = record.message(document_number)
-    return any(sshsig.verify(message, record.signature, k, policy.signing_namespace) for k in dict.fromkeys(keys))
-
-
 # --- returns (退回) ----------------------------------------------------------------------------
-
-
-def return_path(cr_id: str) -> str:
-    return f"{RETURNS_DIR}/{cr_id}.yml"
-
-
-def verified_returns(
-    contents: Mapping[str, bytes],
-    policy: Policy,
-    document_number: str,
-    requests: Iterable[str],
-    revocations: Sequence[Revocation] = (),
-) -> tuple[dict[str, SignedRecord], list[Diagnostic]]:
-    """The valid returns by change request id, and a MAN802 for each invalid one."""
-    records, problems = load_signed(contents, RETURNS_DIR, "manual-return/1")
-    known = set(requests)
-    valid: dict[str, SignedRecord] = {}
-    for r in records:
-        approver = policy.approver(r.fields["by"])
-        if r.fields["change_request"] not in known or r.path != return_path(r.fields["change_request"]):
-            problems.append(
-                diagnostic(
-                    r.path, 1, 1, "MAN802", f"退回记录所指的修订申请单 {r.fields['change_request'][:40]} 不存在或与文件名不符"
-                )
-            )
-        elif not signature_valid(r, policy, document_number, None, revocations, r.fields["returned_at"]):
-            problems.append(diagnostic(r.path, 1, 1, "MAN802", "退回记录的电子签名无效：签名被伪造或记录被改动"))
-        elif approver is None or r.fields["role"] not in approver.roles:
-            problems.append(diagnostic(r.path, 1, 1, "MAN802", f"{r.name} 无权以“{r.fields['role']}”退回"))
-        else:
-            valid[r.fields["change_request"]] = r
-    return valid, problems
 
 
 class ReturnedRequest(NamedTuple):
@@ -295,48 +131,6 @@ def returned_requests(snap: Snapshot, state: ProcedureState | None = None) -> li
 
 
 # --- key revocations (密钥停用) ----------------------------------------------------------------
-
-
-def verified_revocations(
-    contents: Mapping[str, bytes], policy: Policy, document_number: str
-) -> tuple[list[Revocation], list[Diagnostic]]:
-    """Valid revocations (signed by the key's owner, with that key or the registry's, or by a
-    holder of 批准); a MAN811 for each invalid one (which revokes nothing)."""
-    records, problems = load_signed(contents, REVOCATIONS_DIR, "manual-key-revocation/1")
-    out: list[Revocation] = []
-    for r in records:
-        at = moment(r.fields["revoked_at"])
-        by = policy.approver(r.fields["by"])
-        own = r.fields["by"] == r.fields["signer"]
-        ok = signature_valid(r, policy, document_number) or (
-            own and signature_valid(r, policy, document_number, r.fields["key"])
-        )
-        if at is None:
-            problems.append(
-                diagnostic(r.path, 1, 1, "MAN811", f"停用时间 {r.fields['revoked_at'][:40]} 不是带时区的 ISO 8601 时间")
-            )
-        elif not ok or by is None:
-            problems.append(
-                diagnostic(
-                    r.path, 1, 1, "MAN811", "密钥停用记录的电子签名无效：签名被伪造、签署人不在名录中或记录被改动"
-                )
-            )
-        elif not own and "批准" not in by.roles:
-            problems.append(
-                diagnostic(
-                    r.path, 1, 1, "MAN811", f"{by.name} 既不是密钥本人也不具有“批准”角色，无权停用 {r.fields['signer']} 的密钥"
-                )
-            )
-        else:
-            voids = r.fields.get("voids_released") == "true"
-            if voids and "批准" not in by.roles:
-                voids = False
-                problems.append(
-                    diagnostic(r.path, 1, 1, "MAN853", f"{by.name} 不具有“批准”角色：停用记录声明的追溯作废已发布签署无效，按未声明处理")
-                )
-            key = " ".join(r.fields["key"].split()[:2])
-            out.append(Revocation(r.fields["signer"], key, at, r.fields["reason"], r.fields["by"], r.path, voids_released=voids))
-    return out, problems
 
 
 def released_after_revocation(
@@ -383,102 +177,7 @@ def released_after_revocation(
 # --- training records (培训记录) ---------------------------------------------------------------
 
 
-class Training(NamedTuple):
-    version: str
-    date: dt.date
-    departments: tuple[str, ...]
-    attendees: int
-    record: str
-    by: str
-    name: str
-    path: str
-
-
-def verified_training(
-    contents: Mapping[str, bytes],
-    policy: Policy,
-    document_number: str,
-    revocations: Sequence[Revocation] = (),
-    published: Mapping[str, dt.date] | None = None,
-) -> tuple[list[Training], list[Diagnostic]]:
-    """The valid training records; MAN816 for a broken or forged one, MAN854 for one dated before
-    its version was published (``published``: version → 发布日期), which trains nothing."""
-    records, problems = load_signed(contents, TRAINING_DIR, "manual-training/1")
-    out: list[Training] = []
-    for r in records:
-        try:
-            day = dt.date.fromisoformat(r.fields["date"])
-            attendees = int(r.fields["attendees"])
-        except ValueError:
-            problems.append(diagnostic(r.path, 1, 1, "MAN816", "培训记录的日期或人数无效"))
-            continue
-        if not signature_valid(r, policy, document_number, None, revocations, r.fields["signed_at"]):
-            problems.append(
-                diagnostic(r.path, 1, 1, "MAN816", "培训记录的电子签名无效：签名被伪造、签署人不在名录中或记录被改动")
-            )
-            continue
-        released = (published or {}).get(r.fields["version"])
-        if released is not None and day < released:
-            problems.append(
-                diagnostic(
-                    r.path, 1, 1, "MAN854",
-                    f"培训记录的日期 {day} 早于 {r.fields['version'][:20]} 版的发布日期 {released}：不能就尚未发布的版本培训，该记录无效",
-                )
-            )  # fmt: skip
-            continue
-        departments = tuple(d for d in r.fields["departments"].split("、") if d)
-        out.append(
-            Training(
-                r.fields["version"], day, departments, attendees, r.fields["record"], r.fields["by"], r.name, r.path
-            )
-        )
-    return out, problems
-
-
 # --- controlled copies (受控副本) and their recall ------------------------------------------------
-
-
-def verified_copies(
-    contents: Mapping[str, bytes], policy: Policy, document_number: str, revocations: Sequence[Revocation] = ()
-) -> tuple[dict[str, ControlledCopy], list[Diagnostic]]:
-    """The valid copy records by 分发号, each with its status derived from its valid recall
-    record (records.copies); MAN855 for a record that is forged, altered or misplaced, MAN825 for
-    a recall dated before the copy was issued. An invalid record issues or recalls nothing."""
-    issued = {p: v for p, v in contents.items() if not p.endswith(RECALL_SUFFIX)}
-    recalled = {p: v for p, v in contents.items() if p.endswith(RECALL_SUFFIX)}
-    records, problems = load_signed(issued, COPIES_DIR, COPY_KIND)
-    recalls, more = load_signed(recalled, COPIES_DIR, RECALL_KIND)
-    problems += more
-    copies: dict[str, ControlledCopy] = {}
-    for r in records:
-        number = r.fields["number"]
-        try:
-            day = dt.date.fromisoformat(r.fields["issued"])
-        except ValueError:
-            day = None
-        if r.path != copy_path(number) or not NUMBER_RE.match(number) or day is None:
-            problems.append(diagnostic(r.path, 1, 1, "MAN855", f"受控副本分发记录的分发号 {number[:30]!r} 或分发日期无效，或与文件名不符"))
-        elif not signature_valid(r, policy, document_number, None, revocations, r.fields["signed_at"]):
-            problems.append(diagnostic(r.path, 1, 1, "MAN855", "受控副本分发记录的电子签名无效：签名被伪造、签署人不在名录中或记录被改动（领用人、部门等）"))
-        else:
-            f = r.fields
-            copies[number] = ControlledCopy(number, f["version"], f["holder"], f["department"], day, f["file"], f["sha256"], None, False, r.path)
-    for r in recalls:
-        number = r.fields["number"]
-        copy = copies.get(number)
-        try:
-            day = dt.date.fromisoformat(r.fields["recalled"])
-        except ValueError:
-            day = None
-        if r.path != recall_path(number) or copy is None or day is None or r.fields["retained"] not in ("true", "false"):
-            problems.append(diagnostic(r.path, 1, 1, "MAN855", f"受控副本回收记录所指的分发号 {number[:30]!r} 没有有效的分发记录，或回收日期、作废留存标记无效"))
-        elif not signature_valid(r, policy, document_number, None, revocations, r.fields["signed_at"]):
-            problems.append(diagnostic(r.path, 1, 1, "MAN855", "受控副本回收记录的电子签名无效：签名被伪造、签署人不在名录中或记录被改动"))
-        elif day < copy.issued:
-            problems.append(diagnostic(r.path, 1, 1, "MAN825", f"受控副本 {number} 的回收日期 {day} 早于分发日期 {copy.issued}"))
-        else:
-            copies[number] = copy._replace(recalled=day, retained=r.fields["retained"] == "true")
-    return copies, problems
 
 
 # --- everything at once ------------------------------------------------------------------------

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from manualkit.base import git, yamlfile
 from manualkit.base.diagnostics import Diagnostic, ManualError, Severity, diagnostic, fail
 from manualkit.base.yamlfile import quoted
+from manualkit.records import signed
 from manualkit.records.version import Version
-from manualkit.text.manual import MANUAL_DIR, Manual, decode
+from manualkit.text.manual import MANUAL_DIR, Manual
 from manualkit.text.schema import Field, as_date, validate
 
 if TYPE_CHECKING:
@@ -110,11 +111,21 @@ def _schema() -> Field:
     )
 
 
+KIND = signed.register(
+    signed.RecordKind(
+        "manual-release", RELEASES_DIR, "发布记录",
+        fields=("version", "class", "published", "effective", "change_requests", "sections", "summary", "content_digest", "approvals"),
+        optional=("previous", "previous_release"),
+        code="MAN104", codes=("MAN748",), generic=False, marked=False, max_bytes=256 * 1024, schema=_schema,
+    )
+)  # fmt: skip
+
+
 def parse_record(path: str, raw: bytes) -> tuple[ReleaseRecord | None, list[Diagnostic]]:
-    text, diags = decode(path, raw)
+    text, diags = signed.decode_record(path, raw, KIND)
     if text is None:
         return None, diags
-    data, more = yamlfile.parse(text, path)
+    data, more = signed.parse_text(path, text)
     if more:
         return None, diags + more
     if not isinstance(data, dict):

@@ -24,15 +24,18 @@ from manualkit.base import git
 from manualkit.base.diagnostics import Diagnostic, ManualError, Severity, diagnostic, fail
 from manualkit.records.release import RELEASES_DIR, ReleaseRecord, SignedApproval, finish_pending_release, parse_record
 from manualkit.records.review import REVIEWS_DIR
+from manualkit.records.signed import (
+    CHANGELOG_DIR as CHANGELOG_DIR,  # imported from here by the readers before the registry
+)
+from manualkit.records.signed import read_commit, read_folder
 from manualkit.records.version import Version
 from manualkit.text.manual import MANUAL_DIR, LoadResult, Manual, ManualFiles, load_manual
-from manualkit.text.worktree import MAX_FILE_BYTES, read_dir_files, read_manual_files
+from manualkit.text.worktree import MAX_FILE_BYTES, read_manual_files
 
 if TYPE_CHECKING:
     from manualkit.records.change_request import ChangeRequest
     from manualkit.records.policy import Policy
 
-CHANGELOG_DIR = "changelog"
 
 
 class Snapshot:
@@ -128,11 +131,9 @@ def worktree_snapshot(root: Path) -> Snapshot:
     files = read_manual_files(root)
     # The release records and reviews are read now; the rest of changelog/ (hundreds of change
     # requests in a long history) only when a command asks for the requests or the diagnostics.
-    records_raw = {k: v for k, v in read_dir_files(root, RELEASES_DIR)[0].items() if k.startswith(RELEASES_DIR + "/")}
-    reviews_raw = {k: v for k, v in read_dir_files(root, REVIEWS_DIR)[0].items() if k.startswith(REVIEWS_DIR + "/")}
-    return Snapshot(
-        files, lambda: read_dir_files(root, CHANGELOG_DIR), [], ContentCache.open(root, "records"), records_raw, reviews_raw
-    )
+    records_raw = read_folder(root, RELEASES_DIR)[0]
+    reviews_raw = read_folder(root, REVIEWS_DIR)[0]
+    return Snapshot(files, lambda: read_folder(root, CHANGELOG_DIR), [], ContentCache.open(root, "records"), records_raw, reviews_raw)
 
 
 def commit_snapshot(root: Path, commit: str) -> Snapshot:
@@ -141,7 +142,7 @@ def commit_snapshot(root: Path, commit: str) -> Snapshot:
     problems = [diagnostic(e.path, 0, 0, "MAN004", f"{commit[:10]} 中的该文件过大或为符号链接，未读取") for e in refused]
     names = frozenset([*contents, *(e.path for e in refused)])
     files = ManualFiles({k: v for k, v in contents.items() if k.endswith((".md", ".yml", ".yaml"))}, names, tuple(problems))
-    changelog, refused = git.read_tree_files(root, commit, CHANGELOG_DIR + "/")
+    changelog = read_commit(root, commit)
     return Snapshot(files, {k: v for k, v in changelog.items() if k.endswith(".yml")}, [])
 
 

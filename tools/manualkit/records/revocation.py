@@ -2,14 +2,14 @@
 
 A revocation names a signer and the key ("type base64") that was theirs; a signature made with
 that key at or after ``at`` is invalid, one made before stays valid and is said to be made with a
-key later revoked. The records are read and verified in :mod:`manualkit.records.procedure`.
+key later revoked. This module is the rule over times, pure; the records themselves (the kind
+``manual-key-revocation/1``) are declared, read and verified in :mod:`manualkit.records.key_revocation`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -70,88 +70,6 @@ def signed_after_revocation(revocation: Revocation | None, signed_at: str, signa
         return True
     when = moment(signed_at)
     return when is None or when >= revocation.at
-
-
-def with_history(root: Path, revocations: Sequence[Revocation]) -> list[Revocation]:
-    """The revocations with what the repository held when each was committed (first-parent
-    history of HEAD); an uncommitted revocation is judged by its time alone."""
-    if not revocations:
-        return list(revocations)
-    from manualkit.base import git
-
-    if git.facts(root) is None:
-        return list(revocations)
-    added = git.commits_adding(root, REVOCATIONS_DIR + "/")
-    held: dict[str, str] = {}
-    released: dict[str, list[ReleasedSignature]] = {}
-    out = []
-    for r in revocations:
-        commit = added.get(r.path)
-        if commit is None:
-            out.append(r)
-            continue
-        if commit not in held:
-            contents, _ = git.read_tree_files(root, commit, "changelog/")
-            held[commit] = compact("\n".join(v.decode("utf-8", "replace") for v in contents.values()))
-            released[commit] = released_signatures(contents)
-        out.append(bounded(r._replace(held=held[commit]), released[commit]))
-    return out
-
-
-class ReleasedSignature(NamedTuple):
-    signer: str
-    key: str  # "type base64" of the SSH key that made it, or the WebAuthn credential's id
-    signed_at: dt.datetime
-    change_request: str
-
-
-def released_signatures(contents: Mapping[str, bytes]) -> list[ReleasedSignature]:
-    """The signatures of the change requests released in ``contents`` (changelog/ at one commit):
-    who signed, with which SSH key or WebAuthn credential (by its id), when."""
-    from manualkit.base import sshsig, yamlfile
-
-    def mapping(path: str) -> Mapping[str, object]:
-        raw = contents.get(path)
-        data, problems = yamlfile.parse(raw.decode("utf-8", "replace"), path) if raw else (None, [])
-        return data if isinstance(data, Mapping) and not problems else {}
-
-    out = []
-    for path in sorted(contents):
-        if not (path.startswith("changelog/releases/") and path.endswith(".yml")):
-            continue
-        listed = mapping(path).get("change_requests")
-        for cr_id in listed if isinstance(listed, list) else ():
-            approvals = mapping(f"changelog/requests/{cr_id}.yml").get("approvals")
-            for a in approvals if isinstance(approvals, list) else ():
-                if not isinstance(a, Mapping):
-                    continue
-                passkey = a.get("webauthn")
-                if isinstance(passkey, Mapping) and isinstance(passkey.get("credential_id"), str):
-                    key = passkey["credential_id"]  # a credential is revoked by its id (--credential)
-                elif isinstance(a.get("signature"), str):
-                    try:
-                        key = " ".join(sshsig.signer_key(a["signature"]).split()[:2])
-                    except sshsig.SignatureFormatError:
-                        continue
-                else:
-                    continue
-                when = moment(str(a.get("signed_at", "")))
-                if when is not None:
-                    out.append(ReleasedSignature(str(a.get("signer", "")), key, when, cr_id))
-    return out
-
-
-def bounded(revocation: Revocation, released: Sequence[ReleasedSignature]) -> Revocation:
-    """8.2 四 with the bound of docs/threat-model.md: a revocation voids no signature of a version
-    already released when the revocation was committed unless it says so (``voids_released``,
-    signed by a holder of 批准). Without that, its time is read as just after the last such
-    signature (MAN853 reports it); signatures added later are judged as before (MAN852)."""
-    if revocation.voids_released:
-        return revocation
-    voided = [s.signed_at for s in released if s.signer == revocation.signer and s.key == revocation.key and s.signed_at >= revocation.at]
-    if not voided:
-        return revocation
-    return revocation._replace(at=max(voided) + dt.timedelta(seconds=1), claimed=revocation.at)
 
 
 def bound_findings(revocations: Sequence[Revocation]) -> list[Diagnostic]:

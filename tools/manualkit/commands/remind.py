@@ -118,31 +118,25 @@ def _snapshot(root: Path, as_of: dt.date) -> Snapshot:
     from manualkit.records.change_request import REQUESTS_DIR
     from manualkit.records.procedure import RETURNS_DIR
     from manualkit.records.release import RELEASES_DIR
-    from manualkit.records.repository import CHANGELOG_DIR, ContentCache, worktree_snapshot
-    from manualkit.text.worktree import read_dir_files
+    from manualkit.records.repository import ContentCache, worktree_snapshot
+    from manualkit.records.signed import read_folder, record_folders
 
     _ReadingSnapshot = _reading_snapshot_class()
     base = worktree_snapshot(root)  # finishes an interrupted release first, as every reader does
 
     def changelog() -> tuple[dict[str, bytes], list[Diagnostic]]:
-        import os
-
         contents: dict[str, bytes] = {}
         problems: list[Diagnostic] = []
-        try:
-            folders = sorted(e.name for e in os.scandir(root / CHANGELOG_DIR) if e.is_dir(follow_symlinks=False) and not e.name.startswith("."))
-        except OSError:
-            folders = []
-        for name in folders:
-            if f"{CHANGELOG_DIR}/{name}" in (RELEASES_DIR, REQUESTS_DIR):
+        for folder in record_folders(root):
+            if folder in (RELEASES_DIR, REQUESTS_DIR):
                 continue  # the release records are read already; the requests below
-            found, more = read_dir_files(root, f"{CHANGELOG_DIR}/{name}")
+            found, more = read_folder(root, folder)
             contents.update(found)
             problems += more
         old = as_of - dt.timedelta(days=rm.LOOKBACK_DAYS)
         done = {cr for r in snap.records if r.effective < old for cr in r.change_requests}
         returns = any(k.startswith(RETURNS_DIR + "/") for k in contents)  # then a resubmission may be an old one
-        requests, more = read_dir_files(root, REQUESTS_DIR) if returns else _requests_except(root, done)
+        requests, more = read_folder(root, REQUESTS_DIR) if returns else _requests_except(root, done)
         contents.update(
             (path, data) for path, data in requests.items() if path[len(REQUESTS_DIR) + 1 : -4] not in done or b"\nreplaces:" in data
         )
@@ -154,30 +148,10 @@ def _snapshot(root: Path, as_of: dt.date) -> Snapshot:
 
 def _requests_except(root: Path, done: set[str]) -> tuple[dict[str, bytes], list[Diagnostic]]:
     """The change requests of ``changelog/requests`` but those in ``done`` (never read)."""
-    import os
-
     from manualkit.records.change_request import REQUESTS_DIR
-    from manualkit.text.worktree import read_bounded
+    from manualkit.records.signed import read_folder
 
-    contents: dict[str, bytes] = {}
-    problems: list[Diagnostic] = []
-    try:
-        entries = sorted(os.scandir(root / REQUESTS_DIR), key=lambda e: e.name)
-    except OSError:
-        return contents, problems
-    for entry in entries:
-        if entry.name.startswith(".") or not entry.name.endswith(".yml") or entry.name[:-4] in done:
-            continue
-        rel = f"{REQUESTS_DIR}/{entry.name}"
-        if entry.is_symlink():
-            problems.append(diagnostic(rel, 0, 0, "MAN005", "记录文件不能是符号链接"))
-            continue
-        data, problem = read_bounded(entry.path, rel)
-        if data is not None:
-            contents[rel] = data
-        elif problem is not None:
-            problems.append(problem)
-    return contents, problems
+    return read_folder(root, REQUESTS_DIR, skip=lambda name: name[:-4] in done)
 
 
 def _reading_snapshot_class() -> type[Snapshot]:

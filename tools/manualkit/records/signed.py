@@ -435,15 +435,38 @@ def record_folders(root: Path) -> list[str]:
         return []
 
 
-def read_folder(root: Path, folder: str = CHANGELOG_DIR) -> tuple[dict[str, bytes], list[Diagnostic]]:
+def read_folder(root: Path, folder: str = CHANGELOG_DIR, skip: Callable[[str], bool] | None = None) -> tuple[dict[str, bytes], list[Diagnostic]]:
     """The files of ``folder`` (``changelog/`` or one kind's folder) in the work tree, bounded,
-    symlinks and special files refused (text/worktree.read_dir_files)."""
-    from manualkit.text.worktree import read_dir_files
+    symlinks and special files refused (text/worktree.read_dir_files). With ``skip``, only the
+    folder's own ``.yml`` files whose name ``skip`` declines are read (a reader that knows which
+    records it needs leaves hundreds of released change requests unread)."""
+    from manualkit.text.worktree import read_bounded, read_dir_files
 
     if folder != CHANGELOG_DIR and not folder.startswith(CHANGELOG_DIR + "/"):
         raise ValueError(f"{folder} is not under changelog/")
-    found, problems = read_dir_files(root, folder)
-    return {k: v for k, v in found.items() if k.startswith(folder + "/")}, problems
+    if skip is None:
+        found, problems = read_dir_files(root, folder)
+        return {k: v for k, v in found.items() if k.startswith(folder + "/")}, problems
+    contents: dict[str, bytes] = {}
+    problems = []
+    try:
+        with os.scandir(root / folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:
+        return contents, problems
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.name.endswith(".yml") or skip(entry.name):
+            continue
+        rel = f"{folder}/{entry.name}"
+        if entry.is_symlink():
+            problems.append(diagnostic(rel, 0, 0, "MAN005", "记录文件不能是符号链接"))
+            continue
+        data, problem = read_bounded(entry.path, rel)
+        if data is not None:
+            contents[rel] = data
+        elif problem is not None:
+            problems.append(problem)
+    return contents, problems
 
 
 def read_commit(root: Path, commit: str) -> dict[str, bytes]:

@@ -213,6 +213,7 @@ _TABLE: tuple[Code, ...] = (
     Code("MAN856", E, "停用时间早于已发布版本中该密钥的签署：须明确声明追溯作废（--void-released），并由批准人签署"),
     Code("MAN860", E, "记录文件超过其类型允许的大小，不是 manual 写入的记录，未读取"),
     Code("MAN861", E, "记录文件位于记录文件夹的子文件夹中，不是记录，未读取"),
+    Code("MAN862", E, "记录写入后无法原样读回（含有记录不允许的内容）：未写入"),
     Code("MAN870", E, "正文中不允许使用属性列表 {: …}（网站会把它当作 HTML 属性）；只有标题末尾的 {#锚点} 可用"),
     Code("MAN871", E, "找不到 pdftotext（poppler-utils），无法核对 PDF 的内容"),
     Code("MAN872", E, "pdftotext 无法读取 PDF 的文字"),

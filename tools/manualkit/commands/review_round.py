@@ -211,10 +211,9 @@ def _same(opinion: Opinion, change: object) -> bool:
 
 
 def _write_new(root: Path, rel: str, text: str) -> None:
-    path = root / rel
-    if path.exists():
-        raise fail(rel, 0, 0, "MAN851", f"{rel} 已存在；记录只写一次，不能覆盖")
-    write_atomic(path, text)
+    from manualkit.records.signed import write_new  # the one write of a record (records/signed.py)
+
+    write_new(root, rel, text, "import-review", code="MAN851", exists=f"{rel} 已存在；记录只写一次，不能覆盖")
 
 
 def _write_all(root: Path, files: Mapping[str, str]) -> tuple[str, ...]:

@@ -53,7 +53,7 @@ KIND_MODULES = (
     "manualkit.records.release",
     "manualkit.records.review",
     "manualkit.records.returns",
-    "manualkit.records.revocation",
+    "manualkit.records.key_revocation",
     "manualkit.records.training",
     "manualkit.records.copies",
     "manualkit.records.opinions",
@@ -352,8 +352,18 @@ def write_new(root: Path, rel: str, text: str, command: str = "record", *, code:
 
 
 def write_record(root: Path, record: SignedRecord) -> SignedRecord:
-    """Write the generic ``record`` at its path (never over one)."""
-    write_new(root, record.path, record_text(record))
+    """Write the generic ``record`` at its path (never over one). It is read back first, as
+    every reader will read it: a record whose text would not give back exactly its fields (a
+    character no record may hold, a kind it does not declare) is refused, nothing written."""
+    text = record_text(record)
+    again, problems = parse_signed(record.path, text.encode("utf-8"), record.kind)
+    if again is None or (again.fields, again.name, again.signature.strip(), again.webauthn) != (
+        {k: str(v) for k, v in record.fields.items()}, record.name, record.signature.strip(), record.webauthn
+    ):
+        from manualkit.base.diagnostics import ManualError
+
+        raise ManualError(problems or [diagnostic(record.path, 0, 0, "MAN862", f"{kind_of(record.kind).title}写入后无法原样读回；未写入任何文件")])
+    write_new(root, record.path, text)
     return record
 
 

@@ -378,7 +378,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     from manualkit.base.diagnostics import fail
     from manualkit.commands.diff import compare_versions, redline
-    from manualkit.records.manual_diff import render_html, render_json, render_text
+    from manualkit.records.manual_diff import render_json, render_text
 
     root = _root(args.root)
     comparison = compare_versions(root, args.from_, args.to)
@@ -394,7 +394,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     else:
         title = comparison.new.metadata.title
         if args.format == "html":
-            from manualkit.documents.html_redline import section_bodies
+            from manualkit.documents.html_redline import render_html, section_bodies
 
             changes = [(s.id, s.from_id, str(s.status)) for s in d.changes]
             text = render_html(d, title, section_bodies(comparison.old, comparison.new, changes))

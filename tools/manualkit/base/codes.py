@@ -295,6 +295,8 @@ _TABLE: tuple[Code, ...] = (
     # What readers see: the audit's verdict, locators, staff pages (issue 24: MAN970-MAN979)
     Code("MAN970", I, "早于该要求：该版本发布时的规则（manual/obligations.yml）尚未要求此项记录，不作为缺失记录"),
     Code("MAN971", I, "本克隆中没有该版本的发布标签（发布记录的提交才是证据；git fetch --tags 可取回标签）"),
+    # The staff site's search and sitemap, the clause locator, the redline engine (s24b: MAN990-MAN999)
+    Code("MAN990", E, "MANUAL_SITE_URL 不是可用的站点地址（应为 https://主机名/路径/，或留空而不生成 sitemap.xml）"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}

@@ -20,7 +20,7 @@ def obligations(root: Path) -> ObligationReport:
 def as_rows(report: ObligationReport) -> list[dict[str, object]]:
     return [
         {
-            "section": o.section, "fingerprint": o.fingerprint, "text": o.text, "mapped": m is not None,
+            "section": o.section, "clause": o.where, "fingerprint": o.fingerprint, "text": o.text, "mapped": m is not None,
             "enforced_by": m.kind if m else None, "how": m.how if m else None, "codes": list(m.codes) if m else [],
             "command": (m.command or None) if m else None, "record": (m.record or None) if m else None,
         }
@@ -41,7 +41,7 @@ def render_json(report: ObligationReport) -> str:
 def render_text(report: ObligationReport) -> str:
     lines = []
     for o, m in report.obligations:
-        lines.append(f"{o.section} [{o.fingerprint}] {o.text}")
+        lines.append(f"{o.where} [{o.fingerprint}] {o.text}")
         if m is None:
             lines.append("    未登记执行方式！（MAN830）")
             continue

@@ -3,19 +3,30 @@ the manual reads (headings, numbered and bulleted lists, quotes, tables with the
 with insertions and deletions marked inside the paragraph or table cell that changed.
 
 Built from the same units as the DOCX redline (:mod:`manualkit.documents.docx.model`), compared
-the same way; every text is escaped and no link from the manual becomes live.
+the same way; every text is escaped and no link from the manual becomes live. :func:`render_html`
+is the whole page of ``manual diff --format html`` (the records layer only computes the diff,
+:mod:`manualkit.records.manual_diff`; its HTML and CSS live here).
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
-from manualkit.documents.docx.blocks import Atom, atoms
+from manualkit.documents.docx.blocks import Atom, atom_ops, atoms
 from manualkit.documents.docx.model import Paragraph, Segment, Table, Unit, unit_text, units
+from manualkit.records.manual_diff import (
+    STATUS_ORDER,
+    STATUS_TEXT,
+    ManualDiff,
+    header_text,
+    same_version_text,
+    signature_line,
+)
 from manualkit.text.manual import Manual
 from manualkit.text.markup import parse
+from manualkit.text.redline import changed, to_html
 
 _BULLETS = ("•", "◦", "▪")
 
@@ -39,9 +50,8 @@ def _atoms_html(items: Sequence[Atom]) -> str:
 
 def _tracked(old: Sequence[Segment], new: Sequence[Segment]) -> str:
     a, b = atoms(old), atoms(new)
-    matcher = difflib.SequenceMatcher(None, [(x.kind, x.text) for x in a], [(x.kind, x.text) for x in b], autojunk=False)
     out = []
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    for op, i1, i2, j1, j2 in atom_ops(a, b):  # the one engine that marks characters (text.redline)
         if op == "equal":
             out.append(_atoms_html(b[j1:j2]))
             continue
@@ -163,3 +173,58 @@ def section_bodies(old: Manual, new: Manual, changes: Sequence[tuple[str, str | 
         chapter = (after or before or ("", 0))[1]
         out[sid] = section_html(before[0] if before else None, after[0] if after else None, chapter)
     return out
+
+
+_CSS = """
+.body.formatted { white-space: normal; } .formatted p { margin: .3em 0; } .formatted .mk-p { text-indent: 2em; }
+.formatted .mk-caption { text-align: center; font-weight: bold; margin-top: .8em; }
+.formatted .mk-quote { border-left: 4px solid #aaa; background: #f2f2f2; padding: .2em .8em; }
+.formatted table.mk-table { border-collapse: collapse; margin: .3em auto 1em; } .formatted .mk-table th, .formatted .mk-table td { border: 1px solid #555; padding: .2em .5em; vertical-align: top; }
+.formatted .mk-table th { background: #d9d9d9; } .formatted tr.redline-changed td:first-child, .formatted .redline-changed.mk-p, .formatted p.redline-changed { box-shadow: -6px 0 0 #c00000; }
+.formatted .redline-added, .formatted .redline-removed { box-shadow: -6px 0 0 #c00000; }
+body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif; max-width: 60em; margin: 2em auto; line-height: 1.7; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 2em; border-bottom: 1px solid #ccc; }
+.status { font-size: .8em; padding: .1em .5em; border-radius: .3em; background: #eee; margin-right: .5em; }
+.status-added { background: #d4f4dd; } .status-removed { background: #fbd9d9; } .status-modified { background: #fff0c2; } .status-moved { background: #dde8fb; }
+.body { white-space: pre-wrap; background: #fafafa; padding: .8em 1em; border-left: 3px solid #ddd; }
+del.redline-del { color: #b00; background: #fde8e8; } ins.redline-ins { color: #060; background: #e6f6e6; text-decoration: underline; }
+.requests { font-size: .9em; color: #444; } .warning { color: #b00; font-weight: bold; }
+table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .2em .6em; }
+"""
+
+
+def render_html(d: ManualDiff, title: str = "销售业务流程规范手册", bodies: Mapping[str, str] | None = None) -> str:
+    """The diff as an HTML page. ``bodies`` gives, per section id, the formatted redline of its
+    body (headings, lists, tables; :func:`section_bodies`); without one a
+    section's body is shown as its text with the inline changes marked."""
+    e = escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="zh-CN"><head><meta charset="utf-8">',
+        f"<title>{e(title)} 修订对照 {e(d.from_point.version)} → {e(d.to_point.version)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{e(title)} 修订对照</h1>",
+        f"<p>{e(header_text(d))}</p>",
+    ]
+    if d.same_version:
+        parts += [f"<p>{e(same_version_text(d))}</p>", "</body></html>"]
+        return "\n".join(parts) + "\n"
+    counts = d.counts()
+    parts.append("<table><tr>" + "".join(f"<th>{STATUS_TEXT[s]}</th>" for s in STATUS_ORDER) + "</tr><tr>")
+    parts.append("".join(f"<td>{counts[s]}</td>" for s in STATUS_ORDER) + "</tr></table>")
+    for s in d.changes:
+        title_html = to_html(s.title_segments) if changed(s.title_segments) else e(s.title)
+        moved = f"（原 {e(s.from_id or '')}）" if s.status == "moved" else ""
+        parts.append(f'<h2 id="sec-{e(s.id)}"><span class="status status-{s.status}">{STATUS_TEXT[s.status]}</span>{e(s.id)} {title_html}{moved}</h2>')
+        if s.unexplained:
+            parts.append('<p class="warning">注意：没有任何已发布的修订申请单列出此节的修改</p>')
+        for cr in s.change_requests:
+            signs = "；".join(e(signature_line(a)) for a in cr.approvals)
+            parts.append(f'<p class="requests">修订申请单 <b>{e(cr.id)}</b>「{e(cr.title)}」（{e(cr.version)} 版，{cr.effective.isoformat()} 起实施）<br>签署：{signs}</p>')
+        formatted = (bodies or {}).get(s.id)
+        parts.append(f'<div class="body formatted">{formatted}</div>' if formatted is not None else f'<div class="body">{to_html(s.body_segments)}</div>')
+    unchanged = [s.id for s in d.sections if s.status == "unchanged"]
+    if unchanged:
+        parts.append(f"<p>未变的节：{e('、'.join(unchanged))}</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"

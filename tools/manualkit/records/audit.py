@@ -38,6 +38,7 @@ from manualkit.records.release import FRONT, RELEASES_DIR, front_matter_covered,
 from manualkit.records.repository import Snapshot, require_full_history, worktree_snapshot
 from manualkit.records.review import REVIEWER_ROLE, REVIEWS_DIR, chapter_digest, parse_review, review_message
 from manualkit.records.trust import CERTS_DIR, controlled_at, controlled_in_worktree, prefetch_controlled
+from manualkit.text.clause import ChapterLines, changed_clause_note, line_clause
 from manualkit.text.manual import MANUAL_DIR, Manual
 from manualkit.text.markup import unsafe_findings
 from manualkit.text.schema import as_date
@@ -471,8 +472,10 @@ def _text(a: _Audit) -> None:
     for entry in released:  # what check refused before a release, found in one made all the same
         manual = a.reader.manual(entry.commit or "")
         for chapter in manual.chapters if manual is not None else ():
-            for d in unsafe_findings(chapter.body, chapter.path, chapter.body_line):
-                a.add(d._replace(message=f"{entry.record.version} 版：{d.message}"), "text")
+            lines = ChapterLines(chapter.number, [(s.id, s.line, s.body, s.body_line) for s in chapter.sections], chapter.preamble)
+            for d in unsafe_findings(chapter.body, chapter.path, chapter.body_line):  # named by clause, not by source line
+                where = f" {line_clause(lines, d.line)}" if d.line else ""
+                a.add(d._replace(line=0, col=0, message=f"{entry.record.version} 版{where}：{d.message}"), "text")
     reported: set[tuple[str, str]] = set()
     for commit in commits:
         at = a.order[commit]
@@ -481,20 +484,24 @@ def _text(a: _Audit) -> None:
         nxt: ReleaseEntry | None = released[k + 1] if k + 1 < len(released) else None
         if base.commit == commit and k > 0:  # a release commit that itself changed manual/
             base, nxt = released[k - 1], base
-        changed = _changed(sections_at(base.commit or ""), sections_at(commit)) - allowed(nxt)
+        before, after = sections_at(base.commit or ""), sections_at(commit)
+        changed = _changed(before, after) - allowed(nxt)
         for sid in sorted(changed, key=_sort_key):
             if (sid, str(base.record.version)) in reported:
                 continue
             reported.add((sid, str(base.record.version)))
             subject = git.text(a.root, "show", "-s", "--format=%h %cs %s", commit)
             then = f"其后的发布 {nxt.record.version} 未列出该节" if nxt is not None else "也没有待发布的修订申请单列出该节"
-            a.add(diagnostic(MANUAL_DIR, 0, 0, "MAN710", f"已发布的{_label(sid)}（{base.record.version} 版）在提交 {subject} 中被修改，{then}"))
+            where = changed_clause_note(sid, before, after)
+            a.add(diagnostic(MANUAL_DIR, 0, 0, "MAN710", f"已发布的{_label(sid)}（{base.record.version} 版）在提交 {subject} 中被修改{where}，{then}"))
     last = released[-1]
     if a.snap.manual is not None:
         now = {**section_map(a.snap.manual), **{k: ("", v) for k, v in controlled_in_worktree(a.root).items()}}
-        changed = _changed(sections_at(last.commit or ""), now) - allowed(None)
+        before = sections_at(last.commit or "")
+        changed = _changed(before, now) - allowed(None)
         for sid in sorted(changed, key=_sort_key):
-            a.add(diagnostic(MANUAL_DIR, 0, 0, "MAN710", f"工作区中已发布的{_label(sid)}（{last.record.version} 版）被修改，但没有待发布的修订申请单列出该节"))
+            where = changed_clause_note(sid, before, now)
+            a.add(diagnostic(MANUAL_DIR, 0, 0, "MAN710", f"工作区中已发布的{_label(sid)}（{last.record.version} 版）被修改{where}，但没有待发布的修订申请单列出该节"))
     a.scope["text"] = f"{len(commits)} 个修改 manual/ 的后续提交及工作区"
 
 

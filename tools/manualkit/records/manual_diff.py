@@ -15,13 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
 from manualkit.records.history import ApprovalView, ReleaseEntry
 from manualkit.text.clause import Clause, SectionBody, chapter_clauses, locate
 from manualkit.text.manual import Manual
-from manualkit.text.redline import Kind, Segment, changed, inline_diff, to_html, to_text, tokenize
+from manualkit.text.redline import Kind, Segment, changed, inline_diff, to_text, tokenize
 
 Status = Literal["added", "removed", "modified", "moved", "unchanged"]
 STATUS_ORDER: tuple[Status, ...] = ("modified", "added", "removed", "moved", "unchanged")
@@ -289,7 +289,7 @@ def requests_changing(section_ids: set[str], releases: Sequence[ReleaseEntry]) -
 # --- rendering -------------------------------------------------------------------------------------
 
 
-def _header(d: ManualDiff) -> str:
+def header_text(d: ManualDiff) -> str:
     return f"{d.from_point.describe()} → {d.to_point.describe()}"
 
 
@@ -303,7 +303,7 @@ def same_version_text(d: ManualDiff) -> str:
     return f"两个时点现行有效的是同一版本 {d.to_point.version}（{d.to_point.effective.isoformat()} 起实施），无差异。"
 
 
-def _signature_line(a: ApprovalView) -> str:
+def signature_line(a: ApprovalView) -> str:
     return f"{a.role} {a.name} {a.signed_at[:16].replace('T', ' ')}{'' if a.valid else '（签名无效）'}"
 
 
@@ -330,12 +330,12 @@ def changed_lines(segments: Sequence[Segment]) -> list[tuple[int, list[Segment]]
 def _request_lines(cr: RequestChange) -> list[str]:
     lines = [f"  修订申请单 {cr.id}「{cr.title}」（{cr.version} 版，{cr.effective.isoformat()} 起实施）"]
     if cr.approvals:
-        lines.append("    签署：" + "；".join(_signature_line(a) for a in cr.approvals))
+        lines.append("    签署：" + "；".join(signature_line(a) for a in cr.approvals))
     return lines
 
 
 def render_text(d: ManualDiff) -> str:
-    lines = [f"修订对照：{_header(d)}"]
+    lines = [f"修订对照：{header_text(d)}"]
     if d.same_version:
         return "\n".join([*lines, same_version_text(d)]) + "\n"
     lines.append(_summary(d))
@@ -396,59 +396,3 @@ def as_dict(d: ManualDiff) -> dict[str, object]:
 
 def render_json(d: ManualDiff) -> str:
     return json.dumps(as_dict(d), ensure_ascii=False, indent=2) + "\n"
-
-
-_CSS = """
-.body.formatted { white-space: normal; } .formatted p { margin: .3em 0; } .formatted .mk-p { text-indent: 2em; }
-.formatted .mk-caption { text-align: center; font-weight: bold; margin-top: .8em; }
-.formatted .mk-quote { border-left: 4px solid #aaa; background: #f2f2f2; padding: .2em .8em; }
-.formatted table.mk-table { border-collapse: collapse; margin: .3em auto 1em; } .formatted .mk-table th, .formatted .mk-table td { border: 1px solid #555; padding: .2em .5em; vertical-align: top; }
-.formatted .mk-table th { background: #d9d9d9; } .formatted tr.redline-changed td:first-child, .formatted .redline-changed.mk-p, .formatted p.redline-changed { box-shadow: -6px 0 0 #c00000; }
-.formatted .redline-added, .formatted .redline-removed { box-shadow: -6px 0 0 #c00000; }
-body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif; max-width: 60em; margin: 2em auto; line-height: 1.7; color: #222; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 2em; border-bottom: 1px solid #ccc; }
-.status { font-size: .8em; padding: .1em .5em; border-radius: .3em; background: #eee; margin-right: .5em; }
-.status-added { background: #d4f4dd; } .status-removed { background: #fbd9d9; } .status-modified { background: #fff0c2; } .status-moved { background: #dde8fb; }
-.body { white-space: pre-wrap; background: #fafafa; padding: .8em 1em; border-left: 3px solid #ddd; }
-del.redline-del { color: #b00; background: #fde8e8; } ins.redline-ins { color: #060; background: #e6f6e6; text-decoration: underline; }
-.requests { font-size: .9em; color: #444; } .warning { color: #b00; font-weight: bold; }
-table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .2em .6em; }
-"""
-
-
-def render_html(d: ManualDiff, title: str = "销售业务流程规范手册", bodies: Mapping[str, str] | None = None) -> str:
-    """The diff as an HTML page. ``bodies`` gives, per section id, the formatted redline of its
-    body (headings, lists, tables; see :mod:`manualkit.documents.html_redline`); without one a
-    section's body is shown as its text with the inline changes marked."""
-    from html import escape as e  # the HTML rendering only
-
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="zh-CN"><head><meta charset="utf-8">',
-        f"<title>{e(title)} 修订对照 {e(d.from_point.version)} → {e(d.to_point.version)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>{e(title)} 修订对照</h1>",
-        f"<p>{e(_header(d))}</p>",
-    ]
-    if d.same_version:
-        parts += [f"<p>{e(same_version_text(d))}</p>", "</body></html>"]
-        return "\n".join(parts) + "\n"
-    counts = d.counts()
-    parts.append("<table><tr>" + "".join(f"<th>{STATUS_TEXT[s]}</th>" for s in STATUS_ORDER) + "</tr><tr>")
-    parts.append("".join(f"<td>{counts[s]}</td>" for s in STATUS_ORDER) + "</tr></table>")
-    for s in d.changes:
-        title_html = to_html(s.title_segments) if changed(s.title_segments) else e(s.title)
-        moved = f"（原 {e(s.from_id or '')}）" if s.status == "moved" else ""
-        parts.append(f'<h2 id="sec-{e(s.id)}"><span class="status status-{s.status}">{STATUS_TEXT[s.status]}</span>{e(s.id)} {title_html}{moved}</h2>')
-        if s.unexplained:
-            parts.append('<p class="warning">注意：没有任何已发布的修订申请单列出此节的修改</p>')
-        for cr in s.change_requests:
-            signs = "；".join(e(_signature_line(a)) for a in cr.approvals)
-            parts.append(f'<p class="requests">修订申请单 <b>{e(cr.id)}</b>「{e(cr.title)}」（{e(cr.version)} 版，{cr.effective.isoformat()} 起实施）<br>签署：{signs}</p>')
-        formatted = (bodies or {}).get(s.id)
-        parts.append(f'<div class="body formatted">{formatted}</div>' if formatted is not None else f'<div class="body">{to_html(s.body_segments)}</div>')
-    unchanged = [s.id for s in d.sections if s.status == "unchanged"]
-    if unchanged:
-        parts.append(f"<p>未变的节：{e('、'.join(unchanged))}</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"

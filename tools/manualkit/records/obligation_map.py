@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from manualkit.base import yamlfile
 from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.text.clause import ChapterLines, line_clause
 from manualkit.text.manual import Manual
 
 OBLIGATIONS_PATH = "manual/obligations.yml"
@@ -33,7 +34,12 @@ class Obligation(NamedTuple):
     section: str
     fingerprint: str
     text: str
-    line: int
+    line: int  # file line of the chapter (for ``manual check``'s path:line)
+    clause: str = ""  # where a reader finds it in the manual: 8.3 第 2 项 (text.clause)
+
+    @property
+    def where(self) -> str:
+        return self.clause or self.section
 
 
 class Enforcement(NamedTuple):
@@ -86,6 +92,7 @@ def _sentences(body: str, first_line: int) -> list[tuple[str, int]]:
 def find_obligations(manual: Manual) -> list[Obligation]:
     found = []
     for chapter in manual.chapters:
+        lines = ChapterLines(chapter.number, [(s.id, s.line, s.body, s.body_line) for s in chapter.sections], chapter.preamble)
         for section in chapter.sections:
             keywords = REFERENCED.get(section.id)
             if chapter.number != 8 and keywords is None:
@@ -96,7 +103,7 @@ def find_obligations(manual: Manual) -> list[Obligation]:
                     continue
                 if keywords is not None and not any(k in plain for k in keywords):
                     continue
-                found.append(Obligation(section.id, fingerprint(text), plain, line))
+                found.append(Obligation(section.id, fingerprint(text), plain, line, line_clause(lines, line)))
     return found
 
 
@@ -162,7 +169,7 @@ def obligation_findings(manual: Manual, contents: Mapping[str, bytes]) -> list[D
         out.append(
             diagnostic(
                 paths.get(int(o.section.split(".")[0]), "manual"), o.line, 1, "MAN830",
-                f"第 {o.section} 节的义务“{o.text[:40]}…”在 {OBLIGATIONS_PATH} 中没有执行方式的登记（fingerprint {o.fingerprint}）；请登记其检查、命令或由人执行的理由",
+                f"{o.where} 的义务“{o.text[:40]}…”在 {OBLIGATIONS_PATH} 中没有执行方式的登记（fingerprint {o.fingerprint}）；请登记其检查、命令或由人执行的理由",
             )
         )  # fmt: skip
     for m in report.stale:

@@ -65,6 +65,7 @@ from manualkit.site.model import (
 )
 from manualkit.site.redlines import SectionRedline, manual_changes
 from manualkit.site.render import SITE_DATE_CSS, VERSIONS_JS, Docs, mkdocs_config, run_mkdocs, site_date_css
+from manualkit.site.sitemap import site_url
 from manualkit.text.chapter import Chapter, split_front_matter
 from manualkit.text.manual import MANUAL_DIR, Manual, ManualFiles, decode
 from manualkit.text.markup import unsafe_findings
@@ -592,6 +593,7 @@ def build_site(
 ) -> SiteBuild:
     """Build the site as it stands on ``day`` into ``site_dir`` (default ``root/site``)."""
     env = os.environ if env is None else env
+    address = site_url(env)  # refused before any work when malformed
     site_dir = (site_dir or root / "site").resolve()
     if site_dir == root.resolve() or (site_dir / MANUAL_DIR).is_dir():
         raise fail(str(site_dir), 0, 0, "MAN731", "站点输出目录不能是仓库根目录或含有 manual/ 的目录")
@@ -636,7 +638,8 @@ def build_site(
                 redlines.save()
             seconds["pages"] = time.perf_counter() - started - sum(seconds.values())
             config = mkdocs_config(
-                metadata, docs_dir, out, docs, search=True, cache_dir=cache, site_name=ctx.site_name(metadata.title, ctx.in_force)
+                metadata, docs_dir, out, docs, search=True, cache_dir=cache, site_name=ctx.site_name(metadata.title, ctx.in_force),
+                site_url=address,
             )
             run_mkdocs(config, docs_dir.parent)
             seconds["mkdocs"] = time.perf_counter() - started - sum(seconds.values())

@@ -21,7 +21,12 @@ A thin adapter: the text and the header block of every page are made by
   serve`` send that policy as a header too, with the live-reload script served as a file;
 - after Markdown: give chapter tables their column labels for narrow screens, and keep
   identifiers (CR-2026-004, XS-QM-01) whole (:func:`manualkit.site.pages.label_tables`,
-  :func:`manualkit.site.pages.mark_identifiers`).
+  :func:`manualkit.site.pages.mark_identifiers`);
+- what search indexes (:mod:`manualkit.site.search_text`): each table's rows as sentences
+  (列名：值；…) instead of its cells run together, taken out of the page again after indexing;
+  the chapters ranked above the change requests and the 修订记录 that repeat their words;
+- write ``sitemap.xml`` of the pages in force at the site's address, when it has one
+  (:mod:`manualkit.site.sitemap`), instead of MkDocs' (which lists noindex pages too).
 """
 
 from __future__ import annotations
@@ -125,10 +130,31 @@ def on_pre_build(config: Any) -> None:
         settings["pages"] = refresh_draft(Path(root), Path(config.docs_dir))
 
 
+def _searched(config: Any) -> bool:
+    # MkDocs names the plugin after the theme's namespace when the theme has one (material/search)
+    return any(name in config.plugins for name in ("search", "material/search"))
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    if _searched(config):
+        from manualkit.site.search_text import search_boost
+
+        boost = search_boost(page.file.src_uri)
+        search = page.meta.get("search")
+        if boost is not None and (search is None or isinstance(search, dict)):
+            page.meta["search"] = {**(search or {}), "boost": boost}
+    return markdown
+
+
 def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
     from manualkit.site.pages import label_tables, mark_identifiers
 
-    return mark_identifiers(label_tables(html))
+    content = mark_identifiers(label_tables(html))
+    if _searched(config):
+        from manualkit.site.search_text import indexable_tables
+
+        content = indexable_tables(content)
+    return content
 
 
 def on_template_context(context: Any, template_name: str, config: Any) -> Any:
@@ -152,8 +178,9 @@ def _write_scripts(config: Any, files: dict[str, str]) -> None:
 
 def on_post_page(output: str, page: Any, config: Any) -> str:
     from manualkit.site.csp import externalise_inline_scripts, to_top
+    from manualkit.site.search_text import drop_index_only
 
-    html, files = externalise_inline_scripts(output, to_top(page.url))
+    html, files = externalise_inline_scripts(drop_index_only(output), to_top(page.url))
     _write_scripts(config, files)
     return html
 
@@ -166,6 +193,16 @@ def on_post_template(output_content: str, template_name: str, config: Any) -> st
     html, files = externalise_inline_scripts(output_content, "")  # 404.html: at the top folder
     _write_scripts(config, files)
     return html
+
+
+def on_post_build(config: Any) -> None:
+    if not _settings(config).get("sitemap") or not config.site_url:
+        return
+    from manualkit.base.atomic import write_atomic
+    from manualkit.site.sitemap import SITEMAP, pages_in_force, sitemap_xml
+
+    registry = _settings(config).get("pages") or {}
+    write_atomic(Path(config.site_dir) / SITEMAP, sitemap_xml(config.site_url, pages_in_force(registry)))
 
 
 def on_serve(server: Any, config: Any, builder: Any) -> Any:

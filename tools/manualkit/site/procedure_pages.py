@@ -27,7 +27,7 @@ def obligations_markdown(report: ObligationReport, returned: Sequence[ChangeRequ
             evidence = "、".join(f"<code>{esc(c)}</code>" for c in m.codes)
             if m.command:
                 evidence = f"<code>{esc(m.command)}</code> → <code>{esc(m.record)}</code>" + (f"；{evidence}" if evidence else "")
-        rows.append((esc(o.section), esc(o.text), how, evidence))
+        rows.append((esc(o.where), esc(o.text), how, evidence))
     return "\n\n".join(
         [
             "# 第八章的义务与证据",

@@ -80,17 +80,22 @@ def mkdocs_config(
     draft_root: Path | None = None,
     site_name: str | None = None,
     root: str = "",
+    site_url: str | None = None,
 ) -> dict[str, Any]:
     """The MkDocs configuration of one site (declared once, here): Material in Chinese, no web fonts.
 
     ``site_name`` (the manual's title, its version and status) ends every ``<title>``; ``root`` is
     the way from this site to the top of the staff site (``../../`` from ``archive/A-0/``), where
-    :data:`SITE_DATE_CSS` says the date the site was generated (the print date without script)."""
+    :data:`SITE_DATE_CSS` says the date the site was generated (the print date without script);
+    ``site_url`` (the site in force only) is its address, for canonical links and ``sitemap.xml``
+    (:mod:`manualkit.site.sitemap`)."""
     extra: dict[str, Any] = {"pages": docs.headers, "csp": csp.POLICY}
     if cache_dir is not None:
         extra["cache_dir"] = str(cache_dir)
     if draft_root is not None:
         extra["draft_root"] = str(draft_root)
+    if site_url is not None:
+        extra["sitemap"] = True
     config: dict[str, Any] = {
         # the theme prints these unescaped (as HTML, and inside attributes): escaped here
         "site_name": pages.esc(site_name or metadata.title),
@@ -116,6 +121,8 @@ def mkdocs_config(
         "extra_javascript": [root + VERSIONS_JS, "assets/manualkit/site.js"],
         "extra": {"manualkit": extra, "generator": False},
     }
+    if site_url is not None:
+        config["site_url"] = site_url
     if draft_root is not None:
         config["watch"] = [str(draft_root / MANUAL_DIR)]
     return config

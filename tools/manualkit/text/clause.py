@@ -12,8 +12,9 @@ numbered per chapter in the order they stand, as the DOCX captions them (表 章
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 #: A subheading's own number: 一、 二、 … or (一) / （一）, as it opens the heading.
@@ -88,7 +89,8 @@ def section_clauses(body: str, section: str, chapter: int, tables_before: int = 
         if opened := _FENCE.match(text):
             fence, paragraph, levels, numbers = opened.group(1), -1, [], []
             continue
-        if _TABLE_LINE.match(text) and not levels:
+        if _TABLE_LINE.match(text) and (not levels or (blank and not text.startswith(" "))):
+            levels, numbers = [], []  # a table at the margin after a blank line ends the list
             if table < 0:
                 tables += 1
                 caption = f"表 {chapter}-{tables}" if chapter else f"表 {tables}"
@@ -168,3 +170,94 @@ def locate(clauses: Sequence[Clause], line: int, section: str) -> str:
     """The locator of ``line``: its clause, or the section alone when no clause holds it."""
     found = clause_at(clauses, line)
     return found.text if found else section
+
+
+# --- the locator of a changed section, and of a line of a chapter file --------------------------------
+
+#: At most this many clauses are named for one changed section (then 等 N 处).
+MAX_NAMED = 5
+
+
+def _chapter_of(sid: str) -> int | None:
+    head = sid.split(".")[0]
+    return int(head) if head.isdigit() and "." in sid and sid.split(".")[1].isdigit() else None
+
+
+def _numeric(sid: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in sid.split("."))
+
+
+def _clauses_in(sections: Mapping[str, tuple[str, str]], chapter: int) -> dict[str, list[Clause]]:
+    ids = sorted((s for s in sections if _chapter_of(s) == chapter), key=_numeric)
+    return chapter_clauses(SectionBody(s, sections[s][1], chapter) for s in ids)
+
+
+def changed_clauses(sid: str, before: Mapping[str, tuple[str, str]], after: Mapping[str, tuple[str, str]]) -> list[str]:
+    """The clauses of section ``sid`` that differ between two versions, as a reader finds them
+    (``3.2 一、第 3 项``, ``5.1 表 5-1 第 2 行``), in the order they stand: lines added or changed
+    named in the version ``after``, lines removed in the version ``before``. ``before`` and
+    ``after`` map section ids (``N.0`` a chapter's opening text) to (title, body); a section that
+    is new, gone, or changed only in its title is named by itself."""
+    chapter = _chapter_of(sid)
+    old, new = before.get(sid), after.get(sid)
+    if chapter is None or old is None or new is None or old[1] == new[1]:
+        return []
+    label = f"第{chapter}章章首" if sid.endswith(".0") else sid
+    old_clauses = _clauses_in(before, chapter).get(sid, [])
+    new_clauses = _clauses_in(after, chapter).get(sid, [])
+    a, b = old[1].split("\n"), new[1].split("\n")
+    found: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        # lines changed or added, named in the new text; lines removed (beyond those replaced) in the old
+        spots = [(new_clauses, j + 1) for j in range(j1, j2) if b[j].strip()]
+        spots += [(old_clauses, i + 1) for i in range(i1 + (j2 - j1), i2) if a[i].strip()]
+        for clauses, line in spots:
+            where = locate(clauses, line, label)
+            if where not in found:
+                found.append(where)
+    return found
+
+
+def changed_clause_note(sid: str, before: Mapping[str, tuple[str, str]], after: Mapping[str, tuple[str, str]]) -> str:
+    """The changed clauses of ``sid`` as a note to put after the words that say it changed:
+    ``（改动处：3.2 一、第 3 项）``; empty when no clause can be named (see :func:`changed_clauses`)."""
+    found = changed_clauses(sid, before, after)
+    if not found:
+        return ""
+    named = "、".join(found[:MAX_NAMED]) + (f" 等 {len(found)} 处" if len(found) > MAX_NAMED else "")
+    return f"（改动处：{named}）"
+
+
+class ChapterLines(NamedTuple):
+    """What :func:`line_clause` needs of a chapter: its number, and each section's id, heading
+    line and body (with the file line its body starts on)."""
+
+    number: int
+    sections: Sequence[tuple[str, int, str, int]]  # (id, heading line, body, body line)
+    preamble: str = ""
+
+
+def line_clause(chapter: ChapterLines, line: int) -> str:
+    """The clause holding file ``line`` of a chapter: ``3.2 一、第 3 项``; ``3.2`` on a section's
+    heading; 第3章章首 before the first section."""
+    bodies = [SectionBody(f"{chapter.number}.0", chapter.preamble, chapter.number)] if chapter.preamble else []
+    bodies += [SectionBody(sid, body, chapter.number) for sid, _, body, _ in chapter.sections]
+    clauses = chapter_clauses(bodies)
+    for sid, heading, body, body_line in reversed(chapter.sections):
+        if line >= body_line:
+            found = clause_at(clauses.get(sid, []), line - body_line + 1)
+            return found.text if found else _under_heading(sid, body, line - body_line + 1)
+        if line >= heading:
+            return sid
+    return f"第{chapter.number}章章首"
+
+
+def _under_heading(sid: str, body: str, line: int) -> str:
+    """A line no clause holds (a note, 注：…): named by the subheading it stands under."""
+    for text in reversed(body.split("\n")[: max(line - 1, 0)]):
+        heading = _HEADING.match(text)
+        if heading:
+            return f"{sid} {heading.group(1).strip()}"
+    return sid

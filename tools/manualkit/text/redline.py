@@ -5,13 +5,18 @@ into tokens — each CJK character alone, Latin words and numbers whole (``15``,
 punctuation and spaces alone — and the token sequences are compared, so a change of
 "30 日" to "15 日" shows as exactly that. Pure functions over strings; the HTML site, the
 text diff and the DOCX tracked changes all render the same segments.
+
+:func:`edit_ops` is the one engine that decides which tokens are marked: the DOCX redline and the
+HTML redline (over formatted atoms, :mod:`manualkit.documents.docx.blocks`), the site's redline
+and the text diff (over the text's tokens, :func:`inline_diff`) all render its answer, so the
+three mark the same characters for the same change.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Literal, NamedTuple
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_.%/+-]+|\s+|.", re.DOTALL)
@@ -29,21 +34,40 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
+Op = tuple[Literal["equal", "edit"], int, int, int, int]
+
+
+def edit_ops(a: Sequence[Hashable], b: Sequence[Hashable], blank: Callable[[int], bool] = lambda i: False) -> list[Op]:
+    """How token sequence ``a`` becomes ``b``: ``("equal", i1, i2, j1, j2)`` runs kept, and
+    ``("edit", i1, i2, j1, j2)`` runs where ``a[i1:i2]`` is deleted and ``b[j1:j2]`` inserted
+    (either may be empty), deletions read before insertions.
+
+    A single unchanged token between two edits reads better as part of the change (``~~审~~核~~准~~``
+    → ``~~审核~~核准``): it is folded into one edit, unless ``blank(i)`` says ``a[i]`` is a space."""
+    ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    out: list[Op] = []
+    for k, (op, i1, i2, j1, j2) in enumerate(ops):
+        between = 0 < k < len(ops) - 1 and ops[k - 1][0] != "equal" and ops[k + 1][0] != "equal"
+        edit = op != "equal" or (between and i2 - i1 == 1 and not blank(i1))
+        if edit and out and out[-1][0] == "edit":
+            out[-1] = ("edit", out[-1][1], i2, out[-1][3], j2)
+        else:
+            out.append(("edit" if edit else "equal", i1, i2, j1, j2))
+    return out
+
+
 def inline_diff(old: str, new: str) -> list[Segment]:
     """Segments that turn ``old`` into ``new``: equal runs, deletions, insertions (in that order
-    within a replacement, as a reader expects: ~~old~~ new)."""
+    within a replacement, as a reader expects: ~~old~~ new), as :func:`edit_ops` marks them."""
     a, b = tokenize(old), tokenize(new)
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     out: list[Segment] = []
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    for op, i1, i2, j1, j2 in edit_ops(a, b, lambda i: not a[i].strip()):
         if op == "equal":
             _append(out, "equal", "".join(a[i1:i2]))
         else:
-            if i2 > i1:
-                _append(out, "delete", "".join(a[i1:i2]))
-            if j2 > j1:
-                _append(out, "insert", "".join(b[j1:j2]))
-    return _absorb_short_equals(out)
+            _append(out, "delete", "".join(a[i1:i2]))
+            _append(out, "insert", "".join(b[j1:j2]))
+    return out
 
 
 def _append(out: list[Segment], kind: Kind, text: str) -> None:
@@ -53,48 +77,6 @@ def _append(out: list[Segment], kind: Kind, text: str) -> None:
         out[-1] = Segment(kind, out[-1].text + text)
     else:
         out.append(Segment(kind, text))
-
-
-def _absorb_short_equals(segments: list[Segment]) -> list[Segment]:
-    """A single unchanged character between two changes reads better as part of the change
-    (``~~审~~批~~核~~`` → ``~~审批核~~ …``): fold one-token equal runs between edits."""
-    if len(segments) < 3:
-        return segments
-    out: list[Segment] = []
-    i = 0
-    while i < len(segments):
-        seg = segments[i]
-        between_edits = 0 < i < len(segments) - 1 and segments[i - 1].kind != "equal" and segments[i + 1].kind != "equal"
-        if seg.kind == "equal" and between_edits and len(tokenize(seg.text)) == 1 and seg.text.strip():
-            _append(out, "delete", seg.text)
-            _append(out, "insert", seg.text)
-        else:
-            _append(out, seg.kind, seg.text)
-        i += 1
-    return _regroup(out)
-
-
-def _regroup(segments: list[Segment]) -> list[Segment]:
-    """Within each run of edits, all deletions first, then all insertions."""
-    out: list[Segment] = []
-    pending_del, pending_ins = "", ""
-    for seg in segments:
-        if seg.kind == "equal":
-            if pending_del:
-                out.append(Segment("delete", pending_del))
-            if pending_ins:
-                out.append(Segment("insert", pending_ins))
-            pending_del, pending_ins = "", ""
-            _append(out, "equal", seg.text)
-        elif seg.kind == "delete":
-            pending_del += seg.text
-        else:
-            pending_ins += seg.text
-    if pending_del:
-        out.append(Segment("delete", pending_del))
-    if pending_ins:
-        out.append(Segment("insert", pending_ins))
-    return out
 
 
 def old_text(segments: Sequence[Segment]) -> str:

@@ -16,7 +16,7 @@ from manualkit.documents.docx.model import Paragraph, Segment, Table, Unit, plai
 from manualkit.documents.docx.paragraphs import Paragraphs
 from manualkit.documents.docx.tables import Tables
 from manualkit.documents.docx.xml import run
-from manualkit.text.redline import tokenize
+from manualkit.text.redline import Op, edit_ops, tokenize
 
 #: Who made a change: given "insert" or "delete" and the unit's text, the author to record.
 Attribution = Callable[[str, str], Author]
@@ -49,6 +49,12 @@ def atoms(segs: Sequence[Segment]) -> list[Atom]:
         elif seg.kind == "image":
             out.append(Atom("image", seg.text, False, False, False, seg.target))
     return out
+
+
+def atom_ops(a: Sequence[Atom], b: Sequence[Atom]) -> list[Op]:
+    """Which atoms a redline marks: :func:`manualkit.text.redline.edit_ops` over the atoms' kind and
+    text (formatting alone is no change), as the site's redline and the text diff mark tokens."""
+    return edit_ops([(x.kind, x.text) for x in a], [(x.kind, x.text) for x in b], lambda i: a[i].kind == "break" or not a[i].text.strip())
 
 
 class Blocks(Paragraphs, Tables, Inline, Changes):
@@ -117,11 +123,10 @@ class Blocks(Paragraphs, Tables, Inline, Changes):
     def tracked_runs(self, old: Sequence[Segment], new: Sequence[Segment], author: Attribution) -> tuple[str, bool]:
         """Runs turning ``old`` into ``new`` (deletions before insertions), and whether any changed."""
         a, b = atoms(old), atoms(new)
-        matcher = difflib.SequenceMatcher(None, [(x.kind, x.text) for x in a], [(x.kind, x.text) for x in b], autojunk=False)
         out: list[str] = []
         changed = False
         old_text, new_text = plain(old), plain(new)
-        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        for op, i1, i2, j1, j2 in atom_ops(a, b):
             if op == "equal":
                 out.append(self.atom_runs(b[j1:j2]))
                 continue

@@ -12,8 +12,14 @@
  *   sentence, or inside a longer word. No Chinese reaches Material's own query segmentation, which
  *   guesses words from the index and drops the end of a longer term.
  * - RESULT: the Chinese of the query is marked in each result's title and text, the text is cut
- *   to the (at most two) blocks that contain it, as Material does for other words, and the terms
- *   (used for ?h= highlighting on the page) are the words typed.
+ *   to the (at most two) sentences that contain it — a sentence ends at 。！？ or with its
+ *   paragraph, list item or table row (the site indexes a table row as 列名：值；列名：值。,
+ *   manualkit.site.search_text) — with … where the sentence was cut from its paragraph and around
+ *   the words in a sentence longer than SENTENCE_MAX characters; and the terms (used for ?h=
+ *   highlighting on the page) are the words typed. The pages are ordered: those that hold every
+ *   word first, among them the chapters before the change requests and the 修订记录 (which
+ *   repeat the words of the rules they changed; their lower search boost comes from
+ *   manualkit.site.search_text), by Material's score within each.
  *
  * Material's message types: SETUP 0, READY 1, QUERY 2, RESULT 3.
  */
@@ -26,7 +32,6 @@
   var RESULT = 3
   var HAN_RUN = /\p{Script=Han}+/gu
   var ENCODED = /^z[ub](?:[0-9a-f]{5}){1,2}$/
-  var VOID = /^(?:area|base|br|col|embed|hr|img|input|link|meta|source|track|wbr)$/i
   var MATERIAL_WORKER = /^search\.[0-9a-f]+\.min\.js$/
 
   var indexed = []   // documents given the extra fields, to drop them once the index is built
@@ -67,34 +72,6 @@
     return String(html).replace(/<[^>]*>/g, "")
   }
 
-  /* The top-level blocks of an HTML string (a paragraph, a list, a table, loose text) */
-  function blocks(html) {
-    var out = []
-    var depth = 0
-    var start = 0
-    var tag = /<(\/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(\/?)>/g
-    var m
-    while ((m = tag.exec(html)) !== null) {
-      if (m[1] === "/") {
-        depth = Math.max(0, depth - 1)
-        if (depth === 0) {
-          out.push(html.slice(start, tag.lastIndex))
-          start = tag.lastIndex
-        }
-      } else if (m[3] !== "/" && !VOID.test(m[2])) {
-        if (depth === 0) {
-          if (m.index > start)
-            out.push(html.slice(start, m.index))
-          start = m.index
-        }
-        depth++
-      }
-    }
-    if (start < html.length)
-      out.push(html.slice(start))
-    return out.filter(function (b) { return b.trim() })
-  }
-
   function escapeRegExp(text) {
     return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
   }
@@ -107,16 +84,100 @@
     }).join("")
   }
 
-  function teaser(html, runs) {
-    var hits = blocks(String(html)).filter(function (b) {
-      var text = textOf(b)
-      return runs.some(function (r) { return text.indexOf(r) >= 0 })
+  var SENTENCE_MAX = 90   // characters of a snippet sentence before it is cut around the words
+  var CONTEXT = 36        // characters kept on each side of the words in a cut sentence
+  var BREAK = /<\/(?:p|li|ul|ol|h[1-6]|pre|tr|td|th|div)>|<br\s*\/?>|<(?:p|li|ul|ol|pre)\b[^>]*>/gi
+  var ENTITY = /&(?:amp|lt|gt|quot|#39|#x27|#(\d+)|#x([0-9a-f]+));/gi
+
+  function decode(text) {
+    return text.replace(ENTITY, function (e, dec, hex) {
+      if (dec) return String.fromCodePoint(parseInt(dec, 10))
+      if (hex) return String.fromCodePoint(parseInt(hex, 16))
+      return { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": "\"", "&#39;": "'", "&#x27;": "'" }[e.toLowerCase()]
     })
-    return hits.length ? mark(hits.slice(0, 2).join(""), runs) : html
+  }
+
+  function escapeHtml(text) {
+    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+  }
+
+  /* The sentences of an HTML string as plain text: each ends at 。！？ or with its block (；
+     joins the clauses of one sentence, and the cells of one table row) */
+  function sentences(html) {
+    var out = []
+    decode(String(html).replace(BREAK, "\n").replace(/<[^>]*>/g, "")).split("\n").forEach(function (line) {
+      var parts = line.match(/[^。！？]+[。！？]*/g) || []
+      parts.forEach(function (part, i) {
+        var text = part.replace(/\s+/g, " ").trim()
+        if (text)
+          out.push({ text: text, first: i === 0, last: i === parts.length - 1 })
+      })
+    })
+    return out
+  }
+
+  /* One sentence around the first of the words it holds: cut when long, … where cut */
+  function around(sentence, runs) {
+    var text = sentence.text
+    var chars = Array.from(text)
+    var head = sentence.first ? "" : "…"
+    var tail = sentence.last ? "" : "…"
+    if (chars.length > SENTENCE_MAX) {
+      var at = -1
+      var len = 0
+      runs.forEach(function (r) {
+        var i = text.indexOf(r)
+        if (i >= 0 && (at < 0 || i < at)) { at = i; len = r.length }
+      })
+      var start = Math.max(0, Array.from(text.slice(0, Math.max(at, 0))).length - CONTEXT)
+      var end = Math.min(chars.length, Array.from(text.slice(0, Math.max(at, 0) + len)).length + CONTEXT)
+      if (start > 0) head = "…"
+      if (end < chars.length) tail = "…"
+      text = chars.slice(start, end).join("")
+    }
+    return "<p>" + head + mark(escapeHtml(text), runs) + tail + "</p>"
+  }
+
+  function teaser(html, runs) {
+    var all = sentences(html)
+    var hits = all.filter(function (s) {
+      return runs.some(function (r) { return s.text.indexOf(r) >= 0 })
+    })
+    if (!hits.length)
+      return all.length ? around(all[0], runs) : ""
+    return hits.slice(0, 2).map(function (s) { return around(s, runs) }).join("")
+  }
+
+  /* Whether a page's results hold every word of the query (Material's terms: word → found) */
+  function complete(group) {
+    return group.some(function (item) {
+      var terms = item.terms || {}
+      return Object.keys(terms).every(function (key) { return terms[key] })
+    }) ? 1 : 0
+  }
+
+  function tier(group) {
+    return Math.max.apply(null, group.map(function (item) {
+      return typeof item.boost === "number" ? item.boost : 1
+    }))
+  }
+
+  /* Pages holding every word first; among them the chapters (the rule itself) before the pages
+     about the rules (change requests, 修订记录: a lower boost in the index); Material's order
+     (by score) within each */
+  function rank(items) {
+    return items.map(function (group, i) {
+      return { group: group, i: i, complete: complete(group), tier: tier(group) }
+    }).sort(function (a, b) {
+      return (b.complete - a.complete) || (b.tier - a.tier) || (a.i - b.i)
+    }).map(function (entry) { return entry.group })
   }
 
   function adapt(result, runs) {
-    if (!runs.length || !result || !result.items)
+    if (!result || !result.items)
+      return
+    result.items = rank(result.items)
+    if (!runs.length)
       return
     result.items.forEach(function (group) {
       group.forEach(function (item) {

@@ -427,7 +427,7 @@ def add_download_pages(docs: Docs, day: dt.date, releases: Sequence[ReleaseFiles
     if everything:
         docs.files[f"{DOWNLOADS_DIR}/{CHECKSUMS}"] = checksums(everything)
         docs.files[f"{DOWNLOADS_DIR}/{RELEASES_JSON}"] = data
-    downloads = docs.add(generated(DOWNLOADS, "下载", download_pages.downloads_markdown(DOWNLOADS, listed, day), wide=True))
+    downloads = docs.add(generated(DOWNLOADS, "下载", download_pages.downloads_markdown(DOWNLOADS, listed, day)))
     verify = docs.add(generated(download_pages.VERIFY, "验证文件", download_pages.verify_markdown(download_pages.VERIFY, data, day, bool(everything))))
     return [{"下载": downloads}, {"验证文件": verify}]
 

@@ -66,8 +66,19 @@ def kind(name: str) -> str:
     return "PDF/A 文档" if name.lower().endswith(".pdf") else "Word 文档" if name.lower().endswith(".docx") else "文件"
 
 
+def advice(version: SiteVersion, in_force: SiteVersion | None) -> str:
+    """What a holder of a file of ``version`` should do, given the version in force."""
+    current = f"现行有效的 {in_force.name} 版" if in_force is not None else "现行有效的版本"
+    if version.status is Status.SUPERSEDED:
+        return f"此版本已作废，请勿再依据它执行；请按{current}执行，可从“下载”页取得。"
+    if version.status is Status.APPROVED:
+        return f"此版本尚未生效：{day_text(version.effective)}前请继续按{current}执行。"
+    return "这是现行有效版本的正式文件，可以依据它执行。"
+
+
 def published_list(releases: Sequence[ReleaseDownloads], day: dt.date) -> bytes:
     """``downloads/releases.json``: every file offered, its SHA-256, and its release's status on ``day``."""
+    in_force = next((r.version for r in releases if r.version.status is Status.IN_FORCE), None)
     data = {
         "as_of": day.isoformat(),
         "as_of_text": day_text(day),
@@ -78,6 +89,7 @@ def published_list(releases: Sequence[ReleaseDownloads], day: dt.date) -> bytes:
                 "effective_text": day_text(r.version.effective),
                 "status": STATUS_CSS[r.version.status],
                 "status_text": status_text(r.version),
+                "advice": advice(r.version, in_force),
                 "superseded_by": r.version.superseded_by,
                 "files": [
                     {"name": f.name, "kind": kind(f.name), "size": f.size, "sha256": f.sha256, "href": f"{DOWNLOADS_DIR}/{f.name}"}

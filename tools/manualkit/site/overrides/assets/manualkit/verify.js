@@ -129,6 +129,7 @@
     card.setAttribute("data-mk-status", state)
     if (hit) {
       card.appendChild(el("p", "mk-verify__verdict", hit.release.status_text))
+      card.appendChild(el("p", "mk-verify__note", hit.release.advice))
       line(card, "版本", hit.release.version + " 版", "mk-id")
       line(card, "文件", hit.file.name + "（" + hit.file.kind + "）", "mk-id")
       line(card, "生效日期", hit.release.effective_text)

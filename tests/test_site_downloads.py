@@ -144,3 +144,17 @@ def test_the_files_are_made_once_per_release_and_kept(site: Site) -> None:
     after = {p.name: p.read_bytes() for p in (site.repo.root / "site" / "downloads").iterdir()}
     assert after == before
     assert sorted(p.name for p in cache.glob("files-*")) == kept
+
+
+def test_a_pdf_is_laid_out_once_per_docx(site: Site, tmp_path: Path) -> None:
+    """The PDF/A of a release DOCX is kept by the DOCX's digest (documents/pdf_cache.py): the
+    second time the same DOCX gives the same bytes without LibreOffice; with MANUAL_NO_CACHE=1
+    it is laid out again (LibreOffice writes the time into each PDF: other bytes)."""
+    from manualkit.documents.pdf_cache import FOLDER, release_pdf_of
+
+    docx = _fetch(site.url("downloads/XS-QM-01_A-0.docx"))
+    env = {"MANUAL_LAYOUT_CACHE": str(tmp_path / "layout"), "HOME": str(tmp_path)}
+    first = release_pdf_of(docx, frozen_at=None, env=env)
+    assert first.startswith(b"%PDF-") and len(list((tmp_path / "layout" / FOLDER).glob("*.pdf"))) == 1
+    assert release_pdf_of(docx, frozen_at=None, env=env) == first
+    assert release_pdf_of(docx, frozen_at=None, env=env | {"MANUAL_NO_CACHE": "1"}) != first

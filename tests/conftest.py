@@ -272,6 +272,7 @@ UNIT_MODULES = frozenset(
         "test_summary_markdown.py",
         "test_reminders_messages.py",
         "test_search_text.py",
+        "test_site_downloads_cache.py",
     }
 )
 
@@ -294,6 +295,7 @@ GROUPED_MODULES = frozenset({
     "test_site.py", "test_site_browser.py", "test_site_screens.py", "test_publish.py", "test_diff.py",
     "test_demo_reenactment.py", "test_hostile_text.py", "test_pdf_release.py", "test_verify_status.py", "test_comparison_appendix.py",
     "test_site_search.py",
+    "test_site_downloads.py", "test_site_verify.py",
 })  # fmt: skip
 
 

@@ -2,8 +2,9 @@
 
 Everything is read from git, never from the working tree: the release history of HEAD says which
 version is in force on the day (``--as-of``, default today) and which approved version is still to
-come; every page comes from a release commit. The signed DOCX of the version in force is made by
-``manualkit.commands.docx.release_docx`` and offered on the 下载 page with ``SHA256SUMS``.
+come; every page comes from a release commit. The signed DOCX and PDF/A of every release are made by
+``manualkit.commands.docx.release_docx`` and ``manualkit.commands.pdf.release_pdf`` and offered on the
+下载 page with ``SHA256SUMS``; those of the version in force are also written to ``dist/``.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ def build(root: Path, day: dt.date, env: Mapping[str, str], *, site_only: bool =
         name = f"{metadata.document_number}_{version.slug}.docx"
         pdf = release_pdf(root, version.name, day, env)
         return [
-            DownloadFile(name, f"{version.name} 版（现行有效）Word 文档，带数字签名", data),
-            DownloadFile(f"{metadata.document_number}_{version.slug}.pdf", f"{version.name} 版（现行有效）PDF/A 文档，带 PAdES 数字签名，可用任何 PDF 阅读器核验", pdf),
+            DownloadFile(name, f"{version.name} 版 Word 文档，带数字签名", data),
+            DownloadFile(f"{metadata.document_number}_{version.slug}.pdf", f"{version.name} 版 PDF/A 文档，带 PAdES 数字签名，可用任何 PDF 阅读器核验", pdf),
         ]
 
     site = build_site(root, day, downloads=None if site_only else signed_docx, env=env)

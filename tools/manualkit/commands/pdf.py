@@ -19,14 +19,13 @@ def build_release_pdf(
 ) -> ReleaseDocument:
     """Render the release from git (``with_comparison``: with 附录 修订对照表), lay it out as
     PDF/A-2b, sign it with the release key."""
-    from manualkit.documents.layout import docx_to_pdf
+    from manualkit.documents.pdf_cache import release_pdf_of
     from manualkit.documents.pdf_release import sign_pdf
-    from manualkit.documents.toc import layout_cache_dir
 
     release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env, with_comparison=with_comparison)
     moment = signing_time(env)
     reproducible = bool(env.get("SOURCE_DATE_EPOCH", "").strip())
-    pdf = docx_to_pdf(release.docx, frozen_at=moment if reproducible else None, profile_cache=layout_cache_dir(env))
+    pdf = release_pdf_of(release.docx, frozen_at=moment if reproducible else None, env=env)  # kept by the DOCX's digest
     if reproducible:  # LibreOffice orders the fonts it embeds by memory address
         from manualkit.documents.pdf_canonical import canonical_pdf
 

@@ -18,7 +18,6 @@ tree) and writes the site in three steps:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import itertools
 import json
 import os
@@ -40,7 +39,7 @@ from manualkit.records.edition import Status
 from manualkit.records.history import ReleaseEntry, ReleaseReader, release_history
 from manualkit.records.policy import Policy, declared_time_zone
 from manualkit.records.repository import ContentCache, commit_snapshot, require_full_history
-from manualkit.site import pages
+from manualkit.site import download_pages, pages
 from manualkit.site.cache import COMPLETE, archive_key, cache_root, link_or_copy, prune, site_fingerprint
 from manualkit.site.model import (
     ARCHIVE,
@@ -64,6 +63,8 @@ from manualkit.site.model import (
     version_prefix,
 )
 from manualkit.site.redlines import SectionRedline, manual_changes
+from manualkit.site.release_files import RELEASES_JSON, ReleaseFiles
+from manualkit.site.release_files import DownloadFile as DownloadFile  # re-exported: commands/build.py makes them
 from manualkit.site.render import SITE_DATE_CSS, VERSIONS_JS, Docs, mkdocs_config, run_mkdocs, site_date_css
 from manualkit.site.sitemap import site_url
 from manualkit.text.chapter import Chapter, split_front_matter
@@ -81,19 +82,6 @@ if TYPE_CHECKING:
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_TEXT_BYTES = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class DownloadFile:
-    """A file offered on the 下载 page (and written to ``dist/``)."""
-
-    name: str
-    description: str
-    data: bytes
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
 
 
 DownloadMaker = Callable[[SiteVersion, ManualMetadata], Sequence[DownloadFile]]
@@ -115,9 +103,10 @@ class SiteBuild:
     archived: tuple[SiteVersion, ...]
     rebuilt: tuple[str, ...]  # archived versions built this time (not found in the cache)
     pages: int
-    downloads: tuple[DownloadFile, ...]
+    downloads: tuple[DownloadFile, ...]  # the files of the version in force (written to dist/)
     seconds: Mapping[str, float]
     invalid_signatures: tuple[Diagnostic, ...] = ()  # shown as invalid on the site (MAN812)
+    releases: tuple[ReleaseFiles, ...] = ()  # every release's files, offered on the 下载 page
 
 
 def chapter_heading(chapter: Chapter) -> str:
@@ -351,7 +340,7 @@ class Context:
         return rows
 
 
-def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[DownloadFile]) -> Docs:
+def main_docs(ctx: Context, metadata: ManualMetadata, releases: Sequence[ReleaseFiles]) -> Docs:
     """The docs folder of the version in force: chapters and every generated page."""
     version = ctx.in_force
     content = ctx.releases.content(version)
@@ -388,7 +377,7 @@ def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[Downlo
 
     docs = Docs()
     made, entries = chapter_pages(ctx.versions, ctx.current, content, prefix="", header=header, searchable=True, noindex=False)
-    links = [("修订记录", REVISIONS), ("版本归档", ARCHIVE), ("下载", DOWNLOADS)]
+    links = [("修订记录", REVISIONS), ("版本归档", ARCHIVE), ("下载", DOWNLOADS), ("验证文件", download_pages.VERIFY)]
     if upcoming:
         links.insert(0, (f"即将生效：{upcoming[0].version.name} 版（{upcoming[0].version.effective.isoformat()}）", UPCOMING))
     docs.add(generated(HOME, "首页", pages.cover_markdown(HOME, metadata, version, entries, links)))
@@ -400,12 +389,7 @@ def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[Downlo
     history_nav.append({"修订记录": docs.add(generated(REVISIONS, "修订记录", revisions, searchable=True, wide=True))})
     archive = pages.archive_markdown(ARCHIVE, ctx.versions, ctx.retention_years)
     history_nav.append({"版本归档": docs.add(generated(ARCHIVE, "版本归档", archive, wide=True))})
-    files = [pages.Download(f.name, f.description, len(f.data), f.sha256) for f in downloads]
-    history_nav.append({"下载": docs.add(generated(DOWNLOADS, "下载", pages.downloads_markdown(DOWNLOADS, version, files)))})
-    for f in downloads:
-        docs.files[f"{DOWNLOADS_DIR}/{f.name}"] = f.data
-    if downloads:
-        docs.files[f"{DOWNLOADS_DIR}/{CHECKSUMS}"] = checksums(downloads)
+    history_nav += add_download_pages(docs, ctx.day, releases, generated)
     for old, new in itertools.pairwise(ctx.versions):
         path = diff_page(old, new)
         markdown = pages.diff_markdown(path, old, new, ctx.changes(old, new))
@@ -428,6 +412,25 @@ def main_docs(ctx: Context, metadata: ManualMetadata, downloads: Sequence[Downlo
     docs.files[SITE_DATE_CSS] = site_date_css(pages.day_text(ctx.generated))
     docs.files[VERSIONS_JS] = ctx.versions_script()
     return docs
+
+
+def add_download_pages(docs: Docs, day: dt.date, releases: Sequence[ReleaseFiles], generated: Callable[..., pages.Page]) -> list[dict[str, str]]:
+    """下载 (every release's signed files, ``SHA256SUMS`` over all of them), 验证, and the list of
+    files and digests both read (``downloads/releases.json``)."""
+    listed = [
+        download_pages.ReleaseDownloads(r.version, tuple(download_pages.Download(f.name, f.description, len(f.data), f.sha256) for f in r.files))
+        for r in releases
+    ]
+    everything = [f for r in releases for f in r.files]
+    data = download_pages.published_list(listed, day)
+    for f in everything:
+        docs.files[f"{DOWNLOADS_DIR}/{f.name}"] = f.data
+    if everything:
+        docs.files[f"{DOWNLOADS_DIR}/{CHECKSUMS}"] = checksums(everything)
+        docs.files[f"{DOWNLOADS_DIR}/{RELEASES_JSON}"] = data
+    downloads = docs.add(generated(DOWNLOADS, "下载", download_pages.downloads_markdown(DOWNLOADS, listed, day)))
+    verify = docs.add(generated(download_pages.VERIFY, "验证文件", download_pages.verify_markdown(download_pages.VERIFY, data, day, bool(everything))))
+    return [{"下载": downloads}, {"验证文件": verify}]
 
 
 @dataclass(frozen=True)
@@ -621,7 +624,8 @@ def build_site(
     ctx.releases.prefetch(versions)
     seconds["history"] = time.perf_counter() - started
     metadata = ctx.releases.content(ctx.in_force).manual.metadata
-    files = tuple(downloads(ctx.in_force, metadata)) if downloads else ()
+    releases, kept = _release_files(ctx, downloads, cache, env) if downloads else ((), set())
+    files = next((r.files for r in releases if r.version is ctx.in_force), ())
     seconds["downloads"] = time.perf_counter() - started - sum(seconds.values())
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     out = site_dir.with_name(f".{site_dir.name}.new-{os.getpid()}")
@@ -630,7 +634,7 @@ def build_site(
     try:
         with tempfile.TemporaryDirectory(prefix="manual-site-") as tmp:
             work = Path(tmp)
-            docs = main_docs(ctx, metadata, files)
+            docs = main_docs(ctx, metadata, releases)
             docs_dir = work / "main" / "docs"
             docs_dir.mkdir(parents=True)
             docs.write(docs_dir)
@@ -652,6 +656,10 @@ def build_site(
                     used.add(f"archive-{archive_key(versions, i, site_fingerprint(), sorted(ctx.chapter_pages_of()[ctx.in_force.name]))}")
             if cache is not None:
                 prune(cache, used)
+                if downloads:
+                    from manualkit.site.release_files import prune as prune_files
+
+                    prune_files(cache, kept)
             seconds["archive"] = time.perf_counter() - started - sum(seconds.values())
         _replace_dir(out, site_dir)
     finally:
@@ -667,4 +675,20 @@ def build_site(
         downloads=files,
         seconds=seconds,
         invalid_signatures=tuple(d for e in entries if e.record.published <= day for d in e.problems),
+        releases=releases,
+    )
+
+
+def _release_files(ctx: Context, make: DownloadMaker, cache: Path | None, env: Mapping[str, str]) -> tuple[tuple[ReleaseFiles, ...], set[str]]:
+    """Every version's signed files, made by ``make`` (the code that makes the version in force's)
+    once per release and status, and kept in the site cache (:mod:`manualkit.site.release_files`)."""
+    from manualkit.records.repository import code_fingerprint
+    from manualkit.site.release_files import release_files, signer_identity
+
+    def made(version: SiteVersion) -> Sequence[DownloadFile]:
+        metadata = ctx.releases.metadata(version) or ctx.releases.content(version).manual.metadata
+        return make(version, metadata)
+
+    return release_files(
+        ctx.versions, made, cache=cache, fingerprint=code_fingerprint(), signer=signer_identity(env), epoch=env.get("SOURCE_DATE_EPOCH", "").strip()
     )

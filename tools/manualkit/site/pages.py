@@ -25,8 +25,6 @@ from manualkit.records.edition import Status
 from manualkit.records.revision_table import REVISION_COLUMNS, section_names
 from manualkit.site.model import (
     ARCHIVE,
-    CHECKSUMS,
-    DOWNLOADS_DIR,
     HOME,
     UPCOMING,
     LastChange,
@@ -558,34 +556,6 @@ def upcoming_markdown(page: str, items: Sequence[Upcoming]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-@dataclass(frozen=True)
-class Download:
-    name: str  # file name under downloads/
-    description: str
-    size: int
-    sha256: str
-
-
-def downloads_markdown(page: str, version: SiteVersion, files: Sequence[Download]) -> str:
-    """下载: the signed DOCX of the version in force, with ``SHA256SUMS``."""
-    parts = ["# 下载"]
-    if not files:
-        parts.append("<p>本次构建未生成下载文件（<code>manual build --site-only</code>）。</p>")
-        return "\n\n".join(parts) + "\n"
-    rows = [
-        (link(page, f"{DOWNLOADS_DIR}/{f.name}", f.name, ident=True), esc(f.description), ident(f"{f.size / 1024:.1f} KB"), hash_html(f.sha256))
-        for f in files
-    ]
-    parts += [
-        f"<p>{esc(version.name)} 版（现行有效，{day_html(version.effective)} 起实施）的正式文件。"
-        "DOCX 文件带有数字签名：文件被改动后签名即失效，可用 <code>manual verify</code> 或 Word 的“签名”窗格核验。</p>",
-        table(("文件", "说明", "大小", "SHA-256"), rows, "mk-downloads"),
-        f"<p>全部文件的校验值见 {link(page, f'{DOWNLOADS_DIR}/{CHECKSUMS}', CHECKSUMS)}（可用 <code>sha256sum -c {CHECKSUMS}</code> 校验）。"
-        "打印或另存的副本为非受控文件，不随修订更新；使用前请以本网站的现行有效版本为准。</p>",
-    ]
-    return "\n\n".join(parts) + "\n"
-
-
 def _signed_time(value: str) -> str:
     try:
         moment = dt.datetime.fromisoformat(value)
@@ -709,16 +679,20 @@ def label_tables(content: str) -> str:
 
 
 def mark_identifiers(content: str) -> str:
-    """Wrap identifiers in running text in ``<span class="mk-id">`` (never broken across lines)."""
+    """Wrap identifiers in running text in ``<span class="mk-id">`` (never broken across lines);
+    never inside a ``<script>`` element (the 验证 page's JSON data block)."""
     parts = _TAG.split(content)
     inside_id = 0
+    inside_script = False
     for i, part in enumerate(parts):
         if part.startswith("<"):
-            if 'class="mk-id"' in part:
+            if part[:7].lower() in ("<script", "</scrip"):
+                inside_script = not part.startswith("</")
+            elif 'class="mk-id"' in part:
                 inside_id += 1
             elif inside_id and part.startswith("</span"):
                 inside_id -= 1
             continue
-        if not inside_id:
+        if not inside_id and not inside_script:
             parts[i] = IDENTIFIER.sub(lambda m: f'<span class="mk-id">{m.group(0)}</span>', part)
     return "".join(parts)

@@ -117,7 +117,7 @@ def mkdocs_config(
         "markdown_extensions": ["tables", "manualkit.site.heading_ids", {"toc": {"permalink": True}}],
         "plugins": [{"search": {"lang": ["zh"], "separator": SEARCH_SEPARATOR, "pipeline": []}}] if search else [],
         "hooks": [str(HOOKS)],
-        "extra_css": ["assets/manualkit/site.css", root + SITE_DATE_CSS],
+        "extra_css": ["assets/manualkit/site.css", root + SITE_DATE_CSS, "assets/manualkit/downloads.css"],
         "extra_javascript": [root + VERSIONS_JS, "assets/manualkit/site.js"],
         "extra": {"manualkit": extra, "generator": False},
     }

@@ -18,7 +18,7 @@ import functools
 import hashlib
 import importlib.util
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,7 @@ _PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False)
 def parse_xml(xml: str | bytes) -> Any:
     """An lxml element of ``xml``, parsed as python-docx parsed its parts (blank text dropped,
     no entities resolved)."""
-    return etree.fromstring(xml.encode() if isinstance(xml, str) else xml, _PARSER)
+    return etree.fromstring(xml, _PARSER)  # a str as it is: a large body is never copied to bytes first
 
 
 def serialize(element: Any) -> bytes:
@@ -103,15 +103,24 @@ def template() -> Template:
     return Template(theme, web, roots)
 
 
-def root_with(name: str, xml: str, *, whole: bool = False) -> bytes:
+def root_with(name: str, xml: str) -> bytes:
     """The template's root element of part ``name`` holding the children of ``xml`` (an element
-    of the same tag, with its own namespace declarations), or with ``whole`` the element itself."""
+    of the same tag, with its own namespace declarations)."""
     root = parse_xml(template().roots[name])
-    element = parse_xml(xml)
-    if whole:
-        root.append(element)
-    else:
-        root.extend(list(element))
+    root.extend(list(parse_xml(xml)))
+    return serialize(root)
+
+
+def document_with(body_xml: str, section_start: Sequence[str]) -> bytes:
+    """``word/document.xml``: the template's root holding ``body_xml`` (a ``w:body`` whose last
+    child is its ``w:sectPr``), with the elements ``section_start`` (the header and footer
+    references, each with its own namespace declarations) put first in that ``w:sectPr``."""
+    root = parse_xml(template().roots["word/document.xml"])
+    body = parse_xml(body_xml)
+    section = body[-1]
+    for index, xml in enumerate(section_start):
+        section.insert(index, parse_xml(xml))
+    root.append(body)
     return serialize(root)
 
 

@@ -40,11 +40,12 @@ from manualkit.documents.docx.opc import (
     DocumentPart,
     Package,
     Part,
+    document_with,
     root_with,
     template,
 )
 from manualkit.documents.docx.styles import styles_xml
-from manualkit.documents.docx.xml import ALL_DECLS, HEI, RED, W_DECL, esc, field, run, utc_naive
+from manualkit.documents.docx.xml import ALL_DECLS, HEI, NS, RED, W_DECL, esc, field, run, utc_naive
 from manualkit.documents.ooxml_package import write_package
 
 FONT_TABLE = (
@@ -277,8 +278,7 @@ def finish(
         tag = "w:hdr" if kind == "header" else "w:ftr"
         part = Part(name, content_type, root_with(kind, f"<{tag} {ALL_DECLS}>{xml}</{tag}>"))
         rid = document.part.relate_to(part, reltype)
-        references.append(f'<w:{kind}Reference w:type="{which}" r:id="{rid}"/>')
-    at = body_xml.rindex("<w:sectPr>") + len("<w:sectPr>")
-    document.part.blob = root_with("word/document.xml", body_xml[:at] + "".join(references) + body_xml[at:], whole=True)
+        references.append(f'<w:{kind}Reference {W_DECL} xmlns:r="{NS["r"]}" w:type="{which}" r:id="{rid}"/>')
+    document.part.blob = document_with(body_xml, references)
     document._core.blob = document.core_properties.xml()
     return package_bytes(document.package)

@@ -71,6 +71,7 @@ bench: $(STAMP) bytecode
 	$(BIN)/python bench/bench_site.py
 	$(BIN)/python bench/bench_review.py
 	$(BIN)/python bench/bench_remind.py
+	$(BIN)/python bench/bench_startup.py
 
 # The full demo history (the project's releases plus a returned request, training records, numbered
 # copies and their recall, a revoked key), re-enacted from scratch with the documented commands and

@@ -100,6 +100,7 @@ def sample_edition() -> Edition:
                 ("CR-2025-000",),
                 "王晓明",
                 "李建国",
+                "—",
                 "张伟",
                 dt.date(2025, 6, 1),
                 dt.date(2025, 7, 1),
@@ -112,6 +113,7 @@ def sample_edition() -> Edition:
                 ("CR-2025-001",),
                 "王晓明",
                 "李建国",
+                "—",
                 "张伟",
                 dt.date(2025, 12, 20),
                 dt.date(2026, 1, 1),
@@ -286,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nwhole `manual docx` process (version in force, from git): {whole * 1000:.0f} ms", end="")
         if theirs is not None:
             # For information: the targets above are on building the signed DOCX; this line adds
-            # what a user waits for (interpreter start, imports of python-docx, cryptography and
+            # what a user waits for (interpreter start, imports of markdown-it, cryptography and
             # lxml, reading the release from git).
             print(f"   = {whole / theirs:.2f} x pandoc's whole process ({theirs * 1000:.0f} ms; for information)")
         else:

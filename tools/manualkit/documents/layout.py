@@ -180,15 +180,67 @@ def _keep_profile(profile: Path, template: Path | None) -> None:
 
 
 def docx_to_pdf(
-    docx: bytes, options: Mapping[str, object] = PDFA_OPTIONS, *, frozen_at: dt.datetime | None = None, profile_cache: Path | None = None
+    docx: bytes,
+    options: Mapping[str, object] = PDFA_OPTIONS,
+    *,
+    frozen_at: dt.datetime | None = None,
+    profile_cache: Path | None = None,
+    pdf_cache: Path | None = None,
 ) -> bytes:
     """The PDF LibreOffice makes of ``docx`` with the PDF filter ``options``.
 
     With ``frozen_at``, LibreOffice runs under ``faketime`` with its clock stopped at that moment
     (UTC), so the dates it writes (creation date, the ICC profile's date, the file identifier
     derived from them) and hence the PDF's bytes are the same on every run. With
-    ``profile_cache`` (a folder), each run starts from a copy of a user profile kept there."""
-    return _laid_out(docx, options, frozen_at, profile_cache, Path.read_bytes)
+    ``profile_cache`` (a folder), each run starts from a copy of a user profile kept there. With
+    ``pdf_cache`` (a folder), a PDF laid out before from the same DOCX, options, clock, fonts and
+    LibreOffice installation is read from there instead (:func:`cached_pdf`): ``manual verify``
+    lays a release out again for every PDF it is shown, and a release does not change."""
+    if pdf_cache is None:
+        return _laid_out(docx, options, frozen_at, profile_cache, Path.read_bytes)
+    return cached_pdf(pdf_cache, _pdf_key(docx, options, frozen_at), lambda: _laid_out(docx, options, frozen_at, profile_cache, Path.read_bytes))
+
+
+#: The kind of the PDFs kept by :func:`cached_pdf`: raised when what goes into a layout changes.
+_PDF_CACHE_KIND = "pdf-1"
+#: A laid-out PDF larger than this is not kept (the 25x manual's is 24 MiB).
+MAX_CACHED_PDF_BYTES = 32 * 1024 * 1024
+
+
+def _pdf_key(docx: bytes, options: Mapping[str, object], frozen_at: dt.datetime | None) -> str:
+    """The digest of everything a layout depends on: the DOCX's bytes, the filter options, the
+    frozen clock, the font mapping and the installed LibreOffice (its path, size and time)."""
+    program = soffice()
+    real = Path(os.path.realpath(program))
+    binary = real.with_name("soffice.bin")
+    stat = (binary if binary.is_file() else real).stat()
+    moment = "" if frozen_at is None else (frozen_at.astimezone(dt.UTC) if frozen_at.tzinfo else frozen_at).isoformat()
+    head = "\0".join((_PDF_CACHE_KIND, str(real), str(stat.st_size), str(stat.st_mtime_ns), _filter(options), moment, fontconfig_xml()))
+    return hashlib.sha256(head.encode() + b"\0" + docx).hexdigest()
+
+
+def cached_pdf(cache: Path, key: str, make: Callable[[], bytes]) -> bytes:
+    """``<cache>/pdf-<key>.pdf`` if it is there (a regular file, within the size limit), else what
+    ``make`` returns, kept there for the next time (written aside and renamed into place, so a
+    reader never sees half a file; a cache that cannot be written only costs time)."""
+    path = cache / f"pdf-{key}.pdf"
+    try:
+        if path.is_file() and not path.is_symlink() and 0 < path.stat().st_size <= MAX_CACHED_PDF_BYTES:
+            data = path.read_bytes()
+            if data.startswith(b"%PDF-"):
+                return data
+    except OSError:
+        pass
+    data = make()
+    if len(data) <= MAX_CACHED_PDF_BYTES:
+        aside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            aside.write_bytes(data)
+            os.replace(aside, path)
+        except OSError:
+            aside.unlink(missing_ok=True)
+    return data
 
 
 def laid_out_destinations(docx: bytes, *, profile_cache: Path | None = None) -> dict[str, int]:

@@ -14,11 +14,10 @@ import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from docx.parts.document import DocumentPart
-
 from manualkit.documents.docx.blocks import Blocks
 from manualkit.documents.docx.front import FrontMatter, chapter_heading, section_heading
 from manualkit.documents.docx.notes import Notes
+from manualkit.documents.docx.opc import DocumentPart
 from manualkit.documents.docx.xml import (
     ALL_DECLS,
     CHANGE_BAR_SPACE_PT,

@@ -3,14 +3,11 @@ the manual's own headings (bookmarks) or to safe outside addresses, and inline i
 
 from __future__ import annotations
 
-import io
 import posixpath
 from collections.abc import Mapping, Sequence
 
-from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.parts.document import DocumentPart
-
 from manualkit.documents.docx.model import Segment
+from manualkit.documents.docx.opc import RT_HYPERLINK, DocumentPart
 from manualkit.documents.docx.xml import EMU_PER_TWIP, KAI, SCHEME_RE, TEXT_WIDTH, bookmark_name, esc, run
 from manualkit.text.manual import MANUAL_DIR
 from manualkit.text.markup import SAFE_SCHEMES
@@ -76,7 +73,7 @@ class Inline:
         if m:
             if m.group(1).lower() not in SAFE_SCHEMES:
                 return ""  # never a live link to javascript: and the like (the check rejects them)
-            rid = self.part.relate_to(href.strip(), RT.HYPERLINK, is_external=True)
+            rid = self.part.relate_to(href.strip(), RT_HYPERLINK, is_external=True)
             return f'<w:hyperlink r:id="{rid}" w:history="1">'
         target, _, anchor = href.partition("#")
         if anchor:
@@ -92,7 +89,7 @@ class Inline:
         blob = self.images.get(resolved)
         if blob is None:
             return run(f"［图：{alt or src}］")
-        rid, image = self.part.get_or_add_image(io.BytesIO(blob))
+        rid, image = self.part.get_or_add_image(blob)
         cx, cy = int(image.width), int(image.height)
         max_cx = TEXT_WIDTH * EMU_PER_TWIP
         if cx > max_cx:

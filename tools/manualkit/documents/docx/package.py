@@ -1,9 +1,9 @@
 """The package around a rendered body: styles, numbering, settings, fonts, header and footer,
 document properties, and deterministic serialisation.
 
-python-docx provides the package (parts, relationships, headers and footers, core properties);
-every part's XML is written here as text and swapped in, so that no style is looked up by name and
-no run goes through the python-docx object API.
+The package (parts, relationships, core properties) is :mod:`manualkit.documents.docx.opc`, which
+starts every document from python-docx's default template as python-docx did, without importing
+python-docx; every part's XML is written here as text, so that no style is looked up by name.
 """
 
 from __future__ import annotations
@@ -11,19 +11,41 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-import docx
-from docx.document import Document
-from docx.opc.constants import CONTENT_TYPE as CT
-from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.opc.package import OpcPackage
-from docx.opc.packuri import PackURI
-from docx.opc.part import Part
-from docx.oxml.parser import parse_xml
-from docx.oxml.xmlchemy import BaseOxmlElement
-
 from manualkit.documents.docx.numbering import numbering_xml
+from manualkit.documents.docx.opc import (
+    CT_CORE,
+    CT_CUSTOM,
+    CT_EXTENDED,
+    CT_FONT_TABLE,
+    CT_FOOTER,
+    CT_HEADER,
+    CT_NUMBERING,
+    CT_SETTINGS,
+    CT_STYLES,
+    CT_THEME,
+    CT_WEB_SETTINGS,
+    RT_CORE,
+    RT_CUSTOM_PROPERTIES,
+    RT_EXTENDED_PROPERTIES,
+    RT_FONT_TABLE,
+    RT_FOOTER,
+    RT_HEADER,
+    RT_NUMBERING,
+    RT_OFFICE_DOCUMENT,
+    RT_SETTINGS,
+    RT_STYLES,
+    RT_THEME,
+    RT_WEB_SETTINGS,
+    CoreProperties,
+    DocumentPart,
+    Package,
+    Part,
+    document_with,
+    root_with,
+    template,
+)
 from manualkit.documents.docx.styles import styles_xml
-from manualkit.documents.docx.xml import ALL_DECLS, HEI, RED, W_DECL, esc, field, run, utc_naive
+from manualkit.documents.docx.xml import ALL_DECLS, HEI, NS, RED, W_DECL, esc, field, run, utc_naive
 from manualkit.documents.ooxml_package import write_package
 
 FONT_TABLE = (
@@ -119,68 +141,67 @@ def custom_xml(properties: Sequence[tuple[str, str]]) -> bytes:
     ).encode()
 
 
-def replace_children(target: BaseOxmlElement, xml: str) -> None:
-    """Swap the children of a python-docx part element for those of ``xml`` (same root tag)."""
-    for child in list(target):
-        target.remove(child)
-    target.extend(list(parse_xml(xml)))
+class Document:
+    """A DOCX being made: its package, main document part and core properties."""
 
+    def __init__(self, company: str) -> None:
+        self.package = Package()
+        self.core_properties = CoreProperties()
+        self.part = DocumentPart(self.package)
+        # The template's relationship ids, less the parts a controlled copy must not carry (a
+        # thumbnail of another document, Word's bibliography store, a second copy of the styles,
+        # an app.xml naming another application), in the order python-docx left them.
+        self._core = Part("/docProps/core.xml", CT_CORE)
+        self.package.rels.add(RT_CORE, self._core, "rId3")
+        self.package.rels.add(RT_OFFICE_DOCUMENT, self.part, "rId1")
+        theme = template()
+        self._styles = Part("/word/styles.xml", CT_STYLES)
+        self._settings = Part("/word/settings.xml", CT_SETTINGS)
+        self._numbering = Part("/word/numbering.xml", CT_NUMBERING)
+        rels = self.part.rels
+        rels.add(RT_STYLES, self._styles, "rId3")
+        rels.add(RT_SETTINGS, self._settings, "rId5")
+        rels.add(RT_WEB_SETTINGS, Part("/word/webSettings.xml", CT_WEB_SETTINGS, theme.web_settings), "rId6")
+        rels.add(RT_THEME, Part("/word/theme/theme1.xml", CT_THEME, theme.theme), "rId8")
+        rels.add(RT_NUMBERING, self._numbering, "rId2")
+        rels.add(RT_FONT_TABLE, Part("/word/fontTable.xml", CT_FONT_TABLE, xml_bytes(FONT_TABLE)))
+        self.package.relate_to(Part("/docProps/app.xml", CT_EXTENDED, app_xml(company)), RT_EXTENDED_PROPERTIES)
 
-_STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
-
-
-def strip_template(document: Document, company: str) -> None:
-    """Drop what python-docx's default template carries that a controlled copy must not: a
-    thumbnail of another document, Word's bibliography store, a second copy of the styles, and
-    an app.xml naming another application."""
-    part = document.part
-    package = part.package
-    assert package is not None
-    for rid, rel in list(part.rels.items()):
-        if rel.reltype in (RT.CUSTOM_XML, _STYLES_WITH_EFFECTS, RT.FONT_TABLE):
-            del part.rels[rid]
-    for rid, rel in list(package.rels.items()):
-        if rel.reltype in (RT.THUMBNAIL, RT.EXTENDED_PROPERTIES):
-            del package.rels[rid]
-    fonts = Part(PackURI("/word/fontTable.xml"), CT.WML_FONT_TABLE, xml_bytes(FONT_TABLE), package)
-    part.relate_to(fonts, RT.FONT_TABLE)
-    app = Part(PackURI("/docProps/app.xml"), CT.OFC_EXTENDED_PROPERTIES, app_xml(company), package)
-    package.relate_to(app, RT.EXTENDED_PROPERTIES)
+    def add_custom_properties(self, xml: bytes) -> None:
+        """``docProps/custom.xml`` (:func:`custom_xml`)."""
+        self.package.relate_to(Part("/docProps/custom.xml", CT_CUSTOM, xml), RT_CUSTOM_PROPERTIES)
 
 
 def xml_bytes(xml: str) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + xml.encode()
 
 
-def package_bytes(package: OpcPackage) -> bytes:
+def package_bytes(package: Package) -> bytes:
     """Serialise the package deterministically: content types, package relationships, then each
     part (with its relationships) in relationship-graph order."""
     parts = list(package.iter_parts())
     defaults = {"rels": "application/vnd.openxmlformats-package.relationships+xml", "xml": "application/xml"}
     overrides: list[str] = []
     for part in parts:
-        ext = part.partname.ext.lower()
+        ext = part.ext.lower()
         if ext not in ("rels", "xml") and ext not in defaults:
             defaults[ext] = part.content_type
         if defaults.get(ext) != part.content_type:
-            overrides.append(f'<Override PartName="{esc(str(part.partname))}" ContentType="{part.content_type}"/>')
+            overrides.append(f'<Override PartName="{esc(part.name)}" ContentType="{part.content_type}"/>')
     types = "".join(f'<Default Extension="{ext}" ContentType="{ct}"/>' for ext, ct in defaults.items())
     content_types = xml_bytes(
         f'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">{types}{"".join(overrides)}</Types>'
     )
     items: list[tuple[str, bytes]] = [
         ("[Content_Types].xml", content_types),
-        ("_rels/.rels", _rels_bytes(package.rels.xml)),
+        ("_rels/.rels", package.rels.xml()),
     ]
     for part in parts:
-        items.append((part.partname.membername, part.blob))
+        items.append((part.name[1:], part.blob))
         if len(part.rels):
-            items.append((part.partname.rels_uri.membername, _rels_bytes(part.rels.xml)))
+            folder, _, name = part.name[1:].rpartition("/")
+            items.append((f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels", part.rels.xml()))
     return write_package(items)
-
-
-def _rels_bytes(xml: str | bytes) -> bytes:
-    return xml if isinstance(xml, bytes) else xml.encode()
 
 
 # --------------------------------------------------------------------------- header and footer
@@ -226,10 +247,9 @@ def set_authorship(document: Document, company: str, created: dt.datetime, *, re
 
 
 def new_document(company: str) -> Document:
-    """python-docx's package with our styles and without what its template carries."""
-    document = docx.Document()
-    strip_template(document, company)
-    replace_children(document.styles.element, styles_xml())
+    """A new document with our styles, font table and app.xml (see :class:`Document`)."""
+    document = Document(company)
+    document._styles.blob = root_with("word/styles.xml", styles_xml())
     return document
 
 
@@ -245,24 +265,20 @@ def finish(
 ) -> bytes:
     """Put ``body_xml`` (a ``w:body``), the numbering of ``lists``, the header and footer into
     ``document`` and serialise it; the caller has set the document properties."""
-    replace_children(document.settings.element, settings_xml(track_revisions=track_revisions))
-    element = document.element
-    element.replace(element.body, parse_xml(body_xml))
-    replace_children(document.part.numbering_part.element, numbering_xml(lists))
-    section = document.sections[0]
-    section.different_first_page_header_footer = True
-    for header, first in ((section.header, False), (section.first_page_header, True)):
-        header.is_linked_to_previous = False
-        xml = header_xml(header_text, marks, watermark_text, first=first)
-        replace_children(header.part.element, f"<w:hdr {ALL_DECLS}>{xml}</w:hdr>")
-    footer = section.footer
-    footer.is_linked_to_previous = False
-    replace_children(footer.part.element, f"<w:ftr {ALL_DECLS}>{footer_xml()}</w:ftr>")
-    first_footer = section.first_page_footer
-    first_footer.is_linked_to_previous = False
-    replace_children(
-        first_footer.part.element, f'<w:ftr {ALL_DECLS}><w:p><w:pPr><w:pStyle w:val="Footer"/></w:pPr></w:p></w:ftr>'
+    document._settings.blob = root_with("word/settings.xml", settings_xml(track_revisions=track_revisions))
+    document._numbering.blob = root_with("word/numbering.xml", numbering_xml(lists))
+    parts = (
+        (RT_HEADER, CT_HEADER, "header", "/word/header1.xml", header_xml(header_text, marks, watermark_text, first=False)),
+        (RT_HEADER, CT_HEADER, "header", "/word/header2.xml", header_xml(header_text, marks, watermark_text, first=True)),
+        (RT_FOOTER, CT_FOOTER, "footer", "/word/footer1.xml", footer_xml()),
+        (RT_FOOTER, CT_FOOTER, "footer", "/word/footer2.xml", '<w:p><w:pPr><w:pStyle w:val="Footer"/></w:pPr></w:p>'),
     )
-    package = document.part.package
-    assert package is not None
-    return package_bytes(package)
+    references = []
+    for (reltype, content_type, kind, name, xml), which in zip(parts, ("default", "first", "default", "first"), strict=True):
+        tag = "w:hdr" if kind == "header" else "w:ftr"
+        part = Part(name, content_type, root_with(kind, f"<{tag} {ALL_DECLS}>{xml}</{tag}>"))
+        rid = document.part.relate_to(part, reltype)
+        references.append(f'<w:{kind}Reference {W_DECL} xmlns:r="{NS["r"]}" w:type="{which}" r:id="{rid}"/>')
+    document.part.blob = document_with(body_xml, references)
+    document._core.blob = document.core_properties.xml()
+    return package_bytes(document.package)

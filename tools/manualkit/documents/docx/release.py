@@ -17,14 +17,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from docx.document import Document
-from docx.opc.constants import CONTENT_TYPE as CT
-from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.opc.packuri import PackURI
-from docx.opc.part import Part
-
 from manualkit.documents.docx.body import Appendix, Body
-from manualkit.documents.docx.package import custom_xml, finish, new_document, set_authorship
+from manualkit.documents.docx.package import Document, custom_xml, finish, new_document, set_authorship
 from manualkit.documents.docx.xml import date_text, utc_naive
 from manualkit.records.edition import Edition, Status
 from manualkit.text.manual import Manual
@@ -103,8 +97,6 @@ def _properties(document: Document, manual: Manual, edition: Edition, generated:
     props.content_status = edition.status.value
     comments = f"{meta.company}《{meta.title}》（{meta.document_number}）{edition.version} 版"
     set_authorship(document, meta.company, generated, revision=max(1, len(edition.revisions)), comments=comments)
-    package = document.part.package
-    assert package is not None
     custom = (
         ("version", edition.version),
         ("digest", digest),
@@ -118,8 +110,7 @@ def _properties(document: Document, manual: Manual, edition: Edition, generated:
         ("layout", LAYOUT),
         *((("copy_number", edition.copy_number),) if edition.copy_number else ()),
     )
-    part = Part(PackURI("/docProps/custom.xml"), CT.OFC_CUSTOM_PROPERTIES, custom_xml(custom), package)
-    package.relate_to(part, RT.CUSTOM_PROPERTIES)
+    document.add_custom_properties(custom_xml(custom))
 
 
 

@@ -15,10 +15,6 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from docx.opc.constants import CONTENT_TYPE as CT
-from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.opc.packuri import PackURI
-from docx.opc.part import Part
 from lxml import etree
 
 from manualkit.base.clock import prose_date
@@ -126,16 +122,13 @@ def render_review_copy(old: Manual, new: Manual, cover: ReviewCover, *, created:
     props.title = f"{meta.title}征求意见稿 {cover.request}"
     props.subject = f"{meta.document_number} {cover.request} 基准版本 {cover.base_version}"
     set_authorship(document, meta.company, created)
-    package = document.part.package
-    assert package is not None
     custom = (
         (PROPERTY_REQUEST, cover.request),
         (PROPERTY_BASE, cover.base_version),
         (PROPERTY_DIGEST, proposed_digest(new)),
         ("manual_review_deadline", cover.deadline.isoformat()),
     )
-    part = Part(PackURI("/docProps/custom.xml"), CT.OFC_CUSTOM_PROPERTIES, custom_xml(custom), package)
-    package.relate_to(part, RT.CUSTOM_PROPERTIES)
+    document.add_custom_properties(custom_xml(custom))
     return finish(
         document, xml, body.lists, header_text=_header_text(new, cover.request), marks=list(MARKS), watermark_text=None, track_revisions=True,
     )  # fmt: skip

@@ -29,8 +29,8 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from manualkit.base.diagnostics import Diagnostic, diagnostic, fail
@@ -61,9 +61,10 @@ KIND_MODULES = (
 )
 
 
-@dataclass(frozen=True)
-class RecordKind:
-    """One kind of record under ``changelog/``, as its module declares it."""
+class RecordKind(NamedTuple):
+    """One kind of record under ``changelog/``, as its module declares it (a named tuple, not a
+    dataclass: the dataclasses module costs every command's start a millisecond or more, see
+    tests/test_diff.py)."""
 
     kind: str  # "manual-return/1": the record's ``kind:`` line and the first line it signs
     folder: str  # "changelog/returns"
@@ -79,7 +80,7 @@ class RecordKind:
     max_bytes: int = MAX_RECORD_BYTES
     #: Field → type of its value as read (str, int; ``str`` for a generic kind's fields: each is
     #: written quoted, and an int read back is its text).
-    types: Mapping[str, type] = field(default_factory=dict)
+    types: Mapping[str, type] = MappingProxyType({})
     schema: Callable[[], Field] | None = None  # the text/schema of a kind with its own shape
 
     def holds(self, path: str) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from conftest import base_env, run_manual
 from revision_repo import PROJECT_ROOT
-from test_site_browser import Watched, _listen, _require_chromium, launched_chromium, serving
+from test_site_browser import Watched, _require_chromium, launched_chromium, serving, watched_context
 
 from manualkit.documents.docx.model import Paragraph, plain, units
 from manualkit.records.history import ReleaseReader, release_history
@@ -58,14 +58,7 @@ def browser(site: Site) -> Iterator[Any]:
 
 def _at(browser: Any, size: str) -> Iterator[Watched]:
     width, height = VIEWPORTS[size]
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-    w = Watched(context.new_page())
-    _listen(w)
-    try:
-        yield w
-    finally:
-        context.close()
-    assert not w.errors, w.errors
+    yield from watched_context(browser, width, height)
 
 
 def _shots(tmp_path: Path) -> Path:

@@ -146,6 +146,22 @@ def _listen(w: Watched) -> None:
     w.page.on("pageerror", lambda e: w.errors.append(f"page error: {e}"))
 
 
+def watched_context(browser: Any, width: int, height: int, *, init_script: str | None = None, **options: Any) -> Iterator[Watched]:
+    """A fresh Chinese-locale context of ``width`` x ``height`` (further Playwright context
+    ``options`` as given, ``init_script`` run before every page's own), its one page watched for
+    errors; closed afterwards, and failing the test if anything went wrong on the page."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", **options)
+    if init_script:
+        context.add_init_script(init_script)
+    w = Watched(context.new_page())
+    _listen(w)
+    try:
+        yield w
+    finally:
+        context.close()
+    assert not w.errors, w.errors
+
+
 @pytest.fixture
 def watched(browser: Any, site: Site) -> Iterator[Watched]:
     context = browser.new_context(viewport={"width": 1200, "height": 760}, locale="zh-CN", accept_downloads=True)
@@ -212,9 +228,12 @@ def _plain(html: str) -> str:
     return re.sub(r"<[^>]*>", "", html)
 
 
-def _search(w: Watched, site: Site, term: str) -> set[str]:
-    """Type ``term`` into the search box; the locations of every result shown (without ?h=)."""
+def typed_query(w: Watched, site: Site, term: str, *, open_box: bool = False) -> Any:
+    """Open 首页 and type ``term`` into the search box (``open_box``: first press the header's
+    search button, behind which the box sits on a narrow screen); the page, once results show."""
     page = _open(w, site, "index.html")
+    if open_box:
+        page.locator("label.md-header__button[for=__search]").click()
     box = page.locator("input[data-md-component=search-query]")
     box.click()
     box.fill(term)
@@ -222,6 +241,12 @@ def _search(w: Watched, site: Site, term: str) -> set[str]:
     page.wait_for_selector(".md-search-result__item")
     # a selector, not wait_for_function: the site's Content-Security-Policy refuses Playwright's eval
     page.wait_for_selector(".md-search-result__meta:has-text('个符合条件的结果')")
+    return page
+
+
+def _search(w: Watched, site: Site, term: str) -> set[str]:
+    """Type ``term`` into the search box; the locations of every result shown (without ?h=)."""
+    page = typed_query(w, site, term)
     links = page.eval_on_selector_all("a.md-search-result__link", "links => links.map(a => a.href)")
     return {re.sub(r"\?h=[^#]*", "", link).removeprefix(site.base) for link in links}
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from revision_repo import PROJECT_ROOT
-from test_site_browser import Site, Watched, _listen, _open, _record, _search, serving
+from test_site_browser import Site, Watched, _open, _record, _search, serving, watched_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,16 +43,7 @@ NO_SEARCH_WORKER = "window.Worker = class { postMessage() {} addEventListener() 
 
 def _at(browser: Any, site: Site, size: str, *, script: bool = True, search: bool = True) -> Iterator[Watched]:
     width, height = VIEWPORTS[size]
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", java_script_enabled=script)
-    if not search:
-        context.add_init_script(NO_SEARCH_WORKER)
-    w = Watched(context.new_page())
-    _listen(w)
-    try:
-        yield w
-    finally:
-        context.close()
-    assert not w.errors, w.errors
+    yield from watched_context(browser, width, height, init_script=None if search else NO_SEARCH_WORKER, java_script_enabled=script)
 
 
 @pytest.fixture(params=list(VIEWPORTS))

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from revision_repo import PROJECT_ROOT
 from test_site import html_of, site_pages
-from test_site_browser import Site, Watched, _listen, _open
+from test_site_browser import Site, Watched, typed_query, watched_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -36,40 +36,18 @@ class Result:
 
 @pytest.fixture
 def narrow(browser: Any, site: Site) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
-    w = Watched(context.new_page())
-    _listen(w)
-    try:
-        yield w
-    finally:
-        context.close()
-    assert not w.errors, w.errors
+    yield from watched_context(browser, 390, 844)
 
 
 @pytest.fixture
 def wide(browser: Any, site: Site) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    w = Watched(context.new_page())
-    _listen(w)
-    try:
-        yield w
-    finally:
-        context.close()
-    assert not w.errors, w.errors
+    yield from watched_context(browser, 1366, 900)
 
 
 def search(w: Watched, site: Site, term: str) -> list[Result]:
     """Type ``term`` into the search box; every result shown, in the order shown."""
-    page = _open(w, site, "index.html")
-    if page.viewport_size["width"] < 700:  # the search box sits behind the header's button
-        page.locator("label.md-header__button[for=__search]").click()
-    box = page.locator("input[data-md-component=search-query]")
-    box.click()
-    box.fill(term)
-    page.keyboard.press("End")  # Material reads the query on key events
-    # a selector, not wait_for_function: the site's Content-Security-Policy refuses Playwright's eval
-    page.wait_for_selector(".md-search-result__meta:has-text('个符合条件的结果')")
-    page.wait_for_selector(".md-search-result__item")
+    # the search box sits behind the header's button on a narrow screen
+    page = typed_query(w, site, term, open_box=w.page.viewport_size["width"] < 700)
     results = []
     for link in page.locator("a.md-search-result__link").all():
         href = link.get_attribute("href") or ""

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from revision_repo import PROJECT_ROOT
-from test_site_browser import Site, Watched, _listen, _open
+from test_site_browser import Site, Watched, _open, watched_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -56,16 +56,7 @@ def verify(browser: Any, site: Site) -> Iterator[Watched]:
 
 
 def _context(browser: Any, site: Site, width: int, height: int, init: str | None = None) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-    if init:
-        context.add_init_script(init)
-    w = Watched(context.new_page())
-    _listen(w)
-    try:
-        yield w
-    finally:
-        context.close()
-    assert not w.errors, w.errors
+    yield from watched_context(browser, width, height, init_script=init)
 
 
 def _drop(page: Any, name: str, data: bytes) -> dict[str, Any]:

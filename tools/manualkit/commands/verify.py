@@ -195,6 +195,7 @@ def _pdf_content_differences(
     from manualkit.commands.docx import render_release
     from manualkit.documents.docx.body import APPENDIX_BOOKMARK
     from manualkit.documents.layout import destination_name, destination_pages, docx_to_pdf
+    from manualkit.documents.pdf_cache import kept_pdfs
     from manualkit.documents.pdf_release import page_texts
     from manualkit.documents.toc import layout_cache_dir
 
@@ -205,7 +206,7 @@ def _pdf_content_differences(
     destinations = destination_pages(data)
     with_comparison = destination_name(APPENDIX_BOOKMARK) in destinations
     docx = render_release(root, entries, index, printed, development, env=env, with_comparison=with_comparison)
-    laid_out = docx_to_pdf(docx, profile_cache=layout_cache_dir(env), pdf_cache=layout_cache_dir(env))
+    laid_out = docx_to_pdf(docx, profile_cache=layout_cache_dir(env), pdf_cache=kept_pdfs(env))  # the PDFs 下载 keeps too
     if earlier_form:  # an earlier form: the chapters' text, from the first chapter to the end mark
         have, want = _chapters_text(data, destinations), _chapters_text(laid_out, destination_pages(laid_out))
         if have == want:

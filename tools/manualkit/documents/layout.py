@@ -219,15 +219,22 @@ def _pdf_key(docx: bytes, options: Mapping[str, object], frozen_at: dt.datetime 
     return hashlib.sha256(head.encode() + b"\0" + docx).hexdigest()
 
 
+#: A kept PDF not used for this many days is removed when another is kept.
+PDF_KEEP_DAYS = 30
+
+
 def cached_pdf(cache: Path, key: str, make: Callable[[], bytes]) -> bytes:
-    """``<cache>/pdf-<key>.pdf`` if it is there (a regular file, within the size limit), else what
-    ``make`` returns, kept there for the next time (written aside and renamed into place, so a
-    reader never sees half a file; a cache that cannot be written only costs time)."""
+    """``<cache>/pdf-<key>.pdf`` if it is there (a regular file within the size limit, a whole
+    PDF from ``%PDF-`` to ``%%EOF``), else what ``make`` returns, kept there for the next time
+    (written aside and renamed into place, so a reader never sees half a file; a cache that
+    cannot be written only costs time). A kept PDF read is marked used; keeping one removes
+    those not used for :data:`PDF_KEEP_DAYS`."""
     path = cache / f"pdf-{key}.pdf"
     try:
         if path.is_file() and not path.is_symlink() and 0 < path.stat().st_size <= MAX_CACHED_PDF_BYTES:
             data = path.read_bytes()
-            if data.startswith(b"%PDF-"):
+            if data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF"):
+                os.utime(path)
                 return data
     except OSError:
         pass
@@ -238,9 +245,25 @@ def cached_pdf(cache: Path, key: str, make: Callable[[], bytes]) -> bytes:
             cache.mkdir(parents=True, exist_ok=True)
             aside.write_bytes(data)
             os.replace(aside, path)
+            _prune_pdfs(cache)
         except OSError:
             aside.unlink(missing_ok=True)
     return data
+
+
+def _prune_pdfs(cache: Path) -> None:
+    """Remove the kept PDFs not used for :data:`PDF_KEEP_DAYS`, and files written aside a day ago
+    or more (a run killed before its rename)."""
+    from manualkit.base.clock import seconds_since_epoch
+
+    now = seconds_since_epoch()
+    for path in [*cache.glob("pdf-*.pdf"), *cache.glob(".pdf-*.tmp")]:
+        try:
+            age = now - path.stat().st_mtime
+            if age > (PDF_KEEP_DAYS if path.name.startswith("pdf-") else 1) * 86400:
+                path.unlink()
+        except OSError:
+            pass
 
 
 def laid_out_destinations(docx: bytes, *, profile_cache: Path | None = None) -> dict[str, int]:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from manualkit.records.edition import Status
 from manualkit.records.history import ApprovalView
+from manualkit.site.cache import prune
 from manualkit.site.download_pages import Download, ReleaseDownloads, published_list, status_text
 from manualkit.site.model import SiteVersion
-from manualkit.site.release_files import COMPLETE, FILES_PREFIX, DownloadFile, files_key, prune, release_files
+from manualkit.site.release_files import COMPLETE, FILES_PREFIX, DownloadFile, files_key, release_files
 
 
 def _version(name: str, status: Status, effective: str, until: str | None = None, by: str | None = None) -> SiteVersion:
@@ -136,7 +137,7 @@ def test_unused_entries_are_pruned_after_thirty_days(tmp_path: Path) -> None:
     old = sorted(used)[0]
     os.utime(tmp_path / old / COMPLETE, (0, 0))
     (tmp_path / "files-abandoned").mkdir()  # never completed
-    prune(tmp_path, used - {old})
+    prune(tmp_path, used - {old}, FILES_PREFIX)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(used - {old})
 
 

@@ -657,9 +657,9 @@ def build_site(
             if cache is not None:
                 prune(cache, used)
                 if downloads:
-                    from manualkit.site.release_files import prune as prune_files
+                    from manualkit.site.release_files import FILES_PREFIX
 
-                    prune_files(cache, kept)
+                    prune(cache, kept, FILES_PREFIX)
             seconds["archive"] = time.perf_counter() - started - sum(seconds.values())
         _replace_dir(out, site_dir)
     finally:

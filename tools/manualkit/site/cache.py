@@ -95,16 +95,18 @@ def link_or_copy(src: str, dst: str) -> str:
     return dst
 
 
-def prune(cache: Path, used: set[str]) -> None:
-    """Remove entries not used for :data:`CACHE_KEEP_DAYS`, and builds abandoned a day ago or more."""
+def prune(cache: Path, used: set[str], prefix: str = "archive-") -> None:
+    """Remove the entries named ``<prefix>…`` (archived builds; the release files of 下载 with
+    :data:`manualkit.site.release_files.FILES_PREFIX`) not in ``used`` and not used for
+    :data:`CACHE_KEEP_DAYS`, and those abandoned a day ago or more."""
     now = seconds_since_epoch()
-    for entry in cache.glob("archive-*"):
+    for entry in cache.glob(prefix + "*"):
         try:
             if entry.name not in used and (entry / COMPLETE).stat().st_mtime < now - CACHE_KEEP_DAYS * 86400:
                 shutil.rmtree(entry, ignore_errors=True)
         except OSError:  # no COMPLETE: never finished
             shutil.rmtree(entry, ignore_errors=True)
-    for abandoned in cache.glob(".archive-*.tmp"):
+    for abandoned in cache.glob(f".{prefix}*.tmp"):
         try:
             if abandoned.stat().st_mtime < now - 86400:
                 shutil.rmtree(abandoned, ignore_errors=True)

@@ -24,14 +24,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from manualkit.base.clock import seconds_since_epoch
 from manualkit.records.edition import Status
+from manualkit.site.cache import COMPLETE  # the same mark as the archived builds: cache.prune reads it
 from manualkit.site.model import SiteVersion
 
 FILES_PREFIX = "files-"
 MANIFEST = "manifest.json"
-COMPLETE = ".complete"  # written last: an entry without it is not used
-CACHE_KEEP_DAYS = 30
 RELEASES_JSON = "releases.json"  # under downloads/: the published list of files and digests
 
 
@@ -145,23 +143,6 @@ def release_files(
             files = _keep(entry, files)
         made.append(ReleaseFiles(version, files))
     return tuple(made), used
-
-
-def prune(cache: Path, used: set[str]) -> None:
-    """Remove kept files not used for :data:`CACHE_KEEP_DAYS`, and entries abandoned a day ago or more."""
-    now = seconds_since_epoch()
-    for entry in cache.glob(FILES_PREFIX + "*"):
-        try:
-            if entry.name not in used and (entry / COMPLETE).stat().st_mtime < now - CACHE_KEEP_DAYS * 86400:
-                shutil.rmtree(entry, ignore_errors=True)
-        except OSError:  # no COMPLETE: never finished
-            shutil.rmtree(entry, ignore_errors=True)
-    for abandoned in cache.glob(f".{FILES_PREFIX}*.tmp"):
-        try:
-            if abandoned.stat().st_mtime < now - 86400:
-                shutil.rmtree(abandoned, ignore_errors=True)
-        except OSError:
-            pass
 
 
 def signer_identity(env: Mapping[str, str]) -> str | None:

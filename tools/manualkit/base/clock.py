@@ -162,3 +162,12 @@ def parse_date(value: str) -> dt.date:
 def prose_date(day: dt.date) -> str:
     """2026年1月1日 (no leading zeros), as dates are written in prose."""
     return f"{day.year}年{day.month}月{day.day}日"
+
+
+def pinned_commit_dates(env: Mapping[str, str], company_zone: dt.tzinfo) -> dict[str, str]:
+    """git's author and committer dates for a commit: the pinned time when ``MANUAL_NOW`` or
+    ``MANUAL_TODAY`` pins the clock (demos, tests; an explicit ``GIT_*_DATE`` wins), else none."""
+    if env.get("MANUAL_NOW") or env.get("MANUAL_TODAY"):
+        stamp = now(env, company_zone).isoformat()
+        return {"GIT_AUTHOR_DATE": env.get("GIT_AUTHOR_DATE", stamp), "GIT_COMMITTER_DATE": env.get("GIT_COMMITTER_DATE", stamp)}
+    return {}

@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from manualkit.base.clock import noon
-from manualkit.base.diagnostics import fail
-from manualkit.records.history import ReleaseEntry, ReleaseReader, in_force_index, release_history, version_index
-from manualkit.records.manual_diff import ManualDiff, Point, compare, section_texts
-from manualkit.records.version import is_version
-from manualkit.text.manual import Manual
+from manualkit.commands.registry import EXIT_FINDINGS, Command, Outcome, write_output
+
+if TYPE_CHECKING:
+    from manualkit.commands.context import RunContext
+    from manualkit.records.history import ReleaseEntry, ReleaseReader
+    from manualkit.records.manual_diff import ManualDiff, Point
+    from manualkit.text.manual import Manual
 
 if TYPE_CHECKING:
     from manualkit.documents.comparison_table import ComparisonRow
@@ -39,6 +40,9 @@ class Comparison(NamedTuple):
 def resolve(entries: Sequence[ReleaseEntry], text: str, where: str) -> tuple[int, dt.date | None]:
     """A version (``B/0``) or a date (``2026-03-15``, ``2026/3/15``, ``2026年3月15日``) → release index."""
     from manualkit.base.clock import parse_date
+    from manualkit.base.diagnostics import fail
+    from manualkit.records.history import in_force_index, version_index
+    from manualkit.records.version import is_version
 
     if is_version(text.upper()):
         return version_index(entries, text, where), None
@@ -53,6 +57,8 @@ def resolve(entries: Sequence[ReleaseEntry], text: str, where: str) -> tuple[int
 
 
 def point(entries: Sequence[ReleaseEntry], index: int, asked: str, day: dt.date | None) -> Point:
+    from manualkit.records.manual_diff import Point
+
     entry = entries[index]
     r = entry.record
     assert entry.commit is not None
@@ -60,6 +66,8 @@ def point(entries: Sequence[ReleaseEntry], index: int, asked: str, day: dt.date 
 
 
 def released_manual(reader: ReleaseReader, entry: ReleaseEntry) -> Manual:
+    from manualkit.base.diagnostics import fail
+
     if entry.commit is None:
         raise fail(entry.record.path, 0, 0, "MAN680", f"{entry.record.version} 的发布记录不在 git 历史中，无法读取该版本的文本")
     manual = reader.manual(entry.commit)
@@ -69,6 +77,10 @@ def released_manual(reader: ReleaseReader, entry: ReleaseEntry) -> Manual:
 
 
 def compare_versions(root: Path, from_text: str, to_text: str) -> Comparison:
+    from manualkit.base.diagnostics import fail
+    from manualkit.records.history import ReleaseReader, release_history
+    from manualkit.records.manual_diff import ManualDiff, compare, section_texts
+
     entries = release_history(root)
     i, from_day = resolve(entries, from_text, "--from")
     j, to_day = resolve(entries, to_text, "--to")
@@ -89,6 +101,7 @@ def compare_versions(root: Path, from_text: str, to_text: str) -> Comparison:
 def redline(comparison: Comparison) -> bytes:
     """The DOCX with tracked changes from the "from" text to the "to" text, rendered like the
     release DOCX (see :mod:`manualkit.documents.docx.redline`)."""
+    from manualkit.base.clock import noon
     from manualkit.documents.docx.redline import Author, Step, block_text, render_redline
     from manualkit.records.manual_diff import RequestChange, requests_changing
 
@@ -188,3 +201,80 @@ def comparison_table_title(comparison: Comparison) -> str:
 
     d = comparison.diff
     return table_title(comparison.new.metadata, d.from_point.version, d.to_point.version)
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from", dest="from_", required=True, metavar="版本或日期", help="起点：版本（A/0）或日期")
+    p.add_argument("--to", required=True, metavar="版本或日期", help="终点：版本（B/1）或日期")
+    p.add_argument("--format", choices=("text", "json", "html", "docx", "md"), default="text", help="输出格式（docx 为 Word 修订模式）")
+    p.add_argument("--layout", choices=("redline", "table"), default="redline", help="redline：逐节修订对照（默认）；table：修订对照表（md/html/docx）")
+    p.add_argument("-o", "--output", help="输出文件（docx 默认 dist/）")
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    from manualkit.base.diagnostics import fail
+    from manualkit.records.manual_diff import render_html, render_json, render_text
+
+    root = context.root
+    comparison = compare_versions(root, args.from_, args.to)
+    d = comparison.diff
+    outcome = Outcome()
+    if args.layout == "table":
+        _write_comparison_table(outcome, root, args, comparison)
+    elif args.format == "md":
+        raise fail("--format", 0, 0, "MAN000", "md 格式用于修订对照表：请加 --layout table；逐节修订对照可输出 text、json、html 或 docx")
+    elif args.format == "docx":
+        name = f"{comparison.new.metadata.document_number}_{d.from_point.version.replace('/', '-')}_{d.to_point.version.replace('/', '-')}_修订对照.docx"
+        path = write_output(outcome, root, args.output, name, redline(comparison))
+        outcome.say(f"已生成修订对照 DOCX（{d.from_point.version} → {d.to_point.version}，Word 修订模式，可逐项接受或拒绝）：{path}")
+    else:
+        title = comparison.new.metadata.title
+        if args.format == "html":
+            from manualkit.documents.html_redline import section_bodies
+
+            changes = [(s.id, s.from_id, str(s.status)) for s in d.changes]
+            text = render_html(d, title, section_bodies(comparison.old, comparison.new, changes))
+        else:
+            text = render_text(d) if args.format == "text" else render_json(d)
+        path = write_output(outcome, root, args.output, "", text)
+        if path is not None:
+            outcome.say(f"已写出修订对照：{path}")
+    invalid = [p.version for p in (d.from_point, d.to_point) if not p.valid]
+    if invalid:
+        outcome.warn(f"manual diff：警告：{'、'.join(invalid)} 版的验证未通过，请运行 manual audit\n")
+        outcome.status = EXIT_FINDINGS
+    return outcome
+
+
+def _write_comparison_table(outcome: Outcome, root: Path, args: argparse.Namespace, comparison: Comparison) -> None:
+    """``manual diff --layout table``: the 修订对照表 as Markdown (default), HTML or DOCX."""
+    from manualkit.base.clock import noon
+    from manualkit.base.diagnostics import fail
+    from manualkit.documents.comparison_table import table_docx, table_markdown, table_page
+
+    rows = comparison_table(comparison)
+    title = comparison_table_title(comparison)
+    d = comparison.diff
+    fmt = "md" if args.format in ("text", "md") else args.format
+    if fmt == "json":
+        raise fail("--format", 0, 0, "MAN000", "修订对照表（--layout table）可输出 md、html 或 docx")
+    if fmt == "docx":
+        meta = comparison.new.metadata
+        header = f"{meta.title} · {meta.document_number} · 修订对照表 {d.from_point.version} → {d.to_point.version}"
+        created = noon(comparison.entries[comparison.to_index].record.published)
+        intro = [f"比较：{d.from_point.describe()} → {d.to_point.describe()}", "逐条列出修订的条款；未修订的条款不列。修订前栏中删除的文字加删除线，修订后栏中新增的文字加下划线。修订说明为修订申请单所述的修订原因。"]
+        data = table_docx(rows, manual=comparison.new, title=title, intro=intro, header=header, created=created)
+        name = f"{meta.document_number}_{d.from_point.version.replace('/', '-')}_{d.to_point.version.replace('/', '-')}_修订对照表.docx"
+        path = write_output(outcome, root, args.output, name, data)
+        outcome.say(f"已生成修订对照表 DOCX（{d.from_point.version} → {d.to_point.version}，{len(rows)} 处修订）：{path}")
+        return
+    text = table_markdown(rows, title) if fmt == "md" else table_page(rows, title)
+    path = write_output(outcome, root, args.output, "", text)
+    if path is not None:
+        outcome.say(f"已写出修订对照表：{path}")
+
+
+COMMANDS = (Command("diff", "两个版本（或两个日期现行有效的版本）之间逐节的修订对照", _arguments, _run),)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
@@ -9,10 +10,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from manualkit.base.clock import start_of_day, utc_now
-from manualkit.base.diagnostics import fail
-from manualkit.records.edition import Status, release_edition, status_on
-from manualkit.records.history import ReleaseEntry, ReleaseReader, in_force, release_history
+from manualkit.commands.registry import Command, Outcome, output_folder, output_path
+
+if TYPE_CHECKING:
+    from manualkit.commands.context import RunContext
+    from manualkit.records.edition import Status
+    from manualkit.records.history import ReleaseEntry, ReleaseReader
 
 if TYPE_CHECKING:
     from manualkit.documents.docx.body import Appendix
@@ -40,6 +43,9 @@ class ReleaseDocument:
 
 def find_release(entries: Sequence[ReleaseEntry], version: str | None, as_of: dt.date | None, today: dt.date) -> int:
     """Index of the release named by ``version``, or in force on ``as_of`` (default today)."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.records.history import in_force
+
     if not entries:
         raise fail("changelog/releases", 0, 0, "MAN685", "尚无发布记录；请先用 manual release 发布")
     versions = [str(e.record.version) for e in entries]
@@ -57,6 +63,9 @@ def find_release(entries: Sequence[ReleaseEntry], version: str | None, as_of: dt
 
 def signing_time(env: Mapping[str, str]) -> dt.datetime:
     """The signing time: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now."""
+    from manualkit.base.clock import utc_now
+    from manualkit.base.diagnostics import fail
+
     epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
         if not epoch.isdigit():
@@ -84,8 +93,11 @@ def render_release(
     分发号 of a numbered controlled copy; ``with_comparison``: the 修订对照表 against the release
     before it as an appendix (附录)."""
     from manualkit.base import git
+    from manualkit.base.clock import start_of_day
     from manualkit.documents.docx.release import render_docx
     from manualkit.documents.toc import fill_toc, laid_out_pages
+    from manualkit.records.edition import release_edition
+    from manualkit.records.history import ReleaseReader
 
     entry = entries[index]
     assert entry.commit is not None  # release_texts refuses a release outside git
@@ -117,6 +129,8 @@ def release_texts(reader: ReleaseReader, entry: ReleaseEntry) -> tuple[Manual, P
     """The manual and policy of the commit that recorded ``entry``, parsed through the history's
     reader: a chapter text already parsed for verification (or cached under .git/manualkit/) is
     not parsed again."""
+    from manualkit.base.diagnostics import fail
+
     if entry.commit is None:
         raise fail(entry.record.path, 0, 0, "MAN680", f"{entry.record.version} 的发布记录不在 git 历史中")
     manual, policy = reader.manual(entry.commit), reader.policy(entry.commit)
@@ -127,6 +141,7 @@ def release_texts(reader: ReleaseReader, entry: ReleaseEntry) -> tuple[Manual, P
 
 def comparison_appendix(root: Path, entries: Sequence[ReleaseEntry], index: int) -> Appendix:
     """附录 修订对照表 of release ``index`` against the release before it."""
+    from manualkit.base.diagnostics import fail
     from manualkit.commands.diff import compare_versions, comparison_table
     from manualkit.documents.comparison_table import appendix
 
@@ -153,7 +168,10 @@ def unsigned_release(
     """The release named by ``version`` (or in force on ``as_of``, default today), rendered with
     its table of contents numbered (and ``with_comparison``, the 修订对照表 as an appendix), and
     the release (or development) key."""
+    from manualkit.base.diagnostics import fail
     from manualkit.documents.signing_key import SigningKeyError, load_signing_key
+    from manualkit.records.edition import status_on
+    from manualkit.records.history import ReleaseReader, release_history
 
     entries = release_history(root)
     index = find_release(entries, version, as_of, today)
@@ -192,3 +210,32 @@ def write_docx(path: Path, document: ReleaseDocument) -> None:
 
     write_atomic(path, document.data)
 
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    from manualkit.base.clock import parse_date
+
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--version", help="版本，如 B/0")
+    which.add_argument("--as-of", type=parse_date, help="该日期现行有效的版本")
+    p.add_argument("-o", "--output", help="输出文件（默认 dist/<文件编号>_<版本>.docx）")
+    p.add_argument("--with-comparison", action="store_true", help="附上与上一版本的修订对照表（附录）")
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    from manualkit.base.atomic import check_writable
+
+    root = context.root
+    check_writable(output_folder(root, args.output))  # before the layout's seconds
+    document = build_release_docx(root, version=args.version, as_of=args.as_of, today=context.today, env=context.env, with_comparison=args.with_comparison)
+    out = output_path(root, args.output, document.file_name)
+    write_docx(out, document)
+    outcome = Outcome()
+    dev = "；使用开发签名（非正式），请配置 MANUAL_SIGNING_KEY 以使用正式发布证书" if document.development else ""
+    outcome.say(f"已生成 {document.version} 版（{document.status.value}）的签名 DOCX：{out}{dev}")
+    return outcome
+
+
+COMMANDS = (Command("docx", "生成某一发布版本的签名 DOCX（默认：今天现行有效的版本）", _arguments, _run),)

@@ -7,11 +7,17 @@ CJK fonts embedded, and the release key signs it (PAdES, pyHanko). See ``docs/do
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from manualkit.commands.docx import ReleaseDocument, signing_time, unsigned_release
+from manualkit.commands.registry import Command, Outcome, output_folder, output_path
+
+if TYPE_CHECKING:
+    from manualkit.commands.context import RunContext
+    from manualkit.commands.docx import ReleaseDocument
 
 
 def build_release_pdf(
@@ -19,6 +25,7 @@ def build_release_pdf(
 ) -> ReleaseDocument:
     """Render the release from git (``with_comparison``: with 附录 修订对照表), lay it out as
     PDF/A-2b, sign it with the release key."""
+    from manualkit.commands.docx import ReleaseDocument, signing_time, unsigned_release
     from manualkit.documents.layout import docx_to_pdf
     from manualkit.documents.pdf_release import sign_pdf
     from manualkit.documents.toc import layout_cache_dir
@@ -39,3 +46,33 @@ def build_release_pdf(
 def release_pdf(root: Path, version: str, today: dt.date, env: Mapping[str, str]) -> bytes:
     """The signed PDF bytes of ``version`` (for the site's download page)."""
     return build_release_pdf(root, version=version, as_of=None, today=today, env=env).data
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    from manualkit.base.clock import parse_date
+
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--version", help="版本，如 B/0")
+    which.add_argument("--as-of", type=parse_date, help="该日期现行有效的版本")
+    p.add_argument("-o", "--output", help="输出文件（默认 dist/<文件编号>_<版本>.pdf）")
+    p.add_argument("--with-comparison", action="store_true", help="附上与上一版本的修订对照表（附录）")
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    from manualkit.base.atomic import check_writable, write_atomic
+
+    root = context.root
+    check_writable(output_folder(root, args.output))  # before the layout's seconds
+    document = build_release_pdf(root, version=args.version, as_of=args.as_of, today=context.today, env=context.env, with_comparison=args.with_comparison)
+    out = output_path(root, args.output, document.file_name)
+    write_atomic(out, document.data)
+    dev = "；使用开发签名（非正式），请配置 MANUAL_SIGNING_KEY 以使用正式发布证书" if document.development else ""
+    outcome = Outcome()
+    outcome.say(f"已生成 {document.version} 版（{document.status.value}）的签名 PDF/A：{out}{dev}")
+    return outcome
+
+
+COMMANDS = (Command("pdf", "生成某一发布版本的签名 PDF/A（默认：今天现行有效的版本）", _arguments, _run),)

@@ -7,34 +7,23 @@ anything, and writes one file atomically (``distribute``: the DOCX files first, 
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manualkit.base.atomic import check_writable, write_atomic
-from manualkit.base.diagnostics import fail
-from manualkit.base.lock import repository_lock
-from manualkit.records.change_request import approval_digest, request_path
-from manualkit.records.copies import COPIES_DIR, ControlledCopy, copy_path, next_numbers, recall_path
-from manualkit.records.procedure import (
-    COPY_KIND,
-    RECALL_KIND,
-    REVOCATIONS_DIR,
-    TRAINING_DIR,
-    ProcedureState,
-    SignedRecord,
-    approver_for_key,
-    clean_text,
-    procedure_state,
-    request_deadlines,
-    return_path,
-    write_signed,
-)
-from manualkit.records.repository import worktree_snapshot
-from manualkit.records.revocation import Revocation, released_signatures, revoked_at
+from manualkit.commands.registry import Command, Outcome
+
+if TYPE_CHECKING:
+    from manualkit.commands.context import RunContext
+    from manualkit.records.copies import ControlledCopy
+    from manualkit.records.procedure import (
+        ProcedureState,
+        SignedRecord,
+    )
+    from manualkit.records.revocation import Revocation
 
 if TYPE_CHECKING:
     from manualkit.records.change_request import ChangeRequest
@@ -48,6 +37,9 @@ MAX_COPIES = 200
 def _refuse_revoked(
     revocations: Sequence[Revocation], approver_id: str, public_key: str, now: dt.datetime, key_path: Path
 ) -> None:
+    from manualkit.base.diagnostics import fail
+    from manualkit.records.revocation import revoked_at
+
     found = revoked_at(revocations, approver_id, public_key)
     if found is not None and now >= found.at:
         raise fail(
@@ -59,6 +51,10 @@ def return_request(
     root: Path, cr_id: str, role: str, key_path: Path, reason: str, now: dt.datetime, today: dt.date
 ) -> SignedRecord:
     """8.2 三 4: the signer of the role the request waits for returns it, with the reason."""
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.procedure import approver_for_key, clean_text, return_path, write_signed
+    from manualkit.records.repository import worktree_snapshot
+
     reason = clean_text(reason, "--reason")
     with repository_lock(root, "return"):
         snap = worktree_snapshot(root)
@@ -80,6 +76,10 @@ def return_request(
 def open_return(snap: Snapshot, cr_id: str, role: str, today: dt.date) -> tuple[ChangeRequest, Manual, Policy, ProcedureState]:
     """The request ``cr_id`` if it may be returned now as ``role`` (it waits for that role, is
     neither released nor returned already): the checks ``manual return`` and the desk share."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.records.change_request import request_path
+    from manualkit.records.procedure import procedure_state, request_deadlines, return_path
+
     manual, policy = snap.require()
     cr = snap.requests.get(cr_id)
     if cr is None:
@@ -117,6 +117,9 @@ def return_fields(
 ) -> dict[str, str]:
     """The signed fields of the return of ``cr`` by ``approver`` as ``role`` with ``key`` (an SSH
     key or a WebAuthn credential id), after the role and revocation checks."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.records.change_request import approval_digest
+
     if role not in approver.roles:
         raise fail(
             cr.path,
@@ -147,6 +150,12 @@ def revoke_key(
     ``credential``, the signer's WebAuthn credential of that id instead of their SSH key. A time
     before a signature of a released version with that key is refused (MAN856) unless
     ``void_released`` says so explicitly and the record is signed by a holder of 批准."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.procedure import REVOCATIONS_DIR, approver_for_key, clean_text, procedure_state, write_signed
+    from manualkit.records.repository import worktree_snapshot
+    from manualkit.records.revocation import released_signatures, revoked_at
+
     reason = clean_text(reason, "--reason")
     with repository_lock(root, "revoke-key"):
         snap = worktree_snapshot(root)
@@ -219,6 +228,11 @@ def record_training(
     now: dt.datetime,
 ) -> SignedRecord:
     """8.4 二 and 6.4: the signed record that the affected staff were trained on ``version``."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.procedure import TRAINING_DIR, approver_for_key, clean_text, procedure_state, write_signed
+    from manualkit.records.repository import worktree_snapshot
+
     record = clean_text(record, "--record")
     with repository_lock(root, "training"):
         snap = worktree_snapshot(root)
@@ -280,11 +294,19 @@ def distribute(
 ) -> list[tuple[ControlledCopy, Path]]:
     """8.1 一: issue ``count`` numbered controlled copies of ``version`` to ``holder``; each
     record is signed with ``key_path`` by the registered signer who issues it."""
+    import hashlib
+
+    from manualkit.base.atomic import check_writable, write_atomic
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.lock import repository_lock
     from manualkit.commands.docx import find_release, render_release
     from manualkit.documents.package_signature import sign_package
     from manualkit.documents.signing_key import SigningKeyError, load_signing_key
+    from manualkit.records.copies import COPIES_DIR, ControlledCopy, copy_path, next_numbers
     from manualkit.records.edition import Status, status_on
     from manualkit.records.history import release_history
+    from manualkit.records.procedure import COPY_KIND, approver_for_key, clean_text, procedure_state, write_signed
+    from manualkit.records.repository import worktree_snapshot
 
     holder = clean_text(holder, "--holder", 60)
     if not 1 <= count <= MAX_COPIES:
@@ -367,6 +389,12 @@ def distribute(
 def recall(root: Path, number: str, day: dt.date, retained: bool, today: dt.date, key_path: Path, now: dt.datetime) -> ControlledCopy:
     """8.4 三: record that copy ``number`` came back (or is kept marked 作废留存), in a signed
     recall record beside the copy's record (which is never edited)."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.copies import copy_path, recall_path
+    from manualkit.records.procedure import RECALL_KIND, approver_for_key, procedure_state, write_signed
+    from manualkit.records.repository import worktree_snapshot
+
     with repository_lock(root, "recall"):
         snap = worktree_snapshot(root)
         manual, policy = snap.require()
@@ -405,3 +433,125 @@ def recall(root: Path, number: str, day: dt.date, retained: bool, today: dt.date
         }  # fmt: skip
         write_signed(root, recall_path(number), RECALL_KIND, fields, approver.name, key_path, policy, manual.metadata.document_number)
         return copy._replace(recalled=day, retained=retained, path=recall_path(number))
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _return_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("change_request", metavar="CR", help="修订申请单号")
+    p.add_argument("--role", required=True, help="退回人的角色（申请单所等待的角色）")
+    p.add_argument("--key", required=True, help="退回人本人的 SSH 私钥文件")
+    p.add_argument("--reason", required=True, help="退回理由")
+
+
+def _run_return(args: argparse.Namespace, context: RunContext) -> Outcome:
+    record = return_request(context.root, args.change_request, args.role, Path(args.key), args.reason, context.now, context.today)
+    outcome = Outcome()
+    outcome.say(f"{record.name} 已以“{args.role}”角色退回 {args.change_request}（{record.path}）；请提交该记录。重新提交时：manual propose --replaces {args.change_request} …")
+    return outcome
+
+
+def moment(value: str) -> dt.datetime:
+    """A time on the command line (ISO 8601); one without an offset stays naive here and is read
+    in the company's zone when the command runs (:func:`in_zone`)."""
+    try:
+        return dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} 不是有效时间；请写成 2026-10-12T09:30 或 2026-10-12T09:30+08:00") from None
+
+
+def in_zone(moment: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """``moment``, read in the company's ``zone`` when it names no offset."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def _revoke_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("signer", metavar="SIGNER", help="签署人标识（policy.yml 名录中的 id）")
+    p.add_argument("--at", required=True, type=moment, help="停用时间（ISO 8601，不写时区时按公司时区），此后该密钥的签署无效")
+    p.add_argument("--reason", required=True, help="停用原因（遗失、可能泄露等）")
+    p.add_argument("--key", required=True, help="签署本停用记录的私钥：密钥本人或批准人")
+    p.add_argument(
+        "--void-released", action="store_true",
+        help="停用时间早于已发布版本中该密钥的签署时，明确声明这些签署一并作废（仅批准人可用，如密钥被盗后冒签）",
+    )  # fmt: skip
+    p.add_argument("--credential", metavar="凭据标识", help="停用该签署人的 WebAuthn 凭据（credential_id）而不是其 SSH 密钥")
+
+
+def _run_revoke(args: argparse.Namespace, context: RunContext) -> Outcome:
+    record = revoke_key(
+        context.root, args.signer, in_zone(args.at, context.zone), args.reason, Path(args.key), context.now, args.credential,
+        void_released=args.void_released,
+    )  # fmt: skip
+    outcome = Outcome()
+    outcome.say(
+        f"已停用 {args.signer} 的密钥，自 {record.fields['revoked_at']} 起生效（{record.path}，由 {record.name} 签署）；"
+        "此后用该密钥所作的签署一律无效。请提交该记录，并经正常修订程序在 policy.yml 中更换密钥。"
+    )
+    return outcome
+
+
+def _training_arguments(p: argparse.ArgumentParser) -> None:
+    from manualkit.base.clock import parse_date
+
+    p.add_argument("version", metavar="VERSION", help="版本，如 B/0")
+    p.add_argument("--date", required=True, type=parse_date, help="培训日期")
+    p.add_argument("--departments", required=True, nargs="+", help="受训部门（空格、逗号或顿号分隔）")
+    p.add_argument("--attendees", required=True, type=int, help="参加人数")
+    p.add_argument("--record", required=True, help="培训记录（签到表、课件等的编号或位置）")
+    p.add_argument("--key", required=True, help="记录人本人的 SSH 私钥文件")
+
+
+def _run_training(args: argparse.Namespace, context: RunContext) -> Outcome:
+    departments = [d.strip() for part in args.departments for d in part.replace("、", ",").split(",") if d.strip()]
+    record = record_training(context.root, args.version, args.date, departments, args.attendees, args.record, Path(args.key), context.today, context.now)
+    outcome = Outcome()
+    outcome.say(f"已记录 {args.version} 版的培训（{args.date.isoformat()}，{record.fields['departments']}，{args.attendees} 人）：{record.path}；请提交该记录。")
+    return outcome
+
+
+def _distribute_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("version", metavar="VERSION", help="版本，如 A/1")
+    p.add_argument("--holder", required=True, help="领用人")
+    p.add_argument("--department", required=True, help="领用部门")
+    p.add_argument("--copies", type=int, default=1, help="份数（默认 1）")
+    p.add_argument("-o", "--output", help="输出目录（默认 dist/copies/）")
+    p.add_argument("--key", required=True, help="分发人本人的 SSH 私钥文件（签署分发记录）")
+
+
+def _run_distribute(args: argparse.Namespace, context: RunContext) -> Outcome:
+    issued = distribute(
+        context.root, args.version, args.holder, args.department, args.copies, Path(args.output) if args.output else None, context.today,
+        context.env, Path(args.key), context.now,
+    )  # fmt: skip
+    outcome = Outcome()
+    for copy, path in issued:
+        outcome.say(f"已分发受控副本 {copy.number}（{copy.version} 版）给 {copy.holder}（{copy.department}）：{path}")
+    outcome.say(f"分发记录在 {issued[0][0].path.rsplit('/', 1)[0]}/；请提交这些记录。")
+    return outcome
+
+
+def _recall_arguments(p: argparse.ArgumentParser) -> None:
+    from manualkit.base.clock import parse_date
+
+    p.add_argument("copy", metavar="COPY", help="分发号，如 A-1-001")
+    p.add_argument("--date", required=True, type=parse_date, help="回收日期")
+    p.add_argument("--retained", action="store_true", help="不收回，加注“作废留存”标识保留")
+    p.add_argument("--key", required=True, help="回收人本人的 SSH 私钥文件（签署回收记录）")
+
+
+def _run_recall(args: argparse.Namespace, context: RunContext) -> Outcome:
+    copy = recall(context.root, args.copy, args.date, args.retained, context.today, Path(args.key), context.now)
+    how = "作废留存（加注“作废留存”标识，不得用于指导业务）" if copy.retained else "已收回"
+    outcome = Outcome()
+    outcome.say(f"受控副本 {copy.number}（{copy.version} 版，{copy.holder}）于 {args.date.isoformat()} {how}：{copy.path}；请提交该记录。")
+    return outcome
+
+
+COMMANDS = (
+    Command("return", "退回修订申请单（由所等待角色的签署人签署，写明理由）", _return_arguments, _run_return),
+    Command("revoke-key", "立即停用签署人的密钥（由本人或批准人签署）", _revoke_arguments, _run_revoke),
+    Command("training", "记录某版本的培训（经签署）", _training_arguments, _run_training),
+    Command("distribute", "分发带分发号的受控副本（签名 DOCX）并记录领用人", _distribute_arguments, _run_distribute),
+    Command("recall", "记录受控副本的回收（或作废留存）", _recall_arguments, _run_recall),
+)

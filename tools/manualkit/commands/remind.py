@@ -11,14 +11,19 @@ environment (base/notify.py). Without ``--send`` nothing is sent and nothing is 
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from manualkit.base.diagnostics import Diagnostic, ManualError, diagnostic
-from manualkit.records import reminders as rm
-from manualkit.records.contacts import CONTACTS_PATH, Contact, Contacts
+from manualkit.commands.registry import EXIT_FINDINGS, EXIT_OK, Command, Outcome, format_option
+
+if TYPE_CHECKING:
+    from manualkit.base.diagnostics import Diagnostic
+    from manualkit.commands.context import RunContext
+    from manualkit.records import reminders as rm
+    from manualkit.records.contacts import Contact, Contacts
 
 if TYPE_CHECKING:
     from manualkit.base.notify import Channels, Mention
@@ -57,7 +62,9 @@ class RemindReport(NamedTuple):
 
 def remind(root: Path, as_of: dt.date, env: Mapping[str, str], now: dt.datetime, *, send: bool = False) -> RemindReport:
     from manualkit.base import notify
-    from manualkit.records.contacts import read_contacts
+    from manualkit.base.diagnostics import ManualError, diagnostic
+    from manualkit.records import reminders as rm
+    from manualkit.records.contacts import CONTACTS_PATH, read_contacts
 
     snap = _snapshot(root, as_of)
     _, current = snap.require()
@@ -115,6 +122,7 @@ def _snapshot(root: Path, as_of: dt.date) -> Snapshot:
     versions in force for longer than the look-back (a long history holds a thousand, and parsing
     them is most of the time). Open requests, those of versions still to take effect or just taken
     effect (training), and every request that resubmits another (``replaces:``) are kept."""
+    from manualkit.records import reminders as rm
     from manualkit.records.change_request import REQUESTS_DIR
     from manualkit.records.procedure import RETURNS_DIR
     from manualkit.records.release import RELEASES_DIR
@@ -156,6 +164,7 @@ def _requests_except(root: Path, done: set[str]) -> tuple[dict[str, bytes], list
     """The change requests of ``changelog/requests`` but those in ``done`` (never read)."""
     import os
 
+    from manualkit.base.diagnostics import diagnostic
     from manualkit.records.change_request import REQUESTS_DIR
     from manualkit.text.worktree import read_bounded
 
@@ -201,6 +210,7 @@ def _policy_in_force(root: Path, snap: Snapshot, current: Policy) -> Policy:
     """The policy of the last release (records.trust.policy_in_force), found by the one commit that
     added its record instead of by every commit that added any."""
     from manualkit.base import git
+    from manualkit.base.diagnostics import ManualError, diagnostic
     from manualkit.records.trust import policy_at
 
     if not snap.records:
@@ -215,6 +225,7 @@ def _policy_in_force(root: Path, snap: Snapshot, current: Policy) -> Policy:
 
 def _actions(root: Path, snap: Snapshot, policy: Policy, as_of: dt.date) -> tuple[list[rm.Action], WorkCalendar, list[Diagnostic]]:
     from manualkit.base.clock import add_months
+    from manualkit.records import reminders as rm
     from manualkit.records.copies import COPIES_DIR
     from manualkit.records.procedure import (
         COPY_KIND,
@@ -306,6 +317,7 @@ class _Route(NamedTuple):
 
 def _routes(recipient: str, contacts: Contacts | None, channels: Channels, name: str) -> list[_Route]:
     from manualkit.base import notify
+    from manualkit.records import reminders as rm
 
     if contacts is None:
         return []
@@ -330,6 +342,7 @@ def _routes(recipient: str, contacts: Contacts | None, channels: Channels, name:
 
 def _mention(contact: Contact, name: str) -> Mention:
     from manualkit.base import notify
+    from manualkit.records import reminders as rm
 
     return notify.Mention(rm.inert_line(name, 40), contact.mobile, contact.wecom_userid, contact.dingtalk_userid, contact.feishu_open_id)
 
@@ -346,7 +359,9 @@ def _send(
 ) -> list[Outgoing]:
     from manualkit.base import notify
     from manualkit.base.clock import seconds_since_epoch
+    from manualkit.base.diagnostics import ManualError
     from manualkit.base.lock import wait_seconds
+    from manualkit.records import reminders as rm
     from manualkit.records.reminder_ledger import Entry, ledger_path, open_ledger
 
     robots = {r.kind: r for r in channels.robots}
@@ -404,6 +419,7 @@ def ladder_text(ladder: rm.Ladder) -> str:
 
 def render_remind(report: RemindReport) -> str:
     from manualkit.base.characters import inert
+    from manualkit.records import reminders as rm
 
     source = "修订政策" if report.ladder_from_policy else "默认规则（修订政策未规定 reminders）"
     lines = [f"{report.as_of} 的提醒；提醒阶梯（{source}）：{ladder_text(report.ladder)}"]
@@ -458,3 +474,24 @@ def render_remind_json(report: RemindReport) -> str:
         "warnings": [d.as_dict() for d in report.warnings],
     }
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    from manualkit.base.clock import parse_date
+
+    p.add_argument("--as-of", type=parse_date, help="按该日期计算（默认今天）")
+    p.add_argument("--send", action="store_true", help="发送（邮件、企业微信、钉钉、飞书，见 docs/reminders.md）并记入提醒台账；不加则只列出")
+    format_option(p, ("text", "json"), json_alias=True)
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    report = remind(context.root, args.as_of or context.today, context.env, context.now, send=args.send)
+    outcome = Outcome(EXIT_FINDINGS if report.failed else EXIT_OK)
+    outcome.write(render_remind_json(report) if args.format == "json" else render_remind(report))
+    return outcome
+
+
+COMMANDS = (Command("remind", "提醒：把每项到期的待办（签署、培训、评审、回收副本、实施通知）发给应办理的人", _arguments, _run),)

@@ -7,6 +7,7 @@ local development) certificate, and that the document's text is the text of that
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,8 +15,11 @@ from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manualkit.documents.ooxml_package import Package
-from manualkit.records.edition import Status
+from manualkit.commands.registry import Command, Outcome
+
+if TYPE_CHECKING:
+    from manualkit.commands.context import RunContext
+    from manualkit.documents.ooxml_package import Package
 
 if TYPE_CHECKING:
     from manualkit.base.diagnostics import ManualError
@@ -197,6 +201,7 @@ def _pdf_content_differences(
     from manualkit.documents.layout import destination_name, destination_pages, docx_to_pdf
     from manualkit.documents.pdf_release import page_texts
     from manualkit.documents.toc import layout_cache_dir
+    from manualkit.records.edition import Status
 
     actual = page_texts(data)
     printed = next((s for s in Status if actual and f"文件状态： {s.value}" in actual[0]), None)
@@ -373,6 +378,7 @@ def _compare_with_release(
     from manualkit.documents.docx.body import APPENDIX_BOOKMARK
     from manualkit.documents.ooxml_package import read_package
     from manualkit.documents.toc import toc_page_numbers
+    from manualkit.records.edition import Status
     from manualkit.records.history import release_history
 
     if not version:
@@ -425,7 +431,7 @@ def _compare_with_release(
 def status_today(entries: Sequence[ReleaseEntry], index: int, today: dt.date) -> str:
     """What release ``index`` is on ``today`` by the timeline of releases, not by what the document
     printed on the day it was made: 现行有效, 已批准待实施 (from when), or 已作废 (since when, by which version)."""
-    from manualkit.records.edition import status_on
+    from manualkit.records.edition import Status, status_on
 
     record = entries[index].record
     status = status_on(entries, index, today)
@@ -435,3 +441,28 @@ def status_today(entries: Sequence[ReleaseEntry], index: int, today: dt.date) ->
         successor = next(e.record for e in entries[index + 1 :] if e.record.effective <= today)
         return f"已作废：自 {successor.effective.isoformat()} 起由 {successor.version} 版取代"
     return Status.IN_FORCE.value
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="DOCX 或 PDF 文件")
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    result = verify_docx(context.root, Path(args.file), context.env, context.today)
+    outcome = Outcome(int(result.verdict))
+    say = outcome.write if result.verdict == 0 else outcome.warn
+    say(f"{args.file}: {result.message}\n")
+    for line in result.details:
+        say(f"  {line}\n")
+    return outcome
+
+
+COMMANDS = (
+    Command(
+        "verify", "验证 DOCX 或 PDF 是否为真实、未被篡改的发布文件", _arguments, _run,
+        description="退出状态：0 真实有效；3 签署后被改动；4 签名证书不受信任；5 未签名；6 不是 DOCX/PDF 或已损坏；7 内容与 git 中的发布不一致",
+    ),
+)  # fmt: skip

@@ -12,7 +12,7 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from manualkit.base.diagnostics import ManualError
@@ -110,25 +110,28 @@ def _show(outcome: Outcome) -> int:
     return outcome.status
 
 
-def _commands(only: str | None) -> Iterator[Command]:
-    """The commands, in the order of ``manualkit.commands.INDEX``; only ``only`` when it is one
-    (a command does not pay for importing the others)."""
-    from manualkit.commands import INDEX
-
-    named = [(name, module) for name, module in INDEX if name == only] or list(INDEX)
-    for name, module in named:
-        declared = importlib.import_module(f"manualkit.{module}").COMMANDS
-        yield next(c for c in declared if c.name == name)
+def _declared(name: str, module: str) -> Command:
+    """The command ``name`` as its module declares it (importing that module only)."""
+    declared: tuple[Command, ...] = importlib.import_module(f"manualkit.{module}").COMMANDS
+    return next(c for c in declared if c.name == name)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole command line, or (``only``) the top level and that one command: each command's
-    parser costs a few milliseconds to build, and a command should not pay for the others."""
+    """The whole command line, or (``only``) the top level and that one command. The list of
+    commands and their help come from ``manualkit.commands.INDEX`` alone: a command's module, and
+    with it the cost of importing it, is loaded only for that command."""
+    from manualkit.commands import INDEX
+
     parser = _Parser(prog="manual", description="销售业务流程规范手册的文件控制工具")
     parser.add_argument("--root", help="仓库根目录（默认：从当前目录向上查找 manual/manual.yml）")
     sub = parser.add_subparsers(dest="command", metavar="命令", parser_class=_Parser)
-    for command in _commands(only):
-        p = sub.add_parser(command.name, help=command.help, description=command.description)
+    chosen = [entry for entry in INDEX if entry[0] == only]
+    for name, module, summary in chosen or INDEX:
+        if not chosen:  # the list of commands only (manual --help, a mistyped command)
+            sub.add_parser(name, help=summary)
+            continue
+        command = _declared(name, module)
+        p = sub.add_parser(name, help=summary, description=command.description)
         command.add_arguments(p)
         p.set_defaults(declared=command)
     return parser

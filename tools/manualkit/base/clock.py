@@ -171,3 +171,27 @@ def pinned_commit_dates(env: Mapping[str, str], company_zone: dt.tzinfo) -> dict
         stamp = now(env, company_zone).isoformat()
         return {"GIT_AUTHOR_DATE": env.get("GIT_AUTHOR_DATE", stamp), "GIT_COMMITTER_DATE": env.get("GIT_COMMITTER_DATE", stamp)}
     return {}
+
+
+def source_date(env: Mapping[str, str]) -> dt.datetime | None:
+    """``SOURCE_DATE_EPOCH`` (whole seconds since 1970, UTC) for a reproducible build, or None
+    when it is not set; DOC512 when it is not a whole number of seconds."""
+    epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:
+        return None
+    if not epoch.isdigit():
+        raise fail("SOURCE_DATE_EPOCH", 0, 0, "DOC512", f"SOURCE_DATE_EPOCH 应为整数秒，实际为 {epoch!r}")
+    try:
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    except (OverflowError, ValueError, OSError):
+        raise fail("SOURCE_DATE_EPOCH", 0, 0, "DOC512", f"SOURCE_DATE_EPOCH 超出可处理的范围：{epoch!r}") from None
+
+
+def reproducible(env: Mapping[str, str]) -> bool:
+    """Whether this is a reproducible build (``SOURCE_DATE_EPOCH`` set)."""
+    return bool(env.get("SOURCE_DATE_EPOCH", "").strip())
+
+
+def signing_time(env: Mapping[str, str]) -> dt.datetime:
+    """When a document is signed: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now."""
+    return source_date(env) or utc_now()

@@ -20,4 +20,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("allowed-signers", "输出由签署人名录生成的 OpenSSH allowed_signers 文件", no_arguments, _run),)
+COMMANDS = (Command("allowed-signers", no_arguments, _run),)

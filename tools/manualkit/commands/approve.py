@@ -5,62 +5,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from manualkit.commands.gates import open_request
 from manualkit.commands.registry import Command, Outcome
 
 if TYPE_CHECKING:
     from manualkit.commands.context import RunContext
-    from manualkit.records.change_request import Approval, ChangeRequest
+    from manualkit.records.change_request import Approval
     from manualkit.records.policy import Policy
-    from manualkit.records.revocation import Revocation
-    from manualkit.text.manual import Manual
 
 SIGNER_ID_RE = re.compile(r"[a-z][a-z0-9.-]*")  # as policy.yml declares an approver id
-
-
-@dataclass(frozen=True)
-class OpenRequest:
-    """A change request that may still be signed, with what judges its signatures."""
-
-    manual: Manual
-    cr: ChangeRequest
-    judge: Policy
-    revocations: Sequence[Revocation]
-    controlled: Mapping[str, str]
-
-
-def open_request(root: Path, cr_id: str, role: str) -> OpenRequest:
-    """The request ``cr_id`` as it is now, if it may be signed in ``role``; ManualError otherwise."""
-    from manualkit.base.diagnostics import fail
-    from manualkit.records.change_request import request_path
-    from manualkit.records.repository import worktree_snapshot
-    from manualkit.records.trust import controlled_in_worktree, judging
-
-    snap = worktree_snapshot(root)
-    manual, policy = snap.require()
-    cr = snap.requests.get(cr_id)
-    if cr is None:
-        raise fail(request_path(cr_id), 0, 0, "MAN646", f"找不到修订申请单 {cr_id}；现有：{', '.join(sorted(snap.requests)) or '无'}")
-    if any(cr_id in r.change_requests for r in snap.records):
-        raise fail(cr.path, 0, 0, "MAN673", f"{cr_id} 已发布，不能再签署")
-    if role not in policy.roles:
-        raise fail("--role", 0, 0, "MAN000", f"角色应为 {'、'.join(policy.roles)} 之一")
-    from manualkit.records.procedure import procedure_state
-
-    state = procedure_state(snap, root)
-    returned = state.returns.get(cr_id)
-    if returned is not None:
-        raise fail(cr.path, 0, 0, "MAN800", f"{cr_id} 已于 {returned.fields['returned_at']} 被退回（{returned.path}），不能再签署；请用 manual propose --replaces {cr_id} 重新提交")
-    judge = judging(root, snap.records, policy)
-    from manualkit.records.answers import refuse_unanswered
-
-    change_class = judge.change_class(cr.class_key)
-    refuse_unanswered(snap.changelog_files("changelog"), cr_id, role, cr.path, change_class.roles if change_class else ())
-    return OpenRequest(manual, cr, judge, state.revocations, controlled_in_worktree(root))
 
 
 def approve(root: Path, cr_id: str, role: str, key_path: Path, now: dt.datetime) -> Approval:
@@ -164,6 +120,6 @@ def _run_export(args: argparse.Namespace, context: RunContext) -> Outcome:
 
 
 COMMANDS = (
-    Command("approve", "以某一角色对修订申请单进行电子签署", _approve_arguments, _run_approve),
-    Command("export-approval", "导出一项签署的原文和签名，供 ssh-keygen -Y verify 独立验证", _export_arguments, _run_export),
+    Command("approve", _approve_arguments, _run_approve),
+    Command("export-approval", _export_arguments, _run_export),
 )

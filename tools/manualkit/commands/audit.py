@@ -210,8 +210,7 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
 
 
 COMMANDS = (
-    Command(
-        "audit", "审计整条记录链：签署、内容摘要、公告期、时间线、发布之外的修改、定期评审", _arguments, _run,
+    Command("audit", _arguments, _run,
         description="结论分三级：通过（退出状态 0）；通过（有 N 项须关注）（退出状态 0，加 --strict 为 1）；不通过（退出状态 1）。“信息”（如早于该要求）从不导致不通过。",
     ),
 )  # fmt: skip

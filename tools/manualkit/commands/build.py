@@ -3,7 +3,7 @@
 Everything is read from git, never from the working tree: the release history of HEAD says which
 version is in force on the day (``--as-of``, default today) and which approved version is still to
 come; every page comes from a release commit. The signed DOCX of the version in force is made by
-``manualkit.commands.docx.release_docx`` and offered on the 下载 page with ``SHA256SUMS``.
+``manualkit.documents.release_document.release_docx`` and offered on the 下载 page with ``SHA256SUMS``.
 """
 
 from __future__ import annotations
@@ -42,15 +42,15 @@ def build(root: Path, day: dt.date, env: Mapping[str, str], *, site_only: bool =
         # The signed DOCX's page numbers and the PDF/A need the layout engine: stop before writing
         # anything, with the command that installs it, when it is missing; and before the seconds
         # they take when dist/ cannot be written.
+        from manualkit.base.clock import reproducible
         from manualkit.documents.layout import require_engine
 
-        require_engine(reproducible=bool(env.get("SOURCE_DATE_EPOCH", "").strip()))
+        require_engine(reproducible=reproducible(env))
         check_writable(root / DIST_DIR)
 
     def signed_docx(version: SiteVersion, metadata: ManualMetadata) -> Sequence[DownloadFile]:
         # Imported here: the DOCX writer and the signing code load only when a DOCX is made.
-        from manualkit.commands.docx import release_docx
-        from manualkit.commands.pdf import release_pdf
+        from manualkit.documents.release_document import release_docx, release_pdf
 
         data = release_docx(root, version.name, day, env)
         name = f"{metadata.document_number}_{version.slug}.docx"
@@ -106,4 +106,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("build", "构建员工网站（site/，现行有效版本，读取自 git）和签名 DOCX（dist/）", _arguments, _run),)
+COMMANDS = (Command("build", _arguments, _run),)

@@ -14,12 +14,10 @@ from manualkit.commands.registry import EXIT_FINDINGS, EXIT_OK, Command, Outcome
 if TYPE_CHECKING:
     from manualkit.base.diagnostics import Diagnostic
     from manualkit.commands.context import RunContext
-    from manualkit.text.manual import Manual
-
-if TYPE_CHECKING:
     from manualkit.records.policy import Policy
     from manualkit.records.repository import Snapshot
     from manualkit.records.revocation import Revocation
+    from manualkit.text.manual import Manual
 
 
 #: What the comparison of HEAD with the latest release reports (the open requests' own findings
@@ -238,4 +236,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("check", "检查手册（前置元数据、结构、Markdown 子集、引用）", _arguments, _run),)
+COMMANDS = (Command("check", _arguments, _run),)

@@ -23,4 +23,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("codes", "列出全部诊断代码", _arguments, _run),)
+COMMANDS = (Command("codes", _arguments, _run),)

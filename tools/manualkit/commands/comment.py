@@ -180,4 +180,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("comment", "把摘要发表为合并请求（GitLab）或拉取请求（GitHub）的评论，已有则原地更新", _arguments, _run),)
+COMMANDS = (Command("comment", _arguments, _run),)

@@ -14,8 +14,6 @@ from manualkit.commands.registry import EXIT_FINDINGS, EXIT_OK, Command, Outcome
 if TYPE_CHECKING:
     from manualkit.commands.context import RunContext
     from manualkit.records.history import ApprovalView, ReleaseEntry
-
-if TYPE_CHECKING:
     from manualkit.records.policy import Policy
     from manualkit.records.procedure import ReturnedRequest
 
@@ -175,4 +173,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("history", "全部发布版本及其签署的验证结果", _arguments, _run),)
+COMMANDS = (Command("history", _arguments, _run),)

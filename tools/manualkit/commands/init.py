@@ -172,4 +172,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("init", "为本公司建立新的手册仓库及其信任根（签署人名录）", _arguments, _run),)
+COMMANDS = (Command("init", _arguments, _run),)

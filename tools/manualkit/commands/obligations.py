@@ -74,4 +74,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("obligations", "第八章的每项义务及其执行方式（检查、命令与记录，或由人执行）", _arguments, _run),)
+COMMANDS = (Command("obligations", _arguments, _run),)

@@ -8,47 +8,12 @@ CJK fonts embedded, and the release key signs it (PAdES, pyHanko). See ``docs/do
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from manualkit.commands.registry import Command, Outcome, output_folder, output_path
 
 if TYPE_CHECKING:
     from manualkit.commands.context import RunContext
-    from manualkit.commands.docx import ReleaseDocument
-
-
-def build_release_pdf(
-    root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str], with_comparison: bool = False
-) -> ReleaseDocument:
-    """Render the release from git (``with_comparison``: with 附录 修订对照表), lay it out as
-    PDF/A-2b, sign it with the release key."""
-    from manualkit.commands.docx import ReleaseDocument, signing_time, unsigned_release
-    from manualkit.documents.layout import docx_to_pdf
-    from manualkit.documents.pdf_release import sign_pdf
-    from manualkit.documents.toc import layout_cache_dir
-
-    release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env, with_comparison=with_comparison)
-    moment = signing_time(env)
-    reproducible = bool(env.get("SOURCE_DATE_EPOCH", "").strip())
-    pdf = docx_to_pdf(release.docx, frozen_at=moment if reproducible else None, profile_cache=layout_cache_dir(env))
-    if reproducible:  # LibreOffice orders the fonts it embeds by memory address
-        from manualkit.documents.pdf_canonical import canonical_pdf
-
-        pdf = canonical_pdf(pdf)
-    reason = f"{release.document_number} {release.record.version} 版发布（{release.status.value}）"
-    signed = sign_pdf(pdf, release.key, moment, reason=reason)
-    return ReleaseDocument(signed, str(release.record.version), release.status, release.key.development, release.document_number, "pdf")
-
-
-def release_pdf(root: Path, version: str, today: dt.date, env: Mapping[str, str]) -> bytes:
-    """The signed PDF bytes of ``version`` (for the site's download page)."""
-    return build_release_pdf(root, version=version, as_of=None, today=today, env=env).data
-
-
-# --- the command line ---------------------------------------------------------------------------
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
@@ -63,6 +28,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     from manualkit.base.atomic import check_writable, write_atomic
+    from manualkit.documents.release_document import build_release_pdf
 
     root = context.root
     check_writable(output_folder(root, args.output))  # before the layout's seconds
@@ -75,4 +41,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("pdf", "生成某一发布版本的签名 PDF/A（默认：今天现行有效的版本）", _arguments, _run),)
+COMMANDS = (Command("pdf", _arguments, _run),)

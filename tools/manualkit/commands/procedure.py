@@ -14,37 +14,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from manualkit.commands.gates import open_return, refuse_revoked, return_fields
 from manualkit.commands.registry import Command, Outcome
 
 if TYPE_CHECKING:
     from manualkit.commands.context import RunContext
     from manualkit.records.copies import ControlledCopy
     from manualkit.records.procedure import (
-        ProcedureState,
         SignedRecord,
     )
-    from manualkit.records.revocation import Revocation
-
-if TYPE_CHECKING:
-    from manualkit.records.change_request import ChangeRequest
-    from manualkit.records.policy import Approver, Policy
-    from manualkit.records.repository import Snapshot
-    from manualkit.text.manual import Manual
 
 MAX_COPIES = 200
-
-
-def _refuse_revoked(
-    revocations: Sequence[Revocation], approver_id: str, public_key: str, now: dt.datetime, key_path: Path
-) -> None:
-    from manualkit.base.diagnostics import fail
-    from manualkit.records.revocation import revoked_at
-
-    found = revoked_at(revocations, approver_id, public_key)
-    if found is not None and now >= found.at:
-        raise fail(
-            str(key_path), 0, 0, "MAN812", f"该密钥已于 {found.at.isoformat()} 停用（{found.path}），不能再用于签署"
-        )
 
 
 def return_request(
@@ -71,68 +51,6 @@ def return_request(
             policy,
             manual.metadata.document_number,
         )
-
-
-def open_return(snap: Snapshot, cr_id: str, role: str, today: dt.date) -> tuple[ChangeRequest, Manual, Policy, ProcedureState]:
-    """The request ``cr_id`` if it may be returned now as ``role`` (it waits for that role, is
-    neither released nor returned already): the checks ``manual return`` and the desk share."""
-    from manualkit.base.diagnostics import fail
-    from manualkit.records.change_request import request_path
-    from manualkit.records.procedure import procedure_state, request_deadlines, return_path
-
-    manual, policy = snap.require()
-    cr = snap.requests.get(cr_id)
-    if cr is None:
-        raise fail(
-            request_path(cr_id),
-            0,
-            0,
-            "MAN646",
-            f"找不到修订申请单 {cr_id}；现有：{', '.join(sorted(snap.requests)) or '无'}",
-        )
-    released = next((r for r in snap.records if cr_id in r.change_requests), None)
-    if released is not None:
-        raise fail(
-            cr.path, 0, 0, "MAN801", f"{cr_id} 已随 {released.version} 发布，不能退回；如需更改，请提出新的修订申请"
-        )
-    state = procedure_state(snap)
-    if cr_id in state.returns:
-        raise fail(return_path(cr_id), 0, 0, "MAN801", f"{cr_id} 已被退回，不能再次退回")
-    current = next(d for d in request_deadlines(snap, state, today) if d.id == cr_id)
-    if current.waiting_for is None:
-        raise fail(cr.path, 0, 0, "MAN801", f"{cr_id} 签署已齐全，等待发布；只有所等待角色的签署人可以退回")
-    if role != current.waiting_for:
-        raise fail(
-            "--role",
-            0,
-            0,
-            "MAN801",
-            f"{cr_id} 正在等待“{current.waiting_for}”签署；只有该角色的签署人可以退回，不能以“{role}”退回",
-        )
-    return cr, manual, policy, state
-
-
-def return_fields(
-    cr: ChangeRequest, manual: Manual, state: ProcedureState, role: str, approver: Approver, key: str, where: str, reason: str, now: dt.datetime
-) -> dict[str, str]:
-    """The signed fields of the return of ``cr`` by ``approver`` as ``role`` with ``key`` (an SSH
-    key or a WebAuthn credential id), after the role and revocation checks."""
-    from manualkit.base.diagnostics import fail
-    from manualkit.records.change_request import approval_digest
-
-    if role not in approver.roles:
-        raise fail(
-            cr.path,
-            0,
-            0,
-            "MAN652",
-            f"{approver.name}（{approver.id}）在签署人名录中无权签署“{role}”，不能以该角色退回",
-        )
-    _refuse_revoked(state.revocations, approver.id, key, now, Path(where))
-    return {
-        "change_request": cr.id, "role": role, "by": approver.id, "returned_at": now.isoformat(timespec="seconds"),
-        "reason": reason, "digest": approval_digest(cr, manual),
-    }  # fmt: skip
 
 
 def revoke_key(
@@ -191,7 +109,7 @@ def revoke_key(
         if earlier is not None:
             raise fail(earlier.path, 0, 0, "MAN811", f"{owner.name} 的该密钥已于 {earlier.at.isoformat()} 停用")
         if by.id != owner.id:
-            _refuse_revoked(state.revocations, by.id, by.public_key, now, key_path)
+            refuse_revoked(state.revocations, by.id, by.public_key, now, key_path)
         voided = sorted(s for s in released_signatures({**snap.changelog_files("changelog/releases"), **snap.changelog_files("changelog/requests")}) if s.signer == owner.id and s.key == key and s.signed_at >= at)
         if voided and not void_released:
             last = max(voided, key=lambda s: s.signed_at)
@@ -264,7 +182,7 @@ def record_training(
                 f"培训日期 {day.isoformat()} 早于 {version} 版的发布日期 {versions[version].published.isoformat()}；只能就已发布的版本记录培训",
             )  # fmt: skip
         approver = approver_for_key(policy, key_path)
-        _refuse_revoked(procedure_state(snap).revocations, approver.id, approver.public_key, now, key_path)
+        refuse_revoked(procedure_state(snap).revocations, approver.id, approver.public_key, now, key_path)
         fields = {
             "version": version, "date": day.isoformat(), "departments": "、".join(dict.fromkeys(departments)), "attendees": str(attendees),
             "record": record, "by": approver.id, "signed_at": now.isoformat(timespec="seconds"),
@@ -299,12 +217,12 @@ def distribute(
     from manualkit.base.atomic import check_writable, write_atomic
     from manualkit.base.diagnostics import fail
     from manualkit.base.lock import repository_lock
-    from manualkit.commands.docx import find_release, render_release
     from manualkit.documents.package_signature import sign_package
+    from manualkit.documents.release_document import render_release
     from manualkit.documents.signing_key import SigningKeyError, load_signing_key
     from manualkit.records.copies import COPIES_DIR, ControlledCopy, copy_path, next_numbers
     from manualkit.records.edition import Status, status_on
-    from manualkit.records.history import release_history
+    from manualkit.records.history import release_history, release_index
     from manualkit.records.procedure import COPY_KIND, approver_for_key, clean_text, procedure_state, write_signed
     from manualkit.records.repository import worktree_snapshot
 
@@ -328,7 +246,7 @@ def distribute(
             raise fail(
                 "VERSION", 0, 0, "MAN820", f"版本 {version[:20]!r} 不存在；已发布的版本：{'、'.join(versions) or '无'}"
             )
-        index = find_release(entries, version, None, today)
+        index = release_index(entries, version, today)
         status = status_on(entries, index, today)
         if status is Status.SUPERSEDED:
             raise fail("VERSION", 0, 0, "MAN820", f"{version} 已作废，不能再分发受控副本")
@@ -343,12 +261,12 @@ def distribute(
             raise fail(bad.path, bad.line, bad.col, "MAN824", bad.message)
         policy = snap.require()[1]
         approver = approver_for_key(policy, key_path)
-        _refuse_revoked(state.revocations, approver.id, approver.public_key, now, key_path)
+        refuse_revoked(state.revocations, approver.id, approver.public_key, now, key_path)
         try:
             key = load_signing_key(env)
         except SigningKeyError as exc:
             raise fail("MANUAL_SIGNING_KEY", 0, 0, exc.code, exc.message) from None
-        from manualkit.commands.docx import signing_time
+        from manualkit.base.clock import signing_time
 
         directory = out_dir or root / "dist" / "copies"
         check_writable(directory)  # before the seconds each copy takes
@@ -426,7 +344,7 @@ def recall(root: Path, number: str, day: dt.date, retained: bool, today: dt.date
                 f"回收日期 {day.isoformat()} 应在分发日期 {copy.issued.isoformat()} 与今天 {today.isoformat()} 之间",
             )
         approver = approver_for_key(policy, key_path)
-        _refuse_revoked(state.revocations, approver.id, approver.public_key, now, key_path)
+        refuse_revoked(state.revocations, approver.id, approver.public_key, now, key_path)
         fields = {
             "number": number, "recalled": day.isoformat(), "retained": "true" if retained else "false",
             "by": approver.id, "signed_at": now.isoformat(timespec="seconds"),
@@ -549,9 +467,9 @@ def _run_recall(args: argparse.Namespace, context: RunContext) -> Outcome:
 
 
 COMMANDS = (
-    Command("return", "退回修订申请单（由所等待角色的签署人签署，写明理由）", _return_arguments, _run_return),
-    Command("revoke-key", "立即停用签署人的密钥（由本人或批准人签署）", _revoke_arguments, _run_revoke),
-    Command("training", "记录某版本的培训（经签署）", _training_arguments, _run_training),
-    Command("distribute", "分发带分发号的受控副本（签名 DOCX）并记录领用人", _distribute_arguments, _run_distribute),
-    Command("recall", "记录受控副本的回收（或作废留存）", _recall_arguments, _run_recall),
+    Command("return", _return_arguments, _run_return),
+    Command("revoke-key", _revoke_arguments, _run_revoke),
+    Command("training", _training_arguments, _run_training),
+    Command("distribute", _distribute_arguments, _run_distribute),
+    Command("recall", _recall_arguments, _run_recall),
 )

@@ -138,4 +138,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("propose", "提出修订申请（创建文件修订申请单）", _arguments, _run),)
+COMMANDS = (Command("propose", _arguments, _run),)

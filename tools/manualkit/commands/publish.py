@@ -63,4 +63,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("publish", "主任务：检查手册并构建站点和签名 DOCX", no_arguments, _run),)
+COMMANDS = (Command("publish", no_arguments, _run),)

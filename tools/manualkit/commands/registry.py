@@ -1,10 +1,10 @@
 """What a command declares, and what it hands back to the face that ran it.
 
-Each command module declares ``COMMANDS``: for every command its name, its Chinese help, how it
-adds its options to a parser (``add_arguments``) and how it runs (``run(args, context)``). The
-CLI lists them from ``manualkit.commands.INDEX`` (one line per command), parses, runs the one
-named and prints the :class:`Outcome` it returns; nothing in a command prints. The module is
-light on purpose: the CLI imports every command module to show ``manual --help``.
+Each command module declares ``COMMANDS``: for every command its name, how it adds its options to
+a parser (``add_arguments``), how it runs (``run(args, context)``) and the longer description of
+its own help. The CLI lists them from ``manualkit.commands.INDEX`` (one line per command, with
+its one-line Chinese help), imports the module of the command named, parses, runs it and prints
+the :class:`Outcome` it returns; nothing in a command prints.
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ class Outcome:
 
 
 class Command(NamedTuple):
-    """One verb of the command line, declared by its own module."""
+    """One verb of the command line, declared by its own module (its one-line help is its line in
+    ``manualkit.commands.INDEX``)."""
 
     name: str
-    help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace, RunContext], Outcome]
     description: str | None = None

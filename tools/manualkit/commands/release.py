@@ -110,4 +110,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("release", "把签署齐全的修订申请单发布为新版本（提交并打标签）", _arguments, _run),)
+COMMANDS = (Command("release", _arguments, _run),)

@@ -21,12 +21,10 @@ from manualkit.commands.registry import EXIT_FINDINGS, EXIT_OK, Command, Outcome
 
 if TYPE_CHECKING:
     from manualkit.base.diagnostics import Diagnostic
+    from manualkit.base.notify import Channels, Mention
     from manualkit.commands.context import RunContext
     from manualkit.records import reminders as rm
     from manualkit.records.contacts import Contact, Contacts
-
-if TYPE_CHECKING:
-    from manualkit.base.notify import Channels, Mention
     from manualkit.records.policy import Policy
     from manualkit.records.repository import Snapshot
     from manualkit.records.workdays import WorkCalendar
@@ -494,4 +492,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("remind", "提醒：把每项到期的待办（签署、培训、评审、回收副本、实施通知）发给应办理的人", _arguments, _run),)
+COMMANDS = (Command("remind", _arguments, _run),)

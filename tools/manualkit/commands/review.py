@@ -46,4 +46,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("review", "记录某章的定期评审（经签署，版本不变）", _arguments, _run),)
+COMMANDS = (Command("review", _arguments, _run),)

@@ -392,7 +392,7 @@ def _run_answer(args: argparse.Namespace, context: RunContext) -> Outcome:
 
 
 COMMANDS = (
-    Command("review-copy", "生成修订申请单的征求意见稿（DOCX，修订标记显示改动，供审阅人批注）", _copy_arguments, _run_copy),
-    Command("import-review", "导入审阅人返回的征求意见稿：批注和修订记为审核意见", _import_arguments, _run_import),
-    Command("answer", "答复一条审核意见（处理意见：采纳或不采纳，写明理由）", _answer_arguments, _run_answer),
+    Command("review-copy", _copy_arguments, _run_copy),
+    Command("import-review", _import_arguments, _run_import),
+    Command("answer", _answer_arguments, _run_answer),
 )

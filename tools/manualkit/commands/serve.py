@@ -76,4 +76,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("serve", "预览工作区中的草稿（每页标注“草稿（未生效）”），修改后自动刷新", _arguments, _run),)
+COMMANDS = (Command("serve", _arguments, _run),)

@@ -173,4 +173,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("show", "某日现行有效（或指定版本）的手册全文，读取自发布提交", _arguments, _run),)
+COMMANDS = (Command("show", _arguments, _run),)

@@ -47,7 +47,7 @@ def prepare_approval(
     """The approval ``signer_id`` may make now (``method``: webauthn or ssh); ManualError when the
     registry in force refuses it."""
     from manualkit.base.diagnostics import fail
-    from manualkit.commands.approve import open_request
+    from manualkit.commands.gates import open_request
     from manualkit.records.approval import approvable, registration_hint
     from manualkit.records.change_request import approval_message
 
@@ -67,7 +67,7 @@ def finish_approval(root: Path, pending: PendingApproval, assertion: Assertion, 
     """Write ``pending`` signed by ``assertion``; nothing is written unless every check passes."""
     from manualkit.base.diagnostics import fail
     from manualkit.base.lock import repository_lock
-    from manualkit.commands.approve import open_request
+    from manualkit.commands.gates import open_request
     from manualkit.records.approval import append_approval, approvable
     from manualkit.records.webauthn_signature import find_credential, verify
 
@@ -107,7 +107,7 @@ def _ssh_approval(root: Path, pending: PendingApproval, key_path: Path | None, t
     from manualkit.base import sshsig
     from manualkit.base.diagnostics import fail
     from manualkit.base.lock import repository_lock
-    from manualkit.commands.approve import open_request
+    from manualkit.commands.gates import open_request
     from manualkit.records.approval import append_approval, approvable
 
     with repository_lock(root, "approve"):
@@ -165,7 +165,7 @@ def _return_record(
     (the SSH key or the WebAuthn credential id; "" when not known yet), after every check
     ``manual return`` makes at ``now``; ``returned_at``: the time fixed when the challenge was issued."""
     from manualkit.base.diagnostics import fail
-    from manualkit.commands.procedure import open_return, return_fields
+    from manualkit.commands.gates import open_return, return_fields
     from manualkit.records.procedure import SignedRecord, return_path
     from manualkit.records.repository import worktree_snapshot
 
@@ -276,7 +276,7 @@ def reappend_approval(root: Path, pending: PendingApproval, approval: Approval) 
     desk's signature on the same request moved the branch — if its role is still unsigned there.
     The caller holds the repository lock."""
     from manualkit.base.diagnostics import fail
-    from manualkit.commands.approve import open_request
+    from manualkit.commands.gates import open_request
     from manualkit.records.approval import append_approval
 
     opened = open_request(root, pending.change_request, pending.role)

@@ -196,4 +196,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("status", "现行有效版本、待实施版本、未发布的修订申请单和到期的评审", _arguments, _run),)
+COMMANDS = (Command("status", _arguments, _run),)

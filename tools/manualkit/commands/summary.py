@@ -333,4 +333,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("summary", "合并请求摘要：修订申请单、对照表、签署与待签角色、检查结果", _arguments, _run),)
+COMMANDS = (Command("summary", _arguments, _run),)

@@ -93,10 +93,10 @@ def _shown(value: Any) -> str:
 
 def _docx_witness(root: Path, name: str, data: bytes, entries: Sequence[ReleaseEntry]) -> list[Diagnostic]:
     from manualkit.base.diagnostics import ManualError, diagnostic
-    from manualkit.commands.docx import render_release
     from manualkit.commands.verify import custom_properties, identity_differences, identity_of
     from manualkit.documents.ooxml_package import read_package
     from manualkit.documents.package_signature import verify_package
+    from manualkit.documents.release_document import render_release
     from manualkit.records.edition import Status
 
     try:

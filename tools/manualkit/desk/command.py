@@ -42,4 +42,4 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     return outcome
 
 
-COMMANDS = (Command("desk", "签署台：在浏览器中阅读、签署或退回修订申请单（通行密钥或 SSH 密钥）", _arguments, _run),)
+COMMANDS = (Command("desk", _arguments, _run),)

@@ -87,7 +87,7 @@ def test_every_dated_command_at_half_past_eleven_utc_says_the_company_date(repo:
     a1 = next(line for line in history.splitlines() if line.lstrip("│| ").startswith("A/1"))
     assert "现行有效" in a1, history
     # review: the review's date and signing time
-    reviewed = ok(late(repo, "review", "3", "--key", str(repo.key("chen"))))
+    reviewed = ok(late(repo, "review", "3", "--key", str(repo.key(SIGNER["审核"]))))
     record = repo.root / reviewed.stdout.split("：")[1].split("；")[0]
     assert f"{CHINA_DAY}" in record.read_text(encoding="utf-8") and UTC_DAY not in record.read_text(encoding="utf-8")
     # audit and remind: as of the company's today

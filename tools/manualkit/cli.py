@@ -31,13 +31,10 @@ class UsageError(Exception):
 # The one place where text reaches the terminal: everything printed, diagnostics and the commands'
 # answers alike, goes through these, which show control and escape sequences (from file names,
 # titles, reasons) instead of letting the terminal obey them (base/characters.inert).
-def _write(text: str, stream: Any = None, *, flush: bool = False) -> None:
+def _write(text: str, stream: Any = None) -> None:
     from manualkit.base.characters import inert
 
-    out = sys.stdout if stream is None else stream
-    out.write(inert(text))
-    if flush:
-        out.flush()
+    (sys.stdout if stream is None else stream).write(inert(text))
 
 
 def _err(text: str) -> None:

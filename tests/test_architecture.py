@@ -142,3 +142,114 @@ def test_only_the_cli_imports_the_desk_and_only_its_entry_point() -> None:
         and (module, target) not in {("manualkit.cli", "manualkit.desk.server"), ("manualkit.cli", "manualkit.desk")}
     ]
     assert not wrong, "the desk is imported from outside:\n" + "\n".join(sorted(wrong))
+
+
+# --- commands register themselves; none imports another (issue 27, points 3 and 6) --------------
+
+#: The commands that compose others, and the one reason each may import them.
+COMPOSING = {
+    "manualkit.commands.publish": "checks the manual, then builds the site and documents (check + build)",
+    "manualkit.commands.summary": "the pull request's summary shows the check's findings (check)",
+    "manualkit.commands.witness": "compares a witness document with the release as verify reads it (verify)",
+}
+
+
+def command_modules(sources: dict[str, str]) -> set[str]:
+    """The modules of ``sources`` (module name → text) that declare commands (``COMMANDS = ...``)."""
+    found = set()
+    for module, text in sources.items():
+        tree = ast.parse(text)
+        if any(isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "COMMANDS" for t in n.targets) for n in tree.body):
+            found.add(module)
+    return found
+
+
+def commands_importing_commands(graph: dict[str, set[str]], commands: set[str], composing: set[str]) -> list[str]:
+    """Each import of a command module by another module of the commands floor not named composing."""
+    return sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        if module.startswith("manualkit.commands.") and module not in composing
+        for target in targets
+        if target in commands
+    )
+
+
+def package_sources() -> dict[str, str]:
+    return {module_name(p): p.read_text(encoding="utf-8") for p in sorted(PACKAGE_DIR.rglob("*.py"))}
+
+
+def test_no_command_imports_another_command() -> None:
+    commands = command_modules(package_sources())
+    assert {"manualkit.commands.docx", "manualkit.commands.check", "manualkit.desk.command"} <= commands
+    wrong = commands_importing_commands(import_graph(), commands, set(COMPOSING))
+    assert not wrong, "a command imports another command (move the shared service down a floor):\n" + "\n".join(wrong)
+
+
+def test_the_command_rule_finds_a_command_importing_a_command() -> None:
+    sources = {
+        "manualkit.commands.pdf": "COMMANDS = ()\n",
+        "manualkit.commands.docx": "COMMANDS = ()\n",
+        "manualkit.commands.gates": "def open_request(): ...\n",
+        "manualkit.commands.publish": "COMMANDS = ()\n",
+    }
+    commands = command_modules(sources)
+    assert commands == {"manualkit.commands.pdf", "manualkit.commands.docx", "manualkit.commands.publish"}
+    graph = {
+        "manualkit.commands.pdf": {"manualkit.commands.docx", "manualkit.commands.gates"},
+        "manualkit.commands.gates": {"manualkit.commands.docx"},
+        "manualkit.commands.publish": {"manualkit.commands.pdf"},
+        "manualkit.cli": {"manualkit.commands.docx"},
+    }
+    assert commands_importing_commands(graph, commands, {"manualkit.commands.publish"}) == [
+        "manualkit.commands.gates -> manualkit.commands.docx",
+        "manualkit.commands.pdf -> manualkit.commands.docx",
+    ]
+
+
+def test_every_command_is_listed_once_in_the_index() -> None:
+    import importlib
+
+    from manualkit.commands import INDEX
+
+    names = [name for name, _, _ in INDEX]
+    assert len(names) == len(set(names))
+    declared = {c.name: module for module in {m for _, m, _ in INDEX} for c in importlib.import_module(f"manualkit.{module}").COMMANDS}
+    assert declared == {name: module for name, module, _ in INDEX}
+    assert all(summary.strip() for _, _, summary in INDEX)
+    listed = {f"manualkit.{m}" for _, m, _ in INDEX}
+    assert command_modules(package_sources()) == listed, "a module declares COMMANDS but is not in manualkit.commands.INDEX"
+
+
+# --- the clock's variables are read in base/clock.py only (issue 27, points 4 and 6) ------------
+
+CLOCK_VARIABLES = ("MANUAL_NOW", "MANUAL_TODAY", "SOURCE_DATE_EPOCH")
+
+
+def clock_variable_readers(sources: dict[str, str]) -> list[str]:
+    """Each place outside ``manualkit.base.clock`` that names one of the clock's environment
+    variables as a string of its own (``env.get("MANUAL_NOW")``, ``environ["SOURCE_DATE_EPOCH"]``,
+    a mapping key): messages and docstrings that mention one inside a sentence do not count."""
+    found = []
+    for module, text in sources.items():
+        if module == "manualkit.base.clock":
+            continue
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Constant) and node.value in CLOCK_VARIABLES:
+                found.append(f"{module}:{node.lineno}: {node.value}")
+    return sorted(found)
+
+
+def test_only_the_clock_reads_its_variables() -> None:
+    wrong = clock_variable_readers(package_sources())
+    assert not wrong, "the clock's variables are read outside base/clock.py:\n" + "\n".join(wrong)
+
+
+def test_the_clock_rule_finds_a_variable_read_elsewhere() -> None:
+    sources = {
+        "manualkit.base.clock": 'x = env.get("MANUAL_NOW")\n',
+        "manualkit.commands.docx": 'import os\nepoch = os.environ.get("SOURCE_DATE_EPOCH", "")\n',
+        "manualkit.cli": 'def f(env):\n    return env["MANUAL_TODAY"]\n',
+        "manualkit.documents.layout": 'MESSAGE = "SOURCE_DATE_EPOCH 要求可复现的 PDF"\n',
+    }
+    assert clock_variable_readers(sources) == ["manualkit.cli:2: MANUAL_TODAY", "manualkit.commands.docx:2: SOURCE_DATE_EPOCH"]

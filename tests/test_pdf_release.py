@@ -307,7 +307,7 @@ def test_a_failing_layout_engine_is_a_diagnostic(tmp_path: Path, monkeypatch: py
 
 def test_a_validly_signed_pdf_stating_another_content_is_not_the_release(pdf: Path, project_clone: Path, env: dict[str, str], tmp_path: Path) -> None:
     """Signed with the trusted key, but its signed Keywords name a content digest B/0 does not have."""
-    from manualkit.commands.docx import signing_time
+    from manualkit.base.clock import signing_time
     from manualkit.documents.pdf_release import sign_pdf
     from manualkit.documents.signing_key import load_signing_key
 

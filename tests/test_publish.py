@@ -131,8 +131,9 @@ def test_a_document_signed_by_an_unknown_certificate_is_refused(published: Path,
 
 def test_a_validly_signed_document_whose_text_is_not_the_release_is_refused(clone: Path, env: dict[str, str], tmp_path: Path) -> None:
     """Signed with the trusted key, but rendered from a text that differs from the release."""
-    from manualkit.commands.docx import render_release, signing_time
+    from manualkit.base.clock import signing_time
     from manualkit.documents.package_signature import sign_package
+    from manualkit.documents.release_document import render_release
     from manualkit.documents.signing_key import load_signing_key
     from manualkit.records.edition import Status
     from manualkit.records.history import release_history

@@ -67,7 +67,7 @@ def keywords(pdf: bytes) -> str:
 
 
 def signed(pdf: bytes, env: dict[str, str]) -> bytes:
-    from manualkit.commands.docx import signing_time
+    from manualkit.base.clock import signing_time
     from manualkit.documents.pdf_release import sign_pdf
     from manualkit.documents.signing_key import load_signing_key
 

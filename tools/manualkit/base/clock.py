@@ -162,3 +162,36 @@ def parse_date(value: str) -> dt.date:
 def prose_date(day: dt.date) -> str:
     """2026年1月1日 (no leading zeros), as dates are written in prose."""
     return f"{day.year}年{day.month}月{day.day}日"
+
+
+def pinned_commit_dates(env: Mapping[str, str], company_zone: dt.tzinfo) -> dict[str, str]:
+    """git's author and committer dates for a commit: the pinned time when ``MANUAL_NOW`` or
+    ``MANUAL_TODAY`` pins the clock (demos, tests; an explicit ``GIT_*_DATE`` wins), else none."""
+    if env.get("MANUAL_NOW") or env.get("MANUAL_TODAY"):
+        stamp = now(env, company_zone).isoformat()
+        return {"GIT_AUTHOR_DATE": env.get("GIT_AUTHOR_DATE", stamp), "GIT_COMMITTER_DATE": env.get("GIT_COMMITTER_DATE", stamp)}
+    return {}
+
+
+def source_date(env: Mapping[str, str]) -> dt.datetime | None:
+    """``SOURCE_DATE_EPOCH`` (whole seconds since 1970, UTC) for a reproducible build, or None
+    when it is not set; DOC512 when it is not a whole number of seconds."""
+    epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:
+        return None
+    if not epoch.isdigit():
+        raise fail("SOURCE_DATE_EPOCH", 0, 0, "DOC512", f"SOURCE_DATE_EPOCH 应为整数秒，实际为 {epoch!r}")
+    try:
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    except (OverflowError, ValueError, OSError):
+        raise fail("SOURCE_DATE_EPOCH", 0, 0, "DOC512", f"SOURCE_DATE_EPOCH 超出可处理的范围：{epoch!r}") from None
+
+
+def reproducible(env: Mapping[str, str]) -> bool:
+    """Whether this is a reproducible build (``SOURCE_DATE_EPOCH`` set)."""
+    return bool(env.get("SOURCE_DATE_EPOCH", "").strip())
+
+
+def signing_time(env: Mapping[str, str]) -> dt.datetime:
+    """When a document is signed: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now."""
+    return source_date(env) or utc_now()

@@ -2,62 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from manualkit.base.diagnostics import fail
-from manualkit.base.lock import repository_lock
-from manualkit.records.approval import approve as sign_request
-from manualkit.records.change_request import Approval, ChangeRequest, request_path
-from manualkit.records.policy import Policy
-from manualkit.records.repository import worktree_snapshot
-from manualkit.records.revocation import Revocation
-from manualkit.records.trust import controlled_in_worktree, judging
-from manualkit.text.manual import Manual
+from manualkit.commands.gates import open_request
+from manualkit.commands.registry import Command, Outcome
+
+if TYPE_CHECKING:
+    from manualkit.commands.context import RunContext
+    from manualkit.records.change_request import Approval
+    from manualkit.records.policy import Policy
 
 SIGNER_ID_RE = re.compile(r"[a-z][a-z0-9.-]*")  # as policy.yml declares an approver id
 
 
-@dataclass(frozen=True)
-class OpenRequest:
-    """A change request that may still be signed, with what judges its signatures."""
-
-    manual: Manual
-    cr: ChangeRequest
-    judge: Policy
-    revocations: Sequence[Revocation]
-    controlled: Mapping[str, str]
-
-
-def open_request(root: Path, cr_id: str, role: str) -> OpenRequest:
-    """The request ``cr_id`` as it is now, if it may be signed in ``role``; ManualError otherwise."""
-    snap = worktree_snapshot(root)
-    manual, policy = snap.require()
-    cr = snap.requests.get(cr_id)
-    if cr is None:
-        raise fail(request_path(cr_id), 0, 0, "MAN646", f"找不到修订申请单 {cr_id}；现有：{', '.join(sorted(snap.requests)) or '无'}")
-    if any(cr_id in r.change_requests for r in snap.records):
-        raise fail(cr.path, 0, 0, "MAN673", f"{cr_id} 已发布，不能再签署")
-    if role not in policy.roles:
-        raise fail("--role", 0, 0, "MAN000", f"角色应为 {'、'.join(policy.roles)} 之一")
-    from manualkit.records.procedure import procedure_state
-
-    state = procedure_state(snap, root)
-    returned = state.returns.get(cr_id)
-    if returned is not None:
-        raise fail(cr.path, 0, 0, "MAN800", f"{cr_id} 已于 {returned.fields['returned_at']} 被退回（{returned.path}），不能再签署；请用 manual propose --replaces {cr_id} 重新提交")
-    judge = judging(root, snap.records, policy)
-    from manualkit.records.answers import refuse_unanswered
-
-    change_class = judge.change_class(cr.class_key)
-    refuse_unanswered(snap.changelog_files("changelog"), cr_id, role, cr.path, change_class.roles if change_class else ())
-    return OpenRequest(manual, cr, judge, state.revocations, controlled_in_worktree(root))
-
-
 def approve(root: Path, cr_id: str, role: str, key_path: Path, now: dt.datetime) -> Approval:
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.approval import approve as sign_request
+
     with repository_lock(root, "approve"):
         o = open_request(root, cr_id, role)
         return sign_request(root, o.cr, role, key_path, o.manual, o.judge, now, o.revocations, o.controlled)
@@ -69,7 +34,9 @@ def export_approval(root: Path, cr_id: str, role: str, directory: Path) -> tuple
     Returns the message file, the signature file, the allowed-signers file and the signer id.
     """
     from manualkit.base.atomic import write_atomic
-    from manualkit.records.change_request import ID_RE, approval_message
+    from manualkit.base.diagnostics import fail
+    from manualkit.records.change_request import ID_RE, approval_message, request_path
+    from manualkit.records.repository import worktree_snapshot
 
     snap = worktree_snapshot(root)
     manual, policy = snap.require()
@@ -114,3 +81,45 @@ def _webauthn_evidence(message: bytes, approval: Approval, policy: Policy) -> by
         "credential": asdict(credential) if credential else None,
     }
     return (json.dumps(evidence, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _approve_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("change_request", metavar="CR", help="修订申请单号，如 CR-2026-001")
+    p.add_argument("--role", required=True, help="签署角色：编制、审核、会签、批准")
+    p.add_argument("--key", required=True, help="签署人本人的 SSH 私钥文件")
+
+
+def _run_approve(args: argparse.Namespace, context: RunContext) -> Outcome:
+    approval = approve(context.root, args.change_request, args.role, Path(args.key), context.now)
+    outcome = Outcome()
+    outcome.say(f"{approval.name}（{approval.signer}）已以“{approval.role}”角色签署 {args.change_request}，时间 {approval.signed_at}，摘要 {approval.digest[:19]}…")
+    return outcome
+
+
+def _export_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("change_request", metavar="CR", help="修订申请单号")
+    p.add_argument("--role", required=True, help="签署角色")
+    p.add_argument("--dir", default=".", help="输出目录")
+
+
+def _run_export(args: argparse.Namespace, context: RunContext) -> Outcome:
+    from manualkit.records.repository import worktree_snapshot
+
+    message, signature, allowed, signer = export_approval(context.root, args.change_request, args.role, Path(args.dir))
+    namespace = worktree_snapshot(context.root).require()[1].signing_namespace
+    outcome = Outcome()
+    if signature.name.endswith(".webauthn.json"):
+        outcome.say(f"已导出签署内容 {message}、WebAuthn 签名及所登记的凭据 {signature}（签署台的签名）。验证：挑战为 SHA-256(签署内容 + “nonce: ” + nonce + 换行)，用任一 WebAuthn 库按 docs/desk.md 核验")
+        return outcome
+    outcome.say(f"已导出签署内容 {message}、签名 {signature} 和签署人名录 {allowed}。不依赖本工具的验证命令：")
+    outcome.say(f"ssh-keygen -Y verify -f {allowed} -I {signer} -n {namespace} -s {signature} < {message}")
+    return outcome
+
+
+COMMANDS = (
+    Command("approve", _approve_arguments, _run_approve),
+    Command("export-approval", _export_arguments, _run_export),
+)

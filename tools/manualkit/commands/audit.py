@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import datetime as dt
 import html
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from manualkit.base.codes import Severity
-from manualkit.base.diagnostics import Diagnostic
-from manualkit.records.audit import Area, AuditReport, audit
+from manualkit.commands.registry import Command, Outcome, write_output
 
-__all__ = ["audit", "audit_with_witnesses", "exit_status", "render_html", "render_json", "render_markdown", "verdict_text"]
+if TYPE_CHECKING:
+    from manualkit.base.diagnostics import Diagnostic
+    from manualkit.commands.context import RunContext
+    from manualkit.records.audit import Area, AuditReport
+
+__all__ = ["audit_with_witnesses", "exit_status", "render_html", "render_json", "render_markdown", "verdict_text"]
 
 
 def audit_with_witnesses(root: Path, today: dt.date, witnesses: Sequence[Path] = ()) -> AuditReport:
     """:func:`audit`, and every difference between the witnesses (earlier signed DOCX releases or
     ``manual history --json`` outputs) and the records in git, under 发布记录完整 (MAN749)."""
+    from manualkit.records.audit import audit
+
     report = audit(root, today)
     if not witnesses:
         return report
@@ -171,3 +179,38 @@ def render_html(report: AuditReport) -> str:
         parts.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>")
     parts.append("</table></body></html>")
     return "\n".join(parts) + "\n"
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", dest="format", action="store_const", const="json", default="md", help="输出 JSON（同 --format json）")
+    p.add_argument("--strict", action="store_true", help="有须关注的发现时也按不通过处理（退出状态 1）")
+    p.add_argument("--format", choices=("md", "html", "json"), default="md", help="报告格式")
+    p.add_argument("-o", "--output", help="输出文件（默认输出到终端）")
+    p.add_argument(
+        "--witness", nargs="+", metavar="FILE",
+        help="对照见证：早先签名的 DOCX 发布文件或 manual history --json 的输出；报告与之不一致的每个版本",
+    )  # fmt: skip
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    root = context.root
+    report = audit_with_witnesses(root, context.today, [Path(w) for w in args.witness or ()])
+    text = render_json(report) if args.format == "json" else render_html(report) if args.format == "html" else render_markdown(report)
+    outcome = Outcome()
+    path = write_output(outcome, root, args.output, "", text)
+    if path is not None:
+        outcome.say(f"已写出审计报告：{path}")
+    outcome.status = exit_status(report, strict=args.strict)
+    if report.verdict != "pass":
+        outcome.warn(f"manual audit：{verdict_text(report)}" + ("（--strict：按不通过处理）" if outcome.status and report.passed else "") + "\n")
+    return outcome
+
+
+COMMANDS = (
+    Command("audit", _arguments, _run,
+        description="结论分三级：通过（退出状态 0）；通过（有 N 项须关注）（退出状态 0，加 --strict 为 1）；不通过（退出状态 1）。“信息”（如早于该要求）从不导致不通过。",
+    ),
+)  # fmt: skip

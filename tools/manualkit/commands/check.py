@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manualkit.base.diagnostics import Diagnostic, ManualError, Severity, diagnostic, fail, strict
-from manualkit.text.manual import Manual
+from manualkit.commands.registry import EXIT_FINDINGS, EXIT_OK, Command, Outcome
 
 if TYPE_CHECKING:
+    from manualkit.base.diagnostics import Diagnostic
+    from manualkit.commands.context import RunContext
     from manualkit.records.policy import Policy
     from manualkit.records.repository import Snapshot
     from manualkit.records.revocation import Revocation
+    from manualkit.text.manual import Manual
 
 
 #: What the comparison of HEAD with the latest release reports (the open requests' own findings
@@ -30,10 +33,14 @@ class CheckReport:
 
     @property
     def errors(self) -> int:
+        from manualkit.base.diagnostics import Severity
+
         return sum(d.severity is Severity.ERROR for d in self.diagnostics)
 
     @property
     def warnings(self) -> int:
+        from manualkit.base.diagnostics import Severity
+
         return sum(d.severity is Severity.WARNING for d in self.diagnostics)
 
 
@@ -46,6 +53,7 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
     With ``base``, the change set since ``base`` is checked instead. Open change requests are
     judged by the policy in force (the latest release's), never by the one they bring.
     """
+    from manualkit.base.diagnostics import strict
     from manualkit.records.policy import rule_table_findings
     from manualkit.records.repository import worktree_snapshot
 
@@ -83,6 +91,7 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
 
 def _review_findings(root: Path, head: Snapshot, returned: Mapping[str, object]) -> list[Diagnostic]:
     """Invalid opinion or answer records, and (MAN932) open requests with unanswered opinions."""
+    from manualkit.base.diagnostics import ManualError
     from manualkit.records.answers import review_state, signature_findings, unanswered_findings
     from manualkit.records.release import open_requests
     from manualkit.records.trust import judging
@@ -130,6 +139,7 @@ def _since_release(root: Path, head: Snapshot, policy: Policy, procedure: tuple[
     release (working tree and HEAD) that no open change request lists. ``procedure``: the returned
     requests (closed) and the revoked keys."""
     from manualkit.base import git
+    from manualkit.base.diagnostics import diagnostic
     from manualkit.records.approval import approval_findings
     from manualkit.records.change_request import content_findings
     from manualkit.records.change_set import change_set_findings
@@ -169,6 +179,7 @@ def _since_release(root: Path, head: Snapshot, policy: Policy, procedure: tuple[
 
 def _change_set(root: Path, base: str, head: Snapshot, procedure: tuple[frozenset[str], tuple[Revocation, ...]]) -> list[Diagnostic]:
     from manualkit.base import git
+    from manualkit.base.diagnostics import fail
     from manualkit.records.change_set import change_set_findings
     from manualkit.records.repository import ObjectReader, commit_snapshot, require_full_history
     from manualkit.records.trust import controlled_at, controlled_in_worktree, judging
@@ -188,6 +199,7 @@ def _change_set(root: Path, base: str, head: Snapshot, procedure: tuple[frozense
 def overdue_reviews(manual: Manual, today: dt.date) -> list[Diagnostic]:
     """定期评审: a chapter whose last review is older than its cycle is overdue (MAN112)."""
     from manualkit.base.clock import add_months
+    from manualkit.base.diagnostics import diagnostic
 
     out = []
     for chapter in manual.chapters:
@@ -200,3 +212,28 @@ def overdue_reviews(manual: Manual, today: dt.date) -> list[Diagnostic]:
                 )
             )  # fmt: skip
     return out
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--format", choices=("text", "json", "github", "gitlab"), default="text",
+        help="输出格式（github：GitHub 注释；gitlab：GitLab 代码质量报告 JSON）",
+    )  # fmt: skip
+    p.add_argument("--strict", action="store_true", help="把警告视为错误")
+    p.add_argument("--base", metavar="REF", help="与该 git 引用比较（合并请求检查）：修改的节须有修订申请单，已发布记录不可修改")
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    from manualkit.base.report import render, summary_line
+
+    report = check(context.root, context.today, strict_mode=args.strict, base=args.base)
+    summary = "" if args.format in ("json", "gitlab") else summary_line(report.errors, report.warnings, report.chapters, report.sections)
+    outcome = Outcome(EXIT_FINDINGS if report.errors else EXIT_OK)
+    outcome.write(render(report.diagnostics, args.format, summary))
+    return outcome
+
+
+COMMANDS = (Command("check", _arguments, _run),)

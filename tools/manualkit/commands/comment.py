@@ -19,16 +19,18 @@ Everything comes from the CI's environment (``env``):
 
 from __future__ import annotations
 
+import argparse
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from manualkit.base.diagnostics import fail
-from manualkit.base.markdown_text import COMMENT_LIMIT, MARKER
+from manualkit.commands.registry import Command, Outcome
+
+if TYPE_CHECKING:
+    from manualkit.commands.context import RunContext
+
 
 TIMEOUT = 30  # seconds for one request to the host's API
 PAGES = 20  # notes are read 100 a page; a request with more than 2,000 notes gets a new one
@@ -40,6 +42,9 @@ class Posted(NamedTuple):
 
 
 def post_comment(host: str, file: Path, env: Mapping[str, str]) -> Posted:
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.markdown_text import COMMENT_LIMIT, MARKER
+
     try:
         body = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -54,6 +59,8 @@ def post_comment(host: str, file: Path, env: Mapping[str, str]) -> Posted:
 
 
 def _need(env: Mapping[str, str], *names: str) -> list[str]:
+    from manualkit.base.diagnostics import fail
+
     missing = [n for n in names if not env.get(n)]
     if missing:
         raise fail("环境变量", 0, 0, "MAN960", f"缺少 CI 变量 {'、'.join(missing)}；请在合并请求流水线中运行，并按 docs/hosting.md 设置令牌")
@@ -61,6 +68,8 @@ def _need(env: Mapping[str, str], *names: str) -> list[str]:
 
 
 def _api(base: str) -> str:
+    from manualkit.base.diagnostics import fail
+
     parts = urllib.parse.urlsplit(base)
     if parts.scheme not in ("https", "http") or not parts.netloc:
         raise fail("环境变量", 0, 0, "MAN960", f"API 地址 {base!r} 不是 http(s) 地址；请检查 CI_API_V4_URL 或 GITHUB_API_URL")
@@ -68,6 +77,11 @@ def _api(base: str) -> str:
 
 
 def _call(method: str, url: str, headers: Mapping[str, str], body: Any = None) -> Any:
+    import urllib.error
+    import urllib.request
+
+    from manualkit.base.diagnostics import fail
+
     data = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers={**headers, "Accept": headers.get("Accept", "application/json")})
     if data is not None:
@@ -90,12 +104,17 @@ def _call(method: str, url: str, headers: Mapping[str, str], body: Any = None) -
 
 
 def _listed(value: Any, what: str) -> list[dict[str, Any]]:
+    from manualkit.base.diagnostics import fail
+
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise fail("API", 0, 0, "MAN962", f"{what}的回答不是预期的列表；请检查 API 地址")
     return value
 
 
 def _gitlab(body: str, env: Mapping[str, str]) -> Posted:
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.markdown_text import MARKER
+
     base, project, iid, token = _need(env, "CI_API_V4_URL", "CI_PROJECT_ID", "CI_MERGE_REQUEST_IID", "MANUAL_GITLAB_TOKEN")
     api = _api(base)
     headers = {"PRIVATE-TOKEN": token}
@@ -118,6 +137,9 @@ def _gitlab(body: str, env: Mapping[str, str]) -> Posted:
 
 
 def _github(body: str, env: Mapping[str, str]) -> Posted:
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.markdown_text import MARKER
+
     base, repository, event_path, token = _need(env, "GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_EVENT_PATH", "GITHUB_TOKEN")
     api = _api(base)
     try:
@@ -141,3 +163,21 @@ def _github(body: str, env: Mapping[str, str]) -> Posted:
             break
     made = _call("POST", comments_url, headers, {"body": body})
     return Posted(str(made.get("url", comments_url)) if isinstance(made, dict) else comments_url, False)
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", choices=("gitlab", "github"), required=True, help="托管平台")
+    p.add_argument("file", metavar="FILE", help="manual summary 输出的 Markdown 文件")
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    posted = post_comment(args.host, Path(args.file), context.env)
+    outcome = Outcome()
+    outcome.say(f"已{'更新' if posted.updated else '发表'}{'合并请求' if args.host == 'gitlab' else '拉取请求'}评论：{posted.url}")
+    return outcome
+
+
+COMMANDS = (Command("comment", _arguments, _run),)

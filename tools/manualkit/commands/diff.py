@@ -1,190 +1,95 @@
 """``manual diff --from X --to Y``: what changed between two versions (or the versions in force
-on two dates), section by section, with the change requests that changed each section.
-
-Both texts are read from the release commits in git, never from the working tree; the cost
-depends on the two versions, not on the number of commits between them.
+on two dates), section by section, with the change requests that changed each section. The
+comparison itself is ``documents/release_comparison.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
-from manualkit.base.clock import noon
-from manualkit.base.diagnostics import fail
-from manualkit.records.history import ReleaseEntry, ReleaseReader, in_force_index, release_history, version_index
-from manualkit.records.manual_diff import ManualDiff, Point, compare, section_texts
-from manualkit.records.version import is_version
-from manualkit.text.manual import Manual
+from manualkit.commands.registry import EXIT_FINDINGS, Command, Outcome, write_output
 
 if TYPE_CHECKING:
-    from manualkit.documents.comparison_table import ComparisonRow
+    from manualkit.commands.context import RunContext
+    from manualkit.documents.release_comparison import Comparison
 
 
-class Comparison(NamedTuple):
-    """A diff with what it was computed from (for the DOCX redline)."""
-
-    diff: ManualDiff
-    entries: list[ReleaseEntry]
-    from_index: int
-    to_index: int
-    old: Manual
-    new: Manual
-    reader: ReleaseReader
+# --- the command line ---------------------------------------------------------------------------
 
 
-def resolve(entries: Sequence[ReleaseEntry], text: str, where: str) -> tuple[int, dt.date | None]:
-    """A version (``B/0``) or a date (``2026-03-15``, ``2026/3/15``, ``2026年3月15日``) → release index."""
-    from manualkit.base.clock import parse_date
-
-    if is_version(text.upper()):
-        return version_index(entries, text, where), None
-    try:
-        day = parse_date(text)
-    except argparse.ArgumentTypeError:
-        versions = "、".join(str(e.record.version) for e in entries)
-        raise fail(
-            where, 0, 0, "MAN000", f"{text!r} 既不是版本号也不是日期；请写版本号（{versions}）或日期（2026-03-15、2026/3/15、2026年3月15日）"
-        ) from None
-    return in_force_index(entries, day, where), day
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from", dest="from_", required=True, metavar="版本或日期", help="起点：版本（A/0）或日期")
+    p.add_argument("--to", required=True, metavar="版本或日期", help="终点：版本（B/1）或日期")
+    p.add_argument("--format", choices=("text", "json", "html", "docx", "md"), default="text", help="输出格式（docx 为 Word 修订模式）")
+    p.add_argument("--layout", choices=("redline", "table"), default="redline", help="redline：逐节修订对照（默认）；table：修订对照表（md/html/docx）")
+    p.add_argument("-o", "--output", help="输出文件（docx 默认 dist/）")
 
 
-def point(entries: Sequence[ReleaseEntry], index: int, asked: str, day: dt.date | None) -> Point:
-    entry = entries[index]
-    r = entry.record
-    assert entry.commit is not None
-    return Point(asked, day, str(r.version), r.published, r.effective, entry.effective_to, entry.commit, entry.valid)
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    from manualkit.base.diagnostics import fail
+    from manualkit.documents.release_comparison import compare_versions, redline
+    from manualkit.records.manual_diff import render_json, render_text
 
-
-def released_manual(reader: ReleaseReader, entry: ReleaseEntry) -> Manual:
-    if entry.commit is None:
-        raise fail(entry.record.path, 0, 0, "MAN680", f"{entry.record.version} 的发布记录不在 git 历史中，无法读取该版本的文本")
-    manual = reader.manual(entry.commit)
-    if manual is None:
-        raise fail(entry.record.path, 0, 0, "MAN683", f"{entry.record.version} 发布时的手册无法加载")
-    return manual
-
-
-def compare_versions(root: Path, from_text: str, to_text: str) -> Comparison:
-    entries = release_history(root)
-    i, from_day = resolve(entries, from_text, "--from")
-    j, to_day = resolve(entries, to_text, "--to")
-    if (from_day is not None and to_day is not None and from_day > to_day) or i > j:
-        a = from_day.isoformat() if from_day else str(entries[i].record.version)
-        b = to_day.isoformat() if to_day else str(entries[j].record.version)
-        raise fail("--from", 0, 0, "MAN701", f"比较的起点 {a} 晚于终点 {b}；请交换 --from 与 --to")
-    for index in (i, j):
-        if entries[index].commit is None:
-            raise fail(entries[index].record.path, 0, 0, "MAN680", f"{entries[index].record.version} 的发布记录不在 git 历史中，无法读取该版本的文本")
-    reader = ReleaseReader(root)
-    old, new = released_manual(reader, entries[i]), released_manual(reader, entries[j])
-    sections = compare(section_texts(old), section_texts(new), entries[i + 1 : j + 1]) if i != j else compare(section_texts(old), section_texts(old))
-    diff = ManualDiff(point(entries, i, from_text, from_day), point(entries, j, to_text, to_day), tuple(sections))
-    return Comparison(diff, entries, i, j, old, new, reader)
-
-
-def redline(comparison: Comparison) -> bytes:
-    """The DOCX with tracked changes from the "from" text to the "to" text, rendered like the
-    release DOCX (see :mod:`manualkit.documents.docx.redline`)."""
-    from manualkit.documents.docx.redline import Author, Step, block_text, render_redline
-    from manualkit.records.manual_diff import RequestChange, requests_changing
-
-    c = comparison
-    d = c.diff
-    to_record = c.entries[c.to_index].record
-
-    def author_of(requests: Sequence[RequestChange], published: dt.date, version: str) -> Author:
-        if not requests:
-            return Author(f"未经修订申请单的修改（{version} 版）", noon(published))
-        names = "、".join(f"{r.id} {r.title}" for r in requests)
-        times = [r.approved_at for r in requests if r.approved_at]
-        return Author(names, dt.datetime.fromisoformat(max(times)) if times else noon(published))
-
-    fallback = author_of((), to_record.published, d.to_point.version)
-    authors: dict[str, Author] = {}
-    for change in d.changes:
-        authors[change.id] = author_of(change.change_requests, to_record.published, d.to_point.version)
-        if change.from_id and change.from_id != change.id:
-            authors.setdefault(change.from_id, authors[change.id])
-    keys = [f"ch{ch.number}" for ch in c.new.chapters] + [s.id for ch in c.new.chapters for s in ch.sections]
-    changed = [k for k in keys if block_text(c.old, k) is not None and block_text(c.old, k) != block_text(c.new, k)]
-    steps: dict[str, list[Step]] = {k: [] for k in changed}
-    releases = c.entries[c.from_index + 1 : c.to_index + 1]
-    if changed and releases:
-        # Follow each changed block through every release in between, to attribute each edit.
-        c.reader.files_at([e.commit for e in releases if e.commit is not None])
-        c.reader.keep_parsed = False  # the texts in between are read once, not worth keeping
-        last = {k: block_text(c.old, k) for k in changed}
-        for entry in releases:
-            manual = c.reader.manual(entry.commit) if entry.commit is not None else None
-            if manual is None:
-                continue
-            for key in changed:
-                text = block_text(manual, key)
-                if text is None or text == last[key]:
-                    continue
-                section = key if not key.startswith("ch") else ""
-                requests = requests_changing({section}, [entry]) if section else []
-                steps[key].append(Step(text, author_of(requests, entry.record.published, str(entry.record.version))))
-                last[key] = text
-    intro = [
-        f"比较：{d.from_point.describe()} → {d.to_point.describe()}",
-        f"每处修订的作者为修订申请单号及标题，时间为其批准时间。接受全部修订即得到 {d.to_point.version} 版正文，拒绝全部修订即得到 {d.from_point.version} 版正文。",
-    ]
-    if d.same_version:
-        intro.append("两个时点现行有效的是同一版本，无差异。")
-    return render_redline(
-        c.old, c.new, from_version=d.from_point.version, to_version=d.to_point.version, intro=intro,
-        authors=authors, steps=steps, fallback=fallback, created=noon(to_record.published),
-    )  # fmt: skip
-
-
-def comparison_table(comparison: Comparison) -> list[ComparisonRow]:
-    """The rows of the 修订对照表 between the two versions, each with the reason (修订说明) and number
-    of the change requests that changed its section, read from the "to" release's commit."""
-    from manualkit.documents.comparison_table import ReleasedRequest, release_comparison, released_requests
-
-    c = comparison
-    commit = c.entries[c.to_index].commit
-    departments = tuple(c.new.metadata.departments)
-    released: list[ReleasedRequest] = []
-    for entry in c.entries[c.from_index + 1 : c.to_index + 1]:
-        r = entry.record
-        found = (c.reader.request(commit, cr_id, departments) if commit is not None else None for cr_id in r.change_requests)
-        reasons = {cr.id: cr.reason.strip() for cr in found if cr is not None}
-        released += released_requests(r.change_requests, entry.requests, reasons, r.sections, r.summary)
-    if commit is not None:
-        notes = answer_notes(c.reader.root, commit)
-        released = [q._replace(answers=notes[q.id]) if q.id in notes else q for q in released]
-    return release_comparison(c.old, c.new, released)
-
-
-def answer_notes(root: Path, commit: str) -> dict[str, dict[str, str]]:
-    """Per change request and section, the 处理意见 to its 审核意见 as committed in ``commit``
-    ("审核意见 CR-2026-004#2 不采纳：理由"), for the 修订说明 column of the 修订对照表."""
-    from manualkit.base import git
-    from manualkit.records.answers import DECISIONS, review_state
-
-    contents: dict[str, bytes] = {}
-    for prefix in ("changelog/opinions/", "changelog/answers/"):
-        contents.update(git.read_tree_files(root, commit, prefix)[0])
-    records, answers, _ = review_state(contents)
-    by_number = {(a.request, a.number): a for a in answers}
-    out: dict[str, dict[str, list[str]]] = {}
-    for record in records:
-        for o in record.opinions:
-            a = by_number.get((record.request, o.number))
-            if a is None or o.reply_to or not o.section:
-                continue
-            out.setdefault(record.request, {}).setdefault(o.section, []).append(f"审核意见 {record.request}#{o.number} {DECISIONS[a.decision]}：{a.reason}")
-    return {cr: {key: "；".join(notes) for key, notes in sections.items()} for cr, sections in out.items()}
-
-
-def comparison_table_title(comparison: Comparison) -> str:
-    from manualkit.documents.comparison_table import table_title
-
+    root = context.root
+    comparison = compare_versions(root, args.from_, args.to)
     d = comparison.diff
-    return table_title(comparison.new.metadata, d.from_point.version, d.to_point.version)
+    outcome = Outcome()
+    if args.layout == "table":
+        _write_comparison_table(outcome, root, args, comparison)
+    elif args.format == "md":
+        raise fail("--format", 0, 0, "MAN000", "md 格式用于修订对照表：请加 --layout table；逐节修订对照可输出 text、json、html 或 docx")
+    elif args.format == "docx":
+        name = f"{comparison.new.metadata.document_number}_{d.from_point.version.replace('/', '-')}_{d.to_point.version.replace('/', '-')}_修订对照.docx"
+        path = write_output(outcome, root, args.output, name, redline(comparison))
+        outcome.say(f"已生成修订对照 DOCX（{d.from_point.version} → {d.to_point.version}，Word 修订模式，可逐项接受或拒绝）：{path}")
+    else:
+        title = comparison.new.metadata.title
+        if args.format == "html":
+            from manualkit.documents.html_redline import render_html, section_bodies
+
+            changes = [(s.id, s.from_id, str(s.status)) for s in d.changes]
+            text = render_html(d, title, section_bodies(comparison.old, comparison.new, changes))
+        else:
+            text = render_text(d) if args.format == "text" else render_json(d)
+        path = write_output(outcome, root, args.output, "", text)
+        if path is not None:
+            outcome.say(f"已写出修订对照：{path}")
+    invalid = [p.version for p in (d.from_point, d.to_point) if not p.valid]
+    if invalid:
+        outcome.warn(f"manual diff：警告：{'、'.join(invalid)} 版的验证未通过，请运行 manual audit\n")
+        outcome.status = EXIT_FINDINGS
+    return outcome
+
+
+def _write_comparison_table(outcome: Outcome, root: Path, args: argparse.Namespace, comparison: Comparison) -> None:
+    """``manual diff --layout table``: the 修订对照表 as Markdown (default), HTML or DOCX."""
+    from manualkit.base.clock import noon
+    from manualkit.base.diagnostics import fail
+    from manualkit.documents.comparison_table import table_docx, table_markdown, table_page
+    from manualkit.documents.release_comparison import comparison_table, comparison_table_title
+
+    rows = comparison_table(comparison)
+    title = comparison_table_title(comparison)
+    d = comparison.diff
+    fmt = "md" if args.format in ("text", "md") else args.format
+    if fmt == "json":
+        raise fail("--format", 0, 0, "MAN000", "修订对照表（--layout table）可输出 md、html 或 docx")
+    if fmt == "docx":
+        meta = comparison.new.metadata
+        header = f"{meta.title} · {meta.document_number} · 修订对照表 {d.from_point.version} → {d.to_point.version}"
+        created = noon(comparison.entries[comparison.to_index].record.published)
+        intro = [f"比较：{d.from_point.describe()} → {d.to_point.describe()}", "逐条列出修订的条款；未修订的条款不列。修订前栏中删除的文字加删除线，修订后栏中新增的文字加下划线。修订说明为修订申请单所述的修订原因。"]
+        data = table_docx(rows, manual=comparison.new, title=title, intro=intro, header=header, created=created)
+        name = f"{meta.document_number}_{d.from_point.version.replace('/', '-')}_{d.to_point.version.replace('/', '-')}_修订对照表.docx"
+        path = write_output(outcome, root, args.output, name, data)
+        outcome.say(f"已生成修订对照表 DOCX（{d.from_point.version} → {d.to_point.version}，{len(rows)} 处修订）：{path}")
+        return
+    text = table_markdown(rows, title) if fmt == "md" else table_page(rows, title)
+    path = write_output(outcome, root, args.output, "", text)
+    if path is not None:
+        outcome.say(f"已写出修订对照表：{path}")
+
+
+COMMANDS = (Command("diff", _arguments, _run),)

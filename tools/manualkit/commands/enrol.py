@@ -10,18 +10,15 @@ policy``), which the signers in force approve like any other registry change (ch
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from manualkit.base.atomic import write_atomic
-from manualkit.base.diagnostics import fail
-from manualkit.base.lock import repository_lock
-from manualkit.records.policy import POLICY_PATH, Policy, parse_policy
-from manualkit.records.webauthn_signature import Credential, b64url
+if TYPE_CHECKING:
+    from manualkit.records.policy import Policy
+    from manualkit.records.webauthn_signature import Credential
 
 
 @dataclass(frozen=True)
@@ -37,6 +34,9 @@ def verify_enrolment(response: Mapping[str, Any], challenge: bytes, rp_id: str, 
     if it answers ``challenge`` for ``rp_id`` at ``origin`` (MAN910 otherwise)."""
     from webauthn import verify_registration_response
 
+    from manualkit.base.diagnostics import fail
+    from manualkit.records.webauthn_signature import Credential, b64url
+
     try:
         verified = verify_registration_response(credential=dict(response), expected_challenge=challenge, expected_rp_id=rp_id, expected_origin=origin)
     except Exception as e:  # malformed or forged: a coded refusal, never a traceback
@@ -47,6 +47,9 @@ def verify_enrolment(response: Mapping[str, Any], challenge: bytes, rp_id: str, 
 def registry_with_credential(text: str, policy: Policy, signer: str, credential: Credential) -> str:
     """``policy.yml``'s ``text`` with ``credential`` added to ``signer``'s ``webauthn:`` list
     (comments and layout kept); MAN909 when any approver already holds that credential id."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.records.policy import POLICY_PATH, parse_policy
+
     holder = next((a for a in policy.approvers for c in a.webauthn if c.credential_id == credential.credential_id), None)
     if holder is not None:
         raise fail(POLICY_PATH, 0, 0, "MAN909", f"该凭据已登记在 {holder.name}（{holder.id}）名下；同一凭据不能重复登记")
@@ -79,6 +82,13 @@ def registry_with_credential(text: str, policy: Policy, signer: str, credential:
 def enrol(root: Path, signer: str, credential: Credential, *, write: bool) -> Enrolment:
     """Add ``credential`` to ``signer`` in the working tree's policy.yml (``write``; else only
     the patch is made), under the repository lock and atomically."""
+    import difflib
+
+    from manualkit.base.atomic import write_atomic
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.policy import POLICY_PATH, parse_policy
+
     with repository_lock(root, "enrol"):
         path = root / POLICY_PATH
         try:

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manualkit.records.history import ApprovalView, ReleaseEntry, release_history
+from manualkit.commands.registry import EXIT_FINDINGS, EXIT_OK, Command, Outcome, format_option
 
 if TYPE_CHECKING:
+    from manualkit.commands.context import RunContext
+    from manualkit.records.history import ApprovalView, ReleaseEntry
     from manualkit.records.policy import Policy
     from manualkit.records.procedure import ReturnedRequest
 
 
 def history(root: Path) -> list[ReleaseEntry]:
     """Every released version, verified (answered from the timeline cache when nothing changed)."""
+    from manualkit.records.history import release_history
+
     return release_history(root)
 
 
@@ -145,3 +150,27 @@ def _table_lines(header: list[str], rows: list[list[str]]) -> list[str]:
     def line(cells: list[str]) -> str:
         return "  ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)).rstrip()
     return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    format_option(p, ("text", "json"), json_alias=True)
+    p.add_argument("--wide", action="store_true", help="签署写在表格的一列中（默认每个版本下另起一行，表格不超过 120 列）")
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    root = context.root
+    entries = history(root)
+    returns = returned(root)
+    outcome = Outcome(EXIT_OK if all(e.valid for e in entries) else EXIT_FINDINGS)
+    if args.format == "json":
+        outcome.write(render_json(entries, returns))
+    else:
+        table = render_table(entries, worktree_policy(root), context.today, wide=args.wide)
+        outcome.write(table + returned_requests_text(returns))
+    return outcome
+
+
+COMMANDS = (Command("history", _arguments, _run),)

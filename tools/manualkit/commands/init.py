@@ -9,18 +9,16 @@ policy and registry become the root of trust when A/0 is released; :func:`next_s
 
 from __future__ import annotations
 
-import shutil
+import argparse
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from manualkit.base import git, yamlfile
-from manualkit.base.atomic import write_atomic
-from manualkit.base.diagnostics import ManualError, fail
-from manualkit.records.change_request import TEMPLATE_PATH
-from manualkit.records.policy import POLICY_PATH, ROLE_ORDER, parse_policy
-from manualkit.text.manual import MANUAL_DIR
-from manualkit.text.metadata import METADATA_PATH
+from manualkit.commands.registry import Command, Outcome
+
+if TYPE_CHECKING:
+    from manualkit.commands.context import RunContext
+
 
 MAX_KEY_BYTES = 16 * 1024
 
@@ -35,6 +33,9 @@ class ApproverSpec(NamedTuple):
 
 def parse_approver(value: str) -> ApproverSpec:
     """``id,姓名,部门,角色+角色,公钥文件`` (roles joined by ``+`` or ``、``; none for a reviewer-only id)."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.records.policy import ROLE_ORDER
+
     parts = [p.strip() for p in value.split(",")]
     if len(parts) != 5 or not all(parts[i] for i in (0, 1, 2, 4)):
         raise fail("--approver", 0, 0, "MAN752", f"签署人应写成“标识,姓名,部门,角色+角色,公钥文件”，实际为 {value!r}")
@@ -46,6 +47,8 @@ def parse_approver(value: str) -> ApproverSpec:
 
 
 def _public_key(spec: ApproverSpec) -> str:
+    from manualkit.base.diagnostics import fail
+
     try:
         if spec.key_file.stat().st_size > MAX_KEY_BYTES:
             raise fail(str(spec.key_file), 0, 0, "MAN752", "公钥文件过大；请给出 ssh-keygen 生成的 .pub 文件")
@@ -61,6 +64,16 @@ def init(
     root: Path, *, source: Path, company: str, document_number: str, title: str | None, approvers: Sequence[ApproverSpec], time_zone: str | None
 ) -> list[str]:
     """Create the new home under ``root``; returns the files written (relative paths)."""
+    import shutil
+
+    from manualkit.base import git, yamlfile
+    from manualkit.base.atomic import write_atomic
+    from manualkit.base.diagnostics import ManualError, fail
+    from manualkit.records.change_request import TEMPLATE_PATH
+    from manualkit.records.policy import POLICY_PATH, parse_policy
+    from manualkit.text.manual import MANUAL_DIR
+    from manualkit.text.metadata import METADATA_PATH
+
     if (root / MANUAL_DIR).exists():
         raise fail(str(root / MANUAL_DIR), 0, 0, "MAN751", "这里已经有 manual/；manual init 只在新的目录中建立手册，不会覆盖")
     for needed in (METADATA_PATH, POLICY_PATH, TEMPLATE_PATH):
@@ -129,3 +142,34 @@ def next_steps(root: Path) -> list[str]:
         "manual release --effective <实施日期>   # 发布 A/0：其修订政策与签署人名录即信任根",
         "manual audit",
     ]
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from", dest="source", required=True, metavar="DIR", help="作为起点的已有手册仓库（章节、修订政策、申请单模板）")
+    p.add_argument("--company", required=True, help="公司名称")
+    p.add_argument("--document-number", required=True, help="文件编号，如 XS-QM-01")
+    p.add_argument("--title", help="文件名称（默认沿用起点）")
+    p.add_argument(
+        "--approver", action="append", required=True, metavar="ID,姓名,部门,角色+角色,公钥文件",
+        help="登记一名签署人（可重复）；公钥为 ssh-keygen 生成的 .pub 文件",
+    )  # fmt: skip
+    p.add_argument("--time-zone", help="公司时区（IANA 名称，默认 Asia/Shanghai）")
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    root = context.root
+    written = init(
+        root, source=Path(args.source), company=args.company, document_number=args.document_number, title=args.title,
+        approvers=[parse_approver(a) for a in args.approver], time_zone=args.time_zone,
+    )  # fmt: skip
+    outcome = Outcome()
+    outcome.say(f"已在 {root} 建立手册（{len(written)} 个文件）与签署人名录。发布首版 A/0（信任根）的步骤：")
+    for step in next_steps(root):
+        outcome.say(f"  {step}")
+    return outcome
+
+
+COMMANDS = (Command("init", _arguments, _run),)

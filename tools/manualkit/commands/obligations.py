@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from manualkit.records.obligation_map import ObligationReport, obligation_report
-from manualkit.records.repository import worktree_snapshot
+from manualkit.commands.registry import EXIT_FINDINGS, EXIT_OK, Command, Outcome, format_option
+
+if TYPE_CHECKING:
+    from manualkit.commands.context import RunContext
+    from manualkit.records.obligation_map import ObligationReport
 
 KIND_LABEL = {"check": "检查", "command": "命令与记录", "people": "由人执行"}
 
 
 def obligations(root: Path) -> ObligationReport:
+    from manualkit.records.obligation_map import obligation_report
+    from manualkit.records.repository import worktree_snapshot
+
     snap = worktree_snapshot(root)
     manual, _ = snap.require()
     return obligation_report(manual, snap.files.contents)
@@ -50,3 +58,20 @@ def render_text(report: ObligationReport) -> str:
     lines.append(f"共 {len(report.obligations)} 项义务，未登记 {len(report.unmapped)} 项，失效条目 {len(report.stale)} 项")
     lines += [d.render() for d in report.problems]
     return "\n".join(lines) + "\n"
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    format_option(p, ("text", "json"), json_alias=True)
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    report = obligations(context.root)
+    outcome = Outcome(EXIT_FINDINGS if report.unmapped else EXIT_OK)
+    outcome.write(render_json(report) if args.format == "json" else render_text(report))
+    return outcome
+
+
+COMMANDS = (Command("obligations", _arguments, _run),)

@@ -7,59 +7,34 @@ anything, and writes one file atomically (``distribute``: the DOCX files first, 
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manualkit.base.atomic import check_writable, write_atomic
-from manualkit.base.diagnostics import fail
-from manualkit.base.lock import repository_lock
-from manualkit.records.change_request import approval_digest, request_path
-from manualkit.records.copies import COPIES_DIR, ControlledCopy, copy_path, next_numbers, recall_path
-from manualkit.records.key_revocation import released_signatures
-from manualkit.records.procedure import (
-    COPY_KIND,
-    RECALL_KIND,
-    REVOCATIONS_DIR,
-    TRAINING_DIR,
-    ProcedureState,
-    SignedRecord,
-    approver_for_key,
-    clean_text,
-    procedure_state,
-    request_deadlines,
-    return_path,
-    write_signed,
-)
-from manualkit.records.repository import worktree_snapshot
-from manualkit.records.revocation import Revocation, revoked_at
+from manualkit.commands.gates import open_return, refuse_revoked, return_fields
+from manualkit.commands.registry import Command, Outcome
 
 if TYPE_CHECKING:
-    from manualkit.records.change_request import ChangeRequest
-    from manualkit.records.policy import Approver, Policy
-    from manualkit.records.repository import Snapshot
-    from manualkit.text.manual import Manual
+    from manualkit.commands.context import RunContext
+    from manualkit.records.copies import ControlledCopy
+    from manualkit.records.procedure import (
+        SignedRecord,
+    )
 
 MAX_COPIES = 200
-
-
-def _refuse_revoked(
-    revocations: Sequence[Revocation], approver_id: str, public_key: str, now: dt.datetime, key_path: Path
-) -> None:
-    found = revoked_at(revocations, approver_id, public_key)
-    if found is not None and now >= found.at:
-        raise fail(
-            str(key_path), 0, 0, "MAN812", f"该密钥已于 {found.at.isoformat()} 停用（{found.path}），不能再用于签署"
-        )
 
 
 def return_request(
     root: Path, cr_id: str, role: str, key_path: Path, reason: str, now: dt.datetime, today: dt.date
 ) -> SignedRecord:
     """8.2 三 4: the signer of the role the request waits for returns it, with the reason."""
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.procedure import approver_for_key, clean_text, return_path, write_signed
+    from manualkit.records.repository import worktree_snapshot
+
     reason = clean_text(reason, "--reason")
     with repository_lock(root, "return"):
         snap = worktree_snapshot(root)
@@ -78,61 +53,6 @@ def return_request(
         )
 
 
-def open_return(snap: Snapshot, cr_id: str, role: str, today: dt.date) -> tuple[ChangeRequest, Manual, Policy, ProcedureState]:
-    """The request ``cr_id`` if it may be returned now as ``role`` (it waits for that role, is
-    neither released nor returned already): the checks ``manual return`` and the desk share."""
-    manual, policy = snap.require()
-    cr = snap.requests.get(cr_id)
-    if cr is None:
-        raise fail(
-            request_path(cr_id),
-            0,
-            0,
-            "MAN646",
-            f"找不到修订申请单 {cr_id}；现有：{', '.join(sorted(snap.requests)) or '无'}",
-        )
-    released = next((r for r in snap.records if cr_id in r.change_requests), None)
-    if released is not None:
-        raise fail(
-            cr.path, 0, 0, "MAN801", f"{cr_id} 已随 {released.version} 发布，不能退回；如需更改，请提出新的修订申请"
-        )
-    state = procedure_state(snap)
-    if cr_id in state.returns:
-        raise fail(return_path(cr_id), 0, 0, "MAN801", f"{cr_id} 已被退回，不能再次退回")
-    current = next(d for d in request_deadlines(snap, state, today) if d.id == cr_id)
-    if current.waiting_for is None:
-        raise fail(cr.path, 0, 0, "MAN801", f"{cr_id} 签署已齐全，等待发布；只有所等待角色的签署人可以退回")
-    if role != current.waiting_for:
-        raise fail(
-            "--role",
-            0,
-            0,
-            "MAN801",
-            f"{cr_id} 正在等待“{current.waiting_for}”签署；只有该角色的签署人可以退回，不能以“{role}”退回",
-        )
-    return cr, manual, policy, state
-
-
-def return_fields(
-    cr: ChangeRequest, manual: Manual, state: ProcedureState, role: str, approver: Approver, key: str, where: str, reason: str, now: dt.datetime
-) -> dict[str, str]:
-    """The signed fields of the return of ``cr`` by ``approver`` as ``role`` with ``key`` (an SSH
-    key or a WebAuthn credential id), after the role and revocation checks."""
-    if role not in approver.roles:
-        raise fail(
-            cr.path,
-            0,
-            0,
-            "MAN652",
-            f"{approver.name}（{approver.id}）在签署人名录中无权签署“{role}”，不能以该角色退回",
-        )
-    _refuse_revoked(state.revocations, approver.id, key, now, Path(where))
-    return {
-        "change_request": cr.id, "role": role, "by": approver.id, "returned_at": now.isoformat(timespec="seconds"),
-        "reason": reason, "digest": approval_digest(cr, manual),
-    }  # fmt: skip
-
-
 def revoke_key(
     root: Path,
     signer: str,
@@ -148,6 +68,13 @@ def revoke_key(
     ``credential``, the signer's WebAuthn credential of that id instead of their SSH key. A time
     before a signature of a released version with that key is refused (MAN856) unless
     ``void_released`` says so explicitly and the record is signed by a holder of 批准."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.key_revocation import released_signatures
+    from manualkit.records.procedure import REVOCATIONS_DIR, approver_for_key, clean_text, procedure_state, write_signed
+    from manualkit.records.repository import worktree_snapshot
+    from manualkit.records.revocation import revoked_at
+
     reason = clean_text(reason, "--reason")
     with repository_lock(root, "revoke-key"):
         snap = worktree_snapshot(root)
@@ -183,7 +110,7 @@ def revoke_key(
         if earlier is not None:
             raise fail(earlier.path, 0, 0, "MAN811", f"{owner.name} 的该密钥已于 {earlier.at.isoformat()} 停用")
         if by.id != owner.id:
-            _refuse_revoked(state.revocations, by.id, by.public_key, now, key_path)
+            refuse_revoked(state.revocations, by.id, by.public_key, now, key_path)
         voided = sorted(s for s in released_signatures({**snap.changelog_files("changelog/releases"), **snap.changelog_files("changelog/requests")}) if s.signer == owner.id and s.key == key and s.signed_at >= at)
         if voided and not void_released:
             last = max(voided, key=lambda s: s.signed_at)
@@ -220,6 +147,11 @@ def record_training(
     now: dt.datetime,
 ) -> SignedRecord:
     """8.4 二 and 6.4: the signed record that the affected staff were trained on ``version``."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.procedure import TRAINING_DIR, approver_for_key, clean_text, procedure_state, write_signed
+    from manualkit.records.repository import worktree_snapshot
+
     record = clean_text(record, "--record")
     with repository_lock(root, "training"):
         snap = worktree_snapshot(root)
@@ -251,7 +183,7 @@ def record_training(
                 f"培训日期 {day.isoformat()} 早于 {version} 版的发布日期 {versions[version].published.isoformat()}；只能就已发布的版本记录培训",
             )  # fmt: skip
         approver = approver_for_key(policy, key_path)
-        _refuse_revoked(procedure_state(snap).revocations, approver.id, approver.public_key, now, key_path)
+        refuse_revoked(procedure_state(snap).revocations, approver.id, approver.public_key, now, key_path)
         fields = {
             "version": version, "date": day.isoformat(), "departments": "、".join(dict.fromkeys(departments)), "attendees": str(attendees),
             "record": record, "by": approver.id, "signed_at": now.isoformat(timespec="seconds"),
@@ -281,11 +213,19 @@ def distribute(
 ) -> list[tuple[ControlledCopy, Path]]:
     """8.1 一: issue ``count`` numbered controlled copies of ``version`` to ``holder``; each
     record is signed with ``key_path`` by the registered signer who issues it."""
-    from manualkit.commands.docx import find_release, render_release
+    import hashlib
+
+    from manualkit.base.atomic import check_writable, write_atomic
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.lock import repository_lock
     from manualkit.documents.package_signature import sign_package
+    from manualkit.documents.release_document import render_release
     from manualkit.documents.signing_key import SigningKeyError, load_signing_key
+    from manualkit.records.copies import COPIES_DIR, ControlledCopy, copy_path, next_numbers
     from manualkit.records.edition import Status, status_on
-    from manualkit.records.history import release_history
+    from manualkit.records.history import release_history, release_index
+    from manualkit.records.procedure import COPY_KIND, approver_for_key, clean_text, procedure_state, write_signed
+    from manualkit.records.repository import worktree_snapshot
 
     holder = clean_text(holder, "--holder", 60)
     if not 1 <= count <= MAX_COPIES:
@@ -307,7 +247,7 @@ def distribute(
             raise fail(
                 "VERSION", 0, 0, "MAN820", f"版本 {version[:20]!r} 不存在；已发布的版本：{'、'.join(versions) or '无'}"
             )
-        index = find_release(entries, version, None, today)
+        index = release_index(entries, version, today)
         status = status_on(entries, index, today)
         if status is Status.SUPERSEDED:
             raise fail("VERSION", 0, 0, "MAN820", f"{version} 已作废，不能再分发受控副本")
@@ -322,12 +262,12 @@ def distribute(
             raise fail(bad.path, bad.line, bad.col, "MAN824", bad.message)
         policy = snap.require()[1]
         approver = approver_for_key(policy, key_path)
-        _refuse_revoked(state.revocations, approver.id, approver.public_key, now, key_path)
+        refuse_revoked(state.revocations, approver.id, approver.public_key, now, key_path)
         try:
             key = load_signing_key(env)
         except SigningKeyError as exc:
             raise fail("MANUAL_SIGNING_KEY", 0, 0, exc.code, exc.message) from None
-        from manualkit.commands.docx import signing_time
+        from manualkit.base.clock import signing_time
 
         directory = out_dir or root / "dist" / "copies"
         check_writable(directory)  # before the seconds each copy takes
@@ -368,6 +308,12 @@ def distribute(
 def recall(root: Path, number: str, day: dt.date, retained: bool, today: dt.date, key_path: Path, now: dt.datetime) -> ControlledCopy:
     """8.4 三: record that copy ``number`` came back (or is kept marked 作废留存), in a signed
     recall record beside the copy's record (which is never edited)."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.copies import copy_path, recall_path
+    from manualkit.records.procedure import RECALL_KIND, approver_for_key, procedure_state, write_signed
+    from manualkit.records.repository import worktree_snapshot
+
     with repository_lock(root, "recall"):
         snap = worktree_snapshot(root)
         manual, policy = snap.require()
@@ -399,10 +345,132 @@ def recall(root: Path, number: str, day: dt.date, retained: bool, today: dt.date
                 f"回收日期 {day.isoformat()} 应在分发日期 {copy.issued.isoformat()} 与今天 {today.isoformat()} 之间",
             )
         approver = approver_for_key(policy, key_path)
-        _refuse_revoked(state.revocations, approver.id, approver.public_key, now, key_path)
+        refuse_revoked(state.revocations, approver.id, approver.public_key, now, key_path)
         fields = {
             "number": number, "recalled": day.isoformat(), "retained": "true" if retained else "false",
             "by": approver.id, "signed_at": now.isoformat(timespec="seconds"),
         }  # fmt: skip
         write_signed(root, recall_path(number), RECALL_KIND, fields, approver.name, key_path, policy, manual.metadata.document_number)
         return copy._replace(recalled=day, retained=retained, path=recall_path(number))
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _return_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("change_request", metavar="CR", help="修订申请单号")
+    p.add_argument("--role", required=True, help="退回人的角色（申请单所等待的角色）")
+    p.add_argument("--key", required=True, help="退回人本人的 SSH 私钥文件")
+    p.add_argument("--reason", required=True, help="退回理由")
+
+
+def _run_return(args: argparse.Namespace, context: RunContext) -> Outcome:
+    record = return_request(context.root, args.change_request, args.role, Path(args.key), args.reason, context.now, context.today)
+    outcome = Outcome()
+    outcome.say(f"{record.name} 已以“{args.role}”角色退回 {args.change_request}（{record.path}）；请提交该记录。重新提交时：manual propose --replaces {args.change_request} …")
+    return outcome
+
+
+def moment(value: str) -> dt.datetime:
+    """A time on the command line (ISO 8601); one without an offset stays naive here and is read
+    in the company's zone when the command runs (:func:`in_zone`)."""
+    try:
+        return dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} 不是有效时间；请写成 2026-10-12T09:30 或 2026-10-12T09:30+08:00") from None
+
+
+def in_zone(moment: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """``moment``, read in the company's ``zone`` when it names no offset."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def _revoke_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("signer", metavar="SIGNER", help="签署人标识（policy.yml 名录中的 id）")
+    p.add_argument("--at", required=True, type=moment, help="停用时间（ISO 8601，不写时区时按公司时区），此后该密钥的签署无效")
+    p.add_argument("--reason", required=True, help="停用原因（遗失、可能泄露等）")
+    p.add_argument("--key", required=True, help="签署本停用记录的私钥：密钥本人或批准人")
+    p.add_argument(
+        "--void-released", action="store_true",
+        help="停用时间早于已发布版本中该密钥的签署时，明确声明这些签署一并作废（仅批准人可用，如密钥被盗后冒签）",
+    )  # fmt: skip
+    p.add_argument("--credential", metavar="凭据标识", help="停用该签署人的 WebAuthn 凭据（credential_id）而不是其 SSH 密钥")
+
+
+def _run_revoke(args: argparse.Namespace, context: RunContext) -> Outcome:
+    record = revoke_key(
+        context.root, args.signer, in_zone(args.at, context.zone), args.reason, Path(args.key), context.now, args.credential,
+        void_released=args.void_released,
+    )  # fmt: skip
+    outcome = Outcome()
+    outcome.say(
+        f"已停用 {args.signer} 的密钥，自 {record.fields['revoked_at']} 起生效（{record.path}，由 {record.name} 签署）；"
+        "此后用该密钥所作的签署一律无效。请提交该记录，并经正常修订程序在 policy.yml 中更换密钥。"
+    )
+    return outcome
+
+
+def _training_arguments(p: argparse.ArgumentParser) -> None:
+    from manualkit.base.clock import parse_date
+
+    p.add_argument("version", metavar="VERSION", help="版本，如 B/0")
+    p.add_argument("--date", required=True, type=parse_date, help="培训日期")
+    p.add_argument("--departments", required=True, nargs="+", help="受训部门（空格、逗号或顿号分隔）")
+    p.add_argument("--attendees", required=True, type=int, help="参加人数")
+    p.add_argument("--record", required=True, help="培训记录（签到表、课件等的编号或位置）")
+    p.add_argument("--key", required=True, help="记录人本人的 SSH 私钥文件")
+
+
+def _run_training(args: argparse.Namespace, context: RunContext) -> Outcome:
+    departments = [d.strip() for part in args.departments for d in part.replace("、", ",").split(",") if d.strip()]
+    record = record_training(context.root, args.version, args.date, departments, args.attendees, args.record, Path(args.key), context.today, context.now)
+    outcome = Outcome()
+    outcome.say(f"已记录 {args.version} 版的培训（{args.date.isoformat()}，{record.fields['departments']}，{args.attendees} 人）：{record.path}；请提交该记录。")
+    return outcome
+
+
+def _distribute_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("version", metavar="VERSION", help="版本，如 A/1")
+    p.add_argument("--holder", required=True, help="领用人")
+    p.add_argument("--department", required=True, help="领用部门")
+    p.add_argument("--copies", type=int, default=1, help="份数（默认 1）")
+    p.add_argument("-o", "--output", help="输出目录（默认 dist/copies/）")
+    p.add_argument("--key", required=True, help="分发人本人的 SSH 私钥文件（签署分发记录）")
+
+
+def _run_distribute(args: argparse.Namespace, context: RunContext) -> Outcome:
+    issued = distribute(
+        context.root, args.version, args.holder, args.department, args.copies, Path(args.output) if args.output else None, context.today,
+        context.env, Path(args.key), context.now,
+    )  # fmt: skip
+    outcome = Outcome()
+    for copy, path in issued:
+        outcome.say(f"已分发受控副本 {copy.number}（{copy.version} 版）给 {copy.holder}（{copy.department}）：{path}")
+    outcome.say(f"分发记录在 {issued[0][0].path.rsplit('/', 1)[0]}/；请提交这些记录。")
+    return outcome
+
+
+def _recall_arguments(p: argparse.ArgumentParser) -> None:
+    from manualkit.base.clock import parse_date
+
+    p.add_argument("copy", metavar="COPY", help="分发号，如 A-1-001")
+    p.add_argument("--date", required=True, type=parse_date, help="回收日期")
+    p.add_argument("--retained", action="store_true", help="不收回，加注“作废留存”标识保留")
+    p.add_argument("--key", required=True, help="回收人本人的 SSH 私钥文件（签署回收记录）")
+
+
+def _run_recall(args: argparse.Namespace, context: RunContext) -> Outcome:
+    copy = recall(context.root, args.copy, args.date, args.retained, context.today, Path(args.key), context.now)
+    how = "作废留存（加注“作废留存”标识，不得用于指导业务）" if copy.retained else "已收回"
+    outcome = Outcome()
+    outcome.say(f"受控副本 {copy.number}（{copy.version} 版，{copy.holder}）于 {args.date.isoformat()} {how}：{copy.path}；请提交该记录。")
+    return outcome
+
+
+COMMANDS = (
+    Command("return", _return_arguments, _run_return),
+    Command("revoke-key", _revoke_arguments, _run_revoke),
+    Command("training", _training_arguments, _run_training),
+    Command("distribute", _distribute_arguments, _run_distribute),
+    Command("recall", _recall_arguments, _run_recall),
+)

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from manualkit.base.characters import ascii_digits, has_fullwidth_digits, require_field
-from manualkit.base.diagnostics import fail
-from manualkit.base.files import read_regular
-from manualkit.base.lock import repository_lock
-from manualkit.records.change_request import (
-    CONTROLLED,
-    TEMPLATE_PATH,
-    chapter_of,
-    new_request_text,
-    next_id,
-    write_request,
-)
-from manualkit.records.policy import CLASS_ORDER
-from manualkit.records.repository import worktree_snapshot
+from manualkit.commands.registry import Command, Outcome
+
+if TYPE_CHECKING:
+    from manualkit.commands.context import RunContext
+
 
 
 def propose(
@@ -36,6 +29,21 @@ def propose(
     today: dt.date,
     replaces: str | None = None,
 ) -> Path:
+    from manualkit.base.characters import ascii_digits, has_fullwidth_digits, require_field
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.files import read_regular
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.change_request import (
+        CONTROLLED,
+        TEMPLATE_PATH,
+        chapter_of,
+        new_request_text,
+        next_id,
+        write_request,
+    )
+    from manualkit.records.policy import CLASS_ORDER
+    from manualkit.records.repository import worktree_snapshot
+
     with repository_lock(root, "propose"):
         snap = worktree_snapshot(root)
         manual, policy = snap.require()
@@ -93,3 +101,41 @@ def propose(
             replaces=replaces,
         )
         return write_request(root, cr_id, text)
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--class", dest="change_class", required=True, metavar="类别", help="修订类别：重大修订、一般修订、编辑性修订（或 major、minor、editorial）")
+    p.add_argument("--title", required=True, help="修订标题")
+    p.add_argument("--sections", required=True, help="修订的节，逗号分隔，如 3.2,5.1")
+    p.add_argument("--reason", required=True, help="修订原因")
+    p.add_argument("--summary", help="修订前后内容摘要（默认同标题）")
+    p.add_argument("--applicant", help="申请人（默认取 git user.name）")
+    p.add_argument("--department", help="申请部门（默认取首个修订节所在章的负责部门）")
+    p.add_argument("--training", action=argparse.BooleanOptionalAction, default=None, help="是否需要培训（重大修订默认需要）")
+    p.add_argument("--replaces", metavar="CR", help="重新提交：所替代的已退回申请单号")
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    root = context.root
+    path = propose(
+        root,
+        class_key=args.change_class,
+        title=args.title,
+        sections=[s.strip() for s in args.sections.split(",") if s.strip()],
+        reason=args.reason,
+        summary=args.summary,
+        applicant=args.applicant or context.git_user(),
+        department=args.department,
+        training=args.training,
+        today=context.today,
+        replaces=args.replaces,
+    )
+    outcome = Outcome()
+    outcome.say(f"已创建修订申请单 {path.relative_to(root)}；请修改相关章节，补全申请单，并发起合并请求（pull request）")
+    return outcome
+
+
+COMMANDS = (Command("propose", _arguments, _run),)

@@ -7,13 +7,19 @@ the release commits in git.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from manualkit.commands.build import BuildResult, build
-from manualkit.commands.check import CheckReport, check
+from manualkit.commands.registry import EXIT_FINDINGS, Command, Outcome, no_arguments
+
+if TYPE_CHECKING:
+    from manualkit.commands.build import BuildResult
+    from manualkit.commands.check import CheckReport
+    from manualkit.commands.context import RunContext
 
 
 @dataclass(frozen=True)
@@ -27,9 +33,34 @@ def publish(root: Path, today: dt.date, env: Mapping[str, str]) -> Publication:
     (MAN812) is an error of the record, not of the text staff must follow: the site is built and
     shows it as invalid, and the report still carries the error."""
     from manualkit.base.diagnostics import Severity
+    from manualkit.commands.build import build
+    from manualkit.commands.check import check
     from manualkit.site.build import SHOWN_AS_INVALID
 
     report = check(root, today)
     if any(d.severity is Severity.ERROR and d.code not in SHOWN_AS_INVALID for d in report.diagnostics):
         return Publication(report, None)
     return Publication(report, build(root, today, env))
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    from manualkit.base.report import render, summary_line
+    from manualkit.commands.build import build_report
+
+    day = context.today
+    result = publish(context.root, day, context.env)
+    report = result.report
+    outcome = Outcome()
+    outcome.write(render(report.diagnostics, "text", summary_line(report.errors, report.warnings, report.chapters, report.sections)))
+    if result.build is None:
+        outcome.warn("manual publish：手册检查未通过，未发布\n")
+        outcome.status = EXIT_FINDINGS
+        return outcome
+    build_report(outcome, result.build, day)
+    return outcome
+
+
+COMMANDS = (Command("publish", no_arguments, _run),)

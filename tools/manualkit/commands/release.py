@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from manualkit.base import git
-from manualkit.base.diagnostics import ManualError, fail
-from manualkit.base.lock import repository_lock
-from manualkit.records.release import ReleaseContext, ReleaseRecord, commit_release, plan_release
-from manualkit.records.repository import ObjectReader, commit_snapshot, require_full_history, worktree_snapshot
-from manualkit.records.trust import CERTS_DIR, controlled_at, controlled_in_worktree, policy_at, release_commit
+from manualkit.commands.registry import Command, Outcome
 
-CONTROLLED_PATHS = ("manual", "changelog", "templates", CERTS_DIR)
+if TYPE_CHECKING:
+    from manualkit.commands.context import RunContext
+    from manualkit.records.release import ReleaseRecord
+
+CONTROLLED_PATHS = ("manual", "changelog", "templates", "certs")  # records.trust.CERTS_DIR (checked in tests/test_commands_register.py)
 
 
 def refuse_locked_index(root: Path) -> None:
     """A release ends by checking its files out: refuse at once, before anything is written, while
     git's index is locked (another git running, or a stale ``.git/index.lock``)."""
+    from manualkit.base import git
+    from manualkit.base.diagnostics import ManualError
+
     found = git.facts(root)
     lock = found.git_dir / "index.lock" if found else None
     if lock is not None and lock.exists():
@@ -32,6 +36,13 @@ def release(
 ) -> ReleaseRecord:
     """Release the open, fully signed change requests, judged by the policy in force before them;
     refuses (writing nothing) whatever ``manual audit`` would then reject."""
+    from manualkit.base import git
+    from manualkit.base.diagnostics import ManualError, fail
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.release import ReleaseContext, commit_release, plan_release
+    from manualkit.records.repository import ObjectReader, commit_snapshot, require_full_history, worktree_snapshot
+    from manualkit.records.trust import controlled_at, controlled_in_worktree, policy_at, release_commit
+
     with repository_lock(root, "release"):
         from manualkit.records.audit import changed_since
 
@@ -76,3 +87,27 @@ def release(
         )  # fmt: skip
         commit_release(root, plan, snap.records, manual.metadata.title, env)
         return plan.record
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    from manualkit.base.clock import parse_date
+
+    p.add_argument("--effective", required=True, type=parse_date, help="实施日期 YYYY-MM-DD")
+    p.add_argument("--published", type=parse_date, help="发布日期（默认今天）")
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    published = args.published or context.today
+    record = release(context.root, effective=args.effective, published=published, env=context.author_env(), today=context.today)
+    outcome = Outcome()
+    outcome.say(
+        f"已发布 {record.version}（{'、'.join(record.change_requests)}），发布日期 {record.published}，实施日期 {record.effective}；"
+        f"已提交并打标签 release/{record.version.slug}"
+    )
+    return outcome
+
+
+COMMANDS = (Command("release", _arguments, _run),)

@@ -11,17 +11,20 @@ environment (base/notify.py). Without ``--send`` nothing is sent and nothing is 
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from manualkit.base.diagnostics import Diagnostic, ManualError, diagnostic
-from manualkit.records import reminders as rm
-from manualkit.records.contacts import CONTACTS_PATH, Contact, Contacts
+from manualkit.commands.registry import EXIT_FINDINGS, EXIT_OK, Command, Outcome, format_option
 
 if TYPE_CHECKING:
+    from manualkit.base.diagnostics import Diagnostic
     from manualkit.base.notify import Channels, Mention
+    from manualkit.commands.context import RunContext
+    from manualkit.records import reminders as rm
+    from manualkit.records.contacts import Contact, Contacts
     from manualkit.records.policy import Policy
     from manualkit.records.repository import Snapshot
     from manualkit.records.workdays import WorkCalendar
@@ -57,7 +60,9 @@ class RemindReport(NamedTuple):
 
 def remind(root: Path, as_of: dt.date, env: Mapping[str, str], now: dt.datetime, *, send: bool = False) -> RemindReport:
     from manualkit.base import notify
-    from manualkit.records.contacts import read_contacts
+    from manualkit.base.diagnostics import ManualError, diagnostic
+    from manualkit.records import reminders as rm
+    from manualkit.records.contacts import CONTACTS_PATH, read_contacts
 
     snap = _snapshot(root, as_of)
     _, current = snap.require()
@@ -115,6 +120,7 @@ def _snapshot(root: Path, as_of: dt.date) -> Snapshot:
     versions in force for longer than the look-back (a long history holds a thousand, and parsing
     them is most of the time). Open requests, those of versions still to take effect or just taken
     effect (training), and every request that resubmits another (``replaces:``) are kept."""
+    from manualkit.records import reminders as rm
     from manualkit.records.change_request import REQUESTS_DIR
     from manualkit.records.procedure import RETURNS_DIR
     from manualkit.records.release import RELEASES_DIR
@@ -175,6 +181,7 @@ def _policy_in_force(root: Path, snap: Snapshot, current: Policy) -> Policy:
     """The policy of the last release (records.trust.policy_in_force), found by the one commit that
     added its record instead of by every commit that added any."""
     from manualkit.base import git
+    from manualkit.base.diagnostics import ManualError, diagnostic
     from manualkit.records.trust import policy_at
 
     if not snap.records:
@@ -189,6 +196,7 @@ def _policy_in_force(root: Path, snap: Snapshot, current: Policy) -> Policy:
 
 def _actions(root: Path, snap: Snapshot, policy: Policy, as_of: dt.date) -> tuple[list[rm.Action], WorkCalendar, list[Diagnostic]]:
     from manualkit.base.clock import add_months
+    from manualkit.records import reminders as rm
     from manualkit.records.copies import COPIES_DIR
     from manualkit.records.procedure import (
         COPY_KIND,
@@ -280,6 +288,7 @@ class _Route(NamedTuple):
 
 def _routes(recipient: str, contacts: Contacts | None, channels: Channels, name: str) -> list[_Route]:
     from manualkit.base import notify
+    from manualkit.records import reminders as rm
 
     if contacts is None:
         return []
@@ -304,6 +313,7 @@ def _routes(recipient: str, contacts: Contacts | None, channels: Channels, name:
 
 def _mention(contact: Contact, name: str) -> Mention:
     from manualkit.base import notify
+    from manualkit.records import reminders as rm
 
     return notify.Mention(rm.inert_line(name, 40), contact.mobile, contact.wecom_userid, contact.dingtalk_userid, contact.feishu_open_id)
 
@@ -320,7 +330,9 @@ def _send(
 ) -> list[Outgoing]:
     from manualkit.base import notify
     from manualkit.base.clock import seconds_since_epoch
+    from manualkit.base.diagnostics import ManualError
     from manualkit.base.lock import wait_seconds
+    from manualkit.records import reminders as rm
     from manualkit.records.reminder_ledger import Entry, ledger_path, open_ledger
 
     robots = {r.kind: r for r in channels.robots}
@@ -378,6 +390,7 @@ def ladder_text(ladder: rm.Ladder) -> str:
 
 def render_remind(report: RemindReport) -> str:
     from manualkit.base.characters import inert
+    from manualkit.records import reminders as rm
 
     source = "修订政策" if report.ladder_from_policy else "默认规则（修订政策未规定 reminders）"
     lines = [f"{report.as_of} 的提醒；提醒阶梯（{source}）：{ladder_text(report.ladder)}"]
@@ -432,3 +445,24 @@ def render_remind_json(report: RemindReport) -> str:
         "warnings": [d.as_dict() for d in report.warnings],
     }
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    from manualkit.base.clock import parse_date
+
+    p.add_argument("--as-of", type=parse_date, help="按该日期计算（默认今天）")
+    p.add_argument("--send", action="store_true", help="发送（邮件、企业微信、钉钉、飞书，见 docs/reminders.md）并记入提醒台账；不加则只列出")
+    format_option(p, ("text", "json"), json_alias=True)
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    report = remind(context.root, args.as_of or context.today, context.env, context.now, send=args.send)
+    outcome = Outcome(EXIT_FINDINGS if report.failed else EXIT_OK)
+    outcome.write(render_remind_json(report) if args.format == "json" else render_remind(report))
+    return outcome
+
+
+COMMANDS = (Command("remind", _arguments, _run),)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from manualkit.base.characters import require_field
-from manualkit.base.lock import repository_lock
-from manualkit.records.repository import worktree_snapshot
-from manualkit.records.review import record_review
+from manualkit.commands.registry import Command, Outcome
+
+if TYPE_CHECKING:
+    from manualkit.commands.context import RunContext
+
 
 
 def review(root: Path, chapter: int, key_path: Path, today: dt.date, now: dt.datetime, conclusion: str) -> Path:
+    from manualkit.base.characters import require_field
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.repository import worktree_snapshot
+    from manualkit.records.review import record_review
     from manualkit.records.trust import judging
 
     with repository_lock(root, "review"):
@@ -20,3 +27,23 @@ def review(root: Path, chapter: int, key_path: Path, today: dt.date, now: dt.dat
         manual, policy = snap.require()
         # Signed under the registry in force (the latest release's), as audit will check it.
         return record_review(root, manual, judging(root, snap.records, policy), chapter, key_path, today, now, conclusion)
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("chapter", type=int, help="章编号")
+    p.add_argument("--key", required=True, help="评审人本人的 SSH 私钥文件")
+    p.add_argument("--conclusion", default="经评审，本章内容适宜，无需修订", help="评审结论")
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    root = context.root
+    path = review(root, args.chapter, Path(args.key), context.today, context.now, args.conclusion)
+    outcome = Outcome()
+    outcome.say(f"已记录第 {args.chapter} 章的定期评审：{path.relative_to(root)}；版本不变。请提交该记录。")
+    return outcome
+
+
+COMMANDS = (Command("review", _arguments, _run),)

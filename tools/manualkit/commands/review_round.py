@@ -11,32 +11,26 @@ repository lock for its whole read-check-write and writes atomically; nothing is
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from manualkit.base.atomic import check_writable, write_atomic
-from manualkit.base.diagnostics import Diagnostic, ManualError, diagnostic, fail
-from manualkit.base.lock import repository_lock
-from manualkit.records.answers import DECISIONS, Answer, answer_path, load_answers
-from manualkit.records.answers import record_text as answer_text
-from manualkit.records.change_request import ChangeRequest, request_path
-from manualkit.records.opinions import (
-    KIND_TITLES,
-    OPINIONS_DIR,
-    REVIEWER_RE,
-    Opinion,
-    OpinionRecord,
-    load_opinions,
-    next_numbers,
-    of_request,
-    opinion_path,
-    record_text,
-)
-from manualkit.records.repository import Snapshot, worktree_snapshot
-from manualkit.text.manual import Manual
+from manualkit.commands.registry import Command, Outcome, output_folder, write_output
+
+if TYPE_CHECKING:
+    from manualkit.base.diagnostics import Diagnostic
+    from manualkit.commands.context import RunContext
+    from manualkit.records.answers import Answer
+    from manualkit.records.change_request import ChangeRequest
+    from manualkit.records.opinions import (
+        Opinion,
+        OpinionRecord,
+    )
+    from manualkit.records.repository import Snapshot
+    from manualkit.text.manual import Manual
 
 MAX_COPY_BYTES = 64 * 1024 * 1024
 DEFAULT_REVIEWER = "reviewer"
@@ -54,8 +48,11 @@ class Base:
 
 
 def _open_request(root: Path, cr_id: str) -> Base:
+    from manualkit.base.diagnostics import fail
+    from manualkit.records.change_request import request_path
     from manualkit.records.history import ReleaseReader
     from manualkit.records.procedure import procedure_state
+    from manualkit.records.repository import worktree_snapshot
 
     snap = worktree_snapshot(root)
     manual, _ = snap.require()
@@ -102,6 +99,7 @@ class ImportResult:
 
 def _opinions(copy: object, first: int) -> list[Opinion]:
     from manualkit.documents.review_import import ReviewedCopy
+    from manualkit.records.opinions import Opinion
 
     assert isinstance(copy, ReviewedCopy)
     out: list[Opinion] = []
@@ -120,6 +118,7 @@ def _opinions(copy: object, first: int) -> list[Opinion]:
 
 def _check_copy(source: str, copy: object, base: Base, digest: str) -> list[Diagnostic]:
     """Refuse a copy of another request, of another base version, or without its anchors."""
+    from manualkit.base.diagnostics import diagnostic, fail
     from manualkit.documents.docx.review_copy import PROPERTY_BASE, PROPERTY_DIGEST, PROPERTY_REQUEST
     from manualkit.documents.review_import import ReviewedCopy
 
@@ -143,9 +142,24 @@ def import_review(
 ) -> ImportResult:
     """Read the returned copy ``source`` of ``cr_id`` and record its opinions (signed with the
     importer's key when ``key_path`` is given); with ``apply``, also write the mappable changes."""
+    import hashlib
+
+    from manualkit.base.atomic import check_writable
+    from manualkit.base.diagnostics import ManualError, diagnostic, fail
+    from manualkit.base.lock import repository_lock
     from manualkit.documents.docx.review_copy import header_texts, proposed_digest
     from manualkit.documents.review_apply import apply_changes
     from manualkit.documents.review_import import read_review_copy
+    from manualkit.records.opinions import (
+        KIND_TITLES,
+        OPINIONS_DIR,
+        REVIEWER_RE,
+        OpinionRecord,
+        load_opinions,
+        next_numbers,
+        opinion_path,
+        record_text,
+    )
 
     who = reviewer or DEFAULT_REVIEWER
     if not REVIEWER_RE.fullmatch(who):
@@ -219,6 +233,8 @@ def _write_new(root: Path, rel: str, text: str) -> None:
 def _write_all(root: Path, files: Mapping[str, str]) -> tuple[str, ...]:
     """Every file or none: each is written atomically, and a failure part-way puts back the ones
     already written."""
+    from manualkit.base.atomic import write_atomic
+
     done: list[tuple[Path, bytes]] = []
     try:
         for rel in sorted(files):
@@ -238,6 +254,11 @@ def answer(
 ) -> Answer:
     """处理意见 to opinion ``number`` of ``cr_id``: ``accept`` or ``reject``, with the reason;
     signed by the editor's key when ``key_path`` is given (the editor is then the key's signer)."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.answers import DECISIONS, Answer, answer_path, load_answers
+    from manualkit.records.answers import record_text as answer_text
+    from manualkit.records.opinions import OPINIONS_DIR, load_opinions, of_request
     from manualkit.records.procedure import clean_text
 
     if decision not in DECISIONS:
@@ -270,7 +291,7 @@ def answer(
 def _signed_record(root: Path, base: Base, record: OpinionRecord, key_path: Path) -> OpinionRecord:
     from manualkit.base import sshsig
     from manualkit.records.approval import _approver_for_key
-    from manualkit.records.opinions import parse_opinions
+    from manualkit.records.opinions import parse_opinions, record_text
     from manualkit.records.trust import judging
 
     judge = judging(root, base.snap.records, base.snap.require()[1])
@@ -295,3 +316,79 @@ def _signed(root: Path, base: Base, answer: Answer, key_path: Path) -> Answer:
 
 
 __all__ = ["ImportResult", "answer", "import_review", "review_copy"]
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _copy_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("change_request", metavar="CR", help="修订申请单号，如 CR-2026-005")
+    p.add_argument("-o", "--output", help="输出文件（默认 dist/<文件编号>_<申请单号>_征求意见稿.docx）")
+
+
+def _run_copy(args: argparse.Namespace, context: RunContext) -> Outcome:
+    from manualkit.base.atomic import check_writable
+
+    root = context.root
+    check_writable(output_folder(root, args.output))
+    data, name = review_copy(root, args.change_request, context.today, context.now)
+    outcome = Outcome()
+    path = write_output(outcome, root, args.output, name, data)
+    outcome.say(f"已生成 {args.change_request} 的征求意见稿：{path}；请审阅人以批注和修订提出意见后返回，再用 manual import-review 导入")
+    return outcome
+
+
+def _import_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE.docx", help="审阅人返回的征求意见稿")
+    p.add_argument("--cr", required=True, metavar="CR", help="修订申请单号")
+    p.add_argument("--reviewer", metavar="ID", help="审阅人标识（如 li.na；默认 reviewer），用于记录文件名")
+    p.add_argument("--apply", action="store_true", help="把能对应到 Markdown 的修订写入工作区（全部写入或都不写）")
+    p.add_argument("--key", help="导入人本人的 SSH 私钥文件（可选：签署该审核意见记录）")
+
+
+def _run_import(args: argparse.Namespace, context: RunContext) -> Outcome:
+    from manualkit.base.characters import inert
+
+    key = Path(args.key) if args.key else None
+    result = import_review(context.root, Path(args.file), args.cr, args.reviewer, context.now, apply=args.apply, key_path=key)
+    outcome = Outcome()
+    for warning in result.warnings:
+        outcome.warn(warning.render() + "\n")
+    if result.record is not None:
+        outcome.say(f"已导入 {len(result.record.opinions)} 条审核意见：{result.record.path}；请逐条用 manual answer {args.cr} N --accept|--reject --reason 理由 答复，并提交该记录。")
+    if result.diff:
+        outcome.write(inert(result.diff))
+    for unmapped in result.unmapped:
+        outcome.warn(unmapped.render() + "\n")
+    if result.applied:
+        outcome.say(f"已把可对应的修订应用到：{'、'.join(result.applied)}；请检查并提交。")
+    elif result.diff and not args.apply:
+        outcome.say("以上为可对应到 Markdown 的修订；确认无误后加 --apply 写入工作区。")
+    return outcome
+
+
+def _answer_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("change_request", metavar="CR", help="修订申请单号")
+    p.add_argument("number", metavar="N", type=int, help="审核意见序号（CR#N 中的 N）")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--accept", action="store_true", help="采纳")
+    which.add_argument("--reject", action="store_true", help="不采纳")
+    p.add_argument("--reason", required=True, help="处理理由")
+    p.add_argument("--editor", help="答复人（默认取 git user.name；用 --key 签署时为密钥登记的姓名）")
+    p.add_argument("--key", help="答复人本人的 SSH 私钥文件（可选：签署该处理意见）")
+
+
+def _run_answer(args: argparse.Namespace, context: RunContext) -> Outcome:
+    decision = "accept" if args.accept else "reject"
+    key = Path(args.key) if args.key else None
+    result = answer(context.root, args.change_request, args.number, decision, args.reason, args.editor or context.git_user(), context.now, key)
+    outcome = Outcome()
+    outcome.say(f"已答复 {result.request}#{result.number}（{'采纳' if decision == 'accept' else '不采纳'}）：{result.path}；请提交该记录。")
+    return outcome
+
+
+COMMANDS = (
+    Command("review-copy", _copy_arguments, _run_copy),
+    Command("import-review", _import_arguments, _run_import),
+    Command("answer", _answer_arguments, _run_answer),
+)

@@ -7,17 +7,21 @@ asked is never the one in force.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from manualkit.base.clock import start_of_day
-from manualkit.base.diagnostics import fail
-from manualkit.records.edition import Status, status_on
-from manualkit.records.history import ReleaseEntry, ReleaseReader, in_force_index, release_history, version_index
-from manualkit.text.manual import Manual
+from manualkit.commands.registry import EXIT_FINDINGS, Command, Outcome, write_output
+
+if TYPE_CHECKING:
+    from manualkit.commands.context import RunContext
+    from manualkit.records.edition import Status
+    from manualkit.records.history import ReleaseEntry, ReleaseReader
+    from manualkit.text.manual import Manual
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
@@ -38,10 +42,15 @@ class Shown:
 
     @property
     def status_today(self) -> Status:
+        from manualkit.records.edition import status_on
+
         return status_on(self.entries, self.index, self.today)
 
 
 def show(root: Path, *, as_of: dt.date | None, version: str | None, today: dt.date) -> Shown:
+    from manualkit.base.diagnostics import fail
+    from manualkit.records.history import ReleaseReader, in_force_index, release_history, version_index
+
     entries = release_history(root)
     if version is not None:
         index, asked = version_index(entries, version), None
@@ -107,6 +116,8 @@ def without_anchors(markdown: str) -> str:
 def render_word(s: Shown, env: Mapping[str, str]) -> bytes:
     """The unsigned DOCX of the release (the same renderer as the published copies), its table of
     contents numbered by the layout engine (cached by content, see ``documents/toc.py``)."""
+    from manualkit.base.clock import start_of_day
+    from manualkit.base.diagnostics import fail
     from manualkit.documents.docx.release import render_docx
     from manualkit.documents.toc import with_page_numbers
     from manualkit.records.edition import release_edition
@@ -125,3 +136,41 @@ def render_word(s: Shown, env: Mapping[str, str]) -> bytes:
     images = {i.path: blobs[i.sha] for i in wanted if i.sha in blobs}
     generated = start_of_day(entry.record.published)
     return with_page_numbers(render_docx(s.manual, edition, generated=generated, images=images), env)
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    from manualkit.base.clock import parse_date
+
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--as-of", type=parse_date, help="日期（2026-03-15、2026/3/15 或 2026年3月15日；默认今天）")
+    which.add_argument("--version", help="版本，如 A/1")
+    p.add_argument("--format", choices=("md", "docx"), default="md", help="输出格式")
+    p.add_argument("-o", "--output", help="输出文件（md 默认输出到终端；docx 默认 dist/）")
+    p.add_argument("--source", action="store_true", help="按存储的 Markdown 原文输出（保留标题末尾的 {#sec-x-y} 锚点）")
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    root = context.root
+    shown = show(root, as_of=args.as_of, version=args.version, today=context.today)
+    record = shown.entry.record
+    outcome = Outcome()
+    if args.format == "docx":
+        name = f"{shown.manual.metadata.document_number}_{record.version.slug}.docx"
+        path = write_output(outcome, root, args.output, name, render_word(shown, context.env))
+        outcome.say(f"已生成 {record.version} 版（{shown.status_today.value}）的 DOCX（未签名，读取自发布提交）：{path}")
+    else:
+        path = write_output(outcome, root, args.output, "", render_markdown(shown, source=args.source))
+        if path is not None:
+            outcome.say(f"已写出 {record.version} 版的 Markdown：{path}")
+    if not shown.entry.valid:
+        outcome.warn(f"manual show：警告：{record.version} 版的验证未通过，请运行 manual audit\n")
+        for d in shown.entry.problems:
+            outcome.warn(d.render() + "\n")
+        outcome.status = EXIT_FINDINGS
+    return outcome
+
+
+COMMANDS = (Command("show", _arguments, _run),)

@@ -13,17 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from manualkit.base.diagnostics import fail
-from manualkit.base.lock import repository_lock
-from manualkit.commands.approve import open_request
-from manualkit.commands.procedure import open_return, return_fields
-from manualkit.records.approval import append_approval, approvable, registration_hint
-from manualkit.records.change_request import Approval, approval_message
-from manualkit.records.policy import Approver
-from manualkit.records.procedure import SignedRecord, clean_text, return_path, write_record
-from manualkit.records.repository import worktree_snapshot
-from manualkit.records.webauthn_signature import Assertion, challenge, find_credential, verify
+if TYPE_CHECKING:
+    from manualkit.records.change_request import Approval
+    from manualkit.records.policy import Approver
+    from manualkit.records.procedure import SignedRecord
+    from manualkit.records.webauthn_signature import Assertion
 
 
 @dataclass(frozen=True)
@@ -40,6 +36,8 @@ class PendingApproval:
 
     @property
     def challenge(self) -> bytes:
+        from manualkit.records.webauthn_signature import challenge
+
         return challenge(self.message, self.nonce)
 
 
@@ -48,6 +46,11 @@ def prepare_approval(
 ) -> PendingApproval:
     """The approval ``signer_id`` may make now (``method``: webauthn or ssh); ManualError when the
     registry in force refuses it."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.commands.gates import open_request
+    from manualkit.records.approval import approvable, registration_hint
+    from manualkit.records.change_request import approval_message
+
     opened = open_request(root, cr_id, role)
     approver = opened.judge.approver(signer_id)
     if approver is None:
@@ -62,6 +65,12 @@ def prepare_approval(
 
 def finish_approval(root: Path, pending: PendingApproval, assertion: Assertion, now: dt.datetime) -> Approval:
     """Write ``pending`` signed by ``assertion``; nothing is written unless every check passes."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.lock import repository_lock
+    from manualkit.commands.gates import open_request
+    from manualkit.records.approval import append_approval, approvable
+    from manualkit.records.webauthn_signature import find_credential, verify
+
     if assertion.nonce != pending.nonce:
         raise fail(pending.change_request, 0, 0, "MAN901", "签名所用的挑战不是签署台为本次签署签发的挑战；请刷新页面后重新签署")
     with repository_lock(root, "approve"):
@@ -96,6 +105,10 @@ def finish_ssh_approval(root: Path, pending: PendingApproval, key_path: Path | N
 
 def _ssh_approval(root: Path, pending: PendingApproval, key_path: Path | None, tmp: Path, now: dt.datetime) -> Approval:
     from manualkit.base import sshsig
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.lock import repository_lock
+    from manualkit.commands.gates import open_request
+    from manualkit.records.approval import append_approval, approvable
 
     with repository_lock(root, "approve"):
         opened = open_request(root, pending.change_request, pending.role)
@@ -136,6 +149,8 @@ class PendingReturn:
 
     @property
     def challenge(self) -> bytes:
+        from manualkit.records.webauthn_signature import challenge
+
         return challenge(self.message, self.nonce)
 
     @property
@@ -149,6 +164,11 @@ def _return_record(
     """The unsigned return of ``cr_id`` by ``signer_id`` as ``role``, to be signed with ``key``
     (the SSH key or the WebAuthn credential id; "" when not known yet), after every check
     ``manual return`` makes at ``now``; ``returned_at``: the time fixed when the challenge was issued."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.commands.gates import open_return, return_fields
+    from manualkit.records.procedure import SignedRecord, return_path
+    from manualkit.records.repository import worktree_snapshot
+
     snap = worktree_snapshot(root)
     cr, manual, policy, state = open_return(snap, cr_id, role, now.date())
     approver = policy.approver(signer_id)
@@ -165,6 +185,10 @@ def prepare_return(
 ) -> PendingReturn:
     """The return ``signer_id`` may make now (``method``: webauthn or ssh), with its reason,
     checked as ``manual return`` checks it."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.records.procedure import clean_text, return_path
+    from manualkit.records.repository import worktree_snapshot
+
     reason = clean_text(reason, "reason")
     approver_now = in_force(root, signer_id)
     if method == "webauthn" and approver_now is not None and not approver_now.webauthn:
@@ -178,6 +202,9 @@ def prepare_return(
 
 
 def _finish_return(root: Path, pending: PendingReturn, now: dt.datetime, key: str) -> tuple[SignedRecord, Approver, bytes, str]:
+    from manualkit.base.diagnostics import fail
+    from manualkit.records.repository import worktree_snapshot
+
     record, approver = _return_record(root, pending.change_request, pending.role, pending.signer, pending.reason, now, key, pending.returned_at)
     if record.fields["digest"] != pending.digest:
         raise fail(record.path, 0, 0, "MAN902", f"页面显示之后 {pending.change_request} 的内容已被修改；请刷新页面，阅读修改后的内容再退回")
@@ -193,6 +220,7 @@ def _finish_return(root: Path, pending: PendingReturn, now: dt.datetime, key: st
 def in_force(root: Path, signer_id: str) -> Approver | None:
     """``signer_id`` in the registry in force (the latest release's policy): a credential only
     enrolled in the working tree's policy.yml signs nothing until its policy request is released."""
+    from manualkit.records.repository import worktree_snapshot
     from manualkit.records.trust import judging
 
     snap = worktree_snapshot(root)
@@ -202,6 +230,11 @@ def in_force(root: Path, signer_id: str) -> Approver | None:
 
 def finish_return(root: Path, pending: PendingReturn, assertion: Assertion, now: dt.datetime) -> SignedRecord:
     """Write the return ``pending`` signed by ``assertion`` (WebAuthn); nothing unless every check passes."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.procedure import return_path, write_record
+    from manualkit.records.webauthn_signature import find_credential, verify
+
     if assertion.nonce != pending.nonce:
         raise fail(pending.change_request, 0, 0, "MAN901", "签名所用的挑战不是签署台为本次退回签发的挑战；请刷新页面后重新退回")
     with repository_lock(root, "return"):
@@ -220,6 +253,10 @@ def finish_ssh_return(root: Path, pending: PendingReturn, key_path: Path | None,
     import tempfile
 
     from manualkit.base import sshsig
+    from manualkit.base.diagnostics import fail
+    from manualkit.base.lock import repository_lock
+    from manualkit.records.procedure import write_record
+    from manualkit.records.repository import worktree_snapshot
 
     with tempfile.TemporaryDirectory(prefix="manual-desk-") as tmp, repository_lock(root, "return"):
         approver_now = worktree_snapshot(root).require()[1].approver(pending.signer)
@@ -238,6 +275,10 @@ def reappend_approval(root: Path, pending: PendingApproval, approval: Approval) 
     """Write ``approval`` (already signed) again on the request as it is now — after another
     desk's signature on the same request moved the branch — if its role is still unsigned there.
     The caller holds the repository lock."""
+    from manualkit.base.diagnostics import fail
+    from manualkit.commands.gates import open_request
+    from manualkit.records.approval import append_approval
+
     opened = open_request(root, pending.change_request, pending.role)
     if any(a.role == pending.role for a in opened.cr.approvals):
         raise fail(opened.cr.path, 0, 0, "MAN908", f"“{pending.role}”已由他人在另一签署台签署；本次签名未推送，请刷新页面")

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from manualkit.base.clock import add_months
-from manualkit.base.diagnostics import Diagnostic
-from manualkit.records.approval import approval_findings, missing_roles
-from manualkit.records.history import ReleaseEntry, in_force, release_history, upcoming
-from manualkit.records.procedure import (
-    CopyDue,
-    RequestDeadline,
-    TrainingDue,
-    copies_due,
-    procedure_state,
-    request_deadlines,
-    training_due,
-)
-from manualkit.records.release import open_requests
-from manualkit.records.repository import worktree_snapshot
+from manualkit.commands.registry import Command, Outcome, format_option
+
+if TYPE_CHECKING:
+    from manualkit.base.diagnostics import Diagnostic
+    from manualkit.commands.context import RunContext
+    from manualkit.records.history import ReleaseEntry
+    from manualkit.records.procedure import (
+        CopyDue,
+        RequestDeadline,
+        TrainingDue,
+    )
 
 REVIEW_WARNING_DAYS = 30
 
@@ -57,6 +55,13 @@ class Status:
 
 
 def status(root: Path, today: dt.date) -> Status:
+    from manualkit.base.clock import add_months
+    from manualkit.records.approval import approval_findings, missing_roles
+    from manualkit.records.history import in_force, release_history, upcoming
+    from manualkit.records.procedure import copies_due, procedure_state, request_deadlines, training_due
+    from manualkit.records.release import open_requests
+    from manualkit.records.repository import worktree_snapshot
+
     snap = worktree_snapshot(root)
     manual, policy = snap.require()
     entries = release_history(root, snap)
@@ -175,3 +180,20 @@ def render_status(s: Status) -> str:
         state = "已逾期" if due.overdue else "即将到期"
         lines.append(f"定期评审{state}：第{due.chapter}章 {due.title}，应于 {due.due.isoformat()} 前完成")
     return "\n".join(lines) + "\n"
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    format_option(p, ("text", "json"), json_alias=True)
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    result = status(context.root, context.today)
+    outcome = Outcome()
+    outcome.write(render_status_json(result) if args.format == "json" else render_status(result))
+    return outcome
+
+
+COMMANDS = (Command("status", _arguments, _run),)

@@ -10,14 +10,20 @@ no raw HTML, at most :data:`COMMENT_LIMIT` characters) or as JSON.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from manualkit.base.diagnostics import Diagnostic, Severity, fail
-from manualkit.base.markdown_text import COMMENT_LIMIT, MARKER, cell, inline, table
-from manualkit.documents.comparison_table import COLUMNS, ComparisonRow
+from manualkit.base.markdown_text import COMMENT_LIMIT
+from manualkit.commands.registry import Command, Outcome
+
+if TYPE_CHECKING:
+    from manualkit.base.diagnostics import Diagnostic
+    from manualkit.commands.context import RunContext
+    from manualkit.documents.comparison_table import ComparisonRow
 
 CELL_LIMIT = 400  # characters of one cell of the 对照表 (a whole clause is usually far shorter)
 TITLE_LIMIT = 200
@@ -76,10 +82,14 @@ class Summary:
 
     @property
     def errors(self) -> int:
+        from manualkit.base.diagnostics import Severity
+
         return sum(d.severity is Severity.ERROR for d in self.findings)
 
     @property
     def warnings(self) -> int:
+        from manualkit.base.diagnostics import Severity
+
         return sum(d.severity is Severity.WARNING for d in self.findings)
 
 
@@ -87,6 +97,7 @@ def summary(root: Path, base: str, today: dt.date) -> Summary:
     """The summary of the change from ``base`` to the working tree, judged as ``manual check
     --base`` judges it (whose findings it carries)."""
     from manualkit.base import git
+    from manualkit.base.diagnostics import fail
     from manualkit.commands.check import check
     from manualkit.documents.comparison_table import Request, comparison_rows
     from manualkit.records.approval import approval_findings
@@ -183,6 +194,10 @@ _KIND = {"added": "新增", "removed": "删除", "modified": "修改"}
 def render_markdown(s: Summary, *, limit: int = COMMENT_LIMIT, link: str = "") -> str:
     """The summary as a comment: at most ``limit`` characters (0: no limit); when the 对照表 does
     not fit, its first rows and a note saying where the whole table is (``link``, a URL)."""
+    from manualkit.base.diagnostics import Severity
+    from manualkit.base.markdown_text import MARKER, cell, inline, table
+    from manualkit.documents.comparison_table import COLUMNS
+
     head: list[str] = [MARKER, f"## 修订摘要：{len(s.requests)} 份修订申请单，{len(s.sections)} 节有改动", ""]
     verdict = "✓ manual check 未发现问题" if not s.findings else f"✗ manual check：{s.errors} 个错误，{s.warnings} 个警告"
     head += [f"与 {inline(s.base)}（{s.base_commit[:10]}）比较；今天 {s.today.isoformat()}（公司时区）。{verdict}", ""]
@@ -264,6 +279,8 @@ def render_markdown(s: Summary, *, limit: int = COMMENT_LIMIT, link: str = "") -
 
 def _link(url: str) -> str:
     """A link the host renders, with nothing in it that could end it early."""
+    from manualkit.base.markdown_text import inline
+
     if not url.startswith(("https://", "http://")) or any(c in url for c in "<>()[] \n\"'`"):
         return inline(url)
     return f"[下载]({url})"
@@ -297,3 +314,23 @@ def render_json(s: Summary) -> str:
 
 def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--base", required=True, metavar="REF", help="与该 git 引用比较（合并请求的目标分支，如 origin/main）")
+    p.add_argument("--format", choices=("md", "json"), default="md", help="输出格式（md：GitHub/GitLab 评论用的 Markdown）")
+    p.add_argument("--limit", type=int, default=65_000, metavar="N", help="Markdown 的最大字符数（0：不限；默认 65000）")
+    p.add_argument("--link", metavar="URL", help="对照表超出篇幅时，指向完整对照表的链接")
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    found = summary(context.root, args.base, context.today)
+    outcome = Outcome()
+    outcome.write(render_json(found) if args.format == "json" else render_markdown(found, limit=args.limit, link=args.link or ""))
+    return outcome
+
+
+COMMANDS = (Command("summary", _arguments, _run),)

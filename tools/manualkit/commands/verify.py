@@ -7,6 +7,7 @@ local development) certificate, and that the document's text is the text of that
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,11 +15,12 @@ from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manualkit.documents.ooxml_package import Package
-from manualkit.records.edition import Status
+from manualkit.commands.registry import Command, Outcome
 
 if TYPE_CHECKING:
     from manualkit.base.diagnostics import ManualError
+    from manualkit.commands.context import RunContext
+    from manualkit.documents.ooxml_package import Package
     from manualkit.records.history import ReleaseEntry
 
 MAX_DOCX_BYTES = 64 * 1024 * 1024
@@ -137,9 +139,8 @@ def verify_pdf_file(root: Path, path: Path, env: Mapping[str, str], today: dt.da
     stating (in its signed Keywords) a version and content digest that are a release in git."""
     from manualkit.base.diagnostics import ManualError
     from manualkit.base.files import read_regular
-    from manualkit.commands.docx import find_release
     from manualkit.documents.pdf_release import MAX_PDF_BYTES, verify_pdf
-    from manualkit.records.history import release_history
+    from manualkit.records.history import release_history, release_index
 
     try:
         data = read_regular(path, MAX_PDF_BYTES)
@@ -155,7 +156,7 @@ def verify_pdf_file(root: Path, path: Path, env: Mapping[str, str], today: dt.da
         return Verification(Verdict.NOT_THE_RELEASE, "签名有效，但 PDF 没有记录版本号和内容摘要，无法与发布记录核对")
     try:
         entries = release_history(root)
-        index = find_release(entries, version, None, today)
+        index = release_index(entries, version, today)
         record = entries[index].record
     except ManualError as exc:
         return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法在 git 历史中找到版本 {version} 的发布：{exc}", version)
@@ -192,12 +193,13 @@ def _pdf_content_differences(
     not: one line per differing page (and one if the page counts differ); empty when every page
     reads the same. The status printed on the cover (as of the day the PDF was made) is read from
     the PDF and must be one a release can carry; the layout engine lays the release out with it."""
-    from manualkit.commands.docx import render_release
     from manualkit.documents.docx.body import APPENDIX_BOOKMARK
     from manualkit.documents.layout import destination_name, destination_pages, docx_to_pdf
     from manualkit.documents.pdf_cache import kept_pdfs
     from manualkit.documents.pdf_release import page_texts
+    from manualkit.documents.release_document import render_release
     from manualkit.documents.toc import layout_cache_dir
+    from manualkit.records.edition import Status
 
     actual = page_texts(data)
     printed = next((s for s in Status if actual and f"文件状态： {s.value}" in actual[0]), None)
@@ -370,18 +372,19 @@ def _compare_with_release(
     root: Path, data: bytes, version: str | None, status_text: str, development: bool, today: dt.date, env: Mapping[str, str], copy_number: str = ""
 ) -> Verification:
     from manualkit.base.diagnostics import ManualError
-    from manualkit.commands.docx import find_release, render_release
     from manualkit.documents.docx.body import APPENDIX_BOOKMARK
     from manualkit.documents.ooxml_package import read_package
+    from manualkit.documents.release_document import render_release
     from manualkit.documents.toc import toc_page_numbers
-    from manualkit.records.history import release_history
+    from manualkit.records.edition import Status
+    from manualkit.records.history import release_history, release_index
 
     if not version:
         return Verification(Verdict.NOT_THE_RELEASE, "签名有效，但文件没有记录版本号，无法与发布记录核对")
     try:
         status = Status(status_text)
         entries = release_history(root)
-        index = find_release(entries, version, None, today)
+        index = release_index(entries, version, today)
         # The page numbers of the contents are layout, not text: they are taken from the signed
         # file itself (the signature covers them), so verifying needs no layout engine.
         pages = toc_page_numbers(data)
@@ -426,7 +429,7 @@ def _compare_with_release(
 def status_today(entries: Sequence[ReleaseEntry], index: int, today: dt.date) -> str:
     """What release ``index`` is on ``today`` by the timeline of releases, not by what the document
     printed on the day it was made: 现行有效, 已批准待实施 (from when), or 已作废 (since when, by which version)."""
-    from manualkit.records.edition import status_on
+    from manualkit.records.edition import Status, status_on
 
     record = entries[index].record
     status = status_on(entries, index, today)
@@ -436,3 +439,27 @@ def status_today(entries: Sequence[ReleaseEntry], index: int, today: dt.date) ->
         successor = next(e.record for e in entries[index + 1 :] if e.record.effective <= today)
         return f"已作废：自 {successor.effective.isoformat()} 起由 {successor.version} 版取代"
     return Status.IN_FORCE.value
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="DOCX 或 PDF 文件")
+
+
+def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
+    result = verify_docx(context.root, Path(args.file), context.env, context.today)
+    outcome = Outcome(int(result.verdict))
+    say = outcome.write if result.verdict == 0 else outcome.warn
+    say(f"{args.file}: {result.message}\n")
+    for line in result.details:
+        say(f"  {line}\n")
+    return outcome
+
+
+COMMANDS = (
+    Command("verify", _arguments, _run,
+        description="退出状态：0 真实有效；3 签署后被改动；4 签名证书不受信任；5 未签名；6 不是 DOCX/PDF 或已损坏；7 内容与 git 中的发布不一致",
+    ),
+)  # fmt: skip

@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from manualkit.base.diagnostics import Diagnostic, diagnostic
-from manualkit.records.history import ReleaseEntry
+if TYPE_CHECKING:
+    from manualkit.base.diagnostics import Diagnostic
+    from manualkit.records.history import ReleaseEntry
 
 MAX_WITNESS_BYTES = 64 * 1024 * 1024
 _HISTORY_FIELDS = {
@@ -28,6 +29,8 @@ _HISTORY_FIELDS = {
 
 def witness_findings(root: Path, paths: Sequence[Path], entries: Sequence[ReleaseEntry]) -> list[Diagnostic]:
     """Every difference between the witnesses and the release records in git (MAN749)."""
+    from manualkit.base.diagnostics import diagnostic
+
     out: list[Diagnostic] = []
     for path in paths:
         name = str(path)
@@ -47,6 +50,8 @@ def witness_findings(root: Path, paths: Sequence[Path], entries: Sequence[Releas
 
 
 def _history_witness(name: str, data: bytes, entries: Sequence[ReleaseEntry]) -> list[Diagnostic]:
+    from manualkit.base.diagnostics import diagnostic
+
     try:
         seen = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -87,11 +92,11 @@ def _shown(value: Any) -> str:
 
 
 def _docx_witness(root: Path, name: str, data: bytes, entries: Sequence[ReleaseEntry]) -> list[Diagnostic]:
-    from manualkit.base.diagnostics import ManualError
-    from manualkit.commands.docx import render_release
+    from manualkit.base.diagnostics import ManualError, diagnostic
     from manualkit.commands.verify import custom_properties, identity_differences, identity_of
     from manualkit.documents.ooxml_package import read_package
     from manualkit.documents.package_signature import verify_package
+    from manualkit.documents.release_document import render_release
     from manualkit.records.edition import Status
 
     try:

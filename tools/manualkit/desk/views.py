@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from manualkit.base.diagnostics import fail
-from manualkit.commands.diff import released_manual
+from manualkit.documents.release_comparison import released_manual
 from manualkit.records.approval import approval_findings
 from manualkit.records.change_request import approval_digest, request_path
 from manualkit.records.history import ReleaseReader, release_history

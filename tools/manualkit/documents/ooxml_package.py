@@ -22,7 +22,6 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -410,14 +409,14 @@ _FILE_MODE = 0o100644
 
 def zip_date_time(env: Mapping[str, str] | None = None) -> tuple[int, int, int, int, int, int]:
     """The timestamp every entry gets: ``SOURCE_DATE_EPOCH`` (UTC) when set, else 1980-01-01."""
-    environ = os.environ if env is None else env
-    raw = environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not raw:
-        return _EPOCH_1980
+    from manualkit.base.clock import source_date  # the one reader of SOURCE_DATE_EPOCH
+
     try:
-        moment = datetime.fromtimestamp(int(raw), tz=UTC)
-    except (ValueError, OverflowError, OSError):
-        raise PackageError("DOC512", f"SOURCE_DATE_EPOCH 不是有效的时间戳：{raw!r}") from None
+        moment = source_date(os.environ if env is None else env)
+    except ManualError as exc:
+        raise PackageError("DOC512", exc.diagnostics[0].message) from None
+    if moment is None:
+        return _EPOCH_1980
     if moment.year < 1980:
         return _EPOCH_1980
     if moment.year > 2107:

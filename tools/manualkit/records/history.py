@@ -685,3 +685,9 @@ def in_force_index(entries: Sequence[ReleaseEntry], day: dt.date, where: str = "
             f"{day.isoformat()} 尚无生效的版本：最早的版本 {first.version} 自 {first.effective.isoformat()} 起实施",
         )  # fmt: skip
     return list(entries).index(found)
+
+
+def release_index(entries: Sequence[ReleaseEntry], version: str | None, day: dt.date) -> int:
+    """Index of the release named ``version`` (``--version``), else of the one in force on ``day``
+    (``--as-of``, or today): the one lookup the document commands, ``verify`` and copies share."""
+    return version_index(entries, version) if version is not None else in_force_index(entries, day)

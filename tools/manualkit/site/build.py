@@ -689,6 +689,6 @@ def _release_files(ctx: Context, make: DownloadMaker, cache: Path | None, env: M
         metadata = ctx.releases.metadata(version) or ctx.releases.content(version).manual.metadata
         return make(version, metadata)
 
-    return release_files(
-        ctx.versions, made, cache=cache, fingerprint=code_fingerprint(), signer=signer_identity(env), epoch=env.get("SOURCE_DATE_EPOCH", "").strip()
-    )
+    frozen = clock.source_date(env)  # a reproducible build signs at that moment: other files
+    epoch = frozen.isoformat() if frozen else ""
+    return release_files(ctx.versions, made, cache=cache, fingerprint=code_fingerprint(), signer=signer_identity(env), epoch=epoch)

@@ -1,0 +1,129 @@
+"""One context and one clock (issue 27, point 4).
+
+Every command that writes or prints a date is run under real ``faketime`` at 23:30 UTC on
+2026-03-31, on a machine whose own zone is UTC and with no pinned clock: in China (the company's
+zone) it is already 07:30 on 2026-04-01, and that is the date every record and answer must carry.
+The clock's signature itself is held by mypy strict: ``today()`` and ``now()`` without the
+company's zone do not type-check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+from revision_repo import PROJECT_ROOT, SIGNER, Result, RevisionRepo, manual_command, shared_history
+
+MOMENT = "2026-03-31 23:30:00"  # UTC; 2026-04-01 07:30 in China
+CHINA_DAY = "2026-04-01"
+UTC_DAY = "2026-03-31"
+
+
+def require_faketime() -> None:
+    if shutil.which("faketime") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("faketime is required when CI=true (.ci/run installs it)")
+        pytest.skip("faketime is not installed")
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
+    return shared_history(tmp_path_factory, "released").copy_to(tmp_path_factory.mktemp("late") / "r")
+
+
+def late(repo: RevisionRepo, *args: str) -> Result:
+    """``manual <args>`` as a whole process under faketime at 23:30 UTC, machine zone UTC, clock
+    not pinned (no MANUAL_TODAY, MANUAL_NOW, GIT_*_DATE)."""
+    env = repo.env({"TZ": "UTC"})
+    for name in ("MANUAL_TODAY", "MANUAL_NOW", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
+        env.pop(name, None)
+    proc = subprocess.run(["faketime", MOMENT, *manual_command(), *args], cwd=repo.root, env=env, capture_output=True, check=False,
+                          stdin=subprocess.DEVNULL, timeout=300)  # fmt: skip
+    result = Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+def ok(result: Result) -> Result:
+    assert result.code == 0, result.output
+    return result
+
+
+def test_every_dated_command_at_half_past_eleven_utc_says_the_company_date(repo: RevisionRepo) -> None:
+    require_faketime()
+    # propose: the request's date
+    proposed = ok(late(repo, "propose", "--class", "editorial", "--sections", "3.2", "--title", "更正报价表述", "--reason", "文字更正",
+                       "--applicant", "张伟"))  # fmt: skip
+    cr = proposed.stdout.split("changelog/requests/")[1].split(".yml")[0]
+    assert cr.startswith("CR-2026-")
+    request = repo.request_path(cr)
+    assert re.search(rf"^date: {CHINA_DAY}\b", request.read_text(encoding="utf-8"), re.M), request.read_text(encoding="utf-8")
+    repo.append_to_section("3.2", "报价单应注明有效期。")
+    repo.commit(f"{cr} proposed")
+    # approve: the signing time, in the company's zone
+    for role in repo.roles_for("editorial"):
+        approved = ok(late(repo, "approve", cr, "--role", role, "--key", str(repo.key(SIGNER[role]))))
+        assert re.search(rf"时间 {CHINA_DAY}T07:3\d:\d\d\+08:00，", approved.stdout), approved.stdout  # faketime's clock runs on
+    signed = re.findall(r"signed_at: '?([0-9T:+-]+)", request.read_text(encoding="utf-8"))
+    assert signed and all(re.fullmatch(rf"{CHINA_DAY}T07:3\d:\d\d\+08:00", s) for s in signed), signed
+    repo.commit(f"{cr} approved")
+    # release: published today (the company's), effective the same day (editorial: no notice)
+    released = ok(late(repo, "release", "--effective", CHINA_DAY))
+    assert f"发布日期 {CHINA_DAY}" in released.stdout
+    assert f"published: {CHINA_DAY}" in repo.read("changelog/releases/A-1.yml")
+    # status, show, history: A/1 takes effect on the company's today, so it is in force
+    status = json.loads(ok(late(repo, "status", "--format", "json")).stdout)
+    assert status["today"] == CHINA_DAY and status["in_force"] == "A/1", status
+    assert json.loads(ok(late(repo, "status", "--json")).stdout) == status  # the older flag, same answer
+    shown = ok(late(repo, "show"))
+    assert "A/1" in shown.stdout.split("\n\n")[0] or "A/1" in shown.stdout[:400], shown.stdout[:400]
+    history = ok(late(repo, "history")).stdout
+    a1 = next(line for line in history.splitlines() if line.lstrip("│| ").startswith("A/1"))
+    assert "现行有效" in a1, history
+    # review: the review's date and signing time
+    reviewed = ok(late(repo, "review", "3", "--key", str(repo.key(SIGNER["审核"]))))
+    record = repo.root / reviewed.stdout.split("：")[1].split("；")[0]
+    assert f"{CHINA_DAY}" in record.read_text(encoding="utf-8") and UTC_DAY not in record.read_text(encoding="utf-8")
+    # audit and remind: as of the company's today
+    audited = json.loads(late(repo, "audit", "--format", "json").stdout)
+    assert CHINA_DAY in json.dumps(audited, ensure_ascii=False) and UTC_DAY not in json.dumps(audited, ensure_ascii=False)
+    reminded = json.loads(ok(late(repo, "remind", "--format", "json")).stdout)
+    assert reminded["as_of"] == CHINA_DAY, reminded
+
+
+def test_mypy_strict_refuses_the_clock_without_the_company_zone(tmp_path: Path) -> None:
+    from mypy import api
+
+    def check(body: str) -> tuple[str, int]:
+        source = tmp_path / "probe.py"
+        source.write_text(textwrap.dedent(body), encoding="utf-8")
+        out, err, status = api.run(["--strict", "--no-incremental", "--config-file", "", "--python-version", "3.11", str(source)])
+        return out + err, status
+
+    fine, status = check("""
+        from manualkit.base.clock import CST, now, today
+        day = today({}, CST)
+        moment = now({}, CST)
+    """)
+    assert status == 0, fine
+    for call in ("today({})", "now({})"):
+        text, status = check(f"from manualkit.base.clock import now, today\nvalue = {call}\n")
+        assert status == 1 and 'Missing positional argument "company_zone"' in text, text
+
+
+def test_the_context_reads_the_clock_once_per_run(tmp_path: Path) -> None:
+    """The run's now is one moment: a command that asks twice gets the same answer."""
+    from manualkit.commands.context import RunContext
+
+    shutil.copytree(PROJECT_ROOT / "manual", tmp_path / "manual")
+    context = RunContext(str(tmp_path), {"MANUAL_TODAY": "2026-05-04"})
+    assert context.today.isoformat() == "2026-05-04"
+    assert context.now is context.now and context.now.isoformat() == "2026-05-04T09:00:00+08:00"
+    assert context.author_env() == {"GIT_AUTHOR_DATE": "2026-05-04T09:00:00+08:00", "GIT_COMMITTER_DATE": "2026-05-04T09:00:00+08:00"}
+    assert RunContext(str(tmp_path), {}).author_env() == {}

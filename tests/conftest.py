@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cpu_support
 import pytest
 from revision_repo import LAYOUT_CACHE_VARIABLE, SHARED_VARIABLE, layout_cache, main_in_process
 
@@ -198,7 +199,8 @@ _OWN_SHARED = pytest.StashKey[str]()
 def pytest_configure(config: pytest.Config) -> None:
     """The run's layout cache and its folder of histories built once (revision_repo.built_once),
     made by the controller before xdist starts its workers (which inherit the variables) and
-    removed when the run ends."""
+    removed when the run ends; with ``MANUALKIT_TEST_CPU``, each test's CPU time (cpu_support)."""
+    cpu_support.register(config)
     if LAYOUT_CACHE_VARIABLE not in os.environ:
         os.environ[LAYOUT_CACHE_VARIABLE] = tempfile.mkdtemp(prefix="manualkit-layout-")
         # Like /tmp: test_os_faults runs commands as ``nobody``, who lays out and reads there too.

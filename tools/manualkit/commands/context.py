@@ -41,7 +41,7 @@ class RunContext:
     @functools.cached_property
     def zone(self) -> dt.tzinfo:
         """The company's time zone, as the policy in the working tree names it (issue 9)."""
-        from manualkit.records.policy import declared_time_zone
+        from manualkit.records.policy_zone import declared_time_zone
 
         return declared_time_zone(self.root)
 

@@ -137,6 +137,7 @@ def unsigned_release(
     its table of contents numbered (and ``with_comparison``, the 修订对照表 as an appendix), and
     the release (or development) key."""
     from manualkit.base.diagnostics import fail
+    from manualkit.documents import kept_docx
     from manualkit.documents.signing_key import SigningKeyError, load_signing_key
     from manualkit.records.edition import status_on
     from manualkit.records.history import ReleaseReader, release_history, release_index
@@ -149,11 +150,18 @@ def unsigned_release(
         raise fail("MANUAL_SIGNING_KEY", 0, 0, exc.code, exc.message) from None
     # The copy is marked by its status today: a version exported "as of" a past date is 作废 now.
     status = status_on(entries, index, today)
-    # One reader for the file's name (the release's own 文件编号) and its text.
-    reader = ReleaseReader(root)
-    manual, _ = release_texts(reader, entries[index])
-    docx = render_release(root, entries, index, status, key.development, env=env, with_comparison=with_comparison, reader=reader)
-    return UnsignedRelease(docx, entries[index].record, status, key, manual.metadata.document_number)
+    # Kept by every input of the rendering: a release rendered before is only signed again.
+    store = kept_docx.store(root, env)
+    kept_key = kept_docx.release_key(entries, index, status, development=key.development, with_comparison=with_comparison)
+    kept = kept_docx.recall(store, kept_key)
+    if kept is None:
+        # One reader for the file's name (the release's own 文件编号) and its text.
+        reader = ReleaseReader(root)
+        manual, _ = release_texts(reader, entries[index])
+        docx = render_release(root, entries, index, status, key.development, env=env, with_comparison=with_comparison, reader=reader)
+        kept = kept_docx.KeptDocx(docx, manual.metadata.document_number)
+        kept_docx.keep(root, store, kept_key, kept)
+    return UnsignedRelease(kept.docx, entries[index].record, status, key, kept.document_number)
 
 
 def build_release_docx(

@@ -8,14 +8,13 @@ cell by cell against this file so the two cannot disagree.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from manualkit.base import yamlfile
 from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.records.policy_zone import declared_time_zone as declared_time_zone  # where it lived before
 from manualkit.records.reminders import Ladder
 from manualkit.records.webauthn_signature import BASE64URL, Credential, credential_from
 from manualkit.text.manual import Manual, decode
@@ -270,23 +269,6 @@ def _registry_findings(data: Mapping[str, Any]) -> list[Diagnostic]:
             line, col = yamlfile.position(data, "time_zone")
             out.append(diagnostic(POLICY_PATH, line + 1, col + 1, "MAN750", f"公司时区名称无效（{zone_name!r}）；请写 IANA 时区名称，如 Asia/Shanghai"))
     return out
-
-
-def declared_time_zone(root: Path) -> dt.tzinfo:
-    """The company's time zone as ``manual/policy.yml`` in the working tree names it (a cheap
-    line read, so every command can know today before it loads anything); CST by default."""
-    from manualkit.base.clock import CST, zone
-
-    try:
-        with open(root / POLICY_PATH, "rb") as handle:
-            head = handle.read(256 * 1024).decode("utf-8", "replace")
-    except OSError:
-        return CST
-    m = re.search(r"^time_zone:[ \t]*[\"']?([A-Za-z0-9_+/-]+)", head, re.MULTILINE)
-    try:
-        return zone(m.group(1) if m else None)
-    except ValueError:
-        return CST
 
 
 def load_policy(contents: Mapping[str, bytes]) -> tuple[Policy | None, list[Diagnostic]]:

@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 from manualkit.base import yamlfile
 from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.base.encoding import decode_utf8
 
 CONTACTS_PATH = "manual/contacts.yml"
 MAX_CONTACTS_BYTES = 256 * 1024
@@ -72,10 +73,9 @@ def read_contacts(root: Path) -> tuple[Contacts | None, list[Diagnostic]]:
     raw, problem = read_bounded(root / CONTACTS_PATH, CONTACTS_PATH, MAX_CONTACTS_BYTES)
     if raw is None:
         return None, [problem] if problem else []
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, [diagnostic(CONTACTS_PATH, 0, 0, "MAN001", "文件不是有效的 UTF-8 编码")]
+    text, bad = decode_utf8(CONTACTS_PATH, raw)
+    if text is None:
+        return None, bad
     return parse_contacts(text)
 
 

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from manualkit.base import yamlfile
 from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.base.encoding import decode_utf8
 from manualkit.text.clause import ChapterLines, line_clause
 from manualkit.text.manual import Manual
 
@@ -112,10 +113,10 @@ def load_mapping(contents: Mapping[str, bytes]) -> tuple[list[Enforcement], list
     if raw is None:
         return [], []
     path = OBLIGATIONS_PATH
-    try:
-        data, problems = yamlfile.parse(raw.decode("utf-8"), path)
-    except UnicodeDecodeError:
-        return [], [diagnostic(path, 0, 0, "MAN001", "文件不是有效的 UTF-8 编码")]
+    text, bad = decode_utf8(path, raw)
+    if text is None:
+        return [], bad
+    data, problems = yamlfile.parse(text, path)
     if problems:
         return [], problems
     items = data.get("obligations") if isinstance(data, Mapping) else None

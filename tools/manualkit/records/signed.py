@@ -8,7 +8,7 @@ then owns, for every kind:
 
 - the one reading of a record file's bytes (:func:`read_yaml`): bounded in size (MAN860) and in
   what file it is (MAN861: a ``.yml`` nested in a subfolder of a kind's folder is no record),
-  UTF-8 (MAN001, the one place that message is written), YAML (base/yamlfile, positions kept);
+  UTF-8 (MAN001, written by base/encoding for every reader), YAML (base/yamlfile, positions kept);
 - the one check of the fields a generic signed record carries (:func:`parse_signed`) and the one
   listing of a kind's records out of the ``changelog/`` contents (:func:`files_of`, :func:`load_signed`);
 - the one write (:func:`write_new`): under the repository lock, atomic, never over a record;
@@ -168,10 +168,11 @@ def read_yaml(path: str, raw: bytes, kind: RecordKind | None = None) -> tuple[An
         return None, [
             diagnostic(path, 0, 0, "MAN860", f"{what}文件过大（{len(raw)} 字节，上限 {limit} 字节），不是 manual 写入的记录，未读取；请检查该文件的来源")
         ]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, [diagnostic(path, 0, 0, "MAN001", "文件不是有效的 UTF-8 编码")]
+    from manualkit.base.encoding import decode_utf8
+
+    text, bad = decode_utf8(path, raw)
+    if text is None:
+        return None, bad
     return parse_text(path, text)
 
 

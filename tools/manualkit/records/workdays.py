@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from manualkit.base import yamlfile
 from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.base.encoding import decode_utf8
 
 CALENDAR_PATH = "manual/calendar.yml"
 DEADLINE_WORKDAYS = 5  # 8.2 三 2–4 and 8.4 三: within 5 working days
@@ -124,10 +125,9 @@ def load_calendar(contents: Mapping[str, bytes]) -> tuple[WorkCalendar, list[Dia
     if raw is None:
         return WorkCalendar({}, frozenset()), []
     path = CALENDAR_PATH
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return WorkCalendar({}, frozenset()), [diagnostic(path, 0, 0, "MAN001", "文件不是有效的 UTF-8 编码")]
+    text, bad = decode_utf8(path, raw)
+    if text is None:
+        return WorkCalendar({}, frozenset()), bad
     data, problems = yamlfile.parse(text, path)
     if problems:
         return WorkCalendar({}, frozenset()), problems

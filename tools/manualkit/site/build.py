@@ -115,9 +115,9 @@ def chapter_heading(chapter: Chapter) -> str:
 
 def chapter_body(files: ManualFiles, chapter: Chapter) -> str:
     """A chapter's Markdown as released, without its front matter (the site shows its own header)."""
-    text, _ = decode(chapter.path, files.contents[chapter.path])
+    text, problems = decode(chapter.path, files.contents[chapter.path])
     if text is None:
-        raise fail(chapter.path, 0, 0, "MAN001", "章节文件不是有效的 UTF-8 编码，无法生成网页")
+        raise ManualError(problems)
     split = split_front_matter(text)
     return (split[1] if split else text).lstrip("\n")
 

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from manualkit.base.characters import text_findings
 from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.base.encoding import decode_utf8
 from manualkit.text.chapter import Chapter, ChapterParse, parse_chapter
 from manualkit.text.metadata import METADATA_PATH, ManualMetadata, parse_metadata
 from manualkit.text.outline import OUTLINE
@@ -64,12 +65,10 @@ def decode(path: str, data: bytes) -> tuple[str | None, list[Diagnostic]]:
     if data.startswith(b"\xef\xbb\xbf"):
         diags.append(diagnostic(path, 1, 1, "MAN002", "文件以 UTF-8 BOM 开头；请以不带 BOM 的 UTF-8 保存"))
         data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, [*diags, diagnostic(path, line, col, "MAN001", "文件不是有效的 UTF-8 编码；请以 UTF-8 重新保存")]
+    decoded, bad = decode_utf8(path, data)
+    if decoded is None:
+        return None, [*diags, *bad]
+    text = decoded
     # A lone CR is a line break for YAML and markdown-it alike; count lines the same way here.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     # The characters a controlled text may hold are defined once, in base/characters.

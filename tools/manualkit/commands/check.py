@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from manualkit.commands.registry import EXIT_FINDINGS, EXIT_OK, Command, Outcome
 
@@ -25,8 +24,10 @@ if TYPE_CHECKING:
 GUARDED_CODES = frozenset({"MAN670", "MAN672", "MAN673", "MAN674", "MAN740"})
 
 
-@dataclass(frozen=True)
-class CheckReport:
+class CheckReport(NamedTuple):
+    """What the check found (a named tuple: a dataclass would load ``inspect`` and ``ast``, some
+    15 ms, in the kept answer's run)."""
+
     diagnostics: list[Diagnostic]
     chapters: int
     sections: int
@@ -226,10 +227,26 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", metavar="REF", help="与该 git 引用比较（合并请求检查）：修改的节须有修订申请单，已发布记录不可修改")
 
 
+def kept_check(context: RunContext, *, strict_mode: bool = False, base: str | None = None) -> CheckReport:
+    """:func:`check` of the run's working tree, answered from the kept answer of the same inputs
+    when there is one (records/kept_check.py: no Markdown or YAML parser is loaded then), and kept
+    for the next run otherwise."""
+    from manualkit.records.kept_check import Answer, answer
+
+    def fresh() -> Answer:
+        report = check(context.root, context.today, strict_mode=strict_mode, base=base)
+        return Answer(tuple(report.diagnostics), report.chapters, report.sections)
+
+    found = answer(
+        context.root, context.env, strict=strict_mode, base=base, zone=lambda: context.zone, today=lambda: context.today, compute=fresh
+    )
+    return CheckReport(list(found.diagnostics), found.chapters, found.sections)
+
+
 def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     from manualkit.base.report import render, summary_line
 
-    report = check(context.root, context.today, strict_mode=args.strict, base=args.base)
+    report = kept_check(context, strict_mode=args.strict, base=args.base)
     summary = "" if args.format in ("json", "gitlab") else summary_line(report.errors, report.warnings, report.chapters, report.sections)
     outcome = Outcome(EXIT_FINDINGS if report.errors else EXIT_OK)
     outcome.write(render(report.diagnostics, args.format, summary))

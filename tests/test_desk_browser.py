@@ -5,13 +5,16 @@ signers' passkeys. 李娜 and 陈刚 enrol a credential through the desk's page,
 goes through a policy change request signed by the signers in force (SSH keys), then 李娜 signs a
 request as 审核 and 陈刚 as 批准 through the page's buttons, and 李娜 returns another; the
 release built on them passes ``manual audit`` and ``manual history --json`` names the signers.
-Screenshots of 待办 and a request page at 1366 and 390 px go to docs/screens/."""
+Screenshots of 待办 and a request page at 1366 and 390 px go to a temporary folder, or with
+``MANUAL_UPDATE_SCREENSHOT=1`` to docs/screens/."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -125,15 +128,17 @@ def return_in_browser(page: Any, devices: Devices, desk: Desk, cr: str, signer: 
     expect(page.locator(".desk-returned")).to_contain_text(reason)
 
 
-def screenshots(page: Any, desk: Desk, cr: str) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
+def screenshots(page: Any, desk: Desk, cr: str, tmp: Path) -> None:
+    """The desk at both widths, into a temporary folder, or docs/screens/ with MANUAL_UPDATE_SCREENSHOT=1."""
+    out = SCREENS if os.environ.get("MANUAL_UPDATE_SCREENSHOT") == "1" else tmp
+    out.mkdir(parents=True, exist_ok=True)
     for width, height in ((1366, 900), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})
         for name, path in (("todo", "/"), ("request", f"/cr/{cr}")):
             page.goto(desk.origin + path)
             overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0, f"{name} at {width} px scrolls sideways by {overflow} px"
-            page.screenshot(path=str(SCREENS / f"desk-{name}-{width}.png"), full_page=name == "todo")
+            page.screenshot(path=str(out / f"desk-{name}-{width}.png"), full_page=name == "todo")
     page.set_viewport_size({"width": 1366, "height": 900})
 
 
@@ -174,7 +179,7 @@ def test_enrol_sign_and_return_in_chromium_with_a_virtual_authenticator(browser_
     returned = open_request(repo, "3.3")
     with running_desk(repo, "--port", str(port), env=SIGN_NOW) as desk:
         open_desk(page, desk)
-        screenshots(page, desk, signed)  # both requests waiting for 审核
+        screenshots(page, desk, signed, tmp_path_factory.mktemp("desk-screens"))  # both requests waiting for 审核
         sign_in_browser(page, devices, desk, signed, "li.na", "审核")
         sign_in_browser(page, devices, desk, signed, "chen.gang", "批准")
         return_in_browser(page, devices, desk, returned, "li.na", "第 3.3 节与现行合同模板冲突，请修改后重新提交")

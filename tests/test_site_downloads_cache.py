@@ -18,7 +18,15 @@ from manualkit.records.history import ApprovalView
 from manualkit.site.cache import prune
 from manualkit.site.download_pages import Download, ReleaseDownloads, published_list, status_text
 from manualkit.site.model import SiteVersion
-from manualkit.site.release_files import COMPLETE, FILES_PREFIX, DownloadFile, files_key, release_files
+from manualkit.site.release_files import (
+    COMPLETE,
+    FILES_PREFIX,
+    DownloadFile,
+    Signer,
+    StatusPeriod,
+    files_key,
+    release_files,
+)
 
 
 def _version(name: str, status: Status, effective: str, until: str | None = None, by: str | None = None) -> SiteVersion:
@@ -45,14 +53,19 @@ class Maker:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def __call__(self, version: SiteVersion) -> list[DownloadFile]:
+    def __call__(self, period: StatusPeriod) -> list[DownloadFile]:
+        version = period.version
         self.calls.append(version.name)
         n = len(self.calls)
         return [DownloadFile(f"X_{version.slug}.docx", "Word", f"docx {version.name} {n}".encode()), DownloadFile(f"X_{version.slug}.pdf", "PDF", f"%PDF {n}".encode())]
 
 
+SIGNER = Signer("cert", dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
+
+
 def _run(cache: Path | None, maker: Maker, versions: list[SiteVersion] = VERSIONS) -> tuple[dict[str, bytes], set[str]]:
-    made, used = release_files(versions, maker, cache=cache, fingerprint="code", signer="cert", epoch="")
+    """The files as a build without faketime makes them: only each release's current ones."""
+    made, used = release_files(versions, maker, cache=cache, fingerprint="code", signer=SIGNER, epoch="", zone=None)
     return {f.name: f.data for r in made for f in r.files}, used
 
 
@@ -128,7 +141,7 @@ def test_another_build_that_kept_its_files_first_is_followed(tmp_path: Path) -> 
 def test_without_a_cache_or_signer_every_file_is_made(tmp_path: Path) -> None:
     maker = Maker()
     _run(None, maker)
-    release_files(VERSIONS, maker, cache=tmp_path, fingerprint="code", signer=None, epoch="")
+    release_files(VERSIONS, maker, cache=tmp_path, fingerprint="code", signer=None, epoch="", zone=None)
     assert maker.calls == ["A/0", "B/0", "B/1"] * 2 and not list(tmp_path.iterdir())
 
 

@@ -3,8 +3,9 @@
 Everything is read from git, never from the working tree: the release history of HEAD says which
 version is in force on the day (``--as-of``, default today) and which approved version is still to
 come; every page comes from a release commit. The signed DOCX and PDF/A of every release are made by
-``manualkit.documents.release_document.release_docx`` and ``release_pdf`` and offered on the 下载 page
-with ``SHA256SUMS``; those of the version in force are also written to ``dist/``.
+``manualkit.documents.release_document.release_docx`` and ``release_pdf``, each for the status its
+cover states and signed at the moment that status began (:mod:`manualkit.site.release_files`), and
+offered on the 下载 page with ``SHA256SUMS``; those of the version in force are also written to ``dist/``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from manualkit.commands.registry import Command, Outcome
 if TYPE_CHECKING:
     from manualkit.commands.context import RunContext
     from manualkit.site.build import DownloadFile, SiteBuild
-    from manualkit.site.model import SiteVersion
+    from manualkit.site.release_files import StatusPeriod
     from manualkit.text.metadata import ManualMetadata
 
 DIST_DIR = "dist"
@@ -49,13 +50,17 @@ def build(root: Path, day: dt.date, env: Mapping[str, str], *, site_only: bool =
         require_engine(reproducible=reproducible(env))
         check_writable(root / DIST_DIR)
 
-    def signed_docx(version: SiteVersion, metadata: ManualMetadata) -> Sequence[DownloadFile]:
+    def signed_docx(period: StatusPeriod, metadata: ManualMetadata) -> Sequence[DownloadFile]:
         # Imported here: the DOCX writer and the signing code load only when a DOCX is made.
         from manualkit.documents.release_document import release_docx, release_pdf
 
-        data = release_docx(root, version.name, day, env)
+        # The release as it stood on the day its status began (the status its cover states),
+        # signed at the moment that status began: the same bytes on every build.
+        version, signed_at = period.version, period.signed_at
+        as_of = period.since if signed_at is not None else day
+        data = release_docx(root, version.name, as_of, env, signed_at=signed_at)
         name = f"{metadata.document_number}_{version.slug}.docx"
-        pdf = release_pdf(root, version.name, day, env)
+        pdf = release_pdf(root, version.name, as_of, env, signed_at=signed_at)
         return [
             DownloadFile(name, f"{version.name} 版 Word 文档，带数字签名", data),
             DownloadFile(f"{metadata.document_number}_{version.slug}.pdf", f"{version.name} 版 PDF/A 文档，带 PAdES 数字签名，可用任何 PDF 阅读器核验", pdf),

@@ -9,8 +9,9 @@ Reproducible: with ``SOURCE_DATE_EPOCH`` (the signing time) the layout engine ru
 ``faketime`` frozen at that moment, so the creation dates, the ICC profile's date and the file
 identifier LibreOffice derives from them are the same on every run; the signature's incremental
 update uses the same moment and a file identifier derived from the first one. RSA signatures
-(PKCS#1 v1.5) are deterministic, so the whole file is byte-identical; an ECDSA key signs
-differently each time, and then only the signature's bytes differ.
+(PKCS#1 v1.5) are deterministic, and ECDSA ones are made deterministic (RFC 6979), so the whole
+file is byte-identical (the site's files are signed this way at the moment their status began:
+site/release_files.py).
 
 Verifying reads the document's one signature, checks that it is intact, cryptographically valid,
 covers the whole file (no update appended after signing), and names its certificate; the caller
@@ -75,7 +76,12 @@ def _signer(key: SigningKey) -> Any:
             if isinstance(key.private_key, rsa.RSAPrivateKey) and "pss" not in mechanism:
                 return key.private_key.sign(data, padding.PKCS1v15(), algorithm)
             if isinstance(key.private_key, ec.EllipticCurvePrivateKey):
-                return key.private_key.sign(data, ec.ECDSA(algorithm))
+                from cryptography.exceptions import UnsupportedAlgorithm
+
+                try:  # RFC 6979: the same document, key and time give the same bytes (the 验证 page)
+                    return key.private_key.sign(data, ec.ECDSA(algorithm, deterministic_signing=True))
+                except UnsupportedAlgorithm:
+                    return key.private_key.sign(data, ec.ECDSA(algorithm))
             result: bytes = super().sign_raw(data, digest_algorithm)
             return result
 

@@ -165,21 +165,22 @@ def unsigned_release(
 
 
 def build_release_docx(
-    root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str], with_comparison: bool = False
+    root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str], with_comparison: bool = False, signed_at: dt.datetime | None = None
 ) -> ReleaseDocument:
     """Render the release from git (``with_comparison``: with 附录 修订对照表), then sign it with
-    the release (or development) key."""
+    the release (or development) key, at ``signed_at`` when given (the site's files: the moment
+    their status began), else at ``clock.signing_time``."""
     from manualkit.base.clock import signing_time
     from manualkit.documents.package_signature import sign_package
 
     release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env, with_comparison=with_comparison)
-    signed = sign_package(release.docx, release.key, signing_time(env))
+    signed = sign_package(release.docx, release.key, signed_at or signing_time(env))
     return ReleaseDocument(signed, str(release.record.version), release.status, release.key.development, release.document_number)
 
 
-def release_docx(root: Path, version: str, today: dt.date, env: Mapping[str, str]) -> bytes:
+def release_docx(root: Path, version: str, today: dt.date, env: Mapping[str, str], *, signed_at: dt.datetime | None = None) -> bytes:
     """The signed DOCX bytes of ``version`` (for the site's download page)."""
-    return build_release_docx(root, version=version, as_of=None, today=today, env=env).data
+    return build_release_docx(root, version=version, as_of=None, today=today, env=env, signed_at=signed_at).data
 
 
 def write_docx(path: Path, document: ReleaseDocument) -> None:
@@ -189,17 +190,19 @@ def write_docx(path: Path, document: ReleaseDocument) -> None:
 
 
 def build_release_pdf(
-    root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str], with_comparison: bool = False
+    root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str], with_comparison: bool = False, signed_at: dt.datetime | None = None
 ) -> ReleaseDocument:
     """Render the release from git (``with_comparison``: with 附录 修订对照表), lay it out as
-    PDF/A-2b, sign it with the release key."""
+    PDF/A-2b, sign it with the release key. With ``signed_at`` (the site's files) the layout is
+    the reproducible one (LibreOffice's clock frozen at that moment, the PDF made canonical) and
+    the signature is made at that moment: the same release, status and key give the same bytes."""
     from manualkit.base.clock import reproducible, signing_time
     from manualkit.documents.pdf_cache import release_pdf_of
     from manualkit.documents.pdf_release import sign_pdf
 
     release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env, with_comparison=with_comparison)
-    moment = signing_time(env)
-    frozen = reproducible(env)
+    moment = signed_at or signing_time(env)
+    frozen = signed_at is not None or reproducible(env)
     pdf = release_pdf_of(release.docx, frozen_at=moment if frozen else None, env=env)  # kept by the DOCX's digest
     if frozen:  # LibreOffice orders the fonts it embeds by memory address
         from manualkit.documents.pdf_canonical import canonical_pdf
@@ -210,6 +213,6 @@ def build_release_pdf(
     return ReleaseDocument(signed, str(release.record.version), release.status, release.key.development, release.document_number, "pdf")
 
 
-def release_pdf(root: Path, version: str, today: dt.date, env: Mapping[str, str]) -> bytes:
+def release_pdf(root: Path, version: str, today: dt.date, env: Mapping[str, str], *, signed_at: dt.datetime | None = None) -> bytes:
     """The signed PDF bytes of ``version`` (for the site's download page)."""
-    return build_release_pdf(root, version=version, as_of=None, today=today, env=env).data
+    return build_release_pdf(root, version=version, as_of=None, today=today, env=env, signed_at=signed_at).data

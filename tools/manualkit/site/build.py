@@ -63,7 +63,7 @@ from manualkit.site.model import (
     version_prefix,
 )
 from manualkit.site.redlines import SectionRedline, manual_changes
-from manualkit.site.release_files import RELEASES_JSON, ReleaseFiles
+from manualkit.site.release_files import RELEASES_JSON, ReleaseFiles, StatusPeriod
 from manualkit.site.release_files import DownloadFile as DownloadFile  # re-exported: commands/build.py makes them
 from manualkit.site.render import SITE_DATE_CSS, VERSIONS_JS, Docs, mkdocs_config, run_mkdocs, site_date_css
 from manualkit.site.sitemap import site_url
@@ -84,7 +84,9 @@ MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_TEXT_BYTES = 1024 * 1024
 
 
-DownloadMaker = Callable[[SiteVersion, ManualMetadata], Sequence[DownloadFile]]
+#: Makes a release's signed files in one of its statuses (``period.version`` stands as it stood
+#: then; ``period.signed_at``: the moment to sign at, None for the build's own).
+DownloadMaker = Callable[[StatusPeriod, ManualMetadata], Sequence[DownloadFile]]
 
 
 def checksums(files: Sequence[DownloadFile]) -> bytes:
@@ -417,19 +419,27 @@ def main_docs(ctx: Context, metadata: ManualMetadata, releases: Sequence[Release
 def add_download_pages(docs: Docs, day: dt.date, releases: Sequence[ReleaseFiles], generated: Callable[..., pages.Page]) -> list[dict[str, str]]:
     """下载 (every release's signed files, ``SHA256SUMS`` over all of them), 验证, and the list of
     files and digests both read (``downloads/releases.json``)."""
+    def listed_files(files: Sequence[DownloadFile]) -> tuple[download_pages.Download, ...]:
+        return tuple(download_pages.Download(f.name, f.description, len(f.data), f.sha256) for f in files)
+
     listed = [
-        download_pages.ReleaseDownloads(r.version, tuple(download_pages.Download(f.name, f.description, len(f.data), f.sha256) for f in r.files))
+        download_pages.ReleaseDownloads(
+            r.version,
+            listed_files(r.files),
+            tuple(download_pages.EarlierDownloads(e.period.version, e.period.since, listed_files(e.files)) for e in r.earlier),
+        )
         for r in releases
     ]
     everything = [f for r in releases for f in r.files]
     data = download_pages.published_list(listed, day)
+    lasting = bool(releases) and all(r.signed_at is not None for r in releases)  # the same bytes on every build
     for f in everything:
         docs.files[f"{DOWNLOADS_DIR}/{f.name}"] = f.data
     if everything:
         docs.files[f"{DOWNLOADS_DIR}/{CHECKSUMS}"] = checksums(everything)
         docs.files[f"{DOWNLOADS_DIR}/{RELEASES_JSON}"] = data
     downloads = docs.add(generated(DOWNLOADS, "下载", download_pages.downloads_markdown(DOWNLOADS, listed, day)))
-    verify = docs.add(generated(download_pages.VERIFY, "验证文件", download_pages.verify_markdown(download_pages.VERIFY, data, day, bool(everything))))
+    verify = docs.add(generated(download_pages.VERIFY, "验证文件", download_pages.verify_markdown(download_pages.VERIFY, data, day, bool(everything), lasting=lasting)))
     return [{"下载": downloads}, {"验证文件": verify}]
 
 
@@ -681,14 +691,17 @@ def build_site(
 
 def _release_files(ctx: Context, make: DownloadMaker, cache: Path | None, env: Mapping[str, str]) -> tuple[tuple[ReleaseFiles, ...], set[str]]:
     """Every version's signed files, made by ``make`` (the code that makes the version in force's)
-    once per release and status, and kept in the site cache (:mod:`manualkit.site.release_files`)."""
+    once per release and status, and kept in the site cache (:mod:`manualkit.site.release_files`):
+    signed at the moment each status began, in the company's zone, when the layout can be made
+    reproducibly (faketime), so that every build gives the same bytes."""
     from manualkit.records.repository import code_fingerprint
-    from manualkit.site.release_files import release_files, signer_identity
+    from manualkit.site.release_files import release_files, reproducible_signing, signer_identity
 
-    def made(version: SiteVersion) -> Sequence[DownloadFile]:
-        metadata = ctx.releases.metadata(version) or ctx.releases.content(version).manual.metadata
-        return make(version, metadata)
+    def made(period: StatusPeriod) -> Sequence[DownloadFile]:
+        metadata = ctx.releases.metadata(period.version) or ctx.releases.content(period.version).manual.metadata
+        return make(period, metadata)
 
     frozen = clock.source_date(env)  # a reproducible build signs at that moment: other files
     epoch = frozen.isoformat() if frozen else ""
-    return release_files(ctx.versions, made, cache=cache, fingerprint=code_fingerprint(), signer=signer_identity(env), epoch=epoch)
+    zone = declared_time_zone(ctx.root) if reproducible_signing() else None
+    return release_files(ctx.versions, made, cache=cache, fingerprint=code_fingerprint(), signer=signer_identity(env), epoch=epoch, zone=zone)

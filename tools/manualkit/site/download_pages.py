@@ -3,7 +3,8 @@ staff which release a file is (pure functions over plain data, as :mod:`manualki
 
 The status of each release is the one on the day the site is built for (状态截至 that day):
 现行有效, 已作废（…起由 X 替代）, or 即将生效. :func:`published_list` is the list the 验证 page's
-script matches a dropped file against: JSON, every ``<``, ``>`` and ``&`` escaped, so that its
+script matches a dropped file against (the files offered, and those each release had in its earlier
+statuses: a copy downloaded while a release was in force is still its genuine file once superseded): JSON, every ``<``, ``>`` and ``&`` escaped, so that its
 bytes can stand inside the page's ``<script type="application/json">`` block (never run: the
 site's Content-Security-Policy allows no inline script) as well as in ``downloads/releases.json``.
 """
@@ -33,11 +34,23 @@ class Download:
 
 
 @dataclass(frozen=True)
+class EarlierDownloads:
+    """The files a release had in an earlier status (``version`` as it stood then, from ``since``):
+    recognised by the 验证 page, no longer offered."""
+
+    version: SiteVersion
+    since: dt.date
+    files: tuple[Download, ...]
+
+
+@dataclass(frozen=True)
 class ReleaseDownloads:
-    """A release as the 下载 page lists it: its version and its files."""
+    """A release as the 下载 page lists it: its version and its files (and, for the 验证 page,
+    those of its earlier statuses)."""
 
     version: SiteVersion
     files: tuple[Download, ...]
+    earlier: tuple[EarlierDownloads, ...] = ()
 
 
 def status_text(version: SiteVersion) -> str:
@@ -76,8 +89,40 @@ def advice(version: SiteVersion, in_force: SiteVersion | None) -> str:
     return "这是现行有效版本的正式文件，可以依据它执行。"
 
 
+def short_status(version: SiteVersion) -> str:
+    """现行有效, 即将生效, 已作废: the status without its dates."""
+    return status_text(version).split("（")[0]
+
+
+def earlier_verdict(then: SiteVersion, now: SiteVersion) -> str:
+    """What a copy issued while ``then`` held is, now that the release stands as ``now``:
+    正式文件（下载时为现行有效）；现已作废（2026年7月1日起由 B/0 替代）."""
+    issued = f"正式文件（下载时为{short_status(then)}）"
+    if now.status is Status.IN_FORCE:
+        return f"{issued}；现为现行有效（{day_text(now.effective)}起实施）"
+    return f"{issued}；现{status_text(now)}"
+
+
+def earlier_advice(then: SiteVersion, now: SiteVersion, in_force: SiteVersion | None) -> str:
+    """What the holder of such a copy should do: its cover's status is out of date."""
+    cover = f"文件封面所示的状态（{short_status(then)}）是下载时的状态，已经过时。"
+    if now.status is Status.SUPERSEDED:
+        current = f"现行有效的 {in_force.name} 版" if in_force is not None else "现行有效的版本"
+        return f"此版本已作废，请勿再依据它执行；请改用{current}，可从“下载”页取得。{cover}"
+    return f"该版本现已生效，可以依据其内容执行；{cover}需要存档或分发时，请从“下载”页取得标注现行有效的正式文件。"
+
+
+def _file_entry(f: Download, *, offered: bool) -> dict[str, object]:
+    entry: dict[str, object] = {"name": f.name, "kind": kind(f.name), "size": f.size, "sha256": f.sha256}
+    if offered:
+        entry["href"] = f"{DOWNLOADS_DIR}/{f.name}"
+    return entry
+
+
 def published_list(releases: Sequence[ReleaseDownloads], day: dt.date) -> bytes:
-    """``downloads/releases.json``: every file offered, its SHA-256, and its release's status on ``day``."""
+    """``downloads/releases.json``: every file offered, its SHA-256, and its release's status on
+    ``day``; and, under ``earlier``, the files each release had in its earlier statuses (the
+    status their cover states, since when, and what they are now)."""
     in_force = next((r.version for r in releases if r.version.status is Status.IN_FORCE), None)
     data = {
         "as_of": day.isoformat(),
@@ -91,9 +136,18 @@ def published_list(releases: Sequence[ReleaseDownloads], day: dt.date) -> bytes:
                 "status_text": status_text(r.version),
                 "advice": advice(r.version, in_force),
                 "superseded_by": r.version.superseded_by,
-                "files": [
-                    {"name": f.name, "kind": kind(f.name), "size": f.size, "sha256": f.sha256, "href": f"{DOWNLOADS_DIR}/{f.name}"}
-                    for f in r.files
+                "files": [_file_entry(f, offered=True) for f in r.files],
+                "earlier": [
+                    {
+                        "status": STATUS_CSS[e.version.status],
+                        "status_text": status_text(e.version),
+                        "since": e.since.isoformat(),
+                        "since_text": day_text(e.since),
+                        "verdict": earlier_verdict(e.version, r.version),
+                        "advice": earlier_advice(e.version, r.version, in_force),
+                        "files": [_file_entry(f, offered=False) for f in e.files],
+                    }
+                    for e in r.earlier
                 ],
             }
             for r in ordered(releases)
@@ -135,9 +189,11 @@ def downloads_markdown(page: str, releases: Sequence[ReleaseDownloads], day: dt.
     return "\n\n".join(parts) + "\n"
 
 
-def verify_markdown(page: str, data: bytes, day: dt.date, has_files: bool) -> str:
+def verify_markdown(page: str, data: bytes, day: dt.date, has_files: bool, *, lasting: bool = False) -> str:
     """验证: drop or pick a DOCX or PDF; the browser computes its SHA-256 (nothing is sent anywhere)
-    and says which release it is and its status, from ``data`` (:func:`published_list`)."""
+    and says which release it is and its status, from ``data`` (:func:`published_list`).
+    ``lasting``: the files are the same on every build (signed at the moment their status began),
+    so copies downloaded from earlier builds are recognised; else the page says they are not."""
     parts = [
         "# 验证文件",
         '<p class="mk-verify-lead">把 DOCX 或 PDF 文件拖到下面的方框里（或点“选择文件”），本页会在您的浏览器里计算文件的 SHA-256 校验值，'
@@ -157,9 +213,13 @@ def verify_markdown(page: str, data: bytes, day: dt.date, has_files: bool) -> st
         "</div>",
         '<noscript><p class="mk-verify-noscript">本页需要浏览器运行脚本才能计算校验值。'
         f"也可以在电脑上自行计算文件的 SHA-256，与{link(page, DOWNLOADS, '下载')}页列出的校验值比对。</p></noscript>",
-        f'<p class="mk-verify-asof">状态截至 {day_html(day)}（本网站生成时）。本页只认得本网站现在提供下载的文件：'
-        "早前下载、此后被重新签署的副本，或被改动过（哪怕一个字节）的文件，都会显示为“不是发布文件”；"
-        f"请从{link(page, DOWNLOADS, '下载')}页取得正式文件。</p>",
+        f'<p class="mk-verify-asof">状态截至 {day_html(day)}（本网站生成时）。' + (
+            "本页认得本网站发布过的每一份正式文件，包括在版本状态改变之前下载的副本（例如版本现行有效时下载、现已作废的文件），"
+            "并告诉您它现在的状态；被改动过（哪怕一个字节）的文件显示为“不是发布文件”。"
+            if lasting
+            else "本次构建所在的电脑未安装 faketime，正式文件每次构建都会重新签署：本页只认得本网站现在提供下载的文件，"
+            "早前下载的副本也会显示为“不是发布文件”，被改动过（哪怕一个字节）的文件同样如此。"
+        ) + f"请从{link(page, DOWNLOADS, '下载')}页取得正式文件。</p>",
         "<p>审核人员如需核验文件的数字签名本身，可在仓库中运行 <code>manual verify 文件名</code>（见审核人员说明）。</p>",
         f'<script type="application/json" id="{DATA_ID}">{data.decode("utf-8").strip()}</script>',
         f'<script src="{esc(VERIFY_JS)}"></script>',

@@ -6,7 +6,9 @@
  * missing, the plain implementation below); the digest is looked up in the site's own list of
  * published files (the page's <script type="application/json" id="mk-release-files"> block, the
  * same bytes as downloads/releases.json, written by the site build with the status of each
- * release on the build's day). Nothing is sent anywhere: no request is made. Every text shown is
+ * release on the build's day, and the files each release had in its earlier statuses: a copy
+ * downloaded while a release was in force is recognised once it is superseded, and the card says
+ * both the status its cover states and the status today). Nothing is sent anywhere: no request is made. Every text shown is
  * set with textContent, never parsed as HTML.
  */
 (function () {
@@ -22,10 +24,17 @@
   } catch (e) {
     list = { releases: [] }
   }
+  // A release's files as offered today, and those it had in its earlier statuses (a copy
+  // downloaded while it was in force, now superseded): same release, another cover.
   var byDigest = {}
   ;(list.releases || []).forEach(function (release) {
+    ;(release.earlier || []).forEach(function (earlier) {
+      ;(earlier.files || []).forEach(function (file) {
+        byDigest[String(file.sha256).toLowerCase()] = { release: release, file: file, earlier: earlier }
+      })
+    })
     ;(release.files || []).forEach(function (file) {
-      byDigest[String(file.sha256).toLowerCase()] = { release: release, file: file }
+      byDigest[String(file.sha256).toLowerCase()] = { release: release, file: file, earlier: null }
     })
   })
 
@@ -128,11 +137,13 @@
     var card = el("div", "mk-verify__result mk-verify__result--" + state.replace(/[^a-z-]/g, ""))
     card.setAttribute("data-mk-status", state)
     if (hit) {
-      card.appendChild(el("p", "mk-verify__verdict", hit.release.status_text))
-      card.appendChild(el("p", "mk-verify__note", hit.release.advice))
+      if (hit.earlier) card.setAttribute("data-mk-issued", String(hit.earlier.status))
+      card.appendChild(el("p", "mk-verify__verdict", hit.earlier ? hit.earlier.verdict : hit.release.status_text))
+      card.appendChild(el("p", "mk-verify__note", hit.earlier ? hit.earlier.advice : hit.release.advice))
       line(card, "版本", hit.release.version + " 版", "mk-id")
       line(card, "文件", hit.file.name + "（" + hit.file.kind + "）", "mk-id")
       line(card, "生效日期", hit.release.effective_text)
+      if (hit.earlier) line(card, "下载时状态", hit.earlier.status_text + "（" + hit.earlier.since_text + "起，即文件封面所示）")
       line(card, "状态", hit.release.status_text + "（截至 " + list.as_of_text + "）")
     } else {
       card.appendChild(el("p", "mk-verify__verdict", "不是发布文件"))

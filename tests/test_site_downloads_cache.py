@@ -169,3 +169,47 @@ def test_status_texts() -> None:
     assert status_text(VERSIONS[0]) == "已作废（2026年7月1日起由 B/0 替代）"
     assert status_text(VERSIONS[1]) == "现行有效"
     assert status_text(VERSIONS[2]) == "即将生效（2027年1月15日起实施）"
+
+
+def test_with_a_zone_each_status_had_is_made_and_signed_when_it_began(tmp_path: Path) -> None:
+    """A/0 (superseded) was 即将生效 from its publication and 现行有效 from its effective date; each
+    status's files are made for that status, signed at 00:00 of the day it began in the company's
+    zone, or at the certificate's notBefore when later."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Shanghai")
+    periods: list[StatusPeriod] = []
+
+    def make(period: StatusPeriod) -> list[DownloadFile]:
+        periods.append(period)
+        return [DownloadFile(f"X_{period.version.slug}_{period.version.status.value}.pdf", "PDF", period.version.status.value.encode())]
+
+    late = Signer("cert", dt.datetime(2026, 6, 30, 18, 0, tzinfo=dt.UTC))  # 2026-07-01 02:00 in Shanghai
+    made, _ = release_files(VERSIONS, make, cache=tmp_path, fingerprint="code", signer=late, epoch="", zone=zone)
+    seen = [(p.version.name, p.version.status, p.since, p.signed_at) for p in periods]
+    midnight = lambda day: dt.datetime(*day, tzinfo=zone)  # noqa: E731
+    assert seen == [
+        ("A/0", Status.APPROVED, dt.date(2025, 12, 18), late.not_before),
+        ("A/0", Status.IN_FORCE, dt.date(2026, 1, 1), late.not_before),
+        ("A/0", Status.SUPERSEDED, dt.date(2026, 7, 1), late.not_before),
+        ("B/0", Status.APPROVED, dt.date(2026, 6, 17), late.not_before),
+        ("B/0", Status.IN_FORCE, dt.date(2026, 7, 1), late.not_before),
+        ("B/1", Status.APPROVED, dt.date(2027, 1, 1), midnight((2027, 1, 1))),
+    ]
+    a0 = made[0]
+    assert [f.name for f in a0.files] == [f"X_A-0_{Status.SUPERSEDED.value}.pdf"]
+    assert [(e.period.version.status, e.period.version.superseded_by) for e in a0.earlier] == [(Status.APPROVED, None), (Status.IN_FORCE, None)]
+    # a second build reads every status's files back
+    periods.clear()
+    release_files(VERSIONS, make, cache=tmp_path, fingerprint="code", signer=late, epoch="", zone=zone)
+    assert periods == []
+
+
+def test_the_verify_page_says_whether_copies_of_earlier_builds_are_recognised() -> None:
+    from manualkit.site.download_pages import VERIFY, verify_markdown
+
+    day = dt.date(2026, 12, 1)
+    lasting = verify_markdown(VERIFY, b"{}", day, True, lasting=True)
+    once = verify_markdown(VERIFY, b"{}", day, True, lasting=False)
+    assert "包括在版本状态改变之前下载的副本" in lasting and "faketime" not in lasting
+    assert "未安装 faketime" in once and "早前下载的副本也会显示为“不是发布文件”" in once

@@ -16,6 +16,7 @@ import base64
 import datetime as dt
 import hashlib
 import os
+import shutil
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,6 +87,21 @@ def _open_verify(w: Watched, site: Site) -> Any:
     page = _open(w, site, "verify.html")
     assert page.locator("#mk-verify").is_visible()
     return page
+
+
+def _earlier_copy(site: Site, version: str, status: str, suffix: str) -> tuple[str, bytes]:
+    """The file ``version`` had while it was ``status`` (not offered any more, only its digest
+    listed in releases.json), as the build kept it in its site cache."""
+    import json
+
+    listed = json.loads(_fetch(site, "downloads/releases.json"))
+    (release,) = [r for r in listed["releases"] if r["version"] == version]
+    (earlier,) = [e for e in release["earlier"] if e["status"] == status]
+    (entry,) = [f for f in earlier["files"] if f["name"].endswith(f".{suffix}")]
+    for path in (site.repo.root / ".git" / "manualkit" / "site-cache").glob(f"files-*/{entry['name']}"):
+        if hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]:
+            return entry["name"], path.read_bytes()
+    raise AssertionError(f"{version}'s {status} {suffix} is not in the site cache")
 
 
 def _superseded(site: Site, version: str) -> str:
@@ -178,7 +194,8 @@ def _shot(page: Any, out: Path, name: str, width: int) -> None:
 
 
 def test_screenshots_of_downloads_and_verify(browser: Any, site: Site, tmp_path: Path) -> None:
-    """下载 and 验证 (an in-force, a superseded and a tampered file dropped) at 1366 and 390 pixels."""
+    """下载 and 验证 (an in-force, a superseded, an earlier-status and a tampered file dropped) at
+    1366 and 390 pixels."""
     out = SCREENS if os.environ.get("MANUAL_UPDATE_SCREENSHOT") == "1" else tmp_path
     out.mkdir(exist_ok=True)
     for width, height in ((1366, 900), (390, 844)):
@@ -192,6 +209,8 @@ def test_screenshots_of_downloads_and_verify(browser: Any, site: Site, tmp_path:
             name, data = _file(site, "B/0", "pdf")
             _drop(page, name[:-4] + "（篡改）.pdf", data[:-1] + bytes([data[-1] ^ 1]))
             _drop(page, *_file(site, "A/1", "docx"))
+            if shutil.which("faketime"):  # a copy downloaded while A/1 was in force
+                _drop(page, *_earlier_copy(site, "A/1", "in-force", "pdf"))
             _drop(page, name, data)
             assert page.evaluate("() => document.documentElement.scrollWidth") <= width
             _shot(page, out, "site-verify", width)

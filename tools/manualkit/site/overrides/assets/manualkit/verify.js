@@ -143,7 +143,7 @@
       line(card, "版本", hit.release.version + " 版", "mk-id")
       line(card, "文件", hit.file.name + "（" + hit.file.kind + "）", "mk-id")
       line(card, "生效日期", hit.release.effective_text)
-      if (hit.earlier) line(card, "下载时状态", hit.earlier.status_text + "（" + hit.earlier.since_text + "起，即文件封面所示）")
+      if (hit.earlier) line(card, "封面状态", hit.earlier.status_text + "（" + hit.earlier.since_text + "起，即下载时的状态）")
       line(card, "状态", hit.release.status_text + "（截至 " + list.as_of_text + "）")
     } else {
       card.appendChild(el("p", "mk-verify__verdict", "不是发布文件"))

@@ -4,7 +4,8 @@ Every command that writes or prints a date is run under real ``faketime`` at 23:
 2026-03-31, on a machine whose own zone is UTC and with no pinned clock: in China (the company's
 zone) it is already 07:30 on 2026-04-01, and that is the date every record and answer must carry.
 The clock's signature itself is held by mypy strict: ``today()`` and ``now()`` without the
-company's zone do not type-check.
+company's zone do not type-check. The other commands that write or print a date are run the same
+way in tests/test_faketime_commands.py; the zone's defects in tests/test_company_zone.py.
 """
 
 from __future__ import annotations

@@ -2,11 +2,16 @@
 
 The company keeps its records in its own time zone (``time_zone`` of the policy; China Standard
 Time, UTC+8, by default), so "today" is today in that zone whatever the machine's zone is.
-``MANUAL_NOW`` (ISO 8601, in the company's zone unless an offset is given) sets the signing time
-and today's date; ``MANUAL_TODAY=YYYY-MM-DD`` sets only the date, for audits, demos and tests.
-Every other module asks this one, and always says in which zone: the caller passes the policy's
-(commands read it with ``records.policy.declared_time_zone``), so no command can fall back on
-China Standard Time by forgetting it.
+``MANUAL_NOW`` (ISO 8601) sets the signing time and today's date; a time without an offset is read
+in the company's zone, and one with an offset is the same instant told in the company's zone
+(``MANUAL_NOW=2026-12-07T23:30:00+00:00`` is 2026-12-08T07:30:00+08:00 for a company in China):
+every record signed in a run carries the company's offset, as the records written without
+``MANUAL_NOW`` always did. ``MANUAL_TODAY=YYYY-MM-DD`` sets only the date, for audits, demos and
+tests. Every other module asks this one, and always says in which zone: the caller passes the
+policy's (commands read it with ``records.policy.declared_time_zone``; a release's documents use
+the policy the release was made under), so no command can fall back on China Standard Time by
+forgetting it: ``today``, ``now``, ``start_of_day`` and ``noon`` take the zone as a required
+argument, and mypy strict refuses a call without it.
 """
 
 from __future__ import annotations
@@ -54,6 +59,15 @@ def zone(name: str | None) -> dt.tzinfo:
         raise ValueError(f"未知的时区 {name!r}") from exc
 
 
+def zone_or_default(name: str | None) -> dt.tzinfo:
+    """The zone called ``name``, or China Standard Time when it is not set or the system does not
+    know it: for a policy read from a release in git, which ``manual check`` judged then (MAN750)."""
+    try:
+        return zone(name)
+    except ValueError:
+        return CST
+
+
 def today(env: Mapping[str, str], company_zone: dt.tzinfo) -> dt.date:
     """The company's today: the date of ``MANUAL_NOW`` when set, else ``MANUAL_TODAY``, else
     today on the clock, always in the company's time zone (not the machine's)."""
@@ -72,7 +86,8 @@ def today(env: Mapping[str, str], company_zone: dt.tzinfo) -> dt.date:
 
 def now(env: Mapping[str, str], company_zone: dt.tzinfo) -> dt.datetime:
     """The signing time: ``MANUAL_NOW``, else 09:00 on ``MANUAL_TODAY``, else the clock, in the
-    company's time zone (a ``MANUAL_NOW`` without an offset is read in that zone)."""
+    company's time zone: a ``MANUAL_NOW`` without an offset is read in that zone, one with an
+    offset is converted to it (the same instant), so ``now(...).date()`` is the company's date."""
     value = env.get("MANUAL_NOW")
     if value:
         try:
@@ -80,7 +95,11 @@ def now(env: Mapping[str, str], company_zone: dt.tzinfo) -> dt.datetime:
         except ValueError:
             raise fail("MANUAL_NOW", 0, 0, "MAN000", f"环境变量 MANUAL_NOW 应为 ISO 8601 时间，实际为 {value!r}") from None
         _require_supported("MANUAL_NOW", moment.date())
-        return moment if moment.tzinfo else moment.replace(tzinfo=company_zone)
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=company_zone)
+        converted = moment.astimezone(company_zone)
+        _require_supported("MANUAL_NOW", converted.date())
+        return converted
     if env.get("MANUAL_TODAY"):
         return dt.datetime.combine(today(env, company_zone), dt.time(9, 0), company_zone)
     return dt.datetime.now(company_zone).replace(microsecond=0)
@@ -108,14 +127,15 @@ def seconds_since_epoch() -> float:
     return dt.datetime.now(dt.UTC).timestamp()
 
 
-def start_of_day(day: dt.date) -> dt.datetime:
-    """Midnight at the start of ``day`` in the company's time zone."""
-    return dt.datetime.combine(day, dt.time(0, 0), CST)
+def start_of_day(day: dt.date, company_zone: dt.tzinfo) -> dt.datetime:
+    """Midnight at the start of ``day`` in the company's time zone (a release's documents are
+    dated so: its 发布日期 at 00:00 where the company is)."""
+    return dt.datetime.combine(day, dt.time(0, 0), company_zone)
 
 
-def noon(day: dt.date) -> dt.datetime:
+def noon(day: dt.date, company_zone: dt.tzinfo) -> dt.datetime:
     """Noon of ``day`` in the company's time zone."""
-    return dt.datetime.combine(day, dt.time(12, 0), CST)
+    return dt.datetime.combine(day, dt.time(12, 0), company_zone)
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

@@ -65,7 +65,7 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
 
 def _write_comparison_table(outcome: Outcome, root: Path, args: argparse.Namespace, comparison: Comparison) -> None:
     """``manual diff --layout table``: the 修订对照表 as Markdown (default), HTML or DOCX."""
-    from manualkit.base.clock import noon
+    from manualkit.base.clock import noon, zone_or_default
     from manualkit.base.diagnostics import fail
     from manualkit.documents.comparison_table import table_docx, table_markdown, table_page
     from manualkit.documents.release_comparison import comparison_table, comparison_table_title
@@ -79,7 +79,9 @@ def _write_comparison_table(outcome: Outcome, root: Path, args: argparse.Namespa
     if fmt == "docx":
         meta = comparison.new.metadata
         header = f"{meta.title} · {meta.document_number} · 修订对照表 {d.from_point.version} → {d.to_point.version}"
-        created = noon(comparison.entries[comparison.to_index].record.published)
+        to_entry = comparison.entries[comparison.to_index]
+        to_policy = comparison.reader.policy(to_entry.commit) if to_entry.commit else None
+        created = noon(to_entry.record.published, zone_or_default(to_policy.time_zone if to_policy else None))
         intro = [f"比较：{d.from_point.describe()} → {d.to_point.describe()}", "逐条列出修订的条款；未修订的条款不列。修订前栏中删除的文字加删除线，修订后栏中新增的文字加下划线。修订说明为修订申请单所述的修订原因。"]
         data = table_docx(rows, manual=comparison.new, title=title, intro=intro, header=header, created=created)
         name = f"{meta.document_number}_{d.from_point.version.replace('/', '-')}_{d.to_point.version.replace('/', '-')}_修订对照表.docx"

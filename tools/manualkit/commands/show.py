@@ -116,7 +116,7 @@ def without_anchors(markdown: str) -> str:
 def render_word(s: Shown, env: Mapping[str, str]) -> bytes:
     """The unsigned DOCX of the release (the same renderer as the published copies), its table of
     contents numbered by the layout engine (cached by content, see ``documents/toc.py``)."""
-    from manualkit.base.clock import start_of_day
+    from manualkit.base.clock import start_of_day, zone_or_default
     from manualkit.base.diagnostics import fail
     from manualkit.documents.docx.release import render_docx
     from manualkit.documents.toc import with_page_numbers
@@ -134,7 +134,7 @@ def render_word(s: Shown, env: Mapping[str, str]) -> bytes:
     wanted = [i for i in pictures if sizes.get(i.sha, MAX_IMAGE_BYTES + 1) <= MAX_IMAGE_BYTES]
     blobs = s.reader.objects.read(i.sha for i in wanted)
     images = {i.path: blobs[i.sha] for i in wanted if i.sha in blobs}
-    generated = start_of_day(entry.record.published)
+    generated = start_of_day(entry.record.published, zone_or_default(policy.time_zone))
     return with_page_numbers(render_docx(s.manual, edition, generated=generated, images=images), env)
 
 

@@ -97,6 +97,7 @@ def summary(root: Path, base: str, today: dt.date) -> Summary:
     """The summary of the change from ``base`` to the working tree, judged as ``manual check
     --base`` judges it (whose findings it carries)."""
     from manualkit.base import git
+    from manualkit.base.clock import company_day, zone_or_default
     from manualkit.base.diagnostics import fail
     from manualkit.commands.check import check
     from manualkit.documents.comparison_table import Request, comparison_rows
@@ -119,6 +120,7 @@ def summary(root: Path, base: str, today: dt.date) -> Summary:
     in_set = requests_in_set(before, head, state.returns)
     controlled = controlled_in_worktree(root)
     deadlines = {d.id: d for d in request_deadlines(head, state, today)}
+    company_zone = zone_or_default(policy.time_zone)  # a signature's day is the company's, whatever its offset
     previous = head.records[-1] if head.records else None
     requests = []
     for cr in in_set:
@@ -147,7 +149,7 @@ def summary(root: Path, base: str, today: dt.date) -> Summary:
                 due = state.calendar.add_workdays(since).due if since is not None else None
             waiting.append(WaitingRole(role, since, due, due is not None and due < today))
         status = deadline.status if deadline is not None else ("ready" if not waiting else "waiting")
-        last_signed = max((d for c in checks if c.valid for d in [_day(c.approval.signed_at)] if d), default=None)
+        last_signed = max((d for c in checks if c.valid for d in [company_day(c.approval.signed_at, company_zone)] if d), default=None)
         last_due = next((w.due for w in reversed(waiting) if w.due), None)
         published = max(today, last_signed or today) if not waiting else (max(today, last_due) if last_due else None)
         effective = None
@@ -176,13 +178,6 @@ def summary(root: Path, base: str, today: dt.date) -> Summary:
         reasons = {sid: [Request(cr.id, cr.reason) for cr in in_set if sid in cr.sections] for sid in listing}
         rows = comparison_rows(before.manual, manual, reasons)
     return Summary(base, commit, today, tuple(requests), tuple(sections), tuple(rows), tuple(findings))
-
-
-def _day(signed_at: str) -> dt.date | None:
-    try:
-        return dt.datetime.fromisoformat(signed_at).date()
-    except ValueError:
-        return None
 
 
 # --------------------------------------------------------------------------- renderings

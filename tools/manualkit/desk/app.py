@@ -119,7 +119,7 @@ def create_app(config: DeskConfig) -> Any:
         return clock.now(config.env, zone)
 
     def today() -> dt.date:
-        return now().date()
+        return clock.today(config.env, zone)  # the company's date, not that of MANUAL_NOW's offset
 
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(templates.get_template(name).render(token=config.token or "", **context), status_code=status)

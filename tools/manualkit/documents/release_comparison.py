@@ -97,20 +97,23 @@ def compare_versions(root: Path, from_text: str, to_text: str) -> Comparison:
 def redline(comparison: Comparison) -> bytes:
     """The DOCX with tracked changes from the "from" text to the "to" text, rendered like the
     release DOCX (see :mod:`manualkit.documents.docx.redline`)."""
-    from manualkit.base.clock import noon
+    from manualkit.base.clock import noon, zone_or_default
     from manualkit.documents.docx.redline import Author, Step, block_text, render_redline
     from manualkit.records.manual_diff import RequestChange, requests_changing
 
     c = comparison
     d = c.diff
     to_record = c.entries[c.to_index].record
+    to_commit = c.entries[c.to_index].commit
+    to_policy = c.reader.policy(to_commit) if to_commit else None
+    company_zone = zone_or_default(to_policy.time_zone if to_policy else None)  # the zone of the policy the release was made under
 
     def author_of(requests: Sequence[RequestChange], published: dt.date, version: str) -> Author:
         if not requests:
-            return Author(f"未经修订申请单的修改（{version} 版）", noon(published))
+            return Author(f"未经修订申请单的修改（{version} 版）", noon(published, company_zone))
         names = "、".join(f"{r.id} {r.title}" for r in requests)
         times = [r.approved_at for r in requests if r.approved_at]
-        return Author(names, dt.datetime.fromisoformat(max(times)) if times else noon(published))
+        return Author(names, dt.datetime.fromisoformat(max(times)) if times else noon(published, company_zone))
 
     fallback = author_of((), to_record.published, d.to_point.version)
     authors: dict[str, Author] = {}
@@ -147,7 +150,7 @@ def redline(comparison: Comparison) -> bytes:
         intro.append("两个时点现行有效的是同一版本，无差异。")
     return render_redline(
         c.old, c.new, from_version=d.from_point.version, to_version=d.to_point.version, intro=intro,
-        authors=authors, steps=steps, fallback=fallback, created=noon(to_record.published),
+        authors=authors, steps=steps, fallback=fallback, created=noon(to_record.published, company_zone),
     )  # fmt: skip
 
 

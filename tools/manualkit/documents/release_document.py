@@ -61,7 +61,7 @@ def render_release(
     分发号 of a numbered controlled copy; ``with_comparison``: the 修订对照表 against the release
     before it as an appendix (附录)."""
     from manualkit.base import git
-    from manualkit.base.clock import start_of_day
+    from manualkit.base.clock import start_of_day, zone_or_default
     from manualkit.documents.docx.release import render_docx
     from manualkit.documents.toc import fill_toc, laid_out_pages
     from manualkit.records.edition import release_edition
@@ -78,7 +78,7 @@ def render_release(
         for blob in [git.show(root, entry.commit, e.path)]
         if blob is not None
     }
-    generated = start_of_day(entry.record.published)
+    generated = start_of_day(entry.record.published, zone_or_default(policy.time_zone))  # the zone of the policy it was released under
     appendix = comparison_appendix(root, entries, index) if with_comparison else None
 
     def draft(number: str) -> bytes:

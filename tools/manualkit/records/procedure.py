@@ -29,7 +29,6 @@ from manualkit.records.revocation import (
     Revocation,
     bound_findings,
     committed_later,
-    moment,
     revoked_at,
     signed_after_revocation,
 )
@@ -246,16 +245,20 @@ class RequestDeadline(NamedTuple):
         }
 
 
-def _signed_day(signed_at: str) -> dt.date | None:
-    when = moment(signed_at)
-    return when.date() if when else None
+def _signed_day(signed_at: str, company_zone: dt.tzinfo) -> dt.date | None:
+    """The company's date of a signing time (not the date its own offset tells)."""
+    from manualkit.base.clock import company_day
+
+    return company_day(signed_at, company_zone)
 
 
 def request_deadlines(snap: Snapshot, state: ProcedureState, today: dt.date) -> list[RequestDeadline]:
     """For each change request not yet released: whom it waits for, since when, and its due date."""
+    from manualkit.base.clock import zone_or_default
     from manualkit.records.approval import approval_findings
 
     manual, policy = snap.require()
+    company_zone = zone_or_default(policy.time_zone)
     released = {cr for r in snap.records for cr in r.change_requests}
     out: list[RequestDeadline] = []
     for cr_id, cr in sorted(snap.requests.items()):
@@ -270,7 +273,7 @@ def request_deadlines(snap: Snapshot, state: ProcedureState, today: dt.date) -> 
                     cr.title,
                     "returned",
                     None,
-                    _signed_day(back.fields["returned_at"]),
+                    _signed_day(back.fields["returned_at"], company_zone),
                     None,
                     False,
                     back,
@@ -291,7 +294,7 @@ def request_deadlines(snap: Snapshot, state: ProcedureState, today: dt.date) -> 
             d
             for r in required[: required.index(waiting)]
             if r in signed
-            for d in [_signed_day(signed[r].signed_at)]
+            for d in [_signed_day(signed[r].signed_at, company_zone)]
             if d
         ]
         since = max([cr.date, *before])

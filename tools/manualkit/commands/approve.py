@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +11,7 @@ from manualkit.commands.gates import open_request
 from manualkit.commands.registry import Command, Outcome
 
 if TYPE_CHECKING:
+    from manualkit.base.run import Run
     from manualkit.commands.context import RunContext
     from manualkit.records.change_request import Approval
     from manualkit.records.policy import Policy
@@ -19,13 +19,14 @@ if TYPE_CHECKING:
 SIGNER_ID_RE = re.compile(r"[a-z][a-z0-9.-]*")  # as policy.yml declares an approver id
 
 
-def approve(root: Path, cr_id: str, role: str, key_path: Path, now: dt.datetime) -> Approval:
+def approve(run: Run, cr_id: str, role: str, key_path: Path) -> Approval:
+    """Sign ``cr_id`` in ``role`` with the key at ``key_path``, at ``run.now``, under the lock."""
     from manualkit.base.lock import repository_lock
     from manualkit.records.approval import approve as sign_request
 
-    with repository_lock(root, "approve"):
-        o = open_request(root, cr_id, role)
-        return sign_request(root, o.cr, role, key_path, o.manual, o.judge, now, o.revocations, o.controlled)
+    with repository_lock(run.root, "approve"):
+        o = open_request(run.root, cr_id, role)
+        return sign_request(run, o.cr, role, key_path, o.manual, o.judge, o.revocations, o.controlled)
 
 
 def export_approval(root: Path, cr_id: str, role: str, directory: Path) -> tuple[Path, Path, Path, str]:
@@ -93,10 +94,8 @@ def _approve_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _run_approve(args: argparse.Namespace, context: RunContext) -> Outcome:
-    approval = approve(context.root, args.change_request, args.role, Path(args.key), context.now)
-    outcome = Outcome()
-    outcome.say(f"{approval.name}（{approval.signer}）已以“{approval.role}”角色签署 {args.change_request}，时间 {approval.signed_at}，摘要 {approval.digest[:19]}…")
-    return outcome
+    approval = approve(context.run, args.change_request, args.role, Path(args.key))
+    return Outcome.said(f"{approval.name}（{approval.signer}）已以“{approval.role}”角色签署 {args.change_request}，时间 {approval.signed_at}，摘要 {approval.digest[:19]}…")
 
 
 def _export_arguments(p: argparse.ArgumentParser) -> None:

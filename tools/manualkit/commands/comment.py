@@ -175,9 +175,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     posted = post_comment(args.host, Path(args.file), context.env)
-    outcome = Outcome()
-    outcome.say(f"已{'更新' if posted.updated else '发表'}{'合并请求' if args.host == 'gitlab' else '拉取请求'}评论：{posted.url}")
-    return outcome
+    return Outcome.said(f"已{'更新' if posted.updated else '发表'}{'合并请求' if args.host == 'gitlab' else '拉取请求'}评论：{posted.url}")
 
 
 COMMANDS = (Command("comment", _arguments, _run),)

@@ -13,6 +13,10 @@ import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from manualkit.base.run import Run
 
 
 def find_root(value: str | None, cwd: Path | None = None) -> Path:
@@ -58,6 +62,13 @@ class RunContext:
         from manualkit.base.clock import now
 
         return now(self.env, self.zone)
+
+    @functools.cached_property
+    def run(self) -> Run:
+        """This run as plain data (``base/run.Run``), for the core functions that take it."""
+        from manualkit.base.run import Run
+
+        return Run(self.root, self.zone, self.today, self.now, self.env)
 
     def author_env(self) -> dict[str, str]:
         """git's author and committer dates for a commit made in this run: the pinned time when

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from manualkit.commands.gates import open_return, refuse_revoked, return_fields
 from manualkit.commands.registry import Command, Outcome
 
 if TYPE_CHECKING:
+    from manualkit.base.run import Run
     from manualkit.commands.context import RunContext
     from manualkit.records.copies import ControlledCopy
     from manualkit.records.procedure import (
@@ -27,10 +28,10 @@ if TYPE_CHECKING:
 MAX_COPIES = 200
 
 
-def return_request(
-    root: Path, cr_id: str, role: str, key_path: Path, reason: str, now: dt.datetime, today: dt.date
-) -> SignedRecord:
-    """8.2 三 4: the signer of the role the request waits for returns it, with the reason."""
+def return_request(run: Run, cr_id: str, role: str, key_path: Path, reason: str) -> SignedRecord:
+    """8.2 三 4: the signer of the role the request waits for returns it, with the reason, at
+    ``run.now``."""
+    root, today, now = run.root, run.today, run.now
     from manualkit.base.lock import repository_lock
     from manualkit.records.procedure import approver_for_key, clean_text, return_path, write_signed
     from manualkit.records.repository import worktree_snapshot
@@ -54,12 +55,11 @@ def return_request(
 
 
 def revoke_key(
-    root: Path,
+    run: Run,
     signer: str,
     at: dt.datetime,
     reason: str,
     key_path: Path,
-    now: dt.datetime,
     credential: str | None = None,
     *,
     void_released: bool = False,
@@ -68,6 +68,7 @@ def revoke_key(
     ``credential``, the signer's WebAuthn credential of that id instead of their SSH key. A time
     before a signature of a released version with that key is refused (MAN856) unless
     ``void_released`` says so explicitly and the record is signed by a holder of 批准."""
+    root, now = run.root, run.now
     from manualkit.base.diagnostics import fail
     from manualkit.base.lock import repository_lock
     from manualkit.records.key_revocation import released_signatures
@@ -136,17 +137,11 @@ def revoke_key(
 
 
 def record_training(
-    root: Path,
-    version: str,
-    day: dt.date,
-    departments: Sequence[str],
-    attendees: int,
-    record: str,
-    key_path: Path,
-    today: dt.date,
-    now: dt.datetime,
+    run: Run, version: str, day: dt.date, departments: Sequence[str], attendees: int, record: str, key_path: Path
 ) -> SignedRecord:
-    """8.4 二 and 6.4: the signed record that the affected staff were trained on ``version``."""
+    """8.4 二 and 6.4: the signed record that the affected staff were trained on ``version``
+    (on ``day``, not after ``run.today``)."""
+    root, today, now = run.root, run.today, run.now
     from manualkit.base.diagnostics import fail
     from manualkit.base.lock import repository_lock
     from manualkit.records.procedure import TRAINING_DIR, approver_for_key, clean_text, procedure_state, write_signed
@@ -200,19 +195,11 @@ def record_training(
 
 
 def distribute(
-    root: Path,
-    version: str,
-    holder: str,
-    department: str,
-    count: int,
-    out_dir: Path | None,
-    today: dt.date,
-    env: Mapping[str, str],
-    key_path: Path,
-    now: dt.datetime,
+    run: Run, version: str, holder: str, department: str, count: int, out_dir: Path | None, key_path: Path
 ) -> list[tuple[ControlledCopy, Path]]:
     """8.1 一: issue ``count`` numbered controlled copies of ``version`` to ``holder``; each
     record is signed with ``key_path`` by the registered signer who issues it."""
+    root, today, env, now = run.root, run.today, run.env, run.now
     import hashlib
 
     from manualkit.base.atomic import check_writable, write_atomic
@@ -305,9 +292,10 @@ def distribute(
         return [(c, p) for c, p, _ in issued]
 
 
-def recall(root: Path, number: str, day: dt.date, retained: bool, today: dt.date, key_path: Path, now: dt.datetime) -> ControlledCopy:
+def recall(run: Run, number: str, day: dt.date, retained: bool, key_path: Path) -> ControlledCopy:
     """8.4 三: record that copy ``number`` came back (or is kept marked 作废留存), in a signed
     recall record beside the copy's record (which is never edited)."""
+    root, today, now = run.root, run.today, run.now
     from manualkit.base.diagnostics import fail
     from manualkit.base.lock import repository_lock
     from manualkit.records.copies import copy_path, recall_path
@@ -365,10 +353,8 @@ def _return_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _run_return(args: argparse.Namespace, context: RunContext) -> Outcome:
-    record = return_request(context.root, args.change_request, args.role, Path(args.key), args.reason, context.now, context.today)
-    outcome = Outcome()
-    outcome.say(f"{record.name} 已以“{args.role}”角色退回 {args.change_request}（{record.path}）；请提交该记录。重新提交时：manual propose --replaces {args.change_request} …")
-    return outcome
+    record = return_request(context.run, args.change_request, args.role, Path(args.key), args.reason)
+    return Outcome.said(f"{record.name} 已以“{args.role}”角色退回 {args.change_request}（{record.path}）；请提交该记录。重新提交时：manual propose --replaces {args.change_request} …")
 
 
 def moment(value: str) -> dt.datetime:
@@ -399,15 +385,12 @@ def _revoke_arguments(p: argparse.ArgumentParser) -> None:
 
 def _run_revoke(args: argparse.Namespace, context: RunContext) -> Outcome:
     record = revoke_key(
-        context.root, args.signer, in_zone(args.at, context.zone), args.reason, Path(args.key), context.now, args.credential,
-        void_released=args.void_released,
-    )  # fmt: skip
-    outcome = Outcome()
-    outcome.say(
+        context.run, args.signer, in_zone(args.at, context.zone), args.reason, Path(args.key), args.credential, void_released=args.void_released
+    )
+    return Outcome.said(
         f"已停用 {args.signer} 的密钥，自 {record.fields['revoked_at']} 起生效（{record.path}，由 {record.name} 签署）；"
         "此后用该密钥所作的签署一律无效。请提交该记录，并经正常修订程序在 policy.yml 中更换密钥。"
     )
-    return outcome
 
 
 def _training_arguments(p: argparse.ArgumentParser) -> None:
@@ -423,10 +406,8 @@ def _training_arguments(p: argparse.ArgumentParser) -> None:
 
 def _run_training(args: argparse.Namespace, context: RunContext) -> Outcome:
     departments = [d.strip() for part in args.departments for d in part.replace("、", ",").split(",") if d.strip()]
-    record = record_training(context.root, args.version, args.date, departments, args.attendees, args.record, Path(args.key), context.today, context.now)
-    outcome = Outcome()
-    outcome.say(f"已记录 {args.version} 版的培训（{args.date.isoformat()}，{record.fields['departments']}，{args.attendees} 人）：{record.path}；请提交该记录。")
-    return outcome
+    record = record_training(context.run, args.version, args.date, departments, args.attendees, args.record, Path(args.key))
+    return Outcome.said(f"已记录 {args.version} 版的培训（{args.date.isoformat()}，{record.fields['departments']}，{args.attendees} 人）：{record.path}；请提交该记录。")
 
 
 def _distribute_arguments(p: argparse.ArgumentParser) -> None:
@@ -440,9 +421,8 @@ def _distribute_arguments(p: argparse.ArgumentParser) -> None:
 
 def _run_distribute(args: argparse.Namespace, context: RunContext) -> Outcome:
     issued = distribute(
-        context.root, args.version, args.holder, args.department, args.copies, Path(args.output) if args.output else None, context.today,
-        context.env, Path(args.key), context.now,
-    )  # fmt: skip
+        context.run, args.version, args.holder, args.department, args.copies, Path(args.output) if args.output else None, Path(args.key)
+    )
     outcome = Outcome()
     for copy, path in issued:
         outcome.say(f"已分发受控副本 {copy.number}（{copy.version} 版）给 {copy.holder}（{copy.department}）：{path}")
@@ -460,11 +440,9 @@ def _recall_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _run_recall(args: argparse.Namespace, context: RunContext) -> Outcome:
-    copy = recall(context.root, args.copy, args.date, args.retained, context.today, Path(args.key), context.now)
+    copy = recall(context.run, args.copy, args.date, args.retained, Path(args.key))
     how = "作废留存（加注“作废留存”标识，不得用于指导业务）" if copy.retained else "已收回"
-    outcome = Outcome()
-    outcome.say(f"受控副本 {copy.number}（{copy.version} 版，{copy.holder}）于 {args.date.isoformat()} {how}：{copy.path}；请提交该记录。")
-    return outcome
+    return Outcome.said(f"受控副本 {copy.number}（{copy.version} 版，{copy.holder}）于 {args.date.isoformat()} {how}：{copy.path}；请提交该记录。")
 
 
 COMMANDS = (

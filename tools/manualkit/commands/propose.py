@@ -3,32 +3,34 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from manualkit.commands.registry import Command, Outcome
 
 if TYPE_CHECKING:
+    from manualkit.base.run import Run
     from manualkit.commands.context import RunContext
 
 
 
-def propose(
-    root: Path,
-    *,
-    class_key: str,
-    title: str,
-    sections: list[str],
-    reason: str,
-    summary: str | None,
-    applicant: str,
-    department: str | None,
-    training: bool | None,
-    today: dt.date,
-    replaces: str | None = None,
-) -> Path:
+class Proposal(NamedTuple):
+    """What the editor asks for: the request's own fields, as ``manual propose`` takes them."""
+
+    class_key: str
+    title: str
+    sections: list[str]
+    reason: str
+    summary: str | None
+    applicant: str
+    department: str | None
+    training: bool | None
+    replaces: str | None = None
+
+
+def propose(run: Run, proposal: Proposal) -> Path:
+    """Write the new change request for ``proposal``, dated the company's today; its path."""
     from manualkit.base.characters import ascii_digits, has_fullwidth_digits, require_field
     from manualkit.base.diagnostics import fail
     from manualkit.base.files import read_regular
@@ -44,6 +46,8 @@ def propose(
     from manualkit.records.policy import CLASS_ORDER
     from manualkit.records.repository import worktree_snapshot
 
+    root, today = run.root, run.today
+    class_key, title, sections, reason, summary, applicant, department, training, replaces = proposal
     with repository_lock(root, "propose"):
         snap = worktree_snapshot(root)
         manual, policy = snap.require()
@@ -121,21 +125,20 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     root = context.root
     path = propose(
-        root,
-        class_key=args.change_class,
-        title=args.title,
-        sections=[s.strip() for s in args.sections.split(",") if s.strip()],
-        reason=args.reason,
-        summary=args.summary,
-        applicant=args.applicant or context.git_user(),
-        department=args.department,
-        training=args.training,
-        today=context.today,
-        replaces=args.replaces,
+        context.run,
+        Proposal(
+            class_key=args.change_class,
+            title=args.title,
+            sections=[s.strip() for s in args.sections.split(",") if s.strip()],
+            reason=args.reason,
+            summary=args.summary,
+            applicant=args.applicant or context.git_user(),
+            department=args.department,
+            training=args.training,
+            replaces=args.replaces,
+        ),
     )
-    outcome = Outcome()
-    outcome.say(f"已创建修订申请单 {path.relative_to(root)}；请修改相关章节，补全申请单，并发起合并请求（pull request）")
-    return outcome
+    return Outcome.said(f"已创建修订申请单 {path.relative_to(root)}；请修改相关章节，补全申请单，并发起合并请求（pull request）")
 
 
 COMMANDS = (Command("propose", _arguments, _run),)

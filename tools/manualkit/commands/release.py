@@ -102,12 +102,10 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     published = args.published or context.today
     record = release(context.root, effective=args.effective, published=published, env=context.author_env(), today=context.today)
-    outcome = Outcome()
-    outcome.say(
+    return Outcome.said(
         f"已发布 {record.version}（{'、'.join(record.change_requests)}），发布日期 {record.published}，实施日期 {record.effective}；"
         f"已提交并打标签 release/{record.version.slug}"
     )
-    return outcome
 
 
 COMMANDS = (Command("release", _arguments, _run),)

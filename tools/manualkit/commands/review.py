@@ -41,9 +41,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     root = context.root
     path = review(root, args.chapter, Path(args.key), context.today, context.now, args.conclusion)
-    outcome = Outcome()
-    outcome.say(f"已记录第 {args.chapter} 章的定期评审：{path.relative_to(root)}；版本不变。请提交该记录。")
-    return outcome
+    return Outcome.said(f"已记录第 {args.chapter} 章的定期评审：{path.relative_to(root)}；版本不变。请提交该记录。")
 
 
 COMMANDS = (Command("review", _arguments, _run),)

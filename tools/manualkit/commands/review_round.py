@@ -12,7 +12,6 @@ repository lock for its whole read-check-write and writes atomically; nothing is
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +21,7 @@ from manualkit.commands.registry import Command, Outcome, output_folder, write_o
 
 if TYPE_CHECKING:
     from manualkit.base.diagnostics import Diagnostic
+    from manualkit.base.run import Run
     from manualkit.commands.context import RunContext
     from manualkit.records.answers import Answer
     from manualkit.records.change_request import ChangeRequest
@@ -75,8 +75,9 @@ def _open_request(root: Path, cr_id: str) -> Base:
     return Base(snap, cr, old, manual, str(latest.record.version))
 
 
-def review_copy(root: Path, cr_id: str, today: dt.date, now: dt.datetime) -> tuple[bytes, str]:
-    """The 征求意见稿 of ``cr_id`` and its file name; the reply is due 5 working days after ``today``."""
+def review_copy(run: Run, cr_id: str) -> tuple[bytes, str]:
+    """The 征求意见稿 of ``cr_id`` and its file name; the reply is due 5 working days after today."""
+    root, today, now = run.root, run.today, run.now
     from manualkit.documents.docx.review_copy import ReviewCover, render_review_copy
     from manualkit.records.workdays import load_calendar
 
@@ -138,10 +139,11 @@ def _check_copy(source: str, copy: object, base: Base, digest: str) -> list[Diag
 
 
 def import_review(
-    root: Path, source: Path, cr_id: str, reviewer: str | None, now: dt.datetime, *, apply: bool = False, key_path: Path | None = None
+    run: Run, source: Path, cr_id: str, reviewer: str | None, *, apply: bool = False, key_path: Path | None = None
 ) -> ImportResult:
     """Read the returned copy ``source`` of ``cr_id`` and record its opinions (signed with the
     importer's key when ``key_path`` is given); with ``apply``, also write the mappable changes."""
+    root, now = run.root, run.now
     import hashlib
 
     from manualkit.base.atomic import check_writable
@@ -249,11 +251,10 @@ def _write_all(root: Path, files: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(sorted(files))
 
 
-def answer(
-    root: Path, cr_id: str, number: int, decision: str, reason: str, editor: str, now: dt.datetime, key_path: Path | None = None
-) -> Answer:
-    """处理意见 to opinion ``number`` of ``cr_id``: ``accept`` or ``reject``, with the reason;
-    signed by the editor's key when ``key_path`` is given (the editor is then the key's signer)."""
+def answer(run: Run, cr_id: str, number: int, decision: str, reason: str, editor: str, key_path: Path | None = None) -> Answer:
+    """处理意见 to opinion ``number`` of ``cr_id``: ``accept`` or ``reject``, with the reason, at
+    ``run.now``; signed by the editor's key when ``key_path`` is given (the editor is then the key's signer)."""
+    root, now = run.root, run.now
     from manualkit.base.diagnostics import fail
     from manualkit.base.lock import repository_lock
     from manualkit.records.answers import DECISIONS, Answer, answer_path, load_answers
@@ -331,7 +332,7 @@ def _run_copy(args: argparse.Namespace, context: RunContext) -> Outcome:
 
     root = context.root
     check_writable(output_folder(root, args.output))
-    data, name = review_copy(root, args.change_request, context.today, context.now)
+    data, name = review_copy(context.run, args.change_request)
     outcome = Outcome()
     path = write_output(outcome, root, args.output, name, data)
     outcome.say(f"已生成 {args.change_request} 的征求意见稿：{path}；请审阅人以批注和修订提出意见后返回，再用 manual import-review 导入")
@@ -350,7 +351,7 @@ def _run_import(args: argparse.Namespace, context: RunContext) -> Outcome:
     from manualkit.base.characters import inert
 
     key = Path(args.key) if args.key else None
-    result = import_review(context.root, Path(args.file), args.cr, args.reviewer, context.now, apply=args.apply, key_path=key)
+    result = import_review(context.run, Path(args.file), args.cr, args.reviewer, apply=args.apply, key_path=key)
     outcome = Outcome()
     for warning in result.warnings:
         outcome.warn(warning.render() + "\n")
@@ -381,10 +382,8 @@ def _answer_arguments(p: argparse.ArgumentParser) -> None:
 def _run_answer(args: argparse.Namespace, context: RunContext) -> Outcome:
     decision = "accept" if args.accept else "reject"
     key = Path(args.key) if args.key else None
-    result = answer(context.root, args.change_request, args.number, decision, args.reason, args.editor or context.git_user(), context.now, key)
-    outcome = Outcome()
-    outcome.say(f"已答复 {result.request}#{result.number}（{'采纳' if decision == 'accept' else '不采纳'}）：{result.path}；请提交该记录。")
-    return outcome
+    result = answer(context.run, args.change_request, args.number, decision, args.reason, args.editor or context.git_user(), key)
+    return Outcome.said(f"已答复 {result.request}#{result.number}（{'采纳' if decision == 'accept' else '不采纳'}）：{result.path}；请提交该记录。")
 
 
 COMMANDS = (

@@ -32,6 +32,7 @@ from manualkit.text.manual import Manual
 __all__ = ["registration_hint"]  # MAN651's hint lives beside the registry (records/policy.py)
 
 if TYPE_CHECKING:
+    from manualkit.base.run import Run
     from manualkit.records.revocation import Revocation
     from manualkit.records.webauthn_signature import Assertion
 
@@ -167,19 +168,20 @@ def _approver_for_key(policy: Policy, key_path: Path) -> Approver:
 
 
 def approve(
-    root: Path,
+    run: Run,
     cr: ChangeRequest,
     role: str,
     key_path: Path,
     manual: Manual,
     policy: Policy,
-    now: dt.datetime,
     revocations: Sequence[Revocation] = (),
     controlled: Mapping[str, str] | None = None,
 ) -> Approval:
-    """Sign ``cr`` in ``role`` with the key at ``key_path`` and append the approval to its file.
+    """Sign ``cr`` in ``role`` with the key at ``key_path`` at ``run.now`` and append the
+    approval to its file.
 
     ``policy`` is the policy in force (the last release's): who may sign is decided by it."""
+    root, now = run.root, run.now
     approver = _approver_for_key(policy, key_path)
     digest = approvable(cr, role, approver, approver.public_key, str(key_path), manual, policy, now, revocations, controlled)
     signed_at = now.isoformat(timespec="seconds")

@@ -1,0 +1,32 @@
+"""One run of one command, as plain data: the repository, the company's zone, today, now and the
+environment. Made once where a command starts (``commands/context.RunContext.run``, the desk for
+each request it serves) and passed as one value to the core functions that write records, so that
+no function takes ``root``, ``today``, ``now`` and ``env`` as four loose arguments in its own
+order. It lives on the ground floor so that ``records/`` may take it too; the clock that fills it
+is ``base/clock.py`` (:meth:`Run.at`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Run:
+    """Where a command runs and when, in the company's zone (``now`` is that zone's time)."""
+
+    root: Path
+    zone: dt.tzinfo
+    today: dt.date
+    now: dt.datetime
+    env: Mapping[str, str]
+
+    @classmethod
+    def at(cls, root: Path, env: Mapping[str, str], zone: dt.tzinfo) -> Run:
+        """The run at ``root`` with ``env``, today and now read from the clock once, in ``zone``."""
+        from manualkit.base import clock
+
+        return cls(root, zone, clock.today(env, zone), clock.now(env, zone), env)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import textwrap
 import zoneinfo
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import pytest
 from desk_support import running_desk
 from faketime_support import late, ok
 from revision_repo import RevisionRepo, shared_history
+from typecheck_support import strict_mypy
 
 UTC_EVENING = "2026-12-07T23:30:00+00:00"  # 2026-12-08 07:30 in China
 LOS_ANGELES = zoneinfo.ZoneInfo("America/Los_Angeles")
@@ -61,15 +61,7 @@ def test_start_of_day_and_noon_are_in_the_zone_given() -> None:
 
 
 def test_mypy_strict_refuses_start_of_day_and_noon_without_the_zone(tmp_path: Path) -> None:
-    from mypy import api
-
-    def check(body: str) -> tuple[str, int]:
-        source = tmp_path / "probe.py"
-        source.write_text(textwrap.dedent(body), encoding="utf-8")
-        out, err, status = api.run(["--strict", "--no-incremental", "--config-file", "", "--python-version", "3.11", str(source)])
-        return out + err, status
-
-    fine, status = check("""
+    fine, status = strict_mypy(tmp_path, """
         import datetime as dt
         from manualkit.base.clock import CST, noon, start_of_day
         a = start_of_day(dt.date(2026, 1, 1), CST)
@@ -77,7 +69,7 @@ def test_mypy_strict_refuses_start_of_day_and_noon_without_the_zone(tmp_path: Pa
     """)
     assert status == 0, fine
     for call in ("start_of_day(dt.date(2026, 1, 1))", "noon(dt.date(2026, 1, 1))"):
-        text, status = check(f"import datetime as dt\nfrom manualkit.base.clock import noon, start_of_day\nvalue = {call}\n")
+        text, status = strict_mypy(tmp_path, f"import datetime as dt\nfrom manualkit.base.clock import noon, start_of_day\nvalue = {call}\n")
         assert status == 1 and 'Missing positional argument "company_zone"' in text, text
 
 

@@ -11,26 +11,19 @@ way in tests/test_faketime_commands.py; the zone's defects in tests/test_company
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import textwrap
 from pathlib import Path
 
+import faketime_support
 import pytest
-from revision_repo import PROJECT_ROOT, SIGNER, Result, RevisionRepo, manual_command, shared_history
+from faketime_support import ok, require_faketime
+from revision_repo import PROJECT_ROOT, SIGNER, Result, RevisionRepo, shared_history
+from typecheck_support import strict_mypy
 
 MOMENT = "2026-03-31 23:30:00"  # UTC; 2026-04-01 07:30 in China
 CHINA_DAY = "2026-04-01"
 UTC_DAY = "2026-03-31"
-
-
-def require_faketime() -> None:
-    if shutil.which("faketime") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("faketime is required when CI=true (.ci/run installs it)")
-        pytest.skip("faketime is not installed")
 
 
 @pytest.fixture(scope="module")
@@ -39,21 +32,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> RevisionRepo:
 
 
 def late(repo: RevisionRepo, *args: str) -> Result:
-    """``manual <args>`` as a whole process under faketime at 23:30 UTC, machine zone UTC, clock
-    not pinned (no MANUAL_TODAY, MANUAL_NOW, GIT_*_DATE)."""
-    env = repo.env({"TZ": "UTC"})
-    for name in ("MANUAL_TODAY", "MANUAL_NOW", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
-        env.pop(name, None)
-    proc = subprocess.run(["faketime", MOMENT, *manual_command(), *args], cwd=repo.root, env=env, capture_output=True, check=False,
-                          stdin=subprocess.DEVNULL, timeout=300)  # fmt: skip
-    result = Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
-    assert "Traceback" not in result.output, result.output
-    return result
-
-
-def ok(result: Result) -> Result:
-    assert result.code == 0, result.output
-    return result
+    """``manual <args>`` as a whole process under faketime at 23:30 UTC (:func:`faketime_support.late`)."""
+    return faketime_support.late(repo, MOMENT, *args)
 
 
 def test_every_dated_command_at_half_past_eleven_utc_says_the_company_date(repo: RevisionRepo) -> None:
@@ -99,22 +79,14 @@ def test_every_dated_command_at_half_past_eleven_utc_says_the_company_date(repo:
 
 
 def test_mypy_strict_refuses_the_clock_without_the_company_zone(tmp_path: Path) -> None:
-    from mypy import api
-
-    def check(body: str) -> tuple[str, int]:
-        source = tmp_path / "probe.py"
-        source.write_text(textwrap.dedent(body), encoding="utf-8")
-        out, err, status = api.run(["--strict", "--no-incremental", "--config-file", "", "--python-version", "3.11", str(source)])
-        return out + err, status
-
-    fine, status = check("""
+    fine, status = strict_mypy(tmp_path, """
         from manualkit.base.clock import CST, now, today
         day = today({}, CST)
         moment = now({}, CST)
     """)
     assert status == 0, fine
     for call in ("today({})", "now({})"):
-        text, status = check(f"from manualkit.base.clock import now, today\nvalue = {call}\n")
+        text, status = strict_mypy(tmp_path, f"from manualkit.base.clock import now, today\nvalue = {call}\n")
         assert status == 1 and 'Missing positional argument "company_zone"' in text, text
 
 

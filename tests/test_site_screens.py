@@ -267,6 +267,19 @@ def _axe() -> str:
         return AXE.read_text(encoding="utf-8")
 
 
+def serious_violations(page: Any, site: Site) -> list[str]:
+    """axe-core's serious and critical violations in the page's content (Material's header,
+    navigation and search are not ours), loaded from the site's own ``axe.min.js`` (the
+    Content-Security-Policy runs no inline script): one line per rule, with its elements."""
+    page.add_script_tag(url=site.url("axe.min.js"))
+    result: list[str] = page.evaluate(
+        "async () => (await axe.run({include: [['.md-content']]}, {resultTypes: ['violations']})).violations"
+        ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+        ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
+    )
+    return result
+
+
 def test_axe_finds_no_serious_violation_in_the_sites_own_markup(screen: Watched, site: Site) -> None:
     """axe-core on every kind of page; Material's own markup (header, navigation, search) is not ours."""
     # Loaded from the site's own address: its Content-Security-Policy runs no inline script.
@@ -275,12 +288,7 @@ def test_axe_finds_no_serious_violation_in_the_sites_own_markup(screen: Watched,
                  "downloads.html", "diff/A-1_B-0.html", "archive/A-0/03-execution.html"):  # fmt: skip
         page = _load(screen, site, path)
         page.locator(".mk-pit > summary").click()
-        page.add_script_tag(url=site.url("axe.min.js"))
-        result = page.evaluate(
-            "async () => (await axe.run({include: [['.md-content']]}, {resultTypes: ['violations']})).violations"
-            ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
-            ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
-        )
+        result = serious_violations(page, site)
         assert not result, (path, result)
 
 

@@ -218,7 +218,7 @@ def test_screenshots_of_downloads_and_verify(browser: Any, site: Site, tmp_path:
 
 def test_axe_finds_no_serious_violation_on_the_verify_page(browser: Any, site: Site) -> None:
     """axe-core on 验证文件 with its drop zone and three results shown, at both widths."""
-    from test_site_screens import _axe
+    from test_site_screens import _axe, serious_violations
 
     (site.root / "axe.min.js").write_text(_axe(), encoding="utf-8")
     for width, height in ((1366, 900), (390, 844)):
@@ -228,10 +228,5 @@ def test_axe_finds_no_serious_violation_on_the_verify_page(browser: Any, site: S
             _drop(page, name, data)
             _drop(page, *_file(site, "A/1", "pdf"))
             _drop(page, "x.pdf", b"x")
-            page.add_script_tag(url=site.url("axe.min.js"))
-            result = page.evaluate(
-                "async () => (await axe.run({include: [['.md-content']]}, {resultTypes: ['violations']})).violations"
-                ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
-                ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
-            )
+            result = serious_violations(page, site)
             assert not result, (width, result)

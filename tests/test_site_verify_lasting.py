@@ -288,7 +288,7 @@ def test_the_may_copy_dropped_in_chromium_reads_issued_in_force_now_superseded(v
 
 
 def test_axe_finds_no_serious_violation_with_an_earlier_copy_shown(browser: Any, site: Site, in_may: Built) -> None:
-    from test_site_screens import _axe
+    from test_site_screens import _axe, serious_violations
 
     (site.root / "axe.min.js").write_text(_axe(), encoding="utf-8")
     for width, height in ((1366, 900), (390, 844)):
@@ -297,12 +297,7 @@ def test_axe_finds_no_serious_violation_with_an_earlier_copy_shown(browser: Any,
             for name, data in sorted(_may_copies(in_may).items()):
                 _drop(page, name, data)
             assert page.evaluate("() => document.documentElement.scrollWidth") <= width
-            page.add_script_tag(url=site.url("axe.min.js"))
-            result = page.evaluate(
-                "async () => (await axe.run({include: [['.md-content']]}, {resultTypes: ['violations']})).violations"
-                ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
-                ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
-            )
+            result = serious_violations(page, site)
             assert not result, (width, result)
 
 

@@ -10,7 +10,7 @@ import json
 import re
 import socket
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from revision_repo import Result, RevisionRepo, manual_command
@@ -95,10 +95,16 @@ class Desk:
 
 
 @contextlib.contextmanager
-def running_desk(repo: RevisionRepo, *args: str, env: Mapping[str, str] | None = None) -> Iterator[Desk]:
+def running_desk(
+    repo: RevisionRepo, *args: str, env: Mapping[str, str] | None = None, launcher: Sequence[str] = (),
+    environment: Mapping[str, str] | None = None,
+) -> Iterator[Desk]:
+    """``manual desk`` as a process that stops by itself; ``launcher`` goes before the command
+    (``faketime <moment>``), ``environment`` replaces the repository's own (``env`` adds to it)."""
     proc = subprocess.Popen(
-        ["timeout", str(DESK_SECONDS), *manual_command(), "desk", "--no-browser", *args],
-        cwd=repo.root, env=repo.env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        ["timeout", str(DESK_SECONDS), *launcher, *manual_command(), "desk", "--no-browser", *args],
+        cwd=repo.root, env=dict(environment) if environment is not None else repo.env(env), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         assert proc.stdout is not None

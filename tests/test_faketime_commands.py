@@ -38,9 +38,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from desk_support import free_port
+from desk_support import free_port, running_desk
 from faketime_support import late, ok, require_faketime, unpinned_env
-from revision_repo import SIGNER, RevisionRepo, manual_command, shared_history
+from revision_repo import SIGNER, RevisionRepo, shared_history
 
 MOMENT = "2026-12-07 23:30:00"  # UTC
 CHINA_DAY = "2026-12-08"
@@ -222,40 +222,18 @@ def test_the_site_is_built_as_of_the_company_date(repo: RevisionRepo) -> None:
 
 @pytest.mark.xdist_group("desk")
 def test_the_desk_pages_say_the_company_date(repo: RevisionRepo) -> None:
-    import http.client
-
     require_faketime()
     cr = repo.propose("minor", ["3.2"], title="缩短报价有效期", today="2026-12-02")
     repo.append_to_section("3.2", "报价单的有效期为 15 日。")
     repo.approve(cr, "编制", now="2026-12-03T10:00:00+08:00")
-    port = free_port()
-    proc = subprocess.Popen(
-        ["timeout", "120", "faketime", MOMENT, *manual_command(), "desk", "--no-browser", "--port", str(port)],
-        cwd=repo.root, env=unpinned_env(repo), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().decode("utf-8")
-        token = re.search(r"token=([A-Za-z0-9_-]+)", line)
-        assert token, line
+    with running_desk(repo, "--port", str(free_port()), launcher=("faketime", MOMENT), environment=unpinned_env(repo)) as desk:
 
         def get(path: str) -> str:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            conn.request("GET", path, headers={"Host": f"localhost:{port}", "Cookie": f"manual_desk_token={token.group(1)}"})
-            response = conn.getresponse()
-            text = response.read().decode("utf-8")
-            conn.close()
-            assert response.status == 200, text
+            status, _, text = desk.request("GET", path)
+            assert status == 200, text
             return text
 
         todo = get("/")
         assert f"今天：{CHINA_DAY}" in todo and UTC_DAY not in todo, todo
         page = get(f"/cr/{cr}")
         assert cr in page and UTC_DAY not in page, page
-    finally:
-        proc.terminate()
-        try:
-            proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()

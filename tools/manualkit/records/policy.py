@@ -14,6 +14,7 @@ from typing import Any
 
 from manualkit.base import yamlfile
 from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.records.policy_zone import POLICY_PATH as POLICY_PATH
 from manualkit.records.policy_zone import declared_time_zone as declared_time_zone  # where it lived before
 from manualkit.records.reminders import Ladder
 from manualkit.records.webauthn_signature import BASE64URL, Credential, credential_from
@@ -21,7 +22,6 @@ from manualkit.text.manual import Manual, decode
 from manualkit.text.markup import parse
 from manualkit.text.schema import Field, validate
 
-POLICY_PATH = "manual/policy.yml"
 DEFAULT_ZONE = "Asia/Shanghai"
 CLASS_ORDER = ("major", "minor", "editorial")  # highest first
 ROLE_ORDER = ("编制", "审核", "会签", "批准")

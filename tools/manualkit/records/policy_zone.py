@@ -17,7 +17,7 @@ POLICY_PATH = "manual/policy.yml"
 def declared_time_zone(root: Path) -> dt.tzinfo:
     """The company's time zone as ``manual/policy.yml`` in the working tree names it (a cheap
     line read, so every command can know today before it loads anything); CST by default."""
-    from manualkit.base.clock import CST, zone
+    from manualkit.base.clock import CST, zone_or_default
 
     try:
         with open(root / POLICY_PATH, "rb") as handle:
@@ -25,7 +25,4 @@ def declared_time_zone(root: Path) -> dt.tzinfo:
     except OSError:
         return CST
     m = re.search(r"^time_zone:[ \t]*[\"']?([A-Za-z0-9_+/-]+)", head, re.MULTILINE)
-    try:
-        return zone(m.group(1) if m else None)
-    except ValueError:
-        return CST
+    return zone_or_default(m.group(1) if m else None)

@@ -23,9 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from manualkit.base.diagnostics import Diagnostic, diagnostic
+from manualkit.records.policy_zone import POLICY_PATH
 from manualkit.records.workdays import WorkCalendar
-
-POLICY_PATH = "manual/policy.yml"  # records.policy imports this module: the path is repeated, not imported
 
 
 class Ladder(NamedTuple):

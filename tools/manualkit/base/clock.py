@@ -8,7 +8,7 @@ in the company's zone, and one with an offset is the same instant told in the co
 every record signed in a run carries the company's offset, as the records written without
 ``MANUAL_NOW`` always did. ``MANUAL_TODAY=YYYY-MM-DD`` sets only the date, for audits, demos and
 tests. Every other module asks this one, and always says in which zone: the caller passes the
-policy's (commands read it with ``records.policy.declared_time_zone``; a release's documents use
+policy's (commands read it with ``records.policy_zone.declared_time_zone``; a release's documents use
 the policy the release was made under), so no command can fall back on China Standard Time by
 forgetting it: ``today``, ``now``, ``start_of_day`` and ``noon`` take the zone as a required
 argument, and mypy strict refuses a call without it.

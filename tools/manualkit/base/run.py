@@ -1,9 +1,8 @@
 """One run of one command, as plain data: the repository, the company's zone, today, now and the
-environment. Made once where a command starts (``commands/context.RunContext.run``, the desk for
-each request it serves) and passed as one value to the core functions that write records, so that
+environment. Made once where a command starts (``commands/context.RunContext.run``, from the
+clock ``base/clock.py`` read once) and passed as one value to the core functions that write records, so that
 no function takes ``root``, ``today``, ``now`` and ``env`` as four loose arguments in its own
-order. It lives on the ground floor so that ``records/`` may take it too; the clock that fills it
-is ``base/clock.py`` (:meth:`Run.at`).
+order. It lives on the ground floor so that ``records/`` may take it too.
 """
 
 from __future__ import annotations
@@ -23,10 +22,3 @@ class Run:
     today: dt.date
     now: dt.datetime
     env: Mapping[str, str]
-
-    @classmethod
-    def at(cls, root: Path, env: Mapping[str, str], zone: dt.tzinfo) -> Run:
-        """The run at ``root`` with ``env``, today and now read from the clock once, in ``zone``."""
-        from manualkit.base import clock
-
-        return cls(root, zone, clock.today(env, zone), clock.now(env, zone), env)

@@ -25,9 +25,9 @@ import pytest
 from conftest import base_env, run_manual
 from revision_repo import Result, manual_command
 
+from manualkit.base import code_identity
 from manualkit.documents import kept_docx
 from manualkit.documents.kept_docx import KeptDocx, release_key
-from manualkit.records import repository
 from manualkit.records.edition import Status
 from manualkit.records.history import ApprovalView, ReleaseEntry, RequestView, release_history
 
@@ -210,7 +210,7 @@ def test_other_code_is_rendered_afresh(repo: Repo, monkeypatch: pytest.MonkeyPat
     """The store is named by the fingerprint of the tool's source files (sizes and times)."""
     docx(repo)
     poison(repo)
-    monkeypatch.setattr(repository, "_fingerprint", "0123456789abcdef")
+    monkeypatch.setattr(code_identity, "_digest", "0123456789abcdef" + "0" * 48)  # other code: another package digest
     assert not served(docx(repo))
     assert [p.parent.name for p in kept_files(repo)] == ["kept-docx-0123456789abcdef"]  # the other code's store removed
 

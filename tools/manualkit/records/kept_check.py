@@ -273,20 +273,16 @@ _code: str | None = None
 
 
 def code_fingerprint() -> str:
-    """The code that computes the answer: this package's files (name, size, modification time),
-    the interpreter, and every distribution installed on ``sys.path`` (the names of its
-    ``.dist-info``/``.egg-info`` entries carry their versions; ``.pth`` files by size and time)."""
+    """The code that computes the answer: this package's files (``base/code_identity``: name,
+    size, modification time), the interpreter, and every distribution installed on ``sys.path``
+    (the names of its ``.dist-info``/``.egg-info`` entries carry their versions; ``.pth`` files by
+    size and time)."""
     global _code
     if _code is None:
+        from manualkit.base.code_identity import package_digest
+
         digest = hashlib.sha256(f"{sys.version}\0{sys.executable}\0{sys.implementation.cache_tag}\n".encode())
-        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        rows = []
-        for directory, subdirs, files in os.walk(package):
-            subdirs[:] = [d for d in subdirs if d != "__pycache__"]
-            for name in files:
-                st = os.stat(os.path.join(directory, name))
-                rows.append(f"{os.path.relpath(os.path.join(directory, name), package)}\0{st.st_size}\0{st.st_mtime_ns}\n")
-        digest.update("".join(sorted(rows)).encode())
+        digest.update(package_digest().encode())
         digest.update("\0".join(_distributions(sys.path)).encode())
         _code = digest.hexdigest()
     return _code

@@ -208,25 +208,12 @@ def load_records_cached(contents: Mapping[str, bytes], cache: ContentCache | Non
 
 # --- content-keyed caches under the git dir ------------------------------------------------------
 
-_fingerprint: str | None = None
-
-
 def code_fingerprint() -> str:
-    """A fingerprint of this package's source files: a cache written by other code is never read."""
-    global _fingerprint
-    if _fingerprint is None:
-        digest = hashlib.sha256()
-        package = os.path.dirname(os.path.abspath(__file__))
-        sources = []
-        for directory, subdirs, files in os.walk(package):
-            subdirs[:] = [d for d in subdirs if d != "__pycache__"]
-            sources += [os.path.join(directory, f) for f in files if f.endswith(".py")]
-        for path in sorted(sources):
-            # As Python's own .pyc files are checked: by each source's size and modification time.
-            st = os.stat(path)
-            digest.update(f"{os.path.relpath(path, package)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-        _fingerprint = digest.hexdigest()[:16]
-    return _fingerprint
+    """A fingerprint of this package's files (``base/code_identity``): a cache written by other code
+    is never read."""
+    from manualkit.base.code_identity import package_digest
+
+    return package_digest()[:16]
 
 
 def caches_enabled(env: Mapping[str, str] | None = None) -> bool:

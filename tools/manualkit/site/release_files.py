@@ -123,14 +123,17 @@ def status_periods(version: SiteVersion) -> list[SiteVersion]:
 def signing_moment(since: dt.date, zone: dt.tzinfo, not_before: dt.datetime) -> dt.datetime:
     """00:00 of ``since`` in the company's zone, or the certificate's notBefore when later (a
     signature made before its certificate was valid would not verify)."""
-    start = dt.datetime.combine(since, dt.time(0, 0), zone)
-    return max(start, not_before.astimezone(zone))
+    from manualkit.base.clock import start_of_day
+
+    return max(start_of_day(since, zone), not_before.astimezone(zone))
 
 
 def reproducible_signing() -> bool:
     """Whether the files can be made alike on every build: LibreOffice's clock is frozen with
     faketime (the reproducible layout of ``SOURCE_DATE_EPOCH``)."""
-    return shutil.which("faketime") is not None
+    from manualkit.documents.layout import clock_can_be_frozen
+
+    return clock_can_be_frozen()
 
 
 def files_key(versions: Sequence[SiteVersion], index: int, fingerprint: str, signer: str, epoch: str, signed_at: dt.datetime | None = None) -> str:

@@ -60,6 +60,7 @@ from manualkit.documents.package_signature import (
 )
 from manualkit.documents.signing_key import (
     DEV_KEY_FILE,
+    DEV_VALID_FROM,
     SigningKey,
     SigningKeyError,
     is_development_certificate,
@@ -526,8 +527,10 @@ def test_development_key_is_made_once_private_and_reused(tmp_path: Path) -> None
     certificate = first.certificate
     assert certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "开发签名（非正式）"
     assert certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "晟达实业有限公司"
-    lifetime = certificate.not_valid_after_utc - certificate.not_valid_before_utc
-    assert dt.timedelta(days=3650) <= lifetime <= dt.timedelta(days=3654)
+    # Valid from 2000 (every status of every release is signed at the moment it began, as with a
+    # release certificate issued before the first release) until ten years after its creation.
+    assert certificate.not_valid_before_utc == DEV_VALID_FROM
+    assert dt.timedelta(days=3650) <= certificate.not_valid_after_utc - dt.datetime.now(dt.UTC) <= dt.timedelta(days=3654)
     assert is_development_certificate(certificate)
     assert trusted_certificates(env) == [certificate]
 

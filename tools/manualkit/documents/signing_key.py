@@ -30,7 +30,13 @@ PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 DEV_COMMON_NAME = "开发签名（非正式）"
 DEV_ORGANIZATION = "晟达实业有限公司"
-DEV_VALIDITY = dt.timedelta(days=3652)
+DEV_VALIDITY = dt.timedelta(days=3652)  # from the key's creation
+#: The development certificate's notBefore, long before any release it may sign. A release's files
+#: are signed at the moment their status began, never before the certificate's notBefore
+#: (site/release_files.py): valid from its own creation, a development key signed every earlier
+#: status's files at that creation moment instead, unlike the release certificate it stands in
+#: for, and no two keys signed (or laid out) a file at the same moment.
+DEV_VALID_FROM = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 DEV_KEY_FILE = "signing-key.pem"  # the private key followed by its certificate
 DEV_CERT_FILE = "signing-cert.pem"  # a copy of the certificate alone
 MAX_KEY_FILE_SIZE = 1024 * 1024
@@ -294,7 +300,7 @@ def _self_signed_certificate(private_key: rsa.RSAPrivateKey, now: dt.datetime) -
         .issuer_name(name)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_before(DEV_VALID_FROM)
         .not_valid_after(now + DEV_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(

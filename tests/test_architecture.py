@@ -301,7 +301,6 @@ LOOSE_CONTEXT_REMAINING = frozenset(
         "manualkit.base.git.text",
         "manualkit.base.lock.repository_lock",
         # commands
-        "manualkit.commands.audit.audit_with_witnesses",
         "manualkit.commands.build.build",
         "manualkit.commands.check.check",
         "manualkit.commands.publish.publish",
@@ -309,10 +308,6 @@ LOOSE_CONTEXT_REMAINING = frozenset(
         "manualkit.commands.release.release",
         "manualkit.commands.remind.remind",
         "manualkit.commands.remind._send",
-        "manualkit.commands.review.review",
-        "manualkit.commands.show.show",
-        "manualkit.commands.status.status",
-        "manualkit.commands.summary.summary",
         "manualkit.commands.verify._trusted",
         "manualkit.commands.verify.verify_docx",
         "manualkit.commands.verify._signer_verdict",
@@ -332,12 +327,10 @@ LOOSE_CONTEXT_REMAINING = frozenset(
         "manualkit.documents.release_document.build_release_pdf",
         "manualkit.documents.release_document.release_pdf",
         # records
-        "manualkit.records.audit.audit",
         "manualkit.records.kept_check.inputs",
         "manualkit.records.kept_check.answer",
         "manualkit.records.kept_check._reading",
         "manualkit.records.reminder_ledger.ledger_path",
-        "manualkit.records.review.record_review",
         # site
         "manualkit.site.build.build_site",
         "manualkit.site.cache.cache_root",

@@ -301,11 +301,8 @@ LOOSE_CONTEXT_REMAINING = frozenset(
         "manualkit.base.git.text",
         "manualkit.base.lock.repository_lock",
         # commands
-        "manualkit.commands.build.build",
         "manualkit.commands.check.check",
-        "manualkit.commands.publish.publish",
         "manualkit.commands.registry.ReleaseBuilder.__call__",
-        "manualkit.commands.release.release",
         "manualkit.commands.remind.remind",
         "manualkit.commands.remind._send",
         "manualkit.commands.verify._trusted",

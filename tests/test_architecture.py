@@ -303,8 +303,6 @@ LOOSE_CONTEXT_REMAINING = frozenset(
         # commands
         "manualkit.commands.check.check",
         "manualkit.commands.registry.ReleaseBuilder.__call__",
-        "manualkit.commands.remind.remind",
-        "manualkit.commands.remind._send",
         "manualkit.commands.verify._trusted",
         "manualkit.commands.verify.verify_docx",
         "manualkit.commands.verify._signer_verdict",
@@ -327,7 +325,6 @@ LOOSE_CONTEXT_REMAINING = frozenset(
         "manualkit.records.kept_check.inputs",
         "manualkit.records.kept_check.answer",
         "manualkit.records.kept_check._reading",
-        "manualkit.records.reminder_ledger.ledger_path",
         # site
         "manualkit.site.build.build_site",
         "manualkit.site.cache.cache_root",

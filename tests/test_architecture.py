@@ -303,13 +303,6 @@ LOOSE_CONTEXT_REMAINING = frozenset(
         # commands
         "manualkit.commands.check.check",
         "manualkit.commands.registry.ReleaseBuilder.__call__",
-        "manualkit.commands.verify._trusted",
-        "manualkit.commands.verify.verify_docx",
-        "manualkit.commands.verify._signer_verdict",
-        "manualkit.commands.verify.verify_pdf_file",
-        "manualkit.commands.verify._pdf_content_differences",
-        "manualkit.commands.verify._verify_docx",
-        "manualkit.commands.verify._compare_with_release",
         # the desk
         "manualkit.desk.views.todo",
         "manualkit.desk.views.request_view",

@@ -133,7 +133,7 @@ def create_app(config: DeskConfig) -> Any:
             if config.sync is not None:
                 await run_in_threadpool(config.sync.fetch)
             run = this_run()
-            items = await run_in_threadpool(views.todo, config.root, run.today)
+            items = await run_in_threadpool(views.todo, run)
             signers = await run_in_threadpool(views.in_force_signers, config.root)
         except ManualError as e:
             return error_page(e, 500)
@@ -165,7 +165,7 @@ def create_app(config: DeskConfig) -> Any:
         try:
             if config.sync is not None:
                 await run_in_threadpool(config.sync.fetch)
-            view = await run_in_threadpool(views.request_view, config.root, cr_id, this_run().today)
+            view = await run_in_threadpool(views.request_view, this_run(), cr_id)
         except ManualError as e:
             return error_page(e, 404 if any(d.code == "MAN646" for d in e.diagnostics) else 500)
         me = request.cookies.get(SIGNER_COOKIE, "")

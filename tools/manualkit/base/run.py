@@ -1,8 +1,10 @@
 """One run of one command, as plain data: the repository, the company's zone, today, now and the
 environment. Made once where a command starts (``commands/context.RunContext.run``, from the
-clock ``base/clock.py`` read once; the desk makes one per request it serves, :meth:`Run.at`) and passed as one value to the core functions that write records, so that
-no function takes ``root``, ``today``, ``now`` and ``env`` as four loose arguments in its own
-order. It lives on the ground floor so that ``records/`` may take it too.
+clock ``base/clock.py`` read once; the desk makes one for each request it serves, :meth:`Run.at`)
+and passed as one value to the core functions, so that no function takes ``root``, ``today``,
+``now`` and ``env`` as loose arguments in its own order (tests/test_architecture.py lists the
+ones that still do, and refuses a new one). It lives on the ground floor so that ``records/`` may
+take it too.
 """
 
 from __future__ import annotations

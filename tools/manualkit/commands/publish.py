@@ -27,9 +27,9 @@ class Publication:
 
 
 def publish(run: Run) -> Publication:
-    """Check, then build (as of ``run.today``) unless the check found an error. A signature voided by a key revocation
-    (MAN812) is an error of the record, not of the text staff must follow: the site is built and
-    shows it as invalid, and the report still carries the error."""
+    """Check, then build as of ``run.today`` unless the check found an error. A signature voided
+    by a key revocation (MAN812) is an error of the record, not of the text staff must follow: the
+    site is built and shows it as invalid, and the report still carries the error."""
     from manualkit.base.diagnostics import Severity
     from manualkit.commands.build import build
     from manualkit.commands.check import check

@@ -8,6 +8,9 @@ floors is the one ``docs/architecture.md`` shows.
 from __future__ import annotations
 
 import ast
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,12 +26,36 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imported_modules(path: Path, modules: set[str]) -> set[str]:
-    """The package's modules that ``path`` imports (``from x import y`` counts y when y is a module)."""
-    name = module_name(path)
-    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+@dataclass(frozen=True)
+class Module:
+    """One module of the package as the rules read it: its name, path, text and syntax tree."""
+
+    name: str
+    path: Path
+    text: str
+    tree: ast.Module
+
+    @property
+    def relative(self) -> str:
+        return self.path.relative_to(PACKAGE_DIR).as_posix()
+
+
+@functools.cache
+def package_modules() -> tuple[Module, ...]:
+    """Every module of the package, read and parsed once for all the rules of this file."""
+    found = []
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        found.append(Module(module_name(path), path, text, ast.parse(text, str(path))))
+    return tuple(found)
+
+
+def imported_modules(module: Module, modules: set[str]) -> set[str]:
+    """The package's modules that ``module`` imports (``from x import y`` counts y when y is a module)."""
+    name = module.name
+    package = name if module.path.name == "__init__.py" else name.rsplit(".", 1)[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in ast.walk(module.tree):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
@@ -52,10 +79,10 @@ def floor_of(module: str) -> int | None:
     return FLOORS.index(parts[1]) if parts[1] in FLOORS else -1
 
 
-def import_graph() -> dict[str, set[str]]:
-    files = sorted(PACKAGE_DIR.rglob("*.py"))
-    modules = {module_name(p) for p in files}
-    return {module_name(p): imported_modules(p, modules) for p in files}
+@functools.cache
+def import_graph() -> Mapping[str, frozenset[str]]:
+    names = {m.name for m in package_modules()}
+    return {m.name: frozenset(imported_modules(m, names)) for m in package_modules()}
 
 
 def test_every_module_sits_on_a_known_floor() -> None:
@@ -74,7 +101,7 @@ def test_imports_run_downward() -> None:
     assert not upward, "upward imports:\n" + "\n".join(sorted(upward))
 
 
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+def find_cycle(graph: Mapping[str, set[str] | frozenset[str]]) -> list[str] | None:
     """One import cycle as a list of modules (first == last), or None."""
     state: dict[str, int] = {}
     stack: list[str] = []
@@ -122,11 +149,10 @@ def test_one_module_owns_time() -> None:
     """Only base/clock.py reads the clock or names a time zone offset."""
     offenders = []
     needles = ("date.today(", "datetime.now(", "timedelta(hours=8)", "time.time(")
-    for path in PACKAGE_DIR.rglob("*.py"):
-        if path.relative_to(PACKAGE_DIR).as_posix() == "base/clock.py":
+    for module in package_modules():
+        if module.relative == "base/clock.py":
             continue
-        text = path.read_text(encoding="utf-8")
-        offenders += [f"{path.relative_to(PACKAGE_DIR)}: {n}" for n in needles if n in text]
+        offenders += [f"{module.relative}: {n}" for n in needles if n in module.text]
     assert not offenders, "the clock is read outside base/clock.py:\n" + "\n".join(offenders)
 
 
@@ -154,17 +180,16 @@ COMPOSING = {
 }
 
 
-def command_modules(sources: dict[str, str]) -> set[str]:
-    """The modules of ``sources`` (module name → text) that declare commands (``COMMANDS = ...``)."""
+def command_modules(trees: Mapping[str, ast.Module]) -> set[str]:
+    """The modules of ``trees`` (module name → syntax tree) that declare commands (``COMMANDS = ...``)."""
     found = set()
-    for module, text in sources.items():
-        tree = ast.parse(text)
+    for module, tree in trees.items():
         if any(isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "COMMANDS" for t in n.targets) for n in tree.body):
             found.add(module)
     return found
 
 
-def commands_importing_commands(graph: dict[str, set[str]], commands: set[str], composing: set[str]) -> list[str]:
+def commands_importing_commands(graph: Mapping[str, set[str] | frozenset[str]], commands: set[str], composing: set[str]) -> list[str]:
     """Each import of a command module by another module of the commands floor not named composing."""
     return sorted(
         f"{module} -> {target}"
@@ -175,12 +200,17 @@ def commands_importing_commands(graph: dict[str, set[str]], commands: set[str], 
     )
 
 
-def package_sources() -> dict[str, str]:
-    return {module_name(p): p.read_text(encoding="utf-8") for p in sorted(PACKAGE_DIR.rglob("*.py"))}
+def package_trees() -> dict[str, ast.Module]:
+    return {m.name: m.tree for m in package_modules()}
+
+
+def parsed(sources: Mapping[str, str]) -> dict[str, ast.Module]:
+    """``sources`` (module name → text) parsed, for a rule tried on modules made up for the test."""
+    return {name: ast.parse(text) for name, text in sources.items()}
 
 
 def test_no_command_imports_another_command() -> None:
-    commands = command_modules(package_sources())
+    commands = command_modules(package_trees())
     assert {"manualkit.commands.docx", "manualkit.commands.check", "manualkit.desk.command"} <= commands
     wrong = commands_importing_commands(import_graph(), commands, set(COMPOSING))
     assert not wrong, "a command imports another command (move the shared service down a floor):\n" + "\n".join(wrong)
@@ -193,7 +223,7 @@ def test_the_command_rule_finds_a_command_importing_a_command() -> None:
         "manualkit.commands.gates": "def open_request(): ...\n",
         "manualkit.commands.publish": "COMMANDS = ()\n",
     }
-    commands = command_modules(sources)
+    commands = command_modules(parsed(sources))
     assert commands == {"manualkit.commands.pdf", "manualkit.commands.docx", "manualkit.commands.publish"}
     graph = {
         "manualkit.commands.pdf": {"manualkit.commands.docx", "manualkit.commands.gates"},
@@ -218,7 +248,7 @@ def test_every_command_is_listed_once_in_the_index() -> None:
     assert declared == {name: module for name, module, _ in INDEX}
     assert all(summary.strip() for _, _, summary in INDEX)
     listed = {f"manualkit.{m}" for _, m, _ in INDEX}
-    assert command_modules(package_sources()) == listed, "a module declares COMMANDS but is not in manualkit.commands.INDEX"
+    assert command_modules(package_trees()) == listed, "a module declares COMMANDS but is not in manualkit.commands.INDEX"
 
 
 # --- the clock's variables are read in base/clock.py only (issue 27, points 4 and 6) ------------
@@ -226,22 +256,22 @@ def test_every_command_is_listed_once_in_the_index() -> None:
 CLOCK_VARIABLES = ("MANUAL_NOW", "MANUAL_TODAY", "SOURCE_DATE_EPOCH")
 
 
-def clock_variable_readers(sources: dict[str, str]) -> list[str]:
+def clock_variable_readers(trees: Mapping[str, ast.Module]) -> list[str]:
     """Each place outside ``manualkit.base.clock`` that names one of the clock's environment
     variables as a string of its own (``env.get("MANUAL_NOW")``, ``environ["SOURCE_DATE_EPOCH"]``,
     a mapping key): messages and docstrings that mention one inside a sentence do not count."""
     found = []
-    for module, text in sources.items():
+    for module, tree in trees.items():
         if module == "manualkit.base.clock":
             continue
-        for node in ast.walk(ast.parse(text)):
+        for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and node.value in CLOCK_VARIABLES:
                 found.append(f"{module}:{node.lineno}: {node.value}")
     return sorted(found)
 
 
 def test_only_the_clock_reads_its_variables() -> None:
-    wrong = clock_variable_readers(package_sources())
+    wrong = clock_variable_readers(package_trees())
     assert not wrong, "the clock's variables are read outside base/clock.py:\n" + "\n".join(wrong)
 
 
@@ -252,4 +282,88 @@ def test_the_clock_rule_finds_a_variable_read_elsewhere() -> None:
         "manualkit.cli": 'def f(env):\n    return env["MANUAL_TODAY"]\n',
         "manualkit.documents.layout": 'MESSAGE = "SOURCE_DATE_EPOCH 要求可复现的 PDF"\n',
     }
-    assert clock_variable_readers(sources) == ["manualkit.cli:2: MANUAL_TODAY", "manualkit.commands.docx:2: SOURCE_DATE_EPOCH"]
+    assert clock_variable_readers(parsed(sources)) == ["manualkit.cli:2: MANUAL_TODAY", "manualkit.commands.docx:2: SOURCE_DATE_EPOCH"]
+
+
+# --- the run's context travels as one value (issue 27, point 4) ---------------------------------
+
+#: A function that takes ``root`` together with one of these takes the run's context loose: the
+#: repository, the clock's answers and the environment belong in one ``base/run.Run``.
+LOOSE_CONTEXT = ("today", "now", "env")
+
+#: The functions that still take ``root`` with ``today``, ``now`` or ``env`` as parameters of their
+#: own. This list may only shrink: a new function takes ``run: Run`` (``base/run.py``) instead, and a
+#: function converted to it leaves the list (the test below fails on a name that no longer offends).
+LOOSE_CONTEXT_REMAINING = frozenset(
+    {
+        # git's ``env`` is the child process's environment (author dates), not the run's; the lock's
+        # is read only for MANUAL_LOCK_WAIT (and no caller passes one)
+        "manualkit.base.git.run",
+        "manualkit.base.git.text",
+        "manualkit.base.lock.repository_lock",
+        # commands
+        "manualkit.commands.check.check",
+        "manualkit.commands.registry.ReleaseBuilder.__call__",
+        # documents
+        "manualkit.documents.kept_docx.store",
+        "manualkit.documents.release_document.render_release",
+        "manualkit.documents.release_document.unsigned_release",
+        "manualkit.documents.release_document.build_release_docx",
+        "manualkit.documents.release_document.release_docx",
+        "manualkit.documents.release_document.build_release_pdf",
+        "manualkit.documents.release_document.release_pdf",
+        # records
+        "manualkit.records.kept_check.inputs",
+        "manualkit.records.kept_check.answer",
+        "manualkit.records.kept_check._reading",
+        # site
+        "manualkit.site.build.build_site",
+        "manualkit.site.cache.cache_root",
+    }
+)
+
+
+def loose_context_functions(trees: Mapping[str, ast.Module]) -> set[str]:
+    """Each function (``module.Class.name``) that takes ``root`` and one of :data:`LOOSE_CONTEXT`;
+    ``base/run.py`` excepted, where the Run is made from them."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                visit(child, f"{prefix}.{child.name}")
+            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                a = child.args
+                names = {p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs)}
+                if "root" in names and names.intersection(LOOSE_CONTEXT):
+                    found.add(f"{prefix}.{child.name}")
+                visit(child, f"{prefix}.{child.name}")
+            else:
+                visit(child, prefix)
+
+    for module, tree in trees.items():
+        if module != "manualkit.base.run":
+            visit(tree, module)
+    return found
+
+
+def test_no_new_function_takes_the_run_context_loose() -> None:
+    found = loose_context_functions(package_trees())
+    new = sorted(found - LOOSE_CONTEXT_REMAINING)
+    assert not new, "take the run as one value (run: base.run.Run), not root with today/now/env:\n" + "\n".join(new)
+    gone = sorted(LOOSE_CONTEXT_REMAINING - found)
+    assert not gone, "these no longer take the context loose: remove them from LOOSE_CONTEXT_REMAINING:\n" + "\n".join(gone)
+
+
+def test_the_context_rule_finds_a_function_taking_root_and_the_clock() -> None:
+    sources = {
+        "manualkit.commands.x": (
+            "def fine(run, chapter): ...\n"
+            "def loose(root, chapter, today): ...\n"
+            "class C:\n    def method(self, root, *, env=None): ...\n"
+            "def outer(root):\n    def inner(root, now): ...\n"
+            "def only_today(today, now): ...\n"
+        ),
+        "manualkit.base.run": "class Run:\n    def at(cls, root, env, zone): ...\n",
+    }
+    assert loose_context_functions(parsed(sources)) == {"manualkit.commands.x.loose", "manualkit.commands.x.C.method", "manualkit.commands.x.outer.inner"}

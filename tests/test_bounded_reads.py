@@ -8,9 +8,11 @@ is only a guard against the old hang, never a speed assertion.
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -180,3 +182,106 @@ def test_an_output_path_that_is_not_a_regular_file_is_never_replaced(repo: Revis
         assert result.code == 1 and "MAN768" in result.codes() and "Traceback" not in result.output, result.output
     mode = os.lstat(target).st_mode
     assert stat.S_ISFIFO(mode) if kind == "fifo" else stat.S_ISDIR(mode)
+
+
+# --- base/files: the bounded read, and its follow-nothing option ---------------------------------
+
+
+def _codes(attempt: Callable[[], object]) -> list[str]:
+    from manualkit.base.diagnostics import ManualError
+
+    with pytest.raises(ManualError) as e:
+        attempt()
+    return [d.code for d in e.value.diagnostics]
+
+
+def test_read_regular_without_following_refuses_a_symlink_that_it_follows_by_default(tmp_path: Path) -> None:
+    from manualkit.base.files import read_bounded, read_regular
+
+    target = tmp_path / "target.txt"
+    target.write_bytes(b"kept\n")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    assert read_regular(link, 100) == b"kept\n"
+    assert _codes(lambda: read_regular(link, 100, "link.txt", follow=False)) == ["MAN768"]
+    with pytest.raises(OSError) as e:
+        read_bounded(link, 100, follow=False)
+    assert e.value.errno == errno.ELOOP
+    assert read_regular(target, 100, follow=False) == b"kept\n"  # a regular file is read either way
+    (tmp_path / "to-device").symlink_to("/dev/zero")
+    assert _codes(lambda: read_regular(tmp_path / "to-device", 100)) == ["MAN768"]
+    assert _codes(lambda: read_regular(tmp_path / "to-device", 100, follow=False)) == ["MAN768"]
+
+
+@pytest.mark.parametrize("follow", [True, False])
+def test_a_fifo_a_device_and_a_folder_are_refused_before_a_byte_is_read(fifo: Path, tmp_path: Path, follow: bool) -> None:
+    from manualkit.base.files import NotRegular, read_bounded, read_regular
+
+    for path in (fifo, Path("/dev/zero"), tmp_path):
+        assert _codes(functools.partial(read_regular, path, 100, follow=follow)) == ["MAN768"]
+        with pytest.raises(NotRegular):
+            read_bounded(path, 100, follow=follow)
+
+
+@pytest.mark.parametrize("follow", [True, False])
+def test_a_file_over_the_limit_is_refused_and_one_at_the_limit_is_read(tmp_path: Path, follow: bool) -> None:
+    from manualkit.base.files import TooLarge, read_bounded, read_regular
+
+    at_limit = tmp_path / "at.txt"
+    at_limit.write_bytes(b"x" * 64)
+    over = tmp_path / "over.txt"
+    over.write_bytes(b"x" * 65)
+    assert read_regular(at_limit, 64, follow=follow) == b"x" * 64
+    assert _codes(lambda: read_regular(over, 64, follow=follow)) == ["MAN004"]
+    with pytest.raises(TooLarge):
+        read_bounded(over, 64, follow=follow)
+    huge = tmp_path / "huge.bin"
+    with huge.open("wb") as fh:
+        fh.truncate(1 << 40)  # sparse: refused from its size, never read
+    assert _codes(lambda: read_regular(huge, 1 << 20, follow=follow)) == ["MAN004"]
+
+
+@pytest.mark.parametrize("follow", [True, False])
+def test_a_file_longer_than_its_size_said_is_refused_at_the_limit(follow: bool) -> None:
+    """A file that grows while it is read: ``/proc/self/status`` is a regular file whose size says 0
+    and whose reading gives more, as a file appended to after its ``fstat`` does. The read stops
+    one byte past the limit and refuses; it is read whole when the limit allows."""
+    from manualkit.base.files import TooLarge, read_bounded, read_regular
+
+    grows = Path("/proc/self/status")
+    if not grows.exists() or os.stat(grows).st_size != 0:
+        pytest.skip("no /proc file that says it is empty")
+    assert b"Name:" in read_bounded(grows, 1 << 20, follow=follow)
+    with pytest.raises(TooLarge):
+        read_bounded(grows, 16, follow=follow)
+    assert _codes(lambda: read_regular(grows, 16, follow=follow)) == ["MAN004"]
+
+
+def test_the_caches_own_files_are_read_without_following_a_symlink(tmp_path: Path) -> None:
+    """kept_check reads .git/HEAD and its refs through the same read: a HEAD that is a link, or a
+    FIFO in its place, leaves the check unkept (it runs afresh) and never raises into the user."""
+    from manualkit.records.kept_check import Layout, Unkept, head_from_files, read_entry
+
+    git = tmp_path / "git"
+    (git / "refs" / "heads").mkdir(parents=True)
+    commit = "a" * 40
+    (git / "refs" / "heads" / "main").write_text(commit + "\n")
+    (git / "HEAD").write_text("ref: refs/heads/main\n")
+    where = Layout(git, git)
+    assert head_from_files(where) == commit
+    (git / "real-head").write_text("ref: refs/heads/main\n")
+    (git / "HEAD").unlink()
+    (git / "HEAD").symlink_to(git / "real-head")
+    with pytest.raises(Unkept):
+        head_from_files(where)
+    (git / "HEAD").unlink()
+    os.mkfifo(git / "HEAD")
+    with pytest.raises(Unkept):
+        head_from_files(where)
+    (git / "HEAD").unlink()
+    (git / "HEAD").write_text("ref: refs/heads/other\n")  # no loose ref: packed-refs answers
+    (git / "packed-refs").write_text(f"# pack-refs with: peeled fully-peeled sorted\n{'b' * 40} refs/heads/other\n")
+    assert head_from_files(where) == "b" * 40
+    (tmp_path / "entry").write_bytes(b"x")
+    (tmp_path / "linked").symlink_to(tmp_path / "entry")
+    assert read_entry(tmp_path, "entry") == b"x" and read_entry(tmp_path, "linked") is None and read_entry(tmp_path, "none") is None

@@ -100,3 +100,23 @@ def test_the_context_reads_the_clock_once_per_run(tmp_path: Path) -> None:
     assert context.now is context.now and context.now.isoformat() == "2026-05-04T09:00:00+08:00"
     assert context.author_env() == {"GIT_AUTHOR_DATE": "2026-05-04T09:00:00+08:00", "GIT_COMMITTER_DATE": "2026-05-04T09:00:00+08:00"}
     assert RunContext(str(tmp_path), {}).author_env() == {}
+
+
+def test_the_desk_makes_one_run_per_request_from_the_clock_read_once(tmp_path: Path) -> None:
+    """``Run.at`` (the desk, for each request): today is the company's date of the one moment read,
+    as ``RunContext`` answers it for a command."""
+    import datetime as dt
+
+    from manualkit.base.clock import CST
+    from manualkit.base.run import Run
+    from manualkit.commands.context import RunContext
+
+    shutil.copytree(PROJECT_ROOT / "manual", tmp_path / "manual")
+    for env in ({"MANUAL_NOW": "2026-03-31T23:30:00+00:00"}, {"MANUAL_TODAY": "2026-05-04"}, {"MANUAL_NOW": "2026-05-04T08:15:00"}):
+        run = Run.at(tmp_path, env, CST)
+        context = RunContext(str(tmp_path), env)
+        assert (run.today, run.now, run.zone, run.env) == (context.today, context.now, CST, env), env
+        assert run.now.utcoffset() == dt.timedelta(hours=8) and run.today == run.now.date()
+    assert Run.at(tmp_path, {"MANUAL_NOW": "2026-03-31T23:30:00+00:00"}, CST).today.isoformat() == CHINA_DAY
+    clock = Run.at(tmp_path, {}, CST)  # the real clock
+    assert clock.today == clock.now.date() and clock.now.tzinfo is CST

@@ -15,7 +15,9 @@ import pytest
 from revision_repo import Result, RevisionRepo, _environment, shared_history
 from webauthn_authenticator import SoftAuthenticator
 
+from manualkit.base.clock import CST
 from manualkit.base.diagnostics import ManualError
+from manualkit.base.run import Run
 from manualkit.commands.sign import finish_approval, prepare_approval
 from manualkit.records.webauthn_signature import b64url
 
@@ -54,11 +56,17 @@ def nonce() -> str:
     return b64url(os.urandom(32))
 
 
-def sign_in_browser(repo: RevisionRepo, cr: str, role: str, signer: str, auth: SoftAuthenticator, at: str) -> None:
+def desk_run(repo: RevisionRepo, at: str) -> Run:
+    """The desk's run of one request at ``at`` (the company is in China)."""
     now = dt.datetime.fromisoformat(at)
+    return Run(repo.root, CST, now.date(), now, repo.env())
+
+
+def sign_in_browser(repo: RevisionRepo, cr: str, role: str, signer: str, auth: SoftAuthenticator, at: str) -> None:
+    run = desk_run(repo, at)
     with _environment(repo.env()):
-        pending = prepare_approval(repo.root, cr, role, signer, nonce(), now)
-        finish_approval(repo.root, pending, auth.sign(pending.message, pending.nonce), now)
+        pending = prepare_approval(run, cr, role, signer, nonce())
+        finish_approval(run, pending, auth.sign(pending.message, pending.nonce))
 
 
 def test_webauthn_approvals_are_accepted_by_every_reader(enrolled: tuple[RevisionRepo, dict[str, SoftAuthenticator]], tmp_path: Path) -> None:
@@ -115,7 +123,7 @@ def test_refusals_write_nothing(enrolled: tuple[RevisionRepo, dict[str, SoftAuth
     other = repo.propose("minor", ["3.3"], today="2026-01-23")
     repo.append_to_section("3.3", "合同评审记录保存三年。")
     path = repo.request_path(cr)
-    now = dt.datetime.fromisoformat("2026-01-24T10:00:00+08:00")
+    run = desk_run(repo, "2026-01-24T10:00:00+08:00")
 
     def refused(code: str, attempt: Callable[[], object]) -> None:
         before = path.read_bytes()
@@ -126,19 +134,19 @@ def test_refusals_write_nothing(enrolled: tuple[RevisionRepo, dict[str, SoftAuth
         assert path.read_bytes() == before
 
     with _environment(repo.env()):
-        pending = prepare_approval(repo.root, cr, "审核", "li.na", nonce(), now)
-        elsewhere = prepare_approval(repo.root, other, "审核", "li.na", nonce(), now)
+        pending = prepare_approval(run, cr, "审核", "li.na", nonce())
+        elsewhere = prepare_approval(run, other, "审核", "li.na", nonce())
     li = auths["li.na"]
     # an assertion made for another request (its own nonce, the other request's text)
-    refused("MAN904", lambda: finish_approval(repo.root, pending, li.sign(elsewhere.message, pending.nonce), now))
+    refused("MAN904", lambda: finish_approval(run, pending, li.sign(elsewhere.message, pending.nonce)))
     # another challenge's nonce
-    refused("MAN901", lambda: finish_approval(repo.root, pending, li.sign(pending.message, elsewhere.nonce), now))
+    refused("MAN901", lambda: finish_approval(run, pending, li.sign(pending.message, elsewhere.nonce)))
     # a credential not in the registry in force
-    refused("MAN903", lambda: finish_approval(repo.root, pending, SoftAuthenticator().sign(pending.message, pending.nonce), now))
+    refused("MAN903", lambda: finish_approval(run, pending, SoftAuthenticator().sign(pending.message, pending.nonce)))
     # another signer's credential
-    refused("MAN903", lambda: finish_approval(repo.root, pending, auths["chen.gang"].sign(pending.message, pending.nonce), now))
+    refused("MAN903", lambda: finish_approval(run, pending, auths["chen.gang"].sign(pending.message, pending.nonce)))
     # a role the signer does not hold
-    refused("MAN652", lambda: prepare_approval(repo.root, cr, "批准", "li.na", nonce(), now))
+    refused("MAN652", lambda: prepare_approval(run, cr, "批准", "li.na", nonce()))
     # stale: the request changed after the page was shown
     repo.append_to_section("3.2", "另行约定的除外。")
-    refused("MAN902", lambda: finish_approval(repo.root, pending, li.sign(pending.message, pending.nonce), now))
+    refused("MAN902", lambda: finish_approval(run, pending, li.sign(pending.message, pending.nonce)))

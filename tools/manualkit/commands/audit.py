@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
 import html
 import json
 from collections.abc import Sequence
@@ -16,23 +15,24 @@ from manualkit.commands.registry import Command, Outcome, write_output
 
 if TYPE_CHECKING:
     from manualkit.base.diagnostics import Diagnostic
+    from manualkit.base.run import Run
     from manualkit.commands.context import RunContext
     from manualkit.records.audit import Area, AuditReport
 
 __all__ = ["audit_with_witnesses", "exit_status", "render_html", "render_json", "render_markdown", "verdict_text"]
 
 
-def audit_with_witnesses(root: Path, today: dt.date, witnesses: Sequence[Path] = ()) -> AuditReport:
+def audit_with_witnesses(run: Run, witnesses: Sequence[Path] = ()) -> AuditReport:
     """:func:`audit`, and every difference between the witnesses (earlier signed DOCX releases or
     ``manual history --json`` outputs) and the records in git, under 发布记录完整 (MAN749)."""
     from manualkit.records.audit import audit
 
-    report = audit(root, today)
+    report = audit(run)
     if not witnesses:
         return report
     from manualkit.commands.witness import witness_findings
 
-    found = tuple(witness_findings(root, witnesses, report.releases))
+    found = tuple(witness_findings(run.root, witnesses, report.releases))
     areas = tuple(
         dataclasses.replace(a, findings=a.findings + found, scope=f"{a.scope}；对照 {len(witnesses)} 份见证") if a.key == "records" else a
         for a in report.areas
@@ -197,7 +197,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     root = context.root
-    report = audit_with_witnesses(root, context.today, [Path(w) for w in args.witness or ()])
+    report = audit_with_witnesses(context.run, [Path(w) for w in args.witness or ()])
     text = render_json(report) if args.format == "json" else render_html(report) if args.format == "html" else render_markdown(report)
     outcome = Outcome()
     path = write_output(outcome, root, args.output, "", text)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from manualkit.commands.registry import Command, Outcome
 
 if TYPE_CHECKING:
+    from manualkit.base.run import Run
     from manualkit.commands.context import RunContext
     from manualkit.site.build import DownloadFile, SiteBuild
     from manualkit.site.release_files import StatusPeriod
@@ -34,12 +35,13 @@ class BuildResult:
     dist: tuple[Path, ...]  # files written to dist/
 
 
-def build(root: Path, day: dt.date, env: Mapping[str, str], *, site_only: bool = False) -> BuildResult:
-    """Build ``site/`` (and, unless ``site_only``, ``dist/``) as they stand on ``day``."""
+def build(run: Run, day: dt.date, *, site_only: bool = False) -> BuildResult:
+    """Build ``site/`` (and, unless ``site_only``, ``dist/``) of ``run.root`` as they stand on ``day``."""
     from manualkit.base.atomic import check_writable, write_atomic
     from manualkit.site.build import DownloadFile, build_site, checksums
     from manualkit.site.model import CHECKSUMS
 
+    root, env = run.root, run.env
     if not site_only:
         # The signed DOCX's page numbers and the PDF/A need the layout engine: stop before writing
         # anything, with the command that installs it, when it is missing; and before the seconds
@@ -108,7 +110,7 @@ def build_report(outcome: Outcome, result: BuildResult, day: dt.date) -> None:
 def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     day = args.as_of or context.today
     outcome = Outcome()
-    build_report(outcome, build(context.root, day, context.env, site_only=args.site_only), day)
+    build_report(outcome, build(context.run, day, site_only=args.site_only), day)
     return outcome
 
 

@@ -8,15 +8,13 @@ the release commits in git.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from manualkit.commands.registry import EXIT_FINDINGS, Command, Outcome, no_arguments
 
 if TYPE_CHECKING:
+    from manualkit.base.run import Run
     from manualkit.commands.build import BuildResult
     from manualkit.commands.check import CheckReport
     from manualkit.commands.context import RunContext
@@ -28,19 +26,19 @@ class Publication:
     build: BuildResult | None  # None when the check found errors
 
 
-def publish(root: Path, today: dt.date, env: Mapping[str, str]) -> Publication:
-    """Check, then build unless the check found an error. A signature voided by a key revocation
-    (MAN812) is an error of the record, not of the text staff must follow: the site is built and
-    shows it as invalid, and the report still carries the error."""
+def publish(run: Run) -> Publication:
+    """Check, then build as of ``run.today`` unless the check found an error. A signature voided
+    by a key revocation (MAN812) is an error of the record, not of the text staff must follow: the
+    site is built and shows it as invalid, and the report still carries the error."""
     from manualkit.base.diagnostics import Severity
     from manualkit.commands.build import build
     from manualkit.commands.check import check
     from manualkit.site.build import SHOWN_AS_INVALID
 
-    report = check(root, today)
+    report = check(run.root, run.today)
     if any(d.severity is Severity.ERROR and d.code not in SHOWN_AS_INVALID for d in report.diagnostics):
         return Publication(report, None)
-    return Publication(report, build(root, today, env))
+    return Publication(report, build(run, run.today))
 
 
 # --- the command line ---------------------------------------------------------------------------
@@ -51,7 +49,7 @@ def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     from manualkit.commands.build import build_report
 
     day = context.today
-    result = publish(context.root, day, context.env)
+    result = publish(context.run)
     report = result.report
     outcome = Outcome()
     outcome.write(render(report.diagnostics, "text", summary_line(report.errors, report.warnings, report.chapters, report.sections)))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from manualkit.commands.registry import Command, Outcome
 
 if TYPE_CHECKING:
+    from manualkit.base.run import Run
     from manualkit.commands.context import RunContext
     from manualkit.records.release import ReleaseRecord
 
@@ -31,18 +31,19 @@ def refuse_locked_index(root: Path) -> None:
         raise ManualError(git_failure(f"Unable to create '{lock}': File exists (index.lock)")._replace(path=str(lock)))
 
 
-def release(
-    root: Path, *, effective: dt.date, published: dt.date, env: Mapping[str, str], today: dt.date | None = None
-) -> ReleaseRecord:
-    """Release the open, fully signed change requests, judged by the policy in force before them;
-    refuses (writing nothing) whatever ``manual audit`` would then reject."""
+def release(run: Run, *, effective: dt.date, published: dt.date) -> ReleaseRecord:
+    """Release the open, fully signed change requests, judged by the policy in force before them
+    on ``run.today``; refuses (writing nothing) whatever ``manual audit`` would then reject. The
+    release commit carries the pinned time when the run's clock is pinned (demos, tests)."""
     from manualkit.base import git
+    from manualkit.base.clock import pinned_commit_dates
     from manualkit.base.diagnostics import ManualError, fail
     from manualkit.base.lock import repository_lock
     from manualkit.records.release import ReleaseContext, commit_release, plan_release
     from manualkit.records.repository import ObjectReader, commit_snapshot, require_full_history, worktree_snapshot
     from manualkit.records.trust import controlled_at, controlled_in_worktree, policy_at, release_commit
 
+    root, today = run.root, run.today
     with repository_lock(root, "release"):
         from manualkit.records.audit import changed_since
 
@@ -85,7 +86,7 @@ def release(
             manual, judge, snap.requests, snap.records, published=published, effective=effective, content_digest=digest,
             context=context, returned=state.returns, revocations=state.revocations,
         )  # fmt: skip
-        commit_release(root, plan, snap.records, manual.metadata.title, env)
+        commit_release(root, plan, snap.records, manual.metadata.title, pinned_commit_dates(run.env, run.zone))
         return plan.record
 
 
@@ -101,7 +102,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     published = args.published or context.today
-    record = release(context.root, effective=args.effective, published=published, env=context.author_env(), today=context.today)
+    record = release(context.run, effective=args.effective, published=published)
     return Outcome.said(
         f"已发布 {record.version}（{'、'.join(record.change_requests)}），发布日期 {record.published}，实施日期 {record.effective}；"
         f"已提交并打标签 release/{record.version.slug}"

@@ -22,6 +22,7 @@ from manualkit.commands.registry import EXIT_FINDINGS, EXIT_OK, Command, Outcome
 if TYPE_CHECKING:
     from manualkit.base.diagnostics import Diagnostic
     from manualkit.base.notify import Channels, Mention
+    from manualkit.base.run import Run
     from manualkit.commands.context import RunContext
     from manualkit.records import reminders as rm
     from manualkit.records.contacts import Contact, Contacts
@@ -58,12 +59,15 @@ class RemindReport(NamedTuple):
         return any(d.status == "failed" for o in self.outgoing for d in o.deliveries)
 
 
-def remind(root: Path, as_of: dt.date, env: Mapping[str, str], now: dt.datetime, *, send: bool = False) -> RemindReport:
+def remind(run: Run, as_of: dt.date, *, send: bool = False) -> RemindReport:
+    """The reminders due on ``as_of`` in the repository at ``run.root``; with ``send``, sent
+    (stamped ``run.now``) through the channels ``run.env`` configures and entered in the ledger."""
     from manualkit.base import notify
     from manualkit.base.diagnostics import ManualError, diagnostic
     from manualkit.records import reminders as rm
     from manualkit.records.contacts import CONTACTS_PATH, read_contacts
 
+    root, env = run.root, run.env
     snap = _snapshot(root, as_of)
     _, current = snap.require()
     policy = _policy_in_force(root, snap, current)  # who must act, and the ladder: the policy in force
@@ -95,14 +99,14 @@ def remind(root: Path, as_of: dt.date, env: Mapping[str, str], now: dt.datetime,
         from manualkit.records.reminder_ledger import ledger_path, read_sent
 
         try:
-            sent = read_sent(ledger_path(root, env))
+            sent = read_sent(ledger_path(run))
         except ManualError as exc:
             warnings += exc.diagnostics
             sent = set()
         for reminder, name, text, routes in planned:
             outgoing.append(Outgoing(reminder, name, text, tuple(_dry(reminder, routes, sent))))
     else:
-        outgoing = _send(root, env, now, channels, planned)
+        outgoing = _send(run, channels, planned)
     # with no channel configured (a dry run on an editor's machine) nobody is "unreachable"
     unreachable = {o.reminder.recipient for o in outgoing if channels.names and any(d.status == "unreachable" for d in o.deliveries)}
     warnings += [
@@ -325,9 +329,7 @@ def _dry(reminder: rm.Reminder, routes: Sequence[_Route], sent: set[tuple[str, s
     return [Delivery(r.channel, r.address, "already" if (*key, r.channel) in sent else "pending") for r in routes]
 
 
-def _send(
-    root: Path, env: Mapping[str, str], now: dt.datetime, channels: Channels, planned: list[tuple[rm.Reminder, str, rm.Message, list[_Route]]]
-) -> list[Outgoing]:
+def _send(run: Run, channels: Channels, planned: list[tuple[rm.Reminder, str, rm.Message, list[_Route]]]) -> list[Outgoing]:
     from manualkit.base import notify
     from manualkit.base.clock import seconds_since_epoch
     from manualkit.base.diagnostics import ManualError
@@ -338,8 +340,9 @@ def _send(
     robots = {r.kind: r for r in channels.robots}
     mailer = notify.Mailer(channels.mail) if channels.mail else None
     out: list[Outgoing] = []
+    now = run.now
     stamp = now.isoformat()
-    with open_ledger(ledger_path(root, env), wait_seconds(env)) as ledger:
+    with open_ledger(ledger_path(run), wait_seconds(run.env)) as ledger:
         try:
             for reminder, name, text, routes in planned:
                 deliveries: list[Delivery] = []
@@ -459,7 +462,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
-    report = remind(context.root, args.as_of or context.today, context.env, context.now, send=args.send)
+    report = remind(context.run, args.as_of or context.today, send=args.send)
     outcome = Outcome(EXIT_FINDINGS if report.failed else EXIT_OK)
     outcome.write(render_remind_json(report) if args.format == "json" else render_remind(report))
     return outcome

@@ -12,12 +12,12 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from manualkit.commands.registry import EXIT_FINDINGS, Command, Outcome, write_output
 
 if TYPE_CHECKING:
+    from manualkit.base.run import Run
     from manualkit.commands.context import RunContext
     from manualkit.records.edition import Status
     from manualkit.records.history import ReleaseEntry, ReleaseReader
@@ -47,7 +47,9 @@ class Shown:
         return status_on(self.entries, self.index, self.today)
 
 
-def show(root: Path, *, as_of: dt.date | None, version: str | None, today: dt.date) -> Shown:
+def show(run: Run, *, as_of: dt.date | None, version: str | None) -> Shown:
+    """The release ``version``, else the one in force on ``as_of`` (default ``run.today``)."""
+    root, today = run.root, run.today
     from manualkit.base.diagnostics import fail
     from manualkit.records.history import ReleaseReader, in_force_index, release_history, version_index
 
@@ -154,7 +156,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     root = context.root
-    shown = show(root, as_of=args.as_of, version=args.version, today=context.today)
+    shown = show(context.run, as_of=args.as_of, version=args.version)
     record = shown.entry.record
     outcome = Outcome()
     if args.format == "docx":

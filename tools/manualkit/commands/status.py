@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from manualkit.commands.registry import Command, Outcome, format_option
 
 if TYPE_CHECKING:
     from manualkit.base.diagnostics import Diagnostic
+    from manualkit.base.run import Run
     from manualkit.commands.context import RunContext
     from manualkit.records.history import ReleaseEntry
     from manualkit.records.procedure import (
@@ -54,7 +54,9 @@ class Status:
     warnings: list[Diagnostic] = field(default_factory=list)  # invalid chapter 8 records, calendar gaps
 
 
-def status(root: Path, today: dt.date) -> Status:
+def status(run: Run) -> Status:
+    """The repository at ``run.root`` as it stands on ``run.today``."""
+    root, today = run.root, run.today
     from manualkit.base.clock import add_months
     from manualkit.records.approval import approval_findings, missing_roles
     from manualkit.records.history import in_force, release_history, upcoming
@@ -190,7 +192,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
-    result = status(context.root, context.today)
+    result = status(context.run)
     outcome = Outcome()
     outcome.write(render_status_json(result) if args.format == "json" else render_status(result))
     return outcome

@@ -14,7 +14,6 @@ import argparse
 import datetime as dt
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from manualkit.base.markdown_text import COMMENT_LIMIT
@@ -22,6 +21,7 @@ from manualkit.commands.registry import Command, Outcome
 
 if TYPE_CHECKING:
     from manualkit.base.diagnostics import Diagnostic
+    from manualkit.base.run import Run
     from manualkit.commands.context import RunContext
     from manualkit.documents.comparison_table import ComparisonRow
 
@@ -93,7 +93,7 @@ class Summary:
         return sum(d.severity is Severity.WARNING for d in self.findings)
 
 
-def summary(root: Path, base: str, today: dt.date) -> Summary:
+def summary(run: Run, base: str) -> Summary:
     """The summary of the change from ``base`` to the working tree, judged as ``manual check
     --base`` judges it (whose findings it carries)."""
     from manualkit.base import git
@@ -107,6 +107,7 @@ def summary(root: Path, base: str, today: dt.date) -> Summary:
     from manualkit.records.repository import commit_snapshot, require_full_history, worktree_snapshot
     from manualkit.records.trust import controlled_in_worktree, judging
 
+    root, today = run.root, run.today
     require_full_history(root)
     commit = git.resolve(root, base)
     if commit is None:
@@ -322,7 +323,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
-    found = summary(context.root, args.base, context.today)
+    found = summary(context.run, args.base)
     outcome = Outcome()
     outcome.write(render_json(found) if args.format == "json" else render_markdown(found, limit=args.limit, link=args.link or ""))
     return outcome

@@ -19,6 +19,7 @@ from manualkit.commands.registry import Command, Outcome
 
 if TYPE_CHECKING:
     from manualkit.base.diagnostics import ManualError
+    from manualkit.base.run import Run
     from manualkit.commands.context import RunContext
     from manualkit.documents.ooxml_package import Package
     from manualkit.records.history import ReleaseEntry
@@ -65,17 +66,18 @@ def custom_properties(data: bytes) -> dict[str, str]:
     return out
 
 
-def _trusted(root: Path, env: Mapping[str, str]) -> list[tuple[bytes, bool]]:
-    """DER bytes of every trusted certificate, with whether it is the development one."""
+def _trusted(run: Run) -> list[tuple[bytes, bool]]:
+    """DER bytes of every trusted certificate (the run's configured ones, then those released at
+    ``run.root``), with whether it is the development one."""
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import Encoding
 
     from manualkit.documents.signing_key import is_development_certificate, trusted_certificates
 
-    certificates = list(trusted_certificates(env))
+    certificates = list(trusted_certificates(run.env))
     # Only certificates released through the chain of trust count: those in certs/ of the latest
     # release commit, never a file merely committed or lying in the working tree (issue 9).
-    for pem in released_certificates(root):
+    for pem in released_certificates(run.root):
         try:
             certificates += x509.load_pem_x509_certificates(pem)
         except ValueError:
@@ -96,8 +98,8 @@ def released_certificates(root: Path) -> list[bytes]:
     return trusted_certificates_at(root, commit) if commit else []
 
 
-def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
-    """The verdict on a release file: a DOCX, or (by its first bytes) a PDF. Only a regular file
+def verify_docx(run: Run, path: Path) -> Verification:
+    """The verdict on a release file on ``run.today``: a DOCX, or (by its first bytes) a PDF. Only a regular file
     is read (never /dev/zero, a FIFO or a socket: MAN768), and only up to its kind's size limit."""
     from manualkit.base.diagnostics import ManualError
     from manualkit.base.files import peek_regular
@@ -107,13 +109,11 @@ def verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) 
     except ManualError as exc:
         return _unreadable(exc)
     if head == b"%PDF-":
-        return verify_pdf_file(root, path, env, today)
-    return _verify_docx(root, path, env, today)
+        return verify_pdf_file(run, path)
+    return _verify_docx(run, path)
 
 
-def _signer_verdict(
-    root: Path, env: Mapping[str, str], kind: str, status: str, problems: list[str], certificate: bytes | None
-) -> Verification | bool:
+def _signer_verdict(run: Run, kind: str, status: str, problems: list[str], certificate: bytes | None) -> Verification | bool:
     """The verdict when the signature is missing, broken or by an untrusted certificate; else
     whether the trusted certificate is the development one."""
     from manualkit.documents.signing_key import SigningKeyError
@@ -125,7 +125,7 @@ def _signer_verdict(
     if status == "tampered":
         return Verification(Verdict.TAMPERED, "数字签名验证失败：文件在签署后被改动", details=problems)
     try:
-        trusted = _trusted(root, env)
+        trusted = _trusted(run)
     except SigningKeyError as exc:
         return Verification(Verdict.UNKNOWN_CERTIFICATE, f"无法读取受信任的发布证书：{exc.message}")
     match = next((dev for der, dev in trusted if der == certificate), None)
@@ -134,7 +134,7 @@ def _signer_verdict(
     return match
 
 
-def verify_pdf_file(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
+def verify_pdf_file(run: Run, path: Path) -> Verification:
     """The signed PDF/A: one PAdES signature covering the whole file, by a trusted certificate,
     stating (in its signed Keywords) a version and content digest that are a release in git."""
     from manualkit.base.diagnostics import ManualError
@@ -147,7 +147,8 @@ def verify_pdf_file(root: Path, path: Path, env: Mapping[str, str], today: dt.da
     except ManualError as exc:
         return _unreadable(exc)
     report = verify_pdf(data)
-    signer = _signer_verdict(root, env, "PDF", report.status, report.problems, report.certificate)
+    root, today = run.root, run.today
+    signer = _signer_verdict(run, "PDF", report.status, report.problems, report.certificate)
     if isinstance(signer, Verification):
         return signer
     development = signer
@@ -167,7 +168,7 @@ def verify_pdf_file(root: Path, path: Path, env: Mapping[str, str], today: dt.da
         )  # fmt: skip
     earlier_form = _earlier_form(report.layout)
     try:
-        differing = _pdf_content_differences(root, data, entries, index, development, env, earlier_form)
+        differing = _pdf_content_differences(run, data, entries, index, development, earlier_form)
     except ManualError as exc:
         return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法核对 PDF 的内容：{exc.diagnostics[0].message}", version, development)
     if differing:
@@ -187,7 +188,7 @@ def verify_pdf_file(root: Path, path: Path, env: Mapping[str, str], today: dt.da
 
 
 def _pdf_content_differences(
-    root: Path, data: bytes, entries: Sequence[ReleaseEntry], index: int, development: bool, env: Mapping[str, str], earlier_form: str = ""
+    run: Run, data: bytes, entries: Sequence[ReleaseEntry], index: int, development: bool, earlier_form: str = ""
 ) -> list[str]:
     """What the PDF's pages say that the release, laid out again from git by the same engine, does
     not: one line per differing page (and one if the page counts differ); empty when every page
@@ -207,8 +208,8 @@ def _pdf_content_differences(
         return ["第 1 页：封面没有印出发布文件的文件状态（现行有效、已批准待实施或已作废）"]
     destinations = destination_pages(data)
     with_comparison = destination_name(APPENDIX_BOOKMARK) in destinations
-    docx = render_release(root, entries, index, printed, development, env=env, with_comparison=with_comparison)
-    laid_out = docx_to_pdf(docx, profile_cache=layout_cache_dir(env), pdf_cache=kept_pdfs(env))  # the PDFs 下载 keeps too
+    docx = render_release(run.root, entries, index, printed, development, env=run.env, with_comparison=with_comparison)
+    laid_out = docx_to_pdf(docx, profile_cache=layout_cache_dir(run.env), pdf_cache=kept_pdfs(run.env))  # the PDFs 下载 keeps too
     if earlier_form:  # an earlier form: the chapters' text, from the first chapter to the end mark
         have, want = _chapters_text(data, destinations), _chapters_text(laid_out, destination_pages(laid_out))
         if have == want:
@@ -248,7 +249,7 @@ def _unreadable(exc: ManualError) -> Verification:
     return Verification(Verdict.DAMAGED, f"{d.code} {d.message}")
 
 
-def _verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date) -> Verification:
+def _verify_docx(run: Run, path: Path) -> Verification:
     from manualkit.base.diagnostics import ManualError
     from manualkit.base.files import read_regular
     from manualkit.documents.ooxml_package import PackageError
@@ -263,7 +264,7 @@ def _verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date)
         properties = custom_properties(data) if report.status != "damaged" else {}
     except PackageError as exc:
         return Verification(Verdict.DAMAGED, f"不是 DOCX 文件或文件已损坏（{exc.code} {exc.message}）")
-    signer = _signer_verdict(root, env, "DOCX", report.status, report.problems, report.certificate)
+    signer = _signer_verdict(run, "DOCX", report.status, report.problems, report.certificate)
     if isinstance(signer, Verification):
         return signer
     from manualkit.documents.package_bounds import bytes_outside_the_zip
@@ -274,9 +275,9 @@ def _verify_docx(root: Path, path: Path, env: Mapping[str, str], today: dt.date)
     match = signer
     version = properties.get("version")
     status_text = properties.get("status", "")
-    result = _compare_with_release(root, data, version, status_text, match, today, env, properties.get("copy_number", ""))
+    result = _compare_with_release(run, data, version, status_text, match, properties.get("copy_number", ""))
     if result.verdict is Verdict.GENUINE and properties.get("copy_number"):
-        result.message += _copy_note(root, properties["copy_number"], version)
+        result.message += _copy_note(run.root, properties["copy_number"], version)
     return result
 
 
@@ -368,9 +369,7 @@ def _part(package: Package, name: str) -> bytes | None:
     return None if found is None else package.parts[found]
 
 
-def _compare_with_release(
-    root: Path, data: bytes, version: str | None, status_text: str, development: bool, today: dt.date, env: Mapping[str, str], copy_number: str = ""
-) -> Verification:
+def _compare_with_release(run: Run, data: bytes, version: str | None, status_text: str, development: bool, copy_number: str = "") -> Verification:
     from manualkit.base.diagnostics import ManualError
     from manualkit.documents.docx.body import APPENDIX_BOOKMARK
     from manualkit.documents.ooxml_package import read_package
@@ -379,6 +378,7 @@ def _compare_with_release(
     from manualkit.records.edition import Status
     from manualkit.records.history import release_history, release_index
 
+    root, today = run.root, run.today
     if not version:
         return Verification(Verdict.NOT_THE_RELEASE, "签名有效，但文件没有记录版本号，无法与发布记录核对")
     try:
@@ -390,7 +390,7 @@ def _compare_with_release(
         pages = toc_page_numbers(data)
         with_comparison = APPENDIX_BOOKMARK in pages  # a release DOCX made with --with-comparison
         expected = read_package(
-            render_release(root, entries, index, status, development, env=env, pages=pages, copy_number=copy_number, with_comparison=with_comparison)
+            render_release(root, entries, index, status, development, env=run.env, pages=pages, copy_number=copy_number, with_comparison=with_comparison)
         )
     except (ValueError, ManualError) as exc:
         return Verification(Verdict.NOT_THE_RELEASE, f"签名有效，但无法在 git 历史中找到版本 {version} 的发布：{exc}", version)
@@ -449,7 +449,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
-    result = verify_docx(context.root, Path(args.file), context.env, context.today)
+    result = verify_docx(context.run, Path(args.file))
     outcome = Outcome(int(result.verdict))
     say = outcome.write if result.verdict == 0 else outcome.warn
     say(f"{args.file}: {result.message}\n")

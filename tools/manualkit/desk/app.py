@@ -10,7 +10,6 @@ bound to the request's content digest when the challenge was issued; a challenge
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import os
 import threading
@@ -21,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from manualkit.base import clock
 from manualkit.base.diagnostics import Diagnostic, ManualError, diagnostic
+from manualkit.base.run import Run
 from manualkit.commands.sign import (
     PendingApproval,
     PendingReturn,
@@ -115,11 +115,9 @@ def create_app(config: DeskConfig) -> Any:
 
     zone = declared_time_zone(config.root)
 
-    def now() -> dt.datetime:
-        return clock.now(config.env, zone)
-
-    def today() -> dt.date:
-        return clock.today(config.env, zone)  # the company's date, not that of MANUAL_NOW's offset
+    def this_run() -> Run:
+        """The request being served, as one run: the clock read once, the company's date."""
+        return Run.at(config.root, config.env, zone)
 
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(templates.get_template(name).render(token=config.token or "", **context), status_code=status)
@@ -134,7 +132,8 @@ def create_app(config: DeskConfig) -> Any:
         try:
             if config.sync is not None:
                 await run_in_threadpool(config.sync.fetch)
-            items = await run_in_threadpool(views.todo, config.root, today())
+            run = this_run()
+            items = await run_in_threadpool(views.todo, run)
             signers = await run_in_threadpool(views.in_force_signers, config.root)
         except ManualError as e:
             return error_page(e, 500)
@@ -142,7 +141,7 @@ def create_app(config: DeskConfig) -> Any:
         role = request.query_params.get("role", "")
         mine = request.query_params.get("all") != "1" and me is not None and not role
         shown = [i for i in items if (not role or i.waiting_for == role) and (not mine or (me is not None and i.waiting_for in me.roles))]
-        return page("todo.html", items=shown, role=role, today=today().isoformat(), me=me, mine=mine, signers=signers)
+        return page("todo.html", items=shown, role=role, today=run.today.isoformat(), me=me, mine=mine, signers=signers)
 
     async def choose_signer(request: Request) -> Response:
         """Remember who the visitor says they are (the 待办 filter and the forms' default signer)."""
@@ -166,7 +165,7 @@ def create_app(config: DeskConfig) -> Any:
         try:
             if config.sync is not None:
                 await run_in_threadpool(config.sync.fetch)
-            view = await run_in_threadpool(views.request_view, config.root, cr_id, today())
+            view = await run_in_threadpool(views.request_view, this_run(), cr_id)
         except ManualError as e:
             return error_page(e, 404 if any(d.code == "MAN646" for d in e.diagnostics) else 500)
         me = request.cookies.get(SIGNER_COOKIE, "")
@@ -211,9 +210,9 @@ def create_app(config: DeskConfig) -> Any:
             nonce = b64url(os.urandom(NONCE_BYTES))
             item: PendingApproval | PendingReturn
             if isinstance(reason, str):
-                item = await run_in_threadpool(prepare_return, config.root, cr_id, role, signer, reason, nonce, now(), method=method)
+                item = await run_in_threadpool(prepare_return, this_run(), cr_id, role, signer, reason, nonce, method=method)
             else:
-                item = await run_in_threadpool(prepare_approval, config.root, cr_id, role, signer, nonce, now(), method=method)
+                item = await run_in_threadpool(prepare_approval, this_run(), cr_id, role, signer, nonce, method=method)
             if "digest" in data and data["digest"] != item.digest:
                 raise refusal("MAN902", f"页面显示之后 {cr_id} 的内容已被修改；请刷新页面，阅读修改后的内容再签署", cr_id)
             pending.add(item.nonce, item, method, clock_seconds())
@@ -239,7 +238,7 @@ def create_app(config: DeskConfig) -> Any:
             if data.get("change_request") != item.change_request:
                 raise refusal("MAN901", f"该签名的挑战属于 {item.change_request}，不是本申请单；未写入任何记录")
             assertion = assertion_of(data) if method == "webauthn" else None
-            name, reapply = await run_in_threadpool(write_signature, item, assertion)
+            name, reapply = await run_in_threadpool(write_signature, this_run(), item, assertion)
             if config.sync is not None:
                 done = "returned" if isinstance(item, PendingReturn) else "signed"
                 paths = [return_path(item.change_request)] if isinstance(item, PendingReturn) else [request_path(item.change_request)]
@@ -250,23 +249,25 @@ def create_app(config: DeskConfig) -> Any:
         action = "return" if isinstance(item, PendingReturn) else "approve"
         return JSONResponse({"ok": True, "action": action, "role": item.role, "signer": item.signer, "name": name, "signed_at": item.signed_at})
 
-    def write_signature(item: PendingApproval | PendingReturn, assertion: Assertion | None) -> tuple[str, Callable[[], None]]:
-        """Write the approval or return ``item`` (signed by ``assertion``, or by SSH); the signer's
-        name, and how to write the same record again on a newer tip of the branch (server mode)."""
+    def write_signature(
+        run: Run, item: PendingApproval | PendingReturn, assertion: Assertion | None
+    ) -> tuple[str, Callable[[], None]]:
+        """Write the approval or return ``item`` (signed by ``assertion``, or by SSH) in ``run``; the
+        signer's name, and how to write the same record again on a newer tip of the branch (server mode)."""
         if isinstance(item, PendingReturn):
             if assertion is not None:
-                record = finish_return(config.root, item, assertion, now())
+                record = finish_return(run, item, assertion)
             else:
-                record = finish_ssh_return(config.root, item, config.ssh_key, now())
+                record = finish_ssh_return(run, item, config.ssh_key)
 
             def again() -> None:
                 write_record(config.root, record)
 
             return record.name, again
         if assertion is not None:
-            approval = finish_approval(config.root, item, assertion, now())
+            approval = finish_approval(run, item, assertion)
         else:
-            approval = finish_ssh_approval(config.root, item, config.ssh_key, now())
+            approval = finish_ssh_approval(run, item, config.ssh_key)
         return approval.name, lambda: reappend_approval(config.root, item, approval)
 
     async def enrol_page(request: Request) -> Response:
@@ -321,7 +322,7 @@ def create_app(config: DeskConfig) -> Any:
             credential_json = data.get("credential")
             if not isinstance(credential_json, dict):
                 raise refusal("MAN907", "请求缺少新凭据（credential）；未写入任何内容")
-            credential = verify_enrolment(credential_json, challenge_bytes, config.rp_id, config.origin, today())
+            credential = verify_enrolment(credential_json, challenge_bytes, config.rp_id, config.origin, this_run().today)
             done = await run_in_threadpool(lambda: enrol(config.root, signer, credential, write=config.sync is None))
         except ManualError as e:
             return error_json(e, 409)

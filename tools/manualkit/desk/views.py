@@ -5,13 +5,13 @@ their verification and any return. HTML fragments here come from the escaping re
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from manualkit.base.diagnostics import fail
+from manualkit.base.run import Run
 from manualkit.documents.release_comparison import released_manual
 from manualkit.records.approval import approval_findings
 from manualkit.records.change_request import approval_digest, request_path
@@ -107,24 +107,27 @@ class RequestView:
     opinions: list[OpinionView] = field(default_factory=list)
 
 
-def todo(root: Path, today: dt.date) -> list[TodoItem]:
-    """Every change request not released, with whom it waits for and its working-day due date."""
-    snap = worktree_snapshot(root)
+def todo(run: Run) -> list[TodoItem]:
+    """Every change request not released, with whom it waits for and its working-day due date
+    (overdue as of ``run.today``)."""
+    snap = worktree_snapshot(run.root)
     snap.require()
     state = procedure_state(snap)
     return [
         TodoItem(
             d.id, d.title, d.status, d.waiting_for, d.since.isoformat() if d.since else "", d.due.isoformat() if d.due else "", d.overdue
         )
-        for d in request_deadlines(snap, state, today)
+        for d in request_deadlines(snap, state, run.today)
     ]
 
 
-def request_view(root: Path, cr_id: str, today: dt.date) -> RequestView:
+def request_view(run: Run, cr_id: str) -> RequestView:
+    """The page of request ``cr_id`` at ``run.root``, its due date as of ``run.today``."""
     from manualkit.documents.comparison_table import Request, comparison_rows, table_html
     from manualkit.documents.html_redline import section_bodies, section_html
     from manualkit.records.manual_diff import compare, section_texts
 
+    root, today = run.root, run.today
     snap = worktree_snapshot(root)
     manual, policy = snap.require()
     cr = snap.requests.get(cr_id)

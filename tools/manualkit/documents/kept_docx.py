@@ -25,7 +25,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import stat
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from pathlib import Path
@@ -112,10 +111,8 @@ def recall(folder: Path | None, key: str) -> KeptDocx | None:
 
     path = folder / f"{key}.docx"
     try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):  # a symlink is never followed
-            return None
-        data = read_regular(path, MAX_ENTRY_BYTES)
-    except (OSError, ManualError):  # absent, not a regular file, too large, unreadable
+        data = read_regular(path, MAX_ENTRY_BYTES, follow=False)  # a symlink is never followed
+    except ManualError:  # absent, a symlink, not a regular file, too large, unreadable
         return None
     entry = _parse(data)
     if entry is not None:

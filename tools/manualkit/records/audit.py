@@ -31,6 +31,7 @@ from typing import Any
 from manualkit.base import git, sshsig
 from manualkit.base.clock import add_months, company_day, zone
 from manualkit.base.diagnostics import Diagnostic, Severity, diagnostic
+from manualkit.base.run import Run
 from manualkit.records.approval import approval_findings
 from manualkit.records.history import ReleaseEntry, ReleaseReader, release_history
 from manualkit.records.policy import CLASS_ORDER, Policy
@@ -147,8 +148,9 @@ class _Audit:
             self.findings[key].append(d)
 
 
-def audit(root: Path, today: dt.date) -> AuditReport:
-    """Verify the whole chain from the git objects (no cache); every finding, in seven checks."""
+def audit(run: Run) -> AuditReport:
+    """Verify the whole chain from the git objects (no cache) as of ``run.today``; every finding, in seven checks."""
+    root, today = run.root, run.today
     require_full_history(root)
     snap = worktree_snapshot(root)
     reader = ReleaseReader(root, cached=False)

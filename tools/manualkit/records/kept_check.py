@@ -54,7 +54,6 @@ kept answers off; a read-only git directory only makes every run a fresh one.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import hashlib
 import json
 import os
@@ -66,6 +65,7 @@ from typing import NamedTuple
 
 from manualkit.base.codes import Severity
 from manualkit.base.diagnostics import Diagnostic
+from manualkit.base.files import read_bounded  # never follows a symbolic link: the cache's own files
 
 FORMAT = "manual-check-kept/1"
 FOLDER = "check-kept"
@@ -116,7 +116,7 @@ def layout(root: Path) -> Layout:
         if stat.S_ISDIR(info.st_mode):
             git_dir = dot
         elif stat.S_ISREG(info.st_mode):
-            text = _small(dot, 4096).decode("utf-8").strip()
+            text = read_bounded(dot, 4096, follow=False).decode("utf-8").strip()
             if not text.startswith("gitdir: "):
                 raise Unkept(".git")
             git_dir = Path(os.path.join(root, text[len("gitdir: ") :]))
@@ -124,29 +124,10 @@ def layout(root: Path) -> Layout:
             raise Unkept(".git")
         common = git_dir
         if os.path.lexists(git_dir / "commondir"):
-            common = Path(os.path.normpath(git_dir / _small(git_dir / "commondir", 4096).decode("utf-8").strip()))
+            common = Path(os.path.normpath(git_dir / read_bounded(git_dir / "commondir", 4096, follow=False).decode("utf-8").strip()))
     except (OSError, UnicodeDecodeError) as exc:
         raise Unkept(".git") from exc
     return Layout(git_dir, common)
-
-
-def _small(path: Path, limit: int) -> bytes:
-    """The bytes of a small regular file (never following a symbolic link), else OSError."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", str(path))
-        data = b""
-        while len(data) <= limit:
-            chunk = os.read(fd, limit + 1 - len(data))
-            if not chunk:
-                break
-            data += chunk
-        if len(data) > limit:
-            raise OSError(errno.EFBIG, "too large", str(path))
-        return data
-    finally:
-        os.close(fd)
 
 
 def _is_object_id(text: str) -> bool:
@@ -170,7 +151,7 @@ def head_from_files(where: Layout) -> str | None:
     try:
         if os.path.lexists(where.common_dir / "reftable"):
             raise Unkept("reftable")
-        text = _small(where.git_dir / "HEAD", 4096).decode("utf-8").strip()
+        text = read_bounded(where.git_dir / "HEAD", 4096, follow=False).decode("utf-8").strip()
         for _ in range(5):
             if _is_object_id(text):
                 return text
@@ -181,7 +162,7 @@ def head_from_files(where: Layout) -> str | None:
                 raise Unkept("HEAD")
             base = where.git_dir if ref.startswith(_PER_WORKTREE) else where.common_dir
             try:
-                text = _small(base / ref, 4096).decode("utf-8").strip()
+                text = read_bounded(base / ref, 4096, follow=False).decode("utf-8").strip()
                 continue
             except FileNotFoundError:
                 pass
@@ -261,7 +242,7 @@ def read_tree(root: Path, folders: Sequence[str] = TREE) -> TreeReading:
             elif stat.S_ISREG(mode):
                 if info.st_size > MAX_HASHED_BYTES:
                     raise Unkept(rel)
-                data = _small(Path(path), MAX_HASHED_BYTES)
+                data = read_bounded(Path(path), MAX_HASHED_BYTES, follow=False)
                 digest.update(f"{rel}\0file\0{len(data)}\0{hashlib.sha256(data).hexdigest()}\n".encode())
             else:  # a FIFO, device or socket: never opened (the check refuses it by its kind)
                 digest.update(f"{rel}\0special\0{stat.S_IFMT(mode)}\n".encode())
@@ -455,7 +436,7 @@ def _diagnostic(row: object) -> Diagnostic:
 
 def read_entry(folder: Path, key: str) -> bytes | None:
     try:
-        return _small(folder / key, MAX_ENTRY_BYTES)
+        return read_bounded(folder / key, MAX_ENTRY_BYTES, follow=False)
     except OSError:
         return None
 

@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from manualkit.base.diagnostics import fail
+
+if TYPE_CHECKING:
+    from manualkit.base.run import Run
 
 LEDGER_NAME = "reminders.jsonl"
 MAX_LEDGER_BYTES = 64 * 1024 * 1024
@@ -43,13 +46,14 @@ class Entry(NamedTuple):
         return (self.action, self.recipient, self.rung, self.channel)
 
 
-def ledger_path(root: Path, env: Mapping[str, str]) -> Path:
-    folder = env.get("MANUAL_REMIND_LEDGER", "").strip()
+def ledger_path(run: Run) -> Path:
+    """The ledger of the run's repository: ``MANUAL_REMIND_LEDGER``'s folder, else in its git dir."""
+    folder = run.env.get("MANUAL_REMIND_LEDGER", "").strip()
     if folder:
         return Path(folder) / LEDGER_NAME
     from manualkit.base.lock import lock_path
 
-    return lock_path(root).parent / "manualkit" / LEDGER_NAME
+    return lock_path(run.root).parent / "manualkit" / LEDGER_NAME
 
 
 def read_sent(path: Path) -> set[tuple[str, str, str, str]]:

@@ -25,6 +25,7 @@ from manualkit.text.chapter import Chapter
 from manualkit.text.manual import Manual
 
 if TYPE_CHECKING:
+    from manualkit.base.run import Run
     from manualkit.records.policy import Policy
     from manualkit.text.schema import Field
 
@@ -91,7 +92,10 @@ def review_message(document_number: str, chapter: int, reviewer: str, reviewed_o
     )
 
 
-def record_review(root: Path, manual: Manual, policy: Policy, number: int, key_path: Path, day: dt.date, now: dt.datetime, conclusion: str) -> Path:
+def record_review(run: Run, manual: Manual, policy: Policy, number: int, key_path: Path, conclusion: str) -> Path:
+    """Write the review of chapter ``number`` made on ``run.today``, signed at ``run.now``, and the
+    chapter's ``last_reviewed``."""
+    root, day, now = run.root, run.today, run.now
     chapter = next((c for c in manual.chapters if c.number == number), None)
     if chapter is None:
         raise fail("manual", 0, 0, "MAN646", f"第 {number} 章不存在")

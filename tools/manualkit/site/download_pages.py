@@ -53,15 +53,24 @@ class ReleaseDownloads:
     earlier: tuple[EarlierDownloads, ...] = ()
 
 
+#: Each status in the words staff read on the 下载 and 验证 pages (:func:`short_status`);
+#: :func:`status_text` adds its dates. A draft is never on the site, which lists releases.
+STATUS_WORDS = {Status.IN_FORCE: "现行有效", Status.APPROVED: "即将生效", Status.SUPERSEDED: "已作废", Status.DRAFT: "现行有效"}
+
+
+def short_status(version: SiteVersion) -> str:
+    """现行有效, 即将生效, 已作废: the status without its dates."""
+    return STATUS_WORDS[version.status]
+
+
 def status_text(version: SiteVersion) -> str:
     """现行有效; 已作废（2026年7月1日起由 B/0 替代）; 即将生效（2027年1月15日起实施）."""
-    if version.status is Status.SUPERSEDED:
-        if version.superseded_by and version.effective_to:
-            return f"已作废（{day_text(version.effective_to)}起由 {version.superseded_by} 替代）"
-        return "已作废"
+    words = short_status(version)
+    if version.status is Status.SUPERSEDED and version.superseded_by and version.effective_to:
+        return f"{words}（{day_text(version.effective_to)}起由 {version.superseded_by} 替代）"
     if version.status is Status.APPROVED:
-        return f"即将生效（{day_text(version.effective)}起实施）"
-    return "现行有效"
+        return f"{words}（{day_text(version.effective)}起实施）"
+    return words
 
 
 STATUS_CSS = {Status.IN_FORCE: "in-force", Status.SUPERSEDED: "superseded", Status.APPROVED: "approved", Status.DRAFT: "draft"}
@@ -87,11 +96,6 @@ def advice(version: SiteVersion, in_force: SiteVersion | None) -> str:
     if version.status is Status.APPROVED:
         return f"此版本尚未生效：{day_text(version.effective)}前请继续按{current}执行。"
     return "这是现行有效版本的正式文件，可以依据它执行。"
-
-
-def short_status(version: SiteVersion) -> str:
-    """现行有效, 即将生效, 已作废: the status without its dates."""
-    return status_text(version).split("（")[0]
 
 
 def earlier_verdict(then: SiteVersion, now: SiteVersion) -> str:

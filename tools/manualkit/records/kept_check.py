@@ -557,7 +557,10 @@ def answer(
         except (ValueError, ManualError):
             pass  # the fresh run says what is wrong with the date
     probe = probe_ns(folder)
-    before = _reading(root, env, strict, base) if probe is not None else None
+    # The first reading is the one to compare with afterwards: it was taken before the probe, so
+    # an entry changed since shows in the second reading's stat, or (within a timestamp's tick of
+    # the run's start) as racy. A second reading here would cost one more git status.
+    before = first if probe is not None else None
     result = compute()
     if before is None or probe is None or before.tree.newest_ns >= probe - RACY_NS:
         return result

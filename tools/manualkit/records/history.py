@@ -516,7 +516,7 @@ class ReleaseReader:
         """
         if self.cache is None or commit in self._files:
             return self.manual_of(self.files_at([commit])[0])
-        listing = self._listing(commit)
+        listing = self.listing(commit)
         usable = {path: sha for path, mode, sha, size in listing if mode != "120000" and 0 <= size <= MAX_FILE_BYTES}
         return self._assemble(frozenset(path for path, _, _, _ in listing), usable, {})
 
@@ -526,8 +526,9 @@ class ReleaseReader:
         ids = {path: blob_id(data) for path, data in files.contents.items() if path not in refused}
         return self._assemble(files.names, ids, {ids[path]: data for path, data in files.contents.items() if path in ids})
 
-    def _listing(self, commit: str) -> list[tuple[str, str, str, int]]:
-        """``(path, mode, blob id, size)`` of every file under ``manual/`` at ``commit``."""
+    def listing(self, commit: str) -> list[tuple[str, str, str, int]]:
+        """``(path, mode, blob id, size)`` of every file under ``manual/`` at ``commit`` (kept in
+        the cache under the commit: a release read before costs no git process)."""
         key = f"listing\0{commit}"
         stored = self.cache.get(key) if self.cache else None
         if isinstance(stored, list):
@@ -592,7 +593,11 @@ class ReleaseReader:
     def policy(self, commit: str) -> Policy | None:
         from manualkit.records.policy import POLICY_PATH, load_policy
 
-        raw = self.files_at([commit])[0].contents.get(POLICY_PATH)
+        if self.cache is None or commit in self._files:
+            raw = self.files_at([commit])[0].contents.get(POLICY_PATH)
+        else:  # only its blob, found in the listing and bounded as files_at bounds it
+            found = [sha for path, mode, sha, size in self.listing(commit) if path == POLICY_PATH and mode != "120000" and 0 <= size <= MAX_FILE_BYTES]
+            raw = self._blobs(found, {})[found[0]] if found else None
         if raw is None:
             return None
         key = hashlib.sha1(raw).hexdigest()

@@ -104,3 +104,52 @@ def test_a_policy_files_at_would_refuse_is_refused_from_the_listing_too(tmp_path
     reader.listing(commit)
     assert policy_from_every_file(root, commit) is None
     assert ReleaseReader(root).policy(commit) is None
+
+
+def test_a_policy_kept_parsed_is_the_policy_parsed(project_clone: Path) -> None:
+    """The cache of parsed files keeps a policy as JSON: read back, every field is the same,
+    webauthn credentials and a reminder ladder included."""
+    import dataclasses
+    import json
+
+    from manualkit.records.history import policy_from_json, policy_to_json
+    from manualkit.records.reminders import Ladder
+    from manualkit.records.webauthn_signature import Credential
+
+    policy = policy_from_every_file(project_clone, release_commit(project_clone, "B/0"))
+    assert policy is not None
+    credential = Credential("Y3JlZA", "a2V5", "desk.example.com", "https://desk.example.com:8440", "2026-05-04")
+    approvers = (dataclasses.replace(policy.approvers[0], webauthn=(credential, credential)), *policy.approvers[1:])
+    fuller = dataclasses.replace(policy, approvers=approvers, reminders=Ladder((5, 2), False, 2, 0), time_zone="America/Los_Angeles")
+    for p in (policy, fuller, dataclasses.replace(policy, reminders=None)):
+        assert policy_from_json(json.loads(json.dumps(policy_to_json(p), ensure_ascii=False))) == p
+        assert list(policy_from_json(policy_to_json(p)).classes) == list(p.classes)  # the order change_class searches
+
+
+def test_a_policy_parsed_before_is_read_without_yaml_or_git(project_clone: Path) -> None:
+    """A fresh process (as the next ``manual docx``) takes the policy from the cache: PyYAML is
+    not imported and no git process starts; the policy is the one parsed from the file."""
+    import sys
+    import textwrap
+
+    commit = release_commit(project_clone, "B/0")
+    ReleaseReader(project_clone).policy(commit)  # parsed and kept
+    script = textwrap.dedent(
+        f"""
+        import subprocess, sys
+        from pathlib import Path
+        from manualkit.records.history import ReleaseReader
+        started = []
+        real = subprocess.Popen.__init__
+        def spy(self, *a, **k):
+            started.append(a[0] if a else k.get("args"))
+            real(self, *a, **k)
+        subprocess.Popen.__init__ = spy
+        policy = ReleaseReader(Path(".")).policy("{commit}")
+        print(repr((sorted(m for m in sys.modules if m == "yaml" or m.startswith("yaml.")), len(started), policy.time_zone, [r.meaning for r in policy.roles.values()])))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=project_clone, capture_output=True, text=True, check=True).stdout
+    expected = policy_from_every_file(project_clone, commit)
+    assert expected is not None
+    assert out.strip() == repr(([], 0, expected.time_zone, [r.meaning for r in expected.roles.values()]))

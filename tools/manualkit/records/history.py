@@ -40,6 +40,8 @@ from manualkit.text.worktree import MAX_FILE_BYTES
 if TYPE_CHECKING:
     from manualkit.records.change_request import ChangeRequest
     from manualkit.records.policy import Policy
+    from manualkit.records.reminders import Ladder
+    from manualkit.records.webauthn_signature import Credential
 
 # What verifying a release needs (approvals, change requests, the policy) is imported where it is
 # done: a history answered from the cache never loads it.
@@ -662,19 +664,30 @@ def policy_to_json(p: Policy) -> dict[str, Any]:
 
 def policy_from_json(d: dict[str, Any]) -> Policy:
     from manualkit.records.policy import Approver, ChangeClass, Policy, Role
-    from manualkit.records.reminders import Ladder
-    from manualkit.records.webauthn_signature import Credential
 
-    ladder = d["reminders"]
+    def credentials(items: list[list[str]]) -> tuple[Credential, ...]:
+        if not items:
+            return ()
+        from manualkit.records.webauthn_signature import Credential
+
+        return tuple(Credential(*c) for c in items)
+
+    def reminders(ladder: list[Any] | None) -> Ladder | None:
+        if ladder is None:
+            return None
+        from manualkit.records.reminders import Ladder
+
+        return Ladder(tuple(ladder[0]), ladder[1], ladder[2], ladder[3])
+
     return Policy(
         classes={k: ChangeClass(k, n, tuple(r), days, step) for k, n, r, days, step in d["classes"]},
         revision_limit=d["revision_limit"], review_cycle_months=d["review_cycle_months"], retention_years=d["retention_years"],
         consultation_chapters=tuple(d["consultation_chapters"]),
         roles={k: Role(k, title, meaning) for k, title, meaning in d["roles"]},
         signing_namespace=d["signing_namespace"],
-        approvers=tuple(Approver(i, n, dep, tuple(r), key, tuple(Credential(*c) for c in creds)) for i, n, dep, r, key, creds in d["approvers"]),
+        approvers=tuple(Approver(i, n, dep, tuple(r), key, credentials(creds)) for i, n, dep, r, key, creds in d["approvers"]),
         time_zone=d["time_zone"],
-        reminders=None if ladder is None else Ladder(tuple(ladder[0]), ladder[1], ladder[2], ladder[3]),
+        reminders=reminders(d["reminders"]),
     )  # fmt: skip
 
 

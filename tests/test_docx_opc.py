@@ -161,3 +161,15 @@ def test_python_docx_reads_the_release_it_no_longer_writes() -> None:
     assert section.first_page_header.paragraphs[0].text == "受控"
     assert "第 " in section.footer.paragraphs[0].text
     assert any(p.style is not None and p.style.name == "Heading 1" for p in document.paragraphs)
+
+
+@pytest.mark.parametrize("text", [*HOSTILE, "", "&&<<>>\"\"''", "&amp;lt;", "报价 & <确认> \"有效期\"" * 50, "\x00\x07a\ufffeb\x1f"])
+def test_xml_text_is_escaped_as_a_translation_table_escaped_it(text: str) -> None:
+    """esc() replaces its four characters one after the other: the same text as the translation
+    table it replaced (one lookup per character), invalid characters dropped first."""
+    import re
+
+    from manualkit.documents.docx.xml import esc
+
+    table = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
+    assert esc(text) == re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]", "", text).translate(table)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -26,8 +26,7 @@ if TYPE_CHECKING:
     from manualkit.text.manual import Manual
 
 
-@dataclass(frozen=True)
-class ReleaseDocument:
+class ReleaseDocument(NamedTuple):
     """A signed release file: the DOCX, or (``suffix`` "pdf") its PDF/A."""
 
     data: bytes

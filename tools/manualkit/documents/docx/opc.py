@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from lxml import etree
 
@@ -74,8 +74,7 @@ def serialize(element: Any) -> bytes:
     return data
 
 
-@dataclass(frozen=True)
-class Template:
+class Template(NamedTuple):
     """What every document takes from python-docx's default template."""
 
     theme: bytes

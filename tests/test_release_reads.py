@@ -153,3 +153,18 @@ def test_a_policy_parsed_before_is_read_without_yaml_or_git(project_clone: Path)
     expected = policy_from_every_file(project_clone, commit)
     assert expected is not None
     assert out.strip() == repr(([], 0, expected.time_zone, [r.meaning for r in expected.roles.values()]))
+
+
+@pytest.mark.parametrize("entry", [{"classes": []}, {"classes": [["major"]], "roles": 1}, {"x": None}])
+def test_a_kept_policy_of_another_shape_is_parsed_again(project_clone: Path, entry: dict[str, object]) -> None:
+    """An entry in the cache of parsed files that does not read back as a policy (another tool's,
+    or edited by hand) is a miss: the policy is parsed from git again, never an internal error."""
+    from manualkit.records.repository import ShardedCache
+
+    commit = release_commit(project_clone, "B/0")
+    expected = policy_from_every_file(project_clone, commit)
+    sha = next(sha for path, _, sha, _ in ReleaseReader(project_clone).listing(commit) if path == POLICY_PATH)
+    cache = ShardedCache.open(project_clone, "parsed")
+    assert cache is not None
+    cache.put(f"{POLICY_PATH}\0{sha}", entry)
+    assert ReleaseReader(project_clone).policy(commit) == expected

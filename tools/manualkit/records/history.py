@@ -577,7 +577,10 @@ class ReleaseReader:
         if key not in self._parsed and self.cache is not None:
             stored = self.cache.get(key)
             if isinstance(stored, dict):
-                self._parsed[key] = from_json(stored) if stored else None
+                try:
+                    self._parsed[key] = from_json(stored) if stored else None
+                except (KeyError, IndexError, TypeError, ValueError):  # an entry of another shape: parsed again
+                    pass
 
     def _remember(self, key: str, value: Any, to_json: Callable[[Any], dict[str, Any]]) -> None:
         self._parsed[key] = value

@@ -10,6 +10,10 @@ process and its children, which a busy shared machine disturbs less):
   (the kept DOCX removed before each run: rendered from git, pages from the layout cache);
 - ``manual check`` against ``manual --help``, the CLI's bare start (target <= 2.1x).
 
+``--compare CHECKOUT...`` times only the docx, of this checkout and of others (clones at earlier
+commits, each with its own ``.venv``), cold and warm, one after the other in each round: on a
+shared machine, a before and an after measured at different times meet different loads.
+
 Then, for each command, where its imports go (``python -X importtime``, self time summed per
 top-level package, the package's own modules by module), to tell which layer a remaining cost
 belongs to.
@@ -80,11 +84,35 @@ def imports(args: list[str], env: dict[str, str]) -> list[tuple[float, str]]:
     return [(ms, name) for name, ms in totals.most_common()]
 
 
-def forget_kept_docx() -> None:
+def forget_kept_docx(root: Path = ROOT) -> None:
     """Remove the kept release DOCX files (documents/kept_docx.py): the next docx renders."""
-    common = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=ROOT, capture_output=True, text=True, check=True)
+    common = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=root, capture_output=True, text=True, check=True)
     for folder in (Path(common.stdout.strip()) / "manualkit").glob("kept-docx-*"):
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def compare(checkouts: list[Path], pandoc_docx: list[str], out: Path, env: dict[str, str], runs: int) -> None:
+    """Each checkout's ``manual docx`` (its own ``.venv``), cold then warm, and pandoc, in turn
+    ``runs`` times, so that every figure meets the same load: medians, ratios to pandoc's."""
+    commands = {root: [str(root / ".venv" / "bin" / "manual"), "docx", "-o", str(out)] for root in checkouts}
+    for root, command in commands.items():  # the history caches of each checkout, and one warm-up
+        subprocess.run(command, cwd=root, env=env, check=True, capture_output=True)
+    cold: dict[Path, list[tuple[float, float]]] = {root: [] for root in checkouts}
+    warm: dict[Path, list[tuple[float, float]]] = {root: [] for root in checkouts}
+    theirs = []
+    for _ in range(runs):
+        for root, command in commands.items():
+            forget_kept_docx(root)
+            cold[root].append(timed(command, env, root))
+            warm[root].append(timed(command, env, root))
+        theirs.append(timed(pandoc_docx, env, ROOT))
+    p_wall, p_cpu = statistics.median(s[0] for s in theirs), statistics.median(s[1] for s in theirs)
+    print(f"pandoc: {p_wall * 1000:6.0f} ms wall, {p_cpu * 1000:6.0f} ms CPU; load average now {os.getloadavg()[0]:.2f}")
+    for root in checkouts:
+        head = subprocess.run(["git", "log", "-1", "--format=%h %s"], cwd=root, capture_output=True, text=True, check=False).stdout.strip()
+        for label, samples in (("cold", cold[root]), ("warm", warm[root])):
+            wall, cpu = statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
+            print(f"  {label} {wall * 1000:5.0f} ms wall ({wall / p_wall:.2f}x), {cpu * 1000:5.0f} ms CPU ({cpu / p_cpu:.2f}x)  {head[:70]}")
 
 
 def report(label: str, ours: tuple[float, float], theirs: tuple[float, float], other: str, target: float) -> None:
@@ -99,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=11, help="alternate pairs per figure (median)")
     parser.add_argument("--top", type=int, default=12, help="import rows shown per command")
+    parser.add_argument(
+        "--compare", nargs="+", type=Path, default=[], metavar="CHECKOUT",
+        help="only the docx: this checkout's and these (each with its .venv, e.g. clones at earlier commits) in turn, cold and warm",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     import compileall
 
@@ -120,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
             source = work / "manual.md"
             source.write_text("\n\n".join(re.sub(r"\A---\n.*?\n---\n", "", p.read_text(encoding="utf-8"), flags=re.S) for p in chapters), encoding="utf-8")
             pandoc_docx = [pandoc, "-f", "markdown", "-t", "docx", "-o", str(work / "pandoc.docx"), str(source)]
+            if args.compare:
+                compare([ROOT, *(c.resolve() for c in args.compare)], pandoc_docx, work / "out.docx", env, args.runs)
+                return 0
             ours, theirs = pair(docx, pandoc_docx, env, args.runs)
             report("manual docx (warm: the release's DOCX kept, only signed)", ours, theirs, "pandoc     ", TARGET_DOCX)
             ours, theirs = pair(docx, pandoc_docx, env, args.runs, before=forget_kept_docx)

@@ -18,7 +18,7 @@ import docx
 import pytest
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 
-from manualkit.documents.docx.opc import CoreProperties, parse_xml, serialize, template
+from manualkit.documents.docx.opc import CoreProperties, _empty_root, parse_xml, serialize, template
 
 HOSTILE = (
     "销售业务流程规范手册（标准版）",
@@ -81,6 +81,42 @@ def test_the_template_parts_are_python_docxs_as_its_loader_reads_them() -> None:
     assert parse_xml(template().roots["header"]).tag.endswith("}hdr")
 
 
+def stripped(xml: bytes) -> bytes:
+    """A part's root without its children, as the whole part parsed with every child removed."""
+    root = parse_xml(xml)
+    for child in list(root):
+        root.remove(child)
+    return serialize(root)
+
+
+def test_each_template_root_is_the_whole_part_parsed_and_stripped() -> None:
+    """template() parses only each part's start (the root's start tag): the same bytes as the
+    whole part parsed with its children removed, for every part and for the header and footer
+    files, which python-docx's loader above does not read."""
+    import zipfile
+    from pathlib import Path
+
+    folder = Path(docx.__file__).parent / "templates"
+    with zipfile.ZipFile(folder / "default.docx") as zf:
+        parts = {name: zf.read(name) for name in ("word/document.xml", "word/styles.xml", "word/settings.xml", "word/numbering.xml")}
+    parts["header"] = (folder / "default-header.xml").read_bytes()
+    parts["footer"] = (folder / "default-footer.xml").read_bytes()
+    for name, xml in parts.items():
+        assert template().roots[name] == stripped(xml), name
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n<!-- a > b --><?pi x?>\n<w:a xmlns:w=\"urn:w\" w:x='1>2' w:y=\"'\">\n  <w:b/>text<w:c w:v=\"v\"/>\n</w:a>",
+        b"<?xml version='1.0'?><root\n    xmlns='urn:r'\n    a=\"&amp;&lt;\"/>",
+        b"<r:t xmlns:r='urn:r'><r:u>x</r:u></r:t>",
+    ],
+)
+def test_a_root_read_from_its_start_tag_equals_the_stripped_part(xml: bytes) -> None:
+    assert _empty_root(xml) == stripped(xml)
+
+
 def test_a_release_is_rendered_without_importing_python_docx() -> None:
     """The whole `manual docx` path (render, number the contents from the cache, sign) in a fresh
     interpreter: python-docx is never imported."""
@@ -125,3 +161,15 @@ def test_python_docx_reads_the_release_it_no_longer_writes() -> None:
     assert section.first_page_header.paragraphs[0].text == "受控"
     assert "第 " in section.footer.paragraphs[0].text
     assert any(p.style is not None and p.style.name == "Heading 1" for p in document.paragraphs)
+
+
+@pytest.mark.parametrize("text", [*HOSTILE, "", "&&<<>>\"\"''", "&amp;lt;", "报价 & <确认> \"有效期\"" * 50, "\x00\x07a\ufffeb\x1f"])
+def test_xml_text_is_escaped_as_a_translation_table_escaped_it(text: str) -> None:
+    """esc() replaces its four characters one after the other: the same text as the translation
+    table it replaced (one lookup per character), invalid characters dropped first."""
+    import re
+
+    from manualkit.documents.docx.xml import esc
+
+    table = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
+    assert esc(text) == re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]", "", text).translate(table)

@@ -21,8 +21,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from lxml import etree
@@ -67,8 +66,7 @@ class PackageError(ManualError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class PackageLimits:
+class PackageLimits(NamedTuple):
     """What :func:`read_package` accepts. Entries of at most ``ratio_floor`` bytes are too small
     to be a bomb and are never refused for their compression ratio."""
 
@@ -173,8 +171,7 @@ def _serialize(root: Any) -> bytes:
 # --------------------------------------------------------------------------- content types
 
 
-@dataclass(frozen=True)
-class ContentTypes:
+class ContentTypes(NamedTuple):
     """``[Content_Types].xml``: extension defaults and part overrides, in document order."""
 
     defaults: tuple[tuple[str, str], ...]
@@ -247,8 +244,7 @@ def serialize_content_types(types: ContentTypes) -> bytes:
 # --------------------------------------------------------------------------- relationships
 
 
-@dataclass(frozen=True)
-class Relationship:
+class Relationship(NamedTuple):
     """One ``<Relationship>`` of a ``.rels`` part."""
 
     id: str
@@ -302,8 +298,7 @@ def next_relationship_id(relationships: Iterable[Relationship]) -> str:
 # --------------------------------------------------------------------------- the package
 
 
-@dataclass(frozen=True)
-class Package:
+class Package(NamedTuple):
     """The parts of an OPC package by zip item name, in archive order."""
 
     parts: dict[str, bytes]

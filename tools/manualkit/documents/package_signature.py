@@ -38,7 +38,7 @@ import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -147,8 +147,7 @@ class SignatureReport:
     problems: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class ManifestEntry:
+class ManifestEntry(NamedTuple):
     """One part to sign. ``source_ids`` are the relationships signed through the
     RelationshipTransform when the part is a relationship part."""
 
@@ -243,8 +242,7 @@ def relationship_transform(rels_xml: bytes, source_ids: Collection[str], name: s
     return c14n(out)
 
 
-@dataclass(frozen=True)
-class _Infrastructure:
+class _Infrastructure(NamedTuple):
     """The signature parts of a package: origin, its relationships, and the signatures."""
 
     origin: str | None

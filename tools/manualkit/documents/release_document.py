@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -26,8 +26,7 @@ if TYPE_CHECKING:
     from manualkit.text.manual import Manual
 
 
-@dataclass(frozen=True)
-class ReleaseDocument:
+class ReleaseDocument(NamedTuple):
     """A signed release file: the DOCX, or (``suffix`` "pdf") its PDF/A."""
 
     data: bytes
@@ -60,7 +59,6 @@ def render_release(
     (LibreOffice, cached by the draft's digest) when ``pages`` is None; ``copy_number`` is the
     分发号 of a numbered controlled copy; ``with_comparison``: the 修订对照表 against the release
     before it as an appendix (附录)."""
-    from manualkit.base import git
     from manualkit.base.clock import start_of_day, zone_or_default
     from manualkit.documents.docx.release import render_docx
     from manualkit.documents.toc import fill_toc, laid_out_pages
@@ -68,16 +66,11 @@ def render_release(
     from manualkit.records.history import ReleaseReader
 
     entry = entries[index]
+    reader = reader or ReleaseReader(root)
+    manual, policy = release_texts(reader, entry)
     assert entry.commit is not None  # release_texts refuses a release outside git
-    manual, policy = release_texts(reader or ReleaseReader(root), entry)
     edition = release_edition(entries, index, status, policy, development_signature=development)
-    images = {
-        e.path: blob
-        for e in git.list_tree(root, entry.commit, "manual/")
-        if e.path.lower().endswith((".png", ".jpg", ".jpeg", ".gif")) and e.size <= 8 * 1024 * 1024
-        for blob in [git.show(root, entry.commit, e.path)]
-        if blob is not None
-    }
+    images = release_images(reader, entry.commit)
     generated = start_of_day(entry.record.published, zone_or_default(policy.time_zone))  # the zone of the policy it was released under
     appendix = comparison_appendix(root, entries, index) if with_comparison else None
 
@@ -105,6 +98,19 @@ def release_texts(reader: ReleaseReader, entry: ReleaseEntry) -> tuple[Manual, P
     if manual is None or policy is None:
         raise fail(entry.record.path, 0, 0, "MAN683", f"{entry.record.version} 发布时的手册或修订政策无法加载")
     return manual, policy
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+
+
+def release_images(reader: ReleaseReader, commit: str) -> dict[str, bytes]:
+    """The images under ``manual/`` at ``commit`` (path → bytes; none over 8 MiB), found in the
+    listing the reader already holds for the commit's manual (cached by commit: no ``git
+    ls-tree``) and read in one batch (no process at all for a manual without images)."""
+    wanted = {path: sha for path, _, sha, size in reader.listing(commit) if path.lower().endswith(IMAGE_SUFFIXES) and size <= MAX_IMAGE_BYTES}
+    blobs = reader.objects.read(wanted.values()) if wanted else {}
+    return {path: blobs[sha] for path, sha in wanted.items() if sha in blobs}
 
 
 def comparison_appendix(root: Path, entries: Sequence[ReleaseEntry], index: int) -> Appendix:

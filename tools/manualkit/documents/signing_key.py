@@ -14,8 +14,8 @@ import datetime as dt
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -64,15 +64,14 @@ class SigningKeyError(ManualError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class SigningKey:
+class SigningKey(NamedTuple):
     """A private key, its certificate (and any chain above it), and whether it is the local
     development key rather than a configured release key."""
 
     private_key: PrivateKey
     certificate: x509.Certificate
     development: bool
-    chain: tuple[x509.Certificate, ...] = field(default=())
+    chain: tuple[x509.Certificate, ...] = ()
 
 
 # --------------------------------------------------------------------------- locations

@@ -40,6 +40,8 @@ from manualkit.text.worktree import MAX_FILE_BYTES
 if TYPE_CHECKING:
     from manualkit.records.change_request import ChangeRequest
     from manualkit.records.policy import Policy
+    from manualkit.records.reminders import Ladder
+    from manualkit.records.webauthn_signature import Credential
 
 # What verifying a release needs (approvals, change requests, the policy) is imported where it is
 # done: a history answered from the cache never loads it.
@@ -472,7 +474,6 @@ class ReleaseReader:
         self.keep_parsed = True  # False: read the cache of parsed chapters, add nothing to it
         self._files: dict[str, ManualFiles] = {}
         self._parsed: dict[str, Any] = {}  # metadata and chapters by file, blob id (and context)
-        self._policies: dict[str, Policy | None] = {}
         self._requests: dict[tuple[str, tuple[str, ...]], ChangeRequest | None] = {}
 
     def prefetch(self, releases: Sequence[tuple[str, ReleaseRecord]]) -> None:
@@ -516,7 +517,7 @@ class ReleaseReader:
         """
         if self.cache is None or commit in self._files:
             return self.manual_of(self.files_at([commit])[0])
-        listing = self._listing(commit)
+        listing = self.listing(commit)
         usable = {path: sha for path, mode, sha, size in listing if mode != "120000" and 0 <= size <= MAX_FILE_BYTES}
         return self._assemble(frozenset(path for path, _, _, _ in listing), usable, {})
 
@@ -526,8 +527,9 @@ class ReleaseReader:
         ids = {path: blob_id(data) for path, data in files.contents.items() if path not in refused}
         return self._assemble(files.names, ids, {ids[path]: data for path, data in files.contents.items() if path in ids})
 
-    def _listing(self, commit: str) -> list[tuple[str, str, str, int]]:
-        """``(path, mode, blob id, size)`` of every file under ``manual/`` at ``commit``."""
+    def listing(self, commit: str) -> list[tuple[str, str, str, int]]:
+        """``(path, mode, blob id, size)`` of every file under ``manual/`` at ``commit`` (kept in
+        the cache under the commit: a release read before costs no git process)."""
         key = f"listing\0{commit}"
         stored = self.cache.get(key) if self.cache else None
         if isinstance(stored, list):
@@ -575,7 +577,10 @@ class ReleaseReader:
         if key not in self._parsed and self.cache is not None:
             stored = self.cache.get(key)
             if isinstance(stored, dict):
-                self._parsed[key] = from_json(stored) if stored else None
+                try:
+                    self._parsed[key] = from_json(stored) if stored else None
+                except (KeyError, IndexError, TypeError, ValueError):  # an entry of another shape: parsed again
+                    pass
 
     def _remember(self, key: str, value: Any, to_json: Callable[[Any], dict[str, Any]]) -> None:
         self._parsed[key] = value
@@ -590,15 +595,29 @@ class ReleaseReader:
         return found
 
     def policy(self, commit: str) -> Policy | None:
-        from manualkit.records.policy import POLICY_PATH, load_policy
+        """The policy released in ``commit``. With the cache on, it is kept parsed under its blob id
+        (found in the commit's listing), as the chapters are: a policy parsed before costs neither
+        a git process nor PyYAML."""
+        from manualkit.records.policy_zone import POLICY_PATH
 
-        raw = self.files_at([commit])[0].contents.get(POLICY_PATH)
-        if raw is None:
+        raw: bytes | None = None
+        if self.cache is None or commit in self._files:
+            raw = self.files_at([commit])[0].contents.get(POLICY_PATH)
+            sha = blob_id(raw) if raw is not None else None
+        else:  # only its blob, found in the listing and bounded as files_at bounds it
+            found = [sha for path, mode, sha, size in self.listing(commit) if path == POLICY_PATH and mode != "120000" and 0 <= size <= MAX_FILE_BYTES]
+            sha = found[0] if found else None
+        if sha is None:
             return None
-        key = hashlib.sha1(raw).hexdigest()
-        if key not in self._policies:
-            self._policies[key] = load_policy({POLICY_PATH: raw})[0]
-        return self._policies[key]
+        key = f"{POLICY_PATH}\0{sha}"
+        self._recall(key, policy_from_json)
+        if key not in self._parsed:
+            from manualkit.records.policy import load_policy
+
+            data = raw if raw is not None else self._blobs([sha], {}).get(sha)
+            self._remember(key, load_policy({POLICY_PATH: data})[0] if data is not None else None, policy_to_json)
+        policy: Policy | None = self._parsed[key]
+        return policy
 
     def request(self, commit: str, cr_id: str, departments: tuple[str, ...]) -> ChangeRequest | None:
         """Change request ``cr_id`` as recorded in ``commit`` (``changelog/requests/<id>.yml``)."""
@@ -627,6 +646,52 @@ def metadata_to_json(m: ManualMetadata) -> dict[str, Any]:
 
 def metadata_from_json(d: dict[str, Any]) -> ManualMetadata:
     return ManualMetadata(**{**d, "departments": tuple(d["departments"]), "chapter_files": tuple(d["chapter_files"])})
+
+
+def policy_to_json(p: Policy) -> dict[str, Any]:
+    """A parsed policy as JSON for the cache of parsed files (every field; :func:`policy_from_json`)."""
+    return {
+        "classes": [[c.key, c.name, list(c.roles), c.notice_days, c.version_step] for c in p.classes.values()],
+        "revision_limit": p.revision_limit, "review_cycle_months": p.review_cycle_months, "retention_years": p.retention_years,
+        "consultation_chapters": list(p.consultation_chapters),
+        "roles": [[r.key, r.title, r.meaning] for r in p.roles.values()],
+        "signing_namespace": p.signing_namespace,
+        "approvers": [
+            [a.id, a.name, a.department, list(a.roles), a.public_key, [[c.credential_id, c.public_key, c.rp_id, c.origin, c.enrolled] for c in a.webauthn]]
+            for a in p.approvers
+        ],
+        "time_zone": p.time_zone,
+        "reminders": None if p.reminders is None else [list(p.reminders.before), p.reminders.on_due, p.reminders.overdue_every, p.reminders.escalate_after],
+    }  # fmt: skip
+
+
+def policy_from_json(d: dict[str, Any]) -> Policy:
+    from manualkit.records.policy import Approver, ChangeClass, Policy, Role
+
+    def credentials(items: list[list[str]]) -> tuple[Credential, ...]:
+        if not items:
+            return ()
+        from manualkit.records.webauthn_signature import Credential
+
+        return tuple(Credential(*c) for c in items)
+
+    def reminders(ladder: list[Any] | None) -> Ladder | None:
+        if ladder is None:
+            return None
+        from manualkit.records.reminders import Ladder
+
+        return Ladder(tuple(ladder[0]), ladder[1], ladder[2], ladder[3])
+
+    return Policy(
+        classes={k: ChangeClass(k, n, tuple(r), days, step) for k, n, r, days, step in d["classes"]},
+        revision_limit=d["revision_limit"], review_cycle_months=d["review_cycle_months"], retention_years=d["retention_years"],
+        consultation_chapters=tuple(d["consultation_chapters"]),
+        roles={k: Role(k, title, meaning) for k, title, meaning in d["roles"]},
+        signing_namespace=d["signing_namespace"],
+        approvers=tuple(Approver(i, n, dep, tuple(r), key, credentials(creds)) for i, n, dep, r, key, creds in d["approvers"]),
+        time_zone=d["time_zone"],
+        reminders=reminders(d["reminders"]),
+    )  # fmt: skip
 
 
 def chapter_to_json(c: Chapter) -> dict[str, Any]:

@@ -10,17 +10,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from manualkit.base import yamlfile
 from manualkit.base.diagnostics import Diagnostic, diagnostic
 from manualkit.records.policy_zone import POLICY_PATH as POLICY_PATH
 from manualkit.records.policy_zone import declared_time_zone as declared_time_zone  # where it lived before
-from manualkit.records.reminders import Ladder
-from manualkit.records.webauthn_signature import BASE64URL, Credential, credential_from
 from manualkit.text.manual import Manual, decode
 from manualkit.text.markup import parse
 from manualkit.text.schema import Field, validate
+
+if TYPE_CHECKING:  # imported where a policy is parsed: one read back from the cache of parsed
+    # files (records.history.policy_from_json) needs neither module when it holds neither part.
+    from manualkit.records.reminders import Ladder
+    from manualkit.records.webauthn_signature import Credential
 
 DEFAULT_ZONE = "Asia/Shanghai"
 CLASS_ORDER = ("major", "minor", "editorial")  # highest first
@@ -100,6 +103,8 @@ def key_identity(public_key: str) -> str:
 
 
 def _schema() -> Field:
+    from manualkit.records.webauthn_signature import BASE64URL
+
     roles = list(ROLE_ORDER)
 
     def role_keys() -> list[str]:
@@ -194,6 +199,8 @@ def _schema() -> Field:
 
 
 def parse_policy(text: str) -> tuple[Policy | None, list[Diagnostic]]:
+    from manualkit.records.webauthn_signature import credential_from
+
     data, diags = yamlfile.parse(text, POLICY_PATH)
     if diags:
         return None, diags
@@ -233,6 +240,8 @@ def parse_policy(text: str) -> tuple[Policy | None, list[Diagnostic]]:
 
 
 def _ladder(data: Any) -> Ladder | None:
+    from manualkit.records.reminders import Ladder
+
     if not isinstance(data, Mapping):
         return None
     before = tuple(sorted({int(n) for n in data["before"]}, reverse=True))

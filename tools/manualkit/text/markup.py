@@ -12,7 +12,7 @@ import posixpath
 import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import unquote
 
 from manualkit.base.characters import ascii_digits, has_fullwidth_digits
@@ -90,8 +90,7 @@ def split_anchor(heading_text: str) -> tuple[str, str | None]:
     return heading_text[: m.start()].strip(), m.group(1)
 
 
-@dataclass(frozen=True)
-class Heading:
+class Heading(NamedTuple):
     level: int
     text: str  # without the anchor
     anchor: str | None
@@ -100,16 +99,14 @@ class Heading:
     setext: bool
 
 
-@dataclass(frozen=True)
-class LinkRef:
+class LinkRef(NamedTuple):
     line: int
     col: int
     target: str  # file part, '' for the same chapter
     anchor: str | None
 
 
-@dataclass(frozen=True)
-class SectionRef:
+class SectionRef(NamedTuple):
     line: int
     col: int
     section_id: str

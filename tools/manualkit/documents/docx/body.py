@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from manualkit.documents.docx.blocks import Blocks
 from manualkit.documents.docx.front import FrontMatter, chapter_heading, section_heading
@@ -51,8 +51,7 @@ LANDSCAPE_SECTION_PROPERTIES = (
 LANDSCAPE_TEXT_WIDTH = PAGE_HEIGHT - 2 * MARGIN
 
 
-@dataclass(frozen=True)
-class Appendix:
+class Appendix(NamedTuple):
     """An appendix after the chapters (附录), listed in the table of contents: its heading and
     what writes its content into the body."""
 

@@ -62,7 +62,6 @@ W_DECL = f'xmlns:w="{NS["w"]}"'
 ALL_DECLS = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in NS.items())
 
 _INVALID_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 HEADING_LINE_RE = re.compile(r"^#\s+(.+?)\s*(?:\{#[A-Za-z][A-Za-z0-9_-]*\})?\s*$", re.MULTILINE)
 SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 
@@ -71,7 +70,10 @@ def esc(text: str) -> str:
     """Text or attribute value as XML: markup characters escaped, characters XML forbids dropped."""
     if _INVALID_XML_RE.search(text):
         text = _INVALID_XML_RE.sub("", text)
-    return text.translate(_ESCAPES)
+    # str.replace, not str.translate: a translation table is looked up character by character,
+    # some eight times slower on Chinese text (2.2 ms against 0.3 ms for a release). "&" goes first:
+    # no other replacement writes a character replaced here.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def fonts(east_asia: str, latin: str = LATIN) -> str:

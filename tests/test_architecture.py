@@ -302,7 +302,6 @@ LOOSE_CONTEXT_REMAINING = frozenset(
         "manualkit.base.git.text",
         "manualkit.base.lock.repository_lock",
         # commands
-        "manualkit.commands.check.check",
         "manualkit.commands.registry.ReleaseBuilder.__call__",
         # documents
         "manualkit.documents.kept_docx.store",

@@ -12,6 +12,7 @@ from manualkit.commands.registry import EXIT_FINDINGS, EXIT_OK, Command, Outcome
 
 if TYPE_CHECKING:
     from manualkit.base.diagnostics import Diagnostic
+    from manualkit.base.run import Run
     from manualkit.commands.context import RunContext
     from manualkit.records.policy import Policy
     from manualkit.records.repository import Snapshot
@@ -45,8 +46,8 @@ class CheckReport(NamedTuple):
         return sum(d.severity is Severity.WARNING for d in self.diagnostics)
 
 
-def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | None = None) -> CheckReport:
-    """Check the working tree under ``root``.
+def check(run: Run, *, strict_mode: bool = False, base: str | None = None) -> CheckReport:
+    """Check the working tree under ``run.root``, as of ``run.today`` (the reviews overdue).
 
     Without ``base``, the working tree and HEAD are compared with the latest release: every
     changed section, and any change to policy.yml or certs/, must be listed by an open change
@@ -58,6 +59,7 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
     from manualkit.records.policy import rule_table_findings
     from manualkit.records.repository import worktree_snapshot
 
+    root, today = run.root, run.today
     head = worktree_snapshot(root)
     diags = list(head.diagnostics)
     manual, policy = head.manual, head.policy
@@ -234,7 +236,7 @@ def kept_check(context: RunContext, *, strict_mode: bool = False, base: str | No
     from manualkit.records.kept_check import Answer, answer
 
     def fresh() -> Answer:
-        report = check(context.root, context.today, strict_mode=strict_mode, base=base)
+        report = check(context.run, strict_mode=strict_mode, base=base)
         return Answer(tuple(report.diagnostics), report.chapters, report.sections)
 
     found = answer(

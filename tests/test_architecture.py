@@ -311,10 +311,6 @@ LOOSE_CONTEXT_REMAINING = frozenset(
         "manualkit.documents.release_document.release_docx",
         "manualkit.documents.release_document.build_release_pdf",
         "manualkit.documents.release_document.release_pdf",
-        # records
-        "manualkit.records.kept_check.inputs",
-        "manualkit.records.kept_check.answer",
-        "manualkit.records.kept_check._reading",
         # site
         "manualkit.site.build.build_site",
         "manualkit.site.cache.cache_root",

@@ -311,9 +311,6 @@ LOOSE_CONTEXT_REMAINING = frozenset(
         "manualkit.documents.release_document.release_docx",
         "manualkit.documents.release_document.build_release_pdf",
         "manualkit.documents.release_document.release_pdf",
-        # site
-        "manualkit.site.build.build_site",
-        "manualkit.site.cache.cache_root",
     }
 )
 

@@ -296,11 +296,9 @@ LOOSE_CONTEXT = ("today", "now", "env")
 #: function converted to it leaves the list (the test below fails on a name that no longer offends).
 LOOSE_CONTEXT_REMAINING = frozenset(
     {
-        # git's ``env`` is the child process's environment (author dates), not the run's; the lock's
-        # is read only for MANUAL_LOCK_WAIT (and no caller passes one)
+        # git's ``env`` is the child process's environment (author dates), not the run's
         "manualkit.base.git.run",
         "manualkit.base.git.text",
-        "manualkit.base.lock.repository_lock",
         # commands
         "manualkit.commands.registry.ReleaseBuilder.__call__",
         # documents

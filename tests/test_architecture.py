@@ -296,13 +296,10 @@ LOOSE_CONTEXT = ("today", "now", "env")
 #: function converted to it leaves the list (the test below fails on a name that no longer offends).
 LOOSE_CONTEXT_REMAINING = frozenset(
     {
-        # git's ``env`` is the child process's environment (author dates), not the run's; the lock's
-        # is read only for MANUAL_LOCK_WAIT (and no caller passes one)
+        # git's ``env`` is the child process's environment (author dates), not the run's
         "manualkit.base.git.run",
         "manualkit.base.git.text",
-        "manualkit.base.lock.repository_lock",
         # commands
-        "manualkit.commands.check.check",
         "manualkit.commands.registry.ReleaseBuilder.__call__",
         # documents
         "manualkit.documents.kept_docx.store",
@@ -312,13 +309,6 @@ LOOSE_CONTEXT_REMAINING = frozenset(
         "manualkit.documents.release_document.release_docx",
         "manualkit.documents.release_document.build_release_pdf",
         "manualkit.documents.release_document.release_pdf",
-        # records
-        "manualkit.records.kept_check.inputs",
-        "manualkit.records.kept_check.answer",
-        "manualkit.records.kept_check._reading",
-        # site
-        "manualkit.site.build.build_site",
-        "manualkit.site.cache.cache_root",
     }
 )
 

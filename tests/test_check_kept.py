@@ -7,6 +7,7 @@ valid) shows when it would be. Outputs of every format are the same warm and col
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import MANUAL_DIR, GitRepo, make_git_repo, manual_command
 
+from manualkit.base.run import Run
 from manualkit.records import kept_check
 
 POISON = "KEPT-ANSWER-REUSED"
@@ -55,6 +57,13 @@ def settle() -> None:
     time.sleep(kept_check.RACY_NS / 1e9 + 0.05)
 
 
+def june_first(repo: GitRepo) -> Run:
+    """A run of ``repo`` on 2026-06-01 in China, for the kept answer's own calls."""
+    from manualkit.base import clock
+
+    return Run(repo.root, clock.CST, dt.date(2026, 6, 1), dt.datetime(2026, 6, 1, 9, 0, tzinfo=clock.CST), repo.env)
+
+
 def test_the_folders_and_names_are_those_of_the_readers() -> None:
     from manualkit.records.release import PENDING_FILE
     from manualkit.records.signed import CHANGELOG_DIR
@@ -68,7 +77,9 @@ def test_the_folders_and_names_are_those_of_the_readers() -> None:
 def test_a_second_check_answers_from_the_kept_entry_and_loads_no_parser(repo: GitRepo) -> None:
     cold = run(repo.root, repo.env)
     assert len(entries(repo.root)) == 1
-    probe = "import sys\nfrom manualkit.cli import main\nrc = main(['check'])\nprint(sorted(m for m in sys.modules if m.split('.')[0] in ('yaml', 'markdown_it')), file=sys.stderr)\n"
+    # Nor dataclasses (inspect, some 7 ms): the run's Run and CheckReport are named tuples for it.
+    loaded = "('yaml', 'markdown_it', 'dataclasses')"
+    probe = f"import sys\nfrom manualkit.cli import main\nrc = main(['check'])\nprint(sorted(m for m in sys.modules if m.split('.')[0] in {loaded}), file=sys.stderr)\n"
     warm = subprocess.run([sys.executable, "-c", probe], cwd=repo.root, env=repo.env, capture_output=True, text=True, check=False)
     assert warm.stdout == cold.stdout
     assert warm.stderr.strip().endswith("[]"), warm.stderr
@@ -149,12 +160,12 @@ def _changes(repo: GitRepo) -> dict[str, tuple[str, object]]:
 )
 def test_each_input_changed_is_not_answered_from_the_kept_entry(repo: GitRepo, kind: str) -> None:
     part, change = _changes(repo)[kind]
-    before = kept_check.inputs(repo.root, repo.env, strict=False, base=None).parts
+    before = kept_check.inputs(repo.root, strict=False, base=None).parts
     run(repo.root, repo.env)
     poison(repo.root)
     assert POISON in run(repo.root, repo.env).stdout
     change()  # type: ignore[operator]
-    after = kept_check.inputs(repo.root, repo.env, strict=False, base=None).parts
+    after = kept_check.inputs(repo.root, strict=False, base=None).parts
     changed = {k for k in before if before[k] != after[k]}
     # That part changes (with git's status of the paths, when a tracked file changed), and
     # without them the key would be the same, and the poisoned answer reused:
@@ -173,9 +184,9 @@ def test_today_strict_and_base_are_inputs(repo: GitRepo) -> None:
     assert POISON not in run(repo.root, {**repo.env, "MANUAL_TODAY": "2031-01-01"}).stdout
     assert POISON not in run(repo.root, repo.env, "--strict").stdout
     assert POISON not in run(repo.root, repo.env, "--base", "HEAD").stdout
-    plain = kept_check.inputs(repo.root, repo.env, strict=False, base=None).parts
-    strict = kept_check.inputs(repo.root, repo.env, strict=True, base=None).parts
-    based = kept_check.inputs(repo.root, repo.env, strict=False, base="HEAD").parts
+    plain = kept_check.inputs(repo.root, strict=False, base=None).parts
+    strict = kept_check.inputs(repo.root, strict=True, base=None).parts
+    based = kept_check.inputs(repo.root, strict=False, base="HEAD").parts
     assert {k for k in plain if plain[k] != strict[k]} == {"arguments"} == {k for k in plain if plain[k] != based[k]}
 
 
@@ -234,31 +245,17 @@ def test_nothing_is_kept_when_the_tree_changes_during_the_check(repo: GitRepo) -
         path.write_text(text, encoding="utf-8")  # and put back: the same bytes, a new change time
         return kept_check.Answer((), 8, 32)
 
-    import datetime as dt
-
-    from manualkit.base import clock
-
-    kept_check.answer(
-        repo.root, repo.env, strict=False, base=None, zone=lambda: clock.CST, today=lambda: dt.date(2026, 6, 1), compute=edited_meanwhile
-    )
+    kept_check.answer(june_first(repo), strict=False, base=None, compute=edited_meanwhile)
     assert not entries(repo.root)
     time.sleep(1.1)  # git rewrites the index while a file is as new as it, to the second
-    kept_check.answer(
-        repo.root, repo.env, strict=False, base=None, zone=lambda: clock.CST, today=lambda: dt.date(2026, 6, 1), compute=lambda: kept_check.Answer((), 8, 32)
-    )
+    kept_check.answer(june_first(repo), strict=False, base=None, compute=lambda: kept_check.Answer((), 8, 32))
     assert len(entries(repo.root)) == 1
 
 
 def test_a_file_changed_just_before_the_check_is_racy(repo: GitRepo) -> None:
-    import datetime as dt
-
-    from manualkit.base import clock
-
     path = repo.root / "manual" / "03-execution.md"
     path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    kept_check.answer(
-        repo.root, repo.env, strict=False, base=None, zone=lambda: clock.CST, today=lambda: dt.date(2026, 6, 1), compute=lambda: kept_check.Answer((), 8, 32)
-    )
+    kept_check.answer(june_first(repo), strict=False, base=None, compute=lambda: kept_check.Answer((), 8, 32))
     assert not entries(repo.root)
 
 
@@ -282,7 +279,7 @@ def test_a_pending_release_is_never_answered_from_the_kept_entry(repo: GitRepo) 
     run(repo.root, repo.env)
     (repo.root / ".git" / kept_check.PENDING_FILE).write_text("{}", encoding="utf-8")
     with pytest.raises(kept_check.Unkept):
-        kept_check.inputs(repo.root, repo.env, strict=False, base=None)
+        kept_check.inputs(repo.root, strict=False, base=None)
     poison(repo.root)
     assert POISON not in run(repo.root, repo.env).stdout
     assert not (repo.root / ".git" / kept_check.PENDING_FILE).exists()  # the fresh check finished it

@@ -14,19 +14,20 @@ from manualkit.base.lock import repository_lock
 
 
 @pytest.mark.unit
-def test_another_thread_does_not_enter_a_held_lock(tmp_path: Path) -> None:
+def test_another_thread_does_not_enter_a_held_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MANUAL_LOCK_WAIT", "0")  # refused at once: the lock's wait is the process's
     held, release = threading.Event(), threading.Event()
     outcome: list[str] = []
 
     def first() -> None:
-        with repository_lock(tmp_path, "first", {"MANUAL_LOCK_WAIT": "0"}):
-            with repository_lock(tmp_path, "nested", {"MANUAL_LOCK_WAIT": "0"}):  # the same thread re-enters
+        with repository_lock(tmp_path, "first"):
+            with repository_lock(tmp_path, "nested"):  # the same thread re-enters
                 held.set()
                 release.wait(timeout=30)
 
     def second() -> None:
         try:
-            with repository_lock(tmp_path, "second", {"MANUAL_LOCK_WAIT": "0"}):
+            with repository_lock(tmp_path, "second"):
                 outcome.append("entered")
         except ManualError as e:
             outcome.append(e.diagnostics[0].code)
@@ -40,5 +41,5 @@ def test_another_thread_does_not_enter_a_held_lock(tmp_path: Path) -> None:
     release.set()
     a.join(timeout=30)
     assert outcome == ["MAN760"]
-    with repository_lock(tmp_path, "after", {"MANUAL_LOCK_WAIT": "0"}):  # released at the end
+    with repository_lock(tmp_path, "after"):  # released at the end
         pass

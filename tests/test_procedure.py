@@ -418,6 +418,7 @@ def test_recall_refuses_bad_dates_and_damaged_records(repo: RevisionRepo, tmp_pa
 def test_a_second_writer_waits_then_is_refused(tmp_path: Path) -> None:
     """The record commands share the repository's one write lock (base/lock): a second process
     waits, then is refused with MAN760; once the first is done the lock is free again."""
+    import os
     import subprocess
     import sys
 
@@ -426,12 +427,13 @@ def test_a_second_writer_waits_then_is_refused(tmp_path: Path) -> None:
     probe = (
         "import sys\nfrom pathlib import Path\nfrom manualkit.base.diagnostics import ManualError\n"
         "from manualkit.base.lock import repository_lock\ntry:\n"
-        "    with repository_lock(Path(sys.argv[1]), 'recall', {'MANUAL_LOCK_WAIT': '0.2'}):\n        print('held')\n"
+        "    with repository_lock(Path(sys.argv[1]), 'recall'):\n        print('held')\n"
         "except ManualError as e:\n    print(e.diagnostics[0].code)\n"
     )
 
     def second_writer() -> str:
-        proc = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, check=True)
+        env = {**os.environ, "MANUAL_LOCK_WAIT": "0.2"}
+        proc = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], env=env, capture_output=True, text=True, check=True)
         return proc.stdout.strip()
 
     (tmp_path / ".git").mkdir()

@@ -499,12 +499,15 @@ def test_text_holding_raw_html_is_never_rendered(tmp_path_factory: pytest.TempPa
 
 
 def test_the_site_is_never_written_over_the_repository(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from manualkit.base import clock
+    from manualkit.base.run import Run
     from manualkit.site.build import build_site
 
     repo = demo_repository(tmp_path_factory)
+    run = Run.at(repo.root, {"MANUAL_TODAY": "2026-12-01"}, clock.CST)
     for target in (repo.root, repo.root / "manual" / ".."):
         with pytest.raises(ManualError) as raised:
-            build_site(repo.root, dt.date(2026, 12, 1), site_dir=target)
+            build_site(run, dt.date(2026, 12, 1), site_dir=target)
         assert [d.code for d in raised.value.diagnostics] == ["MAN731"]
 
 

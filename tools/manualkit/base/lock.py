@@ -15,9 +15,10 @@ read-check-write inside :func:`repository_lock`::
 The lock is ``fcntl.flock`` on ``manual-write.lock`` in git's common directory (shared by every
 worktree of the repository; the repository root itself outside git). The kernel drops it when
 the process ends, however it ends (kill -9 included), so a lock is never left behind and never
-needs deleting by hand. A second writer waits up to ``MANUAL_LOCK_WAIT`` seconds (default 30),
-then refuses with MAN760, naming the command and process that hold the lock; it has read and
-written nothing. Reading commands (check, status, history, show, diff, audit) take no lock.
+needs deleting by hand. A second writer waits up to ``MANUAL_LOCK_WAIT`` seconds (default 30; read
+from the process's environment), then refuses with MAN760, naming the command and process that
+hold the lock; it has read and written nothing. Reading commands (check, status, history, show,
+diff, audit) take no lock.
 """
 
 from __future__ import annotations
@@ -74,9 +75,10 @@ def _held() -> set[Path]:
 
 
 @contextmanager
-def repository_lock(root: Path, command: str, env: Mapping[str, str] | None = None) -> Iterator[None]:
-    """Hold the repository's write lock for the ``with`` block (see the module's documentation)."""
-    with _locked(root, command, wait_seconds(os.environ if env is None else env), required=True):
+def repository_lock(root: Path, command: str) -> Iterator[None]:
+    """Hold the repository's write lock for the ``with`` block (see the module's documentation).
+    The wait is the process's ``MANUAL_LOCK_WAIT``: no caller had another environment to give."""
+    with _locked(root, command, wait_seconds(os.environ), required=True):
         yield
 
 

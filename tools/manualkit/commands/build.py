@@ -68,7 +68,7 @@ def build(run: Run, day: dt.date, *, site_only: bool = False) -> BuildResult:
             DownloadFile(f"{metadata.document_number}_{version.slug}.pdf", f"{version.name} 版 PDF/A 文档，带 PAdES 数字签名，可用任何 PDF 阅读器核验", pdf),
         ]
 
-    site = build_site(root, day, downloads=None if site_only else signed_docx, env=env)
+    site = build_site(run, day, downloads=None if site_only else signed_docx)
     written: list[Path] = []
     if site.downloads:
         dist = root / DIST_DIR

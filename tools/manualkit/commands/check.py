@@ -12,6 +12,7 @@ from manualkit.commands.registry import EXIT_FINDINGS, EXIT_OK, Command, Outcome
 
 if TYPE_CHECKING:
     from manualkit.base.diagnostics import Diagnostic
+    from manualkit.base.run import Run
     from manualkit.commands.context import RunContext
     from manualkit.records.policy import Policy
     from manualkit.records.repository import Snapshot
@@ -45,8 +46,8 @@ class CheckReport(NamedTuple):
         return sum(d.severity is Severity.WARNING for d in self.diagnostics)
 
 
-def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | None = None) -> CheckReport:
-    """Check the working tree under ``root``.
+def check(run: Run, *, strict_mode: bool = False, base: str | None = None) -> CheckReport:
+    """Check the working tree under ``run.root``, as of ``run.today`` (the reviews overdue).
 
     Without ``base``, the working tree and HEAD are compared with the latest release: every
     changed section, and any change to policy.yml or certs/, must be listed by an open change
@@ -58,6 +59,7 @@ def check(root: Path, today: dt.date, *, strict_mode: bool = False, base: str | 
     from manualkit.records.policy import rule_table_findings
     from manualkit.records.repository import worktree_snapshot
 
+    root, today = run.root, run.today
     head = worktree_snapshot(root)
     diags = list(head.diagnostics)
     manual, policy = head.manual, head.policy
@@ -227,26 +229,24 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", metavar="REF", help="与该 git 引用比较（合并请求检查）：修改的节须有修订申请单，已发布记录不可修改")
 
 
-def kept_check(context: RunContext, *, strict_mode: bool = False, base: str | None = None) -> CheckReport:
+def kept_check(run: Run, *, strict_mode: bool = False, base: str | None = None) -> CheckReport:
     """:func:`check` of the run's working tree, answered from the kept answer of the same inputs
     when there is one (records/kept_check.py: no Markdown or YAML parser is loaded then), and kept
     for the next run otherwise."""
     from manualkit.records.kept_check import Answer, answer
 
     def fresh() -> Answer:
-        report = check(context.root, context.today, strict_mode=strict_mode, base=base)
+        report = check(run, strict_mode=strict_mode, base=base)
         return Answer(tuple(report.diagnostics), report.chapters, report.sections)
 
-    found = answer(
-        context.root, context.env, strict=strict_mode, base=base, zone=lambda: context.zone, today=lambda: context.today, compute=fresh
-    )
+    found = answer(run, strict=strict_mode, base=base, compute=fresh)
     return CheckReport(list(found.diagnostics), found.chapters, found.sections)
 
 
 def _run(args: argparse.Namespace, context: RunContext) -> Outcome:
     from manualkit.base.report import render, summary_line
 
-    report = kept_check(context, strict_mode=args.strict, base=args.base)
+    report = kept_check(context.run, strict_mode=args.strict, base=args.base)
     summary = "" if args.format in ("json", "gitlab") else summary_line(report.errors, report.warnings, report.chapters, report.sections)
     outcome = Outcome(EXIT_FINDINGS if report.errors else EXIT_OK)
     outcome.write(render(report.diagnostics, args.format, summary))

@@ -35,7 +35,7 @@ def publish(run: Run) -> Publication:
     from manualkit.commands.check import check
     from manualkit.site.build import SHOWN_AS_INVALID
 
-    report = check(run.root, run.today)
+    report = check(run)
     if any(d.severity is Severity.ERROR and d.code not in SHOWN_AS_INVALID for d in report.diagnostics):
         return Publication(report, None)
     return Publication(report, build(run, run.today))

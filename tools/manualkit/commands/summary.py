@@ -112,7 +112,7 @@ def summary(run: Run, base: str) -> Summary:
     commit = git.resolve(root, base)
     if commit is None:
         raise fail("--base", 0, 0, "MAN604", f"找不到 git 引用 {base!r}；请先 git fetch，或检查分支名")
-    findings = check(root, today, base=base).diagnostics
+    findings = check(run, base=base).diagnostics
     head = worktree_snapshot(root)
     manual, policy = head.require()
     before = commit_snapshot(root, commit)

@@ -34,8 +34,8 @@ one and shows that the kept answer is not reused, and that it would be without t
 - ``root``: the working tree's path.
 
 The company's today is kept in the entry beside the answer with the time zone the check used
-(which the policy names: its bytes are in ``tree:manual``); the kept answer is used only when
-today, worked out again by ``base/clock`` in that zone, is the same day.
+(which the policy names: its bytes are in ``tree:manual``); the kept answer is used only when the
+run (``base/run.Run``, the clock read once) has that zone and that today.
 
 An answer is kept only when nothing moved while it was computed: the tree and HEAD are read again
 afterwards and must be identical, down to each entry's inode and change time, and (as git does
@@ -61,11 +61,14 @@ import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from manualkit.base.codes import Severity
 from manualkit.base.diagnostics import Diagnostic
 from manualkit.base.files import read_bounded  # never follows a symbolic link: the cache's own files
+
+if TYPE_CHECKING:
+    from manualkit.base.run import Run
 
 FORMAT = "manual-check-kept/1"
 FOLDER = "check-kept"
@@ -327,9 +330,10 @@ class Inputs(NamedTuple):
     index_stat: str
 
 
-def inputs(root: Path, env: Mapping[str, str], *, strict: bool, base: str | None) -> Inputs:
+def inputs(root: Path, *, strict: bool, base: str | None) -> Inputs:
     """Every input of ``manual check`` at ``root`` (see the module's documentation), each a part of
-    the key; :class:`Unkept` where they cannot be summed up safely."""
+    the key; :class:`Unkept` where they cannot be summed up safely. No environment is taken: the
+    git configuration files are those of ``os.environ``, which the git processes are started with."""
     from manualkit.base import git
 
     where = layout(root)
@@ -524,38 +528,29 @@ def caches_on(env: Mapping[str, str]) -> bool:
     return env.get("MANUAL_NO_CACHE", "") in ("", "0")
 
 
-def answer(
-    root: Path,
-    env: Mapping[str, str],
-    *,
-    strict: bool,
-    base: str | None,
-    zone: Callable[[], dt.tzinfo],
-    today: Callable[[], dt.date],
-    compute: Callable[[], Answer],
-) -> Answer:
-    """The check's answer: the kept one when every input is as it was, else ``compute()`` (kept
-    for the next run when nothing moved while it ran). ``zone`` and ``today``: the run's, as the
-    fresh check uses them. What ``compute`` raises is raised; a kept answer never is."""
-    if not caches_on(env):
+def answer(run: Run, *, strict: bool, base: str | None, compute: Callable[[], Answer]) -> Answer:
+    """The check's answer: the kept one when every input is as it was and it was kept in the
+    run's zone on the run's today, else ``compute()`` (the fresh check of ``run``; kept for the
+    next run when nothing moved while it ran). What ``compute`` raises is raised; a kept answer
+    never is."""
+    if not caches_on(run.env):
         return compute()
-    from manualkit.base import clock, git
+    from manualkit.base import git
     from manualkit.base.diagnostics import ManualError
 
+    root = run.root
     try:
-        first = inputs(root, env, strict=strict, base=base)
+        first = inputs(root, strict=strict, base=base)
         folder = kept_folder(root)
     except (Unkept, OSError, git.GitError, ManualError, UnicodeDecodeError, ValueError):
         return compute()
     key = key_of(first.parts)
     found = parse_entry(read_entry(folder, key) or b"", key)
+    name = zone_name(run.zone)
     if found is not None:
         kept_zone, kept_today, kept = found
-        try:
-            if clock.today(env, clock.zone(kept_zone or None)) == kept_today:
-                return kept
-        except (ValueError, ManualError):
-            pass  # the fresh run says what is wrong with the date
+        if (kept_zone, kept_today) == (name, run.today):
+            return kept
     probe = probe_ns(folder)
     # The first reading is the one to compare with afterwards: it was taken before the probe, so
     # an entry changed since shows in the second reading's stat, or (within a timestamp's tick of
@@ -564,20 +559,19 @@ def answer(
     result = compute()
     if before is None or probe is None or before.tree.newest_ns >= probe - RACY_NS:
         return result
-    after = _reading(root, env, strict, base)
-    name = zone_name(zone())
+    after = _reading(root, strict, base)
     if after is None or name is None or (after.parts, after.tree.stats, after.index_stat) != (before.parts, before.tree.stats, before.index_stat):
         return result
     key = key_of(before.parts)
-    write_entry(root, folder, key, entry_text(key, name, today(), result))
+    write_entry(root, folder, key, entry_text(key, name, run.today, result))
     return result
 
 
-def _reading(root: Path, env: Mapping[str, str], strict: bool, base: str | None) -> Inputs | None:
+def _reading(root: Path, strict: bool, base: str | None) -> Inputs | None:
     from manualkit.base import git
     from manualkit.base.diagnostics import ManualError
 
     try:
-        return inputs(root, env, strict=strict, base=base)
+        return inputs(root, strict=strict, base=base)
     except (Unkept, OSError, git.GitError, ManualError, UnicodeDecodeError, ValueError):
         return None

@@ -37,7 +37,7 @@ from manualkit.documents.comparison_table import ComparisonRow, release_comparis
 from manualkit.records.change_request import REQUESTS_DIR, ChangeRequest
 from manualkit.records.edition import Status
 from manualkit.records.history import ReleaseEntry, ReleaseReader, release_history
-from manualkit.records.policy import Policy, declared_time_zone
+from manualkit.records.policy import Policy
 from manualkit.records.repository import ContentCache, commit_snapshot, require_full_history
 from manualkit.site import download_pages, pages
 from manualkit.site.cache import COMPLETE, archive_key, cache_root, link_or_copy, prune, site_fingerprint
@@ -74,6 +74,7 @@ from manualkit.text.metadata import METADATA_PATH, ManualMetadata, parse_metadat
 from manualkit.text.outline import chinese_numeral
 
 if TYPE_CHECKING:
+    from manualkit.base.run import Run
     from manualkit.records.answers import Answer
     from manualkit.records.obligation_map import ObligationReport
     from manualkit.records.opinions import Opinion
@@ -596,16 +597,10 @@ def verified_history(root: Path) -> tuple[list[ReleaseEntry], Policy | None]:
     return entries, snapshot.policy
 
 
-def build_site(
-    root: Path,
-    day: dt.date,
-    *,
-    site_dir: Path | None = None,
-    downloads: DownloadMaker | None = None,
-    env: Mapping[str, str] | None = None,
-) -> SiteBuild:
-    """Build the site as it stands on ``day`` into ``site_dir`` (default ``root/site``)."""
-    env = os.environ if env is None else env
+def build_site(run: Run, day: dt.date, *, site_dir: Path | None = None, downloads: DownloadMaker | None = None) -> SiteBuild:
+    """Build the site of ``run.root`` as it stands on ``day`` (``--as-of``; the run's today
+    otherwise) into ``site_dir`` (default ``root/site``)."""
+    root, env = run.root, run.env
     address = site_url(env)  # refused before any work when malformed
     site_dir = (site_dir or root / "site").resolve()
     if site_dir == root.resolve() or (site_dir / MANUAL_DIR).is_dir():
@@ -624,17 +619,17 @@ def build_site(
             "--as-of", 0, 0, "MAN687",
             f"{day.isoformat()} 尚无生效的版本：最早的版本 {first.version} 自 {first.effective.isoformat()} 起实施",
         )  # fmt: skip
-    cache = cache_root(root, env)
+    cache = cache_root(run)
     redlines = ContentCache.open(root, "site-redlines") if cache is not None else None
     ctx = Context(
         root, day, versions, current, Releases(root), redlines, class_names, role_titles,
-        head_policy.retention_years if head_policy else 3, clock.today(env, declared_time_zone(root)),
+        head_policy.retention_years if head_policy else 3, run.today,
     )  # fmt: skip
     ctx.procedure = procedure_view(root)
     ctx.releases.prefetch(versions)
     seconds["history"] = time.perf_counter() - started
     metadata = ctx.releases.content(ctx.in_force).manual.metadata
-    releases, kept = _release_files(ctx, downloads, cache, env) if downloads else ((), set())
+    releases, kept = _release_files(ctx, downloads, cache, run) if downloads else ((), set())
     files = next((r.files for r in releases if r.version is ctx.in_force), ())
     seconds["downloads"] = time.perf_counter() - started - sum(seconds.values())
     site_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -689,7 +684,7 @@ def build_site(
     )
 
 
-def _release_files(ctx: Context, make: DownloadMaker, cache: Path | None, env: Mapping[str, str]) -> tuple[tuple[ReleaseFiles, ...], set[str]]:
+def _release_files(ctx: Context, make: DownloadMaker, cache: Path | None, run: Run) -> tuple[tuple[ReleaseFiles, ...], set[str]]:
     """Every version's signed files, made by ``make`` (the code that makes the version in force's)
     once per release and status, and kept in the site cache (:mod:`manualkit.site.release_files`):
     signed at the moment each status began, in the company's zone, when the layout can be made
@@ -701,7 +696,7 @@ def _release_files(ctx: Context, make: DownloadMaker, cache: Path | None, env: M
         metadata = ctx.releases.metadata(period.version) or ctx.releases.content(period.version).manual.metadata
         return make(period, metadata)
 
-    frozen = clock.source_date(env)  # a reproducible build signs at that moment: other files
+    frozen = clock.source_date(run.env)  # a reproducible build signs at that moment: other files
     epoch = frozen.isoformat() if frozen else ""
-    zone = declared_time_zone(ctx.root) if reproducible_signing() else None
-    return release_files(ctx.versions, made, cache=cache, fingerprint=code_fingerprint(), signer=signer_identity(env), epoch=epoch, zone=zone)
+    zone = run.zone if reproducible_signing() else None
+    return release_files(ctx.versions, made, cache=cache, fingerprint=code_fingerprint(), signer=signer_identity(run.env), epoch=epoch, zone=zone)

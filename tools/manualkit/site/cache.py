@@ -18,8 +18,9 @@ import importlib.metadata
 import json
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from manualkit.base import git
 from manualkit.base.clock import seconds_since_epoch
@@ -27,6 +28,9 @@ from manualkit.records.repository import caches_enabled, code_fingerprint
 from manualkit.site import pages
 from manualkit.site.model import SiteVersion
 from manualkit.site.render import OVERRIDES
+
+if TYPE_CHECKING:
+    from manualkit.base.run import Run
 
 CACHE_KEEP_DAYS = 30  # archived builds not used for this long are removed from the cache
 COMPLETE = ".complete"  # written last: an entry without it is not used
@@ -74,14 +78,17 @@ def site_fingerprint() -> str:
     return _site_fingerprint
 
 
-def cache_root(root: Path, env: Mapping[str, str]) -> Path | None:
-    """``$MANUAL_SITE_CACHE``, else ``<git dir>/manualkit/site-cache``; None when caches are off."""
+def cache_root(run: Run) -> Path | None:
+    """The run's ``$MANUAL_SITE_CACHE``, else ``<git dir>/manualkit/site-cache`` of ``run.root``;
+    None when the run's environment turns caches off. (The run, not root and env: it needs no
+    date, but both halves of its answer are the run's.)"""
+    env = run.env
     if not caches_enabled(env):
         return None
     if env.get("MANUAL_SITE_CACHE"):
         return Path(env["MANUAL_SITE_CACHE"])
     try:
-        return Path(git.text(root, "rev-parse", "--path-format=absolute", "--git-common-dir")) / "manualkit" / "site-cache"
+        return Path(git.text(run.root, "rev-parse", "--path-format=absolute", "--git-common-dir")) / "manualkit" / "site-cache"
     except git.GitError:
         return None
 

@@ -11,13 +11,14 @@ STAMP  := $(VENV)/.installed-stamp
 # The packages are installed by uv (docs/dependencies.md): in parallel, their bytecode compiled on
 # every core, about 11 s on a fresh machine where pip takes 21 s. The system's pip fetches uv into
 # the virtualenv's own folder ($(VENV)/installer); where that cannot be done (no pip, no uv for this
-# machine), pip installs the packages as before.
+# machine), pip installs the packages as before. pip's warning about running as root (CI machines
+# run as root) is turned off by its own variable, which a pip too old to know it ignores.
 UV := $(VENV)/installer/bin/uv
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv --without-pip $(VENV)
-	if { test -x $(UV) || $(PYTHON) -m pip install -q --disable-pip-version-check --target $(VENV)/installer 'uv>=0.5'; } \
+	if { test -x $(UV) || PIP_ROOT_USER_ACTION=ignore $(PYTHON) -m pip install -q --disable-pip-version-check --target $(VENV)/installer 'uv>=0.5'; } \
 	   && $(UV) pip install -q --compile-bytecode --python $(BIN)/python -e '.[test]'; then :; \
-	else $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q -e '.[test]'; fi
+	else $(PYTHON) -m venv $(VENV) && PIP_ROOT_USER_ACTION=ignore $(BIN)/python -m pip install -q -e '.[test]'; fi
 	$(BIN)/python -m compileall -q tools
 	touch $(STAMP)
 

@@ -280,6 +280,15 @@ def laid_out_destinations(docx: bytes, *, profile_cache: Path | None = None) -> 
     return _laid_out(docx, PDFA_OPTIONS, None, profile_cache, _file_destinations)
 
 
+def pdf_destinations(pdf: bytes) -> dict[str, int]:
+    """Named destination → page of ``pdf`` (bytes already laid out), read as
+    :func:`laid_out_destinations` reads a layout's file."""
+    with tempfile.TemporaryDirectory(prefix="manualkit-dests-") as tmp:
+        path = Path(tmp) / "document.pdf"
+        path.write_bytes(pdf)
+        return _file_destinations(path)
+
+
 _DEST_LINE = re.compile(r'^\s*(\d+)\s+\[[^\]]*\]\s+"([^"]*)"\s*$')
 
 

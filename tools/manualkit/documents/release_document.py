@@ -53,15 +53,18 @@ def render_release(
     copy_number: str = "",
     with_comparison: bool = False,
     reader: ReleaseReader | None = None,
+    laid_out_at: dt.datetime | None = None,
 ) -> bytes:
     """The unsigned DOCX of release ``index`` as ``status`` (deterministic: same input, same bytes),
     its table of contents numbered with ``pages`` (bookmark → page), or by the layout engine
     (LibreOffice, cached by the draft's digest) when ``pages`` is None; ``copy_number`` is the
     分发号 of a numbered controlled copy; ``with_comparison``: the 修订对照表 against the release
-    before it as an appendix (附录)."""
+    before it as an appendix (附录). ``laid_out_at``: the moment its PDF/A will be laid out at (the
+    site's files), so that the pages of the release in another status can be tried on that very
+    layout (documents/toc.py) before the draft is laid out for them; the bytes are the same."""
     from manualkit.base.clock import start_of_day, zone_or_default
     from manualkit.documents.docx.release import render_docx
-    from manualkit.documents.toc import fill_toc, laid_out_pages
+    from manualkit.documents.toc import fill_toc, guessed_pages, keep_guess, kept_pages, laid_out_pages
     from manualkit.records.edition import release_edition
     from manualkit.records.history import ReleaseReader
 
@@ -82,8 +85,36 @@ def render_release(
     # once for all the copies of the version (the layout cache is keyed by that draft).
     final, neutral = draft(copy_number), re.sub(r"[0-9]", "0", copy_number)
     if pages is None:
-        pages = laid_out_pages(final if neutral == copy_number else draft(neutral), env)
+        target = final if neutral == copy_number else draft(neutral)
+        family = f"{entry.commit}\0{with_comparison}\0{development}\0{neutral}"
+        guess = guessed_pages(family, env)
+        pages = kept_pages(target, env)
+        if pages is None and laid_out_at is not None and target is final:
+            pages = _confirmed(final, guess, laid_out_at, env)
+        if pages is None:
+            pages = laid_out_pages(target, env)
+        if pages != guess:
+            keep_guess(family, pages, env)
     return fill_toc(final, pages)
+
+
+def _confirmed(final: bytes, guess: Mapping[str, int] | None, laid_out_at: dt.datetime, env: Mapping[str, str]) -> dict[str, int] | None:
+    """``guess`` when the PDF/A of ``final`` filled with it, laid out at ``laid_out_at`` as the
+    release's PDF/A will be (and kept in the layout cache, where that PDF/A then finds it), puts
+    every heading on the page the guess says: then the guess is the draft's own answer, kept as
+    such. None without a guess, without the layout cache (the layout would be lost), or when a
+    page differs (the draft is then laid out as before)."""
+    from manualkit.documents.layout import pdf_destinations
+    from manualkit.documents.pdf_cache import kept_pdfs, release_pdf_of
+    from manualkit.documents.toc import fill_toc, keep_pages, pages_of
+
+    if guess is None or kept_pdfs(env) is None:
+        return None
+    found = pages_of(final, pdf_destinations(release_pdf_of(fill_toc(final, guess), frozen_at=laid_out_at, env=env)))
+    if found != guess:
+        return None
+    keep_pages(final, found, env)
+    return found
 
 
 def release_texts(reader: ReleaseReader, entry: ReleaseEntry) -> tuple[Manual, Policy]:
@@ -137,11 +168,18 @@ class UnsignedRelease(NamedTuple):
 
 
 def unsigned_release(
-    root: Path, *, version: str | None, as_of: dt.date | None, today: dt.date, env: Mapping[str, str], with_comparison: bool = False
+    root: Path,
+    *,
+    version: str | None,
+    as_of: dt.date | None,
+    today: dt.date,
+    env: Mapping[str, str],
+    with_comparison: bool = False,
+    laid_out_at: dt.datetime | None = None,
 ) -> UnsignedRelease:
     """The release named by ``version`` (or in force on ``as_of``, default today), rendered with
     its table of contents numbered (and ``with_comparison``, the 修订对照表 as an appendix), and
-    the release (or development) key."""
+    the release (or development) key; ``laid_out_at``: see :func:`render_release`."""
     from manualkit.base.diagnostics import fail
     from manualkit.documents import kept_docx
     from manualkit.documents.signing_key import SigningKeyError, load_signing_key
@@ -164,7 +202,7 @@ def unsigned_release(
         # One reader for the file's name (the release's own 文件编号) and its text.
         reader = ReleaseReader(root)
         manual, _ = release_texts(reader, entries[index])
-        docx = render_release(root, entries, index, status, key.development, env=env, with_comparison=with_comparison, reader=reader)
+        docx = render_release(root, entries, index, status, key.development, env=env, with_comparison=with_comparison, reader=reader, laid_out_at=laid_out_at)
         kept = kept_docx.KeptDocx(docx, manual.metadata.document_number)
         kept_docx.keep(root, store, kept_key, kept)
     return UnsignedRelease(kept.docx, entries[index].record, status, key, kept.document_number)
@@ -179,7 +217,8 @@ def build_release_docx(
     from manualkit.base.clock import signing_time
     from manualkit.documents.package_signature import sign_package
 
-    release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env, with_comparison=with_comparison)
+    # The site's files: their PDF/A is laid out at the signing moment (build_release_pdf).
+    release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env, with_comparison=with_comparison, laid_out_at=signed_at)
     signed = sign_package(release.docx, release.key, signed_at or signing_time(env))
     return ReleaseDocument(signed, str(release.record.version), release.status, release.key.development, release.document_number)
 
@@ -206,9 +245,9 @@ def build_release_pdf(
     from manualkit.documents.pdf_cache import release_pdf_of
     from manualkit.documents.pdf_release import sign_pdf
 
-    release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env, with_comparison=with_comparison)
     moment = signed_at or signing_time(env)
     frozen = signed_at is not None or reproducible(env)
+    release = unsigned_release(root, version=version, as_of=as_of, today=today, env=env, with_comparison=with_comparison, laid_out_at=moment if frozen else None)
     pdf = release_pdf_of(release.docx, frozen_at=moment if frozen else None, env=env)  # kept by the DOCX's digest
     if frozen:  # LibreOffice orders the fonts it embeds by memory address
         from manualkit.documents.pdf_canonical import canonical_pdf

@@ -11,6 +11,12 @@ The layout pass costs a LibreOffice run (seconds); its answer is cached by the S
 draft DOCX (plus the font mapping), so an unchanged release is never laid out twice on a
 machine. The cache holds only small JSON files of page numbers: a wrong or stale entry cannot
 exist for a given draft, and deleting the folder is always safe.
+
+A release's site files, one per status, differ only in their cover; so the pages found for one
+status are kept as the guess for the others (:func:`guessed_pages`), and the document filled
+with the guess is laid out as its PDF/A is anyway: when that layout's destinations are the guess,
+the guess is that draft's answer and the draft's own layout is spared (one LibreOffice run of two);
+otherwise the draft is laid out as before (documents/release_document.py).
 """
 
 from __future__ import annotations
@@ -78,27 +84,77 @@ def _bookmarks(draft: bytes) -> list[str]:
     return [] if name is None else [m.group(2).decode() for m in _PAGEREF_RE.finditer(package.parts[name])]
 
 
-def laid_out_pages(draft: bytes, env: Mapping[str, str]) -> dict[str, int]:
-    """Bookmark → page of each TOC entry's heading when LibreOffice lays out ``draft``."""
+def _pages_entry(draft: bytes, env: Mapping[str, str]) -> Path:
     key = hashlib.sha256(CACHE_FORMAT.encode() + fontconfig_xml().encode() + draft).hexdigest()
-    cache = layout_cache_dir(env) / f"{key}.json"
+    return layout_cache_dir(env) / f"{key}.json"
+
+
+def _read_pages(entry: Path) -> dict[str, int] | None:
     try:
-        if cache.stat().st_size < 1024 * 1024:
-            cached = json.loads(cache.read_text(encoding="utf-8"))
-            if isinstance(cached, dict) and all(isinstance(v, int) for v in cached.values()):
-                return {str(k): int(v) for k, v in cached.items()}
+        if entry.stat().st_size < 1024 * 1024:
+            kept = json.loads(entry.read_text(encoding="utf-8"))
+            if isinstance(kept, dict) and all(isinstance(v, int) and not isinstance(v, bool) for v in kept.values()):
+                return {str(k): int(v) for k, v in kept.items()}
     except (OSError, ValueError):
         pass
-    found = laid_out_destinations(draft, profile_cache=layout_cache_dir(env))
-    pages = {bookmark: found[destination_name(bookmark)] for bookmark in _bookmarks(draft) if destination_name(bookmark) in found}
+    return None
+
+
+def _write_pages(entry: Path, pages: Mapping[str, int]) -> None:
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(pages, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, cache)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(dict(pages), sort_keys=True), encoding="utf-8")
+        os.replace(tmp, entry)
     except OSError:
         pass  # a cache that cannot be written only costs time
+
+
+def kept_pages(draft: bytes, env: Mapping[str, str]) -> dict[str, int] | None:
+    """The pages of ``draft``'s TOC entries as a layout of this draft found them before, if kept."""
+    return _read_pages(_pages_entry(draft, env))
+
+
+def keep_pages(draft: bytes, pages: Mapping[str, int], env: Mapping[str, str]) -> None:
+    """Keep ``pages`` as the answer for ``draft`` (only ever a layout's own answer for it)."""
+    _write_pages(_pages_entry(draft, env), pages)
+
+
+def laid_out_pages(draft: bytes, env: Mapping[str, str]) -> dict[str, int]:
+    """Bookmark → page of each TOC entry's heading when LibreOffice lays out ``draft``."""
+    kept = kept_pages(draft, env)
+    if kept is not None:
+        return kept
+    found = laid_out_destinations(draft, profile_cache=layout_cache_dir(env))
+    pages = pages_of(draft, found)
+    keep_pages(draft, pages, env)
     return pages
+
+
+def pages_of(docx: bytes, destinations: Mapping[str, int]) -> dict[str, int]:
+    """Bookmark → page of each TOC entry of ``docx``, from a layout's named destinations."""
+    return {bookmark: destinations[destination_name(bookmark)] for bookmark in _bookmarks(docx) if destination_name(bookmark) in destinations}
+
+
+# A release's drafts in its several statuses differ only in what their cover says: the pages one
+# of them was laid out with are the likely pages of the others. They are kept under a key of the
+# release (``family``) as a guess, and a guess is only ever used once a layout of the filled
+# document has confirmed it (documents/release_document.py).
+GUESS_FORMAT = "toc-guess-1"
+
+
+def _guess_entry(family: str, env: Mapping[str, str]) -> Path:
+    key = hashlib.sha256(f"{GUESS_FORMAT}\0{family}\0".encode() + fontconfig_xml().encode()).hexdigest()
+    return layout_cache_dir(env) / f"guess-{key}.json"
+
+
+def guessed_pages(family: str, env: Mapping[str, str]) -> dict[str, int] | None:
+    """The pages last laid out for another draft of ``family``, if kept: a guess to be confirmed."""
+    return _read_pages(_guess_entry(family, env))
+
+
+def keep_guess(family: str, pages: Mapping[str, int], env: Mapping[str, str]) -> None:
+    _write_pages(_guess_entry(family, env), pages)
 
 
 def with_page_numbers(draft: bytes, env: Mapping[str, str]) -> bytes:

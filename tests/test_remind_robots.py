@@ -146,3 +146,35 @@ def test_a_ledger_that_cannot_be_written_or_read_stops_the_run_before_anything_i
         lines = (folder / "reminders.jsonl").read_text(encoding="utf-8").splitlines()
         assert len(lines) == 3 and all(json.loads(line)["status"] == "sent" for line in lines)
     assert not (repo.root / ".git" / "manualkit" / "reminders.jsonl").exists()  # the configured folder was used
+
+
+def test_a_refused_answer_leaves_no_connection_open() -> None:
+    """A robot answering 500 is MAN945, and the connection of that answer is closed then, not
+    left to the garbage collector (which reports an unclosed socket, in another test or in the
+    desk's long-running process)."""
+    import gc
+    import sys
+    import urllib.error
+
+    from manualkit.base.diagnostics import ManualError
+    from manualkit.base.notify import Mention, RobotConfig, post_robot
+
+    unraisable: list[BaseException | None] = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda found: unraisable.append(found.exc_value)
+    try:
+        with robot_server() as robots:
+            robots.behaviour.update(wecom="500")
+            config = RobotConfig("wecom", f"http://127.0.0.1:{robots.port}/cgi-bin/webhook/send?key=k1", "", 5.0)
+            for _ in range(3):
+                with pytest.raises(ManualError) as refused:
+                    post_robot(config, "提醒", Mention("李娜"), 1_780_000_000.0)
+                (found,) = refused.value.diagnostics
+                assert found.code == "MAN945" and "HTTP 500" in found.message
+                answer = refused.value.__context__  # the refused answer, closed before MAN945 was raised
+                assert isinstance(answer, urllib.error.HTTPError) and answer.fp.closed
+                del refused, answer
+            gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert [e for e in unraisable if isinstance(e, ResourceWarning)] == []

@@ -101,3 +101,20 @@ def test_an_answer_that_is_not_the_api_is_a_coded_error(summary_file: Path, tmp_
         code, _out, err = run_manual(["comment", "--host", "gitlab", str(summary_file)], tmp_path, _gitlab_env(api))
     assert code == 1 and "MAN962" in err and "Traceback" not in err
     assert [r.method for r in api.requests] == ["GET"]  # nothing posted
+
+
+def test_a_refused_answer_is_closed_before_its_error_is_raised() -> None:
+    """The 401's connection is closed when MAN961 is raised, not left in the error's context for
+    the garbage collector (which reports an unclosed socket wherever it runs)."""
+    import urllib.error
+
+    from manualkit.base.diagnostics import ManualError
+    from manualkit.commands.comment import _call
+
+    with fake_api(FakeApi("gitlab", "the-right-token", {"id": 7})) as api:
+        with pytest.raises(ManualError) as refused:
+            _call("GET", f"{api.url}/user", {"PRIVATE-TOKEN": "a-wrong-token"})
+    (found,) = refused.value.diagnostics
+    assert found.code == "MAN961" and "HTTP 401" in found.message
+    answer = refused.value.__context__
+    assert isinstance(answer, urllib.error.HTTPError) and answer.fp.closed

@@ -289,6 +289,7 @@ def post_robot(config: RobotConfig, text: str, mention: Mention, epoch_seconds: 
         with opener.open(request, timeout=config.timeout) as response:
             status, raw = response.status, response.read(MAX_RESPONSE)
     except urllib.error.HTTPError as exc:
+        exc.close()  # the refused answer's connection: else it lives on in the error's context
         raise failed(f"HTTP {exc.code}") from None
     except (TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)

@@ -91,7 +91,8 @@ def _call(method: str, url: str, headers: Mapping[str, str], body: Any = None) -
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
             raw = response.read(10_000_000)
     except urllib.error.HTTPError as exc:
-        detail = exc.read(300).decode("utf-8", "replace").splitlines()[:1]
+        with exc:  # the refused answer's connection closed here, not when the error is collected
+            detail = exc.read(300).decode("utf-8", "replace").splitlines()[:1]
         hint = "；令牌无效或权限不足（GitLab 需 api 范围，GitHub 需 pull-requests: write）" if exc.code in (401, 403) else ""
         raise fail("API", 0, 0, "MAN961", f"{method} {where} 失败：HTTP {exc.code} {' '.join(detail)}{hint}") from None
     except (urllib.error.URLError, OSError) as exc:

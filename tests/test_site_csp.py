@@ -167,8 +167,9 @@ def test_serve_sends_the_policy_as_a_header_and_its_live_reload_obeys_it(browser
         try:
             response = urllib.request.urlopen(base + path, timeout=5)
         except urllib.error.HTTPError as error:
-            response = error
-        assert response.headers["Content-Security-Policy"] == HEADER_POLICY, path
+            response = error  # held by its own traceback's frame: closed here, not by a later collection
+        with response:
+            assert response.headers["Content-Security-Policy"] == HEADER_POLICY, path
     context, page, errors = _open(browser, base + "03-execution.html", "load")  # live reload polls on
     _wait_until(page, "typeof __md_get === 'function' && document.documentElement.classList.contains('js')")
     try:

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from revision_repo import RevisionRepo, shared_history
@@ -85,34 +86,45 @@ def _consistent(files: dict[str, bytes]) -> None:
         assert toc and {b: pages.get(destination_name(b)) for b in toc} == toc, name
 
 
-def test_a_release_in_its_later_statuses_is_laid_out_once(demo: RevisionRepo, tmp_path: Path) -> None:
-    repo = demo.copy_to(tmp_path / "copy")
-    layouts, files = _build(repo, tmp_path, "first")
-    releases, statuses = _statuses(repo)
+class Built(NamedTuple):
+    repo: RevisionRepo
+    folder: Path
+    layouts: int
+    files: dict[str, bytes]
+
+
+@pytest.fixture(scope="module")
+def built(demo: RevisionRepo, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The demo history's site built once with an empty layout cache (three builds would cost the
+    suite some 100 s of CPU; the second test makes the guesses of this one wrong)."""
+    folder = tmp_path_factory.mktemp("toc-guess")
+    repo = demo.copy_to(folder / "copy")
+    layouts, files = _build(repo, folder, "right")
+    return Built(repo, folder, layouts, files)
+
+
+def test_a_release_in_its_later_statuses_is_laid_out_once(built: Built) -> None:
+    releases, statuses = _statuses(built.repo)
     assert releases == 4 and statuses >= 6  # A/0, A/1, B/0 and B/1, some in several statuses
     # Each release's first status: its draft and its PDF/A; each later status: its PDF/A only.
     # (Before: two layouts for every status.)
-    assert layouts == statuses + releases, (layouts, statuses, releases)
-    _consistent(files)
+    assert built.layouts == statuses + releases, (built.layouts, statuses, releases)
+    _consistent(built.files)
 
 
-def test_a_wrong_guess_is_never_used(demo: RevisionRepo, tmp_path: Path) -> None:
+def test_a_wrong_guess_is_never_used(built: Built) -> None:
     """Kept guesses made wrong (every page one more) are tried, found wrong, and each draft is
-    laid out as before: the same files as a build with right guesses, byte for byte."""
-    repo = demo.copy_to(tmp_path / "copy")
-    _, right = _build(repo, tmp_path, "right")
-    layout = tmp_path / "right-layout"
+    laid out as before: the same files as the build with right guesses, byte for byte."""
+    layout = built.folder / "right-layout"
     guesses = sorted(layout.glob("guess-*.json"))
     assert guesses
-    for guess in guesses:
+    wrong_layout = built.folder / "wrong-layout"
+    wrong_layout.mkdir()
+    for guess in guesses:  # every other layout forgotten: only the wrong guesses remain
         pages = json.loads(guess.read_text(encoding="utf-8"))
-        guess.write_text(json.dumps({k: v + 1 for k, v in pages.items()}), encoding="utf-8")
-    for kept in layout.iterdir():  # every other layout forgotten: only the wrong guesses remain
-        if kept not in guesses:
-            shutil.rmtree(kept) if kept.is_dir() else kept.unlink()
-    shutil.copytree(layout, tmp_path / "wrong-layout")
-    layouts, wrong = _build(repo, tmp_path, "wrong")
-    assert wrong == right
-    releases, statuses = _statuses(repo)
+        (wrong_layout / guess.name).write_text(json.dumps({k: v + 1 for k, v in pages.items()}), encoding="utf-8")
+    layouts, wrong = _build(built.repo, built.folder, "wrong")
+    assert wrong == built.files
+    releases, statuses = _statuses(built.repo)
     assert layouts > statuses + releases  # the wrong guesses cost a layout each, never a file
     _consistent(wrong)

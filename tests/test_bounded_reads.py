@@ -285,3 +285,27 @@ def test_the_caches_own_files_are_read_without_following_a_symlink(tmp_path: Pat
     (tmp_path / "entry").write_bytes(b"x")
     (tmp_path / "linked").symlink_to(tmp_path / "entry")
     assert read_entry(tmp_path, "entry") == b"x" and read_entry(tmp_path, "linked") is None and read_entry(tmp_path, "none") is None
+
+
+def test_a_kept_page_answer_that_is_a_fifo_or_too_large_is_laid_out_again_not_read(tmp_path: Path) -> None:
+    """The layout cache's page answers are read bounded (documents/toc.py through base/files): a
+    FIFO in an entry's place is not waited on, an entry past the bound is not read, and either is
+    an answer not kept, as is one of another shape; a whole entry is read."""
+    import json
+
+    from manualkit.documents.toc import MAX_PAGES_BYTES, _pages_entry, keep_pages, kept_pages
+
+    env = {"MANUAL_LAYOUT_CACHE": str(tmp_path / "layout")}
+    draft = b"a draft's bytes"
+    keep_pages(draft, {"sec_1": 3, "sec_2": 5}, env)
+    assert kept_pages(draft, env) == {"sec_1": 3, "sec_2": 5}
+    entry = _pages_entry(draft, env)
+    entry.unlink()
+    os.mkfifo(entry)
+    assert kept_pages(draft, env) is None  # returns at once: no writer is waited for
+    entry.unlink()
+    answer = json.dumps({"sec_1": 3})
+    entry.write_text(answer + " " * (MAX_PAGES_BYTES + 1 - len(answer)), encoding="utf-8")  # valid JSON, one byte too long
+    assert entry.stat().st_size == MAX_PAGES_BYTES + 1 and kept_pages(draft, env) is None
+    entry.write_text(json.dumps({"sec_1": True}), encoding="utf-8")
+    assert kept_pages(draft, env) is None

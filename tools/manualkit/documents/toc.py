@@ -89,14 +89,19 @@ def _pages_entry(draft: bytes, env: Mapping[str, str]) -> Path:
     return layout_cache_dir(env) / f"{key}.json"
 
 
+#: A kept answer's JSON is smaller than this (a few KiB for the 25× manual's 200 chapters).
+MAX_PAGES_BYTES = 1024 * 1024 - 1
+
+
 def _read_pages(entry: Path) -> dict[str, int] | None:
+    from manualkit.base.files import read_bounded
+
     try:
-        if entry.stat().st_size < 1024 * 1024:
-            kept = json.loads(entry.read_text(encoding="utf-8"))
-            if isinstance(kept, dict) and all(isinstance(v, int) and not isinstance(v, bool) for v in kept.values()):
-                return {str(k): int(v) for k, v in kept.items()}
-    except (OSError, ValueError):
-        pass
+        kept = json.loads(read_bounded(entry, MAX_PAGES_BYTES).decode("utf-8"))
+    except (OSError, ValueError):  # absent, too large, not a regular file, not UTF-8 or not JSON
+        return None
+    if isinstance(kept, dict) and all(isinstance(v, int) and not isinstance(v, bool) for v in kept.values()):
+        return {str(k): int(v) for k, v in kept.items()}
     return None
 
 

@@ -196,7 +196,7 @@ def _codes(attempt: Callable[[], object]) -> list[str]:
 
 
 def test_read_regular_without_following_refuses_a_symlink_that_it_follows_by_default(tmp_path: Path) -> None:
-    from manualkit.base.files import read_bounded, read_regular
+    from manualkit.base.files import read_for_cache, read_regular
 
     target = tmp_path / "target.txt"
     target.write_bytes(b"kept\n")
@@ -205,7 +205,7 @@ def test_read_regular_without_following_refuses_a_symlink_that_it_follows_by_def
     assert read_regular(link, 100) == b"kept\n"
     assert _codes(lambda: read_regular(link, 100, "link.txt", follow=False)) == ["MAN768"]
     with pytest.raises(OSError) as e:
-        read_bounded(link, 100, follow=False)
+        read_for_cache(link, 100, follow=False)
     assert e.value.errno == errno.ELOOP
     assert read_regular(target, 100, follow=False) == b"kept\n"  # a regular file is read either way
     (tmp_path / "to-device").symlink_to("/dev/zero")
@@ -215,17 +215,17 @@ def test_read_regular_without_following_refuses_a_symlink_that_it_follows_by_def
 
 @pytest.mark.parametrize("follow", [True, False])
 def test_a_fifo_a_device_and_a_folder_are_refused_before_a_byte_is_read(fifo: Path, tmp_path: Path, follow: bool) -> None:
-    from manualkit.base.files import NotRegular, read_bounded, read_regular
+    from manualkit.base.files import NotRegular, read_for_cache, read_regular
 
     for path in (fifo, Path("/dev/zero"), tmp_path):
         assert _codes(functools.partial(read_regular, path, 100, follow=follow)) == ["MAN768"]
         with pytest.raises(NotRegular):
-            read_bounded(path, 100, follow=follow)
+            read_for_cache(path, 100, follow=follow)
 
 
 @pytest.mark.parametrize("follow", [True, False])
 def test_a_file_over_the_limit_is_refused_and_one_at_the_limit_is_read(tmp_path: Path, follow: bool) -> None:
-    from manualkit.base.files import TooLarge, read_bounded, read_regular
+    from manualkit.base.files import TooLarge, read_for_cache, read_regular
 
     at_limit = tmp_path / "at.txt"
     at_limit.write_bytes(b"x" * 64)
@@ -234,7 +234,7 @@ def test_a_file_over_the_limit_is_refused_and_one_at_the_limit_is_read(tmp_path:
     assert read_regular(at_limit, 64, follow=follow) == b"x" * 64
     assert _codes(lambda: read_regular(over, 64, follow=follow)) == ["MAN004"]
     with pytest.raises(TooLarge):
-        read_bounded(over, 64, follow=follow)
+        read_for_cache(over, 64, follow=follow)
     huge = tmp_path / "huge.bin"
     with huge.open("wb") as fh:
         fh.truncate(1 << 40)  # sparse: refused from its size, never read
@@ -246,14 +246,14 @@ def test_a_file_longer_than_its_size_said_is_refused_at_the_limit(follow: bool) 
     """A file that grows while it is read: ``/proc/self/status`` is a regular file whose size says 0
     and whose reading gives more, as a file appended to after its ``fstat`` does. The read stops
     one byte past the limit and refuses; it is read whole when the limit allows."""
-    from manualkit.base.files import TooLarge, read_bounded, read_regular
+    from manualkit.base.files import TooLarge, read_for_cache, read_regular
 
     grows = Path("/proc/self/status")
     if not grows.exists() or os.stat(grows).st_size != 0:
         pytest.skip("no /proc file that says it is empty")
-    assert b"Name:" in read_bounded(grows, 1 << 20, follow=follow)
+    assert b"Name:" in read_for_cache(grows, 1 << 20, follow=follow)
     with pytest.raises(TooLarge):
-        read_bounded(grows, 16, follow=follow)
+        read_for_cache(grows, 16, follow=follow)
     assert _codes(lambda: read_regular(grows, 16, follow=follow)) == ["MAN004"]
 
 

@@ -6,7 +6,7 @@ never waits for a writer) and its kind is taken from ``fstat`` of the opened fil
 or a rename cannot swap the checked file for another. At most ``limit`` bytes are read; a larger
 file is refused (MAN004), never read whole. With ``follow=False`` a symbolic link is not followed
 either (``O_NOFOLLOW``), for the files a cache keeps in a folder of its own. The same read raises
-OSError instead (:func:`read_bounded`) for a cache, which ignores what it cannot read.
+OSError instead (:func:`read_for_cache`) for a cache, which ignores what it cannot read.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _open_regular(path: Path | str, follow: bool) -> tuple[int, os.stat_result]:
     return fd, info
 
 
-def read_bounded(path: Path | str, limit: int, *, follow: bool = True) -> bytes:
+def read_for_cache(path: Path | str, limit: int, *, follow: bool = True) -> bytes:
     """The bytes of the regular file at ``path`` (at most ``limit``), else OSError: the face for
     caches, which ignore what they cannot read. ``follow=False`` follows no symbolic link at
     ``path`` itself (``O_NOFOLLOW``: ``ELOOP``). A file over ``limit`` is refused from its size
@@ -114,10 +114,10 @@ def peek_regular(path: Path | str, size: int, shown: str | None = None) -> bytes
 def read_regular(path: Path | str, limit: int, shown: str | None = None, *, follow: bool = True) -> bytes:
     """The bytes of the regular file at ``path`` (at most ``limit``); else a ManualError at ``shown``
     (MAN768 not a regular file, or with ``follow=False`` a symbolic link; MAN004 too large; MAN766
-    unreadable). :func:`read_bounded` is the same read for a caller that ignores failures."""
+    unreadable). :func:`read_for_cache` is the same read for a caller that ignores failures."""
     where = shown if shown is not None else str(path)
     try:
-        return read_bounded(path, limit, follow=follow)
+        return read_for_cache(path, limit, follow=follow)
     except OSError as exc:
         raise _refusal(where, exc, limit) from None
 

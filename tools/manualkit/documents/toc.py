@@ -94,10 +94,10 @@ MAX_PAGES_BYTES = 1024 * 1024 - 1
 
 
 def _read_pages(entry: Path) -> dict[str, int] | None:
-    from manualkit.base.files import read_bounded
+    from manualkit.base.files import read_for_cache
 
     try:
-        kept = json.loads(read_bounded(entry, MAX_PAGES_BYTES).decode("utf-8"))
+        kept = json.loads(read_for_cache(entry, MAX_PAGES_BYTES).decode("utf-8"))
     except (OSError, ValueError):  # absent, too large, not a regular file, not UTF-8 or not JSON
         return None
     if isinstance(kept, dict) and all(isinstance(v, int) and not isinstance(v, bool) for v in kept.values()):

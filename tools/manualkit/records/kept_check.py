@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from manualkit.base.codes import Severity
 from manualkit.base.diagnostics import Diagnostic
-from manualkit.base.files import read_bounded  # never follows a symbolic link: the cache's own files
+from manualkit.base.files import read_for_cache  # never follows a symbolic link: the cache's own files
 
 if TYPE_CHECKING:
     from manualkit.base.run import Run
@@ -119,7 +119,7 @@ def layout(root: Path) -> Layout:
         if stat.S_ISDIR(info.st_mode):
             git_dir = dot
         elif stat.S_ISREG(info.st_mode):
-            text = read_bounded(dot, 4096, follow=False).decode("utf-8").strip()
+            text = read_for_cache(dot, 4096, follow=False).decode("utf-8").strip()
             if not text.startswith("gitdir: "):
                 raise Unkept(".git")
             git_dir = Path(os.path.join(root, text[len("gitdir: ") :]))
@@ -127,7 +127,7 @@ def layout(root: Path) -> Layout:
             raise Unkept(".git")
         common = git_dir
         if os.path.lexists(git_dir / "commondir"):
-            common = Path(os.path.normpath(git_dir / read_bounded(git_dir / "commondir", 4096, follow=False).decode("utf-8").strip()))
+            common = Path(os.path.normpath(git_dir / read_for_cache(git_dir / "commondir", 4096, follow=False).decode("utf-8").strip()))
     except (OSError, UnicodeDecodeError) as exc:
         raise Unkept(".git") from exc
     return Layout(git_dir, common)
@@ -154,7 +154,7 @@ def head_from_files(where: Layout) -> str | None:
     try:
         if os.path.lexists(where.common_dir / "reftable"):
             raise Unkept("reftable")
-        text = read_bounded(where.git_dir / "HEAD", 4096, follow=False).decode("utf-8").strip()
+        text = read_for_cache(where.git_dir / "HEAD", 4096, follow=False).decode("utf-8").strip()
         for _ in range(5):
             if _is_object_id(text):
                 return text
@@ -165,7 +165,7 @@ def head_from_files(where: Layout) -> str | None:
                 raise Unkept("HEAD")
             base = where.git_dir if ref.startswith(_PER_WORKTREE) else where.common_dir
             try:
-                text = read_bounded(base / ref, 4096, follow=False).decode("utf-8").strip()
+                text = read_for_cache(base / ref, 4096, follow=False).decode("utf-8").strip()
                 continue
             except FileNotFoundError:
                 pass
@@ -245,7 +245,7 @@ def read_tree(root: Path, folders: Sequence[str] = TREE) -> TreeReading:
             elif stat.S_ISREG(mode):
                 if info.st_size > MAX_HASHED_BYTES:
                     raise Unkept(rel)
-                data = read_bounded(Path(path), MAX_HASHED_BYTES, follow=False)
+                data = read_for_cache(Path(path), MAX_HASHED_BYTES, follow=False)
                 digest.update(f"{rel}\0file\0{len(data)}\0{hashlib.sha256(data).hexdigest()}\n".encode())
             else:  # a FIFO, device or socket: never opened (the check refuses it by its kind)
                 digest.update(f"{rel}\0special\0{stat.S_IFMT(mode)}\n".encode())
@@ -440,7 +440,7 @@ def _diagnostic(row: object) -> Diagnostic:
 
 def read_entry(folder: Path, key: str) -> bytes | None:
     try:
-        return read_bounded(folder / key, MAX_ENTRY_BYTES, follow=False)
+        return read_for_cache(folder / key, MAX_ENTRY_BYTES, follow=False)
     except OSError:
         return None
 
